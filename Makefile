@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+PORT ?= 8000
+HOST ?= 127.0.0.1
+WEB_WORKERS ?= 2
+GRADER_CONCURRENCY ?= 2
+
+.PHONY: run test lint web worker setup bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed, found {sys.version}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Stamps keep a second run from reinstalling; they change when the requirement files change.
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.run-deps
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput -v0
+	$(MANAGE) seed_demo
+
+## make run: install, migrate, load the bank, start the grader worker and the web server.
+run: setup
+	@echo "Starting the grader worker and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
+	@$(BIN)/celery -A dlcv_site worker -B -Q numeric,code -c $(GRADER_CONCURRENCY) -l warning \
+	    --schedule var/celerybeat-schedule & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "Open http://$(HOST):$(PORT)/   health: http://$(HOST):$(PORT)/healthz"; \
+	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile -
+
+## Separate processes, for running on several machines (DATABASE_URL and REDIS_URL set).
+web: setup
+	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile -
+
+worker: $(VENV)/.run-deps
+	$(BIN)/celery -A dlcv_site worker -Q numeric,code -c $(GRADER_CONCURRENCY) -l info
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+
+## make test: the same set-up, lint, then the whole suite.
+test: $(VENV)/.test-deps lint
+	$(MANAGE) collectstatic --noinput -v0
+	$(BIN)/pytest
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python -m grader.bench
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

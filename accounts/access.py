@@ -1,0 +1,34 @@
+"""Access checks: the only way views get protected course objects.
+
+Modelled on Zulip's ``access_*_by_*``: one function per protected resource, raising Http404 when
+the user may not even know the object exists and PermissionDenied when they know but may not act.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accounts.models import STAFF_ROLES, Course, Enrollment, User
+
+
+def course_get_for_member(*, user: User, course_slug: str) -> tuple[Course, str]:
+    """The course and the user's role in it; 404 for courses the user is not enrolled in."""
+    enrollment = (
+        Enrollment.objects.select_related("course").filter(user=user, course__slug=course_slug).first()
+    )
+    if enrollment is None:
+        if user.is_superuser:
+            course = Course.objects.filter(slug=course_slug).first()
+            if course is not None:
+                return course, "instructor"
+        raise Http404("No such course.")
+    return enrollment.course, enrollment.role
+
+
+def course_get_for_staff(*, user: User, course_slug: str) -> Course:
+    """The course if the user teaches it (TA/instructor); students get 403, outsiders 404."""
+    course, role = course_get_for_member(user=user, course_slug=course_slug)
+    if role not in STAFF_ROLES:
+        raise PermissionDenied("Only the course's instructors and TAs may open this page.")
+    return course

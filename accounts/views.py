@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.access import course_get_for_staff
+from accounts.models import Enrollment
+from accounts.selectors import courses_taught_by, enrollments_for_user, user_is_course_staff
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    enrollments = enrollments_for_user(user=request.user)
+    return render(
+        request,
+        "accounts/home.html",
+        {"enrollments": enrollments, "is_course_staff": user_is_course_staff(user=request.user)},
+    )
+
+
+@login_required
+def instructor_home(request: HttpRequest) -> HttpResponse:
+    if not user_is_course_staff(user=request.user):
+        raise PermissionDenied("Instructor pages are for a course's instructors and TAs.")
+    return render(request, "accounts/instructor_home.html", {"courses": courses_taught_by(user=request.user)})
+
+
+@login_required
+def instructor_course(request: HttpRequest, course_slug: str) -> HttpResponse:
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    roster = Enrollment.objects.filter(course=course).select_related("user").order_by("role", "user__username")
+    return render(request, "accounts/instructor_course.html", {"course": course, "roster": roster})

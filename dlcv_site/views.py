@@ -1,0 +1,13 @@
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from dlcv_site.health import health_report
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 with every part's state when all are up; 503 naming the failing parts otherwise."""
+    all_ok, report = health_report()
+    return JsonResponse(report, status=200 if all_ok else 503, json_dumps_params={"ensure_ascii": False})
