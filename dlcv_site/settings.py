@@ -152,7 +152,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # Embedded mode: a broker made of files in var/celery, so no Redis is needed on one machine.
-    for sub in ("queue", "processed", "results"):
+    for sub in ("queue", "processed", "results", "control"):
         (CELERY_DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -161,6 +161,7 @@ else:
         "processed_folder": str(CELERY_DATA_DIR / "processed"),
         "store_processed": False,
         "polling_interval": 0.1,
+        "control_folder": str(CELERY_DATA_DIR / "control"),
     }
     CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
 BROKER_MODE = "redis" if REDIS_URL else "filesystem"
