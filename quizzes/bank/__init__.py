@@ -1,0 +1,1 @@
+"""Question bank: the text format, its parser/validator and its renderer (no Django imports)."""

@@ -1,0 +1,363 @@
+"""Markdown + LaTeX → HTML with server-side MathML (no Django, no JavaScript, no CDN).
+
+* Markdown: markdown-it-py, the ``commonmark`` preset plus tables; raw HTML in the source is
+  escaped (``html`` stays off), so student-visible content cannot inject markup or script.
+* Math: ``$…$`` inline, ``$$…$$`` display (as its own block or inside a paragraph), converted with
+  latex2mathml. Math is tokenized before any other inline rule sees it, so ``_``, ``*`` and
+  backslashes inside math survive; ``\\$`` is a literal dollar. LaTeX that cannot be converted
+  is shown as ``<code class="math-error">`` instead of raising.
+* HackMD containers: ``:::info`` / ``:::warning`` / ``:::success`` / ``:::danger`` … ``:::``
+  become ``<div class="admonition info">…</div>`` (an optional title after the name becomes
+  ``<p class="admonition-title">``).
+
+>>> render_markdown("$x_1$")  # doctest: +ELLIPSIS
+'<p><math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">...<msub>...</math></p>\\n'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+from xml.etree.ElementTree import Element, tostring
+
+from latex2mathml.converter import convert_to_element
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+__all__ = ["ADMONITION_KINDS", "MathError", "latex_to_mathml", "math_errors", "render_markdown"]
+
+ADMONITION_KINDS: frozenset[str] = frozenset({"info", "warning", "success", "danger"})
+
+# Longest LaTeX source we hand to latex2mathml (a guard against pathological input).
+MAX_MATH_LENGTH = 5000
+
+
+class MathError(ValueError):
+    """LaTeX that latex2mathml cannot convert (or that converts to something broken)."""
+
+
+# --------------------------------------------------------------------------- LaTeX → MathML
+
+# Attributes latex2mathml may copy from user input that must not reach the browser
+# (``\href{javascript:…}``, ``\style{…}``, ``\class{…}``).
+_UNSAFE_ATTRIBUTES = frozenset({"href", "style", "class", "id", "src", "actiontype"})
+_CHAR_REF_RE = re.compile(r"&amp;(#x[0-9A-Fa-f]+|#[0-9]+);")
+_UNKNOWN_COMMAND_RE = re.compile(r"^\\[A-Za-z]+")
+# Common commands latex2mathml lacks, rewritten before conversion.
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
+    (re.compile(r"\\(?:nonumber|notag)(?![A-Za-z])|\\label\{[^{}]*\}"), ""),
+)
+
+
+def _check_braces(latex: str) -> None:
+    """Raise MathError when ``{``/``}`` (ignoring ``\\{``, ``\\}``) do not balance."""
+    depth = 0
+    i = 0
+    n = len(latex)
+    while i < n:
+        ch = latex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                raise MathError("unbalanced braces: '}' without '{'")
+        i += 1
+    if depth:
+        raise MathError(f"unbalanced braces: {depth} '{{' not closed")
+
+
+def _sanitize(element: Element) -> None:
+    """Drop unsafe attributes; raise MathError on commands latex2mathml passed through verbatim."""
+    for node in element.iter():
+        for name in list(node.attrib):
+            lowered = name.lower()
+            if lowered in _UNSAFE_ATTRIBUTES or lowered.startswith("on") or ":" in lowered:
+                del node.attrib[name]
+        text = node.text or ""
+        if node.tag != "mtext" and _UNKNOWN_COMMAND_RE.match(text):
+            raise MathError(f"unsupported LaTeX command {_UNKNOWN_COMMAND_RE.match(text).group(0)}")  # type: ignore[union-attr]
+
+
+@lru_cache(maxsize=8192)
+def latex_to_mathml(latex: str, *, display: bool = False) -> str:
+    """Convert one LaTeX formula to a ``<math>`` element string; raise MathError if it cannot.
+
+    The output is re-serialized safely: text is escaped (latex2mathml itself does not escape
+    ``\\text{<script>}``), only numeric character references are kept, unsafe attributes dropped.
+    """
+    source = latex.strip()
+    if not source:
+        raise MathError("empty formula")
+    if len(source) > MAX_MATH_LENGTH:
+        raise MathError(f"formula longer than {MAX_MATH_LENGTH} characters")
+    _check_braces(source)
+    for pattern, replacement in _REWRITES:
+        source = pattern.sub(replacement, source)
+    try:
+        element = convert_to_element(source, display="block" if display else "inline")
+    except Exception as exc:  # latex2mathml raises assorted exception types
+        raise MathError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+    _sanitize(element)
+    return _CHAR_REF_RE.sub(r"&\1;", tostring(element, encoding="unicode"))
+
+
+def _math_html(latex: str, *, display: bool) -> str:
+    """MathML for ``latex``, or the escaped source in ``<code class="math-error">``."""
+    try:
+        return latex_to_mathml(latex, display=display)
+    except MathError as exc:
+        delimiter = "$$" if display else "$"
+        return (
+            f'<code class="math-error" title="{html.escape(str(exc))}">'
+            f"{html.escape(delimiter + latex + delimiter)}</code>"
+        )
+
+
+# --------------------------------------------------------------------------- markdown-it rules
+
+
+def _is_escaped(src: str, pos: int) -> bool:
+    """True when the character at ``pos`` is preceded by an odd number of backslashes."""
+    count = 0
+    pos -= 1
+    while pos >= 0 and src[pos] == "\\":
+        count += 1
+        pos -= 1
+    return count % 2 == 1
+
+
+def _find_inline_close(src: str, start: int, end: int) -> int:
+    """Index of the ``$`` closing inline math opened at ``start - 1``, or -1."""
+    pos = start
+    while True:
+        pos = src.find("$", pos, end)
+        if pos < 0:
+            return -1
+        if _is_escaped(src, pos):
+            pos += 1
+            continue
+        # Pandoc's rule: no space before the closing $, no digit right after it.
+        if src[pos - 1] not in " \t\n" and not (pos + 1 < end and src[pos + 1].isdigit()):
+            return pos
+        pos += 1
+
+
+def _math_inline_rule(state: StateInline, silent: bool) -> bool:
+    """``$…$`` (inline) and ``$$…$$`` (display inside a paragraph)."""
+    src, start, end = state.src, state.pos, state.posMax
+    if src[start] != "$":
+        return False
+    if start + 1 < end and src[start + 1] == "$":  # $$ … $$
+        close = start + 2
+        while True:
+            close = src.find("$$", close, end)
+            if close < 0 or not _is_escaped(src, close):
+                break
+            close += 1
+        if close < 0 or not src[start + 2 : close].strip():
+            return False
+        if not silent:
+            token = state.push("math_inline_display", "math", 0)
+            token.content = src[start + 2 : close]
+            token.markup = "$$"
+            token.meta = {"pos": start}
+        state.pos = close + 2
+        return True
+    if start + 1 >= end or src[start + 1] in " \t\n":
+        return False
+    close = _find_inline_close(src, start + 1, end)
+    if close < 0:
+        return False
+    if not silent:
+        token = state.push("math_inline", "math", 0)
+        token.content = src[start + 1 : close]
+        token.markup = "$"
+        token.meta = {"pos": start}
+    state.pos = close + 1
+    return True
+
+
+def _line_text(state: StateBlock, line: int) -> str:
+    return state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+
+
+def _math_block_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """A block starting with ``$$`` on its own line and ending with a line that ends in ``$$``."""
+    if state.is_code_block(start_line):
+        return False
+    first = _line_text(state, start_line).rstrip()
+    if not first.startswith("$$"):
+        return False
+    rest = first[2:]
+    if rest.rstrip().endswith("$$") and len(rest.rstrip()) >= 2:  # $$ … $$ on one line
+        body = rest.rstrip()[:-2]
+        if "$$" in body or not body.strip():
+            return False
+        last = start_line
+    else:
+        if "$$" in rest:
+            return False  # "$$a$$ and more": leave it to the inline rule
+        lines = [rest]
+        last = start_line + 1
+        while last < end_line:
+            if state.sCount[last] < state.blkIndent and not state.isEmpty(last):
+                return False
+            text = _line_text(state, last).rstrip()
+            if text.endswith("$$"):
+                lines.append(text[:-2])
+                break
+            lines.append(text)
+            last += 1
+        else:
+            return False
+        body = "\n".join(lines)
+    if silent:
+        return True
+    token = state.push("math_block", "math", 0)
+    token.block = True
+    token.content = body.strip("\n")
+    token.markup = "$$"
+    token.map = [start_line, last + 1]
+    state.line = last + 1
+    return True
+
+
+_CONTAINER_OPEN_RE = re.compile(r"^:{3,}\s*([A-Za-z][\w-]*)(?:\s+(.*?))?\s*$")
+_CONTAINER_CLOSE_RE = re.compile(r"^:{3,}\s*$")
+
+
+def _container_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """HackMD ``:::info`` … ``:::`` (nesting counted by open/close lines)."""
+    if state.is_code_block(start_line):
+        return False
+    match = _CONTAINER_OPEN_RE.match(_line_text(state, start_line))
+    if not match or match.group(1).lower() not in ADMONITION_KINDS:
+        return False
+    if silent:
+        return True
+    kind, title = match.group(1).lower(), (match.group(2) or "").strip()
+    depth = 0
+    closed = False
+    next_line = start_line
+    while True:
+        next_line += 1
+        if next_line >= end_line:
+            break
+        if not state.isEmpty(next_line) and state.sCount[next_line] < state.blkIndent:
+            break  # a less-indented line ends the enclosing list item
+        if state.is_code_block(next_line):
+            continue
+        text = _line_text(state, next_line)
+        if _CONTAINER_CLOSE_RE.match(text):
+            if depth == 0:
+                closed = True
+                break
+            depth -= 1
+        elif _CONTAINER_OPEN_RE.match(text):
+            depth += 1
+
+    old_parent, old_line_max = state.parentType, state.lineMax
+    state.parentType = "container"  # type: ignore[assignment]
+    state.lineMax = next_line
+    token = state.push("admonition_open", "div", 1)
+    token.block = True
+    token.info = kind
+    token.markup = ":::"
+    token.meta = {"title": title}
+    token.map = [start_line, next_line]
+    state.md.block.tokenize(state, start_line + 1, next_line)
+    token = state.push("admonition_close", "div", -1)
+    token.block = True
+    token.markup = ":::"
+    state.parentType, state.lineMax = old_parent, old_line_max
+    state.line = next_line + (1 if closed else 0)
+    return True
+
+
+# --------------------------------------------------------------------------- render rules
+
+
+def _render_math_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    return _math_html(tokens[idx].content, display=False)
+
+
+def _render_math_display(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    return _math_html(tokens[idx].content, display=True)
+
+
+def _render_math_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    return _math_html(tokens[idx].content, display=True) + "\n"
+
+
+def _render_admonition_open(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    out = f'<div class="admonition {html.escape(token.info)}">\n'
+    if token.meta.get("title"):
+        out += f'<p class="admonition-title">{html.escape(token.meta["title"])}</p>\n'
+    return out
+
+
+def _render_admonition_close(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    return "</div>\n"
+
+
+def _build() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+    alt = ["paragraph", "reference", "blockquote", "list"]
+    md.block.ruler.before("fence", "math_block", _math_block_rule, {"alt": alt})
+    md.block.ruler.before("fence", "admonition", _container_rule, {"alt": alt})
+    md.inline.ruler.after("escape", "math_inline", _math_inline_rule)
+    md.add_render_rule("math_inline", _render_math_inline)
+    md.add_render_rule("math_inline_display", _render_math_display)
+    md.add_render_rule("math_block", _render_math_block)
+    md.add_render_rule("admonition_open", _render_admonition_open)
+    md.add_render_rule("admonition_close", _render_admonition_close)
+    return md
+
+
+_MD = _build()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@lru_cache(maxsize=4096)
+def render_markdown(text: str) -> str:
+    """Render question Markdown (with ``$…$`` / ``$$…$$`` LaTeX) to safe HTML with MathML."""
+    return _MD.render(text)
+
+
+def math_errors(text: str) -> list[tuple[int, str]]:
+    """Every formula in ``text`` that would fall back to ``math-error``: (0-based line, message)."""
+    errors: list[tuple[int, str]] = []
+
+    def check(latex: str, display: bool, line: int) -> None:
+        try:
+            latex_to_mathml(latex, display=display)
+        except MathError as exc:
+            errors.append((line, f"LaTeX cannot be rendered ({exc}): {latex.strip()!r}"))
+
+    for token in _MD.parse(text):
+        if token.type == "math_block" and token.map:
+            check(token.content, True, token.map[0])
+        elif token.type == "inline" and token.children and token.map:
+            for child in token.children:
+                if child.type in ("math_inline", "math_inline_display"):
+                    line = token.map[0] + token.content[: child.meta.get("pos", 0)].count("\n")
+                    check(child.content, child.type == "math_inline_display", line)
+    return errors

@@ -1,0 +1,241 @@
+"""Question bank, assessments and attempts.
+
+A ``Question`` is the stable identity of a bank file (its ``bank_id``); every distinct content of
+that file is a ``QuestionVersion``. Attempts point at versions, so editing a question never changes
+what a past attempt answered.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Course
+
+
+class Topic(models.Model):
+    slug = models.SlugField(unique=True, max_length=64)
+    name_zh = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class QuestionType(models.TextChoices):
+    SINGLE = "single", _("Single choice")
+    MULTIPLE = "multiple", _("Multiple choice")
+    TRUEFALSE = "truefalse", _("True/false")
+    NUMERIC = "numeric", _("Numeric")
+    MATRIX = "matrix", _("Matrix")
+    SYMBOLIC = "symbolic", _("Formula")
+    TEXT = "text", _("Short text")
+    ESSAY = "essay", _("Essay")
+    PARAM = "param", _("Parameterized")
+
+
+class Question(models.Model):
+    bank_id = models.SlugField(unique=True, max_length=100)
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="questions")
+    type = models.CharField(max_length=16, choices=QuestionType.choices)
+    current_version = models.ForeignKey(
+        "QuestionVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_path = models.CharField(max_length=300, blank=True)
+    retired = models.BooleanField(default=False, help_text="No longer in the bank files; kept for past attempts.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["topic__position", "bank_id"]
+
+    def __str__(self) -> str:
+        return self.bank_id
+
+
+class QuestionVersion(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    source_text = models.TextField()
+    title = models.CharField(max_length=300)
+    prompt = models.TextField()
+    explanation = models.TextField()
+    hint = models.TextField(blank=True)
+    spec = models.JSONField(default=dict, help_text="Type-specific data: choices, answer, tolerance, family…")
+    points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    difficulty = models.PositiveSmallIntegerField(default=1)
+    tags = models.JSONField(default=list)
+    lang = models.CharField(max_length=10, default="zh-Hant")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["question", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "number"], name="question_version_number_unique"),
+            models.UniqueConstraint(fields=["question", "content_hash"], name="question_version_content_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question.bank_id} v{self.number}"
+
+
+class AssessmentMode(models.TextChoices):
+    PRACTICE = "practice", _("Practice")
+    EXAM = "exam", _("Exam")
+    MOCK = "mock", _("Mock exam")
+
+
+class Assessment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assessments")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    mode = models.CharField(max_length=16, choices=AssessmentMode.choices, default=AssessmentMode.PRACTICE)
+    published = models.BooleanField(default=False)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    time_limit_minutes = models.PositiveIntegerField(null=True, blank=True)
+    results_released_at = models.DateTimeField(null=True, blank=True)
+    shuffle_questions = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "opens_at", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="assessment_slug_unique_in_course"),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True) | Q(closes_at__isnull=True) | Q(closes_at__gt=models.F("opens_at")),
+                name="assessment_closes_after_it_opens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.slug}/{self.slug}"
+
+
+class AssessmentItem(models.Model):
+    """One slot of an assessment: a fixed question, or a pool (a topic/tag) drawn from per student."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    pool_topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    pool_tag = models.SlugField(max_length=64, blank=True)
+    pool_count = models.PositiveSmallIntegerField(default=1)
+    points = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["assessment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "position"], name="assessment_item_position_unique"),
+            models.CheckConstraint(
+                condition=Q(question__isnull=False, pool_topic__isnull=True)
+                | Q(question__isnull=True, pool_topic__isnull=False),
+                name="assessment_item_question_xor_pool",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} #{self.position}"
+
+
+class Extension(models.Model):
+    """Extra time for one student on one assessment (added to the time limit and to the window)."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="extensions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    extra_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assessment", "user"], name="one_extension_per_student")]
+
+    def __str__(self) -> str:
+        return f"+{self.extra_minutes} min for {self.user_id} on {self.assessment_id}"
+
+
+class AttemptStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    SUBMITTED = "submitted", _("Submitted")
+    AUTO_SUBMITTED = "auto_submitted", _("Submitted at the deadline")
+
+
+class Attempt(models.Model):
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="attempts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField(null=True, blank=True, help_text="Server-side; saves after it are refused.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    max_score = models.DecimalField(max_digits=8, decimal_places=3, default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "user", "number"], name="attempt_number_unique"),
+            # A double click on "start" can never open two live attempts.
+            models.UniqueConstraint(
+                fields=["assessment", "user"],
+                condition=Q(status="in_progress"),
+                name="one_open_attempt_per_student",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} by {self.user_id} #{self.number}"
+
+
+class AttemptItem(models.Model):
+    """A question as one student sees it: the version and variant seed are fixed at creation.
+
+    The student's answer lives on this row, so an autosave is one small UPDATE.
+    """
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    question_version = models.ForeignKey(QuestionVersion, on_delete=models.PROTECT, related_name="+")
+    seed = models.BigIntegerField(default=0)
+    points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    response = models.JSONField(null=True, blank=True)
+    response_saved_at = models.DateTimeField(null=True, blank=True)
+    save_count = models.PositiveIntegerField(default=0)
+    graded_at = models.DateTimeField(null=True, blank=True)
+    score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True, help_text="0–1")
+    feedback = models.JSONField(null=True, blank=True)
+    needs_manual_grading = models.BooleanField(default=False)
+    self_assessment = models.JSONField(null=True, blank=True)
+    checks = models.PositiveIntegerField(default=0, help_text="Graded checks in practice (format errors excluded).")
+
+    class Meta:
+        ordering = ["attempt", "position"]
+        constraints = [models.UniqueConstraint(fields=["attempt", "position"], name="attempt_item_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id}#{self.position}"
+
+
+class PracticeRecord(models.Model):
+    """Best and latest practice score per student and question: the data behind "where am I weak"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    best_score = models.DecimalField(max_digits=6, decimal_places=4)
+    latest_score = models.DecimalField(max_digits=6, decimal_places=4)
+    tries = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "question"], name="one_practice_record")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.question_id}: best {self.best_score}"
