@@ -1,0 +1,149 @@
+"""Writes for the question bank, assessments and attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Max
+
+from quizzes.bank.exams import load_exam_bank
+from quizzes.bank.format import BankError, QuestionSource, load_bank_dir, load_topics
+from quizzes.models import AttemptItem, Question, QuestionVersion, Topic
+
+
+@dataclass
+class BankSyncReport:
+    created: list[str] = field(default_factory=list)
+    updated_in_place: list[str] = field(default_factory=list)
+    new_versions: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    retired: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{len(self.created)} created, {len(self.new_versions)} new versions, "
+                f"{len(self.updated_in_place)} updated (unanswered), {self.unchanged} unchanged, "
+                f"{len(self.retired)} retired")
+
+
+@dataclass(frozen=True)
+class BankContents:
+    topics: list[dict[str, str]]
+    questions: list[QuestionSource]
+    mock_exams: dict[int, list[str]]
+
+
+def bank_read(*, fixtures_dir: Path) -> tuple[BankContents, list[BankError]]:
+    """Parse and validate the bank files and the past exams; nothing is written."""
+    from grader.problems import all_families
+
+    bank_dir, exams_dir = fixtures_dir / "bank", fixtures_dir / "exams"
+    families = {family.name for family in all_families()}
+    questions, errors = load_bank_dir(bank_dir, known_families=families)
+    topics = load_topics(bank_dir / "topics.yaml")
+    mock_exams: dict[int, list[str]] = {}
+    if exams_dir.is_dir():
+        exam_bank, exam_errors = load_exam_bank(exams_dir)
+        errors.extend(exam_errors)
+        known = {q.id for q in questions}
+        for question in exam_bank.questions:
+            if question.id in known:
+                errors.append(BankError(question.path, 1, f"exam question id {question.id!r} is also a bank file id"))
+        questions.extend(exam_bank.questions)
+        mock_exams = exam_bank.mock_exams
+    return BankContents(topics=topics, questions=questions, mock_exams=mock_exams), errors
+
+
+def _version_fields(source: QuestionSource) -> dict[str, object]:
+    return {
+        "content_hash": source.content_hash,
+        "source_text": Path(source.path).read_text("utf-8") if Path(source.path).is_file() else "",
+        "title": source.title,
+        "prompt": source.prompt,
+        "explanation": source.explanation,
+        "hint": source.hint or "",
+        "spec": source.spec,
+        "points": source.points,
+        "difficulty": source.difficulty,
+        "tags": list(source.tags),
+        "lang": source.lang,
+    }
+
+
+@transaction.atomic
+def bank_sync(*, contents: BankContents, source_root: Path | None = None) -> BankSyncReport:
+    """Make the database match the bank files, versioning every question that has been answered.
+
+    Editing an unanswered question updates its version in place; editing one that has answers adds a
+    new version (past attempts keep the version they answered). Questions gone from the files are
+    retired, never deleted.
+    """
+    report = BankSyncReport()
+    for position, topic in enumerate(contents.topics):
+        Topic.objects.update_or_create(
+            slug=topic["slug"], defaults={"name_zh": topic["zh"], "name_en": topic["en"], "position": position}
+        )
+    topics = {topic.slug: topic for topic in Topic.objects.all()}
+    existing = {q.bank_id: q for q in Question.objects.select_related("current_version").select_for_update()}
+    answered_versions = set(
+        AttemptItem.objects.filter(question_version__question__in=existing.values())
+        .values_list("question_version_id", flat=True)
+        .distinct()
+    )
+    seen: set[str] = set()
+    for source in contents.questions:
+        seen.add(source.id)
+        fields = _version_fields(source)
+        relative_path = _relative(source.path, source_root)
+        question = existing.get(source.id)
+        if question is None:
+            question = Question.objects.create(
+                bank_id=source.id, topic=topics[source.topic], type=source.type, source_path=relative_path
+            )
+            version = QuestionVersion.objects.create(question=question, number=1, **fields)
+            question.current_version = version
+            question.save(update_fields=["current_version"])
+            report.created.append(source.id)
+            continue
+        current = question.current_version
+        meta_changed = (question.topic_id != topics[source.topic].id or question.type != source.type
+                        or question.retired or question.source_path != relative_path)
+        if current is not None and current.content_hash == source.content_hash:
+            report.unchanged += 1
+        elif current is not None and current.id not in answered_versions and not QuestionVersion.objects.filter(
+            question=question, content_hash=source.content_hash
+        ).exists():
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current.save()
+            report.updated_in_place.append(source.id)
+        else:
+            version = QuestionVersion.objects.filter(question=question, content_hash=source.content_hash).first()
+            if version is None:
+                number = (question.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+                version = QuestionVersion.objects.create(question=question, number=number, **fields)
+            question.current_version = version
+            meta_changed = True
+            report.new_versions.append(source.id)
+        if meta_changed:
+            question.topic = topics[source.topic]
+            question.type = source.type
+            question.retired = False
+            question.source_path = relative_path
+            question.save()
+    for bank_id, question in existing.items():
+        if bank_id not in seen and not question.retired:
+            question.retired = True
+            question.save(update_fields=["retired", "updated_at"])
+            report.retired.append(bank_id)
+    return report
+
+
+def _relative(path: str, root: Path | None) -> str:
+    if root is None:
+        return path
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
