@@ -28,7 +28,9 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(VENV)/.run-deps
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput -v0
+	$(MANAGE) load_bank
 	$(MANAGE) seed_demo
+	$(MANAGE) seed_mock_exams
 
 ## make run: install, migrate, load the bank, start the grader worker and the web server.
 run: setup

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Max
 
+from accounts.models import Course
 from quizzes.bank.exams import load_exam_bank
 from quizzes.bank.format import BankError, QuestionSource, load_bank_dir, load_topics
-from quizzes.models import AttemptItem, Question, QuestionVersion, Topic
+from quizzes.models import (
+    Assessment,
+    AssessmentItem,
+    AssessmentMode,
+    AttemptItem,
+    Question,
+    QuestionVersion,
+    Topic,
+)
 
 
 @dataclass
@@ -147,3 +157,33 @@ def _relative(path: str, root: Path | None) -> str:
         return str(Path(path).resolve().relative_to(root.resolve()))
     except ValueError:
         return path
+
+
+@transaction.atomic
+def mock_exam_ensure(*, course: Course, year: int, time_limit_minutes: int = 120) -> Assessment:
+    """The mock exam of a past year for a course: its questions in exam order, numeric parts after
+    their essay. Mock exams are timed and self-assessed, with unlimited attempts."""
+    questions = [q for q in Question.objects.filter(bank_id__startswith=f"exam-{year}-q", retired=False)]
+    if not questions:
+        raise ValueError(f"no past-exam questions for {year}: run load_bank first")
+    questions.sort(key=_exam_order)
+    assessment, _created = Assessment.objects.get_or_create(
+        course=course, slug=f"mock-{year}",
+        defaults={"title": f"{year} 年期末考（模擬）", "mode": AssessmentMode.MOCK, "published": True,
+                  "time_limit_minutes": time_limit_minutes,
+                  "description": f"{year} 年考古題：寫完後對照評分重點與同學的答案自評。"},
+    )
+    wanted = [q.id for q in questions]
+    current = list(assessment.items.order_by("position").values_list("question_id", flat=True))
+    if current != wanted:
+        assessment.items.all().delete()
+        AssessmentItem.objects.bulk_create(
+            AssessmentItem(assessment=assessment, position=i, question=q) for i, q in enumerate(questions, start=1)
+        )
+    return assessment
+
+
+def _exam_order(question: Question) -> tuple[int, int, str]:
+    match = re.match(r"exam-\d+-q(\d+)(.*)", question.bank_id)
+    number, rest = (int(match.group(1)), match.group(2)) if match else (0, question.bank_id)
+    return (number, 1 if rest else 0, rest)

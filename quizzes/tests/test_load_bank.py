@@ -128,3 +128,19 @@ def test_shipped_bank_checks_and_loads(capsys) -> None:
     assert Question.objects.get(bank_id="exam-109-q8-normal-multiplies").current_version.spec["answer"] == 37748736
     call_command("load_bank")
     assert "0 created, 0 new versions" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_mock_exams_follow_exam_order() -> None:
+    from quizzes.services import mock_exam_ensure
+
+    call_command("load_bank")
+    course = make_course()
+    exam = mock_exam_ensure(course=course, year=109)
+    ids = list(exam.items.order_by("position").values_list("question__bank_id", flat=True))
+    assert ids[:2] == ["exam-109-q1", "exam-109-q2"]
+    assert ids[-3:] == ["exam-109-q8", "exam-109-q8-grouped-multiplies", "exam-109-q8-normal-multiplies"]
+    assert mock_exam_ensure(course=course, year=109).items.count() == len(ids) == 10
+    assert [i.question.bank_id for i in mock_exam_ensure(course=course, year=108).items.order_by("position")] == [
+        f"exam-108-q{n}" for n in (1, 2, 5, 6, 7, 8)
+    ]

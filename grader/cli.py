@@ -1,0 +1,184 @@
+"""Command line for the grader core (no Django): list families, show a variant, check an answer.
+
+    python -m grader list [--json]
+    python -m grader show FAMILY --seed N [--lang en|zh-Hant] [--constraints JSON] [--json]
+    python -m grader check FAMILY --seed N --answer JSON [--lang ...] [--constraints JSON] [--reveal] [--json]
+
+``--answer`` is a JSON object (part name → typed text or JSON value), ``-`` for standard input or
+``@path`` for a file. Exit codes: 0 shown/graded, 1 unknown family or bad arguments, 2 the answer
+has format errors (invalid, no attempt charged; argparse also uses 2 for usage errors).
+The ``--json`` shapes are a stable contract documented in ``grader/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from grader.problems import all_families, get_family
+from grader.problems.base import LANGS, ProblemFamily, tr
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+
+
+def _dump(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+class UsageError(Exception):
+    """Bad command-line input (unknown family, bad constraints, unreadable file): exit code 1."""
+
+
+class _InvalidJSON(ValueError):
+    pass
+
+
+def _json_arg(text: str, what: str) -> Any:
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise UsageError(f"{what}: cannot read {text[1:]}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _InvalidJSON(f"{what} is not valid JSON: {exc}") from None
+
+
+def _family_and_params(args: argparse.Namespace) -> tuple[ProblemFamily, dict[str, Any]]:
+    try:
+        family = get_family(args.family)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    constraints = None
+    if args.constraints:
+        try:
+            constraints = _json_arg(args.constraints, "--constraints")
+        except _InvalidJSON as exc:
+            raise UsageError(str(exc)) from None
+        if not isinstance(constraints, dict):
+            raise UsageError("--constraints must be a JSON object")
+    try:
+        return family, family.generate(args.seed, constraints)
+    except ValueError as exc:  # unknown or impossible constraints
+        raise UsageError(str(exc)) from None
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    families = all_families()
+    if args.json:
+        _dump([f.describe(args.lang) for f in families])
+        return EXIT_OK
+    for f in families:
+        print(f"{f.name}\t{tr(f.title, args.lang)}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    family, params = _family_and_params(args)
+    answer = family.solve(params)
+    statement = family.render(params, args.lang)
+    explanation = family.explain(params, args.lang)
+    if args.json:
+        _dump(
+            {
+                "family": family.name,
+                "seed": args.seed,
+                "lang": args.lang,
+                "title": tr(family.title, args.lang),
+                "params": params,
+                "parts": [p.to_dict(args.lang) for p in family.parts(params)],
+                "statement": statement,
+                "answer": answer,
+                "answer_text": family.format_answer(params, answer),
+                "explanation": explanation,
+            }
+        )
+        return EXIT_OK
+    zh = args.lang == "zh-Hant"
+    print(f"# {tr(family.title, args.lang)} ({family.name}, seed {args.seed})\n")
+    print(statement)
+    print("## 答案\n" if zh else "## Answer\n")
+    for name, text in family.format_answer(params, answer).items():
+        print(f"{name}:" + ("\n" + text if "\n" in text else " " + text))
+    print("\n## 詳解\n" if zh else "\n## Worked solution\n")
+    print(explanation)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    family, params = _family_and_params(args)
+    try:
+        raw = _json_arg(args.answer, "--answer")
+    except _InvalidJSON as exc:
+        # Unreadable JSON is a format error of the whole answer: invalid, not a usage error.
+        grade_dict: dict[str, Any] = {
+            "valid": False,
+            "gradable": False,
+            "score": None,
+            "format_errors": {"_answer": str(exc)},
+            "feedback": str(exc),
+            "misconceptions": [],
+            "parts": [],
+        }
+    else:
+        grade_dict = family.check(params, raw, args.lang).to_dict(reveal=args.reveal)
+    result = {"family": family.name, "seed": args.seed, **grade_dict}
+    if args.json:
+        _dump(result)
+    elif not result["valid"]:
+        print(
+            "Invalid answer (no attempt counted):"
+            if args.lang == "en"
+            else "答案格式有誤（不計入作答次數）："
+        )
+        for part, message in result["format_errors"].items():
+            print(f"- {part}: {message}")
+    else:
+        print(f"Score: {result['score']:.4g} ({result['points']:g}/{result['max_points']:g} points)")
+        if result["misconceptions"]:
+            print("Misconceptions: " + ", ".join(result["misconceptions"]))
+        print(result["feedback"])
+    return EXIT_OK if result["valid"] else EXIT_INVALID
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader", description="DLCV grader core: problem families."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, *, variant: bool) -> None:
+        p.add_argument("--lang", choices=LANGS, default="en")
+        p.add_argument("--json", action="store_true", help="machine-readable output (see grader/README.md)")
+        if variant:
+            p.add_argument("family")
+            p.add_argument("--seed", type=int, required=True)
+            p.add_argument("--constraints", help="JSON object of family-specific constraints")
+
+    common(sub.add_parser("list", help="list problem families"), variant=False)
+    common(sub.add_parser("show", help="statement, answer and worked solution of a variant"), variant=True)
+    check = sub.add_parser("check", help="grade an answer")
+    common(check, variant=True)
+    check.add_argument("--answer", required=True, help="JSON object part → answer; '-' = stdin, '@file'")
+    check.add_argument("--reveal", action="store_true", help="include the expected value of each part")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")  # statements contain Chinese and math symbols
+    args = build_parser().parse_args(argv)
+    handlers = {"list": cmd_list, "show": cmd_show, "check": cmd_check}
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
