@@ -95,7 +95,7 @@ def bank_sync(*, contents: BankContents, source_root: Path | None = None) -> Ban
             slug=topic["slug"], defaults={"name_zh": topic["zh"], "name_en": topic["en"], "position": position}
         )
     topics = {topic.slug: topic for topic in Topic.objects.all()}
-    existing = {q.bank_id: q for q in Question.objects.select_related("current_version").select_for_update()}
+    existing = {q.bank_id: q for q in Question.objects.select_related("current_version").select_for_update(of=("self",))}
     answered_versions = set(
         AttemptItem.objects.filter(question_version__question__in=existing.values())
         .values_list("question_version_id", flat=True)
