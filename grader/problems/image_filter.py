@@ -1,0 +1,586 @@
+"""Family ``image-filter``: apply a classic 3×3 image filter from the slides to a small image by hand.
+
+Variant: a 5×5 … 6×6 image of small integers (random, or a bright rectangle on a dark background
+as in the slides' 6×6 example) and one filter, its kernel always printed in the statement:
+
+* ``sobel-h`` — Sobel for **horizontal edges**, the slides' *Sobel_H*
+  ``[[1, 2, 1], [0, 0, 0], [-1, -2, -1]]`` or its negation ``[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]``
+  (= ``sobel_kernel("y")``, the derivative along the rows). Note the naming clash: the slides call
+  this kernel "horizontal" after the edges it finds; ``grader.reference.sobel_kernel`` uses
+  "horizontal" as an alias of ``"x"``, the *derivative* direction (vertical edges). Statements
+  therefore name the edges and print the kernel.
+* ``sobel-v`` — Sobel for **vertical edges**, the slides' *Sobel_V* ``[[1, 0, -1], [2, 0, -2],
+  [1, 0, -1]]`` or its negation (= ``sobel_kernel("x")``).
+* ``prewitt`` — ``[[1, 0, -1]] × 3``, the kernel of the slides' 6×6 example (which the slides call
+  a Sobel filter).
+* ``laplacian`` — the reference's 4-neighbour ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]`` or the slides'
+  8-neighbour ``[[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]``.
+* ``box`` — ``1/9`` times a 3×3 block of ones; ``gaussian`` — ``1/16 [[1, 2, 1], [2, 4, 2], [1, 2, 1]]``;
+  ``median`` — the 3×3 median.
+
+Padding is ``valid`` (none) or zero-padded ``same``; the antisymmetric kernels are applied either
+as a cross-correlation (as a CNN layer and the slides do) or as a true convolution (kernel rotated
+by 180°), as stated. Values come from one reference :func:`grader.reference.conv2d` call (the
+kernels stacked) and :func:`~grader.reference.median_filter`, cached per image and kernel (see
+``_planes``).
+
+Parts: ``shape`` (the size of the whole output, 1 point) and ``output`` (a requested block of at
+most 3×3 cells of the output, or all of it when it is that small; 3 points, per-cell credit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from grader.answers import Tolerance
+from grader.problems import register
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, latex_matrix, tr
+from grader.reference import box_kernel, conv2d, laplacian_kernel, median_filter, sobel_kernel
+
+FILTERS = ("sobel-h", "sobel-v", "prewitt", "laplacian", "box", "gaussian", "median")
+Matrix = list[list[Any]]
+
+_SHAPE = Part(
+    "shape", "shape", {"en": "Output size", "zh-Hant": "輸出大小 (output size)"}, points=1.0, length=2
+)
+_EXACT = Tolerance(abs=1e-9)
+
+
+def _kernels(name: str) -> list[tuple[Matrix, int]]:
+    """The (integer kernel, normalization divisor) options of a filter, the slides' form first."""
+    if name == "sobel-h":
+        return [((-sobel_kernel("y")).tolist(), 1), (sobel_kernel("y").tolist(), 1)]
+    if name == "sobel-v":
+        return [((-sobel_kernel("x")).tolist(), 1), (sobel_kernel("x").tolist(), 1)]
+    if name == "prewitt":
+        return [([[1, 0, -1]] * 3, 1)]
+    if name == "laplacian":
+        return [((-laplacian_kernel(8)).tolist(), 1), (laplacian_kernel(4).tolist(), 1)]
+    if name == "box":
+        # box_kernel(3) is 1/9 everywhere; the hand form is an integer kernel and a divisor.
+        ones = box_kernel(3) * 9
+        return [(np.rint(ones).astype(int).tolist(), 9)]
+    if name == "gaussian":
+        return [(np.outer([1, 2, 1], [1, 2, 1]).tolist(), 16)]
+    return [([], 1)]  # median: no kernel
+
+
+# --------------------------------------------------------------------------- computation
+
+
+def _asymmetric(params: Params) -> bool:
+    k = np.asarray(params["kernel"])
+    return k.size > 0 and not np.array_equal(k, k[::-1, ::-1])
+
+
+def _plain(values: np.ndarray) -> Matrix:
+    if values.dtype.kind != "f":
+        return values.tolist()
+    return [[int(v) if v.is_integer() else v for v in row] for row in values.tolist()]
+
+
+Grid = tuple[tuple[int, ...], ...]  # hashable matrix, for the cache
+
+
+@lru_cache(maxsize=4096)
+def _planes(image: Grid, kernel: Grid) -> np.ndarray:
+    """Zero-padded 'same' outputs, ``(4, H, W)`` int64: the kernel's weighted sums as given
+    (cross-correlation), with the kernel rotated by 180° (convolution), the 3×3 box sums, and the
+    3×3 median.
+
+    One reference ``conv2d`` call (the kernels stacked as output channels) and one
+    ``median_filter`` call serve the answer and every misconception: a 'valid' output is the
+    interior ``[1:-1, 1:-1]`` of the 'same' one, because a 3×3 window that fits inside the image
+    never reads the padding. ``test_family_image_filter`` checks this against direct
+    ``apply_filter``/``median_filter`` calls.
+    """
+    img = np.asarray(image, dtype=np.int64)
+    k = np.asarray(kernel, dtype=np.int64) if kernel else np.zeros((3, 3), dtype=np.int64)
+    stack = np.stack([k, k[::-1, ::-1], np.ones((3, 3), dtype=np.int64)])[:, None]
+    sums = conv2d(img[None], stack, padding=1)
+    planes = np.concatenate([sums, median_filter(img, 3, padding="same")[None]])
+    planes.setflags(write=False)  # cached: must never be modified by a caller
+    return planes
+
+
+def _grid(rows: Matrix) -> Grid:
+    return tuple(tuple(r) for r in rows)
+
+
+def _filtered(
+    params: Params,
+    *,
+    mode: str | None = None,
+    padding: str | None = None,
+    raw: bool = False,
+    mean: bool = False,
+) -> np.ndarray:
+    """The whole filtered image. ``raw``: kernel sums before dividing; ``mean``: the 3×3 mean
+    instead of the median."""
+    planes = _planes(_grid(params["image"]), _grid(params["kernel"]))
+    if params["filter"] == "median" and not mean:
+        plane, scale = planes[3], 1
+    elif mean:
+        plane, scale = planes[2], 9
+    else:
+        plane, scale = planes[1 if (mode or params["mode"]) == "convolution" else 0], params["scale"]
+    if (padding or params["padding"]) == "valid":
+        plane = plane[1:-1, 1:-1]
+    return plane if raw or scale == 1 else plane / scale
+
+
+def _region(params: Params, full: np.ndarray) -> Matrix | None:
+    r0, c0, rh, rw = params["region"]
+    if r0 + rh > full.shape[0] or c0 + rw > full.shape[1]:
+        return None
+    return _plain(full[r0 : r0 + rh, c0 : c0 + rw])
+
+
+def _answer(params: Params, full: np.ndarray) -> Response:
+    region = _region(params, full)
+    return {"shape": list(full.shape), **({"output": region} if region is not None else {})}
+
+
+# --------------------------------------------------------------------------- misconceptions
+
+
+def _flipped(params: Params) -> Response | None:
+    if not _asymmetric(params) or params["mode"] != "correlation":
+        return None
+    return {"output": _region(params, _filtered(params, mode="convolution"))}
+
+
+def _not_flipped(params: Params) -> Response | None:
+    if not _asymmetric(params) or params["mode"] != "convolution":
+        return None
+    return {"output": _region(params, _filtered(params, mode="correlation"))}
+
+
+def _no_padding(params: Params) -> Response | None:
+    if params["padding"] != "same":
+        return None
+    # The student filters without padding and reads their (smaller) output at the asked positions.
+    return _answer(params, _filtered(params, padding="valid"))
+
+
+def _median_as_mean(params: Params) -> Response | None:
+    if params["filter"] != "median":
+        return None
+    return {"output": _region(params, _filtered(params, mean=True))}
+
+
+def _no_normalization(params: Params) -> Response | None:
+    if params["scale"] == 1:
+        return None
+    return {"output": _region(params, _filtered(params, raw=True))}
+
+
+_MISCONCEPTIONS = (
+    Misconception(
+        "kernel-flipped",
+        "You rotated the kernel by 180°, which is the mathematical convolution; this problem slides the "
+        "kernel as given (cross-correlation, what a CNN layer and the slides compute). For a Sobel-type "
+        "kernel the flip changes the sign of every output.",
+        "你把 kernel 旋轉了 180°，那是數學上的卷積 (convolution)；本題要直接以原本的 kernel 滑動"
+        "（互相關 (cross-correlation)，也就是 CNN 層與投影片的算法）。Sobel 這類 kernel 翻轉後每個輸出都會變號。",
+        _flipped,
+    ),
+    Misconception(
+        "kernel-not-flipped",
+        "You slid the kernel as given (cross-correlation); a true convolution first rotates the kernel by "
+        "180° (flip top–bottom and left–right). For a Sobel-type kernel this changes the sign of every output.",
+        "你直接以原本的 kernel 滑動（互相關 (cross-correlation)）；真正的卷積 (convolution) 要先把 kernel 旋轉 180°"
+        "（上下、左右都翻轉）。Sobel 這類 kernel 翻轉後每個輸出都會變號。",
+        _not_flipped,
+    ),
+    Misconception(
+        "padding-ignored",
+        "You left out the zero padding: for a 'same' output first surround the image with one row/column "
+        "of zeros on every side, so the output keeps the image's size and the border outputs see those zeros.",
+        "你忽略了補零 (zero padding)：'same' 輸出要先在影像四周各補一列/行的 0，輸出才會和原影像一樣大，"
+        "邊緣的輸出也會用到這些 0。",
+        _no_padding,
+    ),
+    Misconception(
+        "median-as-mean",
+        "You averaged the window: the median filter sorts the 9 values of the window and takes the middle "
+        "one (the 5th), which is why it removes salt-and-pepper noise without blurring edges.",
+        "你算的是視窗的平均：中值濾波 (median filter) 要把視窗中的 9 個值排序後取正中間那個（第 5 個），"
+        "所以它能去除椒鹽雜訊又不會把邊緣模糊掉。",
+        _median_as_mean,
+    ),
+    Misconception(
+        "normalization-forgotten",
+        "You forgot the normalization factor in front of the kernel ($\\frac{1}{9}$ for the average filter, "
+        "$\\frac{1}{16}$ for this Gaussian): divide each weighted sum by it, so the weights sum to 1 and a flat "
+        "region keeps its value.",
+        "你忘了 kernel 前面的正規化係數（平均濾波是 $\\frac{1}{9}$，這個高斯濾波是 $\\frac{1}{16}$）："
+        "每個加權和都要除以它，權重總和才會是 1，平坦區域的值才不變。",
+        _no_normalization,
+    ),
+)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_SLIDES_SOBEL_H = [[1, 2, 1], [0, 0, 0], [-1, -2, -1]]
+_SLIDES_SOBEL_V = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
+
+
+def _filter_text(params: Params, lang: str) -> str:
+    zh = lang == "zh-Hant"
+    name, kernel = params["filter"], params["kernel"]
+    if name == "sobel-h":
+        slides = kernel == _SLIDES_SOBEL_H
+        if zh:
+            return (
+                "偵測**水平邊緣** (horizontal edges) 的 Sobel 濾波器（對上下方向的亮度變化有反應"
+                + ("，即投影片的 *Sobel Filter_H*" if slides else "")
+                + "）"
+            )
+        return (
+            "the Sobel filter for **horizontal edges** (it responds to brightness changing from top to bottom"
+            + ("; the slides' *Sobel Filter_H*" if slides else "")
+            + ")"
+        )
+    if name == "sobel-v":
+        slides = kernel == _SLIDES_SOBEL_V
+        if zh:
+            return (
+                "偵測**垂直邊緣** (vertical edges) 的 Sobel 濾波器（對左右方向的亮度變化有反應"
+                + ("，即投影片的 *Sobel Filter_V*" if slides else "")
+                + "）"
+            )
+        return (
+            "the Sobel filter for **vertical edges** (it responds to brightness changing from left to right"
+            + ("; the slides' *Sobel Filter_V*" if slides else "")
+            + ")"
+        )
+    if name == "prewitt":
+        if zh:
+            return (
+                "投影片 6×6 範例中的邊緣濾波器（投影片稱為 Sobel filter；三列權重相同，嚴格說是 Prewitt 濾波器），"
+                "偵測**垂直邊緣** (vertical edges)"
+            )
+        return (
+            "the edge filter of the slides' 6×6 example (the slides call it a Sobel filter; with equal row weights it "
+            "is strictly the Prewitt filter), which responds to **vertical edges**"
+        )
+    texts = {
+        "laplacian": ("拉普拉斯濾波器 (Laplacian filter)", "the Laplacian filter"),
+        "box": ("平均濾波器 (average / box filter)", "the average (box) filter"),
+        "gaussian": (
+            "高斯濾波器 (Gaussian filter，3×3 整數近似)",
+            "the Gaussian filter (3×3 integer approximation)",
+        ),
+        "median": ("3×3 中值濾波器 (median filter)", "the 3×3 median filter"),
+    }
+    return texts[name][0 if zh else 1]
+
+
+def _kernel_latex(params: Params) -> str:
+    scale = params["scale"]
+    front = f"\\frac{{1}}{{{scale}}} " if scale > 1 else ""
+    return f"K = {front}{latex_matrix(params['kernel'])}"
+
+
+def _region_text(params: Params, lang: str) -> str:
+    r0, c0, rh, rw = params["region"]
+    zh = lang == "zh-Hant"
+    if params.get("whole"):
+        return "整個輸出 $Y$" if zh else "the whole output $Y$"
+    rows = f"{r0}" if rh == 1 else f"{r0}–{r0 + rh - 1}"
+    cols = f"{c0}" if rw == 1 else f"{c0}–{c0 + rw - 1}"
+    if zh:
+        return f"輸出 $Y$ 的第 {rows} 列 (rows)、第 {cols} 行 (columns)（索引從 0 開始，共 ${rh} \\times {rw}$ 個值）"
+    return f"rows {rows} and columns {cols} of the output $Y$ (0-based indices), a ${rh} \\times {rw}$ block"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+# --------------------------------------------------------------------------- the family
+
+
+@register
+class ImageFilter(ProblemFamily):
+    """A classic 3×3 filter (Sobel, Laplacian, average, Gaussian, median) applied by hand."""
+
+    name = "image-filter"
+    title = {"en": "Image filters by hand", "zh-Hant": "手算影像濾波 (image filters)"}
+    topic = "filters"
+    misconceptions = _MISCONCEPTIONS
+    constraint_keys = {
+        "filter": "one of " + ", ".join(f"'{f}'" for f in FILTERS),
+        "padding": "'valid' or 'same'",
+        "mode": "'correlation' or 'convolution' (only matters for the Sobel/Prewitt kernels)",
+        "height": "image height, 5..6",
+        "width": "image width, 5..6",
+    }
+
+    # ---- variants ----------------------------------------------------------------------------
+
+    def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
+        c = constraints
+        name = c.get("filter") or FILTERS[int(rng.choice(7, p=[0.16, 0.16, 0.08, 0.12, 0.16, 0.14, 0.18]))]
+        if name not in FILTERS:
+            raise ValueError(f"{self.name}: filter must be one of {', '.join(FILTERS)}, got {name!r}")
+        options = _kernels(name)
+        kernel, scale = options[0] if len(options) == 1 or rng.random() < 0.6 else options[1]
+        asym = bool(kernel) and not np.array_equal(np.asarray(kernel), np.asarray(kernel)[::-1, ::-1])
+        mode = str(c.get("mode") or ("convolution" if asym and rng.random() < 0.3 else "correlation"))
+        if name == "laplacian":
+            padding = str(c.get("padding", "same"))  # a 'valid' Laplacian would test no misconception
+        else:
+            padding = str(c.get("padding") or ("same" if rng.random() < 0.45 else "valid"))
+        h = int(c.get("height", rng.integers(5, 7)))
+        w = int(c.get("width", rng.integers(5, 7)))
+        params: Params = {
+            "filter": name,
+            "kernel": kernel,
+            "scale": int(scale),
+            "mode": mode,
+            "padding": padding,
+            "image": [],
+            "region": [],
+        }
+        best: Params | None = None
+        for _ in range(60):
+            params["image"] = self._image(rng, name, h, w).tolist()
+            params["region"], params["whole"] = self._pick_region(rng, params)
+            if self._distinct_enough(params):
+                return dict(params)
+            best = dict(params)
+        assert best is not None
+        return best
+
+    def _image(self, rng: np.random.Generator, name: str, h: int, w: int) -> np.ndarray:
+        if name in ("sobel-h", "sobel-v", "prewitt", "laplacian") and rng.random() < 0.5:
+            # A bright rectangle on a dark background, as in the slides' 6×6 example.
+            img = np.zeros((h, w), dtype=np.int64)
+            r1, c1 = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
+            r2, c2 = int(rng.integers(r1 + 2, h + 1)), int(rng.integers(c1 + 2, w + 1))
+            img[r1:r2, c1:c2] = rng.choice([1, 2, 3], size=(r2 - r1, c2 - c1))
+            return img
+        high = {"median": 10, "box": 6, "gaussian": 6}.get(name, 4)
+        return rng.integers(0, high, size=(h, w))
+
+    def _pick_region(self, rng: np.random.Generator, params: Params) -> tuple[list[int], bool]:
+        h, w = len(params["image"]), len(params["image"][0])
+        oh, ow = (h, w) if params["padding"] == "same" else (h - 2, w - 2)
+        if oh * ow <= 9:
+            return [0, 0, oh, ow], True
+        rh, rw = [(2, 3), (3, 2), (3, 3), (2, 2)][int(rng.integers(4))]
+        rh, rw = min(rh, oh), min(rw, ow)
+        r0, c0 = int(rng.integers(0, oh - rh + 1)), int(rng.integers(0, ow - rw + 1))
+        if params["padding"] == "same":
+            # Padding only shows at the border: make the block touch it (mostly the top or left edge).
+            edge = int(rng.integers(4)) if rng.random() < 0.3 else int(rng.integers(2))
+            if edge == 0:
+                r0 = 0
+            elif edge == 1:
+                c0 = 0
+            elif edge == 2:
+                r0 = oh - rh
+            else:
+                c0 = ow - rw
+        return [r0, c0, rh, rw], False
+
+    def _distinct_enough(self, params: Params) -> bool:
+        """Each misconception's block differs from the right one in at least half of its cells, and
+        the right block is not constant (all zeros, say)."""
+        right = np.asarray(self.solve(params)["output"], dtype=float)
+        if np.all(right == right.flat[0]):
+            return False
+        for m in self.misconceptions:
+            alt = m.solve(params)
+            if alt and alt.get("output") is not None:
+                wrong = np.asarray(alt["output"], dtype=float)
+                if (np.abs(wrong - right) > 1e-9).sum() < math.ceil(right.size / 2):
+                    return False
+        return True
+
+    def parts(self, params: Params) -> list[Part]:
+        _, _, rh, rw = params["region"]
+        tol = None if params["scale"] > 1 else _EXACT
+        label = {"en": "Output Y", "zh-Hant": "輸出 Y (output)"}
+        if not params.get("whole"):
+            label = {"en": "Output block", "zh-Hant": "輸出區塊 (output block)"}
+        return [_SHAPE, Part("output", "matrix", label, points=3.0, tolerance=tol, shape=(rh, rw))]
+
+    def solve(self, params: Params) -> Response:
+        return _answer(params, _filtered(params))
+
+    def clear_caches(self) -> None:
+        _planes.cache_clear()
+
+    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+        if part.name == "shape":
+            return tr(_HINTS["shape"], lang)
+        return tr(_HINTS["median" if params["filter"] == "median" else "output"], lang)
+
+    # ---- text --------------------------------------------------------------------------------
+
+    def render(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        image = params["image"]
+        h, w = len(image), len(image[0])
+        median = params["filter"] == "median"
+        filt = _filter_text(params, lang)
+        same = params["padding"] == "same"
+        xp = "X_p" if same else "X"
+        matrices = (
+            f"$$X = {latex_matrix(image)}" + ("" if median else f", \\qquad {_kernel_latex(params)}") + "$$"
+        )
+        if zh:
+            pad = (
+                "先在影像四周各補一圈 0 得到 $X_p$（zero padding，'same'）"
+                if same
+                else "不補零（'valid'：只計算 kernel 完全落在影像內的位置）"
+            )
+            if median:
+                how = "每個輸出是 3×3 視窗中 9 個值的中位數。"
+            elif _asymmetric(params) and params["mode"] == "convolution":
+                how = "以**數學定義的卷積 (convolution)** 計算：kernel 先旋轉 180° 再滑動。"
+            elif _asymmetric(params):
+                how = (
+                    "以**互相關 (cross-correlation)** 計算（CNN 與投影片的做法）：kernel 不翻轉，直接滑動，"
+                    f"$Y[i,j] = \\sum_{{m,n}} K[m,n]\\, {xp}[i+m,\\, j+n]$。"
+                )
+            else:
+                how = "將 kernel 在影像上滑動，每個位置算加權和（這個 kernel 上下左右對稱，翻不翻轉都一樣）。"
+            return (
+                f"對 ${h} \\times {w}$ 的影像 $X$ 套用{filt}，{pad}。{how}\n\n{matrices}\n\n"
+                f"1. **輸出大小 (output size)**：整個輸出 $Y$ 的大小？\n"
+                f"2. **輸出 (output)**：寫出{_region_text(params, lang)}。"
+                + ("（非整數請給至少 3 位有效數字，或分數如 `13/9`。）" if params["scale"] > 1 else "")
+                + "\n\n*作答格式*：大小寫成 `4×4`；矩陣各列 (row) 分行輸入（或以 `;` 分隔），同一列的數值以空格或逗號分隔。\n"
+            )
+        pad = (
+            "with zero padding ('same': first surround the image with one ring of zeros, giving $X_p$)"
+            if same
+            else "without padding ('valid': only positions where the whole kernel fits inside the image)"
+        )
+        if median:
+            how = "Each output is the median of the 9 values in its 3×3 window."
+        elif _asymmetric(params) and params["mode"] == "convolution":
+            how = "Compute the **convolution** in the mathematical sense: rotate the kernel by 180° before sliding it."
+        elif _asymmetric(params):
+            how = (
+                "Compute the **cross-correlation** (as a CNN layer and the slides do): slide the kernel as given, "
+                f"without flipping, $Y[i,j] = \\sum_{{m,n}} K[m,n]\\, {xp}[i+m,\\, j+n]$."
+            )
+        else:
+            how = (
+                "Slide the kernel over the image and take the weighted sum at each position (the kernel is symmetric, "
+                "so flipping it would change nothing)."
+            )
+        return (
+            f"Apply {filt} to the ${h} \\times {w}$ image $X$, {pad}. {how}\n\n{matrices}\n\n"
+            "1. **Output size**: the size of the whole output $Y$?\n"
+            f"2. **Output**: give {_region_text(params, lang)}."
+            + (
+                " (Non-integers: at least 3 significant figures, or a fraction such as `13/9`.)"
+                if params["scale"] > 1
+                else ""
+            )
+            + "\n\n*Answer format*: a size as `4×4`; a matrix one row per line (or rows separated by `;`), entries "
+            "separated by spaces or commas.\n"
+        )
+
+    def explain(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        answer = self.solve(params)
+        image = np.asarray(params["image"])
+        h, w = image.shape
+        same = params["padding"] == "same"
+        median = params["filter"] == "median"
+        lines = ["**1. 輸出大小**" if zh else "**1. Output size**"]
+        oh, ow = answer["shape"]
+        if same:
+            lines.append(
+                f"補零 1 圈後是 ${h + 2} \\times {w + 2}$，3×3 視窗有 ${oh} \\times {ow}$ 個位置，與原影像同大。"
+                if zh
+                else f"Padded with one ring of zeros the image is ${h + 2} \\times {w + 2}$; a 3×3 window fits in "
+                f"${oh} \\times {ow}$ positions, the input's size."
+            )
+        else:
+            lines.append(
+                f"不補零時 3×3 視窗有 $({h} - 2) \\times ({w} - 2) = {oh} \\times {ow}$ 個位置。"
+                if zh
+                else f"Without padding a 3×3 window fits in $({h} - 2) \\times ({w} - 2) = {oh} \\times {ow}$ positions."
+            )
+        xp = np.pad(image, 1) if same else image
+        taps = np.asarray(params["kernel"])
+        if not median or same:
+            lines.append("**2. 準備**" if zh else "**2. Setup**")
+        if not median:
+            if _asymmetric(params) and params["mode"] == "convolution":
+                taps = taps[::-1, ::-1]
+                lines.append(
+                    (
+                        "卷積先把 kernel 旋轉 180°："
+                        if zh
+                        else "Convolution first rotates the kernel by 180°: "
+                    )
+                    + f"$K' = {latex_matrix(taps.tolist())}$"
+                )
+            else:
+                lines.append(
+                    "kernel 直接使用、不翻轉。" if zh else "The kernel is used as given, not flipped."
+                )
+        if same:
+            lines.append(
+                ("補零後的影像：" if zh else "Zero-padded image: ") + f"$$X_p = {latex_matrix(xp.tolist())}$$"
+            )
+        lines.append("**3. 逐格計算**" if zh else "**3. Each requested entry**")
+        r0, c0, rh, rw = params["region"]
+        scale = params["scale"]
+        for a in range(rh):
+            for b in range(rw):
+                i, j = r0 + a, c0 + b
+                win = xp[i : i + 3, j : j + 3]
+                value = _fmt(answer["output"][a][b])
+                if median:
+                    vals = ", ".join(str(v) for v in sorted(win.ravel().tolist()))
+                    lines.append(
+                        f"$Y[{i},{j}]$: "
+                        + ("排序後 " if zh else "sorted ")
+                        + f"$({vals})$"
+                        + (" → 中位數 " if zh else " → median ")
+                        + f"${value}$"
+                    )
+                    continue
+                terms = [
+                    f"({int(t)})({int(v)})" for t, v in zip(taps.ravel(), win.ravel(), strict=True) if t and v
+                ]
+                total = int((taps * win).sum())
+                tail = f" = \\frac{{{total}}}{{{scale}}} = {value}" if scale > 1 else ""
+                lines.append(f"$Y[{i},{j}] = {' + '.join(terms) or '0'} = {total}{tail}$")
+        lines.append(("**答案**" if zh else "**Answer**") + f": $${latex_matrix(answer['output'])}$$")
+        return "\n\n".join(lines) + "\n"
+
+
+_HINTS = {
+    "shape": {
+        "en": "'valid' loses one pixel on each side for a 3×3 window; zero-padded 'same' keeps the input's size.",
+        "zh-Hant": "3×3 視窗在 'valid' 時每一邊少一個像素；補零的 'same' 與輸入同大。",
+    },
+    "output": {
+        "en": "Output $(i, j)$ uses the 3×3 window whose top-left is $(i, j)$ in the (padded) image; check the "
+        "products in the wrong entries.",
+        "zh-Hant": "輸出 $(i, j)$ 用的是（補零後）影像中左上角在 $(i, j)$ 的 3×3 視窗；請檢查錯誤位置的各乘積。",
+    },
+    "median": {
+        "en": "Sort the 9 values of the window whose top-left is $(i, j)$ in the (padded) image and take the 5th.",
+        "zh-Hant": "把（補零後）影像中左上角在 $(i, j)$ 的視窗的 9 個值排序，取第 5 個。",
+    },
+}
