@@ -1,0 +1,517 @@
+"""Family ``softmax-ce-kl``: softmax, sigmoid, entropy, cross-entropy and KL divergence by hand.
+
+Three kinds of variant (``params["variant"]``), each in bits or nats as the statement says:
+
+* ``logits``: logits ``z`` (3–4 classes) and a true class ``y``. Parts ``probs`` (softmax
+  probabilities, a vector), ``sigmoid`` (``σ(z_j)`` of one logit, as an independent multi-label
+  output would give) and ``loss`` (the cross-entropy ``−log softmax(z)_y``).
+* ``distributions``: a true distribution ``p`` and a prediction ``q``; a subset of ``entropy``
+  ``H(p)``, ``cross_entropy`` ``H(p, q)``, ``kl_pq`` ``KL(p‖q)`` and ``kl_qp`` ``KL(q‖p)``
+  (always at least one KL).
+* ``logits-target``: logits ``z`` and a soft target ``p`` (label smoothing): ``probs``
+  (``q = softmax(z)``), ``cross_entropy`` ``H(p, q)`` and ``kl_pq`` ``KL(p‖q)``.
+
+Every value comes from ``grader.reference`` (``softmax``, ``sigmoid``, ``entropy``,
+``cross_entropy``, ``kl_divergence``, ``softmax_cross_entropy``). Numbers are accepted within
+0.1 % or ±0.0005, or when correct to 3 significant figures (stated in the problem).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from grader.answers import Tolerance
+from grader.problems import register
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.reference import (
+    cross_entropy,
+    entropy,
+    kl_divergence,
+    sigmoid,
+    softmax,
+    softmax_cross_entropy,
+)
+
+TOL = Tolerance(rel=1e-3, abs=5e-4, sigfigs=3)
+VARIANTS = ("logits", "distributions", "logits-target")
+UNITS = ("nats", "bits")
+_LOG_PARTS = ("loss", "entropy", "cross_entropy", "kl_pq", "kl_qp")
+
+_LABELS: dict[str, dict[str, str]] = {
+    "probs": {"en": "softmax probabilities", "zh-Hant": "softmax 機率 (probabilities)"},
+    "sigmoid": {"en": "sigmoid σ(z_j)", "zh-Hant": "sigmoid 值 σ(z_j)"},
+    "loss": {"en": "cross-entropy loss", "zh-Hant": "交叉熵損失 (cross-entropy loss)"},
+    "entropy": {"en": "H(p)", "zh-Hant": "熵 (entropy) H(p)"},
+    "cross_entropy": {"en": "H(p, q)", "zh-Hant": "交叉熵 (cross-entropy) H(p, q)"},
+    "kl_pq": {"en": "KL(p‖q)", "zh-Hant": "KL 散度 (KL divergence) KL(p‖q)"},
+    "kl_qp": {"en": "KL(q‖p)", "zh-Hant": "KL 散度 (KL divergence) KL(q‖p)"},
+}
+_POINTS = {"probs": 2.0}
+
+
+def _part(name: str, n_classes: int) -> Part:
+    if name == "probs":
+        return Part(name, "vector", _LABELS[name], points=2.0, tolerance=TOL, length=n_classes, partial=True)
+    return Part(name, "number", _LABELS[name], points=_POINTS.get(name, 1.0), tolerance=TOL)
+
+
+def _names(params: Params) -> list[str]:
+    v = params["variant"]
+    if v == "logits":
+        return ["probs", "sigmoid", "loss"]
+    if v == "logits-target":
+        return ["probs", "cross_entropy", "kl_pq"]
+    return list(params["asked"])
+
+
+def _base(unit: str) -> float:
+    return 2.0 if unit == "bits" else math.e
+
+
+def _other(unit: str) -> str:
+    return "nats" if unit == "bits" else "bits"
+
+
+# --------------------------------------------------------------------------- computation
+
+
+def _q(params: Params) -> np.ndarray:
+    """The predicted distribution: ``softmax(z)`` or the given ``q``."""
+    if "logits" in params:
+        return np.asarray(softmax(params["logits"]))
+    return np.asarray(params["q"], dtype=float)
+
+
+def _values(params: Params, unit: str | None = None) -> Response:
+    """All asked values in ``unit`` (default: the stated one)."""
+    unit = unit or params["unit"]
+    base = _base(unit)
+    out: Response = {}
+    names = _names(params)
+    if "probs" in names:
+        out["probs"] = [float(v) for v in _q(params)]
+    if "sigmoid" in names:
+        out["sigmoid"] = float(sigmoid(params["logits"][params["sigmoid_index"]]))
+    if "loss" in names:
+        out["loss"] = float(softmax_cross_entropy(params["logits"], np.int64(params["target"]), base))
+    p = np.asarray(params.get("p", []), dtype=float)
+    q = _q(params)
+    if "entropy" in names:
+        out["entropy"] = float(entropy(p, base))
+    if "cross_entropy" in names:
+        if "logits" in params:
+            out["cross_entropy"] = float(softmax_cross_entropy(params["logits"], p, base))
+        else:
+            out["cross_entropy"] = float(cross_entropy(p, q, base))
+    if "kl_pq" in names:
+        out["kl_pq"] = float(kl_divergence(p, q, base))
+    if "kl_qp" in names:
+        out["kl_qp"] = float(kl_divergence(q, p, base))
+    return {n: out[n] for n in names}
+
+
+# --------------------------------------------------------------------------- misconceptions
+
+
+def _wrong_base(params: Params) -> Response | None:
+    other = _values(params, _other(params["unit"]))
+    return {k: v for k, v in other.items() if k in _LOG_PARTS} or None
+
+
+def _kl_swapped(params: Params) -> Response | None:
+    names = _names(params)
+    if "kl_pq" not in names and "kl_qp" not in names:
+        return None
+    base = _base(params["unit"])
+    p, q = np.asarray(params["p"], dtype=float), _q(params)
+    out: Response = {}
+    if "kl_pq" in names:
+        out["kl_pq"] = float(kl_divergence(q, p, base))
+    if "kl_qp" in names:
+        out["kl_qp"] = float(kl_divergence(p, q, base))
+    return out
+
+
+def _ce_for_kl(params: Params) -> Response | None:
+    names = _names(params)
+    if "kl_pq" not in names and "kl_qp" not in names:
+        return None
+    base = _base(params["unit"])
+    p, q = np.asarray(params["p"], dtype=float), _q(params)
+    out: Response = {}
+    if "kl_pq" in names:
+        out["kl_pq"] = float(cross_entropy(p, q, base))
+    if "kl_qp" in names:
+        out["kl_qp"] = float(cross_entropy(q, p, base))
+    return out
+
+
+def _sigmoid_for_softmax(params: Params) -> Response | None:
+    """Each class squashed on its own with σ (not a distribution), then used as the prediction."""
+    if "logits" not in params:
+        return None
+    s = np.asarray(sigmoid(params["logits"]))
+    ln_base = math.log(_base(params["unit"]))
+    out: Response = {"probs": [float(v) for v in s]}
+    if params["variant"] == "logits":
+        out["loss"] = float(-math.log(s[params["target"]]) / ln_base)
+    else:
+        # −Σ p log σ(z) and Σ p log(p/σ(z)): the misconception's own formulas (σ(z) does not sum to 1,
+        # so the reference functions rightly refuse it).
+        p = np.asarray(params["p"], dtype=float)
+        out["cross_entropy"] = float(-np.sum(p * np.log(s)) / ln_base)
+        out["kl_pq"] = float(np.sum(p * (np.log(p) - np.log(s))) / ln_base)
+    return out
+
+
+def _softmax_for_sigmoid(params: Params) -> Response | None:
+    if params["variant"] != "logits":
+        return None
+    return {"sigmoid": float(softmax(params["logits"])[params["sigmoid_index"]])}
+
+
+def _forgot_minus(params: Params) -> Response | None:
+    vals = _values(params)
+    return {k: -v for k, v in vals.items() if k in _LOG_PARTS} or None
+
+
+_MISCONCEPTIONS = (
+    Misconception(
+        "wrong-log-base",
+        "You used the wrong logarithm: the problem asks for the stated unit — bits use $\\log_2$, nats the "
+        "natural log $\\ln$. They differ by a constant factor: $H_\\text{bits} = H_\\text{nats} / \\ln 2$.",
+        "對數的底 (log base) 用錯了：題目指定的單位若是 bits 要用 $\\log_2$，nats 要用自然對數 $\\ln$；"
+        "兩者只差一個常數倍：$H_\\text{bits} = H_\\text{nats} / \\ln 2$。",
+        _wrong_base,
+    ),
+    Misconception(
+        "kl-direction-swapped",
+        "You swapped the direction of the KL divergence: $\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i/q_i)$ "
+        "takes the expectation under the *first* argument $p$; it is not symmetric, so "
+        "$\\mathrm{KL}(q\\,\\|\\,p)$ is a different number.",
+        "KL 散度 (KL divergence) 的方向弄反了：$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i/q_i)$ 是在"
+        "「第一個」分布 $p$ 下取期望值；KL 不對稱，$\\mathrm{KL}(q\\,\\|\\,p)$ 是另一個數。",
+        _kl_swapped,
+    ),
+    Misconception(
+        "cross-entropy-for-kl",
+        "You gave the cross-entropy where the KL divergence was asked: "
+        "$\\mathrm{KL}(p\\,\\|\\,q) = H(p, q) - H(p)$ — subtract the entropy of the first distribution.",
+        "題目問 KL 散度 (KL divergence)，你給的是交叉熵 (cross-entropy)："
+        "$\\mathrm{KL}(p\\,\\|\\,q) = H(p, q) - H(p)$，要再減去第一個分布的熵 (entropy)。",
+        _ce_for_kl,
+    ),
+    Misconception(
+        "sigmoid-instead-of-softmax",
+        "You applied the sigmoid to each logit separately; softmax normalizes over the classes: "
+        "$q_i = e^{z_i} / \\sum_j e^{z_j}$, so the probabilities sum to 1 (sigmoid outputs need not).",
+        "你對每個 logit 各自套用了 sigmoid；softmax 要對所有類別一起正規化："
+        "$q_i = e^{z_i} / \\sum_j e^{z_j}$，機率總和為 1（sigmoid 的輸出總和不一定是 1）。",
+        _sigmoid_for_softmax,
+    ),
+    Misconception(
+        "softmax-instead-of-sigmoid",
+        "You gave the softmax probability; the sigmoid looks at one logit alone: "
+        "$\\sigma(z_j) = 1 / (1 + e^{-z_j})$, independent of the other classes (multi-label outputs).",
+        "你給的是 softmax 機率；sigmoid 只看單一個 logit：$\\sigma(z_j) = 1 / (1 + e^{-z_j})$，"
+        "與其他類別無關（多標籤 (multi-label) 輸出）。",
+        _softmax_for_sigmoid,
+    ),
+    Misconception(
+        "forgot-minus-sign",
+        "Your value has the wrong sign: entropy and cross-entropy are $-\\sum p \\log(\\cdot)$ — the logarithm of a "
+        "probability is negative, so the minus sign makes them $\\ge 0$; and "
+        "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum p \\log(p/q) \\ge 0$.",
+        "你的答案正負號錯了：熵 (entropy) 與交叉熵 (cross-entropy) 是 $-\\sum p \\log(\\cdot)$——機率的對數是負的，"
+        "前面的負號讓結果 $\\ge 0$；而 $\\mathrm{KL}(p\\,\\|\\,q) = \\sum p \\log(p/q) \\ge 0$。",
+        _forgot_minus,
+    ),
+)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _n(x: float, digits: int = 4) -> str:
+    """A number for statements and explanations (rounded, no trailing zeros)."""
+    if float(x).is_integer():
+        return str(int(x))
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def _vec(values: list[float], digits: int = 4) -> str:
+    return "(" + ",\\ ".join(_n(v, digits) for v in values) + ")"
+
+
+def _log_sym(unit: str) -> str:
+    return "\\log_2" if unit == "bits" else "\\ln"
+
+
+# --------------------------------------------------------------------------- the family
+
+
+@register
+class SoftmaxCeKl(ProblemFamily):
+    """Softmax / sigmoid probabilities, entropy, cross-entropy and KL divergence, by hand."""
+
+    name = "softmax-ce-kl"
+    title = {"en": "Softmax, cross-entropy and KL divergence", "zh-Hant": "Softmax、交叉熵 (cross-entropy) 與 KL 散度"}
+    topic = "losses"
+    misconceptions = _MISCONCEPTIONS
+    constraint_keys = {
+        "variant": "'logits', 'distributions' or 'logits-target'",
+        "unit": "'nats' or 'bits'",
+        "classes": "number of classes, 3 or 4",
+    }
+
+    def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
+        c = constraints
+        variant = c.get("variant") or VARIANTS[int(rng.choice(3, p=[0.35, 0.4, 0.25]))]
+        unit = c.get("unit") or UNITS[int(rng.integers(2))]
+        n = int(c.get("classes") or rng.integers(3, 5))
+        if variant not in VARIANTS or unit not in UNITS or n not in (3, 4):
+            raise ValueError(f"{self.name}: bad constraints {dict(c)}")
+        params: Params = {"variant": variant, "unit": unit}
+        if variant in ("logits", "logits-target"):
+            while True:
+                z = rng.integers(-4, 7, size=n) / 2  # halves in [-2, 3]
+                if np.ptp(z) >= 1 and np.ptp(z) <= 4 and len(set(z.tolist())) >= 2:
+                    break
+            params["logits"] = [float(v) if not float(v).is_integer() else int(v) for v in z]
+        if variant == "logits":
+            params["target"] = int(rng.integers(n))
+            params["sigmoid_index"] = int(rng.integers(n))
+            return params
+        if variant == "logits-target":
+            # Label smoothing: 1 − ε on the true class, ε spread over the others.
+            y = int(rng.integers(n))
+            # ε / (n − 1) is a short decimal: 0.05, 0.1 or 0.15.
+            eps = float(rng.choice([0.1, 0.2, 0.3] if n == 3 else [0.15, 0.3]))
+            p = [round(eps / (n - 1), 6)] * n
+            p[y] = round(1 - eps, 6)
+            params["p"] = p
+            return params
+        while True:
+            p = _partition(rng, n)
+            q = _partition(rng, n)
+            kpq = float(kl_divergence(p, q))
+            kqp = float(kl_divergence(q, p))
+            if kpq >= 0.08 and kqp >= 0.08 and abs(kpq - kqp) > 0.02 * max(kpq, kqp):
+                break
+        params["p"], params["q"] = p, q
+        options = [
+            ["entropy", "cross_entropy", "kl_pq"],
+            ["kl_pq", "kl_qp"],
+            ["entropy", "cross_entropy", "kl_pq", "kl_qp"],
+            ["cross_entropy", "kl_pq"],
+        ]
+        params["asked"] = options[int(rng.integers(len(options)))]
+        return params
+
+    def parts(self, params: Params) -> list[Part]:
+        n = len(params.get("logits") or params["p"])
+        return [_part(name, n) for name in _names(params)]
+
+    def solve(self, params: Params) -> Response:
+        return _values(params)
+
+    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+        return tr(_HINTS[part.name], lang)
+
+    # ---- text -------------------------------------------------------------------------------
+
+    def render(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        v, unit = params["variant"], params["unit"]
+        log = _log_sym(unit)
+        unit_text = (
+            f"以 **{unit}** 為單位（使用 ${log}$）" if zh else f"in **{unit}** (use ${log}$)"
+        )
+        lines: list[str] = []
+        if "logits" in params:
+            z = params["logits"]
+            zs = ",\\ ".join(_n(x) for x in z)
+            lines.append(
+                f"某分類網路對 {len(z)} 個類別 (class 0 … {len(z) - 1}) 輸出 logits "
+                f"$z = ({zs})$。"
+                if zh
+                else f"A classifier outputs the logits $z = ({zs})$ for {len(z)} classes (class 0 … {len(z) - 1})."
+            )
+        if v == "logits":
+            y, j = params["target"], params["sigmoid_index"]
+            if zh:
+                lines.append(
+                    f"1. 計算 softmax 機率 (probabilities) $q_i = e^{{z_i}} / \\sum_k e^{{z_k}}$（依類別順序寫出 {len(params['logits'])} 個值）。\n"
+                    f"2. 若改把每個類別視為獨立的二元輸出（多標籤 (multi-label)，每類各自用 sigmoid），"
+                    f"類別 {j} 的機率 $\\sigma(z_{{{j}}})$ 是多少？\n"
+                    f"3. 正確類別為 $y = {y}$，計算交叉熵損失 (cross-entropy loss) $-{log} q_{{{y}}}$，{unit_text}。"
+                )
+            else:
+                lines.append(
+                    f"1. Compute the softmax probabilities $q_i = e^{{z_i}} / \\sum_k e^{{z_k}}$ (all {len(params['logits'])} values, in class order).\n"
+                    f"2. If instead every class were an independent yes/no output (multi-label, one sigmoid per class), "
+                    f"what would the probability of class {j}, $\\sigma(z_{{{j}}})$, be?\n"
+                    f"3. The true class is $y = {y}$. Compute the cross-entropy loss $-{log} q_{{{y}}}$ {unit_text}."
+                )
+        else:
+            p = params["p"]
+            if v == "logits-target":
+                lines.append(
+                    f"訓練時使用標籤平滑 (label smoothing)，目標分布 (target distribution) 為 $p = {_vec(p)}$；"
+                    "模型的預測分布是 $q = \\mathrm{softmax}(z)$。"
+                    if zh
+                    else f"Training uses label smoothing: the target distribution is $p = {_vec(p)}$, and the "
+                    "model's prediction is $q = \\mathrm{softmax}(z)$."
+                )
+            else:
+                q = params["q"]
+                lines.append(
+                    f"真實分布 (true distribution) $p = {_vec(p)}$，模型預測分布 (predicted distribution) $q = {_vec(q)}$"
+                    f"（{len(p)} 個類別）。"
+                    if zh
+                    else f"Over {len(p)} classes, the true distribution is $p = {_vec(p)}$ and the model predicts $q = {_vec(q)}$."
+                )
+            items = []
+            for name in _names(params):
+                if name == "probs":
+                    items.append("$q = \\mathrm{softmax}(z)$（依類別順序）" if zh else "$q = \\mathrm{softmax}(z)$ (in class order)")
+                else:
+                    items.append(f"{_DEFS[name][lang]}")
+            intro = f"{unit_text}計算（$p$ 是第一個參數，為真實分布）：" if zh else f"Compute, {unit_text} ($p$, the true distribution, is the first argument):"
+            lines.append(intro + "\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(items, start=1)))
+        lines.append(
+            "*作答格式*：每個數值至少寫到 3 位有效數字（誤差在 0.1 % 或 ±0.0005 以內皆可）；"
+            "機率向量以逗號或空格分隔，例如 `0.1, 0.2, 0.7`。"
+            if zh
+            else "*Answer format*: give each number to at least 3 significant figures (within 0.1 % or ±0.0005 is "
+            "accepted); a probability vector as comma- or space-separated values, e.g. `0.1, 0.2, 0.7`."
+        )
+        return "\n\n".join(lines) + "\n"
+
+    def explain(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        unit = params["unit"]
+        log = _log_sym(unit)
+        ans = self.solve(params)
+        out: list[str] = []
+        if "logits" in params:
+            z = params["logits"]
+            ez = [math.exp(x) for x in z]
+            total = sum(ez)
+            out.append("**Softmax**")
+            out.append(
+                "$$" + ",\\ ".join(f"e^{{{_n(x)}}} = {_n(e)}" for x, e in zip(z, ez, strict=True))
+                + f",\\qquad \\sum_k e^{{z_k}} = {_n(total)}$$"
+            )
+            q = [float(x) for x in softmax(z)]
+            out.append(f"$$q = \\mathrm{{softmax}}(z) = {_vec(q)}$$")
+            out.append("（總和為 1。）" if zh else "(They sum to 1.)")
+        if params["variant"] == "logits":
+            j, y = params["sigmoid_index"], params["target"]
+            zj = params["logits"][j]
+            out.append("**Sigmoid**")
+            out.append(
+                f"$$\\sigma(z_{{{j}}}) = \\frac{{1}}{{1 + e^{{-({_n(zj)})}}}} = {_n(ans['sigmoid'])}$$"
+            )
+            out.append(
+                "sigmoid 只看一個 logit，與其他類別無關。" if zh else "The sigmoid looks at one logit only; the other classes do not matter."
+            )
+            out.append("**交叉熵損失 (cross-entropy loss)**" if zh else "**Cross-entropy loss**")
+            qy = float(softmax(params["logits"])[y])
+            out.append(f"$$-{log} q_{{{y}}} = -{log} {_n(qy, 5)} = {_n(ans['loss'])}\\ \\text{{{unit}}}$$")
+            out.append(_summary(ans, unit, lang))
+            return "\n\n".join(out) + "\n"
+        p = [float(x) for x in params["p"]]
+        q = [float(x) for x in _q(params)]
+        names = _names(params)
+
+        def terms(a: list[float], b: list[float]) -> str:
+            return " + ".join(f"{_n(x)}\\,{log}\\,{_n(y, 4)}" for x, y in zip(a, b, strict=True))
+
+        h_p = float(entropy(p, _base(unit)))
+        h_pq = float(cross_entropy(p, q, _base(unit)))
+        if "entropy" in names or "kl_pq" in names:
+            out.append("**熵 (entropy)**" if zh else "**Entropy**")
+            out.append(f"$$H(p) = -\\left({terms(p, p)}\\right) = {_n(h_p)}$$")
+        if "cross_entropy" in names or "kl_pq" in names:
+            out.append("**交叉熵 (cross-entropy)**" if zh else "**Cross-entropy**")
+            out.append(f"$$H(p, q) = -\\left({terms(p, q)}\\right) = {_n(h_pq)}$$")
+        if "kl_pq" in names:
+            out.append("**KL 散度 (KL divergence)**" if zh else "**KL divergence**")
+            ratio = " + ".join(f"{_n(a)}\\,{log}\\frac{{{_n(a)}}}{{{_n(b, 4)}}}" for a, b in zip(p, q, strict=True))
+            out.append(
+                f"$$\\mathrm{{KL}}(p\\,\\|\\,q) = \\sum_i p_i {log}\\frac{{p_i}}{{q_i}} = {ratio} = {_n(ans['kl_pq'])}$$"
+            )
+            out.append(
+                f"也就是 $H(p, q) - H(p) = {_n(h_pq)} - {_n(h_p)}$。"
+                if zh
+                else f"Equivalently $H(p, q) - H(p) = {_n(h_pq)} - {_n(h_p)}$."
+            )
+        if "kl_qp" in names:
+            ratio = " + ".join(f"{_n(b, 4)}\\,{log}\\frac{{{_n(b, 4)}}}{{{_n(a)}}}" for a, b in zip(p, q, strict=True))
+            out.append(
+                f"$$\\mathrm{{KL}}(q\\,\\|\\,p) = \\sum_i q_i {log}\\frac{{q_i}}{{p_i}} = {ratio} = {_n(ans['kl_qp'])}$$"
+            )
+            out.append(
+                "KL 不對稱：兩個方向的值不同。" if zh else "KL is not symmetric: the two directions differ."
+            )
+        out.append(_summary(ans, unit, lang))
+        return "\n\n".join(out) + "\n"
+
+
+def _summary(ans: Response, unit: str, lang: str) -> str:
+    def value(v: Any) -> str:
+        return f"${_vec(v)}$" if isinstance(v, list) else f"${_n(v)}$"
+
+    body = "; ".join(f"{tr(_LABELS[k], lang)} = {value(v)}" for k, v in ans.items())
+    return ("**答案**（對數值單位 " + unit + "）：" if lang == "zh-Hant" else f"**Answer** (logarithmic values in {unit}): ") + body
+
+
+def _partition(rng: np.random.Generator, n: int) -> list[float]:
+    """A random distribution over ``n`` classes in steps of 0.05, every entry ≥ 0.05."""
+    while True:
+        cuts = np.sort(rng.choice(np.arange(1, 20), size=n - 1, replace=False))
+        parts = np.diff(np.concatenate(([0], cuts, [20])))
+        if parts.min() >= 1:
+            return [round(int(k) / 20, 2) for k in parts]
+
+
+_DEFS = {
+    "entropy": {"en": "the entropy $H(p)$", "zh-Hant": "熵 (entropy) $H(p)$"},
+    "cross_entropy": {"en": "the cross-entropy $H(p, q)$", "zh-Hant": "交叉熵 (cross-entropy) $H(p, q)$"},
+    "kl_pq": {
+        "en": "the KL divergence $\\mathrm{KL}(p\\,\\|\\,q)$",
+        "zh-Hant": "KL 散度 (KL divergence) $\\mathrm{KL}(p\\,\\|\\,q)$",
+    },
+    "kl_qp": {
+        "en": "the KL divergence in the other direction, $\\mathrm{KL}(q\\,\\|\\,p)$",
+        "zh-Hant": "反方向的 KL 散度 $\\mathrm{KL}(q\\,\\|\\,p)$",
+    },
+}
+
+_HINTS = {
+    "probs": {
+        "en": "Exponentiate every logit, then divide each by the sum of all of them.",
+        "zh-Hant": "先對每個 logit 取指數，再各自除以全部指數的總和。",
+    },
+    "sigmoid": {"en": "$\\sigma(z) = 1/(1 + e^{-z})$ of that one logit.", "zh-Hant": "對那一個 logit 計算 $\\sigma(z) = 1/(1 + e^{-z})$。"},
+    "loss": {
+        "en": "Take minus the log (in the stated base) of the softmax probability of the true class.",
+        "zh-Hant": "取正確類別的 softmax 機率的對數（用指定的底），再加負號。",
+    },
+    "entropy": {"en": "$H(p) = -\\sum_i p_i \\log p_i$.", "zh-Hant": "$H(p) = -\\sum_i p_i \\log p_i$。"},
+    "cross_entropy": {"en": "$H(p, q) = -\\sum_i p_i \\log q_i$.", "zh-Hant": "$H(p, q) = -\\sum_i p_i \\log q_i$。"},
+    "kl_pq": {
+        "en": "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i / q_i)$.",
+        "zh-Hant": "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i / q_i)$。",
+    },
+    "kl_qp": {
+        "en": "$\\mathrm{KL}(q\\,\\|\\,p) = \\sum_i q_i \\log(q_i / p_i)$.",
+        "zh-Hant": "$\\mathrm{KL}(q\\,\\|\\,p) = \\sum_i q_i \\log(q_i / p_i)$。",
+    },
+}
