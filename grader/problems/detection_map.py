@@ -33,7 +33,7 @@ from grader.problems import register
 from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
 from grader.reference import DetectionEvaluation, average_precision, evaluate_detections
 
-TOL = Tolerance(rel=1e-3, abs=5e-4, sigfigs=3)
+TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 THRESHOLD = 0.5
 METHODS = ("voc", "voc07")
 CLASS_NAMES = {"cat": "貓", "dog": "狗", "car": "汽車", "person": "人"}

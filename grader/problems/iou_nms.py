@@ -3,7 +3,7 @@
 Variant: 3–6 boxes ``[x1, y1, x2, y2]`` with integer corners (continuous coordinates, area
 ``(x2 − x1)(y2 − y1)``, no ``+1``) and distinct scores, an IoU threshold in {0.3, …, 0.7}, and
 one or two named pairs. Parts: ``iou_i_j`` for each pair (a number; exact fractions such as
-``2/7`` are accepted, decimals within 0.1 % / ±0.0005 / 3 significant figures) and ``keep``,
+``2/7`` are accepted, decimals within 0.1 % or to 3 significant figures) and ``keep``,
 the indices NMS keeps, in the order it keeps them (descending score), exact.
 
 NMS follows ``torchvision.ops.nms`` (``grader/CONVENTIONS.md``): visit by descending score, a box
@@ -27,7 +27,7 @@ from grader.problems import register
 from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
 from grader.reference import box_iou, nms
 
-TOL = Tolerance(rel=1e-3, abs=5e-4, sigfigs=3)
+TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 #: Smallest distance between a (non-tied) IoU and the threshold: keeps hand decisions robust.
 MARGIN = 0.03

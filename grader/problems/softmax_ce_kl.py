@@ -13,7 +13,7 @@ Three kinds of variant (``params["variant"]``), each in bits or nats as the stat
 
 Every value comes from ``grader.reference`` (``softmax``, ``sigmoid``, ``entropy``,
 ``cross_entropy``, ``kl_divergence``, ``softmax_cross_entropy``). Numbers are accepted within
-0.1 % or ±0.0005, or when correct to 3 significant figures (stated in the problem).
+0.1 % or when correct to 3 significant figures (stated in the problem).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from grader.reference import (
     softmax_cross_entropy,
 )
 
-TOL = Tolerance(rel=1e-3, abs=5e-4, sigfigs=3)
+TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 VARIANTS = ("logits", "distributions", "logits-target")
 UNITS = ("nats", "bits")
 _LOG_PARTS = ("loss", "entropy", "cross_entropy", "kl_pq", "kl_qp")
@@ -301,7 +301,7 @@ class SoftmaxCeKl(ProblemFamily):
             q = _partition(rng, n)
             kpq = float(kl_divergence(p, q))
             kqp = float(kl_divergence(q, p))
-            if kpq >= 0.08 and kqp >= 0.08 and abs(kpq - kqp) > 0.02 * max(kpq, kqp):
+            if kpq >= 0.15 and kqp >= 0.15 and abs(kpq - kqp) > 0.02 * max(kpq, kqp):
                 break
         params["p"], params["q"] = p, q
         options = [
@@ -385,11 +385,11 @@ class SoftmaxCeKl(ProblemFamily):
             intro = f"{unit_text}計算（$p$ 是第一個參數，為真實分布）：" if zh else f"Compute, {unit_text} ($p$, the true distribution, is the first argument):"
             lines.append(intro + "\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(items, start=1)))
         lines.append(
-            "*作答格式*：每個數值至少寫到 3 位有效數字（誤差在 0.1 % 或 ±0.0005 以內皆可）；"
+            "*作答格式*：每個數值至少寫到 3 位有效數字（誤差在 0.1 % 以內或 3 位有效數字正確皆可）；"
             "機率向量以逗號或空格分隔，例如 `0.1, 0.2, 0.7`。"
             if zh
-            else "*Answer format*: give each number to at least 3 significant figures (within 0.1 % or ±0.0005 is "
-            "accepted); a probability vector as comma- or space-separated values, e.g. `0.1, 0.2, 0.7`."
+            else "*Answer format*: give each number to at least 3 significant figures (within 0.1 % or correct to 3 "
+            "significant figures is accepted); a probability vector as comma- or space-separated values, e.g. `0.1, 0.2, 0.7`."
         )
         return "\n\n".join(lines) + "\n"
 

@@ -1,0 +1,494 @@
+"""Family ``backprop-chain``: activation derivatives and small chain-rule gradients, by hand.
+
+Three kinds of variant (``params["variant"]``):
+
+* ``activation``: the derivative ``f'(z)`` of three activations (sigmoid, tanh, ReLU, leaky ReLU)
+  at given points; parts ``d0``, ``d1``, ``d2``. When a ReLU-type point sits at the kink
+  ``z = 0`` the statement states the convention (torch's left derivative, or the slides'
+  ``f'(0) = 1``).
+* ``neuron``: ``y = f(w x + b)`` with ``L = ½(y − t)²`` (or ``(y − t)²``, as stated); parts
+  ``dL_dw``, ``dL_db``, ``dL_dx``.
+* ``two-layer``: ``h = f₁(w₁ x + b₁)``, ``y = f₂(w₂ h + b₂)`` (``f₂`` sigmoid or the identity),
+  same loss; parts ``dL_dw2``, ``dL_dw1``, ``dL_db1``, ``dL_dx``.
+
+Activations and their derivatives come from ``grader.reference`` (``sigmoid_grad``, ``tanh_grad``,
+``relu_grad``, ``leaky_relu_grad`` with ``at_zero`` for the slides' convention). Numbers are
+accepted within 0.2 % or when correct to 3 significant figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from grader.answers import Tolerance
+from grader.problems import register
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.reference import (
+    leaky_relu,
+    leaky_relu_grad,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    tanh,
+    tanh_grad,
+)
+
+TOL = Tolerance(rel=2e-3, abs=1e-9, sigfigs=3)
+VARIANTS = ("activation", "neuron", "two-layer")
+FUNCTIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+SLOPE = 0.1  # leaky ReLU negative slope used in every variant (stated)
+
+# How a derivative is (mis)computed: the right way, or one of the misconceptions.
+Twist = str  # "", "none" (f' = 1), "value" (f(z) for f'(z)), "preact" (z(1 − z), 1 − z²), "zero" (other kink convention)
+
+
+def _f(fn: str, z: float) -> float:
+    if fn == "sigmoid":
+        return float(sigmoid(z))
+    if fn == "tanh":
+        return float(tanh(z))
+    if fn == "relu":
+        return float(relu(z))
+    if fn == "leaky_relu":
+        return float(leaky_relu(z, SLOPE))
+    return float(z)  # identity
+
+
+def _df(fn: str, z: float, convention: str, twist: Twist = "") -> float:
+    """``f'(z)`` (reference), or what a misconception uses instead."""
+    if fn == "identity":
+        return 1.0
+    if twist == "none":
+        return 1.0
+    if twist == "value":
+        return _f(fn, z)
+    if twist == "preact" and fn in ("sigmoid", "tanh"):
+        return z * (1 - z) if fn == "sigmoid" else 1 - z * z
+    if fn == "sigmoid":
+        return float(sigmoid_grad(z))
+    if fn == "tanh":
+        return float(tanh_grad(z))
+    slides = (convention == "slides") != (twist == "zero")
+    if fn == "relu":
+        return float(relu_grad(z, at_zero=1.0 if slides else 0.0))
+    return float(leaky_relu_grad(z, SLOPE, at_zero=1.0 if slides else None))
+
+
+def _names(params: Params) -> list[str]:
+    v = params["variant"]
+    if v == "activation":
+        return [f"d{i}" for i in range(len(params["points"]))]
+    if v == "neuron":
+        return ["dL_dw", "dL_db", "dL_dx"]
+    return ["dL_dw2", "dL_dw1", "dL_db1", "dL_dx"]
+
+
+def _forward(params: Params) -> dict[str, float]:
+    """Forward values of the chain variants."""
+    x = params["x"]
+    if params["variant"] == "neuron":
+        z = params["w"] * x + params["b"]
+        return {"z": z, "y": _f(params["f"], z)}
+    z1 = params["w1"] * x + params["b1"]
+    h = _f(params["f1"], z1)
+    z2 = params["w2"] * h + params["b2"]
+    return {"z1": z1, "h": h, "z2": z2, "y": _f(params["f2"], z2)}
+
+
+def _grads(params: Params, twist: Twist = "", sign: float = 1.0) -> Response:
+    conv = params.get("convention", "torch")
+    if params["variant"] == "activation":
+        return {f"d{i}": _df(p["f"], p["z"], conv, twist) for i, p in enumerate(params["points"])}
+    fw = _forward(params)
+    c = 1.0 if params["loss"] == "half" else 2.0
+    dy = sign * c * (fw["y"] - params["t"])
+    if params["variant"] == "neuron":
+        delta = dy * _df(params["f"], fw["z"], conv, twist)
+        return {"dL_dw": delta * params["x"], "dL_db": delta, "dL_dx": delta * params["w"]}
+    d2 = dy * _df(params["f2"], fw["z2"], conv, twist)
+    d1 = d2 * params["w2"] * _df(params["f1"], fw["z1"], conv, twist)
+    return {"dL_dw2": d2 * fw["h"], "dL_dw1": d1 * params["x"], "dL_db1": d1, "dL_dx": d1 * params["w1"]}
+
+
+def _fns(params: Params) -> list[tuple[str, float]]:
+    """(activation, pre-activation) pairs that appear in the variant."""
+    if params["variant"] == "activation":
+        return [(p["f"], p["z"]) for p in params["points"]]
+    fw = _forward(params)
+    if params["variant"] == "neuron":
+        return [(params["f"], fw["z"])]
+    return [(params["f1"], fw["z1"]), (params["f2"], fw["z2"])]
+
+
+# --------------------------------------------------------------------------- misconceptions
+
+
+def _no_derivative(params: Params) -> Response | None:
+    if params["variant"] == "activation":
+        return None
+    return _grads(params, "none")
+
+
+def _value(params: Params) -> Response | None:
+    return _grads(params, "value")
+
+
+def _preact(params: Params) -> Response | None:
+    if not any(fn in ("sigmoid", "tanh") for fn, _ in _fns(params)):
+        return None
+    return _grads(params, "preact")
+
+
+def _sign(params: Params) -> Response | None:
+    if params["variant"] == "activation":
+        return None
+    return _grads(params, sign=-1.0)
+
+
+def _kink(params: Params) -> Response | None:
+    if params["variant"] != "activation" or not any(fn in ("relu", "leaky_relu") and z == 0 for fn, z in _fns(params)):
+        return None
+    return _grads(params, "zero")
+
+
+_MISCONCEPTIONS = (
+    Misconception(
+        "forgot-activation-derivative",
+        "You left out the activation's derivative. By the chain rule every activation on the path contributes "
+        "a factor $f'(z)$: e.g. $\\frac{\\partial L}{\\partial w} = \\frac{\\partial L}{\\partial y}\\, f'(z)\\, x$.",
+        "你漏掉了激發函數 (activation function) 的導數。依連鎖律 (chain rule)，路徑上每個激發函數都要乘上 $f'(z)$："
+        "例如 $\\frac{\\partial L}{\\partial w} = \\frac{\\partial L}{\\partial y}\\, f'(z)\\, x$。",
+        _no_derivative,
+    ),
+    Misconception(
+        "activation-value-for-derivative",
+        "You used the activation's value $f(z)$ where its derivative is needed: $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$, "
+        "$\\tanh'(z) = 1 - \\tanh^2(z)$, and ReLU's derivative is 1 (or the leaky slope), not $\\max(0, z)$.",
+        "你在需要導數的地方用了激發函數的值 $f(z)$：$\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$、"
+        "$\\tanh'(z) = 1 - \\tanh^2(z)$，ReLU 的導數是 1（或 leaky 的斜率），不是 $\\max(0, z)$。",
+        _value,
+    ),
+    Misconception(
+        "derivative-of-preactivation",
+        "You plugged $z$ into the derivative formula instead of the activation: $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$, "
+        "not $z(1 - z)$; $\\tanh'(z) = 1 - \\tanh^2(z)$, not $1 - z^2$. First compute $\\sigma(z)$ (or $\\tanh z$).",
+        "你把 $z$ 直接代進導數公式，而不是激發後的值：$\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$，不是 $z(1 - z)$；"
+        "$\\tanh'(z) = 1 - \\tanh^2(z)$，不是 $1 - z^2$。要先算出 $\\sigma(z)$（或 $\\tanh z$）。",
+        _preact,
+    ),
+    Misconception(
+        "sign-error-target",
+        "Your gradients have the wrong sign: $\\frac{\\partial}{\\partial y}\\tfrac12 (y - t)^2 = y - t$ "
+        "(prediction minus target), not $t - y$.",
+        "你的梯度正負號相反：$\\frac{\\partial}{\\partial y}\\tfrac12 (y - t)^2 = y - t$（預測減目標），不是 $t - y$。",
+        _sign,
+    ),
+    Misconception(
+        "relu-kink-convention",
+        "At $z = 0$ use the convention the problem states: torch (the left derivative) gives $\\mathrm{ReLU}'(0) = 0$ and "
+        "$\\mathrm{LeakyReLU}'(0) = $ the slope; the course slides write $f'(z) = 1$ for $z \\ge 0$.",
+        "在 $z = 0$ 要用題目指定的慣例：torch（取左導數）是 $\\mathrm{ReLU}'(0) = 0$、$\\mathrm{LeakyReLU}'(0) = $ 斜率；"
+        "課程投影片則寫 $z \\ge 0$ 時 $f'(z) = 1$。",
+        _kink,
+    ),
+)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _n(x: float, digits: int = 4) -> str:
+    if float(x).is_integer():
+        return str(int(x))
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+_TEX = {"sigmoid": "\\sigma", "tanh": "\\tanh", "relu": "\\mathrm{ReLU}", "leaky_relu": "\\mathrm{LeakyReLU}", "identity": ""}
+_DERIV = {
+    "sigmoid": "\\sigma(z)(1 - \\sigma(z))",
+    "tanh": "1 - \\tanh^2(z)",
+    "relu": "\\begin{cases}1 & z > 0\\\\ 0 & z < 0\\end{cases}",
+    "leaky_relu": f"\\begin{{cases}}1 & z > 0\\\\ {SLOPE} & z < 0\\end{{cases}}",
+    "identity": "1",
+}
+
+
+def _p(x: float) -> str:
+    """A factor in a product: negative numbers in parentheses."""
+    return f"({_n(x)})" if x < 0 else _n(x)
+
+
+def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+# --------------------------------------------------------------------------- the family
+
+
+@register
+class BackpropChain(ProblemFamily):
+    """Activation derivatives and chain-rule gradients of a tiny scalar network."""
+
+    name = "backprop-chain"
+    title = {"en": "Backpropagation by hand", "zh-Hant": "手算反向傳播 (backpropagation)"}
+    topic = "backpropagation"
+    misconceptions = _MISCONCEPTIONS
+    constraint_keys = {
+        "variant": "'activation', 'neuron' or 'two-layer'",
+        "convention": "'torch' (ReLU'(0) = 0) or 'slides' (f'(z) = 1 for z >= 0), for kink points",
+    }
+
+    def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
+        c = constraints
+        variant = c.get("variant") or _pick(rng, list(VARIANTS))
+        if variant not in VARIANTS or c.get("convention", "torch") not in ("torch", "slides"):
+            raise ValueError(f"{self.name}: bad constraints {dict(c)}")
+        for _ in range(1000):
+            params = self._candidate(rng, variant, c)
+            if params is not None:
+                return params
+        raise ValueError(f"{self.name}: no variant for constraints {dict(c)}")
+
+    def _candidate(self, rng: np.random.Generator, variant: str, c: Mapping[str, Any]) -> Params | None:
+        halves = [v / 2 for v in range(-4, 5)]
+        params: Params = {"variant": variant}
+        if variant == "activation":
+            fns = [str(f) for f in rng.choice(FUNCTIONS, size=3, replace=False)]
+            points = []
+            for fn in fns:
+                if fn in ("relu", "leaky_relu"):
+                    z = _pick(rng, [-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 1.5, 2.0])
+                else:
+                    z = _pick(rng, [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0])
+                points.append({"f": fn, "z": z})
+            params["points"] = points
+            kink = [p["f"] for p in points if p["f"] in ("relu", "leaky_relu") and p["z"] == 0]
+            if kink:
+                conv = c.get("convention") or _pick(rng, ["torch", "slides"])
+                # With the slides' ReLU'(0) = 1, "the value ReLU(0) = 0" and "the other convention"
+                # would be the same wrong number: such a variant cannot tell them apart.
+                if conv == "slides" and "relu" in kink:
+                    return None
+                params["convention"] = conv
+            return params
+        params["x"] = _pick(rng, [v for v in halves if v != 0])
+        params["t"] = _pick(rng, [0, 1]) if rng.random() < 0.6 else _pick(rng, [-0.5, 0.5])
+        params["loss"] = "half" if rng.random() < 0.75 else "plain"
+        weights = [v for v in halves if v != 0 and abs(v) <= 1.5]
+        if variant == "neuron":
+            params["f"] = _pick(rng, ["sigmoid", "sigmoid", "tanh", "leaky_relu"])
+            params["w"] = _pick(rng, weights)
+            params["b"] = _pick(rng, halves[2:-2])
+            z = params["w"] * params["x"] + params["b"]
+            if params["f"] == "leaky_relu" and z >= 0:
+                return None  # make the slope matter (and stay off the kink)
+        else:
+            params["f1"] = _pick(rng, ["sigmoid", "tanh", "relu", "leaky_relu"])
+            params["f2"] = _pick(rng, ["identity", "sigmoid"])
+            params["w1"], params["w2"] = _pick(rng, weights), _pick(rng, weights)
+            params["b1"], params["b2"] = _pick(rng, halves[2:-2]), _pick(rng, halves[2:-2])
+            z1 = params["w1"] * params["x"] + params["b1"]
+            if params["f1"] == "relu" and (z1 <= 0 or z1 == 1 or params["f2"] == "identity"):
+                return None
+            if params["f1"] == "leaky_relu" and z1 >= 0:
+                return None
+        if params["t"] not in (0, 1) and ("sigmoid" in (params.get("f"), params.get("f2"))):
+            params["t"] = _pick(rng, [0.2, 0.5, 0.8])
+        grads = _grads(params)
+        if min(abs(v) for v in grads.values()) < 0.01:
+            return None
+        return params
+
+    def parts(self, params: Params) -> list[Part]:
+        labels = {
+            "dL_dw": "∂L/∂w",
+            "dL_db": "∂L/∂b",
+            "dL_dx": "∂L/∂x",
+            "dL_dw2": "∂L/∂w₂",
+            "dL_dw1": "∂L/∂w₁",
+            "dL_db1": "∂L/∂b₁",
+        }
+        out = []
+        for name in _names(params):
+            if name in labels:
+                label = {"en": labels[name], "zh-Hant": labels[name]}
+            else:
+                p = params["points"][int(name[1:])]
+                text = f"{p['f']}'({_n(p['z'])})"
+                label = {"en": text, "zh-Hant": f"導數 {text}"}
+            out.append(Part(name, "number", label, tolerance=TOL))
+        return out
+
+    def solve(self, params: Params) -> Response:
+        return _grads(params)
+
+    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+        return tr(_HINT_ACT if params["variant"] == "activation" else _HINT_CHAIN, lang)
+
+    # ---- text -------------------------------------------------------------------------------
+
+    def render(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        v = params["variant"]
+        fmt = (
+            "*作答格式*：每個數值至少寫到 3 位有效數字（誤差在 0.2 % 以內或 3 位有效數字正確皆可）。"
+            if zh
+            else "*Answer format*: numbers to at least 3 significant figures (within 0.2 % or correct to 3 significant figures is accepted)."
+        )
+        leaky = (
+            f"LeakyReLU 的負斜率 (negative slope) 為 ${SLOPE}$：$\\mathrm{{LeakyReLU}}(z) = z$（$z > 0$），${SLOPE}\\,z$（$z \\le 0$）。"
+            if zh
+            else f"LeakyReLU has negative slope ${SLOPE}$: $\\mathrm{{LeakyReLU}}(z) = z$ for $z > 0$, ${SLOPE}\\,z$ otherwise."
+        )
+        if v == "activation":
+            items = []
+            for i, p in enumerate(params["points"]):
+                fn = _TEX[p["f"]]
+                items.append(f"{i + 1}. ${fn}'({_n(p['z'])})$")
+            lines = [
+                "計算下列激發函數 (activation function) 在指定點的導數 (derivative)：" if zh else "Compute the derivative of each activation function at the given point:",
+                "\n".join(items),
+            ]
+            if any(p["f"] == "leaky_relu" for p in params["points"]):
+                lines.append(leaky)
+            if "convention" in params:
+                if params["convention"] == "torch":
+                    lines.append(
+                        "在轉折點 $z = 0$ 依 PyTorch 的慣例（左導數）：$\\mathrm{ReLU}'(0) = 0$，$\\mathrm{LeakyReLU}'(0) = $ 負斜率。"
+                        if zh
+                        else "At the kink $z = 0$ use PyTorch's convention (the left derivative): $\\mathrm{ReLU}'(0) = 0$, "
+                        "$\\mathrm{LeakyReLU}'(0) = $ the negative slope."
+                    )
+                else:
+                    lines.append(
+                        "在轉折點依課程投影片的慣例：$z \\ge 0$ 時導數為 1（所以 $\\mathrm{ReLU}'(0) = \\mathrm{LeakyReLU}'(0) = 1$）。"
+                        if zh
+                        else "At the kink use the course slides' convention: the derivative is 1 for $z \\ge 0$ "
+                        "(so $\\mathrm{ReLU}'(0) = \\mathrm{LeakyReLU}'(0) = 1$)."
+                    )
+            lines.append(fmt)
+            return "\n\n".join(lines) + "\n"
+        loss = "L = \\tfrac12 (y - t)^2" if params["loss"] == "half" else "L = (y - t)^2"
+        if v == "neuron":
+            fn = _TEX[params["f"]]
+            net = f"y = {fn}(w x + b)"
+            vals = f"w = {_n(params['w'])},\\ b = {_n(params['b'])},\\ x = {_n(params['x'])},\\ t = {_n(params['t'])}"
+            asks = "$\\partial L/\\partial w$、$\\partial L/\\partial b$、$\\partial L/\\partial x$" if zh else "$\\partial L/\\partial w$, $\\partial L/\\partial b$ and $\\partial L/\\partial x$"
+            uses = [params["f"]]
+        else:
+            f1, f2 = _TEX[params["f1"]], _TEX[params["f2"]]
+            out = f"y = {f2}(w_2 h + b_2)" if f2 else "y = w_2 h + b_2"
+            net = f"h = {f1}(w_1 x + b_1),\\quad {out}"
+            vals = (
+                f"w_1 = {_n(params['w1'])},\\ b_1 = {_n(params['b1'])},\\ w_2 = {_n(params['w2'])},\\ "
+                f"b_2 = {_n(params['b2'])},\\ x = {_n(params['x'])},\\ t = {_n(params['t'])}"
+            )
+            asks = (
+                "$\\partial L/\\partial w_2$、$\\partial L/\\partial w_1$、$\\partial L/\\partial b_1$、$\\partial L/\\partial x$"
+                if zh
+                else "$\\partial L/\\partial w_2$, $\\partial L/\\partial w_1$, $\\partial L/\\partial b_1$ and $\\partial L/\\partial x$"
+            )
+            uses = [params["f1"], params["f2"]]
+        lines = [
+            ("一個純量網路 (scalar network)：" if zh else "A scalar network: ") + f"$${net},\\qquad {loss}$$",
+            ("參數與輸入：" if zh else "with ") + f"${vals}$" + ("。" if zh else "."),
+            (f"用連鎖律 (chain rule) 計算 {asks}。" if zh else f"Use the chain rule to compute {asks}."),
+        ]
+        if "leaky_relu" in uses:
+            lines.append(leaky)
+        lines.append(fmt)
+        return "\n\n".join(lines) + "\n"
+
+    def explain(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        v = params["variant"]
+        ans = self.solve(params)
+        out: list[str] = []
+        if v == "activation":
+            conv = params.get("convention", "torch")
+            out.append(
+                "先算激發後的值，再代入導數公式 (derivative)：" if zh else "Compute the activation first, then its derivative formula:"
+            )
+            for i, p in enumerate(params["points"]):
+                fn, z = p["f"], p["z"]
+                d = ans[f"d{i}"]
+                if fn == "sigmoid":
+                    s = _f(fn, z)
+                    step = f"\\sigma({_n(z)}) = {_n(s)},\\quad \\sigma'({_n(z)}) = {_n(s)}(1 - {_n(s)}) = {_n(d)}"
+                elif fn == "tanh":
+                    s = _f(fn, z)
+                    step = f"\\tanh({_n(z)}) = {_n(s)},\\quad \\tanh'({_n(z)}) = 1 - ({_n(s)})^2 = {_n(d)}"
+                elif z == 0:
+                    rule = "torch: left derivative" if conv == "torch" else "slides: 1 for z \\ge 0"
+                    if zh:
+                        rule = "torch：左導數" if conv == "torch" else "投影片：z \\ge 0 時為 1"
+                    step = f"{_TEX[fn]}'(0) = {_n(d)}\\quad(\\text{{{rule}}})"
+                else:
+                    step = f"{_TEX[fn]}'({_n(z)}) = {_n(d)}\\quad (z {'>' if z > 0 else '<'} 0)"
+                out.append(f"{i + 1}. ${step}$")
+            return "\n\n".join(out) + "\n"
+        fw = _forward(params)
+        conv = params.get("convention", "torch")
+        c = "" if params["loss"] == "half" else "2"
+        dy = (1.0 if params["loss"] == "half" else 2.0) * (fw["y"] - params["t"])
+        out.append("**前向 (forward)**" if zh else "**Forward pass**")
+        if v == "neuron":
+            fn = params["f"]
+            dz = _df(fn, fw["z"], conv)
+            out.append(
+                f"$z = w x + b = ({_n(params['w'])})({_n(params['x'])}) + ({_n(params['b'])}) = {_n(fw['z'])}$, "
+                f"$y = {_TEX[fn]}(z) = {_n(fw['y'])}$"
+            )
+            out.append("**反向 (backward)**" if zh else "**Backward pass**")
+            out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {_n(dy)}$")
+            out.append(f"$f'(z) = {_DERIV[fn]} = {_n(dz)}$")
+            delta = dy * dz
+            out.append(f"$\\delta = \\frac{{\\partial L}}{{\\partial z}} = {_p(dy)} \\times {_p(dz)} = {_n(delta)}$")
+            out.append(
+                f"$$\\frac{{\\partial L}}{{\\partial w}} = \\delta\\, x = {_n(ans['dL_dw'])},\\quad "
+                f"\\frac{{\\partial L}}{{\\partial b}} = \\delta = {_n(ans['dL_db'])},\\quad "
+                f"\\frac{{\\partial L}}{{\\partial x}} = \\delta\\, w = {_n(ans['dL_dx'])}$$"
+            )
+            return "\n\n".join(out) + "\n"
+        f1, f2 = params["f1"], params["f2"]
+        out.append(
+            f"$z_1 = w_1 x + b_1 = {_n(fw['z1'])}$, $h = {_TEX[f1]}(z_1) = {_n(fw['h'])}$, "
+            f"$z_2 = w_2 h + b_2 = {_n(fw['z2'])}$, $y = {(_TEX[f2] + '(z_2)') if f2 != 'identity' else 'z_2'} = {_n(fw['y'])}$"
+        )
+        out.append("**反向 (backward)**" if zh else "**Backward pass**")
+        d2f = _df(f2, fw["z2"], conv)
+        d1f = _df(f1, fw["z1"], conv)
+        delta2 = dy * d2f
+        delta1 = delta2 * params["w2"] * d1f
+        out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {_n(dy)}$")
+        if f2 != "identity":
+            out.append(f"$f_2'(z_2) = {_DERIV[f2]} = {_n(d2f)}$, $\\delta_2 = {_p(dy)} \\times {_p(d2f)} = {_n(delta2)}$")
+        else:
+            out.append(f"$\\delta_2 = \\frac{{\\partial L}}{{\\partial z_2}} = {_n(delta2)}$")
+        out.append(f"$\\frac{{\\partial L}}{{\\partial w_2}} = \\delta_2\\, h = {_n(ans['dL_dw2'])}$")
+        out.append(
+            f"$f_1'(z_1) = {_DERIV[f1]} = {_n(d1f)}$, "
+            f"$\\delta_1 = \\delta_2\\, w_2\\, f_1'(z_1) = {_p(delta2)} \\times {_p(params['w2'])} \\times {_p(d1f)} = {_n(delta1)}$"
+        )
+        out.append(
+            f"$$\\frac{{\\partial L}}{{\\partial w_1}} = \\delta_1 x = {_n(ans['dL_dw1'])},\\quad "
+            f"\\frac{{\\partial L}}{{\\partial b_1}} = \\delta_1 = {_n(ans['dL_db1'])},\\quad "
+            f"\\frac{{\\partial L}}{{\\partial x}} = \\delta_1 w_1 = {_n(ans['dL_dx'])}$$"
+        )
+        return "\n\n".join(out) + "\n"
+
+
+_HINT_ACT = {
+    "en": "$\\sigma' = \\sigma(1 - \\sigma)$, $\\tanh' = 1 - \\tanh^2$ (both evaluated at the activation value); ReLU-type: 1 for $z > 0$, 0 or the slope for $z < 0$.",
+    "zh-Hant": "$\\sigma' = \\sigma(1 - \\sigma)$、$\\tanh' = 1 - \\tanh^2$（代入激發後的值）；ReLU 類：$z > 0$ 時為 1，$z < 0$ 時為 0 或斜率。",
+}
+_HINT_CHAIN = {
+    "en": "Multiply the local derivatives along the path from $L$ back to the variable: $\\partial L/\\partial y$, then $f'(z)$, then the weight or input.",
+    "zh-Hant": "沿著從 $L$ 回到該變數的路徑把局部導數相乘：先 $\\partial L/\\partial y$，再 $f'(z)$，再乘上權重或輸入。",
+}
+

@@ -1,0 +1,469 @@
+"""Family ``optimizer-step``: one or two optimizer steps on 2–3 parameters from given gradients.
+
+Optimizers (``params["optimizer"]``), each exactly as ``torch.optim`` (``grader/CONVENTIONS.md``)
+unless the statement says "the slides' RMSProp":
+
+* ``sgd``: ``θ ← θ − η g``. Part ``theta``.
+* ``momentum``: torch form, ``buf ← g`` then ``buf ← μ buf + g``, ``θ ← θ − η buf``. Parts ``theta``
+  and ``buffer``. Two-step variants may change the learning rate between steps (a scheduler),
+  which is where the textbook form ``v ← μ v − η g; θ ← θ + v`` gives other parameters too.
+* ``rmsprop``: ``v ← α v + (1 − α) g²`` from 0, ``θ ← θ − η g / (√v + ε)``. Parts ``theta``, ``v``.
+* ``rmsprop-slides``: ``σ⁰ = |g⁰|``, ``σᵗ = √(α σᵗ⁻¹² + (1 − α) gᵗ²)``, ``θ ← θ − η g / σ``.
+  Parts ``theta``, ``sigma``.
+* ``adam``: bias-corrected, ε after the square root. Parts ``theta``, ``m_hat``, ``v_hat``
+  (the bias-corrected moments of the last step).
+
+The answers come from ``grader.reference`` (``sgd_step``, ``momentum_step``, ``rmsprop_step``,
+``rmsprop_step_slides``, ``adam_step``); the misconceptions are their own small loops. Vectors
+are accepted entry by entry within 0.1 % or to 3 significant figures, with per-entry credit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from grader.answers import Tolerance
+from grader.problems import register
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.reference import adam_step, momentum_step, rmsprop_step, rmsprop_step_slides, sgd_step
+
+TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "rmsprop-slides", "adam")
+_STATE_PARTS = {"sgd": [], "momentum": ["buffer"], "rmsprop": ["v"], "rmsprop-slides": ["sigma"], "adam": ["m_hat", "v_hat"]}
+_LABELS = {
+    "theta": {"en": "new parameters θ", "zh-Hant": "更新後的參數 θ"},
+    "buffer": {"en": "momentum buffer", "zh-Hant": "動量緩衝 (momentum buffer)"},
+    "v": {"en": "square average v", "zh-Hant": "平方梯度平均 v (square_avg)"},
+    "sigma": {"en": "σ", "zh-Hant": "σ"},
+    "m_hat": {"en": "m̂ (bias-corrected)", "zh-Hant": "偏差修正後的 m̂ (bias-corrected)"},
+    "v_hat": {"en": "v̂ (bias-corrected)", "zh-Hant": "偏差修正後的 v̂ (bias-corrected)"},
+}
+
+
+# --------------------------------------------------------------------------- computation
+
+
+def _names(params: Params) -> list[str]:
+    return ["theta", *_STATE_PARTS[params["optimizer"]]]
+
+
+def _vec(x: Any) -> list[float]:
+    return [float(v) for v in np.asarray(x, dtype=float)]
+
+
+def _run(params: Params) -> tuple[np.ndarray, dict[str, Any]]:
+    """The reference optimizer over all steps: final parameters and state."""
+    opt = params["optimizer"]
+    theta = np.asarray(params["theta"], dtype=float)
+    state: dict[str, Any] | None = None
+    for t, g in enumerate(params["grads"]):
+        lr = params["lrs"][t]
+        g = np.asarray(g, dtype=float)
+        if opt == "sgd":
+            theta, state = sgd_step(theta, g, state, lr=lr)
+        elif opt == "momentum":
+            theta, state = momentum_step(theta, g, state, lr=lr, momentum=params["momentum"])
+        elif opt == "rmsprop":
+            theta, state = rmsprop_step(theta, g, state, lr=lr, alpha=params["alpha"], eps=params["eps"])
+        elif opt == "rmsprop-slides":
+            theta, state = rmsprop_step_slides(theta, g, state, lr=lr, alpha=params["alpha"])
+        else:
+            theta, state = adam_step(theta, g, state, lr=lr, betas=tuple(params["betas"]), eps=params["eps"])
+    assert state is not None
+    return theta, state
+
+
+def _solve(params: Params) -> Response:
+    theta, state = _run(params)
+    opt = params["optimizer"]
+    out: Response = {"theta": _vec(theta)}
+    if opt == "momentum":
+        out["buffer"] = _vec(state["momentum_buffer"])
+    elif opt == "rmsprop":
+        out["v"] = _vec(state["square_avg"])
+    elif opt == "rmsprop-slides":
+        out["sigma"] = _vec(state["sigma"])
+    elif opt == "adam":
+        b1, b2 = params["betas"]
+        t = state["step"]
+        out["m_hat"] = _vec(np.asarray(state["exp_avg"]) / (1 - b1**t))
+        out["v_hat"] = _vec(np.asarray(state["exp_avg_sq"]) / (1 - b2**t))
+    return out
+
+
+# --------------------------------------------------------------------------- misconceptions
+
+
+def _ascent(params: Params) -> Response | None:
+    theta0 = np.asarray(params["theta"], dtype=float)
+    right = np.asarray(_solve(params)["theta"])
+    # The gradients are given, so stepping uphill mirrors the whole displacement.
+    return {"theta": _vec(2 * theta0 - right)}
+
+
+def _adam_no_correction(params: Params) -> Response | None:
+    if params["optimizer"] != "adam":
+        return None
+    b1, b2 = params["betas"]
+    theta = np.asarray(params["theta"], dtype=float)
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    for t, g in enumerate(params["grads"]):
+        g = np.asarray(g, dtype=float)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - params["lrs"][t] * m / (np.sqrt(v) + params["eps"])
+    return {"theta": _vec(theta), "m_hat": _vec(m), "v_hat": _vec(v)}
+
+
+def _eps_inside(params: Params) -> Response | None:
+    opt = params["optimizer"]
+    if opt not in ("adam", "rmsprop") or params["eps"] < 1e-4:
+        return None  # a tiny ε inside or outside the root gives the same numbers to 3 digits
+    theta = np.asarray(params["theta"], dtype=float)
+    eps = params["eps"]
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    for t, g in enumerate(params["grads"], start=1):
+        g = np.asarray(g, dtype=float)
+        lr = params["lrs"][t - 1]
+        if opt == "adam":
+            b1, b2 = params["betas"]
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            theta = theta - lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)
+        else:
+            v = params["alpha"] * v + (1 - params["alpha"]) * g * g
+            theta = theta - lr * g / np.sqrt(v + eps)
+    return {"theta": _vec(theta)}
+
+
+def _textbook_momentum(params: Params) -> Response | None:
+    if params["optimizer"] != "momentum":
+        return None
+    theta = np.asarray(params["theta"], dtype=float)
+    v = np.zeros_like(theta)
+    for t, g in enumerate(params["grads"]):
+        v = params["momentum"] * v - params["lrs"][t] * np.asarray(g, dtype=float)
+        theta = theta + v
+    return {"theta": _vec(theta), "buffer": _vec(v)}
+
+
+def _g_not_squared(params: Params) -> Response | None:
+    opt = params["optimizer"]
+    if opt not in ("rmsprop", "rmsprop-slides"):
+        return None
+    alpha = params["alpha"]
+    theta = np.asarray(params["theta"], dtype=float)
+    acc = np.zeros_like(theta)
+    for t, g in enumerate(params["grads"]):
+        g = np.asarray(g, dtype=float)
+        if opt == "rmsprop":
+            acc = alpha * acc + (1 - alpha) * g
+            if np.any(acc <= 0):
+                return None  # the square root of a negative average: nobody would write that down
+            theta = theta - params["lrs"][t] * g / (np.sqrt(acc) + params["eps"])
+        else:
+            inside = np.abs(g) if t == 0 else alpha * acc**2 + (1 - alpha) * g
+            if t > 0 and np.any(inside <= 0):
+                return None
+            acc = inside if t == 0 else np.sqrt(inside)
+            theta = theta - params["lrs"][t] * g / acc
+    key = "v" if opt == "rmsprop" else "sigma"
+    return {"theta": _vec(theta), key: _vec(acc)}
+
+
+_MISCONCEPTIONS = (
+    Misconception(
+        "adam-no-bias-correction",
+        "You used the raw moments $m_t$, $v_t$. Adam divides them by $1 - \\beta_1^t$ and $1 - \\beta_2^t$ "
+        "($\\hat m_t = m_t / (1 - \\beta_1^t)$, $\\hat v_t = v_t / (1 - \\beta_2^t)$) because they start at 0, and "
+        "steps by $\\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$.",
+        "你直接用了未修正的 $m_t$、$v_t$。Adam 因為動差從 0 開始，要除以 $1 - \\beta_1^t$ 與 $1 - \\beta_2^t$ 做偏差修正 "
+        "(bias correction)：$\\hat m_t = m_t / (1 - \\beta_1^t)$、$\\hat v_t = v_t / (1 - \\beta_2^t)$，"
+        "更新量為 $\\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$。",
+        _adam_no_correction,
+    ),
+    Misconception(
+        "eps-inside-sqrt",
+        "You put $\\epsilon$ inside the square root. PyTorch (and the Adam paper) add it *after* the root: "
+        "the denominator is $\\sqrt{v} + \\epsilon$, not $\\sqrt{v + \\epsilon}$.",
+        "你把 $\\epsilon$ 放進了根號裡。PyTorch（以及 Adam 論文）是在開根號「之後」才加："
+        "分母是 $\\sqrt{v} + \\epsilon$，不是 $\\sqrt{v + \\epsilon}$。",
+        _eps_inside,
+    ),
+    Misconception(
+        "momentum-textbook-form",
+        "You used the textbook velocity $v \\leftarrow \\mu v - \\eta g$, $\\theta \\leftarrow \\theta + v$. PyTorch keeps "
+        "the buffer without the learning rate: $b \\leftarrow \\mu b + g$ ($b = g$ on the first step) and "
+        "$\\theta \\leftarrow \\theta - \\eta b$; the buffer differs in sign and scale, and the parameters differ "
+        "when $\\eta$ changes between steps.",
+        "你用了教科書的速度形式 $v \\leftarrow \\mu v - \\eta g$、$\\theta \\leftarrow \\theta + v$。PyTorch 的緩衝 "
+        "(buffer) 不含學習率：$b \\leftarrow \\mu b + g$（第一步 $b = g$），$\\theta \\leftarrow \\theta - \\eta b$；"
+        "兩者的緩衝正負號與大小不同，學習率在步驟間改變時參數也會不同。",
+        _textbook_momentum,
+    ),
+    Misconception(
+        "rmsprop-g-not-squared",
+        "You averaged the gradients themselves. RMSProp keeps a running average of the *squared* gradients, "
+        "$v \\leftarrow \\alpha v + (1 - \\alpha) g^2$, and divides by its square root (the RMS).",
+        "你平均的是梯度本身。RMSProp 累積的是梯度「平方」的移動平均 $v \\leftarrow \\alpha v + (1 - \\alpha) g^2$，"
+        "再除以它的平方根（均方根 RMS）。",
+        _g_not_squared,
+    ),
+    Misconception(
+        "gradient-ascent",
+        "You moved *along* the gradient. Gradient descent subtracts the update: "
+        "$\\theta \\leftarrow \\theta - \\eta \\cdot (\\text{update})$, so each parameter moves against the sign of its gradient.",
+        "你順著梯度方向走了。梯度下降 (gradient descent) 要減去更新量：$\\theta \\leftarrow \\theta - \\eta \\cdot (\\text{更新量})$，"
+        "參數往梯度的反方向移動。",
+        _ascent,
+    ),
+)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _n(x: float, sig: int = 5) -> str:
+    """``x`` as a plain decimal with ``sig`` significant digits (no exponent, no trailing zeros)."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    if x.is_integer() and abs(x) < 1e9:
+        return str(int(x))
+    decimals = max(0, sig - 1 - math.floor(math.log10(abs(x))))
+    text = f"{x:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def _tv(values: list[float], sig: int = 5) -> str:
+    return "(" + ",\\ ".join(_n(v, sig) for v in values) + ")"
+
+
+def _eps_tex(eps: float) -> str:
+    if eps < 1e-3:
+        exp = round(math.log10(eps))
+        return f"10^{{{exp}}}"
+    return _n(eps)
+
+
+def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+# --------------------------------------------------------------------------- the family
+
+
+@register
+class OptimizerStep(ProblemFamily):
+    """SGD / momentum / RMSProp / Adam steps by hand."""
+
+    name = "optimizer-step"
+    title = {"en": "Optimizer steps by hand", "zh-Hant": "手算優化器 (optimizer) 更新"}
+    topic = "optimization"
+    misconceptions = _MISCONCEPTIONS
+    constraint_keys = {
+        "optimizer": "'sgd', 'momentum', 'rmsprop', 'rmsprop-slides' or 'adam'",
+        "steps": "1 or 2",
+        "size": "number of parameters, 2 or 3",
+    }
+
+    def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
+        c = constraints
+        opt = c.get("optimizer") or _pick(rng, ["sgd", "momentum", "momentum", "rmsprop", "rmsprop-slides", "adam", "adam"])
+        default_steps = 2 if opt in ("momentum", "rmsprop-slides") else int(rng.integers(1, 3))
+        steps = int(c.get("steps") or default_steps)
+        size = int(c.get("size") or rng.integers(2, 4))
+        if opt not in OPTIMIZERS or steps not in (1, 2) or size not in (2, 3):
+            raise ValueError(f"{self.name}: bad constraints {dict(c)}")
+        theta = [_pick(rng, [-1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0]) for _ in range(size)]
+        positive = opt in ("rmsprop", "rmsprop-slides") and rng.random() < 0.6
+        grads = []
+        for _ in range(steps):
+            g = [int(v) / 10 for v in rng.integers(1, 9, size=size)]
+            if not positive:
+                g = [v if rng.random() < 0.6 else -v for v in g]
+            grads.append(g)
+        params: Params = {"optimizer": opt, "theta": theta, "grads": grads}
+        if opt in ("sgd", "momentum"):
+            lr = _pick(rng, [0.1, 0.2, 0.5])
+            lrs = [lr] * steps
+            if opt == "momentum" and steps == 2 and rng.random() < 0.5:
+                lrs = [lr, lr / 2]  # a scheduler halves the learning rate after the first step
+            params["lrs"] = lrs
+            if opt == "momentum":
+                params["momentum"] = _pick(rng, [0.9, 0.8, 0.5])
+        elif opt == "rmsprop":
+            params["lrs"] = [_pick(rng, [0.01, 0.02])] * steps
+            params["alpha"] = _pick(rng, [0.9, 0.99])
+            params["eps"] = _pick(rng, [1e-8, 0.01, 0.01])
+        elif opt == "rmsprop-slides":
+            params["lrs"] = [_pick(rng, [0.1, 0.2])] * steps
+            params["alpha"] = _pick(rng, [0.9, 0.5])
+        else:
+            params["lrs"] = [_pick(rng, [0.1, 0.2])] * steps
+            params["betas"] = [0.9, 0.999]
+            params["eps"] = _pick(rng, [1e-8, 0.1, 0.1, 0.01])
+        return params
+
+    def parts(self, params: Params) -> list[Part]:
+        n = len(params["theta"])
+        return [
+            Part(name, "vector", _LABELS[name], points=2.0 if name == "theta" else 1.0, tolerance=TOL, length=n, partial=True)
+            for name in _names(params)
+        ]
+
+    def solve(self, params: Params) -> Response:
+        return _solve(params)
+
+    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+        return tr(_HINTS[params["optimizer"]], lang)
+
+    # ---- text -------------------------------------------------------------------------------
+
+    def render(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        opt, lrs, grads = params["optimizer"], params["lrs"], params["grads"]
+        steps = len(grads)
+        hyper = []
+        if len(set(lrs)) == 1:
+            hyper.append(f"\\eta = {_n(lrs[0])}")
+        else:
+            hyper.append(f"\\eta_1 = {_n(lrs[0])},\\ \\eta_2 = {_n(lrs[1])}")
+        if opt == "momentum":
+            hyper.append(f"\\mu = {_n(params['momentum'])}")
+        if opt in ("rmsprop", "rmsprop-slides"):
+            hyper.append(f"\\alpha = {_n(params['alpha'])}")
+        if opt == "adam":
+            hyper.append(f"\\beta_1 = {params['betas'][0]},\\ \\beta_2 = {params['betas'][1]}")
+        if opt in ("rmsprop", "adam"):
+            hyper.append(f"\\epsilon = {_eps_tex(params['eps'])}")
+        rule = _RULES[opt][lang]
+        hyper_tex = ",\\ ".join(hyper)
+        gl = ",\\quad ".join(f"g^{{({t + 1})}} = {_tv(g)}" for t, g in enumerate(grads))
+        asks = {
+            "theta": ("更新後的參數 $\\theta$" if zh else "the parameters $\\theta$"),
+            "buffer": ("PyTorch 的動量緩衝 `momentum_buffer` $b$" if zh else "PyTorch's momentum buffer `momentum_buffer` $b$"),
+            "v": ("平方梯度的移動平均 $v$（`square_avg`）" if zh else "the running average of squared gradients $v$ (`square_avg`)"),
+            "sigma": ("$\\sigma$" if zh else "$\\sigma$"),
+            "m_hat": ("偏差修正後的 $\\hat m$" if zh else "the bias-corrected $\\hat m$"),
+            "v_hat": ("偏差修正後的 $\\hat v$" if zh else "the bias-corrected $\\hat v$"),
+        }
+        wanted = "、".join(asks[n] for n in _names(params)) if zh else ", ".join(asks[n] for n in _names(params))
+        if zh:
+            when = "第 1 步之後" if steps == 1 else "第 2 步之後"
+            lines = [
+                f"以 **{_OPT_NAMES[opt]['zh-Hant']}** 更新參數 $\\theta^{{(0)}} = {_tv(params['theta'])}$，共 {steps} 步，"
+                f"超參數 (hyperparameters) ${hyper_tex}$。",
+                rule,
+                f"各步的梯度 (gradient) 已給定：$${gl}$$",
+                f"求{when}的{wanted}（所有狀態從 0 開始）。",
+                "*作答格式*：每個向量依參數順序寫出，以逗號分隔，例如 `0.98, -0.47`；至少 3 位有效數字（誤差 0.1 % 以內或 3 位有效數字正確皆可）。",
+            ]
+        else:
+            when = "after the step" if steps == 1 else "after the second step"
+            lines = [
+                f"Update the parameters $\\theta^{{(0)}} = {_tv(params['theta'])}$ with **{_OPT_NAMES[opt]['en']}** for "
+                f"{steps} step{'s' if steps > 1 else ''}, hyperparameters ${hyper_tex}$.",
+                rule,
+                f"The gradients of the steps are given: $${gl}$$",
+                f"Give {wanted} {when} (all state starts at 0).",
+                "*Answer format*: each vector in parameter order, comma-separated, e.g. `0.98, -0.47`; at least 3 "
+                "significant figures (within 0.1 % or correct to 3 significant figures is accepted).",
+            ]
+        return "\n\n".join(lines) + "\n"
+
+    def explain(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        opt = params["optimizer"]
+        out = [("**逐步計算**（逐元素 (element-wise) 運算）" if zh else "**Step by step** (all operations element-wise)")]
+        theta = np.asarray(params["theta"], dtype=float)
+        state: dict[str, Any] | None = None
+        for t, g in enumerate(params["grads"], start=1):
+            g_arr = np.asarray(g, dtype=float)
+            lr = params["lrs"][t - 1]
+            line = [(f"*第 {t} 步*：" if zh else f"*Step {t}*: ") + f"$g = {_tv(g)}$"]
+            if opt == "sgd":
+                theta, state = sgd_step(theta, g_arr, state, lr=lr)
+                line.append(f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, g = {_tv(_vec(theta))}$")
+            elif opt == "momentum":
+                theta, state = momentum_step(theta, g_arr, state, lr=lr, momentum=params["momentum"])
+                rule = "b = g" if t == 1 else f"b \\leftarrow {_n(params['momentum'])}\\, b + g"
+                line.append(f"${rule} = {_tv(_vec(state['momentum_buffer']))}$")
+                line.append(f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, b = {_tv(_vec(theta))}$")
+            elif opt == "rmsprop":
+                theta, state = rmsprop_step(theta, g_arr, state, lr=lr, alpha=params["alpha"], eps=params["eps"])
+                a = params["alpha"]
+                line.append(f"$v \\leftarrow {_n(a)}\\, v + {_n(1 - a)}\\, g^2 = {_tv(_vec(state['square_avg']), 6)}$")
+                line.append(
+                    f"$\\sqrt{{v}} = {_tv(_vec(np.sqrt(state['square_avg'])))}$, "
+                    f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, g / (\\sqrt{{v}} + {_eps_tex(params['eps'])}) = {_tv(_vec(theta))}$"
+                )
+            elif opt == "rmsprop-slides":
+                theta, state = rmsprop_step_slides(theta, g_arr, state, lr=lr, alpha=params["alpha"])
+                a = params["alpha"]
+                rule = "\\sigma = |g|" if t == 1 else f"\\sigma \\leftarrow \\sqrt{{{_n(a)}\\, \\sigma^2 + {_n(1 - a)}\\, g^2}}"
+                line.append(f"${rule} = {_tv(_vec(state['sigma']))}$")
+                line.append(f"$\\theta \\leftarrow \\theta - \\frac{{{_n(lr)}}}{{\\sigma}}\\, g = {_tv(_vec(theta))}$")
+            else:
+                b1, b2 = params["betas"]
+                theta, state = adam_step(theta, g_arr, state, lr=lr, betas=(b1, b2), eps=params["eps"])
+                m, v = np.asarray(state["exp_avg"]), np.asarray(state["exp_avg_sq"])
+                mh, vh = m / (1 - b1**t), v / (1 - b2**t)
+                line.append(f"$m \\leftarrow {b1}\\, m + {_n(1 - b1)}\\, g = {_tv(_vec(m), 6)}$")
+                line.append(f"$v \\leftarrow {b2}\\, v + {_n(1 - b2)}\\, g^2 = {_tv(_vec(v), 6)}$")
+                line.append(
+                    f"$\\hat m = m / (1 - {b1}^{t}) = {_tv(_vec(mh))}$, $\\hat v = v / (1 - {b2}^{t}) = {_tv(_vec(vh), 6)}$"
+                )
+                line.append(
+                    f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, \\hat m / (\\sqrt{{\\hat v}} + {_eps_tex(params['eps'])}) = {_tv(_vec(theta))}$"
+                )
+            out.append("\n\n".join(line))
+        ans = _solve(params)
+        out.append(
+            ("**答案**：" if zh else "**Answer**: ")
+            + "; ".join(f"{tr(_LABELS[k], lang)} = ${_tv(v)}$" for k, v in ans.items())
+        )
+        return "\n\n".join(out) + "\n"
+
+
+_OPT_NAMES = {
+    "sgd": {"en": "SGD", "zh-Hant": "SGD（隨機梯度下降）"},
+    "momentum": {"en": "SGD with momentum (PyTorch)", "zh-Hant": "動量 (momentum) SGD（PyTorch 形式）"},
+    "rmsprop": {"en": "RMSProp (PyTorch)", "zh-Hant": "RMSProp（PyTorch 形式）"},
+    "rmsprop-slides": {"en": "RMSProp as in the course slides", "zh-Hant": "課程投影片版本的 RMSProp"},
+    "adam": {"en": "Adam (PyTorch)", "zh-Hant": "Adam（PyTorch 形式）"},
+}
+_RULES = {
+    "sgd": {"en": "$\\theta \\leftarrow \\theta - \\eta\\, g$.", "zh-Hant": "$\\theta \\leftarrow \\theta - \\eta\\, g$。"},
+    "momentum": {
+        "en": "PyTorch form: $b \\leftarrow g$ on the first step, then $b \\leftarrow \\mu b + g$; $\\theta \\leftarrow \\theta - \\eta\\, b$.",
+        "zh-Hant": "PyTorch 形式：第一步 $b \\leftarrow g$，之後 $b \\leftarrow \\mu b + g$；$\\theta \\leftarrow \\theta - \\eta\\, b$。",
+    },
+    "rmsprop": {
+        "en": "PyTorch form: $v \\leftarrow \\alpha v + (1 - \\alpha) g^2$ with $v = 0$ at the start; "
+        "$\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)$.",
+        "zh-Hant": "PyTorch 形式：$v \\leftarrow \\alpha v + (1 - \\alpha) g^2$，初始 $v = 0$；"
+        "$\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)$。",
+    },
+    "rmsprop-slides": {
+        "en": "The slides' form: $\\sigma^0 = |g^0|$, $\\sigma^t = \\sqrt{\\alpha (\\sigma^{t-1})^2 + (1 - \\alpha)(g^t)^2}$, "
+        "$\\theta^{t+1} = \\theta^t - \\frac{\\eta}{\\sigma^t} g^t$ (no $\\epsilon$).",
+        "zh-Hant": "投影片的形式：$\\sigma^0 = |g^0|$，$\\sigma^t = \\sqrt{\\alpha (\\sigma^{t-1})^2 + (1 - \\alpha)(g^t)^2}$，"
+        "$\\theta^{t+1} = \\theta^t - \\frac{\\eta}{\\sigma^t} g^t$（沒有 $\\epsilon$）。",
+    },
+    "adam": {
+        "en": "PyTorch form: $m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$, $v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$ "
+        "(from 0), $\\hat m = m / (1 - \\beta_1^t)$, $\\hat v = v / (1 - \\beta_2^t)$ with $t$ counted from 1, "
+        "$\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)$.",
+        "zh-Hant": "PyTorch 形式：$m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$、$v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$"
+        "（從 0 開始），$\\hat m = m / (1 - \\beta_1^t)$、$\\hat v = v / (1 - \\beta_2^t)$（$t$ 從 1 起算），"
+        "$\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)$。",
+    },
+}
+_HINTS = {k: {"en": "Apply the update rule in the statement entry by entry: " + v["en"], "zh-Hant": "逐元素套用題目中的更新規則：" + v["zh-Hant"]} for k, v in _RULES.items()}

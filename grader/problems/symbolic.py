@@ -1,0 +1,523 @@
+"""Family ``symbolic``: formula answers, checked for equivalence with sympy, plus a numeric check.
+
+Topics (``params["topic"]``), each with two parts, ``formula`` (an expression) and ``value``
+(the formula evaluated for the given numbers):
+
+* ``output-size``: the convolution output size in ``n, k, p, s`` (``size-dilated`` adds ``d``:
+  ``k_eff = d(k − 1) + 1``). The statement says to assume the division is exact, so the answer
+  needs no floor; ``floor(...)`` / ``⌊...⌋`` is accepted and read as plain brackets.
+* ``same-padding``: with stride 1, the padding ``p`` (in ``k``) that keeps the size.
+* ``conv-params``: the number of parameters of a conv layer in ``C_in, C_out, k``, with or
+  without bias as stated (value: an integer).
+* ``activation-derivative``: ``σ'(x)`` or ``tanh'(x)`` written with ``σ(x)`` / ``tanh(x)``
+  (typed ``σ``, ``sigma``, ``sigmoid(x)``, ``tanh``); value: the derivative where ``σ(x)`` (or
+  ``tanh x``) has a given value.
+
+Expressions go through ``grader.answers.parse_expression`` (whitelisted tokens, at most 200
+characters) after this module's own normalization (aliases, ``floor``) and a guard against
+power towers and huge exponents (``x**10**10`` is a format error, not a slow computation);
+equivalence is ``grader.answers.expressions_equal`` (numerical, at fixed random points),
+memoized here because sympy parsing costs about a millisecond per call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from grader import answers
+from grader.answers import AnswerFormatError, Tolerance
+from grader.problems import register
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+
+TOPICS = ("output-size", "size-dilated", "same-padding", "conv-params", "activation-derivative")
+SYMBOLS: dict[str, tuple[str, ...]] = {
+    "output-size": ("n", "k", "p", "s"),
+    "size-dilated": ("n", "k", "p", "s", "d"),
+    "same-padding": ("k",),
+    "conv-params": ("C_in", "C_out", "k"),
+    "activation-derivative": ("x",),
+}
+#: Largest literal exponent accepted in a formula (none of the answers needs more than 2).
+MAX_EXPONENT = 100
+TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
+
+# Correct formulas and the misconceptions' formulas (plain sympy syntax) and their values.
+_SIZE = "(n + 2*p - k)/s + 1"
+_SIZE_D = "(n + 2*p - d*(k - 1) - 1)/s + 1"
+
+
+def _formula(params: Params, twist: str = "") -> str | None:
+    """The formula of the variant (``twist`` = a misconception's version; None if n/a)."""
+    topic = params["topic"]
+    if topic == "output-size":
+        return {"": _SIZE, "plus-one": "(n + 2*p - k)/s", "one-side": "(n + p - k)/s + 1"}.get(twist)
+    if topic == "size-dilated":
+        return {
+            "": _SIZE_D,
+            "plus-one": "(n + 2*p - d*(k - 1) - 1)/s",
+            "one-side": "(n + p - d*(k - 1) - 1)/s + 1",
+            "dilation": _SIZE,
+        }.get(twist)
+    if topic == "same-padding":
+        # n = n + 2p - k + 1  →  p = (k - 1)/2; without the +1, p = k/2; with p for 2p, p = k - 1.
+        return {"": "(k - 1)/2", "plus-one": "k/2", "one-side": "k - 1"}.get(twist)
+    if topic == "conv-params":
+        if params["bias"]:
+            table = {
+                "": "C_out*(C_in*k**2 + 1)",
+                "c-in": "C_out*(k**2 + 1)",
+                "bias": "C_in*C_out*k**2",
+                "k-squared": "C_out*(C_in*k + 1)",
+            }
+        else:
+            table = {"": "C_in*C_out*k**2", "c-in": "C_out*k**2", "k-squared": "C_in*C_out*k"}
+        return table.get(twist)
+    if params["function"] == "sigmoid":
+        return {"": "sigmoid(x)*(1 - sigmoid(x))", "factor": "sigmoid(x)"}.get(twist)
+    return {"": "1 - tanh(x)**2", "factor": "1 - tanh(x)"}.get(twist)
+
+
+def _value(params: Params, twist: str = "") -> int | float | None:
+    """The formula at the variant's numbers, exactly (None if not a whole number where one is needed)."""
+    topic = params["topic"]
+    v = params.get("numbers", {})
+    if topic == "activation-derivative":
+        a = Fraction(str(params["at"]))
+        if params["function"] == "sigmoid":
+            val = a * (1 - a) if twist == "" else a
+        else:
+            val = 1 - a * a if twist == "" else 1 - a
+        return float(val)
+    formula = _formula(params, twist)
+    if formula is None:
+        return None
+    env = {name: Fraction(value) for name, value in v.items()}
+    val = eval(formula, {"__builtins__": {}}, env)  # noqa: S307 -- our own constant formulas only
+    val = Fraction(val)
+    if val.denominator != 1:
+        return None
+    return int(val)
+
+
+def _answer(params: Params, twist: str = "") -> Response | None:
+    formula = _formula(params, twist)
+    if formula is None:
+        return None
+    out: Response = {"formula": formula}
+    value = _value(params, twist)
+    if value is not None:
+        out["value"] = value
+    return out
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+_ALIASES_C = [
+    (re.compile(r"\bC_?\{?\s*in\s*\}?(?![A-Za-z0-9_])", re.IGNORECASE), "C_in"),
+    (re.compile(r"\bC_?\{?\s*out\s*\}?(?![A-Za-z0-9_])", re.IGNORECASE), "C_out"),
+]
+_POW = r"(?:\*\*|\^)"
+_TOKEN = re.compile(r"\s*(\*\*|\d+(?:\.\d*)?|\.\d+|[A-Za-z_][A-Za-z_0-9]*|\S)")
+
+
+def _normalize(text: str, topic: str) -> str:
+    """This family's reading of a formula before the generic parser: aliases and floor."""
+    text = answers.normalize_text(text).replace("×", "*").replace("·", "*").strip()
+    if topic in ("output-size", "size-dilated", "same-padding"):
+        # "Assume the division is exact": floor(...) is then the identity; ⌊...⌋ likewise.
+        text = re.sub(r"\bfloor\s*\(", "(", text).replace("⌊", "(").replace("⌋", ")")
+    if topic == "conv-params":
+        for pattern, name in _ALIASES_C:
+            text = pattern.sub(name, text)
+    if topic == "activation-derivative":
+        text = text.replace("σ", "sigmoid").replace("\u03c3", "sigmoid")
+        text = re.sub(r"\bsigma\b", "sigmoid", text)
+        # A bare sigmoid / tanh (no argument) means the function at x.
+        text = re.sub(r"\b(sigmoid|tanh)\b(?!\s*\()", r"\1(x)", text)
+    return text
+
+
+def _check_powers(text: str) -> None:
+    """Refuse power towers (``x^10^10``, ``x^(2^9)``) and literal exponents above MAX_EXPONENT:
+    they are never needed here, and refusing them keeps grading time bounded."""
+    tokens = _TOKEN.findall(text)
+    err = AnswerFormatError(
+        f"Exponents must be plain small numbers (at most {MAX_EXPONENT}) and powers cannot be stacked "
+        "(like x^10^10).",
+        f"指數只能是較小的數字（不超過 {MAX_EXPONENT}），也不能連續乘方（例如 x^10^10）。",
+    )
+    i = 0
+    while i < len(tokens):
+        if tokens[i] in ("**", "^"):
+            j = i + 1
+            while j < len(tokens) and tokens[j] in ("+", "-"):
+                j += 1
+            if j >= len(tokens):
+                return  # a dangling operator: the parser reports it
+            tok = tokens[j]
+            if tok == "(" or (j + 1 < len(tokens) and tokens[j + 1] == "("):
+                start = j if tok == "(" else j + 1
+                depth, k = 0, start
+                while k < len(tokens):
+                    depth += tokens[k] == "("
+                    depth -= tokens[k] == ")"
+                    if tokens[k] in ("**", "^"):
+                        raise err
+                    if depth == 0:
+                        break
+                    k += 1
+                end = k
+            else:
+                if re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", tok) and float(tok) > MAX_EXPONENT:
+                    raise err
+                end = j
+            if end + 1 < len(tokens) and tokens[end + 1] in ("**", "^"):
+                raise err
+        i += 1
+
+
+def parse_formula(raw: Any, topic: str) -> str:
+    """Parse a formula typed for ``topic``; raises AnswerFormatError on anything unreadable."""
+    if not isinstance(raw, str):
+        raise AnswerFormatError("Expected a formula.", "需要一個算式。")
+    if len(raw) > answers.MAX_NUMBER_CHARS:
+        raise AnswerFormatError(
+            f"The formula is too long (over {answers.MAX_NUMBER_CHARS} characters).",
+            f"算式過長（超過 {answers.MAX_NUMBER_CHARS} 個字元）。",
+        )
+    text = _normalize(raw, topic)
+    _check_powers(text)
+    return _parse_cached(text, SYMBOLS[topic])
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str, symbols: tuple[str, ...]) -> str:
+    return answers.parse_expression(text, symbols)
+
+
+@lru_cache(maxsize=8192)
+def _equal(given: str, expected: str, symbols: tuple[str, ...]) -> bool:
+    return answers.expressions_equal(given, expected, symbols)
+
+
+# --------------------------------------------------------------------------- misconceptions
+
+
+def _twist(name: str, topics: tuple[str, ...]) -> Any:
+    def solve(params: Params) -> Response | None:
+        if params["topic"] not in topics:
+            return None
+        return _answer(params, name)
+
+    return solve
+
+
+_MISCONCEPTIONS = (
+    Misconception(
+        "size-forgot-plus-one",
+        "You forgot the $+1$: the window fits at $\\frac{n + 2p - k}{s}$ further positions *after* the first one, "
+        "so the output size is $\\frac{n + 2p - k}{s} + 1$.",
+        "你漏了 $+1$：第一個位置之後，視窗還能再移動 $\\frac{n + 2p - k}{s}$ 次，"
+        "所以輸出大小是 $\\frac{n + 2p - k}{s} + 1$。",
+        _twist("plus-one", ("output-size", "size-dilated", "same-padding")),
+    ),
+    Misconception(
+        "padding-one-side",
+        "You added the padding once. $p$ zeros are added on *each* side, so the padded input has "
+        "$n + 2p$ pixels per axis.",
+        "你只加了一次補零 (padding)。兩側「各」補 $p$ 個 0，所以補零後每個軸有 $n + 2p$ 個像素。",
+        _twist("one-side", ("output-size", "size-dilated", "same-padding")),
+    ),
+    Misconception(
+        "dilation-ignored",
+        "You ignored the dilation: a kernel of size $k$ with dilation $d$ spans $k_\\text{eff} = d(k - 1) + 1$ pixels, "
+        "and $k_\\text{eff}$ replaces $k$ in the size formula.",
+        "你忽略了膨脹 (dilation)：大小為 $k$、膨脹為 $d$ 的 kernel 涵蓋 $k_\\text{eff} = d(k - 1) + 1$ 個像素，"
+        "公式中的 $k$ 要換成 $k_\\text{eff}$。",
+        _twist("dilation", ("size-dilated",)),
+    ),
+    Misconception(
+        "params-forgot-c-in",
+        "You forgot the input channels: each of the $C_\\text{out}$ filters is $C_\\text{in} \\times k \\times k$, "
+        "so there are $C_\\text{out} \\cdot C_\\text{in} \\cdot k^2$ weights.",
+        "你漏了輸入通道數 (input channels)：$C_\\text{out}$ 個濾波器 (filter) 每個都是 $C_\\text{in} \\times k \\times k$，"
+        "共有 $C_\\text{out} \\cdot C_\\text{in} \\cdot k^2$ 個權重。",
+        _twist("c-in", ("conv-params",)),
+    ),
+    Misconception(
+        "params-forgot-bias",
+        "You left out the biases: a conv layer with bias has one bias per output channel, "
+        "$C_\\text{out}$ more parameters: $C_\\text{out}(C_\\text{in} k^2 + 1)$.",
+        "你漏了偏差 (bias)：有偏差的卷積層每個輸出通道有一個偏差，多 $C_\\text{out}$ 個參數："
+        "$C_\\text{out}(C_\\text{in} k^2 + 1)$。",
+        _twist("bias", ("conv-params",)),
+    ),
+    Misconception(
+        "params-k-not-squared",
+        "A $k \\times k$ kernel has $k^2$ weights per input channel, not $k$.",
+        "$k \\times k$ 的 kernel 每個輸入通道有 $k^2$ 個權重，不是 $k$ 個。",
+        _twist("k-squared", ("conv-params",)),
+    ),
+    Misconception(
+        "derivative-missing-factor",
+        "Your derivative is missing a factor: $\\sigma'(x) = \\sigma(x)\\,(1 - \\sigma(x))$ and "
+        "$\\tanh'(x) = 1 - \\tanh^2(x) = (1 - \\tanh x)(1 + \\tanh x)$.",
+        "你的導數少了一個因子：$\\sigma'(x) = \\sigma(x)\\,(1 - \\sigma(x))$，"
+        "$\\tanh'(x) = 1 - \\tanh^2(x) = (1 - \\tanh x)(1 + \\tanh x)$。",
+        _twist("factor", ("activation-derivative",)),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _tex(formula: str) -> str:
+    """A formula of this module in LaTeX (only the few shapes used here)."""
+    text = formula.replace("sigmoid(x)", "\\sigma(x)").replace("tanh(x)**2", "\\tanh^2(x)").replace("tanh(x)", "\\tanh(x)")
+    text = text.replace("C_in", "C_\\text{in}").replace("C_out", "C_\\text{out}").replace("**2", "^2").replace("*", " \\cdot ")
+    m = re.fullmatch(r"\((.*)\)/(\w) \+ 1", text)
+    if m:
+        return f"\\frac{{{m.group(1)}}}{{{m.group(2)}}} + 1"
+    m = re.fullmatch(r"\((.*)\)/(\w)", text)
+    if m:
+        return f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}"
+    return text
+
+
+def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+# --------------------------------------------------------------------------- the family
+
+
+@register
+class Symbolic(ProblemFamily):
+    """Formulas: output size, same padding, conv parameters, activation derivatives."""
+
+    name = "symbolic"
+    title = {"en": "Formulas (symbolic answers)", "zh-Hant": "公式題（符號答案）"}
+    topic = "formulas"
+    misconceptions = _MISCONCEPTIONS
+    constraint_keys = {"topic": "one of " + ", ".join(TOPICS)}
+
+    def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
+        topic = constraints.get("topic") or _pick(rng, list(TOPICS))
+        if topic not in TOPICS:
+            raise ValueError(f"{self.name}: unknown topic {topic!r}; use one of {', '.join(TOPICS)}")
+        params: Params = {"topic": topic}
+        if topic in ("output-size", "size-dilated"):
+            while True:
+                k = _pick(rng, [1, 3, 5, 7])
+                s = _pick(rng, [1, 2, 2, 4])
+                p = _pick(rng, [0, 1, 2, 3])
+                d = _pick(rng, [2, 3]) if topic == "size-dilated" else 1
+                span = d * (k - 1) + 1
+                n = int(rng.integers(8, 129))
+                room = n + 2 * p - span
+                if room > 0 and room % s == 0 and (p > 0) and k > 1:
+                    break
+            params["numbers"] = {"n": n, "k": k, "p": p, "s": s} | ({"d": d} if topic == "size-dilated" else {})
+        elif topic == "same-padding":
+            params["numbers"] = {"k": _pick(rng, [3, 5, 7, 9, 11])}
+        elif topic == "conv-params":
+            params["bias"] = bool(rng.random() < 0.7)
+            params["numbers"] = {
+                "C_in": _pick(rng, [1, 3, 16, 32, 64, 128, 256]),
+                "C_out": _pick(rng, [8, 16, 32, 64, 96, 128, 256, 512]),
+                "k": _pick(rng, [3, 5, 7, 11]),
+            }
+        else:
+            params["function"] = _pick(rng, ["sigmoid", "tanh"])
+            if params["function"] == "sigmoid":
+                params["at"] = round(int(rng.integers(1, 20)) / 20, 2)  # σ(x) in 0.05 … 0.95
+            else:
+                params["at"] = round(int(rng.integers(-19, 20)) / 20, 2)
+                if params["at"] == 0:
+                    params["at"] = 0.5
+        return params
+
+    def parts(self, params: Params) -> list[Part]:
+        topic = params["topic"]
+        syms = SYMBOLS[topic]
+        formula = Part("formula", "expression", _FORMULA_LABELS[topic], points=2.0, symbols=syms)
+        if topic == "activation-derivative":
+            value = Part("value", "number", {"en": "value", "zh-Hant": "數值 (value)"}, tolerance=TOL)
+        else:
+            value = Part("value", "integer", {"en": "value", "zh-Hant": "數值 (value)"})
+        return [formula, value]
+
+    def parse_part(self, part: Part, raw: Any) -> Any:
+        if part.kind == "expression":
+            topic = next(t for t, syms in SYMBOLS.items() if syms == part.symbols and (t != "output-size" or "d" not in syms))
+            return parse_formula(raw, topic)
+        return super().parse_part(part, raw)
+
+    def values_match(self, part: Part, given: Any, expected: Any) -> bool:
+        if part.kind == "expression" and given is not None and expected is not None:
+            return _equal(given, expected, tuple(part.symbols))
+        return super().values_match(part, given, expected)
+
+    def solve(self, params: Params) -> Response:
+        answer = _answer(params)
+        assert answer is not None and "value" in answer
+        return answer
+
+    def clear_caches(self) -> None:
+        _equal.cache_clear()
+        _parse_cached.cache_clear()
+
+    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+        return tr(_HINTS[params["topic"]], lang)
+
+    # ---- text -------------------------------------------------------------------------------
+
+    def render(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        topic = params["topic"]
+        v = params.get("numbers", {})
+        if topic in ("output-size", "size-dilated"):
+            dil = topic == "size-dilated"
+            if zh:
+                lines = [
+                    "一個卷積層 (convolution layer) 的輸入在某個空間軸上有 $n$ 個像素，kernel 大小 $k$、步長 (stride) $s$、"
+                    "兩側各補零 (zero padding) $p$" + ("、膨脹 (dilation) $d$" if dil else "") + "。",
+                    "1. 以 " + ", ".join(f"`{x}`" for x in SYMBOLS[topic]) + " 寫出輸出大小的公式"
+                    "（假設除法剛好整除，不必寫 floor；寫了 `floor(...)` 也可以）。",
+                    "2. 代入 " + ", ".join(f"${x} = {val}$" for x, val in v.items()) + "，輸出大小是多少？",
+                ]
+            else:
+                lines = [
+                    "A convolution layer sees $n$ pixels along one spatial axis, with kernel size $k$, stride $s$ and "
+                    "zero padding $p$ on each side" + (" and dilation $d$" if dil else "") + ".",
+                    "1. Write the output size as a formula in " + ", ".join(f"`{x}`" for x in SYMBOLS[topic])
+                    + " (assume the division is exact, so no floor is needed; `floor(...)` is accepted).",
+                    "2. Evaluate it for " + ", ".join(f"${x} = {val}$" for x, val in v.items()) + ".",
+                ]
+        elif topic == "same-padding":
+            if zh:
+                lines = [
+                    "步長 (stride) 為 1、kernel 大小為奇數 $k$ 的卷積層，兩側各補零 $p$。",
+                    "1. 要讓輸出大小等於輸入大小（\"same\" padding），$p$ 應是多少？以 `k` 寫出公式。",
+                    f"2. 當 $k = {v['k']}$ 時，$p$ 是多少？",
+                ]
+            else:
+                lines = [
+                    "A convolution layer with stride 1 and an odd kernel size $k$ pads $p$ zeros on each side.",
+                    "1. Which $p$ keeps the output size equal to the input size (\"same\" padding)? Give a formula in `k`.",
+                    f"2. What is $p$ for $k = {v['k']}$?",
+                ]
+        elif topic == "conv-params":
+            bias = params["bias"]
+            if zh:
+                lines = [
+                    "一個 2D 卷積層把 $C_\\text{in}$ 個通道 (channel) 轉成 $C_\\text{out}$ 個通道，kernel 為 $k \\times k$，"
+                    + ("**有**偏差 (bias)。" if bias else "**沒有**偏差 (bias)（後面接 batch norm）。"),
+                    "1. 以 `C_in`, `C_out`, `k` 寫出可學習參數 (learnable parameters) 個數的公式。",
+                    f"2. 當 $C_\\text{{in}} = {v['C_in']}$、$C_\\text{{out}} = {v['C_out']}$、$k = {v['k']}$ 時，參數有幾個？",
+                ]
+            else:
+                lines = [
+                    "A 2-D convolution layer maps $C_\\text{in}$ input channels to $C_\\text{out}$ output channels with "
+                    "$k \\times k$ kernels, " + ("**with** biases." if bias else "**without** biases (a batch norm follows)."),
+                    "1. Give the number of learnable parameters as a formula in `C_in`, `C_out`, `k`.",
+                    f"2. How many parameters are there for $C_\\text{{in}} = {v['C_in']}$, $C_\\text{{out}} = {v['C_out']}$, $k = {v['k']}$?",
+                ]
+        else:
+            sig = params["function"] == "sigmoid"
+            f = "\\sigma" if sig else "\\tanh"
+            typed = "`σ`, `sigma` or `sigmoid(x)`" if sig else "`tanh` or `tanh(x)`"
+            typed_zh = "`σ`、`sigma` 或 `sigmoid(x)`" if sig else "`tanh` 或 `tanh(x)`"
+            defn = "\\sigma(x) = \\frac{1}{1 + e^{-x}}" if sig else "\\tanh(x) = \\frac{e^x - e^{-x}}{e^x + e^{-x}}"
+            if zh:
+                lines = [
+                    f"激發函數 (activation function) ${defn}$。",
+                    f"1. 以 ${f}(x)$ 表示導數 (derivative) ${f}'(x)$（可輸入 {typed_zh}）。",
+                    f"2. 在某一點 ${f}(x) = {params['at']}$，此處的 ${f}'(x)$ 是多少？",
+                ]
+            else:
+                lines = [
+                    f"Consider the activation ${defn}$.",
+                    f"1. Write its derivative ${f}'(x)$ in terms of ${f}(x)$ (type {typed}).",
+                    f"2. At a point where ${f}(x) = {params['at']}$, what is ${f}'(x)$?",
+                ]
+        lines.append(
+            "*作答格式*：公式用 `+ - * / ^ ( )`，例如 `(a + 1)/2`、`a^2`、`2a`；數值題寫一個數。"
+            if zh
+            else "*Answer format*: formulas with `+ - * / ^ ( )`, e.g. `(a + 1)/2`, `a^2`, `2a`; the value as one number."
+        )
+        return "\n\n".join([lines[0], "\n".join(lines[1:-1]), lines[-1]]) + "\n"
+
+    def explain(self, params: Params, lang: str = "en") -> str:
+        zh = lang == "zh-Hant"
+        topic = params["topic"]
+        v = params.get("numbers", {})
+        ans = self.solve(params)
+        out: list[str] = []
+        if topic in ("output-size", "size-dilated"):
+            if topic == "size-dilated":
+                out.append(
+                    "膨脹後 kernel 涵蓋 $k_\\text{eff} = d(k - 1) + 1$ 個像素。" if zh
+                    else "With dilation the kernel spans $k_\\text{eff} = d(k - 1) + 1$ pixels."
+                )
+            out.append(
+                "補零後有 $n + 2p$ 個像素；第一個視窗之後，視窗每次移動 $s$，還能移動 $(n + 2p - k_\\text{eff})/s$ 次，"
+                "再加上第一個位置：" if zh
+                else "The padded axis has $n + 2p$ pixels; after the first window, the window moves $s$ at a time, "
+                "$(n + 2p - k_\\text{eff})/s$ more times; count the first position too:"
+            )
+            out.append(f"$$\\text{{out}} = {_tex(ans['formula'])}$$")
+            subst = ", ".join(f"{x} = {val}" for x, val in v.items())
+            out.append(f"${subst}$: $\\text{{out}} = {ans['value']}$")
+        elif topic == "same-padding":
+            out.append(
+                "步長為 1 時輸出大小是 $n + 2p - k + 1$；令它等於 $n$：$2p = k - 1$。" if zh
+                else "With stride 1 the output size is $n + 2p - k + 1$; setting it equal to $n$ gives $2p = k - 1$."
+            )
+            out.append(f"$$p = \\frac{{k - 1}}{{2}},\\qquad k = {v['k']}:\\ p = {ans['value']}$$")
+        elif topic == "conv-params":
+            out.append(
+                "每個輸出通道有一個 $C_\\text{in} \\times k \\times k$ 的濾波器" + ("，外加一個偏差。" if params["bias"] else "，沒有偏差。")
+                if zh
+                else "Each output channel has one $C_\\text{in} \\times k \\times k$ filter"
+                + (" plus one bias." if params["bias"] else " and no bias.")
+            )
+            out.append(f"$$\\#\\text{{params}} = {_tex(ans['formula'])}$$")
+            out.append(f"$C_\\text{{in}} = {v['C_in']},\\ C_\\text{{out}} = {v['C_out']},\\ k = {v['k']}$: ${ans['value']}$")
+        else:
+            a = params["at"]
+            if params["function"] == "sigmoid":
+                out.append(
+                    "$$\\sigma'(x) = \\frac{e^{-x}}{(1 + e^{-x})^2} = \\frac{1}{1 + e^{-x}} \\cdot \\frac{e^{-x}}{1 + e^{-x}}"
+                    " = \\sigma(x)\\,(1 - \\sigma(x))$$"
+                )
+                out.append(f"$\\sigma(x) = {a}$: $\\sigma'(x) = {a}(1 - {a}) = {ans['value']:.4g}$")
+            else:
+                out.append("$$\\tanh'(x) = \\frac{(e^x + e^{-x})^2 - (e^x - e^{-x})^2}{(e^x + e^{-x})^2} = 1 - \\tanh^2(x)$$")
+                out.append(f"$\\tanh(x) = {a}$: $\\tanh'(x) = 1 - ({a})^2 = {ans['value']:.4g}$")
+            out.append("（導數可以只用函數值本身表示，所以反向傳播時很便宜。）" if zh else "(The derivative needs only the function's own value, which makes backpropagation cheap.)")
+        return "\n\n".join(out) + "\n"
+
+
+_FORMULA_LABELS = {
+    "output-size": {"en": "output size formula", "zh-Hant": "輸出大小公式"},
+    "size-dilated": {"en": "output size formula", "zh-Hant": "輸出大小公式"},
+    "same-padding": {"en": "padding formula", "zh-Hant": "補零 (padding) 公式"},
+    "conv-params": {"en": "parameter count formula", "zh-Hant": "參數個數公式"},
+    "activation-derivative": {"en": "derivative formula", "zh-Hant": "導數公式"},
+}
+_HINTS = {
+    "output-size": {"en": "Count window positions: (room left after the first window) / stride, plus the first one.", "zh-Hant": "數視窗位置：（第一個視窗之後剩下的長度）/ 步長，再加上第一個位置。"},
+    "size-dilated": {"en": "Use the dilated span $d(k - 1) + 1$ in place of $k$.", "zh-Hant": "用膨脹後的跨度 $d(k - 1) + 1$ 取代 $k$。"},
+    "same-padding": {"en": "Set $n + 2p - k + 1 = n$ and solve for $p$.", "zh-Hant": "令 $n + 2p - k + 1 = n$，解出 $p$。"},
+    "conv-params": {"en": "Weights per filter × number of filters, then the biases.", "zh-Hant": "每個濾波器的權重數 × 濾波器個數，再加上偏差。"},
+    "activation-derivative": {"en": "Differentiate, then rewrite the result with the function's own value.", "zh-Hant": "先微分，再把結果改寫成函數值本身的式子。"},
+}
