@@ -47,62 +47,75 @@ SYMBOLS: dict[str, tuple[str, ...]] = {
 MAX_EXPONENT = 100
 TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 
-# Correct formulas and the misconceptions' formulas (plain sympy syntax) and their values.
-_SIZE = "(n + 2*p - k)/s + 1"
-_SIZE_D = "(n + 2*p - d*(k - 1) - 1)/s + 1"
+Formula = tuple[str, Any]  # (sympy-syntax text, the same formula as a function of the numbers)
+
+_SIZE: dict[str, Formula] = {
+    "": ("(n + 2*p - k)/s + 1", lambda v: Fraction(v["n"] + 2 * v["p"] - v["k"], v["s"]) + 1),
+    "plus-one": ("(n + 2*p - k)/s", lambda v: Fraction(v["n"] + 2 * v["p"] - v["k"], v["s"])),
+    "one-side": ("(n + p - k)/s + 1", lambda v: Fraction(v["n"] + v["p"] - v["k"], v["s"]) + 1),
+}
+_SIZE_D: dict[str, Formula] = {
+    "": ("(n + 2*p - d*(k - 1) - 1)/s + 1", lambda v: Fraction(v["n"] + 2 * v["p"] - v["d"] * (v["k"] - 1) - 1, v["s"]) + 1),
+    "plus-one": ("(n + 2*p - d*(k - 1) - 1)/s", lambda v: Fraction(v["n"] + 2 * v["p"] - v["d"] * (v["k"] - 1) - 1, v["s"])),
+    "one-side": ("(n + p - d*(k - 1) - 1)/s + 1", lambda v: Fraction(v["n"] + v["p"] - v["d"] * (v["k"] - 1) - 1, v["s"]) + 1),
+    "dilation": _SIZE[""],
+}
+# n = n + 2p - k + 1  →  p = (k - 1)/2; without the +1, p = k/2; with p for 2p, p = k - 1.
+_SAME: dict[str, Formula] = {
+    "": ("(k - 1)/2", lambda v: Fraction(v["k"] - 1, 2)),
+    "plus-one": ("k/2", lambda v: Fraction(v["k"], 2)),
+    "one-side": ("k - 1", lambda v: Fraction(v["k"] - 1)),
+}
+_PARAMS_BIAS: dict[str, Formula] = {
+    "": ("C_out*(C_in*k**2 + 1)", lambda v: v["C_out"] * (v["C_in"] * v["k"] ** 2 + 1)),
+    "c-in": ("C_out*(k**2 + 1)", lambda v: v["C_out"] * (v["k"] ** 2 + 1)),
+    "bias": ("C_in*C_out*k**2", lambda v: v["C_in"] * v["C_out"] * v["k"] ** 2),
+    "k-squared": ("C_out*(C_in*k + 1)", lambda v: v["C_out"] * (v["C_in"] * v["k"] + 1)),
+}
+_PARAMS_NO_BIAS: dict[str, Formula] = {
+    "": ("C_in*C_out*k**2", lambda v: v["C_in"] * v["C_out"] * v["k"] ** 2),
+    "c-in": ("C_out*k**2", lambda v: v["C_out"] * v["k"] ** 2),
+    "k-squared": ("C_in*C_out*k", lambda v: v["C_in"] * v["C_out"] * v["k"]),
+}
+_SIGMOID: dict[str, Formula] = {
+    "": ("sigmoid(x)*(1 - sigmoid(x))", lambda a: a * (1 - a)),
+    "factor": ("sigmoid(x)", lambda a: a),
+}
+_TANH: dict[str, Formula] = {
+    "": ("1 - tanh(x)**2", lambda a: 1 - a * a),
+    "factor": ("1 - tanh(x)", lambda a: 1 - a),
+}
+
+
+def _table(params: Params) -> dict[str, Formula]:
+    topic = params["topic"]
+    if topic == "output-size":
+        return _SIZE
+    if topic == "size-dilated":
+        return _SIZE_D
+    if topic == "same-padding":
+        return _SAME
+    if topic == "conv-params":
+        return _PARAMS_BIAS if params["bias"] else _PARAMS_NO_BIAS
+    return _SIGMOID if params["function"] == "sigmoid" else _TANH
 
 
 def _formula(params: Params, twist: str = "") -> str | None:
     """The formula of the variant (``twist`` = a misconception's version; None if n/a)."""
-    topic = params["topic"]
-    if topic == "output-size":
-        return {"": _SIZE, "plus-one": "(n + 2*p - k)/s", "one-side": "(n + p - k)/s + 1"}.get(twist)
-    if topic == "size-dilated":
-        return {
-            "": _SIZE_D,
-            "plus-one": "(n + 2*p - d*(k - 1) - 1)/s",
-            "one-side": "(n + p - d*(k - 1) - 1)/s + 1",
-            "dilation": _SIZE,
-        }.get(twist)
-    if topic == "same-padding":
-        # n = n + 2p - k + 1  →  p = (k - 1)/2; without the +1, p = k/2; with p for 2p, p = k - 1.
-        return {"": "(k - 1)/2", "plus-one": "k/2", "one-side": "k - 1"}.get(twist)
-    if topic == "conv-params":
-        if params["bias"]:
-            table = {
-                "": "C_out*(C_in*k**2 + 1)",
-                "c-in": "C_out*(k**2 + 1)",
-                "bias": "C_in*C_out*k**2",
-                "k-squared": "C_out*(C_in*k + 1)",
-            }
-        else:
-            table = {"": "C_in*C_out*k**2", "c-in": "C_out*k**2", "k-squared": "C_in*C_out*k"}
-        return table.get(twist)
-    if params["function"] == "sigmoid":
-        return {"": "sigmoid(x)*(1 - sigmoid(x))", "factor": "sigmoid(x)"}.get(twist)
-    return {"": "1 - tanh(x)**2", "factor": "1 - tanh(x)"}.get(twist)
+    entry = _table(params).get(twist)
+    return None if entry is None else entry[0]
 
 
 def _value(params: Params, twist: str = "") -> int | float | None:
-    """The formula at the variant's numbers, exactly (None if not a whole number where one is needed)."""
-    topic = params["topic"]
-    v = params.get("numbers", {})
-    if topic == "activation-derivative":
-        a = Fraction(str(params["at"]))
-        if params["function"] == "sigmoid":
-            val = a * (1 - a) if twist == "" else a
-        else:
-            val = 1 - a * a if twist == "" else 1 - a
-        return float(val)
-    formula = _formula(params, twist)
-    if formula is None:
+    """The formula at the variant's numbers, exactly; None where a whole number is needed and
+    the misconception's formula does not give one (nobody would type 12.5 layers' worth)."""
+    entry = _table(params).get(twist)
+    if entry is None:
         return None
-    env = {name: Fraction(value) for name, value in v.items()}
-    val = eval(formula, {"__builtins__": {}}, env)  # noqa: S307 -- our own constant formulas only
-    val = Fraction(val)
-    if val.denominator != 1:
-        return None
-    return int(val)
+    if params["topic"] == "activation-derivative":
+        return float(entry[1](Fraction(str(params["at"]))))
+    val = Fraction(entry[1](params["numbers"]))
+    return int(val) if val.denominator == 1 else None
 
 
 def _answer(params: Params, twist: str = "") -> Response | None:
@@ -137,8 +150,10 @@ def _normalize(text: str, topic: str) -> str:
         for pattern, name in _ALIASES_C:
             text = pattern.sub(name, text)
     if topic == "activation-derivative":
-        text = text.replace("σ", "sigmoid").replace("\u03c3", "sigmoid")
-        text = re.sub(r"\bsigma\b", "sigmoid", text)
+        # σ and sigma stand for the value σ(x), as in the course's σ(1 − σ): "σ(x)" is the
+        # function at x, but any other "σ(...)" is a product σ·(...).
+        text = re.sub(r"(?:σ|\bsigma\b)\s*\(\s*x\s*\)", "sigmoid(x)", text)
+        text = re.sub(r"σ|\bsigma\b", "sigmoid(x)", text)
         # A bare sigmoid / tanh (no argument) means the function at x.
         text = re.sub(r"\b(sigmoid|tanh)\b(?!\s*\()", r"\1(x)", text)
     return text
@@ -330,10 +345,11 @@ class Symbolic(ProblemFamily):
             params["numbers"] = {"k": _pick(rng, [3, 5, 7, 9, 11])}
         elif topic == "conv-params":
             params["bias"] = bool(rng.random() < 0.7)
+            c_in = _pick(rng, [1, 3, 16, 32, 64, 128, 256])
             params["numbers"] = {
-                "C_in": _pick(rng, [1, 3, 16, 32, 64, 128, 256]),
+                "C_in": c_in,
                 "C_out": _pick(rng, [8, 16, 32, 64, 96, 128, 256, 512]),
-                "k": _pick(rng, [3, 5, 7, 11]),
+                "k": _pick(rng, [3, 5, 7, 11] if c_in <= 3 else [1, 3, 3, 5]),
             }
         else:
             params["function"] = _pick(rng, ["sigmoid", "tanh"])
@@ -357,7 +373,7 @@ class Symbolic(ProblemFamily):
 
     def parse_part(self, part: Part, raw: Any) -> Any:
         if part.kind == "expression":
-            topic = next(t for t, syms in SYMBOLS.items() if syms == part.symbols and (t != "output-size" or "d" not in syms))
+            topic = next(t for t, syms in SYMBOLS.items() if syms == part.symbols)
             return parse_formula(raw, topic)
         return super().parse_part(part, raw)
 
