@@ -524,9 +524,9 @@ class DetectionMap(ProblemFamily):
                 f"一個物件偵測器在 {params['images']} 張影像上的結果如下（框為連續座標，面積 $(x_2 - x_1)(y_2 - y_1)$）。",
                 "\n".join(gt_rows),
                 "\n".join(det_rows),
-                "評估規則（PASCAL VOC）：每個類別分開計算；偵測結果依分數由高到低處理，每個偵測與同一影像、同一類別中"
+                "評估規則（PASCAL VOC）：每個類別分開計算；偵測結果依分數由高到低處理，每個偵測與同一影像、同一類別中 "
                 "IoU 最高的真實框配對：若該 IoU $\\ge 0.5$ 且該真實框尚未被配對，則為 TP；否則為 FP"
-                "（同一物件的第二個偵測是 FP）。" + f"AP 使用{meth}。"
+                "（同一物件的第二個偵測是 FP）。" + f"AP 使用 {meth}。"
                 + ("mAP 為各類別 AP 的平均。" if len(classes) > 1 else ""),
                 f"1. 類別 {cname(c0)} 的 {n0} 個偵測依分數由高到低排列後，各是 TP 還是 FP？\n"
                 f"2. 對應的累積精確率 (precision) 與\n3. 累積召回率 (recall)（每列一個值）。\n"

@@ -368,7 +368,7 @@ class IouNms(ProblemFamily):
         head = "| 框 (box) | $x_1$ | $y_1$ | $x_2$ | $y_2$ | 分數 (score) |" if zh else "| box | $x_1$ | $y_1$ | $x_2$ | $y_2$ | score |"
         rows = [head, "|---|---|---|---|---|---|"]
         rows += [f"| B{i} | {b[0]} | {b[1]} | {b[2]} | {b[3]} | {s:.2f} |" for i, (b, s) in enumerate(zip(boxes, scores, strict=True))]
-        pairs = ", ".join(f"$\\text{{IoU}}(B_{i}, B_{j})$" for i, j in params["pairs"])
+        pairs = ("、" if zh else ", ").join(f"$\\text{{IoU}}(B_{i}, B_{j})$" for i, j in params["pairs"])
         if zh:
             intro = (
                 f"一個偵測器 (detector) 對同一類別輸出 {len(boxes)} 個框，格式為 $[x_1, y_1, x_2, y_2]$（左上、右下角），"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -85,6 +85,9 @@ _TANH: dict[str, Formula] = {
     "": ("1 - tanh(x)**2", lambda a: 1 - a * a),
     "factor": ("1 - tanh(x)", lambda a: 1 - a),
 }
+
+
+_ALL_FORMULAS = frozenset(f for t in (_SIZE, _SIZE_D, _SAME, _PARAMS_BIAS, _PARAMS_NO_BIAS, _SIGMOID, _TANH) for f, _ in t.values())
 
 
 def _table(params: Params) -> dict[str, Formula]:
@@ -220,6 +223,38 @@ def _parse_cached(text: str, symbols: tuple[str, ...]) -> str:
 @lru_cache(maxsize=8192)
 def _equal(given: str, expected: str, symbols: tuple[str, ...]) -> bool:
     return answers.expressions_equal(given, expected, symbols)
+
+
+# The formulas this module writes (right answers and misconceptions) are a fixed set of about
+# twenty; their canonical forms and their pairwise equivalence are memoized for the life of the
+# process and survive ``clear_caches`` (like compiled regexes), so that a worker parses each of
+# them once. Only what a student types costs a sympy parse per new answer.
+_KNOWN: dict[tuple[str, tuple[str, ...]], str] = {}  # (canonical text, symbols) → our formula
+
+
+@cache
+def _canon(formula: str, symbols: tuple[str, ...]) -> str:
+    canonical = answers.parse_expression(formula, symbols)
+    _KNOWN[(canonical, symbols)] = formula
+    return canonical
+
+
+@cache
+def _const_equal(a: str, b: str, symbols: tuple[str, ...]) -> bool:
+    return a == b or answers.expressions_equal(a, b, symbols)
+
+
+def formulas_match(given: str, expected: str, symbols: tuple[str, ...]) -> bool:
+    """Equivalence of a (parsed) answer and one of this module's formulas."""
+    if given == expected:
+        return True
+    known_given = _KNOWN.get((given, symbols), given if given in _ALL_FORMULAS else None)
+    if expected in _ALL_FORMULAS:
+        if given == _canon(expected, symbols):
+            return True
+        if known_given is not None:
+            return _const_equal(known_given, expected, symbols)
+    return _equal(given, expected, symbols)
 
 
 # --------------------------------------------------------------------------- misconceptions
@@ -379,7 +414,7 @@ class Symbolic(ProblemFamily):
 
     def values_match(self, part: Part, given: Any, expected: Any) -> bool:
         if part.kind == "expression" and given is not None and expected is not None:
-            return _equal(given, expected, tuple(part.symbols))
+            return formulas_match(given, expected, tuple(part.symbols))
         return super().values_match(part, given, expected)
 
     def solve(self, params: Params) -> Response:
@@ -388,6 +423,7 @@ class Symbolic(ProblemFamily):
         return answer
 
     def clear_caches(self) -> None:
+        """Drop the memos of typed answers (the module's own formulas stay parsed, see ``_canon``)."""
         _equal.cache_clear()
         _parse_cached.cache_clear()
 
