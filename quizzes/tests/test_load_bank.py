@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import make_course, make_user
 from quizzes.models import Assessment, Attempt, AttemptItem, Question, QuestionVersion
-from quizzes.services import bank_read, bank_sync
+from quizzes.services.bank import bank_read, bank_sync
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -133,7 +133,7 @@ def test_shipped_bank_checks_and_loads(capsys) -> None:
 
 @pytest.mark.django_db
 def test_mock_exams_follow_exam_order() -> None:
-    from quizzes.services import mock_exam_ensure
+    from quizzes.services.bank import mock_exam_ensure
 
     call_command("load_bank")
     course = make_course()

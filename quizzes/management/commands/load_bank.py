@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from quizzes.services import bank_read, bank_sync
+from quizzes.services.bank import bank_read, bank_sync
 
 
 class Command(BaseCommand):

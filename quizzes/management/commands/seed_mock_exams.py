@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Course
 from accounts.services import DEMO_COURSE_SLUG
-from quizzes.services import mock_exam_ensure
+from quizzes.services.bank import mock_exam_ensure
 
 
 class Command(BaseCommand):
