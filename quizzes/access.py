@@ -1,0 +1,48 @@
+"""Access checks for assessments and attempts: the only way views get these objects.
+
+Students see published assessments of courses they are enrolled in, and only their own attempts;
+course staff see everything in their courses. Anything else is a 404, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from accounts.access import course_get_for_member
+from accounts.models import STAFF_ROLES, Enrollment, User
+from quizzes.models import Assessment, Attempt, AttemptItem
+
+
+def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: str) -> tuple[Assessment, str]:
+    """The assessment and the user's role; unpublished ones exist only for staff."""
+    course, role = course_get_for_member(user=user, course_slug=course_slug)
+    assessment = Assessment.objects.filter(course=course, slug=assessment_slug).select_related("course").first()
+    if assessment is None or (not assessment.published and role not in STAFF_ROLES):
+        raise Http404("No such assessment.")
+    return assessment, role
+
+
+def _is_staff_of(user: User, course_id: int) -> bool:
+    return user.is_superuser or Enrollment.objects.filter(user=user, course_id=course_id, role__in=STAFF_ROLES).exists()
+
+
+def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
+    """The attempt if it is the user's own, or the user teaches its course (read only)."""
+    attempt = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()
+    if attempt is None:
+        raise Http404("No such attempt.")
+    if attempt.user_id != user.id and not _is_staff_of(user, attempt.assessment.course_id):
+        raise Http404("No such attempt.")
+    return attempt
+
+
+def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int) -> AttemptItem:
+    """An item of the user's own attempt, for writing: even staff cannot answer for a student."""
+    item = (
+        AttemptItem.objects.select_related("attempt__assessment", "question_version__question")
+        .filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such question in your attempt.")
+    return item

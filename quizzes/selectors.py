@@ -1,0 +1,73 @@
+"""Reads for the quizzes pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Avg, Count, QuerySet
+from django.utils import timezone
+
+from accounts.models import Course, User
+from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus, PracticeRecord
+
+
+def results_visible(*, attempt: Attempt, now: datetime | None = None) -> bool:
+    """Scores, answers and explanations: practice at once, mock exams after submitting, exams after release."""
+    now = now or timezone.now()
+    assessment = attempt.assessment
+    if assessment.mode == AssessmentMode.PRACTICE:
+        return True
+    if attempt.status == AttemptStatus.IN_PROGRESS:
+        return False
+    if assessment.mode == AssessmentMode.MOCK:
+        return True
+    return assessment.results_released_at is not None and assessment.results_released_at <= now
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    assessment: Assessment
+    attempt: Attempt | None  # the latest
+    attempts: int
+    best_score: Decimal | None
+
+
+def assessments_for_student(*, user: User, course: Course, include_unpublished: bool = False) -> list[AssessmentRow]:
+    assessments = Assessment.objects.filter(course=course).order_by("mode", "opens_at", "slug")
+    if not include_unpublished:
+        assessments = assessments.filter(published=True)
+    attempts: dict[int, list[Attempt]] = {}
+    for attempt in Attempt.objects.filter(user=user, assessment__course=course).select_related("assessment").order_by("-number"):
+        attempts.setdefault(attempt.assessment_id, []).append(attempt)
+    rows = []
+    for assessment in assessments:
+        mine = attempts.get(assessment.id, [])
+        scores = [a.score for a in mine if a.score is not None and results_visible(attempt=a)]
+        rows.append(AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(scores) if scores else None))
+    return rows
+
+
+def attempt_items(*, attempt: Attempt) -> QuerySet[AttemptItem]:
+    return attempt.items.select_related("question_version__question__topic").order_by("position")
+
+
+@dataclass(frozen=True)
+class TopicStrength:
+    slug: str
+    name: str
+    questions: int
+    mean_latest: float
+
+
+def practice_strengths(*, user: User) -> list[TopicStrength]:
+    """Per topic: how many questions practised and the mean latest score, weakest first."""
+    rows = (
+        PracticeRecord.objects.filter(user=user)
+        .values("question__topic__slug", "question__topic__name_zh")
+        .annotate(n=Count("id"), mean=Avg("latest_score"))
+        .order_by("mean")
+    )
+    return [TopicStrength(r["question__topic__slug"], r["question__topic__name_zh"], r["n"], float(r["mean"]))
+            for r in rows]

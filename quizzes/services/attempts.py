@@ -1,0 +1,321 @@
+"""Attempts: start, autosave, practice checks, submit, auto-submit at the deadline, self-assessment.
+
+The server is the only clock: an attempt's ``deadline`` is fixed when it starts (time limit plus the
+student's extension, capped by the window), saves after it are refused, and a periodic task submits
+whatever was saved once it has passed — whether or not the browser is still open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from accounts.models import User
+from quizzes.grading import QuestionGrade, grade_question
+from quizzes.models import (
+    Assessment,
+    AssessmentMode,
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    Extension,
+    PracticeRecord,
+    Question,
+    QuestionType,
+)
+
+MAX_RESPONSE_BYTES = 64 * 1024
+AUTO_GRADED = {t for t in QuestionType.values if t != QuestionType.ESSAY}
+
+
+class AttemptError(Exception):
+    """A rule refused the action; ``code`` is stable for clients, the message is for people."""
+
+    code = "refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AssessmentClosed(AttemptError):
+    code = "closed"
+
+
+class AttemptLimitReached(AttemptError):
+    code = "already_submitted"
+
+
+class DeadlinePassed(AttemptError):
+    code = "deadline_passed"
+
+
+class AttemptNotOpen(AttemptError):
+    code = "not_open"
+
+
+class ResponseTooLarge(AttemptError):
+    code = "too_large"
+
+
+def _extra_minutes(assessment: Assessment, user: User) -> int:
+    return Extension.objects.filter(assessment=assessment, user=user).values_list("extra_minutes", flat=True).first() or 0
+
+
+def variant_seed(*parts: object) -> int:
+    """A stable 31-bit seed from the attempt's identity, so reloads show the same variant."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _draw_questions(assessment: Assessment, rng: random.Random) -> list[tuple[Question, Decimal | None]]:
+    chosen: list[tuple[Question, Decimal | None]] = []
+    used: set[int] = set()
+    for item in assessment.items.select_related("question__current_version").order_by("position"):
+        if item.question is not None:
+            chosen.append((item.question, item.points))
+            used.add(item.question_id)
+            continue
+        pool = Question.objects.filter(topic_id=item.pool_topic_id, retired=False).exclude(id__in=used)
+        candidates = sorted(pool.select_related("current_version"), key=lambda q: q.bank_id)
+        if item.pool_tag:  # tags are a JSON list; pools are small, so filter here on every database
+            candidates = [q for q in candidates if item.pool_tag in (q.current_version.tags or [])]
+        for question in rng.sample(candidates, min(item.pool_count, len(candidates))):
+            chosen.append((question, item.points))
+            used.add(question.id)
+    return chosen
+
+
+def _window_check(assessment: Assessment, extra: int, now: datetime) -> None:
+    if assessment.opens_at and now < assessment.opens_at:
+        raise AssessmentClosed("這份測驗還沒開放。This assessment is not open yet.")
+    if assessment.closes_at and now >= assessment.closes_at + timedelta(minutes=extra):
+        raise AssessmentClosed("這份測驗已經關閉。This assessment has closed.")
+
+
+def _deadline(assessment: Assessment, extra: int, now: datetime) -> datetime | None:
+    candidates = []
+    if assessment.time_limit_minutes:
+        candidates.append(now + timedelta(minutes=assessment.time_limit_minutes + extra))
+    if assessment.closes_at and assessment.mode == AssessmentMode.EXAM:
+        candidates.append(assessment.closes_at + timedelta(minutes=extra))
+    return min(candidates) if candidates else None
+
+
+def attempt_start(*, user: User, assessment: Assessment, now: datetime | None = None) -> Attempt:
+    """Open (or return the open) attempt. Exams: one attempt, inside the window only."""
+    now = now or timezone.now()
+    try:
+        return _attempt_start(user=user, assessment=assessment, now=now)
+    except IntegrityError:
+        # A concurrent start (double click, two tabs) won the race: the partial unique constraint
+        # guarantees there is exactly one open attempt, so return it.
+        return Attempt.objects.get(assessment=assessment, user=user, status=AttemptStatus.IN_PROGRESS)
+
+
+@transaction.atomic
+def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
+    open_attempt = Attempt.objects.filter(assessment=assessment, user=user, status=AttemptStatus.IN_PROGRESS).first()
+    if open_attempt is not None:
+        return open_attempt
+    extra = _extra_minutes(assessment, user)
+    previous = Attempt.objects.filter(assessment=assessment, user=user).aggregate(top=Max("number"))["top"] or 0
+    if assessment.mode == AssessmentMode.EXAM:
+        if previous:
+            raise AttemptLimitReached("考試只能作答一次，你已經交卷了。An exam allows one attempt; yours is submitted.")
+        _window_check(assessment, extra, now)
+    number = previous + 1
+    attempt = Attempt.objects.create(
+        assessment=assessment, user=user, number=number, started_at=now,
+        deadline=_deadline(assessment, extra, now),
+    )
+    rng = random.Random(variant_seed("draw", assessment.id, user.id, number))
+    drawn = _draw_questions(assessment, rng)
+    if assessment.shuffle_questions:
+        rng.shuffle(drawn)
+    items = [
+        AttemptItem(
+            attempt=attempt, position=position, question_version=question.current_version,
+            seed=variant_seed(assessment.id, user.id, number, question.bank_id),
+            points=points if points is not None else question.current_version.points,
+        )
+        for position, (question, points) in enumerate(drawn, start=1)
+    ]
+    AttemptItem.objects.bulk_create(items)
+    attempt.max_score = sum((item.points for item in items), Decimal(0))
+    attempt.save(update_fields=["max_score"])
+    return attempt
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved_at: datetime
+    save_count: int
+
+
+def _check_response_size(response: Any) -> None:
+    import json
+
+    if len(json.dumps(response, ensure_ascii=False).encode()) > MAX_RESPONSE_BYTES:
+        raise ResponseTooLarge(f"答案太大（上限 {MAX_RESPONSE_BYTES // 1024} KB）。The answer is too large.")
+
+
+def attempt_item_save(*, item: AttemptItem, response: Any, now: datetime | None = None) -> SaveResult:
+    """Autosave one answer: a single conditional UPDATE, refused after the deadline or submission."""
+    now = now or timezone.now()
+    _check_response_size(response)
+    updated = AttemptItem.objects.filter(
+        pk=item.pk, attempt__status=AttemptStatus.IN_PROGRESS,
+    ).exclude(attempt__deadline__lt=now).update(
+        response=response, response_saved_at=now, save_count=F("save_count") + 1
+    )
+    if not updated:
+        attempt = Attempt.objects.get(pk=item.attempt_id)
+        if attempt.status != AttemptStatus.IN_PROGRESS:
+            raise AttemptNotOpen("這次作答已經交卷，不能再修改。This attempt is submitted; answers can no longer change.")
+        raise DeadlinePassed("時間已到，這個答案沒有存下來。Time is up: this answer was not saved.")
+    return SaveResult(saved_at=now, save_count=item.save_count + 1)
+
+
+def _lang_for(lang: str) -> str:
+    return "zh-Hant" if lang.lower().startswith("zh") else "en"
+
+
+def _store_grade(item: AttemptItem, grade: QuestionGrade, now: datetime) -> None:
+    item.score = Decimal(str(round(grade.score, 4)))
+    item.feedback = grade.to_dict()
+    item.graded_at = now
+    item.needs_manual_grading = grade.needs_manual_grading
+
+
+@transaction.atomic
+def practice_check(*, item: AttemptItem, response: Any, lang: str = "zh-Hant",
+                   now: datetime | None = None) -> QuestionGrade:
+    """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""
+    now = now or timezone.now()
+    item = AttemptItem.objects.select_for_update().select_related("attempt__assessment", "question_version").get(pk=item.pk)
+    if item.attempt.assessment.mode != AssessmentMode.PRACTICE:
+        raise AttemptError("只有練習可以即時批改。Instant checking is for practice only.")
+    if item.attempt.status != AttemptStatus.IN_PROGRESS:
+        raise AttemptNotOpen("這次練習已結束。This practice session has ended.")
+    _check_response_size(response)
+    version = item.question_version
+    grade = grade_question(version.question.type, version.spec, response, seed=item.seed, lang=_lang_for(lang))
+    if not grade.valid:
+        return grade
+    item.response = response
+    item.response_saved_at = now
+    item.checks += 1
+    _store_grade(item, grade, now)
+    item.save()
+    if not grade.needs_manual_grading:
+        _practice_record_update(user_id=item.attempt.user_id, question_id=version.question_id, score=item.score)
+    return grade
+
+
+def _practice_record_update(*, user_id: int, question_id: int, score: Decimal) -> None:
+    record, created = PracticeRecord.objects.select_for_update().get_or_create(
+        user_id=user_id, question_id=question_id, defaults={"best_score": score, "latest_score": score, "tries": 1}
+    )
+    if not created:
+        record.best_score = max(record.best_score, score)
+        record.latest_score = score
+        record.tries += 1
+        record.save(update_fields=["best_score", "latest_score", "tries", "updated_at"])
+
+
+@transaction.atomic
+def practice_another_variant(*, item: AttemptItem) -> AttemptItem:
+    """A fresh variant of the same question, appended to the practice session."""
+    attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
+    if attempt.assessment.mode != AssessmentMode.PRACTICE or attempt.status != AttemptStatus.IN_PROGRESS:
+        raise AttemptError("只有進行中的練習可以換題。Only an open practice session gets new variants.")
+    question = item.question_version.question
+    position = (attempt.items.aggregate(top=Max("position"))["top"] or 0) + 1
+    return AttemptItem.objects.create(
+        attempt=attempt, position=position, question_version=question.current_version or item.question_version,
+        seed=random.SystemRandom().randrange(1, 2**31 - 1), points=item.points,
+    )
+
+
+@transaction.atomic
+def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool = False,
+                   lang: str = "zh-Hant") -> Attempt:
+    """Grade every saved answer and close the attempt. Idempotent: a submitted attempt is returned as is."""
+    now = now or timezone.now()
+    attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=attempt.pk)
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return attempt
+    total = Decimal(0)
+    items = list(attempt.items.select_related("question_version__question"))
+    for item in items:
+        version = item.question_version
+        qtype = version.question.type
+        if item.response is None:
+            grade = QuestionGrade(valid=True, score=0.0, feedback=["未作答。No answer."])
+        else:
+            grade = grade_question(qtype, version.spec, item.response, seed=item.seed, lang=_lang_for(lang))
+            if not grade.valid:  # an unreadable saved answer at submission earns nothing, but says why
+                grade = QuestionGrade(valid=True, score=0.0, format_errors=grade.format_errors,
+                                      feedback=["答案格式無法判讀。The saved answer could not be read."])
+        # Essays: graded by hand in exams; self-assessed in practice and mock exams.
+        grade.needs_manual_grading = qtype == QuestionType.ESSAY and item.response is not None and (
+            attempt.assessment.mode == AssessmentMode.EXAM)
+        _store_grade(item, grade, now)
+        total += item.score * item.points
+    AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at", "needs_manual_grading"])
+    attempt.status = AttemptStatus.AUTO_SUBMITTED if auto else AttemptStatus.SUBMITTED
+    attempt.submitted_at = now
+    attempt.score = total
+    attempt.save(update_fields=["status", "submitted_at", "score"])
+    return attempt
+
+
+def attempts_submit_overdue(*, now: datetime | None = None) -> int:
+    """Submit every open attempt whose deadline has passed (run periodically by Celery beat)."""
+    now = now or timezone.now()
+    overdue = list(Attempt.objects.filter(status=AttemptStatus.IN_PROGRESS, deadline__lt=now).values_list("pk", flat=True))
+    for attempt_id in overdue:
+        attempt_submit(attempt=Attempt(pk=attempt_id), now=now, auto=True)
+    return len(overdue)
+
+
+@transaction.atomic
+def essay_self_assess(*, item: AttemptItem, points_met: list[int]) -> AttemptItem:
+    """Record which key points the student says their essay covered (practice and mock exams)."""
+    item = AttemptItem.objects.select_for_update().select_related("attempt__assessment", "question_version").get(pk=item.pk)
+    if item.attempt.assessment.mode == AssessmentMode.EXAM:
+        raise AttemptError("考試的申論題由老師批改。Exam essays are graded by the instructors.")
+    key_points = item.question_version.spec.get("key_points") or []
+    if any(not 0 <= i < len(key_points) for i in points_met) or len(set(points_met)) != len(points_met):
+        raise AttemptError("評分重點編號不正確。Unknown key point.")
+    item.self_assessment = {"points_met": sorted(points_met), "of": len(key_points), "self_assessed": True}
+    item.save(update_fields=["self_assessment"])
+    return item
+
+
+@transaction.atomic
+def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grader: User,
+                         now: datetime | None = None) -> AttemptItem:
+    """An instructor's grade for an exam essay; the attempt's total follows."""
+    if not 0 <= score <= 1:
+        raise AttemptError("分數要在 0 到 1 之間。The score is a fraction between 0 and 1.")
+    now = now or timezone.now()
+    item = AttemptItem.objects.select_for_update().get(pk=item.pk)
+    item.score = Decimal(str(round(score, 4)))
+    item.needs_manual_grading = False
+    item.graded_at = now
+    item.feedback = {**(item.feedback or {}), "manual": {"comment": comment, "grader": grader.get_username()}}
+    item.save(update_fields=["score", "needs_manual_grading", "graded_at", "feedback"])
+    attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
+    attempt.score = sum((i.score or 0) * i.points for i in attempt.items.all())
+    attempt.save(update_fields=["score"])
+    return item

@@ -1,0 +1,256 @@
+"""Exam and practice rules, enforced by the services (the server is the only clock)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.tests.factories import make_course, make_member
+from quizzes.access import attempt_get_for_user, attempt_item_get_for_owner
+from quizzes.models import AssessmentItem, AssessmentMode, AttemptStatus, Extension, PracticeRecord, Question
+from quizzes.selectors import results_visible
+from quizzes.services.attempts import (
+    AssessmentClosed,
+    AttemptLimitReached,
+    AttemptNotOpen,
+    DeadlinePassed,
+    ResponseTooLarge,
+    attempt_item_save,
+    attempt_start,
+    attempt_submit,
+    attempts_submit_overdue,
+    essay_grade_manually,
+    essay_self_assess,
+    practice_another_variant,
+    practice_check,
+)
+from quizzes.tests.factories import load_shipped_bank, make_assessment
+
+EXAM_QUESTIONS = ["act-dead-relu-05", "act-vanishing-gradient-03", "conv-cross-filter-03", "param-conv-by-hand-01",
+                  "exam-109-q1"]
+
+
+@pytest.fixture
+def course():
+    load_shipped_bank()
+    return make_course("dlcv")
+
+
+@pytest.fixture
+def student(course):
+    return make_member(course, Role.STUDENT)
+
+
+def correct_response(item) -> dict:
+    version = item.question_version
+    spec, qtype = version.spec, version.question.type
+    if qtype == "single":
+        return {"choice": next(i for i, c in enumerate(spec["choices"]) if c["correct"])}
+    if qtype in {"numeric", "matrix"}:
+        return {"value": spec["answer"]}
+    if qtype == "param":
+        from grader.problems import get_family
+
+        family = get_family(spec["family"])
+        return {"parts": family.solve(family.generate(item.seed, spec.get("constraints") or None))}
+    if qtype == "essay":
+        return {"text": "CNN features are learned responses ..."}
+    raise AssertionError(qtype)
+
+
+@pytest.mark.django_db
+def test_exam_cannot_start_outside_its_window(course, student) -> None:
+    now = timezone.now()
+    early = make_assessment(course, EXAM_QUESTIONS, slug="early", opens_at=now + timedelta(hours=1),
+                            closes_at=now + timedelta(hours=2))
+    late = make_assessment(course, EXAM_QUESTIONS, slug="late", opens_at=now - timedelta(hours=2),
+                           closes_at=now - timedelta(hours=1))
+    with pytest.raises(AssessmentClosed):
+        attempt_start(user=student, assessment=early)
+    with pytest.raises(AssessmentClosed):
+        attempt_start(user=student, assessment=late)
+
+
+@pytest.mark.django_db
+def test_exam_fixes_variants_and_order_per_student_and_allows_one_attempt(course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS, shuffle_questions=True)
+    attempt = attempt_start(user=student, assessment=exam)
+    assert attempt_start(user=student, assessment=exam).pk == attempt.pk  # a double click reopens, no second
+    order = list(attempt.items.values_list("question_version__question__bank_id", "seed"))
+    assert sorted(b for b, _ in order) == sorted(EXAM_QUESTIONS) and attempt.max_score > 0
+    other = attempt_start(user=make_member(course, Role.STUDENT), assessment=exam)
+    assert list(other.items.values_list("seed", flat=True)) != [s for _, s in order]
+    attempt_submit(attempt=attempt)
+    with pytest.raises(AttemptLimitReached):
+        attempt_start(user=student, assessment=exam)
+
+
+@pytest.mark.django_db
+def test_saves_after_the_deadline_are_refused_and_extension_is_honoured(course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS, minutes=30)
+    attempt = attempt_start(user=student, assessment=exam)
+    assert attempt.deadline == attempt.started_at + timedelta(minutes=30)
+    item = attempt.items.first()
+    attempt_item_save(item=item, response={"choice": 0}, now=attempt.started_at + timedelta(minutes=29))
+    with pytest.raises(DeadlinePassed):
+        attempt_item_save(item=item, response={"choice": 1}, now=attempt.started_at + timedelta(minutes=31))
+    item.refresh_from_db()
+    assert item.response == {"choice": 0}  # the acknowledged save stands; the late one changed nothing
+
+    extended = make_member(course, Role.STUDENT)
+    Extension.objects.create(assessment=exam, user=extended, extra_minutes=15)
+    attempt2 = attempt_start(user=extended, assessment=exam)
+    assert attempt2.deadline == attempt2.started_at + timedelta(minutes=45)
+    attempt_item_save(item=attempt2.items.first(), response={"choice": 0},
+                      now=attempt2.started_at + timedelta(minutes=40))
+
+
+@pytest.mark.django_db
+def test_extension_also_extends_the_window(course, student) -> None:
+    now = timezone.now()
+    exam = make_assessment(course, EXAM_QUESTIONS, minutes=60, opens_at=now - timedelta(hours=2),
+                           closes_at=now - timedelta(minutes=5))
+    Extension.objects.create(assessment=exam, user=student, extra_minutes=30)
+    attempt = attempt_start(user=student, assessment=exam)
+    assert attempt.deadline == exam.closes_at + timedelta(minutes=30)  # capped by the extended window
+
+
+@pytest.mark.django_db
+def test_deadline_is_capped_by_the_window(course, student) -> None:
+    now = timezone.now()
+    exam = make_assessment(course, EXAM_QUESTIONS, minutes=120, opens_at=now - timedelta(hours=1),
+                           closes_at=now + timedelta(minutes=10))
+    assert attempt_start(user=student, assessment=exam).deadline == exam.closes_at
+
+
+@pytest.mark.django_db
+def test_auto_submit_grades_what_was_saved(course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS, minutes=10)
+    attempt = attempt_start(user=student, assessment=exam)
+    for item in attempt.items.all():
+        attempt_item_save(item=item, response=correct_response(item))
+    assert attempts_submit_overdue(now=attempt.deadline - timedelta(seconds=1)) == 0
+    assert attempts_submit_overdue(now=attempt.deadline + timedelta(seconds=1)) == 1
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.AUTO_SUBMITTED
+    auto_points = sum(i.points for i in attempt.items.exclude(question_version__question__type="essay"))
+    assert attempt.score == auto_points  # everything right, the essay waits for a human
+    essay = attempt.items.get(question_version__question__type="essay")
+    assert essay.needs_manual_grading
+    with pytest.raises(AttemptNotOpen):
+        attempt_item_save(item=essay, response={"text": "late edit"})
+    assert attempts_submit_overdue(now=attempt.deadline + timedelta(minutes=5)) == 0  # idempotent
+
+
+@pytest.mark.django_db
+def test_manual_essay_grade_updates_the_total(course, student) -> None:
+    exam = make_assessment(course, ["exam-109-q1"], minutes=10)
+    attempt = attempt_start(user=student, assessment=exam)
+    item = attempt.items.get()
+    attempt_item_save(item=item, response={"text": "answer"})
+    attempt_submit(attempt=attempt)
+    grader = make_member(course, Role.INSTRUCTOR)
+    essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
+    attempt.refresh_from_db()
+    assert float(attempt.score) == pytest.approx(0.8 * 15)
+
+
+@pytest.mark.django_db
+def test_results_hidden_until_release(course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS, minutes=10)
+    attempt = attempt_start(user=student, assessment=exam)
+    assert not results_visible(attempt=attempt)
+    attempt = attempt_submit(attempt=attempt)
+    assert not results_visible(attempt=attempt)
+    exam.results_released_at = timezone.now()
+    exam.save()
+    attempt.refresh_from_db()
+    assert results_visible(attempt=attempt)
+
+
+@pytest.mark.django_db
+def test_another_students_attempt_is_404(course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS)
+    attempt = attempt_start(user=student, assessment=exam)
+    intruder = make_member(course, Role.STUDENT)
+    with pytest.raises(Http404):
+        attempt_get_for_user(user=intruder, attempt_id=attempt.pk)
+    with pytest.raises(Http404):
+        attempt_item_get_for_owner(user=intruder, attempt_id=attempt.pk, item_id=attempt.items.first().pk)
+    teacher = make_member(course, Role.TA)
+    assert attempt_get_for_user(user=teacher, attempt_id=attempt.pk).pk == attempt.pk
+    with pytest.raises(Http404):  # staff may read, never answer for the student
+        attempt_item_get_for_owner(user=teacher, attempt_id=attempt.pk, item_id=attempt.items.first().pk)
+
+
+@pytest.mark.django_db
+def test_huge_payload_is_refused(course, student) -> None:
+    attempt = attempt_start(user=student, assessment=make_assessment(course, ["exam-109-q1"]))
+    with pytest.raises(ResponseTooLarge):
+        attempt_item_save(item=attempt.items.get(), response={"text": "x" * 70_000})
+
+
+@pytest.mark.django_db
+def test_an_autosave_is_a_single_update(course, student, django_assert_num_queries) -> None:
+    attempt = attempt_start(user=student, assessment=make_assessment(course, EXAM_QUESTIONS))
+    item = attempt.items.first()
+    with django_assert_num_queries(1) as captured:
+        attempt_item_save(item=item, response={"choice": 2})
+    assert captured.captured_queries[0]["sql"].startswith("UPDATE")
+
+
+@pytest.mark.django_db
+def test_practice_check_format_error_costs_nothing_and_records_best_and_latest(course, student) -> None:
+    practice = make_assessment(course, ["act-vanishing-gradient-03", "param-conv-by-hand-01"],
+                               mode=AssessmentMode.PRACTICE, minutes=None, slug="practice")
+    attempt = attempt_start(user=student, assessment=practice)
+    numeric = attempt.items.get(question_version__question__bank_id="act-vanishing-gradient-03")
+    bad = practice_check(item=numeric, response={"value": "1,2"})
+    numeric.refresh_from_db()
+    assert bad.valid is False and numeric.checks == 0 and not PracticeRecord.objects.exists()
+    right = practice_check(item=numeric, response=correct_response(numeric))
+    assert right.score == 1
+    practice_check(item=numeric, response={"value": "123456"})
+    record = PracticeRecord.objects.get()
+    assert record.best_score == 1 and record.latest_score == 0 and record.tries == 2
+
+    param = attempt.items.get(question_version__question__bank_id="param-conv-by-hand-01")
+    fresh = practice_another_variant(item=param)
+    assert fresh.seed != param.seed and fresh.position == 3
+    assert practice_check(item=fresh, response=correct_response(fresh)).score == 1
+
+
+@pytest.mark.django_db
+def test_essay_self_assessment_in_practice(course, student) -> None:
+    practice = make_assessment(course, ["exam-109-q1"], mode=AssessmentMode.PRACTICE, minutes=None, slug="p")
+    item = attempt_start(user=student, assessment=practice).items.get()
+    practice_check(item=item, response={"text": "my essay"})
+    item = essay_self_assess(item=item, points_met=[0, 2])
+    assert item.self_assessment["points_met"] == [0, 2] and item.self_assessment["self_assessed"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_open_one_attempt(postgres_required, course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS)
+    results: list[int] = []
+
+    def start() -> None:
+        try:
+            results.append(attempt_start(user=student, assessment=exam).pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1 and len(results) == 4
+    assert AssessmentItem.objects.filter(assessment=exam).count() == len(EXAM_QUESTIONS)
+    assert Question.objects.exists()
