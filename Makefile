@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 WEB_WORKERS ?= 2
 GRADER_CONCURRENCY ?= 2
 
-.PHONY: run test lint web worker setup bench clean
+.PHONY: run test lint web worker beat setup bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed, found {sys.version}"'
@@ -47,6 +47,10 @@ web: setup
 
 worker: $(VENV)/.run-deps
 	$(BIN)/celery -A dlcv_site worker -Q numeric,code -c $(GRADER_CONCURRENCY) -l info
+
+# Exactly one beat process per deployment: it submits overdue exam attempts every 15 s.
+beat: $(VENV)/.run-deps
+	$(BIN)/celery -A dlcv_site beat -l info --schedule var/celerybeat-schedule
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
