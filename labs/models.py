@@ -1,0 +1,104 @@
+"""Labs (numeric now, coding later), their parts, and submissions graded by the Celery grader.
+
+The database row is the truth about a submission: Celery only carries its id, so a lost message,
+a killed worker or a restarted broker never loses work — the sweeper re-enqueues from the table.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Course
+
+
+class LabKind(models.TextChoices):
+    NUMERIC = "numeric", _("Numeric lab")
+    CODE = "code", _("Coding lab")
+
+
+class Lab(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="labs")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=LabKind.choices, default=LabKind.NUMERIC)
+    description = models.TextField(blank=True, help_text="Markdown + LaTeX, zh-Hant.")
+    published = models.BooleanField(default=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    # {"mode": "unlimited"} (before the due date) or {"mode": "declining", "points": [1.0, 0.8, 0.6]}
+    attempts_policy = models.JSONField(default=dict)
+    # {"penalty_per_day": 0.1, "max_late_days": 3}; empty → no late submissions
+    late_policy = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "slug"]
+        constraints = [models.UniqueConstraint(fields=["course", "slug"], name="lab_slug_unique_in_course")]
+
+    def __str__(self) -> str:
+        return f"{self.course.slug}/{self.slug}"
+
+
+class LabPart(models.Model):
+    """One part of a lab: a grader problem family with constraints; each student gets a variant."""
+
+    lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="parts")
+    position = models.PositiveIntegerField()
+    key = models.SlugField(max_length=60, help_text="Stable name used in API answers, e.g. 'conv'.")
+    title = models.CharField(max_length=200)
+    family = models.CharField(max_length=80)
+    constraints = models.JSONField(default=dict, blank=True)
+    points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+
+    class Meta:
+        ordering = ["lab", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "position"], name="lab_part_position_unique"),
+            models.UniqueConstraint(fields=["lab", "key"], name="lab_part_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lab} · {self.key}"
+
+
+class SubmissionStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Grading")
+    GRADED = "graded", _("Graded")
+    FAILED = "failed", _("Grading failed")  # our fault (e.g. a grader bug); never costs an attempt
+
+
+class Submission(models.Model):
+    lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="submissions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_submissions")
+    number = models.PositiveIntegerField(help_text="1 for the student's first counted submission of this lab.")
+    answers = models.JSONField(default=dict)
+    source_code = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    grading_runs = models.PositiveIntegerField(default=0, help_text="How many times a worker claimed it.")
+    late_days = models.PositiveIntegerField(default=0)
+    score = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True, help_text="Points after policies.")
+    raw_score = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True, help_text="0–1 before policies.")
+    result = models.JSONField(null=True, blank=True, help_text="Per part: score, points, feedback, misconceptions.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "user", "number"], name="submission_number_unique"),
+            models.UniqueConstraint(
+                fields=["user", "lab", "idempotency_key"], condition=~Q(idempotency_key=""),
+                name="submission_idempotency_key_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "enqueued_at"]), models.Index(fields=["lab", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.lab} by {self.user_id} #{self.number} ({self.status})"
