@@ -21,7 +21,8 @@ class LabKind(models.TextChoices):
 
 class Lab(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="labs")
-    slug = models.SlugField(max_length=80)
+    # Unique site-wide: the API addresses labs as /api/labs/{slug}/.
+    slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=LabKind.choices, default=LabKind.NUMERIC)
     description = models.TextField(blank=True, help_text="Markdown + LaTeX, zh-Hant.")
@@ -35,7 +36,6 @@ class Lab(models.Model):
 
     class Meta:
         ordering = ["course", "slug"]
-        constraints = [models.UniqueConstraint(fields=["course", "slug"], name="lab_slug_unique_in_course")]
 
     def __str__(self) -> str:
         return f"{self.course.slug}/{self.slug}"

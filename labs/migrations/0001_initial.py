@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='Lab',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80)),
+                ('slug', models.SlugField(max_length=80, unique=True)),
                 ('title', models.CharField(max_length=200)),
                 ('kind', models.CharField(choices=[('numeric', 'Numeric lab'), ('code', 'Coding lab')], default='numeric', max_length=16)),
                 ('description', models.TextField(blank=True, help_text='Markdown + LaTeX, zh-Hant.')),
@@ -48,6 +48,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['lab', 'position'],
+                'constraints': [models.UniqueConstraint(fields=('lab', 'position'), name='lab_part_position_unique'), models.UniqueConstraint(fields=('lab', 'key'), name='lab_part_key_unique')],
             },
         ),
         migrations.CreateModel(
@@ -74,34 +75,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at'],
+                'indexes': [models.Index(fields=['status', 'enqueued_at'], name='labs_submis_status_1124ec_idx'), models.Index(fields=['lab', 'user'], name='labs_submis_lab_id_7fbf2f_idx')],
+                'constraints': [models.UniqueConstraint(fields=('lab', 'user', 'number'), name='submission_number_unique'), models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('user', 'lab', 'idempotency_key'), name='submission_idempotency_key_unique')],
             },
-        ),
-        migrations.AddConstraint(
-            model_name='lab',
-            constraint=models.UniqueConstraint(fields=('course', 'slug'), name='lab_slug_unique_in_course'),
-        ),
-        migrations.AddConstraint(
-            model_name='labpart',
-            constraint=models.UniqueConstraint(fields=('lab', 'position'), name='lab_part_position_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='labpart',
-            constraint=models.UniqueConstraint(fields=('lab', 'key'), name='lab_part_key_unique'),
-        ),
-        migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['status', 'enqueued_at'], name='labs_submis_status_1124ec_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['lab', 'user'], name='labs_submis_lab_id_7fbf2f_idx'),
-        ),
-        migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.UniqueConstraint(fields=('lab', 'user', 'number'), name='submission_number_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('user', 'lab', 'idempotency_key'), name='submission_idempotency_key_unique'),
         ),
     ]
