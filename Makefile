@@ -31,6 +31,7 @@ setup: $(VENV)/.run-deps
 	$(MANAGE) load_bank
 	$(MANAGE) seed_demo
 	$(MANAGE) seed_mock_exams
+	$(MANAGE) load_labs --course dlcv-demo
 
 ## make run: install, migrate, load the bank, start the grader worker and the web server.
 run: setup
@@ -39,11 +40,11 @@ run: setup
 	    --schedule var/celerybeat-schedule & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	echo "Open http://$(HOST):$(PORT)/   health: http://$(HOST):$(PORT)/healthz"; \
-	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile -
+	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --preload --access-logfile -
 
 ## Separate processes, for running on several machines (DATABASE_URL and REDIS_URL set).
 web: setup
-	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile -
+	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --preload --access-logfile -
 
 worker: $(VENV)/.run-deps
 	$(BIN)/celery -A dlcv_site worker -Q numeric,code -c $(GRADER_CONCURRENCY) -l info
@@ -62,6 +63,7 @@ test: $(VENV)/.test-deps lint
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m grader.bench
+	$(BIN)/python -m labs.bench
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

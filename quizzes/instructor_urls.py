@@ -1,1 +1,27 @@
-urlpatterns: list = []
+"""Instructor pages, included under ``instructor/courses/<slug:course_slug>/`` (every view takes course_slug)."""
+
+from django.urls import URLPattern, path
+
+from quizzes import instructor_views as views
+
+urlpatterns: list[URLPattern] = [
+    path("bank/", views.bank_list, name="instructor-bank"),
+    path("bank/new/", views.question_new, name="instructor-question-new"),
+    path("bank/preview/", views.question_preview_api, name="instructor-question-preview"),
+    path("questions/<slug:bank_id>/", views.question_detail, name="instructor-question"),
+    path("questions/<slug:bank_id>/edit/", views.question_edit, name="instructor-question-edit"),
+    path("questions/<slug:bank_id>/source.md", views.question_download, name="instructor-question-download"),
+    path("assessments/", views.assessment_list, name="instructor-assessments"),
+    path("assessments/new/", views.assessment_new, name="instructor-assessment-new"),
+    path("assessments/<int:assessment_id>/", views.assessment_detail, name="instructor-assessment"),
+    path("assessments/<int:assessment_id>/items/", views.assessment_item_add_view,
+         name="instructor-assessment-item-add"),
+    path("assessments/<int:assessment_id>/items/<int:item_id>/move/", views.assessment_item_move_view,
+         name="instructor-assessment-item-move"),
+    path("assessments/<int:assessment_id>/items/<int:item_id>/remove/", views.assessment_item_remove_view,
+         name="instructor-assessment-item-remove"),
+    path("assessments/<int:assessment_id>/extensions/", views.extension_set_view,
+         name="instructor-assessment-extension"),
+    path("assessments/<int:assessment_id>/release/", views.assessment_release_view,
+         name="instructor-assessment-release"),
+]

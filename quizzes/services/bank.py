@@ -65,10 +65,16 @@ def bank_read(*, fixtures_dir: Path) -> tuple[BankContents, list[BankError]]:
     return BankContents(topics=topics, questions=questions, mock_exams=mock_exams), errors
 
 
+def _own_file_text(source: QuestionSource) -> str:
+    path = Path(source.path)
+    return path.read_text("utf-8") if path.name == f"{source.id}.md" and path.is_file() else ""
+
+
 def _version_fields(source: QuestionSource) -> dict[str, object]:
     return {
         "content_hash": source.content_hash,
-        "source_text": Path(source.path).read_text("utf-8") if Path(source.path).is_file() else "",
+        # Only a question's own file is its source; past-exam questions come from a shared note.
+        "source_text": _own_file_text(source),
         "title": source.title,
         "prompt": source.prompt,
         "explanation": source.explanation,

@@ -1,0 +1,253 @@
+"""Exam load run: N simulated students start one exam in the same minute, then autosave every 15 s.
+
+Served by gunicorn on PostgreSQL (a separate `dlcv_bench` database), driven by an asyncio client on
+loopback. Bounded in count and time; stops by itself. Afterwards every acknowledged save is checked
+against the database. Usage:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dlcv_bench \\
+        .venv/bin/python -m quizzes.bench.exam_load --students 500 --start-window 60 --save-rounds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+
+    def record(self, kind: str, seconds: float, ok: bool, detail: str = "") -> None:
+        self.latencies.setdefault(kind, []).append(seconds)
+        if not ok:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+            if len(self.error_samples) < 10:
+                self.error_samples.append(f"{kind}: {detail}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def setup_database(students: int, questions: int) -> dict[str, object]:
+    """Create the course, the students (with ready sessions: no password hashing in the run) and the exam."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.models import Course, Enrollment, Role, User
+    from quizzes.models import Assessment, AssessmentItem, AssessmentMode, Attempt, Question
+
+    call_command("migrate", verbosity=0)
+    call_command("load_bank", verbosity=0)
+    course, _ = Course.objects.get_or_create(slug="bench", defaults={"title": "Bench"})
+    Attempt.objects.filter(assessment__course=course).delete()
+    Assessment.objects.filter(course=course).delete()
+    now = timezone.now()
+    exam = Assessment.objects.create(
+        course=course, slug="bench-exam", title="Bench exam", mode=AssessmentMode.EXAM, published=True,
+        opens_at=now - timedelta(minutes=5), closes_at=now + timedelta(hours=2), time_limit_minutes=90,
+    )
+    # A realistic exam: mostly auto-graded types plus a parameterized question and an essay.
+    pool = list(Question.objects.filter(retired=False).exclude(type__in=["essay", "param"]).order_by("bank_id"))
+    rng = random.Random(0)
+    chosen = rng.sample(pool, questions - 2) + [Question.objects.get(bank_id="param-conv-by-hand-01"),
+                                                Question.objects.get(bank_id="exam-109-q1")]
+    AssessmentItem.objects.bulk_create(
+        AssessmentItem(assessment=exam, position=i, question=q) for i, q in enumerate(chosen, start=1)
+    )
+    existing = {u.username: u for u in User.objects.filter(username__startswith="bench-")}
+    new = [User(username=f"bench-{i:05d}", password="!") for i in range(students) if f"bench-{i:05d}" not in existing]
+    User.objects.bulk_create(new, batch_size=1000)
+    users = list(User.objects.filter(username__startswith="bench-").order_by("username")[:students])
+    Enrollment.objects.bulk_create([Enrollment(user=u, course=course, role=Role.STUDENT) for u in users],
+                                   ignore_conflicts=True)
+    cookies = []
+    for user in users:
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0] if hasattr(
+            settings, "AUTHENTICATION_BACKENDS") else "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(session.session_key)
+    return {"course": course.slug, "exam": exam.slug, "exam_id": exam.pk, "sessions": cookies}
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DEBUG="false")
+    command = [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}",
+               "-w", str(workers), "--threads", str(threads), "-k", "gthread", "--backlog", "4096", "--preload",
+               "--log-level", "warning", "--timeout", "60"]
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, start_new_session=True)
+    import urllib.request
+
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
+            return process
+        except Exception:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not come up")
+
+
+async def student(client_factory, base: str, course: str, exam: str, session_key: str, start_delay: float,
+                  save_rounds: int, save_interval: float, stats: Stats, acks: dict[int, object]) -> None:
+    import aiohttp
+
+    await asyncio.sleep(start_delay)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with client_factory(jar) as http:
+        http.cookie_jar.update_cookies({"sessionid": session_key})
+        landing = f"{base}/courses/{course}/a/{exam}/"
+        t0 = time.perf_counter()
+        async with http.get(landing) as response:
+            await response.read()
+        csrf = next((c.value for c in http.cookie_jar if c.key == "csrftoken"), "")
+        async with http.post(landing + "start", data={"csrfmiddlewaretoken": csrf}, headers={"Referer": landing},
+                             allow_redirects=False) as response:
+            location = response.headers.get("Location", "")
+            ok = response.status in (302, 303) and "/attempts/" in location
+        if not ok:
+            stats.record("start", time.perf_counter() - t0, False, f"POST start → {response.status}")
+            return
+        attempt_url = location if location.startswith("http") else base + location
+        async with http.get(attempt_url) as response:
+            page = await response.text()
+            ok = response.status == 200
+        stats.record("start", time.perf_counter() - t0, ok, "" if ok else f"GET attempt → {response.status}")
+        if not ok:
+            return
+        item_ids = [int(x) for x in _item_ids(page)]
+        if not item_ids:
+            stats.record("start", 0.0, False, "no items on the exam page")
+            return
+        rng = random.Random(session_key)
+        for round_number in range(save_rounds):
+            await asyncio.sleep(save_interval * (0.8 + 0.4 * rng.random()))
+            item_id = rng.choice(item_ids)
+            value = {"value": f"{round_number}-{rng.randrange(10**6)}", "bench": True}
+            t1 = time.perf_counter()
+            try:
+                async with http.post(f"{attempt_url.rstrip('/')}/items/{item_id}/save",
+                                     data=json.dumps({"response": value}),
+                                     headers={"X-CSRFToken": csrf, "Content-Type": "application/json",
+                                              "Referer": attempt_url}) as response:
+                    await response.read()
+                    ok = response.status == 200
+            except Exception as exc:
+                stats.record("autosave", time.perf_counter() - t1, False, repr(exc))
+                continue
+            stats.record("autosave", time.perf_counter() - t1, ok, "" if ok else f"save → {response.status}")
+            if ok:
+                acks[item_id] = value
+
+
+def _item_ids(page: str) -> list[str]:
+    import re
+
+    return sorted(set(re.findall(r'data-item-id="(\d+)"', page)))
+
+
+async def run_load(base: str, setup: dict[str, object], start_window: float, save_rounds: int,
+                   save_interval: float) -> tuple[Stats, dict[int, object]]:
+    import aiohttp
+
+    stats = Stats()
+    acks: dict[int, object] = {}
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=60)
+
+    def client_factory(jar: aiohttp.CookieJar) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=connector, connector_owner=False, cookie_jar=jar, timeout=timeout)
+
+    sessions = list(setup["sessions"])  # type: ignore[arg-type]
+    rng = random.Random(1)
+    tasks = [
+        student(client_factory, base, str(setup["course"]), str(setup["exam"]), key, rng.uniform(0, start_window),
+                save_rounds, save_interval, stats, acks)
+        for key in sessions
+    ]
+    await asyncio.gather(*tasks)
+    await connector.close()
+    return stats, acks
+
+
+def verify(acks: dict[int, object]) -> tuple[int, int]:
+    """Every acknowledged save is in the database (each item's last acknowledged value)."""
+    from quizzes.models import AttemptItem
+
+    stored = dict(AttemptItem.objects.filter(pk__in=list(acks)).values_list("pk", "response"))
+    lost = sum(1 for item_id, value in acks.items() if stored.get(item_id) != value)
+    return len(acks), lost
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=500)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--start-window", type=float, default=60.0, help="seconds over which students start")
+    parser.add_argument("--save-rounds", type=int, default=4)
+    parser.add_argument("--save-interval", type=float, default=15.0)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    if "postgres" not in os.environ.get("DATABASE_URL", ""):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database used only for the bench (e.g. …/dlcv_bench).")
+    t0 = time.perf_counter()
+    setup = setup_database(args.students, args.questions)
+    print(f"setup: {args.students} students, {args.questions}-question exam in {time.perf_counter() - t0:.1f} s")
+    server = start_gunicorn(args.port, args.workers, args.threads)
+    try:
+        t1 = time.perf_counter()
+        stats, acks = asyncio.run(run_load(f"http://127.0.0.1:{args.port}", setup, args.start_window,
+                                           args.save_rounds, args.save_interval))
+        wall = time.perf_counter() - t1
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    acknowledged, lost = verify(acks)
+    print(f"\n{args.students} students, gunicorn {args.workers}×{args.threads} gthread, run {wall:.0f} s")
+    print(f"{'operation':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
+    for kind in ("start", "autosave"):
+        values = stats.latencies.get(kind, [])
+        print(f"{kind:<10} {len(values):>6} {percentile(values, 50) * 1000:>8.1f} "
+              f"{percentile(values, 99) * 1000:>8.1f} {max(values, default=float('nan')) * 1000:>8.1f} "
+              f"{stats.errors.get(kind, 0):>7}")
+    print(f"acknowledged saves checked: {acknowledged} items, lost: {lost}")
+    for sample in stats.error_samples:
+        print("  error:", sample)
+    if lost:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

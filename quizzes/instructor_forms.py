@@ -1,0 +1,99 @@
+"""Input validation for the instructor pages: types and ranges only; rules live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from quizzes.models import AssessmentMode, QuestionType
+from quizzes.services.authoring import MAX_EXTRA_MINUTES, MAX_POOL_COUNT, MAX_SOURCE_LENGTH
+
+MAX_SEED = 2**31 - 1
+RETIRED_CHOICES = [("", _("Live questions")), ("retired", _("Retired only")), ("all", _("All"))]
+
+
+class BankFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200,
+                        help_text=_("Bank id, title or prompt text"))
+    topic = forms.ChoiceField(label=_("Topic"), required=False)
+    type = forms.ChoiceField(label=_("Type"), required=False,
+                             choices=[("", _("All types")), *QuestionType.choices])
+    difficulty = forms.TypedChoiceField(label=_("Difficulty"), required=False, coerce=int, empty_value=None,
+                                        choices=[("", _("Any")), ("1", "1"), ("2", "2"), ("3", "3")])
+    tag = forms.ChoiceField(label=_("Tag"), required=False)
+    retired = forms.ChoiceField(label=_("Status"), required=False, choices=RETIRED_CHOICES)
+
+    def __init__(self, *args: Any, topics: list[tuple[str, str]], tags: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].choices = [("", _("All topics")), *topics]
+        self.fields["tag"].choices = [("", _("All tags")), *((tag, tag) for tag in tags)]
+
+
+class QuestionSourceForm(forms.Form):
+    text = forms.CharField(label=_("Source (Markdown with YAML front matter)"), strip=False,
+                           max_length=MAX_SOURCE_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "source-editor"}))
+    seed = forms.IntegerField(label=_("Seed"), min_value=0, max_value=MAX_SEED, initial=1, required=False)
+
+
+class PreviewForm(forms.Form):
+    text = forms.CharField(strip=False, max_length=MAX_SOURCE_LENGTH)
+    seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, required=False)
+    bank_id = forms.SlugField(required=False, max_length=100)  # the question being edited: its id must stay
+    creating = forms.BooleanField(required=False)
+
+
+class QuestionTypeForm(forms.Form):
+    type = forms.ChoiceField(label=_("Type"), choices=QuestionType.choices, initial=QuestionType.SINGLE)
+
+
+def _datetime_local() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class AssessmentForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    slug = forms.SlugField(label=_("Slug"), max_length=80, help_text=_("Letters, digits and hyphens; part of the URL"))
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    mode = forms.ChoiceField(label=_("Mode"), choices=AssessmentMode.choices)
+    published = forms.BooleanField(label=_("Published (visible to students)"), required=False)
+    opens_at = forms.DateTimeField(label=_("Opens at"), required=False, widget=_datetime_local(),
+                                   help_text=_("Course time (Asia/Taipei); empty: open now"))
+    closes_at = forms.DateTimeField(label=_("Closes at"), required=False, widget=_datetime_local(),
+                                    help_text=_("Course time (Asia/Taipei); empty: never closes"))
+    time_limit_minutes = forms.IntegerField(label=_("Time limit (minutes)"), required=False, min_value=1,
+                                            max_value=24 * 60, help_text=_("Empty: no time limit"))
+    shuffle_questions = forms.BooleanField(label=_("Shuffle questions"), required=False)
+
+
+class ItemQuestionForm(forms.Form):
+    bank_id = forms.SlugField(label=_("Question bank id"), max_length=100)
+    points = forms.DecimalField(label=_("Points (empty: the question's own)"), required=False,
+                                max_digits=6, decimal_places=2, min_value=0)
+
+
+class ItemPoolForm(forms.Form):
+    pool_topic = forms.ChoiceField(label=_("Topic"))
+    pool_tag = forms.SlugField(label=_("Tag (optional)"), required=False, max_length=64)
+    pool_count = forms.IntegerField(label=_("Number of questions"), min_value=1, max_value=MAX_POOL_COUNT, initial=1)
+    points = forms.DecimalField(label=_("Points per question (empty: each question's own)"), required=False,
+                                max_digits=6, decimal_places=2, min_value=0)
+
+    def __init__(self, *args: Any, topics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pool_topic"].choices = topics
+
+
+class ItemMoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
+
+
+class ExtensionForm(forms.Form):
+    user = forms.TypedChoiceField(label=_("Student"), coerce=int)
+    extra_minutes = forms.IntegerField(label=_("Extra minutes (0 removes)"), min_value=0, max_value=MAX_EXTRA_MINUTES)
+
+    def __init__(self, *args: Any, students: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [("", "—"), *students]

@@ -1,0 +1,470 @@
+"""Reads for the instructor pages: access checks, the bank browser, question previews, assessments.
+
+Access checks (one per protected resource) come first: course staff only, students get 403 and
+everyone else 404 (``accounts.access.course_get_for_staff``); objects of another course are 404.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.access import course_get_for_staff
+from accounts.models import Course, Enrollment, Role, User
+from quizzes.bank.exams import EXAM_TOPIC
+from quizzes.bank.render import render_markdown
+from quizzes.grading import choice_order
+from quizzes.models import (
+    Assessment,
+    AssessmentItem,
+    AssessmentMode,
+    Attempt,
+    AttemptItem,
+    Extension,
+    Question,
+    QuestionType,
+    QuestionVersion,
+    Topic,
+)
+
+BANK_PAGE_SIZE = 50
+
+# --------------------------------------------------------------------------- access checks
+
+
+def question_get_for_staff(*, user: User, course_slug: str, bank_id: str) -> tuple[Course, Question]:
+    """A bank question, for the staff of a course (the bank is shared by all courses)."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    question = Question.objects.select_related("topic", "current_version").filter(bank_id=bank_id).first()
+    if question is None:
+        raise Http404("No such question.")
+    return course, question
+
+
+def assessment_get_for_staff(*, user: User, course_slug: str, assessment_id: int) -> Assessment:
+    """An assessment of the course, for its staff; another course's assessment is 404."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    assessment = Assessment.objects.filter(course=course, pk=assessment_id).select_related("course").first()
+    if assessment is None:
+        raise Http404("No such assessment.")
+    return assessment
+
+
+def assessment_item_get_for_staff(*, user: User, course_slug: str, assessment_id: int, item_id: int) -> AssessmentItem:
+    assessment = assessment_get_for_staff(user=user, course_slug=course_slug, assessment_id=assessment_id)
+    item = AssessmentItem.objects.filter(assessment=assessment, pk=item_id).select_related("assessment").first()
+    if item is None:
+        raise Http404("No such item.")
+    return item
+
+
+# --------------------------------------------------------------------------- bank browser
+
+
+@dataclass(frozen=True)
+class BankFilters:
+    text: str = ""
+    topic: str = ""
+    qtype: str = ""
+    difficulty: int | None = None
+    tag: str = ""
+    retired: str = ""  # "": live questions, "retired": retired only, "all": both
+
+
+def bank_questions(*, filters: BankFilters) -> QuerySet[Question]:
+    """The bank's questions matching ``filters``, with what a list row shows, in two queries per page."""
+    questions = Question.objects.select_related("topic", "current_version")
+    if filters.retired == "retired":
+        questions = questions.filter(retired=True)
+    elif filters.retired != "all":
+        questions = questions.filter(retired=False)
+    if filters.text:
+        questions = questions.filter(
+            Q(bank_id__icontains=filters.text)
+            | Q(current_version__title__icontains=filters.text)
+            | Q(current_version__prompt__icontains=filters.text)
+        )
+    if filters.topic:
+        questions = questions.filter(topic__slug=filters.topic)
+    if filters.qtype:
+        questions = questions.filter(type=filters.qtype)
+    if filters.difficulty is not None:
+        questions = questions.filter(current_version__difficulty=filters.difficulty)
+    if filters.tag:
+        # Tags are a JSON list of slugs; matching '"tag"' in its text works on SQLite and PostgreSQL alike.
+        questions = questions.annotate(tags_text=Cast("current_version__tags", TextField())).filter(
+            tags_text__contains=f'"{filters.tag}"'
+        )
+    # A row needs the title and version number only, not the (long) texts.
+    return questions.defer(
+        "current_version__source_text", "current_version__prompt", "current_version__explanation",
+        "current_version__hint", "current_version__spec",
+    ).order_by("topic__position", "bank_id")
+
+
+def bank_tags() -> list[str]:
+    """Every tag used by a current version, sorted."""
+    tags: set[str] = set()
+    for tag_list in Question.objects.values_list("current_version__tags", flat=True):
+        tags.update(tag_list or [])
+    return sorted(tags)
+
+
+def topics_all() -> list[Topic]:
+    return list(Topic.objects.order_by("position", "slug"))
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: QuestionVersion
+    answers: int
+
+
+def question_versions(*, question: Question) -> list[VersionRow]:
+    answers = (
+        AttemptItem.objects.filter(question_version=OuterRef("pk"))
+        .values("question_version").annotate(n=Count("pk")).values("n")
+    )
+    versions = (
+        QuestionVersion.objects.filter(question=question)
+        .annotate(answers=Subquery(answers, output_field=IntegerField()))
+        .order_by("-number")
+        .only("id", "number", "created_at", "content_hash", "question_id")
+    )
+    return [VersionRow(version, getattr(version, "answers", None) or 0) for version in versions]
+
+
+def question_answer_count(*, question: Question) -> int:
+    return AttemptItem.objects.filter(question_version__question=question).count()
+
+
+# --------------------------------------------------------------------------- previews
+
+
+class QuestionContent(Protocol):
+    """What a preview needs: a parsed ``QuestionSource`` and a stored ``QuestionVersion`` both have it."""
+
+    title: str
+    prompt: str
+    explanation: str
+    hint: str | None
+    spec: dict[str, Any]
+    difficulty: int
+    tags: Any
+    lang: str
+
+    @property
+    def points(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ChoicePreview:
+    index: int  # in the file
+    html: SafeString
+    correct: bool
+    feedback_html: SafeString
+
+
+@dataclass(frozen=True)
+class PartPreview:
+    name: str
+    kind: str
+    label: str
+    size: str  # "2×3" for a matrix of given shape, "length 4" for a vector …
+    answer_html: SafeString
+
+
+@dataclass
+class QuestionPreview:
+    qtype: str
+    title: str
+    difficulty: int
+    points: Any
+    tags: list[str]
+    lang: str
+    seed: int
+    prompt_html: SafeString
+    explanation_html: SafeString
+    hint_html: SafeString
+    choices: list[ChoicePreview] = field(default_factory=list)
+    answer_html: SafeString = mark_safe("")
+    details: list[tuple[str, str]] = field(default_factory=list)  # (label, value) pairs for instructors
+    key_points_html: list[SafeString] = field(default_factory=list)
+    peer_answers: list[tuple[str, str, SafeString]] = field(default_factory=list)
+    variant_html: SafeString = mark_safe("")
+    parts: list[PartPreview] = field(default_factory=list)
+    worked_html: SafeString = mark_safe("")
+    family_error: str = ""
+
+
+def _md(text: str | None) -> SafeString:
+    return mark_safe(render_markdown(text)) if text else mark_safe("")  # render_markdown escapes raw HTML
+
+
+def _family_lang(lang: str) -> str:
+    return "zh-Hant" if lang.lower().startswith("zh") else "en"
+
+
+def _value_html(value: Any) -> SafeString:
+    """A correct answer for instructors: matrices as MathML, everything else as text."""
+    from grader.problems.base import latex_matrix
+
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        return _md(f"$${latex_matrix(value)}$$")
+    if isinstance(value, list | tuple):
+        return mark_safe(f"<code>{escape(json.dumps(value, ensure_ascii=False))}</code>")
+    return mark_safe(f"<code>{escape(str(value))}</code>")
+
+
+def _tolerance_text(tolerance: dict[str, Any] | None) -> str:
+    if not tolerance:
+        return ""
+    return ", ".join(f"{key} {value}" for key, value in tolerance.items())
+
+
+def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) -> None:
+    from grader.problems import get_family
+
+    lang = _family_lang(preview.lang)
+    try:
+        family = get_family(spec["family"])
+        params = family.generate(seed, spec.get("constraints") or None)
+        answers = family.solve(params)
+        preview.variant_html = _md(family.render(params, lang))
+        for part in family.parts(params):
+            if part.shape is not None:
+                size = f"{part.shape[0]}×{part.shape[1]}"
+            elif part.length is not None:
+                size = f"× {part.length}"
+            else:
+                size = ""
+            preview.parts.append(PartPreview(
+                name=part.name, kind=part.kind, label=part.label.get(lang) or part.label.get("en", part.name),
+                size=size, answer_html=_value_html(answers.get(part.name)),
+            ))
+        preview.worked_html = _md(family.explain(params, lang))
+    except Exception as exc:  # a family bug must not break the editor; show it instead
+        preview.family_error = f"{type(exc).__name__}: {exc}"
+
+
+def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> QuestionPreview:
+    """Everything an instructor sees of one question for one seed: the student's view plus the answers."""
+    spec = content.spec or {}
+    preview = QuestionPreview(
+        qtype=qtype, title=content.title, difficulty=content.difficulty, points=content.points,
+        tags=list(content.tags or []), lang=content.lang, seed=seed, prompt_html=_md(content.prompt),
+        explanation_html=_md(content.explanation), hint_html=_md(content.hint),
+    )
+    if qtype in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        choices = spec.get("choices") or []
+        for index in choice_order(spec, seed):
+            choice = choices[index]
+            preview.choices.append(ChoicePreview(index=index, html=_md(choice.get("text")),
+                                                 correct=bool(choice.get("correct")),
+                                                 feedback_html=_md(choice.get("feedback"))))
+        preview.details.append(("shuffle", "yes" if spec.get("shuffle", True) else "no"))
+    elif qtype == QuestionType.TRUEFALSE:
+        preview.answer_html = _value_html("true" if spec.get("answer") else "false")
+        for key in ("feedback_true", "feedback_false"):
+            if spec.get(key):
+                preview.details.append((key, spec[key]))
+    elif qtype == QuestionType.NUMERIC:
+        preview.answer_html = _value_html(spec.get("answer"))
+        preview.details.append(("tolerance", _tolerance_text(spec.get("tolerance"))))
+        if spec.get("unit"):
+            preview.details.append(("unit", spec["unit"]))
+        for misconception in spec.get("misconceptions") or []:
+            preview.details.append((f"misconception {misconception.get('answer')}", misconception.get("message", "")))
+    elif qtype == QuestionType.MATRIX:
+        preview.answer_html = _value_html(spec.get("answer"))
+        preview.details.append(("tolerance", _tolerance_text(spec.get("tolerance"))))
+        preview.details.append(("shape_given", "yes" if spec.get("shape_given", True) else "no"))
+    elif qtype == QuestionType.SYMBOLIC:
+        preview.answer_html = _value_html(spec.get("answer"))
+        preview.details.append(("variables", ", ".join(spec.get("variables") or [])))
+    elif qtype == QuestionType.TEXT:
+        preview.answer_html = _value_html(list(spec.get("accept") or []))
+        preview.details.append(("case_sensitive", "yes" if spec.get("case_sensitive") else "no"))
+        preview.details.append(("regex", "yes" if spec.get("regex") else "no"))
+    elif qtype == QuestionType.ESSAY:
+        preview.key_points_html = [_md(point) for point in spec.get("key_points") or []]
+        preview.peer_answers = [(p.get("name") or "", p.get("style") or "plain", _md(p.get("body")))
+                                for p in spec.get("peer_answers") or []]
+        if spec.get("max_words"):
+            preview.details.append(("max_words", str(spec["max_words"])))
+    elif qtype == QuestionType.PARAM:
+        preview.details.append(("family", str(spec.get("family"))))
+        if spec.get("constraints"):
+            preview.details.append(("constraints", json.dumps(spec["constraints"], ensure_ascii=False)))
+        _param_preview(preview, spec, seed)
+    return preview
+
+
+_TEMPLATE_HEAD = """---
+id: new-{qtype}-question
+type: {qtype}
+topic: {topic}
+title: 新題目 (new question)
+difficulty: 1
+points: 1
+tags: []
+"""
+_TEMPLATE_BODY = """---
+題目敘述 (prompt)：Markdown，數學式寫成 $x^2$ 或 $$\\frac{{a}}{{b}}$$。
+
+::: explanation
+為什麼答案是對的 (why the answer is right)。
+:::
+"""
+_TEMPLATE_SPECS: dict[str, str] = {
+    "single": """choices:
+  - text: '正確的選項 (the right option)'
+    correct: true
+    feedback: '為什麼對 (why it is right)'
+  - text: '錯誤的選項 (a wrong option)'
+    feedback: '為什麼錯 (why it is wrong)'
+""",
+    "multiple": """choices:
+  - text: '正確的敘述 (a true statement)'
+    correct: true
+  - text: '另一個正確的敘述 (another true statement)'
+    correct: true
+  - text: '錯誤的敘述 (a false statement)'
+    feedback: '為什麼錯 (why it is false)'
+""",
+    "truefalse": """answer: true
+feedback_false: '為什麼是對的 (why it is true)'
+""",
+    "numeric": """answer: 4
+tolerance: {rel: 0.01}
+misconceptions:
+  - answer: 5
+    message: '常見錯誤的說明 (what this wrong answer means)'
+""",
+    "matrix": """answer:
+  - [1, 0]
+  - [0, 1]
+tolerance: {abs: 0.01}
+""",
+    "symbolic": """answer: '2*n + 1'
+variables: [n]
+""",
+    "text": """accept: [ReLU, rectified linear unit]
+""",
+    "essay": """key_points:
+  - '第一個評分重點 (first key point)'
+  - '第二個評分重點 (second key point)'
+""",
+    "param": """family: {family}
+""",
+}
+
+
+def question_template(*, qtype: str, topic: str, family: str = "conv-by-hand") -> str:
+    """A blank question of ``qtype`` that passes validation, for the "new question" editor."""
+    spec = _TEMPLATE_SPECS[qtype].replace("{family}", family)
+    return _TEMPLATE_HEAD.format(qtype=qtype, topic=topic) + spec + _TEMPLATE_BODY.format()
+
+
+def default_template_topic() -> str:
+    topic = Topic.objects.exclude(slug=EXAM_TOPIC).order_by("position", "slug").values_list("slug", flat=True).first()
+    return topic or "convolution"
+
+
+# --------------------------------------------------------------------------- assessments
+
+
+def assessments_for_course(*, course: Course) -> QuerySet[Assessment]:
+    return (
+        Assessment.objects.filter(course=course)
+        .annotate(item_count=Count("items", distinct=True), attempt_count=Count("attempts", distinct=True))
+        .order_by("opens_at", "slug")
+    )
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    item: AssessmentItem
+    available: int | None  # questions a pool can draw from; None for a fixed question
+
+
+def assessment_item_rows(*, assessment: Assessment) -> list[ItemRow]:
+    items = list(
+        assessment.items.select_related("question__current_version", "question__topic", "pool_topic").order_by("position")
+    )
+    fixed = {item.question_id for item in items if item.question_id is not None}
+    pool_topics = {item.pool_topic_id for item in items if item.pool_topic_id is not None}
+    candidates = list(
+        Question.objects.filter(topic_id__in=pool_topics, retired=False).values_list("id", "topic_id", "current_version__tags")
+    ) if pool_topics else []
+    rows = []
+    for item in items:
+        available = None
+        if item.pool_topic_id is not None:
+            available = sum(1 for qid, topic_id, tags in candidates
+                            if topic_id == item.pool_topic_id and qid not in fixed
+                            and (not item.pool_tag or item.pool_tag in (tags or [])))
+        rows.append(ItemRow(item, available))
+    return rows
+
+
+def assessment_warnings(*, assessment: Assessment, rows: list[ItemRow]) -> list[str]:
+    """Allowed but probably a mistake: each becomes a warning on the assessment's page."""
+    from django.utils.translation import gettext as _
+
+    warnings: list[str] = []
+    if assessment.mode == AssessmentMode.EXAM and not assessment.time_limit_minutes:
+        warnings.append(_("This exam has no time limit."))
+    if assessment.mode == AssessmentMode.EXAM and (assessment.opens_at is None or assessment.closes_at is None):
+        warnings.append(_("This exam has no complete window (opening and closing time): students can start it at any time."))
+    if assessment.published and not rows:
+        warnings.append(_("This assessment is published but has no questions."))
+    demand: dict[tuple[int, str], int] = {}
+    for row in rows:
+        item = row.item
+        if item.question is not None and item.question.retired:
+            warnings.append(_("Item %(position)d: question %(bank_id)s is retired.")
+                            % {"position": item.position, "bank_id": item.question.bank_id})
+        if row.available is not None:
+            if item.pool_count > row.available:
+                warnings.append(_("Item %(position)d: the pool asks for %(count)d questions but only %(available)d are available.")
+                                % {"position": item.position, "count": item.pool_count, "available": row.available})
+            key = (item.pool_topic_id or 0, item.pool_tag)
+            demand[key] = demand.get(key, 0) + item.pool_count
+            if demand[key] > row.available >= item.pool_count:
+                warnings.append(_("Item %(position)d: together with earlier pools on the same topic, more questions are "
+                                  "asked for than there are (%(available)d); students get fewer.")
+                                % {"position": item.position, "available": row.available})
+    return warnings
+
+
+def assessment_attempt_count(*, assessment: Assessment) -> int:
+    return Attempt.objects.filter(assessment=assessment).count()
+
+
+def course_students(*, course: Course) -> list[User]:
+    enrollments = Enrollment.objects.filter(course=course, role=Role.STUDENT).select_related("user")
+    return [enrollment.user for enrollment in enrollments.order_by("user__username")]
+
+
+def assessment_extensions(*, assessment: Assessment) -> QuerySet[Extension]:
+    return Extension.objects.filter(assessment=assessment).select_related("user").order_by("user__username")
+
+
+def questions_search(*, text: str, limit: int = 20) -> list[Question]:
+    """Live questions whose bank id (or title) contains ``text``, for adding to an assessment."""
+    if not text:
+        return []
+    return list(
+        Question.objects.filter(retired=False)
+        .filter(Q(bank_id__icontains=text) | Q(current_version__title__icontains=text))
+        .select_related("topic", "current_version")
+        .order_by("bank_id")[:limit]
+    )
