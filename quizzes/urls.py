@@ -1,1 +1,22 @@
-urlpatterns: list = []
+"""Student pages and the quiz page's JSON endpoints (included at the site root)."""
+
+from django.urls import path
+
+from quizzes import views
+
+urlpatterns = [
+    path("courses/<slug:course_slug>/", views.course_dashboard, name="course-dashboard"),
+    path("courses/<slug:course_slug>/a/<slug:assessment_slug>/", views.assessment_landing,
+         name="assessment-landing"),
+    path("courses/<slug:course_slug>/a/<slug:assessment_slug>/start", views.assessment_start,
+         name="assessment-start"),
+    path("attempts/<int:attempt_id>/", views.attempt_page, name="attempt"),
+    path("attempts/<int:attempt_id>/state", views.attempt_state, name="attempt-state"),
+    path("attempts/<int:attempt_id>/submit", views.attempt_submit_view, name="attempt-submit"),
+    path("attempts/<int:attempt_id>/results", views.attempt_results, name="attempt-results"),
+    path("attempts/<int:attempt_id>/items/<int:item_id>/save", views.item_save, name="item-save"),
+    path("attempts/<int:attempt_id>/items/<int:item_id>/check", views.item_check, name="item-check"),
+    path("attempts/<int:attempt_id>/items/<int:item_id>/variant", views.item_variant, name="item-variant"),
+    path("attempts/<int:attempt_id>/items/<int:item_id>/self-assess", views.item_self_assess,
+         name="item-self-assess"),
+]

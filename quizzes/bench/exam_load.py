@@ -104,7 +104,7 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
     env = dict(os.environ, DEBUG="false")
     command = [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}",
                "-w", str(workers), "--threads", str(threads), "-k", "gthread", "--backlog", "4096", "--preload",
-               "--log-level", "warning", "--timeout", "60"]
+               "--log-level", "warning", "--timeout", "60", "--graceful-timeout", "5"]
     process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, start_new_session=True)
     import urllib.request
 
@@ -128,21 +128,26 @@ async def student(client_factory, base: str, course: str, exam: str, session_key
         http.cookie_jar.update_cookies({"sessionid": session_key})
         landing = f"{base}/courses/{course}/a/{exam}/"
         t0 = time.perf_counter()
-        async with http.get(landing) as response:
-            await response.read()
-        csrf = next((c.value for c in http.cookie_jar if c.key == "csrftoken"), "")
-        async with http.post(landing + "start", data={"csrfmiddlewaretoken": csrf}, headers={"Referer": landing},
-                             allow_redirects=False) as response:
-            location = response.headers.get("Location", "")
-            ok = response.status in (302, 303) and "/attempts/" in location
-        if not ok:
-            stats.record("start", time.perf_counter() - t0, False, f"POST start → {response.status}")
+        try:
+            async with http.get(landing) as response:
+                await response.read()
+            csrf = next((c.value for c in http.cookie_jar if c.key == "csrftoken"), "")
+            async with http.post(landing + "start", data={"csrfmiddlewaretoken": csrf},
+                                 headers={"Referer": landing}, allow_redirects=False) as response:
+                location = response.headers.get("Location", "")
+                status = response.status
+            if status not in (302, 303) or "/attempts/" not in location:
+                stats.record("start", time.perf_counter() - t0, False, f"POST start → {status}")
+                return
+            attempt_url = location if location.startswith("http") else base + location
+            async with http.get(attempt_url) as response:
+                page = await response.text()
+                status = response.status
+        except Exception as exc:  # a refused/reset connection is an error of the run, not a crash of it
+            stats.record("start", time.perf_counter() - t0, False, repr(exc))
             return
-        attempt_url = location if location.startswith("http") else base + location
-        async with http.get(attempt_url) as response:
-            page = await response.text()
-            ok = response.status == 200
-        stats.record("start", time.perf_counter() - t0, ok, "" if ok else f"GET attempt → {response.status}")
+        ok = status == 200
+        stats.record("start", time.perf_counter() - t0, ok, "" if ok else f"GET attempt → {status}")
         if not ok:
             return
         item_ids = [int(x) for x in _item_ids(page)]
@@ -182,7 +187,7 @@ async def run_load(base: str, setup: dict[str, object], start_window: float, sav
 
     stats = Stats()
     acks: dict[int, object] = {}
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=60)
 
     def client_factory(jar: aiohttp.CookieJar) -> aiohttp.ClientSession:
@@ -233,7 +238,11 @@ def main() -> None:
         wall = time.perf_counter() - t1
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
     acknowledged, lost = verify(acks)
     print(f"\n{args.students} students, gunicorn {args.workers}×{args.threads} gthread, run {wall:.0f} s")
     print(f"{'operation':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")

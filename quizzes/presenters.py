@@ -1,0 +1,319 @@
+"""Per-item rendering for the student pages: pure functions, no database, no request.
+
+A question as one student sees it depends only on its version's content, the item's seed and the
+language, so the expensive parts (Markdown + MathML, generating and stating a parameterized
+variant) are cached per (version id, content hash, seed, lang) with ``functools.lru_cache``: a
+20-question exam renders from memory after the first student.
+
+Two layers, kept apart on purpose:
+
+* :func:`item_view` — the prompt and the input widgets. It never holds a correct answer, an
+  explanation, a key point or a peer answer, so it is safe on an exam page.
+* :func:`item_solution` — the correct answer, explanation, the family's worked solution, key points
+  and classmates' answers. Views call it only when ``results_visible`` (or in practice).
+
+The widgets are plain dicts (``kind``, ``name``, ``label``, ``options``, ``rows``/``cols`` …);
+:func:`fill_widgets` copies them with one student's saved answer for the templates.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from grader.problems import get_family
+from quizzes.bank.render import render_markdown
+from quizzes.grading import choice_order
+
+DEFAULT_GRID = (2, 2)  # a grid whose shape is part of the answer starts this small
+MAX_GRID = 12
+
+
+@dataclass(frozen=True)
+class VersionContent:
+    """What rendering needs from a ``QuestionVersion``; equal (and hashed) by id and content hash."""
+
+    id: int
+    content_hash: str
+    qtype: str = field(compare=False)
+    prompt: str = field(compare=False)
+    explanation: str = field(compare=False)
+    hint: str = field(compare=False)
+    spec: dict[str, Any] = field(compare=False)
+
+
+def version_content(version: Any) -> VersionContent:
+    """The cache key and payload for a ``QuestionVersion`` (its question must be selected)."""
+    return VersionContent(
+        id=version.id, content_hash=version.content_hash, qtype=version.question.type, prompt=version.prompt,
+        explanation=version.explanation, hint=version.hint or "", spec=version.spec or {},
+    )
+
+
+def family_lang(lang: str) -> str:
+    """Django's language code ("zh-hant", "en") → the grader's ("zh-Hant", "en")."""
+    return "zh-Hant" if lang.lower().startswith("zh") else "en"
+
+
+def markdown_html(text: str) -> SafeString:
+    """Bank Markdown + LaTeX as safe HTML (raw HTML in the source is escaped)."""
+    return mark_safe(render_markdown(text or ""))  # render_markdown escapes raw HTML
+
+
+def _html_text(text: str) -> SafeString:
+    """Short Markdown (a choice, a label) without the wrapping paragraph."""
+    html = render_markdown(text or "").strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return mark_safe(html)
+
+
+def _part_widget(part: Any, lang: str) -> dict[str, Any]:
+    label = part.label.get(lang) or part.label.get("en") or part.name
+    widget: dict[str, Any] = {"name": part.name, "label": label, "part_kind": part.kind}
+    if part.kind == "matrix":
+        rows, cols = part.shape if part.shape else DEFAULT_GRID
+        widget.update(kind="matrix", rows=rows, cols=cols, resizable=part.shape is None)
+    elif part.kind == "choice":
+        widget.update(kind="radio", value_type="str",
+                      options=[{"value": key, "html": _html_text(key)} for key in part.choices])
+    elif part.kind == "expression":
+        widget.update(kind="formula", hint=", ".join(part.symbols))
+    elif part.kind in ("integer", "number"):
+        widget.update(kind="number")
+    else:  # vector, shape, indices: typed lists
+        placeholder = {"shape": "3×3", "indices": "0, 2", "vector": "0.1, 0.2"}.get(part.kind, "")
+        widget.update(kind="text", placeholder=placeholder,
+                      hint=_("%(n)s values") % {"n": part.length} if part.length and part.kind != "shape" else "")
+    return widget
+
+
+@lru_cache(maxsize=4096)
+def item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
+    """The prompt and the input widgets of one item. Treat the result as read-only (it is shared)."""
+    with translation.override(lang):
+        return _item_view(content, seed, lang)
+
+
+def _item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
+    spec, qtype = content.spec, content.qtype
+    view: dict[str, Any] = {"type": qtype, "prompt_html": markdown_html(content.prompt), "widgets": [],
+                            "hint_html": markdown_html(content.hint) if content.hint else ""}
+    widgets: list[dict[str, Any]] = view["widgets"]
+    if qtype in ("single", "multiple"):
+        order = choice_order(spec, seed)
+        options = [{"value": index, "html": _html_text(spec["choices"][index].get("text", ""))} for index in order]
+        widgets.append({"kind": "radio" if qtype == "single" else "checkbox", "name": "value",
+                        "label": _("Choose one") if qtype == "single" else _("Tick every option that applies"),
+                        "options": options, "value_type": "int"})
+    elif qtype == "truefalse":
+        widgets.append({"kind": "truefalse", "name": "value", "label": _("True or false"),
+                        "options": [{"value": "true", "html": _("True")}, {"value": "false", "html": _("False")}]})
+    elif qtype == "numeric":
+        widgets.append({"kind": "number", "name": "value", "label": _("Your answer"), "unit": spec.get("unit") or ""})
+    elif qtype == "matrix":
+        shape_given = spec.get("shape_given", True)
+        answer = spec.get("answer") or [[0]]
+        rows, cols = (len(answer), len(answer[0])) if shape_given else DEFAULT_GRID
+        widgets.append({"kind": "matrix", "name": "value", "label": _("Your matrix"), "rows": rows, "cols": cols,
+                        "resizable": not shape_given})
+    elif qtype == "symbolic":
+        widgets.append({"kind": "formula", "name": "value", "label": _("Your formula"),
+                        "hint": ", ".join(str(v) for v in spec.get("variables") or [])})
+    elif qtype == "text":
+        widgets.append({"kind": "text", "name": "value", "label": _("Your answer")})
+    elif qtype == "essay":
+        widgets.append({"kind": "essay", "name": "text", "label": _("Your answer"),
+                        "max_words": spec.get("max_words")})
+    elif qtype == "param":
+        family = get_family(spec["family"])
+        params = family.generate(seed, spec.get("constraints") or None)
+        flang = family_lang(lang)
+        view["statement_html"] = markdown_html(family.render(params, flang))
+        widgets.extend(_part_widget(part, flang) for part in family.parts(params))
+    return view
+
+
+def _rows_from_value(value: Any) -> list[list[str]]:
+    """A saved matrix (nested lists from the grid, or text someone typed) as rows of cell strings."""
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        return [["" if cell is None else str(cell) for cell in row] for row in value]
+    if isinstance(value, list):
+        return [["" if cell is None else str(cell) for cell in value]]
+    if isinstance(value, str) and value.strip():
+        text = value.strip().strip("[]")
+        lines = [line for line in re.split(r"[\n;]|\]\s*,?\s*\[", text) if line.strip()]
+        return [[c for c in re.split(r"\t|[\s,]+", line.strip().strip("[]")) if c] for line in lines]
+    return []
+
+
+def _grid(widget: dict[str, Any], value: Any, marks: Any) -> list[list[dict[str, Any]]]:
+    given = _rows_from_value(value)
+    if widget.get("resizable") and given:
+        rows = min(len(given), MAX_GRID)
+        cols = min(max(len(r) for r in given), MAX_GRID) or 1
+    else:
+        rows, cols = widget["rows"], widget["cols"]
+    widget["rows"], widget["cols"] = rows, cols
+    grid = []
+    for i in range(rows):
+        row = []
+        for j in range(cols):
+            cell = given[i][j] if i < len(given) and j < len(given[i]) else ""
+            ok = None
+            if isinstance(marks, list) and i < len(marks) and isinstance(marks[i], list) and j < len(marks[i]):
+                ok = bool(marks[i][j])
+            row.append({"value": cell, "ok": ok, "row": i + 1, "col": j + 1})
+        grid.append(row)
+    return grid
+
+
+def _widget_value(qtype: str, widget: dict[str, Any], response: Any) -> Any:
+    if not isinstance(response, dict):
+        return None
+    if qtype == "param":
+        parts = response.get("parts")
+        return parts.get(widget["name"]) if isinstance(parts, dict) else None
+    if qtype == "single":
+        return response.get("choice")
+    if qtype == "multiple":
+        return response.get("choices")
+    if qtype == "essay":
+        return response.get("text")
+    return response.get("value")
+
+
+def _cell_marks(qtype: str, widget: dict[str, Any], feedback: dict[str, Any] | None) -> Any:
+    parts = (feedback or {}).get("parts")
+    if qtype == "matrix" and isinstance(parts, dict):
+        return parts.get("cells")
+    if qtype == "param" and isinstance(parts, list):
+        for part in parts:
+            if isinstance(part, dict) and part.get("name") == widget["name"]:
+                return part.get("cells")
+    return None
+
+
+def fill_widgets(view: dict[str, Any], response: Any, feedback: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Copies of the view's widgets holding one student's saved answer (and per-cell marks, if graded)."""
+    qtype = view["type"]
+    filled = []
+    for widget in view["widgets"]:
+        w = copy.copy(widget)
+        value = _widget_value(qtype, widget, response)
+        if w["kind"] in ("radio", "checkbox", "truefalse"):
+            if w["kind"] == "checkbox":
+                chosen = {str(v) for v in value} if isinstance(value, list) else set()
+            elif w["kind"] == "truefalse":
+                chosen = {"true"} if value is True or value == "true" else {"false"} if value is False or value == "false" else set()
+            else:
+                chosen = {str(value)} if value is not None else set()
+            w["options"] = [{**option, "checked": str(option["value"]) in chosen} for option in widget["options"]]
+        elif w["kind"] == "matrix":
+            w["grid"] = _grid(w, value, _cell_marks(qtype, widget, feedback))
+        else:
+            w["value"] = "" if value is None else value if isinstance(value, str) else str(value)
+        filled.append(w)
+    return filled
+
+
+def is_answered(response: Any) -> bool:
+    """Whether a saved response holds anything a student typed or picked."""
+    def has(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(has(v) for v in value.values())
+        if isinstance(value, list):
+            return any(has(v) for v in value)
+        if isinstance(value, str):
+            return bool(value.strip())
+        return value is not None
+    return has(response)
+
+
+# --------------------------------------------------------------------------- solutions
+
+
+def _fmt_number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
+    """Correct answer, explanation, worked solution, key points and peer answers. Results only."""
+    with translation.override(lang):
+        return _item_solution(content, seed, lang)
+
+
+def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
+    spec, qtype = content.spec, content.qtype
+    solution: dict[str, Any] = {"explanation_html": markdown_html(content.explanation), "correct": {"kind": qtype}}
+    correct = solution["correct"]
+    if qtype in ("single", "multiple"):
+        correct["options"] = [
+            {"html": _html_text(spec["choices"][i].get("text", "")), "correct": bool(spec["choices"][i].get("correct")),
+             "value": i, "feedback_html": _html_text(spec["choices"][i].get("feedback", ""))}
+            for i in choice_order(spec, seed)
+        ]
+    elif qtype == "truefalse":
+        correct["text"] = _("True") if spec.get("answer") else _("False")
+    elif qtype == "numeric":
+        correct["text"] = f"{_fmt_number(spec.get('answer'))} {spec.get('unit') or ''}".strip()
+    elif qtype == "matrix":
+        correct["grid"] = [[_fmt_number(v) for v in row] for row in spec.get("answer") or []]
+    elif qtype == "symbolic":
+        correct["text"] = str(spec.get("answer", ""))
+    elif qtype == "text":
+        accepted = [str(a) for a in spec.get("accept") or []]
+        correct["text"] = accepted[0] if accepted else ""
+        correct["others"] = [] if spec.get("regex") else accepted[1:]
+    elif qtype == "essay":
+        solution["key_points"] = [_html_text(point) for point in spec.get("key_points") or []]
+        solution["peers"] = [
+            {"name": peer.get("name") or _("A classmate"), "style": peer.get("style") or "plain",
+             "html": markdown_html(peer.get("body") or "")}
+            for peer in spec.get("peer_answers") or []
+        ]
+    elif qtype == "param":
+        family = get_family(spec["family"])
+        params = family.generate(seed, spec.get("constraints") or None)
+        flang = family_lang(lang)
+        expected = family.solve(params)
+        typed = family.format_answer(params, expected)
+        parts = []
+        for part in family.parts(params):
+            entry: dict[str, Any] = {"label": part.label.get(flang) or part.name}
+            if part.kind == "matrix" and isinstance(expected.get(part.name), list):
+                entry["grid"] = [[_fmt_number(v) for v in row] for row in expected[part.name]]
+            else:
+                entry["text"] = typed.get(part.name, "")
+            parts.append(entry)
+        correct["parts"] = parts
+        solution["family_explanation_html"] = markdown_html(family.explain(params, flang))
+        solution["misconception_names"] = {m.tag: m.message(flang) for m in family.misconceptions}
+    return solution
+
+
+def feedback_view(feedback: dict[str, Any] | None, solution: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """A stored or fresh grade (``QuestionGrade.to_dict()``) with its Markdown rendered, for templates."""
+    if not feedback:
+        return None
+    names = (solution or {}).get("misconception_names") or {}
+    manual = feedback.get("manual") if isinstance(feedback.get("manual"), dict) else None
+    return {
+        "valid": feedback.get("valid", True),
+        "score": feedback.get("score"),
+        "feedback_html": [markdown_html(str(text)) for text in feedback.get("feedback") or [] if text],
+        "misconceptions": [{"tag": tag, "message": names.get(tag, "")} for tag in feedback.get("misconceptions") or []],
+        "format_errors": dict(feedback.get("format_errors") or {}),
+        "needs_manual_grading": bool(feedback.get("needs_manual_grading")),
+        "manual_comment": (manual or {}).get("comment", ""),
+    }

@@ -1,0 +1,427 @@
+"""Student pages: course dashboard, assessment landing, the quiz page, results, and the quiz's JSON API.
+
+Views validate, call one service and render. Objects come only from ``quizzes.access``; reads from
+``quizzes.selectors``; per-item rendering from ``quizzes.presenters``. The JSON endpoints answer
+errors with ``{"code", "message"}`` (the services' bilingual messages) and these statuses:
+400 unreadable request, 401 not logged in, 404 not yours, 409 refused by a rule (deadline passed,
+submitted, not practice …), 413 answer too large.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import course_get_for_member
+from accounts.models import STAFF_ROLES
+from accounts.selectors import user_is_course_staff
+from quizzes import presenters
+from quizzes.access import assessment_get_for_member, attempt_get_for_user, attempt_item_get_for_owner
+from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus
+from quizzes.selectors import assessments_for_student, attempt_items, practice_strengths, results_visible
+from quizzes.services.attempts import (
+    AttemptError,
+    ResponseTooLarge,
+    attempt_item_save,
+    attempt_start,
+    attempt_submit,
+    essay_self_assess,
+    practice_another_variant,
+    practice_check,
+)
+
+# --------------------------------------------------------------------------- helpers
+
+
+class BadRequest(Exception):
+    """The request body cannot be read; the message is for people."""
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=status)
+
+
+def _attempt_error(exc: AttemptError) -> JsonResponse:
+    return _error(413 if isinstance(exc, ResponseTooLarge) else 409, exc.code, exc.message)
+
+
+def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like ``login_required`` but answers 401 JSON: a fetch() must not follow a redirect to a form."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _error(401, "login_required",
+                          _("You are logged out. Log in again in another tab; your answers are kept on this device."))
+        try:
+            return view(request, *args, **kwargs)
+        except BadRequest as exc:
+            return _error(400, "bad_request", str(exc))
+
+    return wrapper
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(_("The request could not be read (not JSON).")) from None
+    if not isinstance(data, dict):
+        raise BadRequest(_("The request could not be read (expected a JSON object)."))
+    return data
+
+
+def _response_from(data: dict[str, Any]) -> Any:
+    if "response" not in data:
+        raise BadRequest(_("The request has no answer in it."))
+    return data["response"]
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _lang() -> str:
+    return get_language() or "zh-hant"
+
+
+def _remaining_seconds(attempt: Attempt, now: datetime) -> int | None:
+    if attempt.deadline is None:
+        return None
+    # Rounded up: a countdown that ends early would ask to submit before the server's deadline.
+    return max(0, math.ceil((attempt.deadline - now).total_seconds()))
+
+
+def _clock(seconds: int) -> str:
+    """The countdown as quiz.js writes it: h:mm:ss, or mm:ss under an hour."""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _time_display(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%H:%M:%S") if moment else ""
+
+
+def _owned(request: HttpRequest, attempt: Attempt) -> bool:
+    return attempt.user_id == request.user.id
+
+
+def _attempt_for_owner(request: HttpRequest, attempt_id: int) -> Attempt:
+    """Write access to a whole attempt: ``attempt_get_for_user`` also lets staff read, not act."""
+    attempt = attempt_get_for_user(user=request.user, attempt_id=attempt_id)
+    if not _owned(request, attempt):
+        raise Http404("No such attempt.")
+    return attempt
+
+
+def _base_context(request: HttpRequest) -> dict[str, Any]:
+    return {"is_course_staff": user_is_course_staff(user=request.user)}
+
+
+def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool) -> dict[str, Any]:
+    """Everything a template needs for one item; solutions only when the caller says they are visible."""
+    content = presenters.version_content(item.question_version)
+    view = presenters.item_view(content, item.seed, lang)
+    solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
+    feedback = item.feedback if show_solution else None
+    return {
+        "item": item,
+        "view": view,
+        "widgets": presenters.fill_widgets(view, item.response, feedback),
+        "answered": presenters.is_answered(item.response),
+        "saved_at_display": _time_display(item.response_saved_at),
+        "solution": solution,
+        "feedback": presenters.feedback_view(feedback, solution),
+        "earned": (item.score * item.points) if item.score is not None else None,
+    }
+
+
+def _quiz_strings() -> dict[str, str]:
+    """The quiz script's messages, translated here so quiz.js holds no text of its own."""
+    return {
+        "saved": _("Saved %(time)s"),
+        "saving": _("Saving…"),
+        "unsaved": _("Not saved, retrying"),
+        "offline": _("Not saved (offline?), retrying in %(s)s s. Your answer is kept on this device."),
+        "restored": _("Restored your unsaved answer from this device; saving…"),
+        "time_up": _("Time is up. Your saved answers are being submitted…"),
+        "minutes_left": _("%(m)s minutes left"),
+        "confirm_submit": _("Submit your answers? You cannot change them afterwards."),
+        "unanswered_one": ngettext("%(n)s question is unanswered.", "%(n)s questions are unanswered.", 1),
+        "unanswered_other": ngettext("%(n)s question is unanswered.", "%(n)s questions are unanswered.", 2),
+        "checking": _("Checking…"),
+        "format_error": _("Format error (this costs no attempt):"),
+        "error": _("Something went wrong; please try again."),
+        "network_error": _("Network error; please try again."),
+        "session": _("You are logged out or your session expired. Log in again in another tab; your answers are kept on this device."),
+        "self_saved": _("Self-assessment saved: %(n)s of %(of)s key points."),
+        "submitting": _("Submitting…"),
+        "row": _("Row %(r)s, column %(c)s"),
+        "leave": _("Some answers are not saved yet."),
+    }
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@login_required
+@require_GET
+def course_dashboard(request: HttpRequest, course_slug: str) -> HttpResponse:
+    course, role = course_get_for_member(user=request.user, course_slug=course_slug)
+    now = timezone.now()
+    rows = assessments_for_student(user=request.user, course=course, include_unpublished=role in STAFF_ROLES)
+    groups: dict[str, list[dict[str, Any]]] = {mode: [] for mode in AssessmentMode.values}
+    for row in rows:
+        attempt = row.attempt
+        entry: dict[str, Any] = {"row": row, "assessment": row.assessment, "attempt": attempt, "state": "not_started"}
+        if attempt is not None:
+            if attempt.status == AttemptStatus.IN_PROGRESS:
+                entry["state"] = "in_progress"
+                remaining = _remaining_seconds(attempt, now)
+                entry["minutes_left"] = None if remaining is None else (remaining + 59) // 60
+            else:
+                entry["state"] = "submitted"
+                entry["visible"] = results_visible(attempt=attempt, now=now)
+        groups[row.assessment.mode].append(entry)
+    mode_labels = dict(AssessmentMode.choices)
+    context = {
+        "course": course, "role": role,
+        "groups": [{"mode": mode, "label": mode_labels[mode], "entries": groups[mode]}
+                   for mode in (AssessmentMode.EXAM, AssessmentMode.MOCK, AssessmentMode.PRACTICE) if groups[mode]],
+        "strengths": practice_strengths(user=request.user),
+        **_base_context(request),
+    }
+    return render(request, "quizzes/course_dashboard.html", context)
+
+
+@login_required
+@require_GET
+def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: str) -> HttpResponse:
+    assessment, role = assessment_get_for_member(user=request.user, course_slug=course_slug,
+                                                 assessment_slug=assessment_slug)
+    row = next(r for r in assessments_for_student(user=request.user, course=assessment.course,
+                                                   include_unpublished=role in STAFF_ROLES)
+               if r.assessment.id == assessment.id)
+    latest = row.attempt
+    now = timezone.now()
+    open_attempt = latest if latest is not None and latest.status == AttemptStatus.IN_PROGRESS else None
+    context = {
+        "assessment": assessment, "course": assessment.course, "role": role, "row": row,
+        "latest": latest, "latest_visible": latest is not None and results_visible(attempt=latest, now=now),
+        "open_attempt": open_attempt,
+        "exam_done": assessment.mode == AssessmentMode.EXAM and latest is not None and open_attempt is None,
+        # Informational: attempt_start decides (an extension can keep the window open for one student).
+        "not_open_yet": assessment.mode == AssessmentMode.EXAM and bool(assessment.opens_at and now < assessment.opens_at),
+        "closed": assessment.mode == AssessmentMode.EXAM and bool(assessment.closes_at and now >= assessment.closes_at),
+        "question_count": _question_count(assessment),
+        "description_html": presenters.markdown_html(assessment.description) if assessment.description else "",
+        **_base_context(request),
+    }
+    return render(request, "quizzes/assessment_landing.html", context)
+
+
+def _question_count(assessment: Assessment) -> int:
+    return sum(1 if item.question_id else item.pool_count for item in assessment.items.all())
+
+
+@login_required
+@require_POST
+def assessment_start(request: HttpRequest, course_slug: str, assessment_slug: str) -> HttpResponse:
+    assessment, _role = assessment_get_for_member(user=request.user, course_slug=course_slug,
+                                                  assessment_slug=assessment_slug)
+    try:
+        attempt = attempt_start(user=request.user, assessment=assessment)
+    except AttemptError as exc:
+        messages.error(request, exc.message)
+        return redirect("assessment-landing", course_slug=course_slug, assessment_slug=assessment_slug)
+    return redirect("attempt", attempt_id=attempt.id)
+
+
+@login_required
+@require_GET
+@ensure_csrf_cookie
+def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = attempt_get_for_user(user=request.user, attempt_id=attempt_id)
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return redirect("attempt-results", attempt_id=attempt.id)
+    assessment = attempt.assessment
+    practice = assessment.mode == AssessmentMode.PRACTICE
+    lang = _lang()
+    now = timezone.now()
+    # Exams and mock exams never carry solutions before results are visible; a practice item shows
+    # its last check (feedback, explanation) once it has been checked.
+    entries = [_item_entry(item, lang, show_solution=practice and item.feedback is not None)
+               for item in attempt_items(attempt=attempt)]
+    readonly = not _owned(request, attempt)
+    remaining = _remaining_seconds(attempt, now)
+    config = {
+        "attemptId": attempt.id, "mode": assessment.mode, "readonly": readonly,
+        "stateUrl": reverse("attempt-state", args=[attempt.id]),
+        "submitUrl": reverse("attempt-submit", args=[attempt.id]),
+        "resultsUrl": reverse("attempt-results", args=[attempt.id]),
+        "remainingSeconds": remaining, "serverTime": now.isoformat(),
+        "strings": _quiz_strings(),
+    }
+    context = {
+        "attempt": attempt, "assessment": assessment, "course": assessment.course, "entries": entries,
+        "practice": practice, "readonly": readonly, "remaining": remaining, "config": config,
+        "remaining_display": _clock(remaining) if remaining is not None else "",
+        "exam": False, "self_assess": practice and not readonly,
+        "unanswered": sum(1 for e in entries if not e["answered"]),
+        **_base_context(request),
+    }
+    return render(request, "quizzes/attempt.html", context)
+
+
+@login_required
+@require_GET
+def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = attempt_get_for_user(user=request.user, attempt_id=attempt_id)
+    if attempt.status == AttemptStatus.IN_PROGRESS:
+        messages.info(request, _("This attempt is still in progress."))
+        return redirect("attempt", attempt_id=attempt.id)
+    visible = results_visible(attempt=attempt)
+    lang = _lang()
+    items = list(attempt_items(attempt=attempt))
+    entries = [_item_entry(item, lang, show_solution=True) for item in items] if visible else []
+    pending_manual = sum(1 for item in items if item.needs_manual_grading)
+    context = {
+        "attempt": attempt, "assessment": attempt.assessment, "course": attempt.assessment.course,
+        "visible": visible, "entries": entries, "owner": _owned(request, attempt),
+        "answered": sum(1 for item in items if presenters.is_answered(item.response)), "total": len(items),
+        "pending_manual": pending_manual,
+        "exam": attempt.assessment.mode == AssessmentMode.EXAM,
+        "self_assess": attempt.assessment.mode != AssessmentMode.EXAM and _owned(request, attempt),
+        "config": {"attemptId": attempt.id, "mode": attempt.assessment.mode, "readonly": False,
+                   "results": True, "strings": _quiz_strings()},
+        **_base_context(request),
+    }
+    return render(request, "quizzes/results.html", context)
+
+
+@login_required
+@require_POST
+def attempt_submit_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """Submit by the student, or by the page when its countdown ends (``reason=timeout``)."""
+    attempt = _attempt_for_owner(request, attempt_id)
+    now = timezone.now()
+    overdue = attempt.deadline is not None and now >= attempt.deadline
+    timeout = request.POST.get("reason") == "timeout" or request.GET.get("reason") == "timeout"
+    if timeout and not overdue and attempt.status == AttemptStatus.IN_PROGRESS:
+        # The browser's clock ran ahead of ours: nothing to do until the server's deadline.
+        return _error(409, "not_yet", _("Time is not up yet.")) if _wants_json(request) else redirect(
+            "attempt", attempt_id=attempt.id)
+    attempt = attempt_submit(attempt=attempt, auto=overdue, lang=_lang())
+    results_url = reverse("attempt-results", args=[attempt.id])
+    if _wants_json(request):
+        return JsonResponse({"status": attempt.status, "results_url": results_url})
+    messages.success(request, _("Submitted at the deadline.") if overdue else _("Your answers are submitted."))
+    return redirect(results_url)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+@json_login_required
+@require_GET
+def attempt_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
+    attempt = attempt_get_for_user(user=request.user, attempt_id=attempt_id)
+    now = timezone.now()
+    return JsonResponse({
+        "status": attempt.status,
+        "remaining_seconds": _remaining_seconds(attempt, now),
+        "server_time": now.isoformat(),
+        "deadline": attempt.deadline.isoformat() if attempt.deadline else None,
+        "results_url": reverse("attempt-results", args=[attempt.id]),
+    })
+
+
+@json_login_required
+@require_POST
+def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
+    """Autosave one answer: one SELECT (ownership) and one UPDATE."""
+    response = _response_from(_json_body(request))
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    try:
+        result = attempt_item_save(item=item, response=response)
+    except AttemptError as exc:
+        return _attempt_error(exc)
+    return JsonResponse({"saved_at": result.saved_at.isoformat(), "saved_at_display": _time_display(result.saved_at),
+                         "save_count": result.save_count})
+
+
+@json_login_required
+@require_POST
+def item_check(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
+    """Practice: grade now. A format error comes back as ``valid: false`` and costs nothing."""
+    response = _response_from(_json_body(request))
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    lang, now = _lang(), timezone.now()
+    try:
+        grade = practice_check(item=item, response=response, lang=lang, now=now)
+    except AttemptError as exc:
+        return _attempt_error(exc)
+    result = grade.to_dict()
+    if not grade.valid:
+        return JsonResponse(result)
+    content = presenters.version_content(item.question_version)
+    solution = presenters.item_solution(content, item.seed, lang)
+    entry = {"item": item, "view": presenters.item_view(content, item.seed, lang), "solution": solution,
+             "feedback": presenters.feedback_view(result, solution),
+             "earned": round(grade.score * float(item.points), 2)}
+    result["saved_at_display"] = _time_display(now)
+    result["html"] = render_to_string("quizzes/_feedback.html", {"entry": entry, "practice": True, "exam": False,
+                                                                  "self_assess": True}, request)
+    return JsonResponse(result)
+
+
+@json_login_required
+@require_POST
+def item_variant(request: HttpRequest, attempt_id: int, item_id: int) -> HttpResponse:
+    """Practice: append a fresh variant of this question (JSON for the page's script, else a redirect)."""
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    try:
+        new_item = practice_another_variant(item=item)
+    except AttemptError as exc:
+        if _wants_json(request):
+            return _attempt_error(exc)
+        messages.error(request, exc.message)
+        return redirect("attempt", attempt_id=attempt_id)
+    if not _wants_json(request):
+        return redirect(reverse("attempt", args=[attempt_id]) + f"#item-{new_item.id}")
+    new_item.question_version.question = item.question_version.question
+    entry = _item_entry(new_item, _lang(), show_solution=False)
+    html = render_to_string("quizzes/_item.html", {"entry": entry, "practice": True, "readonly": False,
+                                                          "exam": False, "self_assess": True}, request)
+    return JsonResponse({"item_id": new_item.id, "position": new_item.position, "html": html}, status=201)
+
+
+@json_login_required
+@require_POST
+def item_self_assess(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
+    """Practice and mock exams: which key points the student's essay covered."""
+    points = _json_body(request).get("points_met")
+    if not isinstance(points, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in points):
+        raise BadRequest(_("Tick the key points your answer covered."))
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    try:
+        item = essay_self_assess(item=item, points_met=points)
+    except AttemptError as exc:
+        return _attempt_error(exc)
+    return JsonResponse({"self_assessment": item.self_assessment})
