@@ -46,3 +46,11 @@ def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int) -> 
     if item is None:
         raise Http404("No such question in your attempt.")
     return item
+
+
+def attempt_get_for_owner(*, user: User, attempt_id: int) -> Attempt:
+    """The user's own attempt, for acting on it (submit): staff may read attempts, never act on them."""
+    attempt = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id, user=user).first()
+    if attempt is None:
+        raise Http404("No such attempt.")
+    return attempt

@@ -56,18 +56,28 @@ def attempt_items(*, attempt: Attempt) -> QuerySet[AttemptItem]:
 @dataclass(frozen=True)
 class TopicStrength:
     slug: str
-    name: str
+    name_zh: str
+    name_en: str
     questions: int
     mean_latest: float
 
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
 
-def practice_strengths(*, user: User) -> list[TopicStrength]:
-    """Per topic: how many questions practised and the mean latest score, weakest first."""
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+def practice_strengths(*, user: User, course: Course) -> list[TopicStrength]:
+    """Per topic: questions practised in this course's practice sets and the mean latest score, weakest first."""
+    practised = AttemptItem.objects.filter(
+        attempt__user=user, attempt__assessment__course=course, attempt__assessment__mode=AssessmentMode.PRACTICE
+    ).values("question_version__question_id")
     rows = (
-        PracticeRecord.objects.filter(user=user)
-        .values("question__topic__slug", "question__topic__name_zh")
+        PracticeRecord.objects.filter(user=user, question_id__in=practised)
+        .values("question__topic__slug", "question__topic__name_zh", "question__topic__name_en")
         .annotate(n=Count("id"), mean=Avg("latest_score"))
-        .order_by("mean")
+        .order_by("mean", "question__topic__slug")
     )
-    return [TopicStrength(r["question__topic__slug"], r["question__topic__name_zh"], r["n"], float(r["mean"]))
-            for r in rows]
+    return [TopicStrength(r["question__topic__slug"], r["question__topic__name_zh"], r["question__topic__name_en"],
+                          r["n"], float(r["mean"])) for r in rows]

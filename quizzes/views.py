@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -32,7 +32,12 @@ from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_is_course_staff
 from quizzes import presenters
-from quizzes.access import assessment_get_for_member, attempt_get_for_user, attempt_item_get_for_owner
+from quizzes.access import (
+    assessment_get_for_member,
+    attempt_get_for_owner,
+    attempt_get_for_user,
+    attempt_item_get_for_owner,
+)
 from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus
 from quizzes.selectors import assessments_for_student, attempt_items, practice_strengths, results_visible
 from quizzes.services.attempts import (
@@ -122,14 +127,6 @@ def _owned(request: HttpRequest, attempt: Attempt) -> bool:
     return attempt.user_id == request.user.id
 
 
-def _attempt_for_owner(request: HttpRequest, attempt_id: int) -> Attempt:
-    """Write access to a whole attempt: ``attempt_get_for_user`` also lets staff read, not act."""
-    attempt = attempt_get_for_user(user=request.user, attempt_id=attempt_id)
-    if not _owned(request, attempt):
-        raise Http404("No such attempt.")
-    return attempt
-
-
 def _base_context(request: HttpRequest) -> dict[str, Any]:
     return {"is_course_staff": user_is_course_staff(user=request.user)}
 
@@ -204,7 +201,7 @@ def course_dashboard(request: HttpRequest, course_slug: str) -> HttpResponse:
         "course": course, "role": role,
         "groups": [{"mode": mode, "label": mode_labels[mode], "entries": groups[mode]}
                    for mode in (AssessmentMode.EXAM, AssessmentMode.MOCK, AssessmentMode.PRACTICE) if groups[mode]],
-        "strengths": practice_strengths(user=request.user),
+        "strengths": practice_strengths(user=request.user, course=course),
         **_base_context(request),
     }
     return render(request, "quizzes/course_dashboard.html", context)
@@ -319,7 +316,7 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @require_POST
 def attempt_submit_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """Submit by the student, or by the page when its countdown ends (``reason=timeout``)."""
-    attempt = _attempt_for_owner(request, attempt_id)
+    attempt = attempt_get_for_owner(user=request.user, attempt_id=attempt_id)
     now = timezone.now()
     overdue = attempt.deadline is not None and now >= attempt.deadline
     timeout = request.POST.get("reason") == "timeout" or request.GET.get("reason") == "timeout"
