@@ -13,4 +13,6 @@ app.autodiscover_tasks(["grader", "quizzes"])
 app.conf.beat_schedule = {
     # The server enforces exam deadlines: this runs whether or not any browser is open.
     "submit-overdue-attempts": {"task": "quizzes.submit_overdue_attempts", "schedule": 15.0},
+    # Lab gradings a broker lost or a killed worker held are sent again from the table.
+    "requeue-stuck-submissions": {"task": "grader.requeue_stuck_submissions", "schedule": 30.0},
 }

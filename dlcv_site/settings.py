@@ -176,7 +176,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "numeric"
 # Numeric grading and sandboxed code grading never share a queue, so code labs cannot starve numbers.
 GRADER_QUEUES = ["numeric", "code"]
-CELERY_TASK_ROUTES = {"grader.tasks.grade_code_*": {"queue": "code"}}
+CELERY_TASK_ROUTES = {"grader.grade_code_*": {"queue": "code"}, "grader.grade_numeric_*": {"queue": "numeric"}}
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -215,3 +215,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Test-only: seconds a grading job sleeps after claiming its row (the kill -9 reliability test).
+GRADER_TEST_SLOW_SECONDS = float(os.environ.get("GRADER_TEST_SLOW_SECONDS", "0"))

@@ -6,9 +6,45 @@ import os
 import socket
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+# Services are imported inside the tasks: they import the app models, and this module is also
+# imported by tooling that does not set Django up first.
 
 
 @shared_task(name="grader.ping", ignore_result=False, acks_late=False, soft_time_limit=5, time_limit=10)
 def ping() -> dict[str, object]:
     """A trivial round trip for /healthz: proves a worker consumes the queue and results come back."""
     return {"pong": True, "worker": socket.gethostname(), "pid": os.getpid()}
+
+
+@shared_task(
+    # Queue: CELERY_TASK_DEFAULT_QUEUE ("numeric"); labs.services also names it when sending.
+    name="grader.grade_numeric_submission",
+    ignore_result=True,  # the row is the result; nobody reads Celery's
+    # Idempotent (the service claims the row with a conditional UPDATE), so late acks are safe: a
+    # message whose worker died is delivered again instead of being lost.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=20,
+    time_limit=30,
+    # Only transient database errors are retried; a grader bug is stored as a failed submission.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def grade_numeric_submission(submission_id: int) -> None:
+    """Grade one numeric lab submission (a no-op unless it is still waiting to be graded)."""
+    from labs.services import submission_grade
+
+    submission_grade(submission_id=submission_id)
+
+
+@shared_task(name="grader.requeue_stuck_submissions", ignore_result=True, soft_time_limit=25, time_limit=30)
+def requeue_stuck_submissions() -> int:
+    """Periodic: send again the submissions a broker lost or a dead worker held."""
+    from labs.services import REQUEUE_STUCK_AFTER, submissions_requeue_stuck
+
+    return submissions_requeue_stuck(older_than=REQUEUE_STUCK_AFTER)

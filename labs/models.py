@@ -73,8 +73,13 @@ class SubmissionStatus(models.TextChoices):
 class Submission(models.Model):
     lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="submissions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_submissions")
-    number = models.PositiveIntegerField(help_text="1 for the student's first counted submission of this lab.")
-    answers = models.JSONField(default=dict)
+    # Assigned at creation and never reused; submissions whose grading failed (our fault) keep their
+    # number but are skipped when the attempts policy counts (see labs.services).
+    number = models.PositiveIntegerField(help_text="1 for the student's first submission of this lab.")
+    answers = models.JSONField(default=dict, help_text="{part_key: {part_name: raw}} as submitted.")
+    # The variant graded against, fixed at submission time: {part_key: params}.
+    variant = models.JSONField(default=dict)
+    lang = models.CharField(max_length=8, default="zh-Hant", help_text="Language of the feedback.")
     source_code = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED)
@@ -83,6 +88,9 @@ class Submission(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     grading_runs = models.PositiveIntegerField(default=0, help_text="How many times a worker claimed it.")
+    # The current claim: a result is written only by the worker holding it (conditional UPDATE).
+    claim_token = models.UUIDField(null=True, blank=True)
+    result_writes = models.PositiveIntegerField(default=0, help_text="How many times a result was stored.")
     late_days = models.PositiveIntegerField(default=0)
     score = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True, help_text="Points after policies.")
     raw_score = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True, help_text="0–1 before policies.")
@@ -97,8 +105,17 @@ class Submission(models.Model):
                 fields=["user", "lab", "idempotency_key"], condition=~Q(idempotency_key=""),
                 name="submission_idempotency_key_unique",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=SubmissionStatus.GRADED)
+                | Q(score__isnull=False, raw_score__isnull=False, finished_at__isnull=False),
+                name="submission_graded_has_score",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "enqueued_at"]), models.Index(fields=["lab", "user"])]
+        indexes = [
+            models.Index(fields=["status", "enqueued_at"]),
+            models.Index(fields=["status", "started_at"]),
+            models.Index(fields=["lab", "user"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lab} by {self.user_id} #{self.number} ({self.status})"

@@ -1,0 +1,41 @@
+"""Access checks for labs and submissions: the only way views and APIs get these objects.
+
+Students see published labs of courses they are enrolled in, and only their own submissions; course
+staff (TAs, instructors) and superusers see every lab and submission of their courses. Anything
+else is a 404, so slugs and ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from accounts.access import course_get_for_member
+from accounts.models import STAFF_ROLES, Enrollment, User
+from labs.models import Lab, Submission
+
+
+def lab_get_for_member(*, user: User, lab_slug: str) -> tuple[Lab, str]:
+    """The lab and the user's role in its course; unpublished labs exist only for staff."""
+    lab = Lab.objects.select_related("course").filter(slug=lab_slug).first()
+    if lab is None:
+        raise Http404("No such lab.")
+    _course, role = course_get_for_member(user=user, course_slug=lab.course.slug)
+    if not lab.published and role not in STAFF_ROLES:
+        raise Http404("No such lab.")
+    return lab, role
+
+
+def _is_staff_of(user: User, course_id: int) -> bool:
+    return user.is_superuser or Enrollment.objects.filter(
+        user=user, course_id=course_id, role__in=STAFF_ROLES
+    ).exists()
+
+
+def submission_get_for_user(*, user: User, submission_id: int) -> Submission:
+    """The submission if it is the user's own, or the user teaches the lab's course (read only)."""
+    submission = Submission.objects.select_related("lab__course").filter(pk=submission_id).first()
+    if submission is None:
+        raise Http404("No such submission.")
+    if submission.user_id != user.id and not _is_staff_of(user, submission.lab.course_id):
+        raise Http404("No such submission.")
+    return submission
