@@ -267,6 +267,7 @@ class SoftmaxCeKl(ProblemFamily):
         "variant": "'logits', 'distributions' or 'logits-target'",
         "unit": "'nats' or 'bits'",
         "classes": "number of classes, 3 or 4",
+        "asked": "for 'distributions': the quantities asked, a subset of entropy, cross_entropy, kl_pq, kl_qp",
     }
 
     def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
@@ -310,7 +311,14 @@ class SoftmaxCeKl(ProblemFamily):
             ["entropy", "cross_entropy", "kl_pq", "kl_qp"],
             ["cross_entropy", "kl_pq"],
         ]
-        params["asked"] = options[int(rng.integers(len(options)))]
+        asked = c.get("asked")
+        if asked is not None:
+            known = ["entropy", "cross_entropy", "kl_pq", "kl_qp"]
+            if not asked or any(a not in known for a in asked):
+                raise ValueError(f"{self.name}: 'asked' must be a non-empty subset of {known}, got {asked!r}")
+            params["asked"] = [a for a in known if a in asked]  # a fixed order, whatever the lab wrote
+        else:
+            params["asked"] = options[int(rng.integers(len(options)))]
         return params
 
     def parts(self, params: Params) -> list[Part]:

@@ -153,3 +153,17 @@ def test_statement_states_unit_and_tolerance() -> None:
     zh = FAMILY.render(logits(), "zh-Hant")
     assert "nats" in zh and "交叉熵損失 (cross-entropy loss)" in zh
     assert "KL(q‖p)" in FAMILY.explain(dist()) or "\\mathrm{KL}(q\\,\\|\\,p)" in FAMILY.explain(dist())
+
+
+def test_asked_constraint_fixes_the_quantities() -> None:
+    from grader.problems import get_family
+
+    family = get_family("softmax-ce-kl")
+    for seed in range(30):
+        params = family.generate(seed, {"variant": "distributions", "asked": ["kl_qp", "kl_pq"]})
+        assert params["asked"] == ["kl_pq", "kl_qp"]
+        assert sorted(family.solve(params)) == ["kl_pq", "kl_qp"]
+    import pytest
+
+    with pytest.raises(ValueError):
+        family.generate(1, {"variant": "distributions", "asked": ["perplexity"]})
