@@ -198,7 +198,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # validatorUrl None: Swagger UI would otherwise fetch a badge from the internet (machines are offline).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+SUBMISSION_RATE = os.environ.get("SUBMISSION_RATE", "30/min")
+LOGIN_FAILURE_RATE = os.environ.get("LOGIN_FAILURE_RATE", "10/min")
+
+# CACHE_URL=redis://host:6379/2 shares the cache (and so the API throttles) across web processes.
+# A database of its own: clearing a cache flushes its whole Redis database, never the broker's.
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "dlcv"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- security defaults that hold in every mode ------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
