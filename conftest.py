@@ -100,3 +100,10 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
     except subprocess.TimeoutExpired:
         worker.kill()
     log_file.close()
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(settings) -> None:  # type: ignore[no-untyped-def]
+    """Tests assert on the English source strings; the zh-Hant UI is tested by asking for it
+    (language cookie or Accept-Language), which overrides this default like it does for users."""
+    settings.LANGUAGE_CODE = "en"

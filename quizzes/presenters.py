@@ -75,7 +75,9 @@ def _html_text(text: str) -> SafeString:
     return mark_safe(html)
 
 
-def _part_widget(part: Any, lang: str) -> dict[str, Any]:
+def part_widget(part: Any, lang: str) -> dict[str, Any]:
+    """The input widget of one answer box of a grader family (``grader.problems.base.Part``), in the
+    grader's ``lang`` ("en"/"zh-Hant"); hints use Django's active language. Also used by the lab pages."""
     label = part.label.get(lang) or part.label.get("en") or part.name
     widget: dict[str, Any] = {"name": part.name, "label": label, "part_kind": part.kind}
     if part.kind == "matrix":
@@ -137,7 +139,7 @@ def _item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
         params = family.generate(seed, spec.get("constraints") or None)
         flang = family_lang(lang)
         view["statement_html"] = markdown_html(family.render(params, flang))
-        widgets.extend(_part_widget(part, flang) for part in family.parts(params))
+        widgets.extend(part_widget(part, flang) for part in family.parts(params))
     return view
 
 
@@ -246,6 +248,22 @@ def _fmt_number(value: Any) -> str:
     return str(value)
 
 
+def param_solution_parts(family: Any, params: dict[str, Any], flang: str) -> list[dict[str, Any]]:
+    """A family variant's correct answer per answer box: ``{"label", "grid"}`` for matrices, else
+    ``{"label", "text"}`` as typed. Solutions only (also used by the lab pages after the due date)."""
+    expected = family.solve(params)
+    typed = family.format_answer(params, expected)
+    parts = []
+    for part in family.parts(params):
+        entry: dict[str, Any] = {"name": part.name, "label": part.label.get(flang) or part.name}
+        if part.kind == "matrix" and isinstance(expected.get(part.name), list):
+            entry["grid"] = [[_fmt_number(v) for v in row] for row in expected[part.name]]
+        else:
+            entry["text"] = typed.get(part.name, "")
+        parts.append(entry)
+    return parts
+
+
 @lru_cache(maxsize=4096)
 def item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
     """Correct answer, explanation, worked solution, key points and peer answers. Results only."""
@@ -286,17 +304,7 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
         flang = family_lang(lang)
-        expected = family.solve(params)
-        typed = family.format_answer(params, expected)
-        parts = []
-        for part in family.parts(params):
-            entry: dict[str, Any] = {"label": part.label.get(flang) or part.name}
-            if part.kind == "matrix" and isinstance(expected.get(part.name), list):
-                entry["grid"] = [[_fmt_number(v) for v in row] for row in expected[part.name]]
-            else:
-                entry["text"] = typed.get(part.name, "")
-            parts.append(entry)
-        correct["parts"] = parts
+        correct["parts"] = param_solution_parts(family, params, flang)
         solution["family_explanation_html"] = markdown_html(family.explain(params, flang))
         solution["misconception_names"] = {m.tag: m.message(flang) for m in family.misconceptions}
     return solution

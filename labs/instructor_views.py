@@ -1,0 +1,125 @@
+"""Instructor grade pages: the course gradebook (HTML and CSV), per-part statistics of a lab, regrades.
+
+Every view starts with the staff access check (``accounts.access.course_get_for_staff`` via
+``labs.selectors``): students get 403, everyone else 404. Reads come from ``labs.selectors``; the
+regrade is ``labs.services.lab_regrade`` and its progress ``labs.services.lab_regrade_progress``.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import course_get_for_staff
+from accounts.models import User
+from labs.selectors import course_gradebook, lab_get_for_staff, lab_part_stats
+from labs.services import lab_regrade, lab_regrade_progress
+from labs.views import lab_strings
+from quizzes import presenters
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    # Only course staff get past the access check, so the header's instructor link is always shown.
+    return {"is_course_staff": True, **extra}
+
+
+def _display_name(user: User) -> str:
+    return user.display_name or user.get_full_name()
+
+
+def _csv_text(value: str) -> str:
+    """A name as a spreadsheet cell: text that looks like a formula is kept as text (CSV injection)."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _csv_number(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
+@login_required
+@require_GET
+def gradebook(request: HttpRequest, course_slug: str) -> HttpResponse:
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    book = course_gradebook(course=course)
+    return render(request, "labs/instructor/gradebook.html", _context(course=course, book=book))
+
+
+@login_required
+@require_GET
+def gradebook_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """One row per student: username, name, then each lab's and each assessment's best score."""
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    book = course_gradebook(course=course)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
+    response.write("\ufeff")  # the BOM: Excel then reads UTF-8 (zh-Hant names) instead of the ANSI code page
+    writer = csv.writer(response)
+    writer.writerow(["username", "name", *[f"{column.kind}:{column.slug}" for column in book.columns]])
+    for row in book.rows:
+        writer.writerow([
+            _csv_text(row.student.username), _csv_text(_display_name(row.student)),
+            *[_csv_number(score) for score in row.scores],
+        ])
+    return response
+
+
+@login_required
+@require_GET
+def lab_stats(request: HttpRequest, course_slug: str, lab_slug: str) -> HttpResponse:
+    lab = lab_get_for_staff(user=request.user, course_slug=course_slug, lab_slug=lab_slug)
+    flang = presenters.family_lang(get_language() or "zh-hant")
+    stats = lab_part_stats(lab=lab, lang=flang)
+    parts = []
+    for position, part in enumerate(stats.parts, start=1):
+        peak = max((n for _label, n in part.bins), default=0)
+        parts.append({
+            "position": position, "stats": part,
+            "bins": [{"label": label, "count": n, "width": round(100 * n / peak) if peak else 0,
+                      "share": round(100 * n / part.answers) if part.answers else 0} for label, n in part.bins],
+            "misconceptions": [{"share": share, "percent": round(100 * share.share),
+                                "message_html": presenters.markdown_html(share.message)}
+                               for share in part.misconceptions],
+            "unexplained_percent": round(100 * part.unexplained / part.wrong) if part.wrong else 0,
+        })
+    progress = lab_regrade_progress(lab=lab)
+    context = _context(course=lab.course, lab=lab, stats=stats, parts=parts, progress=progress,
+                       pending=progress["queued"] + progress["running"],
+                       config={"strings": lab_strings()})
+    return render(request, "labs/instructor/lab_stats.html", context)
+
+
+@login_required
+@require_POST
+def lab_regrade_view(request: HttpRequest, course_slug: str, lab_slug: str) -> HttpResponse:
+    lab = lab_get_for_staff(user=request.user, course_slug=course_slug, lab_slug=lab_slug)
+    group_id = lab_regrade(lab=lab)
+    progress = lab_regrade_progress(lab=lab)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"group_id": group_id, **progress}, status=202)
+    messages.success(request, _("Regrading %(n)s submissions.") % {"n": progress["queued"] + progress["running"]})
+    return redirect("instructor-lab-stats", course_slug=lab.course.slug, lab_slug=lab.slug)
+
+
+@login_required
+@require_GET
+@never_cache
+def lab_regrade_progress_view(request: HttpRequest, course_slug: str, lab_slug: str) -> JsonResponse:
+    """Counts from the table: ``done`` (graded + failed) of ``total``, and each status."""
+    lab = lab_get_for_staff(user=request.user, course_slug=course_slug, lab_slug=lab_slug)
+    progress = lab_regrade_progress(lab=lab)
+    pending = progress["queued"] + progress["running"]
+    return JsonResponse({**progress, "pending": pending, "finished": pending == 0})

@@ -1,0 +1,303 @@
+"""Reads for the lab pages: a student's labs, the gradebook and per-part statistics of a lab.
+
+Every read that lists things runs a fixed number of queries, whatever the number of students,
+labs or submissions (the gradebook: five, asserted by the page tests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.access import course_get_for_staff
+from accounts.models import Course, Enrollment, Role, User
+from grader.problems import get_family
+from labs.models import Lab, LabPart, Submission, SubmissionStatus
+from labs.services import _attempt_limit as lab_attempt_limit
+from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptStatus
+
+# --------------------------------------------------------------------------- access
+
+
+def lab_get_for_staff(*, user: User, course_slug: str, lab_slug: str) -> Lab:
+    """A lab of the course, for its staff (students 403, outsiders 404); another course's lab is 404."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    lab = Lab.objects.filter(course=course, slug=lab_slug).select_related("course").first()
+    if lab is None:
+        raise Http404("No such lab.")
+    return lab
+
+
+# --------------------------------------------------------------------------- policies as read
+
+
+def lab_closes_at(*, lab: Lab) -> datetime | None:
+    """When the lab stops taking submissions: the due date plus the late-submission window."""
+    if lab.due_at is None:
+        return None
+    late_days = int((lab.late_policy or {}).get("max_late_days", 0) or 0)
+    return lab.due_at + timedelta(days=late_days)
+
+
+def lab_answers_revealed(*, lab: Lab, now: datetime | None = None) -> bool:
+    """Whether students may see the correct values (and curves) of their variant: only once nobody
+    can submit any more (after the due date and any late days). Labs without a due date never."""
+    closes = lab_closes_at(lab=lab)
+    return closes is not None and (now or timezone.now()) >= closes
+
+
+# --------------------------------------------------------------------------- a student's labs
+
+
+@dataclass(frozen=True)
+class LabRow:
+    lab: Lab
+    max_points: Decimal
+    attempts_used: int  # submissions that count (all but failed gradings)
+    attempt_limit: int | None  # None: unlimited
+    best_score: Decimal | None  # best graded score, in points after policies
+
+    @property
+    def attempts_left(self) -> int | None:
+        return None if self.attempt_limit is None else max(0, self.attempt_limit - self.attempts_used)
+
+
+def _max_points() -> Subquery:
+    parts = LabPart.objects.filter(lab=OuterRef("pk")).order_by().values("lab").annotate(total=Sum("points"))
+    return Subquery(parts.values("total"), output_field=DecimalField(max_digits=8, decimal_places=2))
+
+
+def labs_for_student(*, user: User, course: Course, include_unpublished: bool = False) -> list[LabRow]:
+    """The course's labs with the student's attempts used and best score (one query)."""
+    mine = Submission.objects.filter(lab=OuterRef("pk"), user=user).order_by().values("lab")
+    used = mine.exclude(status=SubmissionStatus.FAILED).annotate(n=Count("pk")).values("n")
+    best = mine.filter(status=SubmissionStatus.GRADED).annotate(best=Max("score")).values("best")
+    labs = (
+        Lab.objects.filter(course=course)
+        .annotate(
+            points_total=Coalesce(_max_points(), Value(Decimal(0)), output_field=DecimalField(max_digits=8, decimal_places=2)),
+            used=Coalesce(Subquery(used, output_field=IntegerField()), Value(0)),
+            best=Subquery(best, output_field=DecimalField(max_digits=8, decimal_places=4)),
+        )
+        .order_by(F("due_at").asc(nulls_last=True), "slug")
+    )
+    if not include_unpublished:
+        labs = labs.filter(published=True)
+    return [
+        LabRow(lab, lab.points_total, lab.used, lab_attempt_limit(lab), lab.best)  # type: ignore[attr-defined]
+        for lab in labs
+    ]
+
+
+def lab_row_for_student(*, user: User, lab: Lab) -> LabRow:
+    """One lab's row (for its page): attempts used, left and the best score."""
+    rows = labs_for_student(user=user, course=lab.course, include_unpublished=True)
+    return next(row for row in rows if row.lab.pk == lab.pk)
+
+
+def lab_submissions_for_student(*, user: User, lab: Lab) -> QuerySet[Submission]:
+    return Submission.objects.filter(lab=lab, user=user).order_by("-number")
+
+
+# --------------------------------------------------------------------------- gradebook
+
+
+@dataclass(frozen=True)
+class GradebookColumn:
+    kind: str  # "lab" or "quiz"
+    slug: str
+    title: str
+    max_points: Decimal | None
+    published: bool
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    student: User
+    scores: list[Decimal | None]  # one per column, None: nothing graded (or visible) yet
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    columns: list[GradebookColumn]
+    rows: list[GradebookRow]
+    labs: list[Lab] = field(default_factory=list)
+
+
+def _attempt_visible(now: datetime) -> Q:
+    """``quizzes.selectors.results_visible`` as a filter: what the student sees of an attempt."""
+    return Q(assessment__mode=AssessmentMode.PRACTICE) | (
+        ~Q(status=AttemptStatus.IN_PROGRESS)
+        & (Q(assessment__mode=AssessmentMode.MOCK) | Q(assessment__results_released_at__lte=now))
+    )
+
+
+def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradebook:
+    """Students × (labs, then assessments): the best graded lab score and the best *visible*
+    assessment score (what the student sees: exams only once released). Five queries."""
+    now = now or timezone.now()
+    students = [
+        enrollment.user
+        for enrollment in Enrollment.objects.filter(course=course, role=Role.STUDENT)
+        .select_related("user")
+        .order_by("user__username")
+    ]
+    labs = list(
+        Lab.objects.filter(course=course)
+        .annotate(points_total=_max_points())
+        .order_by(F("due_at").asc(nulls_last=True), "slug")
+    )
+    lab_best = {
+        (row["user_id"], row["lab_id"]): row["best"]
+        for row in Submission.objects.filter(lab__course=course, status=SubmissionStatus.GRADED)
+        .order_by()
+        .values("user_id", "lab_id")
+        .annotate(best=Max("score"))
+    }
+    assessments = list(Assessment.objects.filter(course=course).order_by("mode", "opens_at", "slug"))
+    quiz_best: dict[tuple[int, int], Decimal] = {}
+    quiz_max: dict[int, Decimal] = {}
+    for row in (
+        Attempt.objects.filter(assessment__course=course, score__isnull=False)
+        .filter(_attempt_visible(now))
+        .order_by()
+        .values("user_id", "assessment_id")
+        .annotate(best=Max("score"), of=Max("max_score"))
+    ):
+        quiz_best[(row["user_id"], row["assessment_id"])] = row["best"]
+        quiz_max[row["assessment_id"]] = max(quiz_max.get(row["assessment_id"], row["of"]), row["of"])
+    columns = [
+        GradebookColumn("lab", lab.slug, lab.title, lab.points_total, lab.published)  # type: ignore[attr-defined]
+        for lab in labs
+    ] + [
+        GradebookColumn("quiz", a.slug, a.title, quiz_max.get(a.pk), a.published) for a in assessments
+    ]
+    rows = [
+        GradebookRow(
+            student,
+            [lab_best.get((student.pk, lab.pk)) for lab in labs]
+            + [quiz_best.get((student.pk, a.pk)) for a in assessments],
+        )
+        for student in students
+    ]
+    return Gradebook(columns, rows, labs)
+
+
+# --------------------------------------------------------------------------- per-part statistics
+
+#: Score bins of a part (its 0–1 score): exactly 0, four quarters in between, exactly 1.
+SCORE_BINS: tuple[tuple[str, float, float], ...] = (
+    ("0%", 0.0, 0.0),
+    ("1–24%", 0.0, 0.25),
+    ("25–49%", 0.25, 0.5),
+    ("50–74%", 0.5, 0.75),
+    ("75–99%", 0.75, 1.0),
+    ("100%", 1.0, 1.0),
+)
+
+
+def _bin(score: float) -> int:
+    if score <= 0:
+        return 0
+    if score >= 1:
+        return len(SCORE_BINS) - 1
+    return 1 + min(3, int(score * 4))
+
+
+@dataclass(frozen=True)
+class MisconceptionShare:
+    tag: str
+    message: str  # Markdown + LaTeX, in the requested language ("" if the family no longer has it)
+    count: int
+    share: float  # of the part's wrong answers, 0–1
+
+
+@dataclass(frozen=True)
+class PartStats:
+    key: str
+    title: str
+    family: str
+    max_points: Decimal
+    answers: int  # graded submissions that answered the part
+    bins: list[tuple[str, int]]
+    wrong: int
+    misconceptions: list[MisconceptionShare]
+    unexplained: int  # wrong answers that no misconception explains
+
+    @property
+    def correct(self) -> int:
+        return self.answers - self.wrong
+
+
+@dataclass(frozen=True)
+class LabStats:
+    submissions: int
+    students: int
+    parts: list[PartStats]
+
+
+def _part_stats(part: LabPart, results: Sequence[Mapping[str, Any]], lang: str) -> PartStats:
+    bins = [0] * len(SCORE_BINS)
+    tags: Counter[str] = Counter()
+    answers = wrong = unexplained = 0
+    for result in results:
+        graded = next((p for p in result.get("parts") or [] if isinstance(p, Mapping) and p.get("key") == part.key), None)
+        if graded is None:
+            continue
+        answers += 1
+        bins[_bin(float(graded.get("score") or 0.0))] += 1
+        if not graded.get("correct"):
+            wrong += 1
+            found = list(dict.fromkeys(graded.get("misconceptions") or []))
+            tags.update(found)
+            unexplained += not found
+    try:
+        messages = {m.tag: m.message(lang) for m in get_family(part.family).misconceptions}
+    except KeyError:  # the family was removed: keep the tags, without their messages
+        messages = {}
+    shares = [
+        MisconceptionShare(tag, messages.get(tag, ""), count, count / wrong)
+        for tag, count in sorted(tags.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return PartStats(
+        key=part.key, title=part.title, family=part.family, max_points=part.points, answers=answers,
+        bins=[(label, n) for (label, _lo, _hi), n in zip(SCORE_BINS, bins, strict=True)],
+        wrong=wrong, misconceptions=shares, unexplained=unexplained,
+    )
+
+
+def lab_part_stats(*, lab: Lab, lang: str = "zh-Hant") -> LabStats:
+    """Per part, over every graded submission of the lab (each attempt is one answer): the score
+    distribution and how often each misconception explains a wrong answer. A wrong answer may carry
+    several misconceptions, so the shares of a part can add up to more than 100 %. Two queries."""
+    parts = list(lab.parts.order_by("position"))
+    rows = list(
+        Submission.objects.filter(lab=lab, status=SubmissionStatus.GRADED).values_list("user_id", "result")
+    )
+    results = [result for _user, result in rows if isinstance(result, Mapping)]
+    return LabStats(
+        submissions=len(rows),
+        students=len({user for user, _result in rows}),
+        parts=[_part_stats(part, results, lang) for part in parts],
+    )

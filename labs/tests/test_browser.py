@@ -1,0 +1,95 @@
+"""The lab pages in headless Chromium (Playwright) against pytest-django's live server.
+
+Chromium is Debian's ``/usr/bin/chromium`` (the quiz browser tests' fixture and helpers are reused);
+when it or Playwright is missing the test fails under REQUIRE_SERVICES=1 and skips loudly otherwise.
+
+Grading: no Celery worker here. ``labs.services._enqueue`` is replaced by a recorder (the live
+server runs in a thread of this process, so the patched module attribute reaches it), and the test
+itself calls ``submission_grade`` once the page shows the submission queued: so the page is seen
+moving from "queued" to "graded" by its own polling, which eager Celery (grading inside the
+request) would skip.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from accounts.tests.factories import make_course, make_member
+from grader.problems import get_family
+from labs import services
+from labs.models import Submission, SubmissionStatus
+from labs.services import lab_part_params, lab_variant_seed, submission_grade
+from labs.tests.factories import make_lab, part_answer
+from labs.tests.test_pages import GRID_PARTS
+from quizzes.tests.test_browser import _fill_grid, _page, browser  # noqa: F401  (browser: a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(settings.VAR_DIR) / "screenshots"
+
+
+def test_a_student_submits_one_wrong_cell_and_watches_it_graded_live(
+        browser: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    enqueued: list[int] = []
+    monkeypatch.setattr(services, "_enqueue", lambda ids, *args, **kwargs: enqueued.extend(ids))
+    course = make_course("dlcv")
+    student = make_member(course, username="alice")
+    lab = make_lab(course, "lab1", parts=GRID_PARTS)
+    conv, cost = lab.parts.get(key="conv"), lab.parts.get(key="cost")
+    family = get_family(conv.family)
+    params = lab_part_params(part=conv, seed=lab_variant_seed(lab=lab, user=student))
+    expected = family.solve(params)
+    output = [list(row) for row in expected["output"]]
+    output[0][0] += 7  # the one wrong cell
+
+    page = _page(browser, live_server, student, width=375)  # a phone's width
+    page.goto(f"{live_server.url}/courses/dlcv/labs/")
+    page.get_by_role("link", name="Test lab").first.click()
+    expect(page).to_have_url(re.compile(r"/labs/lab1/$"))
+    expect(page.locator('[data-part="conv"] .q-statement math').first).to_be_attached()
+
+    conv_section = page.locator('[data-part="conv"]')
+    conv_section.get_by_label("Output size").fill("two by two")
+    _fill_grid(conv_section, "output", output)
+    # Keyboard: Enter in a grid cell moves down a row instead of submitting the form.
+    conv_section.locator('input.cell[data-r="1"][data-c="1"]').press("Enter")
+    expect(conv_section.locator('input.cell[data-r="2"][data-c="1"]')).to_be_focused()
+    for name, typed in part_answer(cost, student).items():
+        page.locator(f"#w-cost-{name}").fill(typed)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lab-form-375.png"), full_page=True)
+
+    # A format error: shown next to its box, nothing stored, the page stays.
+    page.get_by_role("button", name="Submit for grading").click()
+    expect(conv_section.locator('[data-error-for="shape"]')).to_contain_text("Format error (this costs no attempt)")
+    expect(conv_section.get_by_label("Output size")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[data-form-banner]")).to_contain_text("did not use an attempt")
+    assert not Submission.objects.exists()
+    conv_section.get_by_label("Output size").fill(family.format_answer(params, expected)["shape"])
+
+    page.get_by_role("button", name="Submit for grading").dblclick()  # a double click submits once
+    expect(page).to_have_url(re.compile(r"/submissions/\d+/$"))
+    status = page.locator("[data-status-region]")
+    expect(status).to_contain_text("Queued")
+    submission = Submission.objects.get()
+    assert submission.status == SubmissionStatus.QUEUED and enqueued == [submission.pk]
+
+    submission_grade(submission_id=submission.pk)  # the worker's job, done while the page polls
+    expect(status).to_contain_text("Graded", timeout=15_000)
+    result = page.locator('[data-result-part="conv"]')
+    expect(result.locator("input.cell.cell-bad")).to_have_count(1)
+    expect(result.locator('input.cell.cell-bad[data-r="1"][data-c="1"]')).to_have_value(str(output[0][0]))
+    expect(result.locator("input.cell.cell-ok")).to_have_count(len(output) * len(output[0]) - 1)
+    expect(result.locator("[data-wrong-cells]")).to_contain_text("(1, 1)")
+    expect(page.locator("[data-correct]")).to_have_count(0)  # no due date: never the correct values
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1  # nothing forces sideways scrolling
+    page.screenshot(path=str(SCREENSHOTS / "lab-graded-375.png"), full_page=True)
+    assert Submission.objects.count() == 1
+    page.context.close()

@@ -1,0 +1,353 @@
+/* The lab pages: answer grids, submitting, the live grading state, the regrade progress bar.
+ *
+ * Vanilla JS, no dependencies; every message comes from the page (#labs-config, translated by
+ * Django) or from the server. The widgets are the quiz pages' (templates/quizzes/_widget.html);
+ * quiz.js keeps its grid code inside the quiz page's own closure, so the few grid behaviours a lab
+ * needs (resize, spreadsheet paste, ↑/↓/Enter between rows) are wired here for lab forms.
+ *
+ * Submitting: one Idempotency-Key per click, kept until the server has answered for it, so a double
+ * click or a retry after a network error can never store two submissions.
+ * Grading state: polls submissions/<id>/state every second, backing off after the first 15 s (and
+ * on network errors); the server says when it is "delayed" and renders what to show.
+ */
+(function () {
+  "use strict";
+
+  var configEl = document.getElementById("labs-config");
+  var cfg = configEl ? JSON.parse(configEl.textContent) : {};
+  var S = cfg.strings || {};
+
+  function fmt(template, values) {
+    return String(template || "").replace(/%\((\w+)\)s/g, function (m, key) {
+      return values[key] === undefined ? m : values[key];
+    });
+  }
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+
+  async function getJSON(url) {
+    var res = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } });
+    var data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    return { status: res.status, ok: res.ok, data: data };
+  }
+
+  // ------------------------------------------------------------------ answer grids
+
+  function cellAt(w, r, c) {
+    return w.querySelector('input.cell[data-r="' + r + '"][data-c="' + c + '"]');
+  }
+
+  function gridRows(w) {
+    return Array.prototype.map.call(w.querySelectorAll("table.grid tr"), function (tr) {
+      return Array.prototype.map.call(tr.querySelectorAll("input.cell"), function (input) { return input.value.trim(); });
+    });
+  }
+
+  function resizeGrid(w, rows, cols) {
+    rows = Math.max(1, Math.min(12, rows | 0));
+    cols = Math.max(1, Math.min(12, cols | 0));
+    var old = gridRows(w);
+    var tbody = w.querySelector("table.grid tbody");
+    tbody.textContent = "";
+    for (var r = 1; r <= rows; r++) {
+      var tr = document.createElement("tr");
+      for (var c = 1; c <= cols; c++) {
+        var input = document.createElement("input");
+        input.type = "text";
+        input.className = "cell";
+        input.dataset.r = r;
+        input.dataset.c = c;
+        input.size = 4;
+        input.autocomplete = "off";
+        input.spellcheck = false;
+        input.value = old[r - 1] && old[r - 1][c - 1] ? old[r - 1][c - 1] : "";
+        input.setAttribute("aria-label", fmt(S.row, { r: r, c: c }));
+        var td = document.createElement("td");
+        td.appendChild(input);
+        tr.appendChild(td);
+      }
+      tbody.appendChild(tr);
+    }
+    w.dataset.rows = rows;
+    w.dataset.cols = cols;
+    var dims = w.querySelector(".grid-dims");
+    if (dims) dims.textContent = "(" + rows + "×" + cols + ")";
+  }
+
+  function onPaste(event) {
+    var target = event.target;
+    if (!target.classList || !target.classList.contains("cell")) return;
+    var text = (event.clipboardData || window.clipboardData).getData("text");
+    if (!/[\t\n]/.test(text.replace(/\s+$/, ""))) return; // one value: the browser pastes it
+    event.preventDefault();
+    var lines = text.replace(/\r\n?/g, "\n").split("\n");
+    while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
+    var rows = lines.map(function (line) {
+      return line.indexOf("\t") >= 0 ? line.split("\t") : line.trim().split(/[\s,;]+/);
+    });
+    var w = target.closest("[data-widget=matrix]");
+    var r0 = parseInt(target.dataset.r, 10);
+    var c0 = parseInt(target.dataset.c, 10);
+    var width = Math.max.apply(null, rows.map(function (r) { return r.length; }));
+    if (w.hasAttribute("data-resizable")) {
+      var needRows = Math.max(r0 - 1 + rows.length, +w.dataset.rows);
+      var needCols = Math.max(c0 - 1 + width, +w.dataset.cols);
+      if (needRows > +w.dataset.rows || needCols > +w.dataset.cols) {
+        resizeGrid(w, needRows, needCols);
+        syncSizeInputs(w);
+      }
+    }
+    rows.forEach(function (row, i) {
+      row.forEach(function (cell, j) {
+        var input = cellAt(w, r0 + i, c0 + j);
+        if (input) input.value = cell.trim();
+      });
+    });
+  }
+
+  function syncSizeInputs(w) {
+    var rowsInput = w.querySelector('[data-grid="rows"]');
+    var colsInput = w.querySelector('[data-grid="cols"]');
+    if (rowsInput) rowsInput.value = w.dataset.rows;
+    if (colsInput) colsInput.value = w.dataset.cols;
+  }
+
+  function onKey(event) {
+    var target = event.target;
+    if (!target.classList || !target.classList.contains("cell")) return;
+    var step = { ArrowUp: -1, ArrowDown: 1, Enter: 1 }[event.key];
+    if (!step) return;
+    var w = target.closest("[data-widget=matrix]");
+    var next = cellAt(w, parseInt(target.dataset.r, 10) + step, parseInt(target.dataset.c, 10));
+    if (event.key === "Enter") event.preventDefault(); // Enter in a grid moves down; it never submits
+    if (next) { event.preventDefault(); next.focus(); next.select(); }
+  }
+
+  function onResize(event) {
+    var target = event.target;
+    if (!target.dataset || !target.dataset.grid) return;
+    var w = target.closest("[data-widget=matrix]");
+    resizeGrid(w, parseInt(w.querySelector('[data-grid="rows"]').value, 10) || 1,
+               parseInt(w.querySelector('[data-grid="cols"]').value, 10) || 1);
+  }
+
+  function widgetValue(w) {
+    var checked;
+    switch (w.dataset.widget) {
+      case "matrix":
+        return gridRows(w);
+      case "radio":
+      case "truefalse":
+        checked = w.querySelector("input[type=radio]:checked");
+        return checked ? checked.value : null;
+      case "checkbox":
+        return Array.prototype.map.call(w.querySelectorAll("input[type=checkbox]:checked"), function (i) { return i.value; });
+      case "essay":
+        return w.querySelector("textarea").value;
+      default:
+        return w.querySelector("input").value;
+    }
+  }
+
+  function collect(form) {
+    var answers = {};
+    form.querySelectorAll("[data-part]").forEach(function (section) {
+      var part = {};
+      section.querySelectorAll(".q-answer [data-widget]").forEach(function (w) { part[w.dataset.name] = widgetValue(w); });
+      answers[section.dataset.part] = part;
+    });
+    return answers;
+  }
+
+  // ------------------------------------------------------------------ submitting
+
+  function clearErrors(form) {
+    form.querySelectorAll("[data-error-for]").forEach(function (el) { el.hidden = true; el.textContent = ""; });
+    form.querySelectorAll("[data-part-errors]").forEach(function (el) { el.hidden = true; });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
+  function showErrors(form, errors) {
+    var first = null;
+    Object.keys(errors || {}).forEach(function (partKey) {
+      var section = null;
+      form.querySelectorAll("[data-part]").forEach(function (el) { if (el.dataset.part === partKey) section = el; });
+      var boxes = errors[partKey] || {};
+      Object.keys(boxes).forEach(function (name) {
+        var slot = null;
+        if (section) {
+          section.querySelectorAll(".q-answer [data-error-for]").forEach(function (el) { if (el.dataset.errorFor === name) slot = el; });
+        }
+        if (slot) {
+          slot.textContent = S.format_error + " " + boxes[name];
+          slot.hidden = false;
+          var w = slot.closest("[data-widget]");
+          var input = w ? w.querySelector("input:not([type=number]):not([type=hidden]), textarea") : null;
+          if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+        } else {
+          var banner = section ? section.querySelector("[data-part-errors]") : document.querySelector("[data-form-banner]");
+          if (!banner) return;
+          var list = banner.querySelector("ul");
+          var item = document.createElement(list ? "li" : "span");
+          item.textContent = " " + boxes[name];
+          (list || banner).appendChild(item);
+          banner.hidden = false;
+          first = first || section;
+        }
+      });
+    });
+    if (first) {
+      if (first.tagName === "SECTION") first.scrollIntoView({ block: "start" });
+      else first.focus();
+    }
+  }
+
+  function setupForm(form) {
+    var button = form.querySelector("[data-submit]");
+    var statusEl = form.querySelector("[data-submit-status]");
+    var banner = document.querySelector("[data-form-banner]");
+    var key = null;  // the Idempotency-Key of the submission being sent, until the server answers for it
+    var busy = false;
+
+    form.addEventListener("paste", onPaste);
+    form.addEventListener("keydown", onKey);
+    form.addEventListener("change", onResize);
+    form.addEventListener("input", function (event) {
+      if (event.target.classList && event.target.classList.contains("cell")) event.target.classList.remove("cell-ok", "cell-bad");
+    });
+
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (busy) return;
+      busy = true;
+      button.disabled = true;
+      if (!key) key = newKey();
+      statusEl.textContent = S.submitting;
+      if (banner) { banner.hidden = true; banner.textContent = ""; }
+      clearErrors(form);
+      var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+      var res = null, data = null;
+      try {
+        res = await fetch(form.action, {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf,
+                     "Idempotency-Key": key },
+          body: JSON.stringify({ answers: collect(form) }),
+        });
+        try { data = await res.json(); } catch (e) { data = null; }
+      } catch (e) {
+        res = null;
+      }
+      if (!res) {  // nothing is known to be stored: the next click retries with the same key
+        busy = false;
+        button.disabled = false;
+        statusEl.textContent = S.network;
+        return;
+      }
+      if ((res.status === 201 || res.status === 200) && data && data.url) {
+        window.location.assign(data.url);  // stays busy: this submission is done
+        return;
+      }
+      key = null;  // the server answered and stored nothing: a new click is a new submission
+      busy = false;
+      button.disabled = false;
+      statusEl.textContent = "";
+      var message = (data && data.message) || S.error;
+      if (banner) { banner.textContent = message; banner.hidden = false; }
+      if (res.status === 400 && data && data.errors) {
+        showErrors(form, data.errors);
+      } else if (banner) {
+        banner.setAttribute("tabindex", "-1");
+        banner.focus();
+      }
+    });
+  }
+
+  document.querySelectorAll("[data-lab-form]").forEach(setupForm);
+
+  // ------------------------------------------------------------------ the live grading state
+
+  function setupSubmission(box) {
+    var statusRegion = box.querySelector("[data-status-region]");
+    var resultRegion = box.querySelector("[data-result-region]");
+    var url = box.dataset.stateUrl;
+    var delay = 1000, polls = 0, failures = 0;
+    var shown = box.dataset.status + ":" + (box.querySelector("[data-delayed]") ? "1" : "0");
+
+    async function poll() {
+      if (document.visibilityState === "hidden") { setTimeout(poll, 2000); return; }
+      var res = null;
+      try { res = await getJSON(url); } catch (e) { res = null; }
+      if (!res || !res.ok || !res.data) {
+        if (res && (res.status === 404 || res.status === 401 || res.status === 403)) {
+          statusRegion.textContent = (res.data && res.data.message) || S.error;
+          return;
+        }
+        failures += 1;
+        setTimeout(poll, Math.min(30000, 1000 * Math.pow(2, failures)));
+        return;
+      }
+      failures = 0;
+      var data = res.data;
+      var signature = data.status + ":" + (data.delayed ? "1" : "0");
+      if (signature !== shown) {
+        statusRegion.innerHTML = data.status_html;  // rendered by the server from a template (escaped)
+        shown = signature;
+        box.dataset.status = data.status;
+      }
+      if (data.done) {
+        box.dataset.pending = "false";
+        resultRegion.innerHTML = data.result_html;
+        return;
+      }
+      polls += 1;
+      delay = polls < 15 ? 1000 : Math.min(10000, delay * 1.5);
+      setTimeout(poll, delay);
+    }
+
+    if (box.dataset.pending === "true") setTimeout(poll, delay);
+  }
+
+  document.querySelectorAll("[data-submission]").forEach(setupSubmission);
+
+  // ------------------------------------------------------------------ regrade progress
+
+  function setupRegrade(section) {
+    var form = section.querySelector("[data-confirm-regrade]");
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(S.confirm_regrade)) event.preventDefault();
+      });
+    }
+    var bar = section.querySelector("[data-regrade-bar]");
+    var text = section.querySelector("[data-regrade-text]");
+    var delay = 1000;
+
+    async function poll() {
+      var res = null;
+      try { res = await getJSON(section.dataset.progressUrl); } catch (e) { res = null; }
+      if (res && res.ok && res.data) {
+        var p = res.data;
+        bar.max = Math.max(1, p.total);
+        bar.value = p.done;
+        bar.textContent = p.done + " / " + p.total;
+        text.textContent = fmt(S.regrade_progress, { done: p.done, total: p.total });
+        if (p.finished) { text.textContent += " · " + S.regrade_done; return; }
+        delay = Math.min(5000, delay * 1.2);
+      } else {
+        delay = Math.min(30000, delay * 2);
+      }
+      setTimeout(poll, delay);
+    }
+
+    if (parseInt(section.dataset.pending, 10) > 0) setTimeout(poll, delay);
+  }
+
+  document.querySelectorAll("[data-regrade]").forEach(setupRegrade);
+})();
