@@ -97,3 +97,23 @@ class ExtensionForm(forms.Form):
     def __init__(self, *args: Any, students: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["user"].choices = [("", "—"), *students]
+
+
+class EssayGradeForm(forms.Form):
+    """Points for one exam essay (0 … the item's points) and an optional comment for the student."""
+
+    points = forms.FloatField(label=_("Points"), min_value=0)
+    comment = forms.CharField(label=_("Comment for the student"), required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args: Any, max_points: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_points = max_points
+        self.fields["points"].max_value = max_points
+        self.fields["points"].widget.attrs.update({"max": max_points, "step": "0.5"})
+
+    def clean_points(self) -> float:
+        points = self.cleaned_data["points"]
+        if points > self.max_points:
+            raise forms.ValidationError(_("At most %(max)s points.") % {"max": self.max_points})
+        return points

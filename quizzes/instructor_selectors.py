@@ -27,6 +27,7 @@ from quizzes.models import (
     AssessmentMode,
     Attempt,
     AttemptItem,
+    AttemptStatus,
     Extension,
     Question,
     QuestionType,
@@ -468,3 +469,27 @@ def questions_search(*, text: str, limit: int = 20) -> list[Question]:
         .select_related("topic", "current_version")
         .order_by("bank_id")[:limit]
     )
+
+
+def grading_queue(*, course: Course) -> QuerySet[AttemptItem]:
+    """Exam essays waiting for a human grade in this course, oldest submission first."""
+    return (
+        AttemptItem.objects.filter(attempt__assessment__course=course, needs_manual_grading=True)
+        .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
+        .select_related("attempt__user", "attempt__assessment", "question_version__question")
+        .order_by("attempt__submitted_at", "attempt_id", "position")
+    )
+
+
+def grading_item_get_for_staff(*, user: User, course_slug: str, item_id: int) -> tuple[Course, AttemptItem]:
+    """An essay answer of a submitted attempt in a course the user teaches (404 otherwise)."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    item = (
+        AttemptItem.objects.select_related("attempt__user", "attempt__assessment", "question_version__question")
+        .filter(pk=item_id, attempt__assessment__course=course, question_version__question__type="essay")
+        .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such answer to grade.")
+    return course, item

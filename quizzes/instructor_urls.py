@@ -24,4 +24,6 @@ urlpatterns: list[URLPattern] = [
          name="instructor-assessment-extension"),
     path("assessments/<int:assessment_id>/release/", views.assessment_release_view,
          name="instructor-assessment-release"),
+    path("grading/", views.grading_queue_view, name="instructor-grading-queue"),
+    path("grading/<int:item_id>/", views.grading_item_view, name="instructor-grading-item"),
 ]
