@@ -193,3 +193,36 @@ def _exam_order(question: Question) -> tuple[int, int, str]:
     match = re.match(r"exam-\d+-q(\d+)(.*)", question.bank_id)
     number, rest = (int(match.group(1)), match.group(2)) if match else (0, question.bank_id)
     return (number, 1 if rest else 0, rest)
+
+
+PRACTICE_PER_TOPIC = 5
+
+
+@transaction.atomic
+def practice_sets_ensure(*, course: Course, per_topic: int = PRACTICE_PER_TOPIC) -> list[Assessment]:
+    """A practice set per topic (a pool of ``per_topic`` questions) and a mixed one (one per topic).
+
+    Practice is unlimited: every new session draws again, and parameterized questions get fresh variants.
+    """
+    topics = [t for t in Topic.objects.exclude(slug="past-exams") if t.questions.filter(retired=False).exists()]
+    sets: list[Assessment] = []
+    for topic in topics:
+        assessment, _ = Assessment.objects.update_or_create(
+            course=course, slug=f"practice-{topic.slug}",
+            defaults={"title": f"練習：{topic.name_zh}", "mode": AssessmentMode.PRACTICE, "published": True,
+                      "description": f"{topic.name_en}. 每次練習從這個主題隨機抽 {per_topic} 題，可無限次練習。"},
+        )
+        assessment.items.all().delete()
+        AssessmentItem.objects.create(assessment=assessment, position=1, pool_topic=topic, pool_count=per_topic)
+        sets.append(assessment)
+    mixed, _ = Assessment.objects.update_or_create(
+        course=course, slug="practice-mixed",
+        defaults={"title": "綜合練習 (mixed practice)", "mode": AssessmentMode.PRACTICE, "published": True,
+                  "shuffle_questions": True, "description": "每個主題各抽一題，順序隨機。"},
+    )
+    mixed.items.all().delete()
+    AssessmentItem.objects.bulk_create(
+        AssessmentItem(assessment=mixed, position=i, pool_topic=topic, pool_count=1)
+        for i, topic in enumerate(topics, start=1)
+    )
+    return [*sets, mixed]

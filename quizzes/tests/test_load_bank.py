@@ -145,3 +145,27 @@ def test_mock_exams_follow_exam_order() -> None:
     assert [i.question.bank_id for i in mock_exam_ensure(course=course, year=108).items.order_by("position")] == [
         f"exam-108-q{n}" for n in (1, 2, 5, 6, 7, 8)
     ]
+
+
+@pytest.mark.django_db
+def test_practice_sets_per_topic_and_mixed_draw_fresh_questions() -> None:
+    from quizzes.services.attempts import attempt_start, attempt_submit
+    from quizzes.services.bank import practice_sets_ensure
+
+    call_command("load_bank")
+    course = make_course()
+    sets = practice_sets_ensure(course=course)
+    assert len(sets) == 25  # 24 topics + mixed
+    assert practice_sets_ensure(course=course)[0].items.count() == 1  # idempotent
+    student = make_user()
+    conv = next(s for s in sets if s.slug == "practice-convolution")
+    first = attempt_start(user=student, assessment=conv)
+    topics = set(first.items.values_list("question_version__question__topic__slug", flat=True))
+    assert topics == {"convolution"} and first.items.count() == 5
+    attempt_submit(attempt=first)
+    second = attempt_start(user=student, assessment=conv)
+    assert second.pk != first.pk  # unlimited practice
+    mixed = next(s for s in sets if s.slug == "practice-mixed")
+    drawn = attempt_start(user=student, assessment=mixed)
+    assert drawn.items.count() == 24
+    assert len(set(drawn.items.values_list("question_version__question__topic__slug", flat=True))) == 24
