@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 WEB_WORKERS ?= 2
 GRADER_CONCURRENCY ?= 2
 
-.PHONY: run test lint web worker beat setup bench clean
+.PHONY: run test lint web worker beat setup bench clean messages
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed, found {sys.version}"'
@@ -60,6 +60,15 @@ lint: $(VENV)/.test-deps
 test: $(VENV)/.test-deps lint
 	$(MANAGE) collectstatic --noinput -v0
 	$(BIN)/pytest
+
+## make messages (maintainers; needs GNU gettext): refresh locale/zh_Hant/LC_MESSAGES/django.po from the
+## templates and Python sources, then compile django.mo (committed, so other machines need no gettext).
+## Translate the new or fuzzy entries in the .po, then run it again.
+messages: $(VENV)/.run-deps
+	@command -v xgettext >/dev/null && command -v msgfmt >/dev/null || \
+	    { echo "GNU gettext is needed for make messages (e.g. apt-get install gettext)"; exit 1; }
+	$(MANAGE) makemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
+	$(MANAGE) compilemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m grader.bench

@@ -156,15 +156,16 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    # The API's schema is written once, in English, at import time: not through the UI's translations.
     described = {
-        400: _("Invalid input: see `errors`."),
-        401: _("Not authenticated."),
-        404: _("No such object, or not yours."),
-        409: _("Refused: the lab is closed or the attempts are used up."),
-        413: _("Body larger than 256 KB."),
-        429: _("Too many requests; see Retry-After."),
+        400: "Invalid input: see `errors`.",
+        401: "Not authenticated.",
+        404: "No such object, or not yours.",
+        409: "Refused: the lab is closed or the attempts are used up.",
+        413: "Body larger than 256 KB.",
+        429: "Too many requests; see Retry-After.",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=str(described[code])) for code in codes}
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
 
 
 # --------------------------------------------------------------------------- throttles
