@@ -32,3 +32,10 @@ def course_get_for_staff(*, user: User, course_slug: str) -> Course:
     if role not in STAFF_ROLES:
         raise PermissionDenied("Only the course's instructors and TAs may open this page.")
     return course
+
+
+def user_is_staff_of_course(*, user: User, course_id: int) -> bool:
+    """A TA or instructor of this course (or a superuser): may read students' work in it."""
+    return user.is_superuser or Enrollment.objects.filter(
+        user=user, course_id=course_id, role__in=STAFF_ROLES
+    ).exists()

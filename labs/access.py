@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from accounts.access import course_get_for_member
-from accounts.models import STAFF_ROLES, Enrollment, User
+from accounts.access import course_get_for_member, user_is_staff_of_course
+from accounts.models import STAFF_ROLES, User
 from labs.models import Lab, Submission
 
 
@@ -25,17 +25,11 @@ def lab_get_for_member(*, user: User, lab_slug: str) -> tuple[Lab, str]:
     return lab, role
 
 
-def _is_staff_of(user: User, course_id: int) -> bool:
-    return user.is_superuser or Enrollment.objects.filter(
-        user=user, course_id=course_id, role__in=STAFF_ROLES
-    ).exists()
-
-
 def submission_get_for_user(*, user: User, submission_id: int) -> Submission:
     """The submission if it is the user's own, or the user teaches the lab's course (read only)."""
     submission = Submission.objects.select_related("lab__course").filter(pk=submission_id).first()
     if submission is None:
         raise Http404("No such submission.")
-    if submission.user_id != user.id and not _is_staff_of(user, submission.lab.course_id):
+    if submission.user_id != user.id and not user_is_staff_of_course(user=user, course_id=submission.lab.course_id):
         raise Http404("No such submission.")
     return submission

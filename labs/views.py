@@ -46,9 +46,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import course_get_for_member
+from accounts.access import course_get_for_member, user_is_staff_of_course
 from accounts.models import STAFF_ROLES, User
-from accounts.selectors import user_is_course_staff, user_role_in_course
+from accounts.selectors import user_is_course_staff
 from grader.answers import AnswerFormatError
 from grader.problems import get_family
 from grader.problems.base import Part, ProblemFamily
@@ -113,13 +113,9 @@ def _login_required_json(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     return wrapper
 
 
-def _is_staff_of(user: User, lab: Lab) -> bool:
-    return user.is_superuser or user_role_in_course(user=user, course=lab.course) in STAFF_ROLES
-
-
 def _reveal(user: User, lab: Lab, now: datetime | None = None) -> bool:
     """Correct values are shown once the lab is closed for submissions, or to the course's staff."""
-    return lab_answers_revealed(lab=lab, now=now) or _is_staff_of(user, lab)
+    return lab_answers_revealed(lab=lab, now=now) or user_is_staff_of_course(user=user, course_id=lab.course_id)
 
 
 @lru_cache(maxsize=2048)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from accounts.access import course_get_for_member
-from accounts.models import STAFF_ROLES, Enrollment, User
+from accounts.access import course_get_for_member, user_is_staff_of_course
+from accounts.models import STAFF_ROLES, User
 from quizzes.models import Assessment, Attempt, AttemptItem
 
 
@@ -22,16 +22,12 @@ def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: 
     return assessment, role
 
 
-def _is_staff_of(user: User, course_id: int) -> bool:
-    return user.is_superuser or Enrollment.objects.filter(user=user, course_id=course_id, role__in=STAFF_ROLES).exists()
-
-
 def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
     """The attempt if it is the user's own, or the user teaches its course (read only)."""
     attempt = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()
     if attempt is None:
         raise Http404("No such attempt.")
-    if attempt.user_id != user.id and not _is_staff_of(user, attempt.assessment.course_id):
+    if attempt.user_id != user.id and not user_is_staff_of_course(user=user, course_id=attempt.assessment.course_id):
         raise Http404("No such attempt.")
     return attempt
 
