@@ -19,7 +19,7 @@ Every value comes from ``grader.reference`` (``softmax``, ``sigmoid``, ``entropy
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -122,32 +122,28 @@ def _wrong_base(params: Params) -> Response | None:
     return {k: v for k, v in other.items() if k in _LOG_PARTS} or None
 
 
-def _kl_swapped(params: Params) -> Response | None:
+def _kl_parts_by(params: Params, measure: Callable[..., Any], *, swapped: bool) -> Response | None:
+    """The KL parts computed with another measure and/or the arguments swapped (two misconceptions)."""
     names = _names(params)
     if "kl_pq" not in names and "kl_qp" not in names:
         return None
     base = _base(params["unit"])
     p, q = np.asarray(params["p"], dtype=float), _q(params)
+    first, second = (q, p) if swapped else (p, q)
     out: Response = {}
     if "kl_pq" in names:
-        out["kl_pq"] = float(kl_divergence(q, p, base))
+        out["kl_pq"] = float(measure(first, second, base))
     if "kl_qp" in names:
-        out["kl_qp"] = float(kl_divergence(p, q, base))
+        out["kl_qp"] = float(measure(second, first, base))
     return out
+
+
+def _kl_swapped(params: Params) -> Response | None:
+    return _kl_parts_by(params, kl_divergence, swapped=True)
 
 
 def _ce_for_kl(params: Params) -> Response | None:
-    names = _names(params)
-    if "kl_pq" not in names and "kl_qp" not in names:
-        return None
-    base = _base(params["unit"])
-    p, q = np.asarray(params["p"], dtype=float), _q(params)
-    out: Response = {}
-    if "kl_pq" in names:
-        out["kl_pq"] = float(cross_entropy(p, q, base))
-    if "kl_qp" in names:
-        out["kl_qp"] = float(cross_entropy(q, p, base))
-    return out
+    return _kl_parts_by(params, cross_entropy, swapped=False)
 
 
 def _sigmoid_for_softmax(params: Params) -> Response | None:
