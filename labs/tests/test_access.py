@@ -12,11 +12,6 @@ from labs.services import submission_create
 from labs.tests.factories import lab_answers, make_lab
 
 
-@pytest.fixture
-def course():
-    return make_course("dlcv")
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("who", "published", "expected"),

@@ -44,16 +44,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def course() -> Course:
-    return make_course("dlcv")
-
-
-@pytest.fixture
-def student(course: Course) -> User:
-    return make_member(course, Role.STUDENT, username="alice")
-
-
-@pytest.fixture
 def lab(course: Course) -> Lab:
     return make_lab(course, "lab1")
 

@@ -51,16 +51,6 @@ def _no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[None]
 
 
 @pytest.fixture
-def course(db: None) -> Course:
-    return make_course("dlcv")
-
-
-@pytest.fixture
-def student(course: Course) -> User:
-    return make_member(course, Role.STUDENT, username="alice")
-
-
-@pytest.fixture
 def other(course: Course) -> User:
     return make_member(course, Role.STUDENT, username="bob")
 

@@ -13,8 +13,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.tests.factories import make_course, make_member
+from accounts.tests.factories import make_member
 from grader.problems import get_family
 from labs import services
 from labs.models import LabKind, Submission, SubmissionStatus
@@ -32,16 +31,6 @@ from labs.services import (
 from labs.tests.factories import first_misconception, lab_answers, make_lab
 
 DECLINING = {"mode": "declining", "points": [1.0, 0.8, 0.6]}
-
-
-@pytest.fixture
-def course():
-    return make_course("dlcv")
-
-
-@pytest.fixture
-def student(course):
-    return make_member(course, Role.STUDENT)
 
 
 @pytest.fixture

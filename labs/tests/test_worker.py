@@ -14,8 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from accounts.models import Role
-from accounts.tests.factories import make_course, make_member
+from accounts.tests.factories import make_member
 from labs import services
 from labs.models import Submission, SubmissionStatus
 from labs.services import submission_create, submissions_requeue_stuck
@@ -25,16 +24,6 @@ from labs.tests.workers import kill_worker, private_queue, start_worker, stop_wo
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 GRADED_WITHIN = 30.0
-
-
-@pytest.fixture
-def course():
-    return make_course("dlcv")
-
-
-@pytest.fixture
-def student(course):
-    return make_member(course, Role.STUDENT)
 
 
 @pytest.fixture
