@@ -8,8 +8,10 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 WEB_WORKERS ?= 2
 GRADER_CONCURRENCY ?= 2
+# Coding labs: their own worker, one job at a time per process (prefetch 1), each in the sandbox.
+CODE_CONCURRENCY ?= 1
 
-.PHONY: run test lint web worker beat setup bench clean messages
+.PHONY: run test lint web worker code-worker beat setup bench clean messages
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed, found {sys.version}"'
@@ -35,10 +37,12 @@ setup: $(VENV)/.run-deps
 
 ## make run: install, migrate, load the bank, start the grader worker and the web server.
 run: setup
-	@echo "Starting the grader worker and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
-	@$(BIN)/celery -A dlcv_site worker -B -Q numeric,code -c $(GRADER_CONCURRENCY) -l warning \
+	@echo "Starting the grader workers and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops all)"
+	@$(BIN)/celery -A dlcv_site worker -B -Q numeric -c $(GRADER_CONCURRENCY) -n numeric@%h -l warning \
 	    --schedule var/celerybeat-schedule & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/celery -A dlcv_site worker -Q code -c $(CODE_CONCURRENCY) --prefetch-multiplier 1 -n code@%h \
+	    -l warning & code_worker=$$!; \
+	trap 'kill $$worker $$code_worker 2>/dev/null; wait $$worker $$code_worker 2>/dev/null' EXIT INT TERM; \
 	echo "Open http://$(HOST):$(PORT)/   health: http://$(HOST):$(PORT)/healthz"; \
 	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --preload --access-logfile -
 
@@ -47,7 +51,11 @@ web: setup
 	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --preload --access-logfile -
 
 worker: $(VENV)/.run-deps
-	$(BIN)/celery -A dlcv_site worker -Q numeric,code -c $(GRADER_CONCURRENCY) -l info
+	$(BIN)/celery -A dlcv_site worker -Q numeric -c $(GRADER_CONCURRENCY) -n numeric@%h -l info
+
+# Needs bubblewrap (apt-get install bubblewrap); student code never runs outside it.
+code-worker: $(VENV)/.run-deps
+	$(BIN)/celery -A dlcv_site worker -Q code -c $(CODE_CONCURRENCY) --prefetch-multiplier 1 -n code@%h -l info
 
 # Exactly one beat process per deployment: it submits overdue exam attempts every 15 s.
 beat: $(VENV)/.run-deps
@@ -73,6 +81,7 @@ messages: $(VENV)/.run-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m grader.bench
 	$(BIN)/python -m labs.bench
+	$(BIN)/python -m grader.sandbox.bench
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

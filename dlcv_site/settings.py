@@ -231,3 +231,6 @@ LOGGING = {
 
 # Test-only: seconds a grading job sleeps after claiming its row (the kill -9 reliability test).
 GRADER_TEST_SLOW_SECONDS = float(os.environ.get("GRADER_TEST_SLOW_SECONDS", "0"))
+# Student code runs only in the bubblewrap sandbox. "1" lets a developer without bubblewrap run
+# coding labs in a plain subprocess (with a warning) — never in production.
+GRADER_ALLOW_UNSANDBOXED = os.environ.get("GRADER_ALLOW_UNSANDBOXED", "") == "1"

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from grader.problems import all_families, get_family
@@ -148,6 +149,64 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if result["valid"] else EXIT_INVALID
 
 
+def cmd_codelabs(args: argparse.Namespace) -> int:
+    from grader.codelabs import all_codelabs
+
+    rows = [{"slug": lab.slug, "title": lab.title.get(args.lang) or lab.title["en"], "functions": list(lab.functions),
+             "torch": lab.uses_torch, "points": lab.total_points()} for lab in all_codelabs()]
+    if args.json:
+        _dump(rows)
+    else:
+        for row in rows:
+            print(f"{row['slug']:20} {row['points']:5g} pt  {', '.join(row['functions'])}  — {row['title']}")
+    return EXIT_OK
+
+
+def cmd_codelab_public(args: argparse.Namespace) -> int:
+    from grader.codelabs import get_codelab
+    from grader.codelabs.public import public_tests_script
+
+    try:
+        lab = get_codelab(args.slug)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    sys.stdout.write(public_tests_script(lab))
+    return EXIT_OK
+
+
+def cmd_codelab_run(args: argparse.Namespace) -> int:
+    """Grade a file exactly as the grader does: the sandbox, the public and hidden tests."""
+    from grader.codelabs import get_codelab
+    from grader.codelabs.grade import grade_code
+    from grader.sandbox.runner import SandboxUnavailable, make_runner
+
+    try:
+        lab = get_codelab(args.slug)
+        source = Path(args.file).read_text(encoding="utf-8")
+    except (KeyError, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
+    try:
+        runner = make_runner(allow_unsandboxed=args.unsandboxed)
+    except SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        result = grade_code(lab=lab, source=source, seed=args.seed, runner=runner)
+    finally:
+        runner.close()
+    if args.json:
+        _dump(result)
+        return EXIT_OK
+    for test in result["tests"]:
+        mark = {"passed": "PASS", "failed": "FAIL", "error": "ERR ", "not_run": "----"}[test["status"]]
+        print(f"{mark} {test['earned']:g}/{test['points']:g}  {test['title']}" + ("" if test["public"] else "  (hidden)"))
+        if not test["passed"]:
+            print("       " + (test["message"].get(args.lang) or test["message"]["en"]).replace("\n", "\n       "))
+    if result["summary"]:
+        print(result["summary"].get(args.lang) or result["summary"]["en"])
+    print(f"Score: {result['earned']:g}/{result['points']:g}  ({result['resources']['wall_seconds']:.2f} s)")
+    return EXIT_OK if result["score"] == 1.0 else EXIT_INVALID
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader", description="DLCV grader core: problem families."
@@ -168,6 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
     common(check, variant=True)
     check.add_argument("--answer", required=True, help="JSON object part → answer; '-' = stdin, '@file'")
     check.add_argument("--reveal", action="store_true", help="include the expected value of each part")
+    common(sub.add_parser("codelabs", help="list coding labs"), variant=False)
+    public = sub.add_parser("codelab-public", help="print a coding lab's public_tests.py")
+    public.add_argument("slug")
+    run = sub.add_parser("codelab-run", help="grade a .py file against a coding lab, in the sandbox")
+    common(run, variant=False)
+    run.add_argument("slug")
+    run.add_argument("file")
+    run.add_argument("--seed", type=int, default=0, help="seed of the hidden tests")
+    run.add_argument("--unsandboxed", action="store_true",
+                     help="without bubblewrap, run in a plain subprocess (your own code only: no isolation)")
     return parser
 
 
@@ -176,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")  # statements contain Chinese and math symbols
     args = build_parser().parse_args(argv)
-    handlers = {"list": cmd_list, "show": cmd_show, "check": cmd_check}
+    handlers = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "codelabs": cmd_codelabs,
+                "codelab-public": cmd_codelab_public, "codelab-run": cmd_codelab_run}
     try:
         return handlers[args.command](args)
     except UsageError as exc:

@@ -48,3 +48,26 @@ def requeue_stuck_submissions() -> int:
     from labs.services import REQUEUE_STUCK_AFTER, submissions_requeue_stuck
 
     return submissions_requeue_stuck(older_than=REQUEUE_STUCK_AFTER)
+
+
+@shared_task(
+    # Queue "code" (CELERY_TASK_ROUTES): its own workers with prefetch 1, so a minute-long training
+    # run never holds up numeric grading and a worker never hoards jobs it cannot start.
+    name="grader.grade_code_submission",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # Above the longest lab's wall limit (90 s) plus sandbox start; the sandbox enforces the real limits.
+    soft_time_limit=240,
+    time_limit=270,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def grade_code_submission(submission_id: int) -> None:
+    """Run one coding-lab submission in the sandbox and store its per-test result (idempotent)."""
+    from labs.services import CODE_STALE_RUNNING_AFTER, submission_grade
+
+    submission_grade(submission_id=submission_id, stale_after=CODE_STALE_RUNNING_AFTER)

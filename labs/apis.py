@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import BaseParser, FormParser, JSONParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,9 +42,10 @@ from grader.answers import MAX_TEXT_CHARS
 from grader.problems import get_family
 from grader.problems.base import LANGS, PART_KINDS, Part, tr
 from labs.access import lab_get_for_member, submission_get_for_user
-from labs.models import LabPart, Submission, SubmissionStatus
+from labs.models import LabKind, LabPart, Submission, SubmissionStatus
 from labs.selectors import LabRow, lab_submissions_for_student, labs_for_student
 from labs.services import (
+    MAX_SOURCE_BYTES,
     SubmissionInvalid,
     SubmissionRefused,
     lab_part_params,
@@ -628,6 +629,63 @@ def _public_parts(result: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
+class CodeTestSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    public = serializers.BooleanField(help_text="Public tests are in public_tests.py; the rest are hidden, drawn per submission.")
+    function = serializers.CharField()
+    points = serializers.FloatField()
+    earned = serializers.FloatField()
+    passed = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["passed", "failed", "error", "not_run"])
+    message = serializers.CharField(allow_blank=True, help_text="In the submission's language.")
+    seconds = serializers.FloatField(allow_null=True)
+    traceback = serializers.CharField(allow_blank=True, help_text="From your own code, when it raised.")
+
+    class Meta:
+        ref_name = "CodeTest"
+
+
+class CodeResultSerializer(serializers.Serializer):
+    tests = CodeTestSerializer(many=True)
+    passed = serializers.IntegerField()
+    summary = serializers.CharField(allow_null=True, help_text="Why the run stopped early, if it did.")
+    stdout = serializers.CharField(allow_blank=True)
+    stderr = serializers.CharField(allow_blank=True)
+    output_truncated = serializers.BooleanField()
+    resources = serializers.DictField(child=serializers.JSONField(), help_text="wall/cpu seconds, memory, exit.")
+
+    class Meta:
+        ref_name = "CodeResult"
+
+
+_TEST_FIELDS = ("name", "title", "public", "function", "points", "earned", "passed", "status", "seconds")
+
+
+def _public_code_result(result: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """A coding lab's stored result with only what students may see (a whitelist, like parts)."""
+    code = (result or {}).get("code")
+    if not isinstance(code, Mapping):
+        return None
+
+    def pick(message: Any) -> str | None:
+        return tr(message, lang) if isinstance(message, Mapping) else None
+
+    return {
+        "tests": [
+            {**{f: t.get(f) for f in _TEST_FIELDS}, "message": pick(t.get("message")) or "",
+             "traceback": str(t.get("traceback") or "")}
+            for t in code.get("tests") or [] if isinstance(t, Mapping)
+        ],
+        "passed": int(code.get("passed") or 0),
+        "summary": pick(code.get("summary")),
+        "stdout": str(code.get("stdout") or ""),
+        "stderr": str(code.get("stderr") or ""),
+        "output_truncated": bool(code.get("output_truncated")),
+        "resources": dict(code.get("resources") or {}),
+    }
+
+
 class SubmissionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.SerializerMethodField()
@@ -648,9 +706,16 @@ class SubmissionOutputSerializer(serializers.Serializer):
     misconceptions = serializers.SerializerMethodField()
     parts = serializers.SerializerMethodField()
     answers = serializers.DictField(child=serializers.DictField(child=serializers.JSONField()))
+    kind = serializers.CharField(source="lab.kind", help_text="numeric or code.")
+    code = serializers.SerializerMethodField(help_text="Coding labs: the per-test results (null otherwise or until graded).")
+    source_code = serializers.CharField(help_text="Coding labs: the file as submitted.")
 
     class Meta:
         ref_name = "Submission"
+
+    @extend_schema_field(CodeResultSerializer(allow_null=True))
+    def get_code(self, submission: Submission) -> dict[str, Any] | None:
+        return _public_code_result(submission.result, submission.lang)
 
     def get_url(self, submission: Submission) -> str:
         return reverse("api-submission-detail", kwargs={"submission_id": submission.pk})
@@ -672,6 +737,32 @@ class SubmissionOutputSerializer(serializers.Serializer):
         return SubmissionPartSerializer(_public_parts(submission.result), many=True).data
 
 
+class SourceTooLarge(PayloadTooLarge):
+    default_detail = _("The file is larger than the upload limit.")
+    default_code = "file_too_large"
+
+
+def _uploaded_source(data: Mapping[str, Any]) -> str:
+    """The source of a coding-lab submission from ``file`` or ``source_code``: UTF-8 ``.py`` only."""
+    upload = data.get("file")
+    if upload is not None:
+        if not str(upload.name or "").endswith(".py"):
+            raise exceptions.ValidationError({"file": [_("Upload a Python file ending in .py.")]})
+        if upload.size > MAX_SOURCE_BYTES:
+            raise SourceTooLarge(_("The file is larger than %(kb)d KB.") % {"kb": MAX_SOURCE_BYTES // 1024})
+        raw = upload.read(MAX_SOURCE_BYTES + 1)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise exceptions.ValidationError({"file": [_("The file is not UTF-8 text.")]}) from None
+    source = data.get("source_code")
+    if source is None:
+        raise exceptions.ValidationError({"source_code": [_("Send the Python source as source_code or as a file.")]})
+    if len(source.encode("utf-8", errors="surrogatepass")) > MAX_SOURCE_BYTES:
+        raise SourceTooLarge(_("The file is larger than %(kb)d KB.") % {"kb": MAX_SOURCE_BYTES // 1024})
+    return source
+
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, pattern=IDEMPOTENCY_KEY_RE.pattern,
     description="Any unique string (e.g. a UUID): a retry with the same key returns the first submission (200).",
@@ -683,8 +774,16 @@ class SubmissionCreateApi(ApiView):
 
     throttle_classes = [SubmissionRateThrottle]
 
+    parser_classes = [StrictJSONParser, MultiPartParser]
+
     class InputSerializer(serializers.Serializer):
-        answers = AnswersField(help_text="{part key: {answer box name: answer}}.")
+        answers = AnswersField(required=False, help_text="Numeric labs: {part key: {answer box name: answer}}.")
+        source_code = serializers.CharField(
+            required=False, trim_whitespace=False, allow_blank=True,
+            help_text=f"Coding labs: the Python source (UTF-8, at most {MAX_SOURCE_BYTES // 1024} KB). "
+            "Or send it as the multipart file field `file`.",
+        )
+        file = serializers.FileField(required=False, help_text="Coding labs: a .py file (multipart/form-data).")
         lang = serializers.ChoiceField(
             choices=list(LANGS), default=DEFAULT_LANG, required=False, help_text="Language of the feedback."
         )
@@ -718,11 +817,16 @@ class SubmissionCreateApi(ApiView):
         headers.is_valid(raise_exception=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        source_code = _uploaded_source(data) if lab.kind == LabKind.CODE else None
+        if lab.kind == LabKind.NUMERIC and "answers" not in data:
+            raise exceptions.ValidationError({"answers": [_("This field is required.")]})
         try:
             result = submission_create(
                 user=request.user,
                 lab=lab,
-                answers=serializer.validated_data["answers"],
+                answers=data.get("answers"),
+                source_code=source_code,
                 idempotency_key=headers.validated_data.get("idempotency_key", ""),
                 lang=serializer.validated_data["lang"],
             )

@@ -25,6 +25,10 @@ class Lab(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=LabKind.choices, default=LabKind.NUMERIC)
+    # Coding labs: the grader's lab spec (grader.codelabs) this lab runs, e.g. "conv2d-forward".
+    codelab = models.CharField(max_length=80, blank=True)
+    # A coding lab's total points (the sum of its tests'); numeric labs sum their parts instead.
+    code_points = models.DecimalField(max_digits=6, decimal_places=2, default=0)
     description = models.TextField(blank=True, help_text="Markdown + LaTeX, zh-Hant.")
     published = models.BooleanField(default=True)
     due_at = models.DateTimeField(null=True, blank=True)

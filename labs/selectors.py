@@ -96,7 +96,9 @@ def labs_for_student(*, user: User, course: Course, include_unpublished: bool = 
     labs = (
         Lab.objects.filter(course=course)
         .annotate(
-            points_total=Coalesce(_max_points(), Value(Decimal(0)), output_field=DecimalField(max_digits=8, decimal_places=2)),
+            points_total=Coalesce(
+                _max_points(), F("code_points"), Value(Decimal(0)), output_field=DecimalField(max_digits=8, decimal_places=2)
+            ),
             used=Coalesce(Subquery(used, output_field=IntegerField()), Value(0)),
             best=Subquery(best, output_field=DecimalField(max_digits=8, decimal_places=4)),
         )
@@ -165,7 +167,7 @@ def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradeboo
     ]
     labs = list(
         Lab.objects.filter(course=course)
-        .annotate(points_total=_max_points())
+        .annotate(points_total=Coalesce(_max_points(), F("code_points"), output_field=DecimalField(max_digits=8, decimal_places=2)))
         .order_by(F("due_at").asc(nulls_last=True), "slug")
     )
     lab_best = {

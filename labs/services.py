@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,17 +32,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Model, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from accounts.models import Course, User
+from grader.codelabs import get_codelab
+from grader.codelabs.grade import Runner, grade_code
 from grader.problems import get_family
 from grader.problems.base import LANGS, Grade, Params
+from grader.sandbox.runner import make_runner
 from labs.models import Lab, LabKind, LabPart, Submission, SubmissionStatus
 from quizzes.services.attempts import variant_seed
 
@@ -49,6 +53,12 @@ logger = logging.getLogger(__name__)
 
 #: The broker queue numeric gradings go to (tests and the bench point it at a private queue).
 GRADING_QUEUE = "numeric"
+#: Coding labs run on their own queue (own workers, prefetch 1): numeric grading never waits on them.
+CODE_GRADING_QUEUE = "code"
+#: Coding-lab runs last up to their lab's wall limit (the training lab: 90 s) plus sandbox start.
+CODE_STALE_RUNNING_AFTER = timedelta(seconds=600)
+#: Upload limit for one source file (the API answers 413 above it).
+MAX_SOURCE_BYTES = 128 * 1024
 #: A row ``running`` for longer than this is presumed abandoned: it is well past the task's hard
 #: time limit (30 s), so its worker is dead or the result write was lost.
 STALE_RUNNING_AFTER = timedelta(seconds=120)
@@ -84,6 +94,23 @@ _MSG: dict[str, dict[str, str]] = {
     },
     "unpublished": {"en": "This lab is not open yet.", "zh-Hant": "這個實驗尚未開放。"},
     "missing": {"en": "No answer given.", "zh-Hant": "未作答。"},
+    "no_source": {"en": "Submit a Python file.", "zh-Hant": "請繳交一個 Python 檔案。"},
+    "source_too_large": {
+        "en": "The file is larger than {kb} KB.",
+        "zh-Hant": "檔案超過 {kb} KB。",
+    },
+    "source_not_text": {
+        "en": "The file must be UTF-8 Python source (no NUL bytes).",
+        "zh-Hant": "檔案必須是 UTF-8 編碼的 Python 原始碼（不可含 NUL 位元組）。",
+    },
+    "syntax": {
+        "en": "Syntax error on line {line}: {error}. Nothing was submitted.",
+        "zh-Hant": "第 {line} 行語法錯誤：{error}。這次沒有繳交。",
+    },
+    "source_for_numeric": {
+        "en": "This lab is graded from numeric answers, not from code.",
+        "zh-Hant": "這個實驗以數值答案評分，不收程式碼。",
+    },
 }
 
 
@@ -233,21 +260,47 @@ def _existing(lab: Lab, user: User, idempotency_key: str) -> Submission | None:
     return Submission.objects.filter(lab=lab, user=user, idempotency_key=idempotency_key).first()
 
 
+def _validate_source(source_code: str | None, lang: str) -> str:
+    """A coding-lab submission: UTF-8 Python text within the size limit that at least compiles.
+
+    A syntax error is reported like a format error (nothing stored, no attempt used): the student
+    fixes a typo without it costing them, as with a malformed number in a numeric lab.
+    """
+    if not source_code or not source_code.strip():
+        raise SubmissionInvalid({"source_code": {"_answer": _msg("no_source", lang)}})
+    if len(source_code.encode("utf-8", errors="surrogatepass")) > MAX_SOURCE_BYTES:
+        raise SubmissionInvalid({"source_code": {"_answer": _msg("source_too_large", lang, kb=MAX_SOURCE_BYTES // 1024)}})
+    if "\x00" in source_code:
+        raise SubmissionInvalid({"source_code": {"_answer": _msg("source_not_text", lang)}})
+    try:
+        source_code.encode("utf-8")
+        compile(source_code, "submission.py", "exec", dont_inherit=True)  # parses only; never runs here
+    except UnicodeEncodeError:
+        raise SubmissionInvalid({"source_code": {"_answer": _msg("source_not_text", lang)}}) from None
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None) or "?"
+        error = getattr(exc, "msg", None) or str(exc)
+        raise SubmissionInvalid({"source_code": {"_answer": _msg("syntax", lang, line=line, error=error)}}) from None
+    return source_code
+
+
 def submission_create(
     *,
     user: User,
     lab: Lab,
-    answers: dict[str, dict[str, Any]],
+    answers: dict[str, dict[str, Any]] | None = None,
+    source_code: str | None = None,
     idempotency_key: str = "",
     lang: str = "zh-Hant",
     now: datetime | None = None,
 ) -> SubmissionCreateResult:
     """Validate, apply the policies, store a queued submission and enqueue its grading on commit.
 
-    Raises ``SubmissionInvalid`` (format errors; nothing written, no attempt used) or
-    ``SubmissionRefused`` (``closed``, ``attempts_exhausted``, …). The same non-empty
-    ``idempotency_key`` again returns the first submission with ``created=False``, also when the
-    retries race (a per-student row lock, and the unique constraint behind it).
+    Numeric labs take ``answers``; coding labs take ``source_code`` (a fresh hidden-test seed is
+    drawn per submission). Raises ``SubmissionInvalid`` (format or syntax errors; nothing written,
+    no attempt used) or ``SubmissionRefused`` (``closed``, ``attempts_exhausted``, …). The same
+    non-empty ``idempotency_key`` again returns the first submission with ``created=False``, also
+    when the retries race (a per-student row lock, and the unique constraint behind it).
     """
     if lang not in LANGS:
         raise ValueError(f"unsupported language {lang!r}")
@@ -257,16 +310,24 @@ def submission_create(
     existing = _existing(lab, user, idempotency_key)
     if existing is not None:
         return SubmissionCreateResult(existing, created=False)
-    if lab.kind != LabKind.NUMERIC:
+    if lab.kind not in (LabKind.NUMERIC, LabKind.CODE) or (lab.kind == LabKind.CODE and not lab.codelab):
         raise SubmissionRefused("unsupported", _msg("unsupported", lang))
+    if lab.kind == LabKind.NUMERIC and source_code:
+        raise SubmissionRefused("unsupported", _msg("source_for_numeric", lang))
     late_days = _late_days(lab, now, lang)
     if _attempt_limit(lab) is not None:  # before parsing: no point fixing the format of a refused answer
         counted = Submission.objects.filter(lab=lab, user=user).aggregate(n=_counted())["n"]
         _check_attempts(lab, counted, lang)
-    parts = list(lab.parts.all())
-    variant, errors = _validate(parts, answers, lab_variant_seed(lab=lab, user=user), lang)
-    if errors:
-        raise SubmissionInvalid(errors)
+    if lab.kind == LabKind.CODE:
+        source = _validate_source(source_code, lang)
+        answers = {}
+        # Hidden tests are drawn per submission: resubmitting cannot overfit a fixed set.
+        variant: dict[str, Any] = {"codelab": lab.codelab, "seed": secrets.randbelow(2**31)}
+    else:
+        source = ""
+        variant, errors = _validate(list(lab.parts.all()), answers, lab_variant_seed(lab=lab, user=user), lang)
+        if errors:
+            raise SubmissionInvalid(errors)
     try:
         with transaction.atomic():
             # One student's submissions to any lab are serialized here, so two concurrent requests
@@ -282,7 +343,8 @@ def submission_create(
                 lab=lab,
                 user=user,
                 number=last + 1,
-                answers=dict(answers),
+                answers=dict(answers or {}),
+                source_code=source,
                 variant=variant,
                 lang=lang,
                 idempotency_key=idempotency_key,
@@ -290,7 +352,7 @@ def submission_create(
                 enqueued_at=timezone.now(),
                 late_days=late_days,
             )
-            transaction.on_commit(partial(_enqueue, [submission.pk]))
+            transaction.on_commit(partial(_enqueue, [submission.pk], lab.kind))
     except IntegrityError:
         # A writer that did not take the lock (or SQLite's looser locking) won the race for the key.
         existing = _existing(lab, user, idempotency_key)
@@ -300,13 +362,21 @@ def submission_create(
     return SubmissionCreateResult(submission, created=True)
 
 
-def _enqueue(submission_ids: Sequence[int]) -> None:
-    """Send one grading task per id. A broker failure leaves the rows queued for the sweeper."""
-    from grader.tasks import grade_numeric_submission  # late: the task module calls into this one
+def _grading_task(kind: str) -> tuple[Any, str]:
+    """The Celery task and queue that grade a submission of a ``kind`` lab."""
+    from grader.tasks import grade_code_submission, grade_numeric_submission  # late: they call this module
 
+    if kind == LabKind.CODE:
+        return grade_code_submission, CODE_GRADING_QUEUE
+    return grade_numeric_submission, GRADING_QUEUE
+
+
+def _enqueue(submission_ids: Sequence[int], kind: str = LabKind.NUMERIC) -> None:
+    """Send one grading task per id. A broker failure leaves the rows queued for the sweeper."""
+    task, queue = _grading_task(kind)
     try:
         for submission_id in submission_ids:
-            grade_numeric_submission.apply_async(args=[submission_id], queue=GRADING_QUEUE)
+            task.apply_async(args=[submission_id], queue=queue)
     except (KombuError, OSError):
         # Broker down. The rows are committed and queued: the sweeper sends them again.
         logger.exception("could not enqueue gradings for submissions %s", list(submission_ids))
@@ -328,10 +398,119 @@ def _relaxed_durability() -> Iterator[None]:
         yield
 
 
-def _claimable(now: datetime) -> Q:
-    return Q(status=SubmissionStatus.QUEUED) | Q(
-        status=SubmissionStatus.RUNNING, started_at__lt=now - STALE_RUNNING_AFTER
+def _claimable(now: datetime, stale_after: timedelta = STALE_RUNNING_AFTER) -> Q:
+    return Q(status=SubmissionStatus.QUEUED) | Q(status=SubmissionStatus.RUNNING, started_at__lt=now - stale_after)
+
+
+# The worker's PostgreSQL path: the claim and the result write are one statement each (one round
+# trip), instead of BEGIN, SET LOCAL, UPDATE, SELECTs, COMMIT. ``set_config(..., true)`` in the FROM
+# list turns synchronous_commit off until the end of the statement's own transaction: the same
+# relaxed durability as _relaxed_durability, which stays the portable path (SQLite).
+_RELAXED_FROM = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _from_row(model: type[_M], values: Sequence[Any]) -> _M:
+    """An instance from raw column values in ``model``'s concrete-field order, converted the way the
+    ORM converts a SELECT's (JSON text to dicts, …)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            value = convert(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+@lru_cache(maxsize=256)
+def _parts_from_json(alias: str, parts_json: str) -> tuple[LabPart, ...]:
+    """A lab's parts from the JSON the claim returns with the row. Memoized per worker process on
+    the exact text (the version is the content): an unchanged lab is parsed once, an edited part
+    is never served stale. The instances are shared: grading only reads them."""
+    fields = LabPart._meta.concrete_fields
+    return tuple(
+        LabPart.from_db(alias, [f.attname for f in fields], [f.to_python(row[f.attname]) for f in fields])
+        for row in json.loads(parts_json)
     )
+
+
+@lru_cache(maxsize=1)
+def _claim_sql() -> str:
+    """PostgreSQL: claim the row and return, from the same statement, the submission's columns, its
+    lab's, the lab's parts as JSON (numeric columns as text, exact) and how many earlier
+    submissions of the student for the lab did not fail (the declining-points position)."""
+    qn = connection.ops.quote_name
+
+    def columns(model: type[Model], alias: str) -> str:
+        return ", ".join(f"{alias}.{qn(f.column)}" for f in model._meta.concrete_fields)
+
+    part_json = ", ".join(
+        f"'{f.attname}', p.{qn(f.column)}" + ("::text" if f.get_internal_type() == "DecimalField" else "")
+        for f in LabPart._meta.concrete_fields
+    )
+    submissions, labs, parts = (qn(m._meta.db_table) for m in (Submission, Lab, LabPart))
+    return (
+        f"UPDATE {submissions} AS s SET status = %(running)s, claim_token = %(token)s, "
+        "grading_runs = s.grading_runs + 1, started_at = %(now)s, finished_at = NULL, error = '' "
+        f"FROM {labs} AS l, {_RELAXED_FROM} "
+        "WHERE s.id = %(id)s AND l.id = s.lab_id "
+        "AND (s.status = %(queued)s OR (s.status = %(running)s AND s.started_at < %(stale_before)s)) "
+        f"RETURNING {columns(Submission, 's')}, {columns(Lab, 'l')}, "
+        f"(SELECT json_agg(json_build_object({part_json}) ORDER BY p.position)::text "
+        f"FROM {parts} AS p WHERE p.lab_id = s.lab_id), "
+        f"(SELECT count(*) FROM {submissions} AS e WHERE e.lab_id = s.lab_id AND e.user_id = s.user_id "
+        "AND e.number < s.number AND e.status <> %(failed)s)"
+    )
+
+
+def _claim_postgresql(
+    submission_id: int, token: uuid.UUID, now: datetime, stale_after: timedelta
+) -> tuple[Submission, list[LabPart], int] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _claim_sql(),
+            {
+                "id": submission_id,
+                "token": token,
+                "now": now,
+                "stale_before": now - stale_after,
+                "queued": SubmissionStatus.QUEUED.value,
+                "running": SubmissionStatus.RUNNING.value,
+                "failed": SubmissionStatus.FAILED.value,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_submission, n_lab = len(Submission._meta.concrete_fields), len(Lab._meta.concrete_fields)
+    submission = _from_row(Submission, row[:n_submission])
+    submission.lab = _from_row(Lab, row[n_submission : n_submission + n_lab])
+    parts_json, earlier = row[n_submission + n_lab :]
+    parts = list(_parts_from_json(connection.alias, parts_json or "[]"))
+    # Only declining points depend on the position.
+    position = 1 + int(earlier) if _attempt_limit(submission.lab) is not None else 1
+    return submission, parts, position
+
+
+def _write_postgresql(submission_id: int, token: uuid.UUID, values: Mapping[str, Any]) -> int:
+    meta = Submission._meta
+    qn = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} SET {assignments}, result_writes = result_writes + 1 FROM {_RELAXED_FROM} "
+            "WHERE id = %s AND status = %s AND claim_token = %s",
+            [
+                *(f.get_db_prep_save(values[f.name], connection) for f in fields),
+                submission_id,
+                SubmissionStatus.RUNNING.value,
+                token,
+            ],
+        )
+        return cursor.rowcount
 
 
 def _test_slow_seconds() -> float:
@@ -401,25 +580,68 @@ def _grade(submission: Submission, parts: Sequence[LabPart], position: int) -> d
     }
 
 
+@lru_cache(maxsize=1)
+def code_runner() -> Runner:
+    """This worker process's sandbox runner (its zygotes start on first use and stay warm)."""
+    return make_runner(allow_unsandboxed=bool(getattr(settings, "GRADER_ALLOW_UNSANDBOXED", False)))
+
+
+def _grade_code(submission: Submission, position: int) -> dict[str, Any]:
+    """A coding-lab result: the sandbox run scored test by test, then the lab's policies."""
+    lab = submission.lab
+    spec = get_codelab(str(submission.variant.get("codelab") or lab.codelab))
+    graded = grade_code(lab=spec, source=submission.source_code, seed=int(submission.variant.get("seed", 0)),
+                        runner=code_runner())
+    max_points, points = float(graded["points"]), float(graded["earned"])
+    raw = points / max_points if max_points else 0.0
+    attempt_factor = _attempt_factor(lab, position)
+    late_factor = _late_factor(lab, submission.late_days)
+    return {
+        "raw_score": Decimal(raw).quantize(_Q4),
+        "score": Decimal(max_points * raw * attempt_factor * late_factor).quantize(_Q4),
+        "result": {
+            "code": graded,
+            "parts": [],
+            "points": round(points, 6),
+            "max_points": round(max_points, 6),
+            "misconceptions": [],
+            "attempt": position,
+            "attempt_factor": attempt_factor,
+            "late_days": submission.late_days,
+            "late_factor": late_factor,
+            "lang": submission.lang,
+        },
+    }
+
+
 def _write(submission_id: int, token: uuid.UUID, **fields: Any) -> bool:
     """Store an outcome only while our claim holds; False when another worker took the row over."""
-    with _relaxed_durability():
-        written = Submission.objects.filter(
-            pk=submission_id, status=SubmissionStatus.RUNNING, claim_token=token
-        ).update(finished_at=timezone.now(), claim_token=None, result_writes=F("result_writes") + 1, **fields)
+    values = {"finished_at": timezone.now(), "claim_token": None, **fields}
+    if connection.vendor == "postgresql":
+        written = _write_postgresql(submission_id, token, values)
+    else:
+        with _relaxed_durability():
+            written = Submission.objects.filter(
+                pk=submission_id, status=SubmissionStatus.RUNNING, claim_token=token
+            ).update(result_writes=F("result_writes") + 1, **values)
     if not written:
         logger.warning("submission %s: claim %s was taken over; result discarded", submission_id, token)
     return bool(written)
 
 
-def _claim(submission_id: int, token: uuid.UUID) -> tuple[Submission, list[LabPart], int] | None:
+def _claim(
+    submission_id: int, token: uuid.UUID, stale_after: timedelta = STALE_RUNNING_AFTER
+) -> tuple[Submission, list[LabPart], int] | None:
     """Claim the row (conditional UPDATE) and read what grading needs, in one transaction:
-    ``(submission, parts, declining-points position)``, or None when there is nothing to grade."""
+    ``(submission, parts, declining-points position)``, or None when there is nothing to grade.
+    On PostgreSQL that is one ``UPDATE … RETURNING`` statement."""
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(submission_id, token, now, stale_after)
     with _relaxed_durability():
         claimed = (
             Submission.objects.filter(pk=submission_id)
-            .filter(_claimable(now))
+            .filter(_claimable(now, stale_after))
             .update(
                 status=SubmissionStatus.RUNNING,
                 claim_token=token,
@@ -443,7 +665,7 @@ def _claim(submission_id: int, token: uuid.UUID) -> tuple[Submission, list[LabPa
     return submission, parts, position
 
 
-def submission_grade(*, submission_id: int) -> None:
+def submission_grade(*, submission_id: int, stale_after: timedelta = STALE_RUNNING_AFTER) -> None:
     """Claim, grade and store one submission; a no-op unless it is queued (or stale running).
 
     A grader exception (our bug, or the task's soft time limit) stores ``failed`` with the error;
@@ -451,7 +673,7 @@ def submission_grade(*, submission_id: int) -> None:
     them) after handing the row back to the queue.
     """
     token = uuid.uuid4()
-    claim = _claim(submission_id, token)
+    claim = _claim(submission_id, token, stale_after)
     if claim is None:
         logger.info("submission %s: nothing to grade (not queued, or being graded)", submission_id)
         return
@@ -461,7 +683,10 @@ def submission_grade(*, submission_id: int) -> None:
             slow = _test_slow_seconds()
             if slow > 0:
                 time.sleep(slow)
-            outcome = _grade(submission, parts, position)
+            if submission.lab.kind == LabKind.CODE:
+                outcome = _grade_code(submission, position)
+            else:
+                outcome = _grade(submission, parts, position)
         except (OperationalError, InterfaceError):
             raise
         except Exception as exc:  # a grader bug or the soft time limit: ours, not the student's
@@ -491,20 +716,22 @@ def submissions_requeue_stuck(*, older_than: timedelta, now: datetime | None = N
     """
     now = now or timezone.now()
     cutoff = now - older_than
+    code_cutoff = now - max(older_than, CODE_STALE_RUNNING_AFTER)  # code runs may last minutes
     stuck = (
         Q(status=SubmissionStatus.QUEUED, enqueued_at__lt=cutoff)
         | Q(status=SubmissionStatus.QUEUED, enqueued_at__isnull=True, created_at__lt=cutoff)
-        | Q(status=SubmissionStatus.RUNNING, started_at__lt=cutoff)
+        | Q(status=SubmissionStatus.RUNNING, started_at__lt=cutoff, lab__kind=LabKind.NUMERIC)
+        | Q(status=SubmissionStatus.RUNNING, started_at__lt=code_cutoff, lab__kind=LabKind.CODE)
     )
     with transaction.atomic():
         rows = list(
-            Submission.objects.select_for_update(skip_locked=True)
+            Submission.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(stuck)
             .order_by("pk")
-            .values_list("pk", "grading_runs", "result_writes")[:SWEEP_BATCH]
+            .values_list("pk", "grading_runs", "result_writes", "lab__kind")[:SWEEP_BATCH]
         )
-        give_up = [pk for pk, runs, writes in rows if runs - writes >= MAX_LOST_RUNS]
-        again = [pk for pk, runs, writes in rows if runs - writes < MAX_LOST_RUNS]
+        give_up = [pk for pk, runs, writes, _ in rows if runs - writes >= MAX_LOST_RUNS]
+        again = [(pk, kind) for pk, runs, writes, kind in rows if runs - writes < MAX_LOST_RUNS]
         if give_up:
             logger.error("submissions %s: abandoned by %d workers; marked failed", give_up, MAX_LOST_RUNS)
             Submission.objects.filter(pk__in=give_up).update(
@@ -514,10 +741,11 @@ def submissions_requeue_stuck(*, older_than: timedelta, now: datetime | None = N
                 error=f"Grading was abandoned {MAX_LOST_RUNS} times (worker lost or timed out).",
             )
         if again:
-            Submission.objects.filter(pk__in=again).update(
+            Submission.objects.filter(pk__in=[pk for pk, _ in again]).update(
                 status=SubmissionStatus.QUEUED, claim_token=None, enqueued_at=now
             )
-            transaction.on_commit(partial(_enqueue, again))
+            for kind in sorted({kind for _, kind in again}):
+                transaction.on_commit(partial(_enqueue, [pk for pk, k in again if k == kind], kind))
     if again:
         logger.warning("re-enqueued %d stuck submissions", len(again))
     return len(again)
@@ -535,8 +763,7 @@ def lab_regrade(*, lab: Lab) -> str:
     grading tasks on commit; returns the group id. Progress: :func:`lab_regrade_progress`."""
     from celery import group
 
-    from grader.tasks import grade_numeric_submission
-
+    task, queue = _grading_task(lab.kind)
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -558,7 +785,7 @@ def lab_regrade(*, lab: Lab) -> str:
         )
         group_id = str(uuid.uuid4())
         # The group's task_id becomes its group id when it is sent (no result objects made here).
-        signature = group(grade_numeric_submission.si(pk).set(queue=GRADING_QUEUE) for pk in ids).set(task_id=group_id)
+        signature = group(task.si(pk).set(queue=queue) for pk in ids).set(task_id=group_id)
         if ids:
             transaction.on_commit(partial(_send_group, signature))
     logger.info("regrade %s of %s: %d submissions", group_id, lab, len(ids))
@@ -580,7 +807,7 @@ def lab_regrade_progress(*, lab: Lab) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- lab definitions
 
-_SPEC_KEYS = {"slug", "title", "description", "due_days", "attempts_policy", "late_policy", "parts"}
+_SPEC_KEYS = {"slug", "title", "description", "due_days", "attempts_policy", "late_policy", "parts", "kind", "codelab"}
 _PART_KEYS = {"key", "title", "family", "constraints", "points"}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -659,6 +886,19 @@ def lab_spec_errors(spec: Any) -> list[str]:
     if not isinstance(spec.get("title"), str) or not spec["title"].strip():
         errors.append("title is required")
     errors += _policy_errors(spec)
+    kind = spec.get("kind", LabKind.NUMERIC)
+    if kind not in LabKind.values:
+        return [*errors, f"kind must be one of {', '.join(LabKind.values)}"]
+    if kind == LabKind.CODE:
+        if spec.get("parts"):
+            errors.append("a coding lab has no parts: its tests come from the grader's code lab")
+        try:
+            get_codelab(str(spec.get("codelab") or ""))
+        except KeyError as exc:
+            errors.append(f"codelab: {exc.args[0]}")
+        return errors
+    if spec.get("codelab"):
+        errors.append("codelab is only for kind: code")
     parts = spec.get("parts")
     if not isinstance(parts, list) or not parts:
         return [*errors, "parts must be a non-empty list"]
@@ -687,7 +927,11 @@ def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
         lab = Lab(course=course, slug=spec["slug"])
     lab.title = spec["title"].strip()
     lab.description = (spec.get("description") or "").strip()
-    lab.kind = LabKind.NUMERIC
+    lab.kind = spec.get("kind", LabKind.NUMERIC)
+    lab.codelab = str(spec.get("codelab") or "") if lab.kind == LabKind.CODE else ""
+    lab.code_points = (
+        Decimal(str(get_codelab(lab.codelab).total_points())).quantize(Decimal("0.01")) if lab.codelab else Decimal(0)
+    )
     lab.attempts_policy = dict(spec.get("attempts_policy") or {"mode": "unlimited"})
     lab.late_policy = dict(spec.get("late_policy") or {})
     lab.save()
@@ -696,10 +940,11 @@ def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
     if lab.due_at != due_at:
         lab.due_at = due_at
         lab.save(update_fields=["due_at"])
-    keys = [part["key"] for part in spec["parts"]]
+    parts = spec.get("parts") or []
+    keys = [part["key"] for part in parts]
     lab.parts.exclude(key__in=keys).delete()
     lab.parts.update(position=F("position") + 10_000)  # free the positions before renumbering
-    for position, part in enumerate(spec["parts"], start=1):
+    for position, part in enumerate(parts, start=1):
         LabPart.objects.update_or_create(
             lab=lab,
             key=part["key"],

@@ -16,7 +16,12 @@ from labs.services import submission_create, submission_grade
 from labs.tests.factories import lab_answers
 
 SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "labs"
-SLUGS = {"lab1-convolution", "lab2-multiplications", "lab3-entropy-kl", "lab4-map"}
+NUMERIC_SLUGS = {"lab1-convolution", "lab2-multiplications", "lab3-entropy-kl", "lab4-map"}
+CODE_SLUGS = {
+    "code1-conv2d-forward", "code2-conv2d-backward", "code3-maxpool", "code4-softmax-ce", "code5-iou-nms",
+    "code6-voc-map", "code7-yolo-decode", "code8-cnn-forward-numpy", "code9-train-cnn",
+}
+SLUGS = NUMERIC_SLUGS | CODE_SLUGS
 
 
 def load(course_slug: str, directory: Path | None = None) -> str:
@@ -41,15 +46,17 @@ def write_lab(directory: Path, name: str, **changes: object) -> None:
 def test_shipped_labs_load_and_reload_idempotently() -> None:
     course = make_course("dlcv-demo")
     output = load("dlcv-demo")
-    assert output.count("(created)") == 4
+    assert output.count("(created)") == len(SLUGS)
     labs = {lab.slug: lab for lab in Lab.objects.filter(course=course)}
     assert set(labs) == SLUGS
+    for slug in CODE_SLUGS:  # every coding lab names an existing grader spec and carries its points
+        assert labs[slug].kind == "code" and labs[slug].codelab and labs[slug].code_points == 10
     before = {
         (p.lab.slug, p.key): (p.pk, p.position, p.family, p.constraints, p.points)
         for p in LabPart.objects.select_related("lab")
     }
     due = {slug: lab.due_at for slug, lab in labs.items()}
-    assert load("dlcv-demo").count("(updated)") == 4
+    assert load("dlcv-demo").count("(updated)") == len(SLUGS)
     after = {
         (p.lab.slug, p.key): (p.pk, p.position, p.family, p.constraints, p.points)
         for p in LabPart.objects.select_related("lab")
@@ -62,7 +69,7 @@ def test_shipped_labs_load_and_reload_idempotently() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("slug", sorted(SLUGS))
+@pytest.mark.parametrize("slug", sorted(NUMERIC_SLUGS))  # coding labs: grader/tests/test_codelabs_sandbox.py
 def test_each_shipped_lab_grades_a_right_answer_full_marks(slug: str) -> None:
     course = make_course("dlcv-demo")
     load("dlcv-demo")

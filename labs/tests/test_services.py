@@ -37,7 +37,7 @@ DECLINING = {"mode": "declining", "points": [1.0, 0.8, 0.6]}
 def enqueued(monkeypatch) -> list[list[int]]:
     """Record what would be sent to the broker instead of sending it."""
     sent: list[list[int]] = []
-    monkeypatch.setattr(services, "_enqueue", lambda ids: sent.append(list(ids)))
+    monkeypatch.setattr(services, "_enqueue", lambda ids, kind="numeric": sent.append(list(ids)))
     return sent
 
 
@@ -184,10 +184,10 @@ def test_closed_after_the_due_date(course, student, late_policy: dict[str, Any])
 
 
 @pytest.mark.django_db
-def test_code_labs_are_not_submitted_here(course, student) -> None:
-    lab = make_lab(course, kind=LabKind.CODE)
+def test_a_code_lab_without_a_grader_spec_is_refused(course, student) -> None:
+    lab = make_lab(course, kind=LabKind.CODE)  # no codelab named
     with pytest.raises(SubmissionRefused) as caught:
-        submission_create(user=student, lab=lab, answers={})
+        submission_create(user=student, lab=lab, source_code="x = 1\n")
     assert caught.value.code == "unsupported"
 
 

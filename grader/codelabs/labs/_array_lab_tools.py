@@ -1,0 +1,168 @@
+"""Helpers shared by the numpy array labs (conv2d forward/backward, max pooling, softmax CE).
+
+Not a lab itself (no ``LAB``): the catalog imports it and finds nothing to register. Everything
+that looks at a student's value accepts any decoded wire value and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..base import Check
+from ..checks import expect_array
+
+__all__ = [
+    "IntOrPair",
+    "all_of",
+    "as_pair",
+    "describe_hyper",
+    "expect_close",
+    "expect_finite",
+    "expect_tuple",
+    "int_or_pair",
+    "matches",
+    "random_conv_geometry",
+    "with_hint",
+]
+
+IntOrPair = int | tuple[int, int]
+
+
+def as_pair(value: IntOrPair) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def int_or_pair(rng: np.random.Generator, low: int, high: int, *, pair: bool) -> IntOrPair:
+    """An int in ``[low, high]``, or an ``(h, w)`` pair of them when ``pair`` (plain Python ints)."""
+    if pair:
+        return (int(rng.integers(low, high + 1)), int(rng.integers(low, high + 1)))
+    return int(rng.integers(low, high + 1))
+
+
+def describe_hyper(**values: Any) -> str:
+    """``"stride 2, padding (1, 0)"`` from keyword values, skipping ``None``."""
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in values.items() if v is not None)
+
+
+def random_conv_geometry(
+    rng: np.random.Generator,
+    *,
+    kernel: tuple[int, int],
+    padding: IntOrPair,
+    dilation: IntOrPair,
+    extra: tuple[int, int] = (2, 6),
+) -> tuple[int, int]:
+    """An input ``(H, W)`` for which the dilated kernel fits the padded input (output size >= 1).
+
+    The stride never makes the output empty, so it is not needed; ``extra`` is the range of
+    rows/columns added beyond the smallest size.
+    """
+    sizes = []
+    for axis in (0, 1):
+        span = as_pair(dilation)[axis] * (kernel[axis] - 1) + 1
+        smallest = max(1, span - 2 * as_pair(padding)[axis])
+        sizes.append(smallest + int(rng.integers(extra[0], extra[1] + 1)))
+    return sizes[0], sizes[1]
+
+
+def _as_numeric(value: Any) -> np.ndarray | None:
+    """``value`` as a numeric numpy array, or None when it is not one (ragged, strings, None...)."""
+    if value is None:
+        return None
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        return None
+    return arr
+
+
+def expect_finite(got: Any, name: str, hint_en: str = "", hint_zh: str = "") -> Check | None:
+    """A failing Check if ``got`` is numeric but holds NaN or ±inf; None if finite or unreadable.
+
+    Unreadable values are left to :func:`expect_array`, which explains what came back.
+    """
+    arr = _as_numeric(got)
+    if arr is None or not np.issubdtype(arr.dtype, np.inexact):
+        return None
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return None
+    count_nan, count_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+    where = "" if arr.ndim == 0 else f" (first at [{', '.join(str(int(i)) for i in np.argwhere(bad)[0])}])"
+    return Check.fail(
+        f"`{name}` is not finite: {count_nan} NaN and {count_inf} infinite value(s){where}. {hint_en}".strip(),
+        f"`{name}` 不是有限值：有 {count_nan} 個 NaN、{count_inf} 個無限大{where}。{hint_zh}".strip(),
+        {"not_finite": True, "nan": count_nan, "inf": count_inf},
+    )
+
+
+def expect_tuple(got: Any, names: Sequence[str]) -> Check | None:
+    """A failing Check unless ``got`` is a tuple/list of ``len(names)`` items; None if it is."""
+    if isinstance(got, (tuple, list)) and len(got) == len(names):
+        return None
+    length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
+    length_zh = f"（長度 {len(got)}）" if isinstance(got, (tuple, list)) else ""
+    listed = ", ".join(names)
+    return Check.fail(
+        f"Expected a tuple ({listed}), got {type(got).__name__}{length}.",
+        f"需要回傳 tuple（{listed}），得到 {type(got).__name__}{length_zh}。",
+    )
+
+
+def all_of(checks: Sequence[Check]) -> Check:
+    """All parts must pass (a test is all or nothing); the messages of the failing parts are joined."""
+    failed = [c for c in checks if not c.passed]
+    if not failed:
+        return Check.ok({"parts": [c.detail for c in checks]})
+    return Check(
+        0.0,
+        {lang: " ".join(c.message[lang] for c in failed) for lang in ("en", "zh-Hant")},
+        {"parts": [c.detail for c in checks]},
+    )
+
+
+def matches(got: Any, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    """True if ``got`` has ``expected``'s shape and is close to it (never raises)."""
+    arr = _as_numeric(got)
+    if arr is None or arr.shape != np.shape(expected):
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.allclose(arr.astype(np.float64), expected, rtol=rtol, atol=atol))
+
+
+def with_hint(
+    check: Check,
+    got: Any,
+    alternatives: Sequence[tuple[Callable[[], np.ndarray], str, str]],
+    rtol: float,
+    atol: float,
+) -> Check:
+    """Append the hint of the first known mistake ``got`` reproduces, when ``check`` failed.
+
+    ``alternatives`` are ``(what the mistake computes, hint en, hint zh)``; the mistake's output
+    is computed lazily and any error there just skips that hint.
+    """
+    if check.passed:
+        return check
+    for compute, hint_en, hint_zh in alternatives:
+        try:
+            wrong = compute()
+        except Exception:
+            continue
+        if matches(got, wrong, rtol, atol):
+            return Check(
+                check.fraction,
+                {"en": f"{check.message['en']} {hint_en}", "zh-Hant": f"{check.message['zh-Hant']}{hint_zh}"},
+                {**check.detail, "hint": hint_en},
+            )
+    return check
+
+
+def expect_close(got: Any, expected: np.ndarray, name: str, rtol: float, atol: float) -> Check:
+    """:func:`expect_array` after a finiteness check, so NaN/inf get their own clear message."""
+    return expect_finite(got, name) or expect_array(got, expected, name=name, rtol=rtol, atol=atol)

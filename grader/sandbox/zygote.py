@@ -1,0 +1,339 @@
+"""The process inside the bubblewrap sandbox: imports numpy (and torch) once, then forks per job.
+
+Self-contained (stdlib + ctypes; the wire module is injected as ``dlcv_wire``) because the sandbox
+cannot see the project. :mod:`grader.sandbox.runner` starts it with ``python -I -S -c <source>``
+and talks to it over one Unix socket (fd 3): each job is a JSON line plus five descriptors passed
+with ``SCM_RIGHTS`` — input, stdout, stderr, results, status — so the trusted side reads the job's
+pipes directly and the zygote never touches a job's data.
+
+Per job (``_supervise``):
+
+* the **supervisor** (a fork of the zygote) unshares a new user, mount, PID, IPC and UTS namespace
+  and forks the **job**, which is PID 1 there: when it exits or is killed, the kernel kills every
+  process it left behind, daemonized or not. The supervisor enforces the wall-clock limit with a
+  ``SIGKILL`` to the job and writes the exit status (JSON) to the status pipe.
+* the **job** mounts a fresh size-limited tmpfs on ``/work``, ``/tmp`` and ``/dev/shm`` and a
+  fresh ``/proc``, drops every capability (and sets no-new-privs), sets rlimits, closes every
+  descriptor but 0–3, and runs the harness: import the student's module, call each function,
+  stream each return value as a frame to fd 3. Nothing it does outlives it: its files are in its
+  own tmpfs, its processes in its own PID namespace, its memory in its own forked address space.
+
+The zygote never runs student code, so no state can pass from one job to the next through it.
+"""
+
+
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+import traceback
+import types
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+WORK_DIR = "/work"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _write_file(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _mount(source, target, fstype, flags, data):
+    _check(
+        _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                    data.encode() if data else None),
+        f"mount {target}",
+    )
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_all_capabilities():
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break  # past the last capability this kernel knows
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _vm_size_bytes():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _set_limits(limits):
+    cpu = int(limits["cpu_seconds"] + 0.999)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    # Address space: what the pre-imported libraries already map, plus the job's memory budget.
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (_vm_size_bytes() + memory,) * 2)
+    resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["max_processes"]),) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _close_fds_above(keep):
+    os.closerange(keep + 1, 65536)
+
+
+# --------------------------------------------------------------------------- the harness
+
+
+def _student_traceback(exc, filename):
+    """The traceback from the student's file on (the harness's own frames say nothing to them)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for index, frame in enumerate(frames):
+        if frame.filename.endswith(filename):
+            frames = frames[index:]
+            break
+    lines = traceback.format_list(frames[-12:]) + traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-4000:]
+
+
+def run_harness(wire, result_fd, work_dir):
+    """Read the job from fd 0, run the student's functions, stream results to ``result_fd``."""
+    job = wire.read_frame(os.fdopen(0, "rb", closefd=False), max_bytes=1 << 30)
+
+    def emit(message):
+        try:
+            frame = wire.encode(message)
+        except Exception as exc:  # the student's value cannot be sent: say so for that call
+            frame = wire.encode({
+                "kind": "error", "id": message.get("id"), "seconds": message.get("seconds"),
+                "error": f"your function returned a value that cannot be graded: {exc}",
+            })
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(result_fd, view):]
+
+    filename = job["filename"]
+    with open(os.path.join(work_dir, filename), "w", encoding="utf-8") as handle:
+        handle.write(job["source"])
+    sys.path.insert(0, work_dir)
+    sys.argv = [filename]
+    module_name = job["module"]
+    started = time.perf_counter()
+    emit({"kind": "started"})
+    try:
+        module = types.ModuleType(module_name)
+        module.__file__ = os.path.join(work_dir, filename)
+        sys.modules[module_name] = module
+        with open(module.__file__, encoding="utf-8") as handle:
+            code = compile(handle.read(), module.__file__, "exec")
+        exec(code, module.__dict__)
+    except BaseException as exc:
+        emit({"kind": "import_error", "error": f"{type(exc).__name__}: {exc}",
+              "exception": type(exc).__name__, "traceback": _student_traceback(exc, filename),
+              "seconds": time.perf_counter() - started})
+        return
+    emit({"kind": "imported", "seconds": time.perf_counter() - started})
+    for call in job["calls"]:
+        function = getattr(module, call["function"], None)
+        if not callable(function):
+            emit({"kind": "error", "id": call["id"], "seconds": 0.0,
+                  "error": f"your file does not define a function named {call['function']!r}"})
+            continue
+        started = time.perf_counter()
+        try:
+            value = function(*call["args"], **call["kwargs"])
+        except BaseException as exc:
+            emit({"kind": "error", "id": call["id"], "seconds": time.perf_counter() - started,
+                  "error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__,
+                  "traceback": _student_traceback(exc, filename)})
+            continue
+        emit({"kind": "result", "id": call["id"], "seconds": time.perf_counter() - started, "value": value})
+    emit({"kind": "done"})
+
+
+def _job_main(wire, limits, sandboxed):
+    """The job process: fresh mounts, no capabilities, rlimits, then the harness. Never returns."""
+    code = 0
+    work_dir = limits.get("work_dir") or WORK_DIR
+    try:
+        if sandboxed:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+            size = int(limits["disk_mb"])
+            for target in (WORK_DIR, "/tmp", "/dev/shm"):
+                if os.path.isdir(target):
+                    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0700")
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+            _drop_all_capabilities()
+        os.chdir(work_dir)
+        _set_limits(limits)
+        _close_fds_above(3)
+        os.environ.clear()
+        os.environ.update(limits["environ"])
+        os.environ["HOME"] = work_dir
+        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        run_harness(wire, 3, work_dir)
+    except BaseException:
+        code = 70
+        try:
+            os.write(2, ("[sandbox] " + traceback.format_exc()).encode()[-4000:])
+        except OSError:
+            pass
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    os._exit(code)
+
+
+def _supervise(wire, request, fds):
+    """The supervisor process: new namespaces, fork the job, enforce the wall clock, report."""
+    stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
+    status = {"kind": "status"}
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        uid, gid = os.getuid(), os.getgid()
+        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+        _write_file("/proc/self/setgroups", "deny")
+        _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            for target, source in ((0, stdin_fd), (1, stdout_fd), (2, stderr_fd), (3, result_fd)):
+                os.dup2(source, target)
+            _job_main(wire, request["limits"], sandboxed=True)
+        for fd in (stdin_fd, stdout_fd, stderr_fd, result_fd):
+            os.close(fd)
+        status.update(_wait_with_deadline(pid, started, float(request["limits"]["wall_seconds"])))
+    except BaseException as exc:
+        status["sandbox_error"] = f"{type(exc).__name__}: {exc}"
+    try:
+        os.write(status_fd, (json.dumps(status) + "\n").encode())
+    finally:
+        os._exit(0)
+
+
+def _wait_with_deadline(pid, started, wall_seconds):
+    """Wait for the job; SIGKILL it (and so its whole PID namespace) at the deadline."""
+    pidfd = os.pidfd_open(pid)
+    import select
+
+    timed_out = False
+    remaining = wall_seconds
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    if not poller.poll(max(0, remaining) * 1000):
+        timed_out = True
+        os.kill(pid, signal.SIGKILL)
+    _, wait_status, usage = os.wait4(pid, 0)
+    os.close(pidfd)
+    result = {
+        "wall_seconds": time.monotonic() - started,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "max_rss_kb": usage.ru_maxrss,
+        "timed_out": timed_out,
+    }
+    if os.WIFSIGNALED(wait_status):
+        result["signal"] = os.WTERMSIG(wait_status)
+    else:
+        result["exit_code"] = os.WEXITSTATUS(wait_status)
+    return result
+
+
+# --------------------------------------------------------------------------- the zygote loop
+
+
+def _reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def serve(wire, control_fd):
+    control = socket.socket(fileno=control_fd)
+    control.settimeout(1.0)
+    control.sendall((json.dumps({"ready": True, "pid": os.getpid(), "python": sys.version.split()[0],
+                                 "preloaded": sorted(m for m in ("numpy", "torch") if m in sys.modules)})
+                     + "\n").encode())
+    buffer = b""
+    while True:
+        _reap()
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(control, 65536, 8)
+        except TimeoutError:
+            continue
+        if not data:
+            return  # the grader went away: so do we (and, by PDEATHSIG, every job)
+        buffer += data
+        if b"\n" not in buffer:
+            for fd in fds:
+                os.close(fd)
+            continue
+        line, _, buffer = buffer.partition(b"\n")
+        request = json.loads(line)
+        if len(fds) != 5:
+            for fd in fds:
+                os.close(fd)
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            control.close()
+            _supervise(wire, request, fds)
+        for fd in fds:
+            os.close(fd)
+
+
+def bootstrap(wire_source, config):
+    """Set up imports and threads, pre-import the libraries, then serve (or run one job directly)."""
+    for name, value in config["environ"].items():
+        os.environ[name] = value
+    sys.path[:0] = config["sys_path"]
+    wire = types.ModuleType("dlcv_wire")
+    exec(compile(wire_source, "dlcv_wire.py", "exec"), wire.__dict__)
+    sys.modules["dlcv_wire"] = wire
+    for module in config["preload"]:
+        __import__(module)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(config["threads"]))
+    if config["mode"] == "direct":
+        # One job on fds 0–3, no namespaces: local development only (see runner.UnsandboxedRunner).
+        _job_main(wire, config["limits"], sandboxed=False)
+    serve(wire, int(config["control_fd"]))

@@ -1,0 +1,193 @@
+"""The ``iou-nms`` code lab: the solution passes, the starter and typical bugs fail with feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.codelabs.inprocess import CaseOutcome, load_source, run_in_process
+from grader.codelabs.labs.iou_nms import EXACT_TIES, LAB, _threshold_edge_scene, check_keep
+from grader.reference.detection import box_iou, nms
+
+SOLUTION = LAB.solution()
+
+
+def earned(outcomes: list[CaseOutcome]) -> float:
+    return sum(o.check.fraction * o.case.points for o in outcomes)
+
+
+def failed(outcomes: list[CaseOutcome]) -> dict[str, CaseOutcome]:
+    return {o.case.name: o for o in outcomes if not o.check.passed}
+
+
+def mutate(old: str, new: str) -> str:
+    assert old in SOLUTION, old
+    return SOLUTION.replace(old, new)
+
+
+def wire_ok(value: Any) -> bool:
+    """Only what may cross the sandbox boundary."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "biuf"
+    if isinstance(value, (tuple, list)):
+        return all(wire_ok(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and wire_ok(v) for k, v in value.items())
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 17, 2024])
+def test_solution_scores_full_marks(seed: int) -> None:
+    outcomes = run_in_process(LAB, SOLUTION, seed)
+    assert not failed(outcomes), {n: o.check.message["en"] for n, o in failed(outcomes).items()}
+    assert earned(outcomes) == pytest.approx(LAB.total_points(seed)) == pytest.approx(10.0)
+
+
+def test_starter_scores_zero() -> None:
+    assert earned(run_in_process(LAB, LAB.starter(), 0)) == 0.0
+
+
+def test_cases_are_wire_values_public_fixed_hidden_seeded() -> None:
+    for case in LAB.cases(5):
+        assert wire_ok(case.args) and wire_ok(dict(case.kwargs)), case.name
+    assert all(c.public for c in LAB.public_cases())
+    first, again = LAB.public_cases(), LAB.public_cases()
+    for a, b in zip(first, again, strict=True):
+        for x, y in zip(a.args, b.args, strict=True):
+            np.testing.assert_array_equal(x, y)
+    h0, h1 = LAB.hidden_cases(0), LAB.hidden_cases(1)
+    assert [c.name for c in h0] == [c.name for c in h1]
+    assert any(not np.array_equal(a.args[0], b.args[0]) for a, b in zip(h0, h1, strict=True))
+    for a, b in zip(h0, LAB.hidden_cases(0), strict=True):  # deterministic in the seed
+        for x, y in zip(a.args, b.args, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_hidden_scenes_exercise_the_rules() -> None:
+    for seed in range(5):
+        cases = {c.name: c for c in LAB.hidden_cases(seed)}
+        boxes, scores, thr = cases["nms-ties"].args
+        assert len(np.unique(scores)) < len(scores) - 5  # many ties
+        keep = nms(boxes, scores, thr)
+        assert 3 < len(keep) < len(boxes)  # suppression happens, but not of everything
+        boxes, scores, thr = cases["nms-clusters"].args
+        assert len(nms(boxes, scores, thr)) < len(boxes)
+
+
+@pytest.mark.parametrize("tie", EXACT_TIES)
+def test_threshold_edge_scene(tie: tuple[float, int, int, int, int]) -> None:
+    """Each edge scene has a pair at exactly the threshold and a chain whose third box survives."""
+    for seed in range(40):
+        boxes, scores, thr = _threshold_edge_scene(np.random.default_rng(seed))
+        if thr == tie[0]:
+            break
+    iou = box_iou(boxes, boxes)
+    assert np.any(iou == thr)  # exactly, as floats
+    kept = set(nms(boxes, scores, thr).tolist())
+    by_score = {float(s): i for i, s in enumerate(scores)}
+    assert {by_score[0.9], by_score[0.8]} <= kept  # the pair at IoU == threshold
+    assert by_score[0.7] in kept and by_score[0.5] not in kept  # one more unit of overlap
+    assert {by_score[0.95], by_score[0.75]} <= kept and by_score[0.85] not in kept  # the chain
+    assert by_score[0.6] not in kept and {by_score[0.99], by_score[0.55]} <= kept  # copy, empties
+
+
+def test_bug_non_strict_threshold() -> None:
+    """``>=`` instead of ``>`` suppresses the pair at exactly the threshold."""
+    bad = run_in_process(LAB, mutate("iou[i] > iou_threshold", "iou[i] >= iou_threshold"), 0)
+    fails = failed(bad)
+    assert {"public-nms", "nms-edges"} <= set(fails)
+    msg = fails["public-nms"].check.message
+    assert "should be kept but were not: [4]" in msg["en"] and "應保留卻被抑制的框：[4]" in msg["zh-Hant"]
+
+
+def test_bug_unstable_order() -> None:
+    """Reversing an ascending sort puts equal scores in reverse input order."""
+    src = mutate('np.argsort(-scores, kind="stable")', 'np.argsort(scores, kind="stable")[::-1]')
+    fails = failed(run_in_process(LAB, src, 0))
+    assert "nms-ties" in fails and "public-nms" not in fails and "nms-clusters" not in fails
+    assert "kept" in fails["nms-ties"].check.message["en"]
+
+
+def test_bug_suppressed_boxes_suppress() -> None:
+    src = mutate(
+        "        if suppressed[i]:\n            continue  # a suppressed box suppresses nothing\n        keep.append(i)",
+        "        if not suppressed[i]:\n            keep.append(i)",
+    )
+    fails = failed(run_in_process(LAB, src, 0))
+    assert "nms-edges" in fails and "public-nms" in fails
+
+
+def test_bug_unclipped_areas() -> None:
+    """Multiplying raw widths gives inverted boxes an area (and 0/0 → NaN for two empty ones)."""
+    src = mutate(
+        "return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)",
+        "return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])",
+    ).replace("np.divide(inter, union, out=iou, where=union > 0)", "iou = inter / union")
+    with np.errstate(all="ignore"):
+        fails = failed(run_in_process(LAB, src, 0))
+    assert "iou-degenerate" in fails and "iou-random" not in fails
+    assert "elements differ" in fails["iou-degenerate"].check.message["en"]
+
+
+def test_bug_plus_one_areas() -> None:
+    """The old VOC ``+ 1`` convention changes every IoU."""
+    src = (
+        mutate("b[None, :, 0]), 0, None", "b[None, :, 0]) + 1, 0, None")
+        .replace("b[None, :, 1]), 0, None", "b[None, :, 1]) + 1, 0, None")
+        .replace("boxes[:, 0], 0, None)", "boxes[:, 0] + 1, 0, None)")
+        .replace("boxes[:, 1], 0, None)", "boxes[:, 1] + 1, 0, None)")
+    )
+    fails = failed(run_in_process(LAB, src, 0))
+    assert "public-iou" in fails and "iou-random" in fails
+
+
+@pytest.mark.parametrize(
+    "got",
+    [
+        None,
+        "0 1",
+        [[0, 1]],
+        [0.5, 1],
+        [np.nan],
+        {"keep": [0]},
+        [0, 1, 2, 3],
+        [[0], [1]],
+        object(),
+        np.array([3, 1]),
+    ],
+)
+def test_check_keep_never_raises(got: Any) -> None:
+    check = check_keep(got, np.array([3, 1, 2], dtype=np.int64))
+    assert check.fraction == 0.0 and check.message["en"] and check.message["zh-Hant"]
+
+
+def test_check_keep_feedback() -> None:
+    expected = np.array([3, 1, 2], dtype=np.int64)
+    assert check_keep([3, 1, 2], expected).passed
+    assert check_keep(np.array([3.0, 1.0, 2.0]), expected).passed  # integral floats are fine
+    order = check_keep([1, 3, 2], expected)
+    assert "wrong order" in order.message["en"] and "順序不對" in order.message["zh-Hant"]
+    diff = check_keep([3, 0, 2], expected)
+    assert "[1]" in diff.message["en"] and "[0]" in diff.message["en"]
+    assert check_keep(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)).passed
+
+
+@st.composite
+def any_boxes(draw: st.DrawFn) -> np.ndarray:
+    n = draw(st.integers(0, 8))
+    return draw(hnp.arrays(np.float64, (n, 4), elements=st.integers(-5, 15).map(float)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(any_boxes(), any_boxes(), st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), st.integers(0, 2**32 - 1))
+def test_solution_equals_reference(a: np.ndarray, b: np.ndarray, thr: float, seed: int) -> None:
+    """Integer corners hit empty boxes, touching edges and exact ties often."""
+    module = load_source(SOLUTION)
+    np.testing.assert_allclose(module.box_iou(a, b), box_iou(a, b), rtol=1e-12, atol=0)
+    scores = np.random.default_rng(seed).choice([0.2, 0.5, 0.9], size=len(a))
+    np.testing.assert_array_equal(module.nms(a, scores, thr), nms(a, scores, thr))
