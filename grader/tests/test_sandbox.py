@@ -28,21 +28,35 @@ from grader.sandbox.runner import (
 FAST = Limits(cpu_seconds=3, wall_seconds=4, memory_mb=256, max_processes=16, output_bytes=4096)
 
 
-def _ns_depth(pid: str) -> int:
+def _status(pid: str) -> dict[str, str]:
     try:
         with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("NSpid:"):
-                    return len(line.split()) - 1
+            return dict(line.rstrip("\n").split(":\t", 1) for line in status if ":\t" in line)
     except OSError:
-        pass
-    return 0
+        return {}
+
+
+def _descends_from_us(pid: str) -> bool:
+    """Whether ``pid`` is a descendant of this test process (other test runs' sandboxes on the
+    same machine are none of our business)."""
+    me = str(os.getpid())
+    seen = 0
+    while pid not in ("0", "1", "") and seen < 64:
+        pid = _status(pid).get("PPid", "")
+        if pid == me:
+            return True
+        seen += 1
+    return False
 
 
 def job_processes() -> list[str]:
-    """Processes inside some job's PID namespace (two levels below ours)."""
-    mine = _ns_depth("self")
-    return [p for p in os.listdir("/proc") if p.isdigit() and _ns_depth(p) >= mine + 2]
+    """Our jobs' processes still alive: descendants of this process that live in a job's PID
+    namespace, i.e. two levels below ours (ours → the sandbox's → the job's)."""
+    mine = len(_status("self").get("NSpid", "").split())
+    return [
+        p for p in os.listdir("/proc")
+        if p.isdigit() and len(_status(p).get("NSpid", "").split()) >= mine + 2 and _descends_from_us(p)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +198,8 @@ def test_host_files_secrets_and_environment_are_not_visible(sandbox: SandboxRunn
     assert seen == []
     assert not any(k in environ for k in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PATH"))
     assert set(environ) <= set(SandboxConfig().environ()) | {"HOME"}
+    # The thread counts are set, so BLAS/OpenMP/torch use the one core a job is given.
+    assert environ["OMP_NUM_THREADS"] == environ["OPENBLAS_NUM_THREADS"] == environ["MKL_NUM_THREADS"] == "1"
 
 
 def test_the_filesystem_is_read_only_outside_the_work_dirs(sandbox: SandboxRunner) -> None:
@@ -200,6 +216,20 @@ def test_the_filesystem_is_read_only_outside_the_work_dirs(sandbox: SandboxRunne
     )
     results = run(sandbox, source, ("f", ())).results["t0"]["value"]
     assert results["/work/ok"] == results["/tmp/ok"] == "written"
+    remove = (
+        "import os, shutil\n"
+        "def f():\n"
+        "    out = []\n"
+        "    for path in ('/usr/bin/env', '/opt/site/numpy/__init__.py'):\n"
+        "        try:\n"
+        "            os.remove(path); out.append('deleted')\n"
+        "        except OSError as e:\n"
+        "            out.append(e.strerror)\n"
+        "    shutil.rmtree('/opt/site', ignore_errors=True)\n"
+        "    return out, os.path.exists('/opt/site/numpy/__init__.py')\n"
+    )
+    removed, still_there = run(sandbox, remove, ("f", ())).results["t0"]["value"]
+    assert "deleted" not in removed and still_there is True
     assert all(v != "written" for k, v in results.items() if k not in ("/work/ok", "/tmp/ok"))
 
 
