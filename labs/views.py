@@ -1,6 +1,11 @@
 """Student lab pages: a course's labs, one lab (the student's own variant), a submission graded live,
 and its pictures (the answer grid with wrong cells marked, the precision/recall curve).
 
+Coding labs (``lab.kind == "code"``) have a page of their own: the grader spec's statement, an
+editor that submits through the JSON API (``static/js/codelab.js``), the latest result, and the
+downloads (starter.py, public_tests.py, dlcv_submit.py with this site and lab filled in). The model
+solution (``CodeLab.solution()``) is never served; results show a whitelist of the stored result.
+
 Views validate, call one service and render. Labs and submissions come only from ``labs.access``;
 reads from ``labs.selectors``; the answer widgets are the quiz pages' own
 (``quizzes.presenters.part_widget``/``fill_widgets`` and ``templates/quizzes/_widget.html``).
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import io
 import json
+import mimetypes
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -37,10 +43,10 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
-from django.utils.translation import get_language
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -50,10 +56,13 @@ from accounts.access import course_get_for_member, user_is_staff_of_course
 from accounts.models import STAFF_ROLES, User
 from accounts.selectors import user_is_course_staff
 from grader.answers import AnswerFormatError
+from grader.codelabs import CodeLab, get_codelab
+from grader.codelabs.public import public_tests_script
 from grader.problems import get_family
-from grader.problems.base import Part, ProblemFamily
+from grader.problems.base import Part, ProblemFamily, tr
 from labs.access import lab_get_for_member, submission_get_for_user
-from labs.models import Lab, LabPart, Submission, SubmissionStatus
+from labs.client import client_script
+from labs.models import Lab, LabKind, LabPart, Submission, SubmissionStatus
 from labs.selectors import (
     lab_answers_revealed,
     lab_closes_at,
@@ -62,6 +71,7 @@ from labs.selectors import (
     labs_for_student,
 )
 from labs.services import (
+    MAX_SOURCE_BYTES,
     SubmissionInvalid,
     SubmissionRefused,
     lab_part_params,
@@ -72,6 +82,8 @@ from quizzes import presenters
 
 #: A submission queued or being graded for longer than this shows "grading delayed" (not an error).
 DELAYED_AFTER = timedelta(seconds=10)
+#: Coding labs take longer: one sandboxed job at a time per worker, each up to its wall-clock limit.
+CODE_DELAYED_AFTER = timedelta(seconds=60)
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as HTTP headers carry it
 #: Families whose matrix answers are the output grid of an operation: shown as the grid, wrong cells marked.
 GRID_FAMILIES = frozenset({"conv-by-hand", "image-filter", "pool-unpool"})
@@ -226,6 +238,8 @@ def _render_lab_page(
 @ensure_csrf_cookie
 def lab_page(request: HttpRequest, lab_slug: str) -> HttpResponse:
     lab, role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
+    if lab.kind == LabKind.CODE:
+        return _render_code_lab_page(request, lab, role)
     return _render_lab_page(request, lab, role)
 
 
@@ -260,6 +274,12 @@ def _submit_input(request: HttpRequest) -> tuple[Any, str]:
 def lab_submit(request: HttpRequest, lab_slug: str) -> HttpResponse:
     lab, role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
     as_json = _wants_json(request)
+    if lab.kind == LabKind.CODE:  # the code lab page and dlcv_submit.py post to the API
+        message = _("Submit coding labs from the lab's page or with dlcv_submit.py.")
+        if as_json:
+            return _error(400, "bad_request", message)
+        messages.error(request, message)
+        return redirect("lab-page", lab_slug=lab.slug)
     try:
         answers, key = _submit_input(request)
     except _BadRequest as exc:
@@ -289,19 +309,222 @@ def lab_submit(request: HttpRequest, lab_slug: str) -> HttpResponse:
     return redirect(url)
 
 
+# --------------------------------------------------------------------------- coding labs
+#
+# A coding lab's page states the grader's lab spec (``grader.codelabs``) and holds an editor that
+# submits through the JSON API (``static/js/codelab.js``); its downloads are the starter file, the
+# generated public tests and the terminal client. The model solution is never served.
+
+PYTHON_CONTENT_TYPE = "text/x-python; charset=utf-8"
+#: What one test's status is called on the pages (the stored result says passed/failed/error/not_run).
+TEST_STATUS_LABELS = {
+    "passed": gettext_lazy("Passed"),
+    "failed": gettext_lazy("Failed"),
+    "error": gettext_lazy("Error"),
+    "not_run": gettext_lazy("Not run"),
+}
+_HEADING_TAG = re.compile(r"<(/?)h([1-5])>")
+
+
+def _codelab(lab: Lab) -> CodeLab:
+    """The grader spec a coding lab runs; 404 for a numeric lab (it has no code downloads)."""
+    if lab.kind != LabKind.CODE or not lab.codelab:
+        raise Http404("Not a coding lab.")
+    try:
+        return get_codelab(lab.codelab)
+    except KeyError:
+        raise Http404("No such coding lab.") from None
+
+
+@lru_cache(maxsize=64)
+def _codelab_statement_html(markdown: str) -> SafeString:
+    """The statement as HTML, its headings one level down (the page's title is the only <h1>)."""
+    html = str(presenters.markdown_html(markdown))  # raw HTML in the source is escaped: tags here are ours
+    return mark_safe(_HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}>", html))
+
+
+def _url_template(name: str) -> str:
+    """A URL with ``{id}`` where a submission's id goes, for the page's script."""
+    return reverse(name, args=[987654321]).replace("987654321", "{id}")
+
+
+def _points(value: Any) -> str:
+    """1.5 → "1.5", 2.0 → "2" (points are quarters and halves; never "1.50")."""
+    try:
+        return f"{round(float(value), 2):g}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def code_result_view(result: Mapping[str, Any] | None, flang: str) -> dict[str, Any] | None:
+    """What the pages show of a graded coding submission: a whitelist of the stored result (never
+    the checks' ``detail``, which may hold expected values), messages in ``flang``."""
+    code = (result or {}).get("code")
+    if not isinstance(code, Mapping):
+        return None
+
+    def pick(message: Any) -> str:
+        return tr(message, flang) if isinstance(message, Mapping) else str(message or "")
+
+    tests = []
+    for test in code.get("tests") or []:
+        if not isinstance(test, Mapping):
+            continue
+        status = str(test.get("status") or "error")
+        status = status if status in TEST_STATUS_LABELS else "error"
+        tests.append({
+            "name": str(test.get("name") or ""), "title": str(test.get("title") or test.get("name") or ""),
+            "public": bool(test.get("public")), "function": str(test.get("function") or ""),
+            "points": _points(test.get("points")), "earned": _points(test.get("earned")),
+            "passed": bool(test.get("passed")),
+            "status": status, "status_label": TEST_STATUS_LABELS[status], "message": pick(test.get("message")),
+            "seconds": test.get("seconds"), "traceback": str(test.get("traceback") or ""),
+        })
+    resources = code.get("resources") if isinstance(code.get("resources"), Mapping) else {}
+    exit_info = resources.get("exit") if isinstance(resources.get("exit"), Mapping) else {}
+    return {
+        "tests": tests,
+        "passed": sum(t["passed"] for t in tests),
+        "summary": pick(code.get("summary")) if code.get("summary") else "",
+        "stdout": str(code.get("stdout") or ""),
+        "stderr": str(code.get("stderr") or ""),
+        "output_truncated": bool(code.get("output_truncated")),
+        "resources": {
+            "wall_seconds": resources.get("wall_seconds"), "cpu_seconds": resources.get("cpu_seconds"),
+            "max_rss_mb": resources.get("max_rss_mb"), "exit_code": exit_info.get("exit_code"),
+            "signal": exit_info.get("signal"), "timed_out": bool(exit_info.get("timed_out")),
+        },
+    }
+
+
+def code_lab_strings() -> dict[str, str]:
+    """codelab.js's messages (the script holds no text of its own)."""
+    return {
+        "submitting": _("Submitting…"),
+        "submitted": _("Submitted: submission %(n)s is being graded."),
+        "already": _("Already submitted: this is submission %(n)s."),
+        "invalid": _("Your code was not accepted (this costs no attempt):"),
+        "empty": _("The editor is empty: write or load your code first."),
+        "network": _("Network error: your code was not sent. Submit again (it will not count twice)."),
+        "logged_out": _("You are logged out. Log in again in another tab, then submit again."),
+        "too_large": _("The file is larger than %(kb)d KB.") % {"kb": MAX_SOURCE_BYTES // 1024},
+        "too_many": _("Too many submissions in a short time. Wait a minute and submit again."),
+        "error": _("Something went wrong; please try again."),
+        "not_py": _("Choose a Python file ending in .py."),
+        "loaded": _("Loaded %(name)s into the editor. Submit it when you are ready."),
+        "not_utf8": _("%(name)s is not UTF-8 text: some characters could not be read. Save it as UTF-8."),
+        "read_error": _("The file could not be read."),
+        "draft_restored": _("Restored the draft you had not submitted (saved in this browser)."),
+        "submission": _("Submission %(n)s"),
+        "queued": _("Queued"),
+    }
+
+
+def _server_url(request: HttpRequest) -> str:
+    """The site's address as the terminal client should use it (scheme, host and any prefix)."""
+    return request.build_absolute_uri(get_script_prefix()).rstrip("/")
+
+
+def _render_code_lab_page(request: HttpRequest, lab: Lab, role: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    spec = _codelab(lab)
+    flang = _flang()
+    # The history needs no sources or results (each may be large); the latest one is loaded whole.
+    history = list(lab_submissions_for_student(user=user, lab=lab).defer("source_code", "result", "answers", "variant"))
+    latest = Submission.objects.select_related("lab__course").get(pk=history[0].pk) if history else None
+    latest_panel: dict[str, Any] = {}
+    if latest is not None:
+        latest_context = _submission_context(request, latest)
+        latest_panel = {
+            "submission": latest, "state": latest_context["state"],
+            "status_html": render_to_string("labs/_submission_status.html", latest_context, request=request),
+            "result_html": render_to_string("labs/_submission_result.html", latest_context, request=request)
+            if latest_context["state"]["done"] else "",
+        }
+    source = latest.source_code if latest is not None and latest.source_code else spec.starter()
+    context = {
+        "lab": lab, "course": lab.course, "role": role, "row": lab_row_for_student(user=user, lab=lab),
+        "spec_title": tr(spec.title, flang),
+        "statement_html": _codelab_statement_html(spec.statement(flang)),
+        "functions": spec.functions, "limits": spec.limits, "student_files": spec.student_files,
+        "source": source, "submissions": history, "latest": latest_panel,
+        "max_kb": MAX_SOURCE_BYTES // 1024, "server_url": _server_url(request),
+        "labs_config": {"strings": lab_strings()},
+        "config": {
+            "strings": code_lab_strings(),
+            "submit_url": reverse("api-submission-create", kwargs={"lab_slug": lab.slug}),
+            "state_url": _url_template("submission-state"),
+            "page_url": _url_template("submission-page"),
+            "draft_key": f"dlcv:code-draft:{user.pk}:{lab.slug}",
+            "lang": flang,
+            "max_bytes": MAX_SOURCE_BYTES,
+        },
+        **_lab_window(lab, timezone.now()),
+        **_base_context(request),
+    }
+    return render(request, "labs/code_lab_page.html", context)
+
+
+def _download(content: str | bytes, filename: str, content_type: str = PYTHON_CONTENT_TYPE) -> HttpResponse:
+    response = HttpResponse(content.encode("utf-8") if isinstance(content, str) else content,
+                            content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+@require_GET
+def lab_starter_download(request: HttpRequest, lab_slug: str) -> HttpResponse:
+    lab, _role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
+    return _download(_codelab(lab).starter(), "starter.py")
+
+
+@login_required
+@require_GET
+def lab_public_tests_download(request: HttpRequest, lab_slug: str) -> HttpResponse:
+    """The public cases with the model solution's outputs (never its code): ``public_tests.py``."""
+    lab, _role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
+    return _download(public_tests_script(_codelab(lab)), "public_tests.py")
+
+
+@login_required
+@require_GET
+def lab_client_download(request: HttpRequest, lab_slug: str) -> HttpResponse:
+    """``dlcv_submit.py`` with this site and this lab as its defaults."""
+    lab, _role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
+    _codelab(lab)
+    return _download(client_script(server=_server_url(request), lab_slug=lab.slug), "dlcv_submit.py")
+
+
+@login_required
+@require_GET
+def lab_student_file_download(request: HttpRequest, lab_slug: str, filename: str) -> HttpResponse:
+    """One of the lab spec's ``student_files`` (e.g. saved weights); nothing else of its folder."""
+    lab, _role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
+    try:
+        content = _codelab(lab).student_file(filename)
+    except KeyError:
+        raise Http404("No such file.") from None
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return _download(content, filename, PYTHON_CONTENT_TYPE if filename.endswith(".py") else content_type)
+
+
 # --------------------------------------------------------------------------- a submission
 
 
 def _state(submission: Submission, now: datetime) -> dict[str, Any]:
     pending = submission.status in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING)
     since = submission.enqueued_at or submission.created_at
+    delayed_after = CODE_DELAYED_AFTER if submission.lab.kind == LabKind.CODE else DELAYED_AFTER
     return {
         "status": submission.status,
         "label": submission.get_status_display(),
         "pending": pending,
         "done": not pending,
         # Past this the student is told the grading is late, never that something failed.
-        "delayed": pending and since is not None and now - since > DELAYED_AFTER,
+        "delayed": pending and since is not None and now - since > delayed_after,
     }
 
 
@@ -441,7 +664,10 @@ def _submission_context(request: HttpRequest, submission: Submission) -> dict[st
         "late_factor": result.get("late_factor", 1) if result else 1,
     }
     if submission.status == SubmissionStatus.GRADED:
-        context["parts"] = _result_entries(submission, _flang(), reveal)
+        if lab.kind == LabKind.CODE:
+            context["code"] = code_result_view(result, _flang())
+        else:
+            context["parts"] = _result_entries(submission, _flang(), reveal)
     return context
 
 

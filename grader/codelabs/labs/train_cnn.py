@@ -181,6 +181,14 @@ class TrainCnnLab(CodeLab):
     def public_cases(self) -> list[TestCase]:
         return [self._training_case("public-train-seed-0", "train with seed 0", 4, 0, public=True)]
 
+    def public_expected(self, case: TestCase, solution_function: Any, args: tuple[Any, ...],
+                        kwargs: dict[str, Any]) -> Any:
+        """public_tests.py checks only the state dict's names and shapes: an untrained reference
+        model has them, so generating the script does not train anything."""
+        from grader.reference.cnn import state_dict_arrays
+
+        return state_dict_arrays(make_reference_cnn(0))
+
     def hidden_cases(self, seed: int) -> list[TestCase]:
         train_seed = int(np.random.default_rng(seed).integers(1, 2**31 - 1))
         return [self._training_case("train", f"train with seed {train_seed}", 6, train_seed, public=False)]
