@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 # Services are imported inside the tasks: they import the app models, and this module is also
 # imported by tooling that does not set Django up first.
@@ -71,3 +76,27 @@ def grade_code_submission(submission_id: int) -> None:
     from labs.services import CODE_STALE_RUNNING_AFTER, submission_grade
 
     submission_grade(submission_id=submission_id, stale_after=CODE_STALE_RUNNING_AFTER)
+
+
+@worker_process_init.connect
+def _warm_the_sandbox(**_: object) -> None:
+    """A worker process that consumes the ``code`` queue loads the coding labs and starts its
+    sandbox zygotes (numpy, torch) in the background, so the first student of the day does not
+    wait ~3 s for ``import torch``. Numeric-only workers skip it."""
+    from celery import current_app
+
+    queues = getattr(current_app.amqp.queues, "consume_from", None) or {}
+    if "code" not in queues:
+        return
+
+    def warm() -> None:
+        try:
+            from grader.codelabs import all_codelabs
+            from labs.services import code_runner
+
+            labs = all_codelabs()
+            code_runner().warm(torch=any(lab.uses_torch for lab in labs))
+        except Exception:  # no sandbox here: the first job reports it properly
+            logger.warning("could not warm the sandbox", exc_info=True)
+
+    threading.Thread(target=warm, name="warm-sandbox", daemon=True).start()

@@ -89,6 +89,21 @@ def _import_failure(frame: dict[str, Any]) -> _Why:
     return _Why(f"Your file could not be imported:\n{trace or error}", f"無法匯入你的檔案：\n{trace or error}")
 
 
+def _call_timeout(frame: dict[str, Any]) -> _Why:
+    name = str(frame.get("function", "?"))
+    try:
+        budget = float(frame.get("budget") or 0)
+    except (TypeError, ValueError):
+        budget = 0.0
+    cpu = frame.get("clock") == "CPU"
+    clock_en, clock_zh = ("CPU", "CPU") if cpu else ("wall-clock", "實際")
+    if frame.get("skipped"):
+        return _Why(f"Skipped: {name}() already ran out of time in an earlier test.",
+                    f"略過：{name}() 在先前的測試已超過時間上限。")
+    return _Why(f"Stopped: {name}() used up the per-test {clock_en} time of {budget:g} s (an endless loop?).",
+                f"已停止：{name}() 超過每個測試 {budget:g} 秒的 {clock_zh} 時間上限（無窮迴圈？）。")
+
+
 def _row(case: TestCase, status: str, check: Check | None, why: _Why | None, seconds: float | None,
          traceback: str = "") -> dict[str, Any]:
     fraction = check.fraction if check else 0.0
@@ -145,6 +160,8 @@ def grade_code(*, lab: CodeLab, source: str, seed: int, runner: Runner) -> dict[
             else:
                 rows.append(_row(case, "not_run", None, _Why("Not run: your program had already stopped.",
                                                              "未執行：你的程式已經停止。"), None))
+        elif frame.get("kind") == "error" and frame.get("exception") == "CallTimeout":
+            rows.append(_row(case, "error", None, _call_timeout(frame), frame.get("seconds")))
         elif frame.get("kind") == "error":
             error = str(frame.get("error", ""))
             rows.append(_row(case, "error", None, _Why(error, error), frame.get("seconds"), str(frame.get("traceback", ""))))

@@ -426,7 +426,7 @@ class SandboxRunner:
         zygote = self.zygote(job.torch)
         request = {"limits": job.limits.for_job() | {"environ": self.config.environ()}}
         payload = wire.encode({"source": job.source, "calls": list(job.calls), "filename": job.filename,
-                               "module": job.module})
+                               "module": job.module, **job.limits.call_budgets()})
         with _pipes(5) as pipes:
             (in_r, in_w), (out_r, out_w), (err_r, err_w), (res_r, res_w), (st_r, st_w) = pipes
             started = time.monotonic()
@@ -481,7 +481,7 @@ class UnsandboxedRunner:
 
     def run(self, job: JobSpec) -> JobOutcome:
         payload = wire.encode({"source": job.source, "calls": list(job.calls), "filename": job.filename,
-                               "module": job.module})
+                               "module": job.module, **job.limits.call_budgets()})
         with tempfile.TemporaryDirectory(prefix="dlcv-job-") as work_dir:
             limits = job.limits.for_job() | {"work_dir": work_dir, "environ": self.config.environ()}
             site = self.config.resolved_site_packages()

@@ -126,6 +126,16 @@ def _student_traceback(exc, filename):
     return "".join(lines)[-4000:]
 
 
+class CallTimeout(BaseException):
+    """Raised inside the student's function when its per-test time is up (BaseException, so an
+    ``except Exception`` in their code does not swallow it)."""
+
+
+def _on_call_timer(signum, frame):
+    kind = "CPU" if signum == signal.SIGPROF else "wall-clock"
+    raise CallTimeout(kind)
+
+
 def run_harness(wire, result_fd, work_dir):
     """Read the job from fd 0, run the student's functions, stream results to ``result_fd``."""
     job = wire.read_frame(os.fdopen(0, "rb", closefd=False), max_bytes=1 << 30)
@@ -163,15 +173,42 @@ def run_harness(wire, result_fd, work_dir):
               "seconds": time.perf_counter() - started})
         return
     emit({"kind": "imported", "seconds": time.perf_counter() - started})
+    # Per-test budgets: a function that hangs loses its own tests, not every test after it.
+    call_cpu = float(job.get("call_cpu_seconds") or 0)
+    call_wall = float(job.get("call_wall_seconds") or 0)
+    signal.signal(signal.SIGPROF, _on_call_timer)
+    signal.signal(signal.SIGALRM, _on_call_timer)
+    out_of_time = {}
     for call in job["calls"]:
-        function = getattr(module, call["function"], None)
+        name = call["function"]
+        function = getattr(module, name, None)
         if not callable(function):
             emit({"kind": "error", "id": call["id"], "seconds": 0.0,
-                  "error": f"your file does not define a function named {call['function']!r}"})
+                  "error": f"your file does not define a function named {name!r}"})
+            continue
+        if name in out_of_time:
+            emit({"kind": "error", "id": call["id"], "seconds": 0.0, "exception": "CallTimeout",
+                  "skipped": True, **out_of_time[name],
+                  "error": f"skipped: {name}() already ran out of time in an earlier test"})
             continue
         started = time.perf_counter()
         try:
-            value = function(*call["args"], **call["kwargs"])
+            if call_cpu:
+                signal.setitimer(signal.ITIMER_PROF, call_cpu)
+            if call_wall:
+                signal.setitimer(signal.ITIMER_REAL, call_wall)
+            try:
+                value = function(*call["args"], **call["kwargs"])
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except CallTimeout as exc:
+            budget = call_cpu if str(exc) == "CPU" else call_wall
+            out_of_time[name] = {"clock": str(exc), "budget": budget, "function": name}
+            emit({"kind": "error", "id": call["id"], "seconds": time.perf_counter() - started,
+                  "exception": "CallTimeout", **out_of_time[name],
+                  "error": f"stopped: {name}() exceeded the per-test {exc} time limit of {budget:g} s"})
+            continue
         except BaseException as exc:
             emit({"kind": "error", "id": call["id"], "seconds": time.perf_counter() - started,
                   "error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__,

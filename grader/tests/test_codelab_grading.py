@@ -91,8 +91,13 @@ def test_a_wrong_shape_is_named(sandbox: SandboxRunner) -> None:
 
 
 @pytest.mark.parametrize(("source", "needle", "status"), [
-    ("def double(x):\n    while True:\n        pass\n", "CPU time limit of 1 s", "error"),
-    ("import time\ndef double(x):\n    time.sleep(30)\n", "wall-clock limit of 4 s", "error"),
+    ("def double(x):\n    while True:\n        pass\n", "used up the per-test CPU time of 0.5 s", "error"),
+    ("import time\ndef double(x):\n    time.sleep(30)\n", "per-test wall-clock time of 2 s", "error"),
+    ("while True:\n    pass\n", "CPU time limit of 1 s", "error"),  # at import: the job's own limit
+    ("import time\ntime.sleep(30)\n", "wall-clock limit of 4 s", "error"),
+    # Swallowing the per-test timeout only delays the job's own limit.
+    ("def double(x):\n    while True:\n        try:\n            while True:\n                pass\n"
+     "        except BaseException:\n            pass\n", "CPU time limit of 1 s", "error"),
     ("import ctypes\ndef double(x):\n    ctypes.string_at(0)\n", "segmentation fault", "error"),
     ("import sklearn\n", "only the Python standard library, numpy and torch", "not_run"),
     ("import sys\nsys.exit(0)\n", "called sys.exit()", "not_run"),

@@ -25,7 +25,8 @@ from grader.sandbox.runner import (
     make_runner,
 )
 
-FAST = Limits(cpu_seconds=3, wall_seconds=4, memory_mb=256, max_processes=16, output_bytes=4096)
+# No per-call timers here (per_call_share=0): these tests are about the job-level limits.
+FAST = Limits(cpu_seconds=3, wall_seconds=4, memory_mb=256, max_processes=16, output_bytes=4096, per_call_share=0)
 
 
 def _status(pid: str) -> dict[str, str]:
@@ -376,3 +377,14 @@ def test_a_dead_zygote_fails_its_job_as_ours_and_is_restarted(sandbox: SandboxRu
     assert len(errors) == 1 and isinstance(errors[0], SandboxError)
     again = run(sandbox, "def f():\n    return 'fresh zygote'\n", ("f", ()))
     assert again.results["t0"]["value"] == "fresh zygote"
+
+
+def test_per_call_budgets_stop_one_function_and_keep_grading_the_others(sandbox: SandboxRunner) -> None:
+    limits = Limits(cpu_seconds=4, wall_seconds=6, memory_mb=256, per_call_share=0.25)
+    source = "def spin():\n    while True:\n        pass\n\ndef ok():\n    return 'fine'\n"
+    out = run(sandbox, source, ("spin", ()), ("ok", ()), ("spin", ()), ("ok", ()), limits=limits)
+    results = out.results
+    assert results["t0"]["exception"] == "CallTimeout" and results["t0"]["clock"] == "CPU"
+    assert results["t2"].get("skipped") is True  # no second second spent on a known hang
+    assert results["t1"]["value"] == results["t3"]["value"] == "fine"
+    assert out.status["exit_code"] == 0 and out.status["cpu_seconds"] < 2.5
