@@ -1,8 +1,10 @@
 """The Celery app. Workers: ``celery -A dlcv_site worker -Q numeric,code``."""
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
 
@@ -16,3 +18,30 @@ app.conf.beat_schedule = {
     # Lab gradings a broker lost or a killed worker held are sent again from the table.
     "requeue-stuck-submissions": {"task": "grader.requeue_stuck_submissions", "schedule": 30.0},
 }
+
+
+def _eager(task: Any) -> bool:
+    # Eager tasks run inside the caller's request or test transaction: leave its connection alone.
+    return bool(getattr(getattr(task, "request", None), "is_eager", False))
+
+
+@task_prerun.connect
+def _close_old_connections_before(task: Any = None, **kwargs: Any) -> None:
+    """With CELERY_DB_REUSE_MAX set, connections outlive a task; as around a web request, drop
+    those that are unusable or older than CONN_MAX_AGE (the next query reconnects)."""
+    if not _eager(task):
+        from django.db import close_old_connections
+
+        close_old_connections()
+
+
+@task_postrun.connect
+def _close_old_connections_after(task: Any = None, state: str | None = None, **kwargs: Any) -> None:
+    if _eager(task):
+        return
+    from django.db import close_old_connections, connections
+
+    if state == "SUCCESS":
+        close_old_connections()
+    else:  # a failed or retried task may have been interrupted mid-query: start afresh
+        connections.close_all()

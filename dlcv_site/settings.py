@@ -180,6 +180,11 @@ CELERY_TASK_ROUTES = {"grader.grade_code_*": {"queue": "code"}, "grader.grade_nu
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connections before and after every task unless this is
+# set: a new PostgreSQL session (connect, authenticate, cold caches) for every grading, most of
+# its cost. Workers keep them like a web process does instead: dlcv_site.celery closes unusable
+# and CONN_MAX_AGE-old connections around each task, and every connection after a failed task.
+CELERY_DB_REUSE_MAX = 1000
 
 HEALTHZ_WORKER_TIMEOUT = float(os.environ.get("HEALTHZ_WORKER_TIMEOUT", "5"))
 

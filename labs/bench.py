@@ -70,8 +70,9 @@ def _scratch_database() -> Iterator[str]:
 
 
 @contextmanager
-def _workers(queue: str, database_url: str, processes: int) -> Iterator[None]:
-    """One ``celery worker -c processes`` on ``queue``, returning once it answers a ping."""
+def _workers(queue: str, database_url: str, processes: int, prefetch: int | None = None) -> Iterator[None]:
+    """One ``celery worker -c processes`` on ``queue``, returning once it answers a ping; ``prefetch``
+    is its ``--prefetch-multiplier`` (default: the setting)."""
     from django.conf import settings
 
     from grader.tasks import ping
@@ -82,6 +83,8 @@ def _workers(queue: str, database_url: str, processes: int) -> Iterator[None]:
         sys.executable, "-m", "celery", "-A", "dlcv_site", "worker", "-Q", queue, "-c", str(processes),
         "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "-l", "warning", "--without-gossip", "--without-mingle",
     ]
+    if prefetch is not None:
+        command += ["--prefetch-multiplier", str(prefetch)]
     with log_path.open("wb") as log:
         worker = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -212,7 +215,8 @@ def _measure(phase: str, ids: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_slug: str) -> dict[str, Any]:
+def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_slug: str,
+        prefetch: int | None = None) -> dict[str, Any]:
     """Set up, run both phases, tear down; returns the measurements."""
     import yaml
     from django.conf import settings
@@ -232,7 +236,7 @@ def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_
         drain_users = _students(course, n, "drain")
         burst_answers, paced_answers = _answers(lab, burst_users), _answers(lab, paced_users)
         drain_answers = _answers(lab, drain_users)
-        with _workers(queue, database_url, processes):
+        with _workers(queue, database_url, processes, prefetch):
             # Warm-up: the workers' first gradings import and connect; not measured.
             warm = _students(course, 2 * processes, "warm")
             _wait_graded(_create(lab, warm, _answers(lab, warm), 1), timeout=60)
@@ -242,7 +246,7 @@ def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_
             # workers' own capacity shows, whatever the producers manage.
             send = services._enqueue
             held: list[int] = []
-            services._enqueue = held.extend
+            services._enqueue = lambda ids, kind="numeric": held.extend(ids)  # type: ignore[assignment]
             try:
                 drain_ids = _create(lab, drain_users, drain_answers, producers)
             finally:
@@ -261,6 +265,7 @@ def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_
         "lab": lab_slug,
         "parts": len(spec["parts"]),
         "worker_processes": processes,
+        "prefetch_multiplier": prefetch if prefetch is not None else settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
         "producers": producers,
         "broker": settings.BROKER_MODE,
         "database": settings.DATABASE_ENGINE,
@@ -283,7 +288,7 @@ def _cleanup_broker(queue: str) -> None:
 def format_table(report: dict[str, Any]) -> str:
     head = (
         f"numeric lab bench: {report['lab']} ({report['parts']} parts), {report['worker_processes']} worker "
-        f"processes, {report['producers']} producer threads, broker {report['broker']}, "
+        f"processes (prefetch ×{report['prefetch_multiplier']}), {report['producers']} producer threads, broker {report['broker']}, "
         f"database {report['database']}, {os.cpu_count()} CPUs, load average before {report['load_before']}"
     )
     columns = [
@@ -329,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (celery -c)")
     parser.add_argument("--producers", type=int, default=4, help="threads creating the burst")
     parser.add_argument("--lab", default="lab1-convolution", help="a lab in fixtures/labs/")
+    parser.add_argument("--prefetch", type=int, default=None,
+                        help="the workers' --prefetch-multiplier (default: CELERY_WORKER_PREFETCH_MULTIPLIER)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -340,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     django.setup()
     logging.getLogger("labs.services").setLevel(logging.WARNING)
     report = run(n=args.n, paced=args.paced, rate=args.rate, processes=args.workers, producers=args.producers,
-                 lab_slug=args.lab)
+                 lab_slug=args.lab, prefetch=args.prefetch)
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     gc.collect()  # Celery result objects clean up now, not while the interpreter is shutting down
     return 0

@@ -411,17 +411,27 @@ _RELAXED_FROM = "(SELECT set_config('synchronous_commit', 'off', true)) AS relax
 _M = TypeVar("_M", bound=Model)
 
 
+@lru_cache(maxsize=8)
+def _row_converters(model: type[Model], vendor: str) -> tuple[tuple[int, Any, tuple[Any, ...]], ...]:
+    """``(index, column, converters)`` for the concrete fields of ``model`` that the ORM converts
+    when it reads them (on PostgreSQL: the JSON fields)."""
+    out = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        converters = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        if converters:
+            out.append((index, col, converters))
+    return tuple(out)
+
+
 def _from_row(model: type[_M], values: Sequence[Any]) -> _M:
     """An instance from raw column values in ``model``'s concrete-field order, converted the way the
     ORM converts a SELECT's (JSON text to dicts, …)."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-            value = convert(value, col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    values = list(values)
+    for index, col, converters in _row_converters(model, connection.vendor):
+        for convert in converters:
+            values[index] = convert(values[index], col, connection)
+    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
 
 
 @lru_cache(maxsize=256)

@@ -641,7 +641,7 @@ def _result_entries(submission: Submission, flang: str, reveal: bool) -> list[di
         items = {str(i.get("name")): i for i in graded.get("items") or [] if isinstance(i, Mapping)}
         if family is not None and isinstance(params, dict) and items:
             entry["boxes"] = _box_entries(family, params, raw, items, flang, reveal)
-            if family_name in PR_CURVE_FAMILIES:
+            if family_name in PR_CURVE_FAMILIES and _has_pr_boxes(family, params):
                 entry["pr"] = {
                     "svg_url": reverse("submission-pr-curve", args=[submission.pk, key]),
                     "rows": _pr_table(family, params, raw, items, reveal),
@@ -761,6 +761,11 @@ def pr_curve_svg(
     return buffer.getvalue()
 
 
+def _has_pr_boxes(family: ProblemFamily, params: Mapping[str, Any]) -> bool:
+    """Whether this variant asks for a precision/recall table (COCO-style variants do not)."""
+    return {"precision", "recall"} <= {box.name for box in family.parts(params)}
+
+
 def _submission_pr_svg(submission: Submission, key: str, reveal: bool) -> str:
     graded = next(p for p in (submission.result or {}).get("parts") or [] if p.get("key") == key)
     family = get_family(graded["family"])
@@ -798,7 +803,8 @@ def submission_pr_curve(request: HttpRequest, submission_id: int, part_key: str)
     parts = (submission.result or {}).get("parts") or []
     graded = next((p for p in parts if isinstance(p, Mapping) and p.get("key") == part_key), None)
     if (submission.status != SubmissionStatus.GRADED or graded is None
-            or graded.get("family") not in PR_CURVE_FAMILIES or part_key not in (submission.variant or {})):
+            or graded.get("family") not in PR_CURVE_FAMILIES or part_key not in (submission.variant or {})
+            or not _has_pr_boxes(get_family(graded["family"]), submission.variant[part_key])):
         raise Http404("No precision/recall curve here.")
     reveal = _reveal(request.user, submission.lab)  # type: ignore[arg-type]
     finished = submission.finished_at.isoformat() if submission.finished_at else ""

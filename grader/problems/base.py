@@ -380,6 +380,10 @@ class ProblemFamily(ABC):
     misconceptions: ClassVar[tuple[Misconception, ...]] = ()
     #: Constraint keys ``generate`` accepts (key → description); anything else is a ValueError.
     constraint_keys: ClassVar[dict[str, str]] = {}
+    #: Constraint sets for modes that ``generate`` makes only on request (unconstrained seeds never
+    #: reach them, e.g. detection-map's ``{"method": "coco"}``): the family-wide property tests
+    #: cover seeds with each of them too.
+    modes_on_request: ClassVar[tuple[dict[str, Any], ...]] = ()
     #: Bound on resampling in ``generate`` until a variant discriminates every main misconception.
     max_tries: ClassVar[int] = 200
     #: Credit for a wrong part that is consistent with the student's own earlier answers.

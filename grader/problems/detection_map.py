@@ -3,7 +3,8 @@
 Variant: 1–3 classes, 2–3 images, a handful of ground-truth boxes (integer corners, one per cell
 of a 2×2 grid per image, so objects never overlap) and scored detections (distinct scores,
 listed in a shuffled order), IoU threshold 0.5 (TP when IoU ≥ 0.5) and an AP method, ``voc``
-(all-point, area under the monotone precision envelope) or ``voc07`` (11-point).
+(all-point, area under the monotone precision envelope) or ``voc07`` (11-point). A third method,
+``coco``, is generated only when a constraint asks for it (see "COCO mode" below).
 
 Parts, for the first listed class (the *table class*): ``tp`` (1 = TP, 0 = FP for its detections
 in descending score order; ``TP``/``FP`` are accepted too), ``precision`` and ``recall`` (the
@@ -14,6 +15,17 @@ Everything is computed by the reference ``evaluate_detections`` / ``average_prec
 matching: a detection takes the GT with the highest IoU; if that GT is taken, it is a
 duplicate FP). The misconceptions re-run the same reference code on modified inputs (scores
 replaced by the listing order, a threshold just above 0.5) or re-score its tables.
+
+COCO mode (``method: coco``): 2–3 classes on 2–3 images; the statement gives every detection's IoU
+with the ground truth it overlaps (each overlaps at most one, and every IoU stays 0.01 away from
+the ten thresholds 0.50, 0.55, …, 0.95) and the class-mean AP at eight of the thresholds. The
+student computes, by hand, the 101-point AP of each class at IoU 0.50 (``ap50``) and 0.75
+(``ap75``), their class means ``map50`` (AP50) and ``map75`` (AP75), and ``map`` = AP@[.5:.95]
+(error carried forward from their own AP50/AP75). The first class has one object found twice,
+loosely by the higher score and tightly by the lower one: the TP changes sides between 0.50 and
+0.75. The answer is the reference ``coco_map`` (tested against pycocotools); misconceptions re-score
+the per-threshold tables of ``evaluate_detections`` (11-point, all-point, no envelope) or average
+the wrong columns.
 """
 
 from __future__ import annotations
@@ -31,11 +43,20 @@ from grader import answers
 from grader.answers import EXACT, AnswerFormatError, Tolerance
 from grader.problems import register
 from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
-from grader.reference import DetectionEvaluation, average_precision, evaluate_detections
+from grader.reference import (
+    COCO_IOU_THRESHOLDS,
+    COCO_RECALL_THRESHOLDS,
+    CocoEvaluation,
+    DetectionEvaluation,
+    average_precision,
+    coco_map,
+    evaluate_detections,
+)
 
 TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 THRESHOLD = 0.5
-METHODS = ("voc", "voc07")
+METHODS = ("voc", "voc07")  # drawn when no method is asked for; "coco" only on request
+COCO = "coco"
 CLASS_NAMES = {"cat": "貓", "dog": "狗", "car": "汽車", "person": "人"}
 CELL = 22  # each image is a 2×2 grid of CELL×CELL cells, one object per cell at most
 MARGIN = 0.06  # non-tied IoUs stay this far from the threshold
@@ -92,6 +113,13 @@ def _raw_ap(recall: np.ndarray, precision: np.ndarray, method: str) -> float:
     if method == "voc":
         widths = np.diff(np.concatenate(([0.0], recall)))
         return float(np.sum(widths * precision))
+    if method == COCO:
+        if recall.size == 0:
+            return 0.0
+        # The first row reaching each of the 101 recall levels, as the reference samples them.
+        idx = np.searchsorted(recall, COCO_RECALL_THRESHOLDS, side="left")
+        reached = idx < recall.size
+        return float(np.where(reached, precision[np.minimum(idx, recall.size - 1)], 0.0).mean())
     vals = []
     for t in np.arange(11) / 10.0:
         idx = np.flatnonzero(recall >= t - 1e-12)
@@ -178,31 +206,37 @@ def _exact_iou(a: list[int], b: list[int]) -> Fraction:
 
 
 def _method_swapped(params: Params) -> Response | None:
+    if params["method"] == COCO:
+        return None
     return _twisted(params, "method")
 
 
 def _no_envelope(params: Params) -> Response | None:
+    if params["method"] == COCO:
+        return _coco_twisted(params, "no-envelope")
     return _twisted(params, "no-envelope")
 
 
 def _duplicates(params: Params) -> Response | None:
-    if not any(m.outcome == "duplicate" for m in _evaluate(_key(params)).matches):
+    if params["method"] == COCO or not any(m.outcome == "duplicate" for m in _evaluate(_key(params)).matches):
         return None
     return _twisted(params, "duplicates")
 
 
 def _unsorted(params: Params) -> Response | None:
+    if params["method"] == COCO:
+        return None
     return _twisted(params, "unsorted")
 
 
 def _strict(params: Params) -> Response | None:
-    if not _tie_exists(params):
+    if params["method"] == COCO or not _tie_exists(params):
         return None
     return _twisted(params, "strict")
 
 
 def _weighted(params: Params) -> Response | None:
-    if len(params["classes"]) < 2:
+    if params["method"] == COCO or len(params["classes"]) < 2:
         return None
     answer = _twisted(params, "weighted")
     assert answer is not None
@@ -224,9 +258,9 @@ _MISCONCEPTIONS = (
         "no-precision-envelope",
         "You used the raw precision of each row. AP uses the interpolated precision "
         "$\\hat p(r) = \\max_{r' \\ge r} p(r')$ — the best precision at this recall *or higher* — which makes the "
-        "curve non-increasing before taking the area or the 11-point mean.",
+        "curve non-increasing before taking the area or the 11-point (COCO: 101-point) mean.",
         "你直接用了每一列的原始精確率 (precision)。AP 要用內插精確率 $\\hat p(r) = \\max_{r' \\ge r} p(r')$"
-        "（此 recall 或更高 recall 時的最佳精確率），讓曲線先變成不遞增，再算面積或 11 點平均。",
+        "（此 recall 或更高 recall 時的最佳精確率），讓曲線先變成不遞增，再算面積或 11 點（COCO：101 點）平均。",
         _no_envelope,
     ),
     Misconception(
@@ -261,6 +295,42 @@ _MISCONCEPTIONS = (
         "你依各類別的偵測數加權平均。mAP 是各類別 AP 的簡單平均，每個類別只算一次："
         "$\\text{mAP} = \\frac{1}{C}\\sum_c \\text{AP}_c$。",
         _weighted,
+    ),
+    # COCO mode only.
+    Misconception(
+        "coco-only-iou-50",
+        "You gave AP50 as the COCO AP. AP@[.5:.95] averages the AP over ten IoU thresholds, "
+        "$t = 0.50, 0.55, \\dots, 0.95$ (and over the classes): AP50 is only its first column, and the stricter "
+        "thresholds are what reward tightly fitting boxes.",
+        "你把 AP50 當成 COCO 的 AP。AP@[.5:.95] 是在 $t = 0.50, 0.55, \\dots, 0.95$ 這十個 IoU 門檻 (threshold)"
+        "（以及各類別）上平均的 AP；AP50 只是其中第一欄，較嚴格的門檻才看得出框是否貼合物件。",
+        lambda params: _coco_twisted(params, "only-50"),
+    ),
+    Misconception(
+        "coco-two-thresholds-only",
+        "You averaged AP50 and AP75 only. AP@[.5:.95] is the mean over all ten thresholds "
+        "$0.50, 0.55, \\dots, 0.95$: add the eight values of the table to your AP50 and AP75, then divide by 10.",
+        "你只平均了 AP50 與 AP75。AP@[.5:.95] 是 $0.50, 0.55, \\dots, 0.95$ 全部十個門檻的平均："
+        "把表中的八個值加上你的 AP50 與 AP75，再除以 10。",
+        lambda params: _coco_twisted(params, "two-thresholds"),
+    ),
+    Misconception(
+        "coco-11-point",
+        "You used VOC2007's 11-point interpolation (recall $0, 0.1, \\dots, 1$). COCO samples the interpolated "
+        "precision $\\hat p(r)$ at 101 recall levels, $r = 0, 0.01, \\dots, 1$, and averages the 101 values.",
+        "你用了 VOC2007 的 11 點內插（recall $= 0, 0.1, \\dots, 1$）。COCO 在 $r = 0, 0.01, \\dots, 1$ 這 101 個 "
+        "recall 取內插精確率 $\\hat p(r)$，再把這 101 個值平均。",
+        lambda params: _coco_twisted(params, "voc07"),
+    ),
+    Misconception(
+        "coco-area-not-101-points",
+        "You took the exact area under the interpolated curve (the VOC2010+ all-point AP). COCO does not "
+        "integrate: it averages $\\hat p(r)$ at the 101 recall levels $r = 0, 0.01, \\dots, 1$, so a step that "
+        "ends at recall $R$ counts $\\lfloor 100R \\rfloor + 1$ levels (minus those of the steps before it).",
+        "你算的是內插曲線下的精確面積（VOC2010 起的全點 (all-point) AP）。COCO 不取面積，而是在 "
+        "$r = 0, 0.01, \\dots, 1$ 這 101 個 recall 取 $\\hat p(r)$ 平均：recall 到 $R$ 為止共有 "
+        "$\\lfloor 100R \\rfloor + 1$ 個取樣點（扣掉前面各段的點數）。",
+        lambda params: _coco_twisted(params, "voc"),
     ),
 )
 
@@ -329,22 +399,316 @@ def _tie_box(rng: np.random.Generator, gt: list[int]) -> list[int]:
         box = [g[0] + o - w2, g[1], g[0] + o, g[3]]
     return [box[1], box[0], box[3], box[2]] if vertical else box
 
+# --------------------------------------------------------------------------- COCO mode
+
+COCO_CELL = 30  # coco scenes: each image is a 2×2 grid of 30×30 cells; objects 10–16 px, 5 px inside
+_COCO_T = tuple(Fraction(50 + 5 * k, 100) for k in range(10))  # 0.50, 0.55, …, 0.95 exactly
+_T50, _T75 = 0, 5  # their indices in COCO_IOU_THRESHOLDS
+_GAP = Fraction(1, 100)  # every IoU keeps this distance from every threshold: no rounding doubt
+
+
+def _level_window(level: int) -> tuple[Fraction, Fraction]:
+    """IoUs with which a detection passes exactly the first ``level`` of the ten thresholds."""
+    if level == 0:
+        return Fraction(5, 100), Fraction(45, 100)
+    if level == 10:
+        return Fraction(96, 100), Fraction(1)
+    return _COCO_T[level - 1] + _GAP, _COCO_T[level] - _GAP
+
+
+@lru_cache(maxsize=2048)
+def _coco(key: str) -> CocoEvaluation:
+    params = json.loads(key)
+    return coco_map(params["detections"], params["ground_truths"])
+
+
+@lru_cache(maxsize=4096)
+def _at_threshold(key: str, index: int, method: str) -> DetectionEvaluation:
+    """The per-class tables at one COCO threshold, with the AP rule ``method`` ("coco" = 101-point).
+    In these scenes a detection overlaps at most one ground truth of its class and image, so the
+    reference's VOC matching and COCO matching agree (the tests compare with ``coco_map``)."""
+    params = json.loads(key)
+    threshold = float(COCO_IOU_THRESHOLDS[index])
+    return evaluate_detections(params["detections"], params["ground_truths"], iou_threshold=threshold, method=method)
+
+
+def _coco_given(params: Params) -> list[tuple[int, float]]:
+    """The table in the statement: (threshold index, AP averaged over the classes) for the eight
+    thresholds other than 0.50 and 0.75."""
+    ev = _coco(_key(params))
+    table = np.asarray([ev.ap_per_class[c] for c in params["classes"]])
+    return [(i, float(table[:, i].mean())) for i in range(len(_COCO_T)) if i not in (_T50, _T75)]
+
+
+@lru_cache(maxsize=4096)
+def _coco_answer(key: str, twist: str) -> str:
+    """The COCO-mode answer (JSON text) of the variant ``key`` under a misconception ``twist``
+    ("" = correct; "voc07", "voc", "no-envelope" re-score the tables at 0.50 and 0.75;
+    "only-50", "two-thresholds" average the wrong columns)."""
+    params = json.loads(key)
+    ev = _coco(key)
+    classes = params["classes"]
+    if twist == "":
+        return json.dumps({
+            "ap50": [ev.ap_per_class[c][_T50] for c in classes],
+            "ap75": [ev.ap_per_class[c][_T75] for c in classes],
+            "map50": ev.ap50,
+            "map75": ev.ap75,
+            "map": ev.mean_ap,
+        })
+    if twist == "only-50":
+        return json.dumps({"map": ev.ap50})
+    if twist == "two-thresholds":
+        return json.dumps({"map": (ev.ap50 + ev.ap75) / 2})
+    columns: dict[int, list[float]] = {}
+    for index in (_T50, _T75):
+        tables = _at_threshold(key, index, COCO if twist == "no-envelope" else twist).classes
+        if twist == "no-envelope":
+            columns[index] = [
+                _raw_ap(np.asarray(tables[c].recall), np.asarray(tables[c].precision), COCO) for c in classes
+            ]
+        else:
+            columns[index] = [tables[c].ap for c in classes]
+    map50, map75 = float(np.mean(columns[_T50])), float(np.mean(columns[_T75]))
+    given = sum(value for _, value in _coco_given(params))
+    return json.dumps({
+        "ap50": columns[_T50],
+        "ap75": columns[_T75],
+        "map50": map50,
+        "map75": map75,
+        "map": (map50 + map75 + given) / len(_COCO_T),
+    })
+
+
+def _coco_twisted(params: Params, twist: str) -> Response | None:
+    """A COCO misconception's answer, or None outside COCO mode or when it changes nothing."""
+    if params["method"] != COCO:
+        return None
+    key = _key(params)
+    answer = json.loads(_coco_answer(key, twist))
+    right = json.loads(_coco_answer(key, ""))
+    same = all(
+        answers.numbers_match(a, b, TOL)
+        for name, value in answer.items()
+        for a, b in zip(np.atleast_1d(value), np.atleast_1d(right[name]), strict=True)
+    )
+    return None if same else answer
+
+
+def _box_in_window(rng: np.random.Generator, gt: list[int], lo: Fraction, hi: Fraction, spread: int) -> list[int] | None:
+    """A box drawn uniformly among those whose corners are within ``spread`` of the ground truth's
+    and whose IoU with it is in [lo, hi] (exact integer arithmetic), or None if there is none."""
+    d = np.arange(-spread, spread + 1)
+    x1, y1, x2, y2 = (np.asarray(g) + a.ravel() for g, a in zip(gt, np.meshgrid(d, d, d, d, indexing="ij"), strict=True))
+    iw = np.clip(np.minimum(x2, gt[2]) - np.maximum(x1, gt[0]), 0, None)
+    ih = np.clip(np.minimum(y2, gt[3]) - np.maximum(y1, gt[1]), 0, None)
+    inter = iw * ih
+    union = (x2 - x1) * (y2 - y1) + (gt[2] - gt[0]) * (gt[3] - gt[1]) - inter
+    ok = (x2 - x1 >= 3) & (y2 - y1 >= 3) & (np.minimum(x1, y1) >= 0)
+    ok &= (inter * lo.denominator >= lo.numerator * union) & (inter * hi.denominator <= hi.numerator * union)
+    found = np.flatnonzero(ok)
+    if not found.size:
+        return None
+    i = found[int(rng.integers(found.size))]
+    return [int(x1[i]), int(y1[i]), int(x2[i]), int(y2[i])]
+
+
+def _overlaps(params: Params, d: Mapping[str, Any]) -> list[tuple[int, Fraction]]:
+    """(index, exact IoU) of the ground truths of the detection's image and class it overlaps."""
+    return [
+        (j, iou)
+        for j, g in enumerate(params["ground_truths"])
+        if g["image_id"] == d["image_id"] and g["class_id"] == d["class_id"]
+        and (iou := _exact_iou(d["box"], g["box"])) > 0
+    ]
+
+
+def _coco_tables_text(params: Params, lang: str) -> list[str]:
+    """The scene as Markdown tables: ground truths, and detections with their IoU."""
+    zh = lang == "zh-Hant"
+
+    def cname(c: str) -> str:
+        return f"{CLASS_NAMES[c]} ({c})" if zh else c
+
+    gt_rows = [
+        "| 真實框 (GT) | 影像 (image) | 類別 (class) | 框 $[x_1, y_1, x_2, y_2]$ |" if zh
+        else "| GT | image | class | box $[x_1, y_1, x_2, y_2]$ |",
+        "|---|---|---|---|",
+    ]
+    gt_rows += [f"| G{i} | {g['image_id']} | {cname(g['class_id'])} | {g['box']} |" for i, g in enumerate(params["ground_truths"])]
+    det_rows = [
+        "| 偵測 (detection) | 影像 (image) | 類別 (class) | 框 $[x_1, y_1, x_2, y_2]$ | 分數 (score) | 與真實框的 IoU |" if zh
+        else "| detection | image | class | box $[x_1, y_1, x_2, y_2]$ | score | IoU with a ground truth |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, d in enumerate(params["detections"]):
+        hits = _overlaps(params, d)
+        iou = f"G{hits[0][0]}: {float(hits[0][1]):.3f}" if hits else "—"
+        det_rows.append(f"| D{i} | {d['image_id']} | {cname(d['class_id'])} | {d['box']} | {d['score']:.2f} | {iou} |")
+    return ["\n".join(gt_rows), "\n".join(det_rows)]
+
+
+def _coco_ap_table(params: Params, lang: str) -> str:
+    head = "IoU 門檻 $t$" if lang == "zh-Hant" else "IoU threshold $t$"
+    row = "AP（各類別平均）" if lang == "zh-Hant" else "AP (mean over the classes)"
+    given = dict(_coco_given(params))
+    cells = [f"{given[i]:.4f}" if i in given else "?" for i in range(len(_COCO_T))]
+    return "\n".join([
+        f"| {head} | " + " | ".join(f"{float(t):.2f}" for t in _COCO_T) + " |",
+        "|---" * (len(_COCO_T) + 1) + "|",
+        f"| {row} | " + " | ".join(cells) + " |",
+    ])
+
+
+def _coco_render(params: Params, lang: str) -> str:
+    zh = lang == "zh-Hant"
+    classes = params["classes"]
+    order = "、".join(f"{CLASS_NAMES[c]} ({c})" for c in classes) if zh else ", ".join(f"*{c}*" for c in classes)
+    scene, dets = _coco_tables_text(params, lang)
+    if zh:
+        text = [
+            f"一個物件偵測器在 {params['images']} 張影像上的結果如下。每個偵測最多與一個同影像、同類別的真實框重疊，"
+            "表中已列出該 IoU。",
+            scene,
+            dets,
+            "**COCO 評估規則**：對每個 IoU 門檻 $t \\in \\{0.50, 0.55, \\dots, 0.95\\}$、每個類別分開計算。"
+            "偵測依分數由高到低處理：若同影像、同類別中有**尚未被配對**且 IoU $\\ge t$ 的真實框，就與（IoU 最高的）那一個配對，"
+            "記為 TP；否則為 FP。所以同一個偵測在不同門檻下可能一次是 TP、一次是 FP。"
+            "由累積的精確率 $p_k$ 與召回率 $r_k$，門檻 $t$ 的 AP 是 **101 點內插**："
+            "$$\\text{AP} = \\frac{1}{101}\\sum_{r \\in \\{0, 0.01, \\dots, 1\\}} \\hat p(r), \\qquad "
+            "\\hat p(r) = \\max\\{p_k : r_k \\ge r\\}$$"
+            "（沒有任何一列達到 $r$ 時 $\\hat p(r) = 0$）。提示：101 個取樣點中，$\\le R$ 的有 $\\lfloor 100R \\rfloor + 1$ 個。"
+            "AP50 與 AP75 是 $t = 0.50$ 與 $t = 0.75$ 的 AP 對各類別的平均；AP@[.5:.95] 是十個門檻與各類別的平均。",
+            "其他門檻的結果（已對類別平均）：",
+            _coco_ap_table(params, lang),
+            f"1. 各類別在 IoU 0.50 的 AP（依 {order} 的順序）。\n"
+            "2. 各類別在 IoU 0.75 的 AP（同樣順序）。\n"
+            "3. AP50。\n4. AP75。\n"
+            "5. AP@[.5:.95]（表中問號的兩欄用你的 AP50 與 AP75）。",
+            "*作答格式*：數值至少 3 位有效數字，可寫分數如 `56/101`；各類別的值用逗號分隔。",
+        ]
+    else:
+        text = [
+            f"An object detector was run on {params['images']} images. Each detection overlaps at most one ground "
+            "truth of its image and class; the table gives that IoU.",
+            scene,
+            dets,
+            "**COCO evaluation**: for each IoU threshold $t \\in \\{0.50, 0.55, \\dots, 0.95\\}$ and each class "
+            "separately, go through the detections by descending score. A detection is a TP if a ground truth of "
+            "its image and class that is **not matched yet** has IoU $\\ge t$ with it (it takes the one with the "
+            "highest IoU); otherwise it is an FP. So the same detection can be a TP at one threshold and an FP at "
+            "another. With the cumulative precision $p_k$ and recall $r_k$ of the rows, the AP at $t$ is the "
+            "**101-point interpolated** precision "
+            "$$\\text{AP} = \\frac{1}{101}\\sum_{r \\in \\{0, 0.01, \\dots, 1\\}} \\hat p(r), \\qquad "
+            "\\hat p(r) = \\max\\{p_k : r_k \\ge r\\}$$"
+            "($\\hat p(r) = 0$ if no row reaches $r$). Hint: $\\lfloor 100R \\rfloor + 1$ of the 101 levels are "
+            "$\\le R$. AP50 and AP75 are the means over the classes of the AP at $t = 0.50$ and $t = 0.75$; "
+            "AP@[.5:.95] is the mean over the ten thresholds and the classes.",
+            "The other thresholds, already averaged over the classes:",
+            _coco_ap_table(params, lang),
+            f"1. The AP of each class at IoU 0.50 (in the order {order}).\n"
+            "2. The AP of each class at IoU 0.75 (same order).\n"
+            "3. AP50.\n4. AP75.\n"
+            "5. AP@[.5:.95] (your AP50 and AP75 fill the two columns marked ?).",
+            "*Answer format*: numbers to at least 3 significant figures, fractions such as `56/101` are fine; "
+            "separate the per-class values with commas.",
+        ]
+    return "\n\n".join(text) + "\n"
+
+
+def _coco_explain(params: Params, lang: str) -> str:
+    zh = lang == "zh-Hant"
+    key = _key(params)
+    ans = json.loads(_coco_answer(key, ""))
+    labels = {"tp": "TP", "duplicate": "FP (matched already)", "low_iou": "FP (IoU < t)", "no_gt": "FP (no ground truth)"}
+    if zh:
+        labels = {"tp": "TP", "duplicate": "FP（真實框已被配對）", "low_iou": "FP（IoU < t）", "no_gt": "FP（沒有真實框）"}
+    out: list[str] = []
+    for index in (_T50, _T75):
+        t = _COCO_T[index]
+        ev = _at_threshold(key, index, COCO)
+        matches = {m.index: m for m in ev.matches}
+        out.append(f"### $t = {float(t):.2f}$")
+        for c in params["classes"]:
+            cls = ev.classes[c]
+            out.append(f"**{CLASS_NAMES[c]} ({c})**（{cls.num_gt} 個真實框）" if zh else f"**Class {c}** ({cls.num_gt} ground truths)")
+            head = ("| 排名 | 偵測 | 分數 | IoU | 結果 | 累積 TP | precision | recall |" if zh
+                    else "| rank | det | score | IoU | result | cum. TP | precision | recall |")
+            rows = [head, "|---|---|---|---|---|---|---|---|"]
+            for r, i in enumerate(cls.order):
+                m = matches[i]
+                iou = f"{m.iou:.3f}" if m.best_gt is not None and m.iou > 0 else "—"
+                rows.append(
+                    f"| {r + 1} | D{i} | {m.score:.2f} | {iou} | {labels[m.outcome]} | {cls.cum_tp[r]} | "
+                    f"{cls.cum_tp[r]}/{r + 1} = {cls.precision[r]:.4f} | {cls.cum_tp[r]}/{cls.num_gt} = {cls.recall[r]:.4f} |"
+                )
+            out.append("\n".join(rows))
+            precision = np.asarray(cls.precision)
+            envelope = np.maximum.accumulate(precision[::-1])[::-1] if precision.size else precision
+            # Each new recall R_k = k / n adds the levels in (R_{k-1}, R_k]: floor(100 R_k) + 1 of them
+            # are <= R_k. Exact fractions, so the counts are what a hand count gives.
+            terms, counted = [], 0
+            for r, i in enumerate(cls.order):
+                if matches[i].outcome != "tp":
+                    continue
+                levels = math.floor(Fraction(100 * cls.cum_tp[r], cls.num_gt)) + 1
+                terms.append(f"{levels - counted} \\times {envelope[r]:.4f}")
+                counted = levels
+            tail = (" + " + f"{101 - counted} \\times 0") if counted < 101 else ""
+            ap = ans["ap50" if index == _T50 else "ap75"][params["classes"].index(c)]
+            out.append(
+                ("內插精確率 $\\hat p$：" if zh else "Interpolated precision $\\hat p$ (best precision from this row on): ")
+                + ", ".join(f"{v:.4f}" for v in envelope)
+            )
+            out.append(f"$$\\text{{AP}} = \\tfrac{{1}}{{101}}({' + '.join(terms) or '0'}{tail}) = {ap:.4f}$$")
+    k = len(params["classes"])
+    out.append(
+        f"$$\\text{{AP50}} = \\tfrac{{1}}{{{k}}}({' + '.join(f'{a:.4f}' for a in ans['ap50'])}) = {ans['map50']:.4f}, \\quad "
+        f"\\text{{AP75}} = \\tfrac{{1}}{{{k}}}({' + '.join(f'{a:.4f}' for a in ans['ap75'])}) = {ans['map75']:.4f}$$"
+    )
+    given = dict(_coco_given(params))
+    column = [f"{ans['map50']:.4f}" if i == _T50 else f"{ans['map75']:.4f}" if i == _T75 else f"{given[i]:.4f}"
+              for i in range(len(_COCO_T))]
+    out.append(f"$$\\text{{AP@[.5:.95]}} = \\tfrac{{1}}{{10}}({' + '.join(column)}) = {ans['map']:.4f}$$")
+    return "\n\n".join(out) + "\n"
+
+
+_COCO_HINTS = {
+    "ap50": {
+        "en": "At $t = 0.50$: rank the class's detections by score, mark TP/FP (a ground truth is matched once), "
+        "then average $\\hat p$ over the 101 recall levels.",
+        "zh-Hant": "在 $t = 0.50$：依分數排序該類別的偵測、判定 TP/FP（每個真實框只配對一次），再把 $\\hat p$ 在 101 個 recall 取樣點上平均。",
+    },
+    "ap75": {
+        "en": "At $t = 0.75$ a detection with IoU below 0.75 is an FP, and a later detection of the same object may "
+        "now be the TP. Redo the table, then the 101-point average.",
+        "zh-Hant": "在 $t = 0.75$，IoU 低於 0.75 的偵測是 FP，同一物件較晚的偵測可能因此變成 TP。重做表格，再算 101 點平均。",
+    },
+    "map50": {"en": "Average your per-class APs at 0.50.", "zh-Hant": "把你各類別在 0.50 的 AP 取平均。"},
+    "map75": {"en": "Average your per-class APs at 0.75.", "zh-Hant": "把你各類別在 0.75 的 AP 取平均。"},
+    "map": {
+        "en": "Average the ten class-mean APs: your AP50, your AP75 and the eight in the table.",
+        "zh-Hant": "把十個（已對類別平均的）AP 取平均：你的 AP50、AP75 與表中的八個值。",
+    },
+}
+
 
 @register
 class DetectionMap(ProblemFamily):
-    """VOC-style TP/FP matching, precision/recall table, AP and mAP."""
+    """VOC-style TP/FP matching, precision/recall table, AP and mAP; or COCO's AP@[.5:.95]."""
 
     name = "detection-map"
     title = {"en": "Detection AP and mAP", "zh-Hant": "偵測的 AP 與 mAP"}
     topic = "detection"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
-        "classes": "number of classes, 1..3",
+        "classes": "number of classes, 1..3 (coco: 2..3)",
         "images": "number of images, 2 or 3",
-        "method": "'voc' (all-point) or 'voc07' (11-point)",
-        "tie": "true: some detection has IoU exactly 0.5 with its best ground truth",
+        "method": "'voc' (all-point), 'voc07' (11-point) or 'coco' (AP@[.5:.95], 101-point; only when asked for)",
+        "tie": "true: some detection has IoU exactly 0.5 with its best ground truth (not with coco)",
     }
     max_tries = 100
+    modes_on_request = ({"method": COCO},)
 
     def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
         for _ in range(500):
@@ -354,6 +718,8 @@ class DetectionMap(ProblemFamily):
         raise ValueError(f"{self.name}: no variant found for constraints {dict(constraints)}")
 
     def _candidate(self, rng: np.random.Generator, c: Mapping[str, Any]) -> Params | None:
+        if c.get("method") == COCO:
+            return self._candidate_coco(rng, c)
         k = int(c.get("classes") or rng.choice([1, 2, 3], p=[0.4, 0.4, 0.2]))
         n_img = int(c.get("images") or rng.integers(2, 4))
         method = c.get("method") or METHODS[int(rng.integers(2))]
@@ -431,6 +797,96 @@ class DetectionMap(ProblemFamily):
         }
         return params if self._acceptable(params, tie) else None
 
+    def _candidate_coco(self, rng: np.random.Generator, c: Mapping[str, Any]) -> Params | None:
+        k = int(c.get("classes") or rng.choice([2, 3], p=[0.7, 0.3]))
+        n_img = int(c.get("images") or (2 if k == 2 else 3))
+        if k not in (2, 3) or n_img not in (2, 3) or "tie" in c:
+            raise ValueError(f"{self.name}: bad constraints {dict(c)} (coco: 2 or 3 classes, no tie)")
+        names = [str(x) for x in rng.choice(list(CLASS_NAMES), size=k, replace=False)]
+        free = [(img, cell) for img in range(1, n_img + 1) for cell in range(4)]
+        rng.shuffle(free)
+        gts: list[dict[str, Any]] = []
+        # (level, object): the detection passes the first ``level`` thresholds; level -1 = an image
+        # without an object of the class.
+        plans: list[list[tuple[int, dict[str, Any] | None]]] = []
+        # One IoU just above 0.50, one in (0.70, 0.75), one in (0.75, 0.80): then AP50 and AP75 differ
+        # from their neighbours in the table, so they cannot be copied from it.
+        required = [1, 5, 6]
+
+        def place(cls: str) -> dict[str, Any]:
+            img, cell = free.pop()
+            w, h = int(rng.integers(10, 17)), int(rng.integers(10, 17))
+            x = (cell % 2) * COCO_CELL + 5 + int(rng.integers(0, COCO_CELL - 10 - w + 1))
+            y = (cell // 2) * COCO_CELL + 5 + int(rng.integers(0, COCO_CELL - 10 - h + 1))
+            gt = {"image_id": img, "class_id": cls, "box": [x, y, x + w, y + h]}
+            gts.append(gt)
+            return gt
+
+        for ci, cls in enumerate(names):
+            later = k - ci - 1
+            objs = [place(cls) for _ in range(min(int(rng.integers(2, 4)), len(free) - 2 * later))]
+            plan: list[tuple[int, dict[str, Any] | None]] = []
+            if ci == 0:
+                # One object found twice, loosely by the higher score, tightly by the lower: at 0.50 the
+                # loose box is the TP (the tight one a duplicate), at 0.75 the tight one is.
+                plan += [(int(rng.integers(2, 5)), objs[0]), (int(rng.integers(7, 10)), objs[0])]
+            for obj in objs[1 if ci == 0 else 0:]:
+                if required:
+                    plan.append((required.pop(int(rng.integers(len(required)))), obj))
+                elif rng.random() > 0.25 or not plan:  # else missed: recall stays below 1
+                    plan.append((int(rng.integers(1, 11)), obj))
+            if rng.random() < 0.5:  # a false alarm: a poor box, or nothing there at all
+                plan.append((0, objs[int(rng.integers(len(objs)))]) if rng.random() < 0.5 else (-1, None))
+            plans.append(plan)
+        if required:
+            return None
+        dets: list[dict[str, Any]] = []
+        for cls, plan in zip(names, plans, strict=True):
+            for level, obj in plan:
+                if obj is None:
+                    images_with = {g["image_id"] for g in gts if g["class_id"] == cls}
+                    empty = [i for i in range(1, n_img + 1) if i not in images_with]
+                    if not empty:
+                        return None
+                    x, y = (int(v) for v in rng.integers(5, 2 * COCO_CELL - 20, size=2))
+                    box = [x, y, x + int(rng.integers(8, 16)), y + int(rng.integers(8, 16))]
+                    img = int(rng.choice(empty))
+                else:
+                    img = obj["image_id"]
+                    if level == 10:
+                        box = list(obj["box"])
+                    else:
+                        lo, hi = _level_window(level)
+                        found = _box_in_window(rng, obj["box"], lo, hi, 6 if level == 0 else 4)
+                        if found is None:
+                            return None
+                        box = found
+                dets.append({"image_id": img, "class_id": cls, "box": box, "score": 0.0})
+        scores = sorted((int(v) for v in rng.choice(np.arange(30, 100), size=len(dets), replace=False)), reverse=True)
+        order = [int(i) for i in rng.permutation(len(dets))]
+        for rank, i in enumerate(order):
+            dets[i]["score"] = round(scores[rank] / 100, 2)
+        if dets[0]["score"] < dets[1]["score"]:  # the loose box of the pair scores higher
+            dets[0]["score"], dets[1]["score"] = dets[1]["score"], dets[0]["score"]
+        listing = [int(i) for i in rng.permutation(len(dets))]
+        dets = [dets[i] for i in listing]
+        gts.sort(key=lambda g: (g["image_id"], names.index(g["class_id"]), g["box"]))
+        params: Params = {"classes": names, "images": n_img, "ground_truths": gts, "detections": dets, "method": COCO}
+        return params if self._acceptable_coco(params) else None
+
+    def _acceptable_coco(self, params: Params) -> bool:
+        for d in params["detections"]:
+            hits = _overlaps(params, d)
+            if len(hits) > 1:  # keeps VOC and COCO matching the same (see _at_threshold)
+                return False
+            if hits and any(abs(hits[0][1] - t) < _GAP for t in _COCO_T):
+                return False
+        given = dict(_coco_given(params))
+        right = json.loads(_coco_answer(_key(params), ""))
+        blanks = {_T50: right["map50"], _T75: right["map75"]}
+        # Neither blank of the table equals a value given next to it (so it cannot be copied).
+        return not any(answers.numbers_match(blanks[a], given[b], TOL) for a, b in ((_T50, 1), (_T75, 4), (_T75, 6)))
+
     def _acceptable(self, params: Params, tie: bool) -> bool:
         if _tie_exists(params) != tie:
             return False
@@ -454,6 +910,17 @@ class DetectionMap(ProblemFamily):
 
     def parts(self, params: Params) -> list[Part]:
         classes = params["classes"]
+        if params["method"] == COCO:
+            k = len(classes)
+            return [
+                Part("ap50", "vector", {"en": "AP at IoU 0.50, per class", "zh-Hant": "各類別在 IoU 0.50 的 AP"},
+                     points=2.0, tolerance=TOL, length=k, partial=True),
+                Part("ap75", "vector", {"en": "AP at IoU 0.75, per class", "zh-Hant": "各類別在 IoU 0.75 的 AP"},
+                     points=2.0, tolerance=TOL, length=k, partial=True),
+                Part("map50", "number", {"en": "AP50", "zh-Hant": "AP50"}, tolerance=TOL),
+                Part("map75", "number", {"en": "AP75", "zh-Hant": "AP75"}, tolerance=TOL),
+                Part("map", "number", {"en": "AP@[.5:.95]", "zh-Hant": "AP@[.5:.95]"}, points=2.0, tolerance=TOL),
+            ]
         n = sum(1 for d in params["detections"] if d["class_id"] == classes[0])
         c0 = classes[0]
         zh0 = CLASS_NAMES[c0]
@@ -478,19 +945,35 @@ class DetectionMap(ProblemFamily):
         return super().parse_part(part, raw)
 
     def solve(self, params: Params) -> Response:
+        if params["method"] == COCO:
+            return json.loads(_coco_answer(_key(params), ""))
         return _solve(params)
 
+    def carried_forward(self, params: Params, part: Part, response: Response) -> Any | None:
+        """COCO mode: AP50/AP75 from the student's own per-class values, AP@[.5:.95] from their own
+        AP50 and AP75 with the table."""
+        if params["method"] != COCO:
+            return None
+        if part.name in ("map50", "map75"):
+            values = response.get("ap50" if part.name == "map50" else "ap75")
+            return float(np.mean(values)) if values else None
+        if part.name == "map" and response.get("map50") is not None and response.get("map75") is not None:
+            given = sum(value for _, value in _coco_given(params))
+            return (float(response["map50"]) + float(response["map75"]) + given) / len(_COCO_T)
+        return None
+
     def clear_caches(self) -> None:
-        _evaluate.cache_clear()
-        _cached_answer.cache_clear()
-        _tie_cached.cache_clear()
+        for cached in (_evaluate, _cached_answer, _tie_cached, _coco, _at_threshold, _coco_answer):
+            cached.cache_clear()
 
     def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINTS[part.name], lang)
+        return tr((_COCO_HINTS if params["method"] == COCO else _HINTS)[part.name], lang)
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
+        if params["method"] == COCO:
+            return _coco_render(params, lang)
         zh = lang == "zh-Hant"
         classes, method = params["classes"], params["method"]
         c0 = classes[0]
@@ -562,6 +1045,8 @@ class DetectionMap(ProblemFamily):
         return "\n\n".join(text) + "\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
+        if params["method"] == COCO:
+            return _coco_explain(params, lang)
         zh = lang == "zh-Hant"
         ev = _evaluate(_key(params))
         ans = _solve(params)

@@ -1,10 +1,10 @@
 """Properties every registered problem family must have (families added later are covered too).
 
-For ``N_SEEDS`` seeds per family: params are plain JSON and deterministic; the family's own answer
-(as JSON values, as typed text, and typed in full-width characters) scores 1; each misconception's
-answer scores < 1 and is tagged with exactly that misconception; statements and worked solutions
-render in both languages; feedback is always present; the expected answer stays hidden unless
-revealed.
+For ``N_SEEDS`` seeds per family (and ``N_MODE_SEEDS`` per mode it makes only on request): params
+are plain JSON and deterministic; the family's own answer (as JSON values, as typed text, and typed
+in full-width characters) scores 1; each misconception's answer scores < 1 and is tagged with
+exactly that misconception; statements and worked solutions render in both languages; feedback is
+always present; the expected answer stays hidden unless revealed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from grader.problems import all_families, get_family
 from grader.problems.base import LANGS, PART_KINDS, ProblemFamily
 
 N_SEEDS = 300
+N_MODE_SEEDS = 100  # per constraint set in ProblemFamily.modes_on_request
 FAMILIES = [f.name for f in all_families()]
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -28,6 +29,20 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 def variants(name: str) -> list[tuple[int, dict[str, Any]]]:
     family = get_family(name)
     return [(seed, family.generate(seed)) for seed in range(N_SEEDS)]
+
+
+@cache
+def mode_variants(name: str) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    """``(seed, constraints, params)`` for the modes the family generates only on request."""
+    family = get_family(name)
+    return [(seed, c, family.generate(seed, c)) for c in family.modes_on_request for seed in range(N_MODE_SEEDS)]
+
+
+def all_variants(name: str) -> list[tuple[str, dict[str, Any]]]:
+    """Unconstrained variants and those of the on-request modes, labelled for messages."""
+    return [(str(seed), params) for seed, params in variants(name)] + [
+        (f"{seed} {json.dumps(c)}", params) for seed, c, params in mode_variants(name)
+    ]
 
 
 def _full_width(text: str) -> str:
@@ -64,12 +79,15 @@ def test_params_are_json_and_deterministic(name: str) -> None:
         assert family.generate(seed) == params, f"seed {seed}: generate is not deterministic"
         seen.add(text)
     assert len(seen) > N_SEEDS // 2, "seeds should give varied variants"
+    for seed, constraints, params in mode_variants(name):
+        assert json.loads(json.dumps(params)) == params
+        assert family.generate(seed, constraints) == params, f"seed {seed} {constraints}: not deterministic"
 
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_parts_match_the_answer(name: str) -> None:
     family = get_family(name)
-    for seed, params in variants(name)[:50]:
+    for seed, params in variants(name)[:50] + all_variants(name)[N_SEEDS::10]:
         parts = family.parts(params)
         answer = family.solve(params)
         assert [p.name for p in parts] == list(answer), f"seed {seed}: solve keys must be the parts, in order"
@@ -83,11 +101,11 @@ def test_parts_match_the_answer(name: str) -> None:
 @pytest.mark.parametrize("name", FAMILIES)
 def test_own_answer_scores_full(name: str) -> None:
     family = get_family(name)
-    for seed, params in variants(name):
+    for i, (seed, params) in enumerate(all_variants(name)):
         answer = family.solve(params)
         typed = family.format_answer(params, answer)
         forms = {"json": json.loads(json.dumps(answer)), "typed": typed}
-        if seed % 10 == 0:
+        if i % 10 == 0:
             forms["full-width"] = {k: _full_width(v) for k, v in typed.items()}
         for form, raw in forms.items():
             grade = family.check(params, raw)
@@ -104,7 +122,7 @@ def test_own_answer_scores_full(name: str) -> None:
 def test_each_misconception_is_diagnosed(name: str) -> None:
     family = get_family(name)
     applied: set[str] = set()
-    for seed, params in variants(name):
+    for seed, params in all_variants(name):
         answer = family.solve(params)
         parts = {p.name: p for p in family.parts(params)}
         for m in family.misconceptions:
@@ -130,13 +148,13 @@ def test_each_misconception_is_diagnosed(name: str) -> None:
                 assert m.message(lang) in grade.feedback
                 json.dumps(grade.to_dict(reveal=True))
     missing = {m.tag for m in family.misconceptions} - applied
-    assert not missing, f"misconceptions never exercised in {N_SEEDS} seeds: {sorted(missing)}"
+    assert not missing, f"misconceptions never exercised in {len(all_variants(name))} variants: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_render_and_explain_in_both_languages(name: str) -> None:
     family = get_family(name)
-    for seed, params in variants(name)[::3]:
+    for seed, params in all_variants(name)[::3]:
         texts = {lang: (family.render(params, lang), family.explain(params, lang)) for lang in LANGS}
         for lang, (statement, explanation) in texts.items():
             assert statement.strip() and explanation.strip(), f"seed {seed} {lang}: empty text"

@@ -541,3 +541,15 @@ def test_part_answer_factory_still_matches_the_page_widgets(lab: Lab, student: U
     html = section(client_for(student).get("/labs/lab1/").content.decode(), 'data-part="cost"')
     for name in part_answer(part, student):
         assert f'data-name="{name}"' in html
+
+
+def test_a_coco_map_part_has_no_pr_curve_and_its_page_renders_after_the_due_date(course: Course, student: User) -> None:
+    lab = make_lab(course, parts=(("coco", "detection-map", {"method": "coco"}, 3),),
+                   due_at=timezone.now() + timedelta(days=1))
+    submission = graded(lab, student, lab_answers(lab, student), now=timezone.now())
+    assert submission.raw_score == 1
+    Lab.objects.filter(pk=lab.pk).update(due_at=timezone.now() - timedelta(minutes=1))  # answers revealed
+    client = client_for(student)
+    page = client.get(f"/submissions/{submission.pk}/")
+    assert page.status_code == 200 and "pr-curve.svg" not in page.content.decode()
+    assert client.get(f"/submissions/{submission.pk}/parts/coco/pr-curve.svg").status_code == 404

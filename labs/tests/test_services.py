@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.tests.factories import make_member
 from grader.problems import get_family
 from labs import services
-from labs.models import LabKind, Submission, SubmissionStatus
+from labs.models import LabKind, LabPart, Submission, SubmissionStatus
 from labs.services import (
     SubmissionInvalid,
     SubmissionRefused,
@@ -360,6 +360,34 @@ def test_the_soft_time_limit_marks_the_submission_failed(course, student, monkey
     submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.FAILED and "SoftTimeLimitExceeded" in submission.error
+
+
+@pytest.mark.django_db
+def test_on_postgresql_the_claim_and_the_result_are_one_statement_each(postgres_required, course, student,
+                                                                       django_assert_num_queries) -> None:
+    lab = make_lab(course, attempts_policy=DECLINING)
+    submit_and_grade(lab, student)
+    submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
+    with django_assert_num_queries(2) as captured:
+        submission_grade(submission_id=submission.pk)
+    claim, write = (query["sql"] for query in captured.captured_queries)
+    assert claim.startswith("UPDATE") and "RETURNING" in claim and "synchronous_commit" in claim
+    assert write.startswith("UPDATE") and "synchronous_commit" in write
+    submission.refresh_from_db()
+    assert (submission.status, submission.result["attempt"], submission.score) == (
+        SubmissionStatus.GRADED, 2, Decimal("4.0000"))
+
+
+@pytest.mark.django_db
+def test_grading_uses_the_parts_as_they_are_now(course, student) -> None:
+    """The worker memoizes a lab's parts on their content: an edited part is never graded stale."""
+    lab = make_lab(course)
+    first = submit_and_grade(lab, student)
+    assert [p["max_points"] for p in first.result["parts"]] == [3, 2] and first.score == Decimal("5.0000")
+    LabPart.objects.filter(lab=lab, key="cost").update(points=Decimal("4.5"), title="Cost, again")
+    second = submit_and_grade(lab, student)
+    cost = second.result["parts"][1]
+    assert (cost["max_points"], cost["title"], second.score) == (4.5, "Cost, again", Decimal("7.5000"))
 
 
 # --------------------------------------------------------------------------- sweeper and regrades
