@@ -384,7 +384,8 @@ def test_per_call_budgets_stop_one_function_and_keep_grading_the_others(sandbox:
     source = "def spin():\n    while True:\n        pass\n\ndef ok():\n    return 'fine'\n"
     out = run(sandbox, source, ("spin", ()), ("ok", ()), ("spin", ()), ("ok", ()), limits=limits)
     results = out.results
-    assert results["t0"]["exception"] == "CallTimeout" and results["t0"]["clock"] == "CPU"
+    # Usually the CPU budget; on a busy machine the wall-clock one can come first.
+    assert results["t0"]["exception"] == "CallTimeout" and results["t0"]["clock"] in ("CPU", "wall-clock")
     assert results["t2"].get("skipped") is True  # no second second spent on a known hang
     assert results["t1"]["value"] == results["t3"]["value"] == "fine"
     assert out.status["exit_code"] == 0 and out.status["cpu_seconds"] < 2.5
