@@ -1,9 +1,11 @@
 """Per-item rendering for the student pages: pure functions, no database, no request.
 
-A question as one student sees it depends only on its version's content, the item's seed and the
-language, so the expensive parts (Markdown + MathML, generating and stating a parameterized
-variant) are cached per (version id, content hash, seed, lang) with ``functools.lru_cache``: a
-20-question exam renders from memory after the first student.
+A question as one student sees it depends only on its version's content, its variant (what of the
+item's seed shows: the option order, a parameterized question's numbers — see :func:`item_variant`)
+and the language, so the expensive parts (Markdown + MathML, generating and stating a parameterized
+variant) are cached per (version id, content hash, variant, lang) with ``functools.lru_cache``: a
+20-question exam renders from memory after the first students, although every student has their own
+seeds. ``quizzes.item_html`` caches the rendered HTML on the same key.
 
 Two layers, kept apart on purpose:
 
@@ -97,21 +99,46 @@ def part_widget(part: Any, lang: str) -> dict[str, Any]:
     return widget
 
 
-@lru_cache(maxsize=4096)
+Variant = tuple[int, ...] | int | None
+
+
+def item_variant(content: VersionContent, seed: int) -> Variant:
+    """What of an item's seed shows on its page: the option order of a choice question, the seed of a
+    parameterized one (it generates the numbers); nothing for the other types, whose page is the
+    same for everyone. Items with equal (version, variant, language) look the same."""
+    if content.qtype in ("single", "multiple"):
+        return tuple(choice_order(content.spec, seed))
+    if content.qtype == "param":
+        return seed
+    return None
+
+
 def item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
     """The prompt and the input widgets of one item. Treat the result as read-only (it is shared)."""
+    return _variant_view(content, item_variant(content, seed), lang)
+
+
+@lru_cache(maxsize=4096)
+def _variant_view(content: VersionContent, variant: Variant, lang: str) -> dict[str, Any]:
     with translation.override(lang):
-        return _item_view(content, seed, lang)
+        return _item_view(content, variant, lang)
 
 
-def _item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
+@lru_cache(maxsize=1024)
+def _version_html(content: VersionContent) -> tuple[SafeString, SafeString, tuple[SafeString, ...]]:
+    """The Markdown of a version, rendered once for all its variants: prompt, hint, and each choice."""
+    choices = tuple(_html_text(choice.get("text", "")) for choice in content.spec.get("choices") or [])
+    return markdown_html(content.prompt), markdown_html(content.hint) if content.hint else mark_safe(""), choices
+
+
+def _item_view(content: VersionContent, variant: Variant, lang: str) -> dict[str, Any]:
     spec, qtype = content.spec, content.qtype
-    view: dict[str, Any] = {"type": qtype, "prompt_html": markdown_html(content.prompt), "widgets": [],
-                            "hint_html": markdown_html(content.hint) if content.hint else ""}
+    prompt_html, hint_html, choices_html = _version_html(content)
+    view: dict[str, Any] = {"type": qtype, "prompt_html": prompt_html, "widgets": [], "hint_html": hint_html}
     widgets: list[dict[str, Any]] = view["widgets"]
     if qtype in ("single", "multiple"):
-        order = choice_order(spec, seed)
-        options = [{"value": index, "html": _html_text(spec["choices"][index].get("text", ""))} for index in order]
+        assert isinstance(variant, tuple)
+        options = [{"value": index, "html": choices_html[index]} for index in variant]
         widgets.append({"kind": "radio" if qtype == "single" else "checkbox", "name": "value",
                         "label": _("Choose one") if qtype == "single" else _("Tick every option that applies"),
                         "options": options, "value_type": "int"})
@@ -135,8 +162,9 @@ def _item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
         widgets.append({"kind": "essay", "name": "text", "label": _("Your answer"),
                         "max_words": spec.get("max_words")})
     elif qtype == "param":
+        assert isinstance(variant, int)
         family = get_family(spec["family"])
-        params = family.generate(seed, spec.get("constraints") or None)
+        params = family.generate(variant, spec.get("constraints") or None)
         flang = family_lang(lang)
         view["statement_html"] = markdown_html(family.render(params, flang))
         widgets.extend(part_widget(part, flang) for part in family.parts(params))

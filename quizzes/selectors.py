@@ -41,16 +41,33 @@ def assessments_for_student(*, user: User, course: Course, include_unpublished: 
     attempts: dict[int, list[Attempt]] = {}
     for attempt in Attempt.objects.filter(user=user, assessment__course=course).select_related("assessment").order_by("-number"):
         attempts.setdefault(attempt.assessment_id, []).append(attempt)
-    rows = []
-    for assessment in assessments:
-        mine = attempts.get(assessment.id, [])
-        scores = [a.score for a in mine if a.score is not None and results_visible(attempt=a)]
-        rows.append(AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(scores) if scores else None))
-    return rows
+    return [_row(assessment, attempts.get(assessment.id, [])) for assessment in assessments]
+
+
+def assessment_row_for_student(*, user: User, assessment: Assessment) -> AssessmentRow:
+    """One assessment's row of :func:`assessments_for_student` (its landing page)."""
+    mine = list(Attempt.objects.filter(user=user, assessment=assessment).order_by("-number"))
+    for attempt in mine:
+        attempt.assessment = assessment  # results_visible reads it
+    return _row(assessment, mine)
+
+
+def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
+    """``mine``: the student's attempts at ``assessment``, latest first."""
+    scores = [a.score for a in mine if a.score is not None and results_visible(attempt=a)]
+    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(scores) if scores else None)
+
+
+# What the quiz and results pages read of an item's version: its content, not its source file or metadata.
+_SHOWN_VERSION_FIELDS = [f"question_version__{name}" for name in
+                         ("content_hash", "prompt", "explanation", "hint", "spec", "question__type")]
 
 
 def attempt_items(*, attempt: Attempt) -> QuerySet[AttemptItem]:
-    return attempt.items.select_related("question_version__question__topic").order_by("position")
+    """The attempt's items in order, with what the pages need to show their questions."""
+    item_fields = [field.name for field in AttemptItem._meta.concrete_fields]
+    return (attempt.items.select_related("question_version__question")
+            .only(*item_fields, *_SHOWN_VERSION_FIELDS).order_by("position"))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_is_course_staff
-from quizzes import presenters
+from quizzes import item_html, presenters
 from quizzes.access import (
     assessment_get_for_member,
     attempt_get_for_owner,
@@ -39,7 +39,13 @@ from quizzes.access import (
     attempt_item_get_for_owner,
 )
 from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus
-from quizzes.selectors import assessments_for_student, attempt_items, practice_strengths, results_visible
+from quizzes.selectors import (
+    assessment_row_for_student,
+    assessments_for_student,
+    attempt_items,
+    practice_strengths,
+    results_visible,
+)
 from quizzes.services.attempts import (
     AttemptError,
     ResponseTooLarge,
@@ -139,6 +145,7 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool) -> dict[st
     feedback = item.feedback if show_solution else None
     return {
         "item": item,
+        "content": content,
         "view": view,
         "widgets": presenters.fill_widgets(view, item.response, feedback),
         "answered": presenters.is_answered(item.response),
@@ -147,6 +154,13 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool) -> dict[st
         "feedback": presenters.feedback_view(feedback, solution),
         "earned": (item.score * item.points) if item.score is not None else None,
     }
+
+
+def _add_html(entries: list[dict[str, Any]], lang: str, *, practice: bool, readonly: bool) -> None:
+    """Each entry's ``quizzes/_item.html`` as ``html``, shared between students where it can be."""
+    for entry, html in zip(entries, item_html.items_html(entries, lang=lang, practice=practice, readonly=readonly),
+                           strict=True):
+        entry["html"] = html
 
 
 def _quiz_strings() -> dict[str, str]:
@@ -212,9 +226,7 @@ def course_dashboard(request: HttpRequest, course_slug: str) -> HttpResponse:
 def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: str) -> HttpResponse:
     assessment, role = assessment_get_for_member(user=request.user, course_slug=course_slug,
                                                  assessment_slug=assessment_slug)
-    row = next(r for r in assessments_for_student(user=request.user, course=assessment.course,
-                                                   include_unpublished=role in STAFF_ROLES)
-               if r.assessment.id == assessment.id)
+    row = assessment_row_for_student(user=request.user, assessment=assessment)
     latest = row.attempt
     now = timezone.now()
     open_attempt = latest if latest is not None and latest.status == AttemptStatus.IN_PROGRESS else None
@@ -234,7 +246,8 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
 
 
 def _question_count(assessment: Assessment) -> int:
-    return sum(1 if item.question_id else item.pool_count for item in assessment.items.all())
+    return sum(1 if question_id else pool_count
+               for question_id, pool_count in assessment.items.values_list("question_id", "pool_count"))
 
 
 @login_required
@@ -266,6 +279,7 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     entries = [_item_entry(item, lang, show_solution=practice and item.feedback is not None)
                for item in attempt_items(attempt=attempt)]
     readonly = not _owned(request, attempt)
+    _add_html(entries, lang, practice=practice, readonly=readonly)
     remaining = _remaining_seconds(attempt, now)
     config = {
         "attemptId": attempt.id, "mode": assessment.mode, "readonly": readonly,
@@ -354,7 +368,7 @@ def attempt_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
 def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
     """Autosave one answer: one SELECT (ownership) and one UPDATE."""
     response = _response_from(_json_body(request))
-    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id, with_question=False)
     try:
         result = attempt_item_save(item=item, response=response)
     except AttemptError as exc:
@@ -404,8 +418,7 @@ def item_variant(request: HttpRequest, attempt_id: int, item_id: int) -> HttpRes
         return redirect(reverse("attempt", args=[attempt_id]) + f"#item-{new_item.id}")
     new_item.question_version.question = item.question_version.question
     entry = _item_entry(new_item, _lang(), show_solution=False)
-    html = render_to_string("quizzes/_item.html", {"entry": entry, "practice": True, "readonly": False,
-                                                          "exam": False, "self_assess": True}, request)
+    html = item_html.items_html([entry], lang=_lang(), practice=True, readonly=False)[0]
     return JsonResponse({"item_id": new_item.id, "position": new_item.position, "html": html}, status=201)
 
 

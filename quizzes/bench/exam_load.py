@@ -2,7 +2,8 @@
 
 Served by gunicorn on PostgreSQL (a separate `dlcv_bench` database), driven by an asyncio client on
 loopback. Bounded in count and time; stops by itself. Afterwards every acknowledged save is checked
-against the database. Usage:
+against the database. Besides latencies it reports the CPU time gunicorn's processes used per
+student, which other load on the machine changes far less than it changes latencies. Usage:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dlcv_bench \\
         .venv/bin/python -m quizzes.bench.exam_load --students 500 --start-window 60 --save-rounds 4
@@ -214,6 +215,21 @@ def verify(acks: dict[int, object]) -> tuple[int, int]:
     return len(acks), lost
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of a process group (gunicorn's):
+    the server's own work, whatever else the machine is running meanwhile."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp … utime(11) stime(12)
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=500)
@@ -232,10 +248,12 @@ def main() -> None:
     print(f"setup: {args.students} students, {args.questions}-question exam in {time.perf_counter() - t0:.1f} s")
     server = start_gunicorn(args.port, args.workers, args.threads)
     try:
+        cpu0, load0 = group_cpu_seconds(server.pid), os.getloadavg()[0]
         t1 = time.perf_counter()
         stats, acks = asyncio.run(run_load(f"http://127.0.0.1:{args.port}", setup, args.start_window,
                                            args.save_rounds, args.save_interval))
         wall = time.perf_counter() - t1
+        server_cpu, load1 = group_cpu_seconds(server.pid) - cpu0, os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -251,6 +269,11 @@ def main() -> None:
         print(f"{kind:<10} {len(values):>6} {percentile(values, 50) * 1000:>8.1f} "
               f"{percentile(values, 99) * 1000:>8.1f} {max(values, default=float('nan')) * 1000:>8.1f} "
               f"{stats.errors.get(kind, 0):>7}")
+    # Each start is three requests (landing page, POST start, the attempt page).
+    requests = 3 * len(stats.latencies.get("start", [])) + len(stats.latencies.get("autosave", []))
+    print(f"requests: {requests} in {wall:.0f} s = {requests / wall:.1f}/s; server CPU {server_cpu:.1f} s "
+          f"= {server_cpu / args.students * 1000:.0f} ms per student (start + {args.save_rounds} saves); "
+          f"load average {load0:.1f} → {load1:.1f}")
     print(f"acknowledged saves checked: {acknowledged} items, lost: {lost}")
     for sample in stats.error_samples:
         print("  error:", sample)

@@ -12,10 +12,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -76,21 +76,36 @@ def variant_seed(*parts: object) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def _draw_questions(assessment: Assessment, rng: random.Random) -> list[tuple[Question, Decimal | None]]:
-    chosen: list[tuple[Question, Decimal | None]] = []
+class _Drawn(NamedTuple):
+    """One drawn question: what its attempt item is made of."""
+
+    bank_id: str
+    version_id: int
+    points: Decimal  # the slot's points, else the version's
+
+
+def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
+    # Plain rows, not models: every student of an exam reads these same rows when they start.
+    chosen: list[_Drawn] = []
     used: set[int] = set()
-    for item in assessment.items.select_related("question__current_version").order_by("position"):
-        if item.question is not None:
-            chosen.append((item.question, item.points))
-            used.add(item.question_id)
+    slots = assessment.items.order_by("position").values_list(
+        "question_id", "question__bank_id", "question__current_version_id", "question__current_version__points",
+        "points", "pool_topic_id", "pool_tag", "pool_count",
+    )
+    for question_id, bank_id, version_id, version_points, points, pool_topic_id, pool_tag, pool_count in slots:
+        if question_id is not None:
+            chosen.append(_Drawn(bank_id, version_id, points if points is not None else version_points))
+            used.add(question_id)
             continue
-        pool = Question.objects.filter(topic_id=item.pool_topic_id, retired=False).exclude(id__in=used)
-        candidates = sorted(pool.select_related("current_version"), key=lambda q: q.bank_id)
-        if item.pool_tag:  # tags are a JSON list; pools are small, so filter here on every database
-            candidates = [q for q in candidates if item.pool_tag in (q.current_version.tags or [])]
-        for question in rng.sample(candidates, min(item.pool_count, len(candidates))):
-            chosen.append((question, item.points))
-            used.add(question.id)
+        pool = Question.objects.filter(topic_id=pool_topic_id, retired=False).exclude(id__in=used)
+        candidates = sorted(pool.values_list("id", "bank_id", "current_version_id", "current_version__points",
+                                             "current_version__tags"), key=lambda row: row[1])
+        if pool_tag:  # tags are a JSON list; pools are small, so filter here on every database
+            candidates = [row for row in candidates if pool_tag in (row[4] or [])]
+        for candidate_id, bank_id, version_id, version_points, _tags in rng.sample(
+                candidates, min(pool_count, len(candidates))):
+            chosen.append(_Drawn(bank_id, version_id, points if points is not None else version_points))
+            used.add(candidate_id)
     return chosen
 
 
@@ -123,35 +138,31 @@ def attempt_start(*, user: User, assessment: Assessment, now: datetime | None = 
 
 @transaction.atomic
 def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
-    open_attempt = Attempt.objects.filter(assessment=assessment, user=user, status=AttemptStatus.IN_PROGRESS).first()
-    if open_attempt is not None:
-        return open_attempt
+    # One query for both: the open attempt if there is one, else the latest (its number).
+    latest = (Attempt.objects.filter(assessment=assessment, user=user)
+              .order_by(Case(When(status=AttemptStatus.IN_PROGRESS, then=0), default=1), "-number").first())
+    if latest is not None and latest.status == AttemptStatus.IN_PROGRESS:
+        return latest
+    previous = latest.number if latest is not None else 0
     extra = _extra_minutes(assessment, user)
-    previous = Attempt.objects.filter(assessment=assessment, user=user).aggregate(top=Max("number"))["top"] or 0
     if assessment.mode == AssessmentMode.EXAM:
         if previous:
             raise AttemptLimitReached("考試只能作答一次，你已經交卷了。An exam allows one attempt; yours is submitted.")
         _window_check(assessment, extra, now)
     number = previous + 1
-    attempt = Attempt.objects.create(
-        assessment=assessment, user=user, number=number, started_at=now,
-        deadline=_deadline(assessment, extra, now),
-    )
     rng = random.Random(variant_seed("draw", assessment.id, user.id, number))
     drawn = _draw_questions(assessment, rng)
     if assessment.shuffle_questions:
         rng.shuffle(drawn)
-    items = [
-        AttemptItem(
-            attempt=attempt, position=position, question_version=question.current_version,
-            seed=variant_seed(assessment.id, user.id, number, question.bank_id),
-            points=points if points is not None else question.current_version.points,
-        )
-        for position, (question, points) in enumerate(drawn, start=1)
-    ]
-    AttemptItem.objects.bulk_create(items)
-    attempt.max_score = sum((item.points for item in items), Decimal(0))
-    attempt.save(update_fields=["max_score"])
+    attempt = Attempt.objects.create(
+        assessment=assessment, user=user, number=number, started_at=now,
+        deadline=_deadline(assessment, extra, now), max_score=sum((d.points for d in drawn), Decimal(0)),
+    )
+    AttemptItem.objects.bulk_create(
+        AttemptItem(attempt=attempt, position=position, question_version_id=d.version_id, points=d.points,
+                    seed=variant_seed(assessment.id, user.id, number, d.bank_id))
+        for position, d in enumerate(drawn, start=1)
+    )
     return attempt
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -13,7 +14,15 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
 from quizzes.access import attempt_get_for_user, attempt_item_get_for_owner
-from quizzes.models import AssessmentItem, AssessmentMode, AttemptStatus, Extension, PracticeRecord, Question
+from quizzes.models import (
+    Assessment,
+    AssessmentItem,
+    AssessmentMode,
+    AttemptStatus,
+    Extension,
+    PracticeRecord,
+    Question,
+)
 from quizzes.selectors import results_visible
 from quizzes.services.attempts import (
     AssessmentClosed,
@@ -254,3 +263,24 @@ def test_concurrent_starts_open_one_attempt(postgres_required, course, student) 
     assert len(set(results)) == 1 and len(results) == 4
     assert AssessmentItem.objects.filter(assessment=exam).count() == len(EXAM_QUESTIONS)
     assert Question.objects.exists()
+
+
+@pytest.mark.django_db
+def test_pools_draw_distinct_questions_of_their_topic_and_tag(course, student) -> None:
+    fixed = Question.objects.get(bank_id=EXAM_QUESTIONS[0])
+    topic = fixed.topic
+    exam = Assessment.objects.create(course=course, slug="pools", title="pools", mode=AssessmentMode.PRACTICE,
+                                     published=True)
+    AssessmentItem.objects.create(assessment=exam, position=1, question=fixed, points=Decimal("2"))
+    tagged = Question.objects.filter(topic=topic, retired=False).exclude(pk=fixed.pk).select_related("current_version")
+    tag = next(t for q in tagged for t in (q.current_version.tags or []))
+    AssessmentItem.objects.create(assessment=exam, position=2, pool_topic=topic, pool_tag=tag, pool_count=1)
+    AssessmentItem.objects.create(assessment=exam, position=3, pool_topic=topic, pool_count=3)
+    attempt = attempt_start(user=student, assessment=exam)
+    items = list(attempt.items.select_related("question_version__question").order_by("position"))
+    questions = [item.question_version.question for item in items]
+    assert questions[0] == fixed and items[0].points == Decimal("2")
+    assert len(set(questions)) == len(questions) == 5 and all(q.topic == topic for q in questions)
+    assert tag in items[1].question_version.tags
+    assert all(item.question_version_id == q.current_version_id for item, q in zip(items, questions, strict=True))
+    assert attempt.max_score == sum(item.points for item in items)

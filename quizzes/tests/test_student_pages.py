@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
 from grader.problems import get_family
+from quizzes import presenters
 from quizzes.bank.render import render_markdown
 from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus, Question
 from quizzes.services.attempts import attempt_start, attempt_submit, essay_grade_manually
@@ -523,3 +524,217 @@ def test_practice_results_show_scores(course, student, student_client) -> None: 
     assert attempt.score == Decimal("1")
     html = student_client.get(reverse("attempt-results", args=[attempt.id])).content.decode()
     assert "Score: 1 / 2" in html and "Correct" in html
+
+
+# --------------------------------------------------------------------------- items shared between students (item_html)
+
+
+@pytest.fixture
+def cache_writes(monkeypatch) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """An empty cache, and every item HTML written to it."""
+    from django.core.cache import cache as django_cache
+
+    from quizzes import item_html
+
+    django_cache.clear()
+    written: dict[str, str] = {}
+
+    class Recording:
+        def get_many(self, keys):  # type: ignore[no-untyped-def]
+            return django_cache.get_many(keys)
+
+        def set_many(self, data, timeout):  # type: ignore[no-untyped-def]
+            written.update(data)
+            django_cache.set_many(data, timeout)
+
+    monkeypatch.setattr(item_html, "django_cache", Recording())
+    yield written
+    django_cache.clear()
+
+
+def _client(user, lang: str = "en") -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    client.cookies["django_language"] = lang
+    return client
+
+
+def _page(client: Client, attempt: Attempt) -> str:
+    response = client.get(reverse("attempt", args=[attempt.id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _items_part(html: str) -> str:
+    """The page's items (the rest of a page has its own CSRF token and clock)."""
+    return html.split("data-items>", 1)[1].split("data-submit-form", 1)[0]
+
+
+def _seed_with_order(item: AttemptItem, *, other_than: list[int] | None = None) -> tuple[int, list[int]]:
+    """A seed whose option order differs from ``other_than`` (or any seed), and that order."""
+    from quizzes.grading import choice_order
+
+    for seed in range(1, 200):
+        order = choice_order(item.question_version.spec, seed)
+        if order != other_than:
+            return seed, order
+    raise AssertionError("no such seed")
+
+
+def _section(html: str, item: AttemptItem) -> str:
+    return next(part for part in html.split('<section class="q"') if f'data-item-id="{item.id}"' in part)
+
+
+def _widget_layout(html: str) -> list[tuple[str, ...]]:
+    """(kind, name, rows, cols) of each answer box in ``html``."""
+    return re.findall(r'data-widget="(\w+)" data-name="([^"]+)"(?: data-rows="(\d+)" data-cols="(\d+)")?', html)
+
+
+def _ids_on_page(html: str) -> set[int]:
+    """Every item id the page names: sections, widget ids and names, URLs."""
+    found = re.findall(r'data-item-id="(\d+)"|id="item-(\d+)|"w-(\d+)-|/items/(\d+)/', html)
+    return {int(number) for groups in found for number in groups if number}
+
+
+@pytest.mark.django_db
+def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, cache_writes) -> None:  # type: ignore[no-untyped-def]
+    from quizzes.grading import choice_order
+    from quizzes.item_html import STAND_IN, STATEMENT_STAND_IN
+
+    exam = _exam(course, TWENTY)
+    users = [make_member(course, username=name) for name in ("ann", "ben", "cat")]
+    attempts = [attempt_start(user=user, assessment=exam) for user in users]
+    # ann and cat see the SINGLE question in the same order (cat is served ann's cached HTML), ben in another.
+    single = [_item(attempt, SINGLE) for attempt in attempts]
+    seed, order = _seed_with_order(single[0])
+    other_seed, other_order = _seed_with_order(single[0], other_than=order)
+    for item, item_seed in zip(single, (seed, other_seed, seed), strict=True):
+        AttemptItem.objects.filter(pk=item.pk).update(seed=item_seed)
+    # Likewise for a parameterized question whose answer boxes come in several layouts.
+    params = [_item(attempt, "param-pool-unpool-01") for attempt in attempts]
+    content = presenters.version_content(params[0].question_version)
+    layouts: dict[str, int] = {}
+    for candidate in range(1, 200):
+        layouts.setdefault(repr(presenters.item_view(content, candidate, "en")["widgets"]), candidate)
+    assert len(layouts) >= 2
+    param_seeds = list(layouts.values())[:2]
+    for item, item_seed in zip(params, (param_seeds[0], param_seeds[1], param_seeds[0]), strict=True):
+        AttemptItem.objects.filter(pk=item.pk).update(seed=item_seed)
+    pages = [_page(_client(user), attempt) for user, attempt in zip(users, attempts, strict=True)]
+    for attempt, html in zip(attempts, pages, strict=True):
+        item = _item(attempt, "param-pool-unpool-01")
+        widgets = presenters.item_view(content, item.seed, "en")["widgets"]
+        expected = [(w["kind"], w["name"], str(w.get("rows", "")) if w["kind"] == "matrix" else "",
+                     str(w.get("cols", "")) if w["kind"] == "matrix" else "") for w in widgets]
+        assert _widget_layout(_section(html, item)) == expected
+    assert _widget_layout(_section(pages[0], _item(attempts[0], "param-pool-unpool-01"))) != _widget_layout(
+        _section(pages[1], _item(attempts[1], "param-pool-unpool-01")))
+    for user, attempt, html, expected in zip(users, attempts, pages, (order, other_order, order), strict=True):
+        item = _item(attempt, SINGLE)
+        values = re.findall(rf'name="w-{item.id}-value" value="(\d+)"', html)
+        assert [int(v) for v in values] == expected == choice_order(item.question_version.spec, item.seed)
+        mine = set(attempt.items.values_list("id", flat=True))
+        assert _ids_on_page(html) == mine, user.username
+        assert html.count('class="q"') == 20
+        assert f"/attempts/{attempt.id}/items/" in html
+        for other in attempts:
+            if other.id != attempt.id:
+                assert f"/attempts/{other.id}/" not in html
+        for stand_in in [*map(str, STAND_IN.values()), STATEMENT_STAND_IN]:
+            assert stand_in not in html
+        assert "Question 20" in html and "Question 1<" in html
+    # Every student has their own parameterized numbers, in the same answer boxes.
+    statements = [re.search(r'<div class="q-statement">(.*?)</div>', html, re.S).group(1) for html in pages]
+    assert len(set(statements)) == 3
+    # The cache holds the shared renderings only: stand-ins, never an id.
+    assert cache_writes
+    all_ids = {item_id for attempt in attempts for item_id in attempt.items.values_list("id", flat=True)}
+    for html in cache_writes.values():
+        assert str(STAND_IN["id"]) in html and not _ids_on_page(html) & all_ids
+
+
+@pytest.mark.django_db
+def test_shared_item_html_holds_no_answers_and_no_saved_work(course, cache_writes) -> None:  # type: ignore[no-untyped-def]
+    exam = _exam(course, TWENTY)
+    ann, ben = make_member(course, username="ann"), make_member(course, username="ben")
+    ann_attempt, ben_attempt = attempt_start(user=ann, assessment=exam), attempt_start(user=ben, assessment=exam)
+    ann_client = _client(ann)
+    assert _post_json(ann_client, _save_url(_item(ann_attempt, TEXT)),
+                      {"response": {"value": "ann-typed-this"}}).status_code == 200
+    ann_page, ben_page = _page(ann_client, ann_attempt), _page(_client(ben), ben_attempt)
+    ann_second = _page(ann_client, ann_attempt)  # from the cache this time
+    assert 'value="ann-typed-this"' in ann_page and _items_part(ann_second) == _items_part(ann_page)
+    assert "ann-typed-this" not in ben_page
+    for attempt, html in ((ann_attempt, ann_page), (ben_attempt, ben_page)):
+        for secret in _secrets(attempt):
+            assert secret not in html, secret
+    written = "".join(cache_writes.values())
+    assert "ann-typed-this" not in written and "Saved " not in written
+    for secret in _secrets(ann_attempt) + _secrets(ben_attempt):
+        assert secret not in written, secret
+
+
+@pytest.mark.django_db
+def test_an_edited_question_renders_anew(course, student, cache_writes) -> None:  # type: ignore[no-untyped-def]
+    from quizzes.models import QuestionVersion
+
+    exam = _exam(course, [TEXT, NUMERIC])
+    attempt = attempt_start(user=student, assessment=exam)
+    client = _client(student)
+    version = _item(attempt, TEXT).question_version
+    assert version.prompt.strip()[:20] in _page(client, attempt)
+    # The same version with new content (what loading the bank does to a version nobody has
+    # answered) is a new rendering: the content hash is in the key.
+    QuestionVersion.objects.filter(pk=version.pk).update(prompt="An edited prompt.", content_hash="e" * 64)
+    html = _page(client, attempt)
+    assert "An edited prompt." in html and version.prompt.strip()[:20] not in html
+    # An edit after students started is a new version: a new attempt shows it, the old one keeps its own.
+    from quizzes.services.authoring import question_save_source
+
+    question = version.question
+    text = version.source_text or Question.objects.get(pk=question.pk).current_version.source_text
+    new_version = question_save_source(user=student, question=question,
+                                       text=text.replace(version.prompt.strip()[:20], "A newer prompt, "))
+    assert new_version.pk != version.pk
+    bob = make_member(course, username="bob")
+    assert "A newer prompt, " in _page(_client(bob), attempt_start(user=bob, assessment=exam))
+    assert "An edited prompt." in _page(client, attempt)
+
+
+@pytest.mark.django_db
+def test_languages_and_modes_never_share_a_rendering(course, student, cache_writes) -> None:  # type: ignore[no-untyped-def]
+    exam = _exam(course, [SINGLE, NUMERIC])
+    attempt = attempt_start(user=student, assessment=exam)
+    zh = _page(_client(student, "zh-hant"), attempt)
+    en = _page(_client(student, "en"), attempt)
+    assert "第 1 題" in zh and "請選擇一個答案" in zh and "Choose one" not in zh and "Question 1" not in zh
+    assert "Question 1" in en and "Choose one" in en and "請選擇一個答案" not in en
+    assert _items_part(_page(_client(student, "zh-hant"), attempt)) == _items_part(zh)
+    # A practice page of the same questions has its hints and buttons; the exam page has none.
+    practice = attempt_start(user=student, assessment=_practice(course, [SINGLE, NUMERIC]))
+    practice_html = _page(_client(student), practice)
+    assert practice_html.count('data-action="check"') == practice_html.count("data-check-url") == 2
+    exam_html = _page(_client(student), attempt)
+    assert _items_part(exam_html) == _items_part(en) and 'data-action="check"' not in exam_html and "data-check-url" not in exam_html
+    # Staff reading the attempt get the read-only rendering, not the student's.
+    ta = make_member(course, role=Role.TA, username="ta")
+    staff_html = _page(_client(ta), attempt)
+    assert "data-save-url" not in staff_html and " disabled" in staff_html
+    assert "data-save-url" in _page(_client(student), attempt)
+
+
+@pytest.mark.django_db
+def test_the_exam_page_works_with_the_cache_down(course, student, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from quizzes import item_html
+
+    class Down:
+        def get_many(self, keys):  # type: ignore[no-untyped-def]
+            raise ConnectionError("cache is down")
+
+        def set_many(self, data, timeout):  # type: ignore[no-untyped-def]
+            raise ConnectionError("cache is down")
+
+    monkeypatch.setattr(item_html, "django_cache", Down())
+    attempt = attempt_start(user=student, assessment=_exam(course, TWENTY))
+    html = _page(_client(student), attempt)
+    assert html.count('class="q"') == 20 and _ids_on_page(html) == set(attempt.items.values_list("id", flat=True))

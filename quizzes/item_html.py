@@ -1,0 +1,143 @@
+"""The quiz page's items as HTML, rendered once per variant and shared by the students who see it.
+
+Rendering ``quizzes/_item.html`` twenty times was most of the cost of an exam page, yet students see
+a few variants of each question. An item nobody has answered yet renders the same for everyone with
+the same question version (id, content hash, type), variant (``presenters.item_variant``: the option
+order), points, language, page mode (practice or not, read only or not) and rendering code, except
+for its own id, its attempt's id (in its URLs) and its position — and a parameterized question's
+statement, which holds each student's numbers (its answer boxes come in a few layouts, which are part
+of the key). So it is rendered once with stand-ins in those places (``STAND_IN``,
+``STATEMENT_STAND_IN``), kept in Django's cache under that key (per process by default, shared with
+``CACHE_URL``), and each page puts its items' numbers and statements in place of the stand-ins.
+
+Nothing of one student is in the cache: stand-ins take the place of the ids and the statement, the
+widgets are empty, and the item is made from ``presenters.item_view``, which never holds an answer
+(``item_solution`` is never called here). Items with anything of the student in them (a saved answer,
+a check, feedback) are rendered per page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+from functools import cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.template.loader import get_template, render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from quizzes import grading, presenters
+from quizzes.bank import render as bank_render
+
+logger = logging.getLogger(__name__)
+
+ITEM_TEMPLATE = "quizzes/_item.html"
+# Stand-ins for the item's id, its attempt's id and its position: numbers no database row reaches
+# (just under PostgreSQL's bigint limit) and no question shows (checked before caching).
+STAND_IN = {"id": 9_223_372_036_854_775_101, "attempt_id": 9_223_372_036_854_775_202,
+            "position": 9_223_372_036_854_775_303}
+# A parameterized question's statement (its numbers) is put in per student. "<~" is never in the
+# rest of an item: its text is escaped HTML, and no tag begins with "~".
+STATEMENT_STAND_IN = mark_safe("<~statement~>")
+CACHE_SECONDS = 24 * 3600
+
+
+@cache
+def render_version() -> str:
+    """A digest of what renders an item: its templates, the presenters and Markdown code, the
+    translations. A deploy that changes any of them never serves HTML cached by the old code."""
+    names = (ITEM_TEMPLATE, "quizzes/_widget.html", "quizzes/_feedback.html")
+    paths = [Path(get_template(name).origin.name) for name in names]
+    paths += [Path(inspect.getfile(module)) for module in (presenters, bank_render, grading)]
+    for locale_dir in settings.LOCALE_PATHS:
+        paths += sorted(Path(locale_dir).glob("*/LC_MESSAGES/django.mo"))
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def is_blank(entry: dict[str, Any]) -> bool:
+    """Nothing of the student in the item yet: no saved answer, no check, no feedback."""
+    item = entry["item"]
+    return (item.response is None and item.response_saved_at is None and not item.checks
+            and entry["feedback"] is None)
+
+
+def _variant_part(entry: dict[str, Any]) -> str:
+    """What tells this item's page apart from other variants of its version, the statement aside."""
+    view = entry["view"]
+    variant = presenters.item_variant(entry["content"], entry["item"].seed)
+    if isinstance(variant, tuple):
+        return "-".join(map(str, variant))
+    if variant is None:
+        return ""
+    # A parameterized question's numbers are in its statement, put in per student; its answer
+    # boxes (names, labels, grid sizes) come in a few layouts.
+    return hashlib.sha256(repr(view["widgets"]).encode()).hexdigest()[:16]
+
+
+def _cache_key(entry: dict[str, Any], *, lang: str, practice: bool, readonly: bool) -> str | None:
+    if not is_blank(entry):
+        return None
+    view, content = entry["view"], entry["content"]
+    shown = repr((view["prompt_html"], view["hint_html"], view["widgets"]))
+    if any(str(number) in shown for number in STAND_IN.values()):
+        return None  # a question quoting a stand-in number would have it replaced
+    return (f"quizzes:item:{render_version()}:{content.id}:{content.content_hash}:{content.qtype}:"
+            f"{_variant_part(entry)}:{entry['item'].points}:{lang}:{'practice' if practice else 'timed'}:"
+            f"{'ro' if readonly else 'rw'}")
+
+
+def _render(entry: dict[str, Any], *, practice: bool, readonly: bool) -> str:
+    context = {"entry": entry, "practice": practice, "readonly": readonly, "exam": False,
+               "self_assess": practice and not readonly}
+    return render_to_string(ITEM_TEMPLATE, context)
+
+
+def _shared_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as anyone would have it: the item's numbers and statement replaced by stand-ins."""
+    item, view = entry["item"], entry["view"]
+    stand_in = SimpleNamespace(**STAND_IN, points=item.points, response_saved_at=None, checks=0,
+                               needs_manual_grading=False, self_assessment=None)
+    if view.get("statement_html"):
+        view = {**view, "statement_html": STATEMENT_STAND_IN}
+    return {**entry, "item": stand_in, "view": view}
+
+
+def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, readonly: bool) -> list[SafeString]:
+    """Each entry (as built by ``views._item_entry``) rendered with ``quizzes/_item.html``, from the
+    cache where it can be, with one cache round trip for the page. ``lang`` is the active language."""
+    keys = [_cache_key(entry, lang=lang, practice=practice, readonly=readonly) for entry in entries]
+    wanted = [key for key in keys if key]
+    try:
+        cached: dict[str, str] = django_cache.get_many(wanted) if wanted else {}
+    except Exception:  # a cache that is down makes the page slower, never fail
+        logger.warning("item HTML cache unavailable; rendering every item", exc_info=True)
+        cached = {}
+    fresh: dict[str, str] = {}
+    html = []
+    for entry, key in zip(entries, keys, strict=True):
+        if key is None:
+            html.append(mark_safe(_render(entry, practice=practice, readonly=readonly)))
+            continue
+        shared = cached.get(key) or fresh.get(key)
+        if shared is None:
+            shared = fresh[key] = _render(_shared_entry(entry), practice=practice, readonly=readonly)
+        item = entry["item"]
+        for field, stand_in in STAND_IN.items():
+            shared = shared.replace(str(stand_in), str(getattr(item, field)))
+        if entry["view"].get("statement_html"):  # last: the numbers in a statement are not stand-ins
+            shared = shared.replace(STATEMENT_STAND_IN, entry["view"]["statement_html"])
+        html.append(mark_safe(shared))
+    if fresh:
+        try:
+            django_cache.set_many(fresh, CACHE_SECONDS)
+        except Exception:
+            logger.warning("item HTML cache unavailable; not stored", exc_info=True)
+    return html
