@@ -315,19 +315,23 @@ def submission_create(
     if lab.kind == LabKind.NUMERIC and source_code:
         raise SubmissionRefused("unsupported", _msg("source_for_numeric", lang))
     late_days = _late_days(lab, now, lang)
-    if _attempt_limit(lab) is not None:  # before parsing: no point fixing the format of a refused answer
-        counted = Submission.objects.filter(lab=lab, user=user).aggregate(n=_counted())["n"]
-        _check_attempts(lab, counted, lang)
-    if lab.kind == LabKind.CODE:
-        source = _validate_source(source_code, lang)
-        answers = {}
-        # Hidden tests are drawn per submission: resubmitting cannot overfit a fixed set.
-        variant: dict[str, Any] = {"codelab": lab.codelab, "seed": secrets.randbelow(2**31)}
-    else:
-        source = ""
-        variant, errors = _validate(list(lab.parts.all()), answers, lab_variant_seed(lab=lab, user=user), lang)
-        if errors:
-            raise SubmissionInvalid(errors)
+    try:
+        if lab.kind == LabKind.CODE:
+            source = _validate_source(source_code, lang)
+            answers = {}
+            # Hidden tests are drawn per submission: resubmitting cannot overfit a fixed set.
+            variant: dict[str, Any] = {"codelab": lab.codelab, "seed": secrets.randbelow(2**31)}
+        else:
+            source = ""
+            variant, errors = _validate(list(lab.parts.all()), answers, lab_variant_seed(lab=lab, user=user), lang)
+            if errors:
+                raise SubmissionInvalid(errors)
+    except SubmissionInvalid:
+        # No point fixing the format of an answer that would be refused: say that first. (A valid
+        # answer is checked once, under the lock below.)
+        if _attempt_limit(lab) is not None:
+            _check_attempts(lab, Submission.objects.filter(lab=lab, user=user).aggregate(n=_counted())["n"], lang)
+        raise
     try:
         with transaction.atomic():
             # One student's submissions to any lab are serialized here, so two concurrent requests

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -48,6 +48,7 @@ from quizzes.selectors import (
 )
 from quizzes.services.attempts import (
     AttemptError,
+    NotYourItem,
     ResponseTooLarge,
     attempt_item_save,
     attempt_start,
@@ -366,11 +367,12 @@ def attempt_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
 @json_login_required
 @require_POST
 def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
-    """Autosave one answer: one SELECT (ownership) and one UPDATE."""
+    """Autosave one answer: one UPDATE, which also checks that the item is the student's own."""
     response = _response_from(_json_body(request))
-    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id, with_question=False)
     try:
-        result = attempt_item_save(item=item, response=response)
+        result = attempt_item_save(user=request.user, attempt_id=attempt_id, item_id=item_id, response=response)
+    except NotYourItem:
+        raise Http404("No such question in your attempt.") from None
     except AttemptError as exc:
         return _attempt_error(exc)
     return JsonResponse({"saved_at": result.saved_at.isoformat(), "saved_at_display": _time_display(result.saved_at),

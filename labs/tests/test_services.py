@@ -123,6 +123,10 @@ def test_declining_points_then_refused(course, student) -> None:
     with pytest.raises(SubmissionRefused) as caught:
         submission_create(user=student, lab=lab, answers=lab_answers(lab, student))
     assert caught.value.code == "attempts_exhausted"
+    # A malformed answer once the attempts are used up: the refusal is said first, not the format.
+    with pytest.raises(SubmissionRefused) as caught:
+        submission_create(user=student, lab=lab, answers={"conv": ["not", "a", "mapping"]})
+    assert caught.value.code == "attempts_exhausted"
     assert Submission.objects.count() == 3
     # Another student's attempts are their own.
     assert submit_and_grade(lab, make_member(course)).score == Decimal("5.0000")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
@@ -36,3 +37,11 @@ def make_assessment(course: Course, bank_ids: list[str], *, mode: str = Assessme
         AssessmentItem.objects.create(assessment=assessment, position=position,
                                       question=Question.objects.get(bank_id=bank_id))
     return assessment
+
+
+def save_answer(item: Any, *, response: Any, now: Any = None, user: Any = None) -> Any:
+    """Autosave ``response`` to ``item`` as its attempt's student (or ``user``)."""
+    from quizzes.services.attempts import attempt_item_save
+
+    return attempt_item_save(user=user or item.attempt.user, attempt_id=item.attempt_id, item_id=item.pk,
+                             response=response, now=now)

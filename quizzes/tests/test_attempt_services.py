@@ -29,6 +29,7 @@ from quizzes.services.attempts import (
     AttemptLimitReached,
     AttemptNotOpen,
     DeadlinePassed,
+    NotYourItem,
     ResponseTooLarge,
     attempt_item_save,
     attempt_start,
@@ -39,7 +40,7 @@ from quizzes.services.attempts import (
     practice_another_variant,
     practice_check,
 )
-from quizzes.tests.factories import load_shipped_bank, make_assessment
+from quizzes.tests.factories import load_shipped_bank, make_assessment, save_answer
 
 EXAM_QUESTIONS = ["act-dead-relu-05", "act-vanishing-gradient-03", "conv-cross-filter-03", "param-conv-by-hand-01",
                   "exam-109-q1"]
@@ -106,9 +107,9 @@ def test_saves_after_the_deadline_are_refused_and_extension_is_honoured(course, 
     attempt = attempt_start(user=student, assessment=exam)
     assert attempt.deadline == attempt.started_at + timedelta(minutes=30)
     item = attempt.items.first()
-    attempt_item_save(item=item, response={"choice": 0}, now=attempt.started_at + timedelta(minutes=29))
+    save_answer(item, response={"choice": 0}, now=attempt.started_at + timedelta(minutes=29))
     with pytest.raises(DeadlinePassed):
-        attempt_item_save(item=item, response={"choice": 1}, now=attempt.started_at + timedelta(minutes=31))
+        save_answer(item, response={"choice": 1}, now=attempt.started_at + timedelta(minutes=31))
     item.refresh_from_db()
     assert item.response == {"choice": 0}  # the acknowledged save stands; the late one changed nothing
 
@@ -116,7 +117,7 @@ def test_saves_after_the_deadline_are_refused_and_extension_is_honoured(course, 
     Extension.objects.create(assessment=exam, user=extended, extra_minutes=15)
     attempt2 = attempt_start(user=extended, assessment=exam)
     assert attempt2.deadline == attempt2.started_at + timedelta(minutes=45)
-    attempt_item_save(item=attempt2.items.first(), response={"choice": 0},
+    save_answer(attempt2.items.first(), response={"choice": 0},
                       now=attempt2.started_at + timedelta(minutes=40))
 
 
@@ -143,7 +144,7 @@ def test_auto_submit_grades_what_was_saved(course, student) -> None:
     exam = make_assessment(course, EXAM_QUESTIONS, minutes=10)
     attempt = attempt_start(user=student, assessment=exam)
     for item in attempt.items.all():
-        attempt_item_save(item=item, response=correct_response(item))
+        save_answer(item, response=correct_response(item))
     assert attempts_submit_overdue(now=attempt.deadline - timedelta(seconds=1)) == 0
     assert attempts_submit_overdue(now=attempt.deadline + timedelta(seconds=1)) == 1
     attempt.refresh_from_db()
@@ -153,7 +154,7 @@ def test_auto_submit_grades_what_was_saved(course, student) -> None:
     essay = attempt.items.get(question_version__question__type="essay")
     assert essay.needs_manual_grading
     with pytest.raises(AttemptNotOpen):
-        attempt_item_save(item=essay, response={"text": "late edit"})
+        save_answer(essay, response={"text": "late edit"})
     assert attempts_submit_overdue(now=attempt.deadline + timedelta(minutes=5)) == 0  # idempotent
 
 
@@ -162,7 +163,7 @@ def test_manual_essay_grade_updates_the_total(course, student) -> None:
     exam = make_assessment(course, ["exam-109-q1"], minutes=10)
     attempt = attempt_start(user=student, assessment=exam)
     item = attempt.items.get()
-    attempt_item_save(item=item, response={"text": "answer"})
+    save_answer(item, response={"text": "answer"})
     attempt_submit(attempt=attempt)
     grader = make_member(course, Role.INSTRUCTOR)
     essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
@@ -202,7 +203,7 @@ def test_another_students_attempt_is_404(course, student) -> None:
 def test_huge_payload_is_refused(course, student) -> None:
     attempt = attempt_start(user=student, assessment=make_assessment(course, ["exam-109-q1"]))
     with pytest.raises(ResponseTooLarge):
-        attempt_item_save(item=attempt.items.get(), response={"text": "x" * 70_000})
+        save_answer(attempt.items.get(), response={"text": "x" * 70_000})
 
 
 @pytest.mark.django_db
@@ -210,8 +211,27 @@ def test_an_autosave_is_a_single_update(course, student, django_assert_num_queri
     attempt = attempt_start(user=student, assessment=make_assessment(course, EXAM_QUESTIONS))
     item = attempt.items.first()
     with django_assert_num_queries(1) as captured:
-        attempt_item_save(item=item, response={"choice": 2})
+        result = attempt_item_save(user=student, attempt_id=attempt.pk, item_id=item.pk, response={"choice": 2})
     assert captured.captured_queries[0]["sql"].startswith("UPDATE")
+    assert result.save_count == 1
+    assert save_answer(item, response={"choice": 1}).save_count == 2
+    item.refresh_from_db()
+    assert item.response == {"choice": 1} and item.save_count == 2 and item.response_saved_at is not None
+
+
+@pytest.mark.django_db
+def test_an_autosave_to_someone_elses_item_changes_nothing(course, student) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS)
+    attempt = attempt_start(user=student, assessment=exam)
+    item = attempt.items.first()
+    other = make_member(course)
+    other_attempt = attempt_start(user=other, assessment=exam)
+    teacher = make_member(course, Role.INSTRUCTOR)
+    for user, attempt_id in ((other, attempt.pk), (other, other_attempt.pk), (teacher, attempt.pk)):
+        with pytest.raises(NotYourItem):  # another's item, an item under the wrong attempt id, staff
+            attempt_item_save(user=user, attempt_id=attempt_id, item_id=item.pk, response={"choice": 3})
+    item.refresh_from_db()
+    assert item.response is None and item.save_count == 0
 
 
 @pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.test import Client
 
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
-from quizzes.services.attempts import attempt_item_save, attempt_start, attempt_submit
-from quizzes.tests.factories import load_shipped_bank, make_assessment
+from quizzes.services.attempts import attempt_start, attempt_submit
+from quizzes.tests.factories import load_shipped_bank, make_assessment, save_answer
 
 
 def client_for(user) -> Client:
@@ -25,7 +25,7 @@ def graded_setup():
     exam = make_assessment(course, ["exam-109-q1", "act-dead-relu-05"])
     attempt = attempt_start(user=student, assessment=exam)
     essay = attempt.items.get(question_version__question__type="essay")
-    attempt_item_save(item=essay, response={"text": "Features are learned pattern responses."})
+    save_answer(essay, response={"text": "Features are learned pattern responses."})
     attempt_submit(attempt=attempt)
     return course, student, attempt, essay
 

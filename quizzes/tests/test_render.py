@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from grader.problems import all_families
+from quizzes.bank import render
 from quizzes.bank.render import MathError, latex_to_mathml, math_errors, render_markdown
 
 MATH_INLINE = '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">'
@@ -134,3 +138,52 @@ def test_math_errors_reports_lines() -> None:
     text = "ok $x$\n\nsecond paragraph\nwith $\\frac{1$ here\n\n$$\n\\nope\n$$\n\n- item $\\bad$\n"
     assert [line for line, _ in math_errors(text)] == [3, 5, 9]
     assert math_errors("all $good_1$ $$y$$") == []
+
+
+# --------------------------------------------------------------------------- numeric matrices
+
+_cell = st.builds(lambda sign, whole, frac: f"{sign}{whole}{frac}", st.sampled_from(["", "-"]),
+                  st.integers(0, 999), st.sampled_from(["", ".5", ".25", ".125"]))
+
+
+@st.composite
+def _matrix(draw: st.DrawFn) -> str:
+    rows, cols = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    kind = draw(st.sampled_from(["bmatrix", "pmatrix"]))
+    space = draw(st.sampled_from([" ", "", "  "]))
+    body = f"{space}\\\\{space}".join(f"{space}&{space}".join(draw(_cell) for _ in range(cols)) for _ in range(rows))
+    return f"\\begin{{{kind}}}{space}{body}{space}\\end{{{kind}}}"
+
+
+_context = st.sampled_from(["{}", "X = {}", "{}, \\qquad K = {}", "{} \\times {}", "\\frac{{{}}}{{2}}",
+                            "{}^T", "{}_{{ij}} + 1", "\\left( {} \\right)", "{} {}", "\\sqrt{{{}}} = {}"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_context, st.lists(_matrix(), min_size=2, max_size=2), st.booleans())
+def test_numeric_matrices_render_exactly_as_latex2mathml_does(context: str, matrices: list[str], display: bool) -> None:
+    latex = context.format(*matrices[: context.count("{}")])
+    assert render._convert(latex, display=display, fast_matrices=True) == \
+        render._convert(latex, display=display, fast_matrices=False)
+
+
+def test_parameterized_statements_render_as_latex2mathml_does() -> None:
+    """Every problem family's statements, both languages, many seeds: the fast path changes nothing."""
+    formulas = set()
+    for family in all_families():
+        for seed in range(25):
+            params = family.generate(seed)
+            for lang in ("en", "zh-Hant"):
+                text = family.render(params, lang)
+                formulas.update((m.group(2), bool(m.group(1))) for m in re.finditer(r"(\$?)\$(.+?)\$\1", text, re.S))
+    with_matrices = [(latex, display) for latex, display in formulas if render._without_numeric_matrices(latex)[1]]
+    assert len(with_matrices) > 50  # the families do write numeric matrices: the comparison is not empty
+    for latex, display in with_matrices:
+        fast = render._convert(latex.strip(), display=display, fast_matrices=True)
+        assert fast == render._convert(latex.strip(), display=display, fast_matrices=False), latex
+
+
+def test_matrix_stand_in_never_collides_with_the_formula() -> None:
+    latex = r"\aleph = \begin{bmatrix} 1 & 2 \end{bmatrix}"
+    assert render._without_numeric_matrices(latex) == (latex, [])
+    assert latex_to_mathml(latex).count("<mtable>") == 1 and "&#x02135;" in latex_to_mathml(latex)
