@@ -217,6 +217,9 @@ if CACHE_URL:
                           "KEY_PREFIX": "dlcv"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Every request reads its session. With a shared cache, from the cache (the database keeps a copy
+# and is written through); a per-process cache would let a logout in one process go unseen in another.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
 
 # --- security defaults that hold in every mode ------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

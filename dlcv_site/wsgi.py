@@ -5,6 +5,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
 application = get_wsgi_application()
 
-# Import the grader core and the quiz presenters now, not on the first student's request: with
-# gunicorn --preload the forked workers share them, and nobody waits ~0.5 s for imports mid-exam.
-import quizzes.presenters  # noqa: E402, F401
+# Imports, templates and translations now, not on the first students' requests: with gunicorn
+# --preload the forked workers share them.
+from dlcv_site.warmup import warm_up  # noqa: E402
+
+warm_up()

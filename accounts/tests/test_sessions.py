@@ -1,0 +1,45 @@
+"""Sessions kept in a shared cache (CACHE_URL set): read from Redis, written through to the database."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.test import Client
+
+from accounts.tests.factories import make_user
+
+
+@pytest.fixture
+def redis_sessions(settings, redis_required):  # type: ignore[no-untyped-def]
+    redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/9"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": "test-sessions"}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    yield
+    caches["default"].clear()
+
+
+@pytest.mark.django_db
+def test_a_logout_ends_the_session_for_every_web_process(redis_sessions) -> None:
+    user = make_user("ada")
+    browser = Client()
+    browser.force_login(user)
+    cookie = browser.cookies["sessionid"].value
+    assert Session.objects.filter(session_key=cookie).exists()  # written through to the database
+    # Another web process (a fresh client, the same cookie) reads the session from the shared cache.
+    other_process = Client()
+    other_process.cookies["sessionid"] = cookie
+    assert other_process.get("/").status_code == 200
+    browser.post("/accounts/logout/")
+    assert not Session.objects.filter(session_key=cookie).exists()
+    response = other_process.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_session_missing_from_the_cache_is_read_from_the_database(redis_sessions) -> None:
+    browser = Client()
+    browser.force_login(make_user("grace"))
+    caches["default"].clear()  # Redis restarted or evicted the key
+    assert browser.get("/").status_code == 200
