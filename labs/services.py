@@ -571,25 +571,30 @@ def _grade(submission: Submission, parts: Sequence[LabPart], position: int) -> d
         )
         for part in parts
     ]
-    max_points = sum(p["max_points"] for p in graded)
-    points = sum(p["points"] for p in graded)
-    raw = points / max_points if max_points else 0.0
-    attempt_factor = _attempt_factor(lab, position)
-    late_factor = _late_factor(lab, submission.late_days)
     tags = list(dict.fromkeys(tag for p in graded for tag in p["misconceptions"]))
+    return _scored(submission, position, points=sum(p["points"] for p in graded),
+                   max_points=sum(p["max_points"] for p in graded), parts=graded, misconceptions=tags)
+
+
+def _scored(submission: Submission, position: int, *, points: float, max_points: float,
+            **result: Any) -> dict[str, Any]:
+    """Points earned → the stored outcome: raw score, score after the attempt and late policies,
+    and the result every kind of lab shows (``result`` adds the kind's own details)."""
+    raw = points / max_points if max_points else 0.0
+    attempt_factor = _attempt_factor(submission.lab, position)
+    late_factor = _late_factor(submission.lab, submission.late_days)
     return {
         "raw_score": Decimal(raw).quantize(_Q4),
         "score": Decimal(max_points * raw * attempt_factor * late_factor).quantize(_Q4),
         "result": {
-            "parts": graded,
+            **result,
             "points": round(points, 6),
             "max_points": round(max_points, 6),
-            "misconceptions": tags,
             "attempt": position,
             "attempt_factor": attempt_factor,
             "late_days": submission.late_days,
             "late_factor": late_factor,
-            "lang": lang,
+            "lang": submission.lang,
         },
     }
 
@@ -606,26 +611,8 @@ def _grade_code(submission: Submission, position: int) -> dict[str, Any]:
     spec = get_codelab(str(submission.variant.get("codelab") or lab.codelab))
     graded = grade_code(lab=spec, source=submission.source_code, seed=int(submission.variant.get("seed", 0)),
                         runner=code_runner())
-    max_points, points = float(graded["points"]), float(graded["earned"])
-    raw = points / max_points if max_points else 0.0
-    attempt_factor = _attempt_factor(lab, position)
-    late_factor = _late_factor(lab, submission.late_days)
-    return {
-        "raw_score": Decimal(raw).quantize(_Q4),
-        "score": Decimal(max_points * raw * attempt_factor * late_factor).quantize(_Q4),
-        "result": {
-            "code": graded,
-            "parts": [],
-            "points": round(points, 6),
-            "max_points": round(max_points, 6),
-            "misconceptions": [],
-            "attempt": position,
-            "attempt_factor": attempt_factor,
-            "late_days": submission.late_days,
-            "late_factor": late_factor,
-            "lang": submission.lang,
-        },
-    }
+    return _scored(submission, position, points=float(graded["earned"]), max_points=float(graded["points"]),
+                   code=graded, parts=[], misconceptions=[])
 
 
 def _write(submission_id: int, token: uuid.UUID, **fields: Any) -> bool:
