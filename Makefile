@@ -81,13 +81,15 @@ messages: $(VENV)/.run-deps
 	$(MANAGE) makemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
 	$(MANAGE) compilemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
 
-# The exam load runs need PostgreSQL and Redis (the production set-up); the database is created if missing.
+# The lab and exam load runs measure the production set-up, PostgreSQL and Redis (the lab bench
+# makes a scratch database next to this one; the exam load creates it if missing).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dlcv_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 BENCH_CACHE_URL ?= redis://127.0.0.1:6379/9
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m grader.bench
-	$(BIN)/python -m labs.bench --prefetch $(NUMERIC_PREFETCH)
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m labs.bench --prefetch $(NUMERIC_PREFETCH)
 	$(BIN)/python -m grader.sandbox.bench
 	for students in 500 2000; do \
 	    DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) \

@@ -107,3 +107,13 @@ def english_unless_asked(settings) -> None:  # type: ignore[no-untyped-def]
     """Tests assert on the English source strings; the zh-Hant UI is tested by asking for it
     (language cookie or Accept-Language), which overrides this default like it does for users."""
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: ids repeat across rolled-back tests (SQLite), so a
+    cached value of one test's user must not reach another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

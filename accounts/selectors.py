@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from accounts.models import STAFF_ROLES, Course, Enrollment, User
@@ -27,3 +28,23 @@ def user_is_course_staff(*, user: User) -> bool:
     if user.is_superuser:
         return True
     return Enrollment.objects.filter(user=user, role__in=STAFF_ROLES).exists()
+
+
+NAV_STAFF_CACHE_SECONDS = 60
+
+
+def nav_staff_cache_key(user_id: int) -> str:
+    return f"accounts:nav-staff:{user_id}"
+
+
+def user_sees_instructor_link(*, user: User) -> bool:
+    """``user_is_course_staff`` for the navigation's "Instructor" link on every page, cached for a
+    minute (``user_enroll`` clears it). Never an access check: instructor pages ask the database."""
+    if not user.is_authenticated:
+        return False
+    key = nav_staff_cache_key(user.pk)
+    shown = cache.get(key)
+    if shown is None:
+        shown = user_is_course_staff(user=user)
+        cache.set(key, shown, NAV_STAFF_CACHE_SECONDS)
+    return bool(shown)

@@ -54,7 +54,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import course_get_for_member, user_is_staff_of_course
 from accounts.models import STAFF_ROLES, User
-from accounts.selectors import user_is_course_staff
+from accounts.selectors import user_sees_instructor_link
 from grader.answers import AnswerFormatError
 from grader.codelabs import CodeLab, get_codelab
 from grader.codelabs.public import public_tests_script
@@ -100,7 +100,7 @@ def _flang() -> str:
 
 
 def _base_context(request: HttpRequest) -> dict[str, Any]:
-    return {"is_course_staff": user_is_course_staff(user=request.user)}
+    return {"is_course_staff": user_sees_instructor_link(user=request.user)}
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:

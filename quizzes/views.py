@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES
-from accounts.selectors import user_is_course_staff
+from accounts.selectors import user_sees_instructor_link
 from quizzes import item_html, presenters
 from quizzes.access import (
     assessment_get_for_member,
@@ -135,7 +135,7 @@ def _owned(request: HttpRequest, attempt: Attempt) -> bool:
 
 
 def _base_context(request: HttpRequest) -> dict[str, Any]:
-    return {"is_course_staff": user_is_course_staff(user=request.user)}
+    return {"is_course_staff": user_sees_instructor_link(user=request.user)}
 
 
 def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool) -> dict[str, Any]:

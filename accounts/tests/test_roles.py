@@ -2,7 +2,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import Role
-from accounts.services import demo_course_create
+from accounts.selectors import user_sees_instructor_link
+from accounts.services import demo_course_create, user_enroll
 from accounts.tests.factories import make_course, make_member, make_user
 
 
@@ -83,3 +84,13 @@ def test_demo_course_prints_passwords_once() -> None:
     assert all(a.password is None for a in again)
     instructor = next(a for a in accounts if a.role == Role.INSTRUCTOR)
     assert Client().login(username=instructor.username, password=instructor.password)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_instructor_link_follows_a_role_change() -> None:
+    course = make_course("nav")
+    user = make_user("newta")
+    user_enroll(user=user, course=course, role=Role.STUDENT)
+    assert not user_sees_instructor_link(user=user)  # cached now
+    user_enroll(user=user, course=course, role=Role.TA)
+    assert user_sees_instructor_link(user=user)
