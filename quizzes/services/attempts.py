@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Max, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from quizzes.grading import QuestionGrade, grade_question
@@ -112,9 +113,9 @@ def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
 
 def _window_check(assessment: Assessment, extra: int, now: datetime) -> None:
     if assessment.opens_at and now < assessment.opens_at:
-        raise AssessmentClosed("這份測驗還沒開放。This assessment is not open yet.")
+        raise AssessmentClosed(_("This assessment is not open yet."))
     if assessment.closes_at and now >= assessment.closes_at + timedelta(minutes=extra):
-        raise AssessmentClosed("這份測驗已經關閉。This assessment has closed.")
+        raise AssessmentClosed(_("This assessment has closed."))
 
 
 def _deadline(assessment: Assessment, extra: int, now: datetime) -> datetime | None:
@@ -148,7 +149,7 @@ def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Atte
     extra = _extra_minutes(assessment, user)
     if assessment.mode == AssessmentMode.EXAM:
         if previous:
-            raise AttemptLimitReached("考試只能作答一次，你已經交卷了。An exam allows one attempt; yours is submitted.")
+            raise AttemptLimitReached(_("An exam allows one attempt; yours is submitted."))
         _window_check(assessment, extra, now)
     number = previous + 1
     rng = random.Random(variant_seed("draw", assessment.id, user.id, number))
@@ -177,7 +178,7 @@ def _check_response_size(response: Any) -> None:
     import json
 
     if len(json.dumps(response, ensure_ascii=False).encode()) > MAX_RESPONSE_BYTES:
-        raise ResponseTooLarge(f"答案太大（上限 {MAX_RESPONSE_BYTES // 1024} KB）。The answer is too large.")
+        raise ResponseTooLarge(_("The answer is too large (at most %(kb)s KB).") % {"kb": MAX_RESPONSE_BYTES // 1024})
 
 
 class NotYourItem(LookupError):
@@ -220,8 +221,8 @@ def attempt_item_save(*, user: User, attempt_id: int, item_id: int, response: An
     if status is None:
         raise NotYourItem(item_id)
     if status != AttemptStatus.IN_PROGRESS:
-        raise AttemptNotOpen("這次作答已經交卷，不能再修改。This attempt is submitted; answers can no longer change.")
-    raise DeadlinePassed("時間已到，這個答案沒有存下來。Time is up: this answer was not saved.")
+        raise AttemptNotOpen(_("This attempt is submitted; answers can no longer change."))
+    raise DeadlinePassed(_("Time is up: this answer was not saved."))
 
 
 def _lang_for(lang: str) -> str:
@@ -242,9 +243,9 @@ def practice_check(*, item: AttemptItem, response: Any, lang: str = "zh-Hant",
     now = now or timezone.now()
     item = AttemptItem.objects.select_for_update().select_related("attempt__assessment", "question_version").get(pk=item.pk)
     if item.attempt.assessment.mode != AssessmentMode.PRACTICE:
-        raise AttemptError("只有練習可以即時批改。Instant checking is for practice only.")
+        raise AttemptError(_("Instant checking is for practice only."))
     if item.attempt.status != AttemptStatus.IN_PROGRESS:
-        raise AttemptNotOpen("這次練習已結束。This practice session has ended.")
+        raise AttemptNotOpen(_("This practice session has ended."))
     _check_response_size(response)
     version = item.question_version
     grade = grade_question(version.question.type, version.spec, response, seed=item.seed, lang=_lang_for(lang))
@@ -276,7 +277,7 @@ def practice_another_variant(*, item: AttemptItem) -> AttemptItem:
     """A fresh variant of the same question, appended to the practice session."""
     attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
     if attempt.assessment.mode != AssessmentMode.PRACTICE or attempt.status != AttemptStatus.IN_PROGRESS:
-        raise AttemptError("只有進行中的練習可以換題。Only an open practice session gets new variants.")
+        raise AttemptError(_("Only an open practice session gets new variants."))
     question = item.question_version.question
     position = (attempt.items.aggregate(top=Max("position"))["top"] or 0) + 1
     return AttemptItem.objects.create(
@@ -332,10 +333,10 @@ def essay_self_assess(*, item: AttemptItem, points_met: list[int]) -> AttemptIte
     """Record which key points the student says their essay covered (practice and mock exams)."""
     item = AttemptItem.objects.select_for_update().select_related("attempt__assessment", "question_version").get(pk=item.pk)
     if item.attempt.assessment.mode == AssessmentMode.EXAM:
-        raise AttemptError("考試的申論題由老師批改。Exam essays are graded by the instructors.")
+        raise AttemptError(_("Exam essays are graded by the instructors."))
     key_points = item.question_version.spec.get("key_points") or []
     if any(not 0 <= i < len(key_points) for i in points_met) or len(set(points_met)) != len(points_met):
-        raise AttemptError("評分重點編號不正確。Unknown key point.")
+        raise AttemptError(_("Unknown key point."))
     item.self_assessment = {"points_met": sorted(points_met), "of": len(key_points), "self_assessed": True}
     item.save(update_fields=["self_assessment"])
     return item
@@ -346,7 +347,7 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
                          now: datetime | None = None) -> AttemptItem:
     """An instructor's grade for an exam essay; the attempt's total follows."""
     if not 0 <= score <= 1:
-        raise AttemptError("分數要在 0 到 1 之間。The score is a fraction between 0 and 1.")
+        raise AttemptError(_("The score is a fraction between 0 and 1."))
     now = now or timezone.now()
     item = AttemptItem.objects.select_for_update().get(pk=item.pk)
     item.score = Decimal(str(round(score, 4)))

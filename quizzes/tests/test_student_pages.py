@@ -326,7 +326,11 @@ def test_save_after_the_deadline_is_409_with_the_services_message(course, studen
     item = _item(attempt, NUMERIC)
     response = _post_json(student_client, _save_url(item), {"response": {"value": "-0.5"}})
     assert response.status_code == 409
-    assert response.json() == {"code": "deadline_passed", "message": "時間已到，這個答案沒有存下來。Time is up: this answer was not saved."}
+    assert response.json() == {"code": "deadline_passed", "message": "Time is up: this answer was not saved."}
+    # In the student's language (the language cookie, as the switch sets it).
+    student_client.cookies["django_language"] = "zh-hant"
+    response = _post_json(student_client, _save_url(item), {"response": {"value": "-0.5"}})
+    assert response.json() == {"code": "deadline_passed", "message": "時間已到，這個答案沒有存下來。"}
     item.refresh_from_db()
     assert item.response is None
 
