@@ -162,6 +162,13 @@ def test_practice_with_a_matrix_and_a_conv_by_hand_question_names_the_misconcept
     first_cell = f'#item-{_item(attempt, MATRIX).id} input.cell[data-r="1"][data-c="1"]'
     _paste(page, first_cell, "6\t2\r\n3\t4\r\n")
     expect(matrix.locator('input.cell[data-r="2"][data-c="2"]')).to_have_value("4")
+    # ↓ and Enter move down a column (Enter submits nothing); ↑ moves back up.
+    page.locator(first_cell).press("ArrowDown")
+    expect(matrix.locator('input.cell[data-r="2"][data-c="1"]')).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(page.locator(first_cell)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(matrix.locator('input.cell[data-r="2"][data-c="1"]')).to_be_focused()
     matrix.get_by_role("button", name="Check").click()
     expect(matrix.locator("[data-feedback]")).to_contain_text("Score: 0.75 / 1")
     expect(matrix.locator("input.cell.cell-bad")).to_have_count(1)

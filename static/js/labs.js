@@ -1,9 +1,8 @@
 /* The lab pages: answer grids, submitting, the live grading state, the regrade progress bar.
  *
  * Vanilla JS, no dependencies; every message comes from the page (#labs-config, translated by
- * Django) or from the server. The widgets are the quiz pages' (templates/quizzes/_widget.html);
- * quiz.js keeps its grid code inside the quiz page's own closure, so the few grid behaviours a lab
- * needs (resize, spreadsheet paste, ↑/↓/Enter between rows) are wired here for lab forms.
+ * Django) or from the server. The widgets are the quiz pages' (templates/quizzes/_widget.html), and
+ * so is their grid code (grid.js: resize, spreadsheet paste, ↑/↓/Enter between rows).
  *
  * Submitting: one Idempotency-Key per click, kept until the server has answered for it, so a double
  * click or a retry after a network error can never store two submissions.
@@ -38,111 +37,23 @@
     return { status: res.status, ok: res.ok, data: data };
   }
 
-  // ------------------------------------------------------------------ answer grids
+  // ------------------------------------------------------------------ answer grids (grid.js)
 
-  function cellAt(w, r, c) {
-    return w.querySelector('input.cell[data-r="' + r + '"][data-c="' + c + '"]');
-  }
-
-  function gridRows(w) {
-    return Array.prototype.map.call(w.querySelectorAll("table.grid tr"), function (tr) {
-      return Array.prototype.map.call(tr.querySelectorAll("input.cell"), function (input) { return input.value.trim(); });
-    });
-  }
-
-  function resizeGrid(w, rows, cols) {
-    rows = Math.max(1, Math.min(12, rows | 0));
-    cols = Math.max(1, Math.min(12, cols | 0));
-    var old = gridRows(w);
-    var tbody = w.querySelector("table.grid tbody");
-    tbody.textContent = "";
-    for (var r = 1; r <= rows; r++) {
-      var tr = document.createElement("tr");
-      for (var c = 1; c <= cols; c++) {
-        var input = document.createElement("input");
-        input.type = "text";
-        input.className = "cell";
-        input.dataset.r = r;
-        input.dataset.c = c;
-        input.size = 4;
-        input.autocomplete = "off";
-        input.spellcheck = false;
-        input.value = old[r - 1] && old[r - 1][c - 1] ? old[r - 1][c - 1] : "";
-        input.setAttribute("aria-label", fmt(S.row, { r: r, c: c }));
-        var td = document.createElement("td");
-        td.appendChild(input);
-        tr.appendChild(td);
-      }
-      tbody.appendChild(tr);
-    }
-    w.dataset.rows = rows;
-    w.dataset.cols = cols;
-    var dims = w.querySelector(".grid-dims");
-    if (dims) dims.textContent = "(" + rows + "×" + cols + ")";
-  }
-
-  function onPaste(event) {
-    var target = event.target;
-    if (!target.classList || !target.classList.contains("cell")) return;
-    var text = (event.clipboardData || window.clipboardData).getData("text");
-    if (!/[\t\n]/.test(text.replace(/\s+$/, ""))) return; // one value: the browser pastes it
-    event.preventDefault();
-    var lines = text.replace(/\r\n?/g, "\n").split("\n");
-    while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
-    var rows = lines.map(function (line) {
-      return line.indexOf("\t") >= 0 ? line.split("\t") : line.trim().split(/[\s,;]+/);
-    });
-    var w = target.closest("[data-widget=matrix]");
-    var r0 = parseInt(target.dataset.r, 10);
-    var c0 = parseInt(target.dataset.c, 10);
-    var width = Math.max.apply(null, rows.map(function (r) { return r.length; }));
-    if (w.hasAttribute("data-resizable")) {
-      var needRows = Math.max(r0 - 1 + rows.length, +w.dataset.rows);
-      var needCols = Math.max(c0 - 1 + width, +w.dataset.cols);
-      if (needRows > +w.dataset.rows || needCols > +w.dataset.cols) {
-        resizeGrid(w, needRows, needCols);
-        syncSizeInputs(w);
-      }
-    }
-    rows.forEach(function (row, i) {
-      row.forEach(function (cell, j) {
-        var input = cellAt(w, r0 + i, c0 + j);
-        if (input) input.value = cell.trim();
-      });
-    });
-  }
-
-  function syncSizeInputs(w) {
-    var rowsInput = w.querySelector('[data-grid="rows"]');
-    var colsInput = w.querySelector('[data-grid="cols"]');
-    if (rowsInput) rowsInput.value = w.dataset.rows;
-    if (colsInput) colsInput.value = w.dataset.cols;
-  }
-
-  function onKey(event) {
-    var target = event.target;
-    if (!target.classList || !target.classList.contains("cell")) return;
-    var step = { ArrowUp: -1, ArrowDown: 1, Enter: 1 }[event.key];
-    if (!step) return;
-    var w = target.closest("[data-widget=matrix]");
-    var next = cellAt(w, parseInt(target.dataset.r, 10) + step, parseInt(target.dataset.c, 10));
-    if (event.key === "Enter") event.preventDefault(); // Enter in a grid moves down; it never submits
-    if (next) { event.preventDefault(); next.focus(); next.select(); }
-  }
+  var Grid = window.DLCVGrid;
+  function cellLabel(r, c) { return fmt(S.row, { r: r, c: c }); }
+  function onPaste(event) { Grid.paste(event, cellLabel); }
 
   function onResize(event) {
     var target = event.target;
     if (!target.dataset || !target.dataset.grid) return;
-    var w = target.closest("[data-widget=matrix]");
-    resizeGrid(w, parseInt(w.querySelector('[data-grid="rows"]').value, 10) || 1,
-               parseInt(w.querySelector('[data-grid="cols"]').value, 10) || 1);
+    Grid.resizeToInputs(target.closest("[data-widget=matrix]"), cellLabel);
   }
 
   function widgetValue(w) {
     var checked;
     switch (w.dataset.widget) {
       case "matrix":
-        return gridRows(w);
+        return Grid.rows(w);
       case "radio":
       case "truefalse":
         checked = w.querySelector("input[type=radio]:checked");
@@ -217,7 +128,7 @@
     var busy = false;
 
     form.addEventListener("paste", onPaste);
-    form.addEventListener("keydown", onKey);
+    form.addEventListener("keydown", Grid.moveOnKey);
     form.addEventListener("change", onResize);
     form.addEventListener("input", function (event) {
       if (event.target.classList && event.target.classList.contains("cell")) event.target.classList.remove("cell-ok", "cell-bad");

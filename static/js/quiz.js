@@ -49,12 +49,6 @@
     return Array.prototype.slice.call(itemEl.querySelectorAll(".q-answer [data-widget]"));
   }
 
-  function gridRows(w) {
-    return Array.prototype.map.call(w.querySelectorAll("table.grid tr"), function (tr) {
-      return Array.prototype.map.call(tr.querySelectorAll("input.cell"), function (input) { return input.value.trim(); });
-    });
-  }
-
   function widgetValue(w) {
     var checked;
     switch (w.dataset.widget) {
@@ -147,91 +141,17 @@
     });
   }
 
-  // ------------------------------------------------------------------ matrix grid
+  // ------------------------------------------------------------------ matrix grid (grid.js)
 
-  function cellAt(w, r, c) {
-    return w.querySelector('input.cell[data-r="' + r + '"][data-c="' + c + '"]');
-  }
-
-  function makeCell(r, c, value) {
-    var input = document.createElement("input");
-    input.type = "text";
-    input.className = "cell";
-    input.dataset.r = r;
-    input.dataset.c = c;
-    input.size = 4;
-    input.autocomplete = "off";
-    input.spellcheck = false;
-    input.value = value || "";
-    input.setAttribute("aria-label", fmt(S.row, { r: r, c: c }));
-    return input;
-  }
-
-  function resizeGrid(w, rows, cols) {
-    rows = Math.max(1, Math.min(12, rows | 0));
-    cols = Math.max(1, Math.min(12, cols | 0));
-    var old = gridRows(w);
-    var tbody = w.querySelector("table.grid tbody");
-    tbody.textContent = "";
-    for (var r = 1; r <= rows; r++) {
-      var tr = document.createElement("tr");
-      for (var c = 1; c <= cols; c++) {
-        var td = document.createElement("td");
-        td.appendChild(makeCell(r, c, old[r - 1] ? old[r - 1][c - 1] : ""));
-        tr.appendChild(td);
-      }
-      tbody.appendChild(tr);
-    }
-    w.dataset.rows = rows;
-    w.dataset.cols = cols;
-    var dims = w.querySelector(".grid-dims");
-    if (dims) dims.textContent = "(" + rows + "×" + cols + ")";
-    var rowsInput = w.querySelector('[data-grid="rows"]');
-    var colsInput = w.querySelector('[data-grid="cols"]');
-    if (rowsInput) rowsInput.value = rows;
-    if (colsInput) colsInput.value = cols;
-  }
+  var Grid = window.DLCVGrid;
+  function cellLabel(r, c) { return fmt(S.row, { r: r, c: c }); }
+  function cellAt(w, r, c) { return Grid.cellAt(w, r, c); }
+  function gridRows(w) { return Grid.rows(w); }
+  function resizeGrid(w, rows, cols) { Grid.resize(w, rows, cols, cellLabel); }
 
   function onPaste(event) {
-    var target = event.target;
-    if (!target.classList || !target.classList.contains("cell")) return;
-    var text = (event.clipboardData || window.clipboardData).getData("text");
-    if (!/[\t\n]/.test(text.replace(/\s+$/, ""))) return; // one value: let the browser paste it
-    event.preventDefault();
-    var lines = text.replace(/\r\n?/g, "\n").split("\n");
-    while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
-    var rows = lines.map(function (line) {
-      return line.indexOf("\t") >= 0 ? line.split("\t") : line.trim().split(/[\s,;]+/);
-    });
-    var w = target.closest("[data-widget=matrix]");
-    var r0 = parseInt(target.dataset.r, 10);
-    var c0 = parseInt(target.dataset.c, 10);
-    var width = Math.max.apply(null, rows.map(function (r) { return r.length; }));
-    if (w.hasAttribute("data-resizable")) {
-      var needRows = r0 - 1 + rows.length;
-      var needCols = c0 - 1 + width;
-      if (needRows > +w.dataset.rows || needCols > +w.dataset.cols) {
-        resizeGrid(w, Math.max(needRows, +w.dataset.rows), Math.max(needCols, +w.dataset.cols));
-      }
-    }
-    rows.forEach(function (row, i) {
-      row.forEach(function (cell, j) {
-        var input = cellAt(w, r0 + i, c0 + j);
-        if (input) { input.value = cell.trim(); input.classList.remove("cell-ok", "cell-bad"); }
-      });
-    });
-    changed(target.closest("[data-item-id]"));
-  }
-
-  function onCellKey(event) {
-    var target = event.target;
-    if (!target.classList || !target.classList.contains("cell")) return;
-    var step = { ArrowUp: -1, ArrowDown: 1, Enter: 1 }[event.key];
-    if (!step) return;
-    var w = target.closest("[data-widget=matrix]");
-    var next = cellAt(w, parseInt(target.dataset.r, 10) + step, parseInt(target.dataset.c, 10));
-    if (next) { event.preventDefault(); next.focus(); next.select(); }
-    else if (event.key === "Enter") event.preventDefault();
+    var w = Grid.paste(event, cellLabel);
+    if (w) changed(w.closest("[data-item-id]"));
   }
 
   function markCells(itemEl, parts) {
@@ -585,10 +505,7 @@
     if (!itemEl || !target.closest(".q-answer")) return;
     if (target.dataset.grid) {
       if (event.type !== "change") return;
-      var w = target.closest("[data-widget=matrix]");
-      var rows = w.querySelector('[data-grid="rows"]').value;
-      var cols = w.querySelector('[data-grid="cols"]').value;
-      resizeGrid(w, parseInt(rows, 10) || 1, parseInt(cols, 10) || 1);
+      Grid.resizeToInputs(target.closest("[data-widget=matrix]"), cellLabel);
     }
     if (target.classList.contains("cell")) target.classList.remove("cell-ok", "cell-bad");
     changed(itemEl);
@@ -597,7 +514,7 @@
   quiz.addEventListener("input", onEdit);
   quiz.addEventListener("change", onEdit);
   quiz.addEventListener("paste", onPaste);
-  quiz.addEventListener("keydown", onCellKey);
+  quiz.addEventListener("keydown", Grid.moveOnKey);
 
   quiz.querySelectorAll("section[data-item-id]").forEach(function (itemEl) {
     stateOf(itemEl);
