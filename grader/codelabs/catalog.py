@@ -1,4 +1,8 @@
-"""The code-lab registry: every module in ``grader/codelabs/labs/`` that defines ``LAB``."""
+"""The code-lab registry: every module in ``grader/codelabs/labs/`` that defines ``LAB``.
+
+Modules whose name starts with ``_`` (e.g. ``_array_lab_tools``) are shared helpers, not labs:
+they are skipped without being imported.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ def _registry() -> dict[str, CodeLab]:
 
     found: dict[str, CodeLab] = {}
     for info in sorted(pkgutil.iter_modules(labs.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue  # a helper shared by labs: never registered, whatever it defines
         module = importlib.import_module(f"{labs.__name__}.{info.name}")
         lab = getattr(module, "LAB", None)
         if isinstance(lab, CodeLab):

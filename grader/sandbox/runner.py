@@ -321,9 +321,10 @@ def _feed(fd: int, data: bytes) -> None:
 
 
 def _collect(
-    fds: Mapping[str, int], limits: Limits, deadline: float, with_status: bool
+    fds: Mapping[str, int], limits: Limits, deadline: float
 ) -> tuple[dict[str, bytearray], dict[str, bool], bool]:
-    """Drain stdout/stderr/results(/status) until EOF on all or the deadline. Closes the fds."""
+    """Drain every pipe in ``fds`` (stdout, stderr, results, and status when the sandbox has one)
+    until EOF on all or the deadline. Closes the fds."""
     buffers = {name: bytearray() for name in fds}
     truncated = {name: False for name in fds}
     caps = {"stdout": limits.output_bytes, "stderr": limits.output_bytes, "results": limits.result_bytes,
@@ -399,6 +400,12 @@ def _outcome(buffers: Mapping[str, bytearray], truncated: Mapping[str, bool], li
 # --------------------------------------------------------------------------- runners
 
 
+def _job_payload(job: JobSpec) -> bytes:
+    """What the harness reads on stdin: the student's source, the calls and their time budgets."""
+    return wire.encode({"source": job.source, "calls": list(job.calls), "filename": job.filename,
+                        "module": job.module, **job.limits.call_budgets()})
+
+
 class SandboxRunner:
     """Runs jobs in the bubblewrap sandbox; thread-safe; one zygote per preload set, started lazily."""
 
@@ -425,8 +432,7 @@ class SandboxRunner:
     def run(self, job: JobSpec) -> JobOutcome:
         zygote = self.zygote(job.torch)
         request = {"limits": job.limits.for_job() | {"environ": self.config.environ()}}
-        payload = wire.encode({"source": job.source, "calls": list(job.calls), "filename": job.filename,
-                               "module": job.module, **job.limits.call_budgets()})
+        payload = _job_payload(job)
         with _pipes(5) as pipes:
             (in_r, in_w), (out_r, out_w), (err_r, err_w), (res_r, res_w), (st_r, st_w) = pipes
             started = time.monotonic()
@@ -438,8 +444,7 @@ class SandboxRunner:
             feeder.start()
             deadline = started + job.limits.wall_seconds + 15.0
             buffers, truncated, timed_out = _collect(
-                {"stdout": out_r, "stderr": err_r, "results": res_r, "status": st_r},
-                job.limits, deadline, with_status=True,
+                {"stdout": out_r, "stderr": err_r, "results": res_r, "status": st_r}, job.limits, deadline
             )
             feeder.join(timeout=5)
         outcome = _outcome(buffers, truncated, job.limits)
@@ -480,8 +485,7 @@ class UnsandboxedRunner:
         """Nothing to warm: every job is a fresh interpreter."""
 
     def run(self, job: JobSpec) -> JobOutcome:
-        payload = wire.encode({"source": job.source, "calls": list(job.calls), "filename": job.filename,
-                               "module": job.module, **job.limits.call_budgets()})
+        payload = _job_payload(job)
         with tempfile.TemporaryDirectory(prefix="dlcv-job-") as work_dir:
             limits = job.limits.for_job() | {"work_dir": work_dir, "environ": self.config.environ()}
             site = self.config.resolved_site_packages()
@@ -506,7 +510,7 @@ class UnsandboxedRunner:
                 threading.Thread(target=_feed, args=(in_w, payload), daemon=True).start()
                 buffers, truncated, _ = _collect(
                     {"stdout": out_r, "stderr": err_r, "results": res_r}, job.limits,
-                    started + job.limits.wall_seconds, with_status=False,
+                    started + job.limits.wall_seconds,
                 )
                 try:
                     process.wait(timeout=max(0.1, started + job.limits.wall_seconds - time.monotonic()))

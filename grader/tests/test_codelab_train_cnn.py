@@ -7,7 +7,6 @@ file: once through ``run_in_process`` (public + hidden case = 2 runs), once for 
 
 from __future__ import annotations
 
-import ast
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from grader.codelabs.labs.train_cnn import (
     stratified_split,
 )
 from grader.reference.cnn import PARAMETER_NAMES, make_reference_cnn, state_dict_arrays
+from grader.tests.codelab_support import imported_roots
 
 
 @pytest.fixture(autouse=True)
@@ -56,16 +56,6 @@ def trained(solution: types.ModuleType) -> dict[str, np.ndarray]:
         torch.set_num_threads(threads)
 
 
-def _imported_roots(source: str) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
-
-
 # --------------------------------------------------------------------------- lab and data
 
 
@@ -77,7 +67,7 @@ def test_lab_shape_and_limits() -> None:
         assert (LABS_DIR / LAB.slug / name).is_file(), name
     for lang in ("en", "zh-Hant"):
         assert "def train(" in LAB.statement(lang)
-    assert _imported_roots(LAB.solution()) == _imported_roots(LAB.starter()) == {"numpy", "torch"}
+    assert imported_roots(LAB.solution()) == imported_roots(LAB.starter()) == {"numpy", "torch"}
     assert LAB.total_points(0) == 10
 
 

@@ -1,4 +1,8 @@
-"""The ``yolo-decode`` code lab: solution, starter, typical bugs, case quality and the set check."""
+"""The ``yolo-decode`` code lab: typical bugs, case quality and the set check.
+
+The model solution's full marks and the starter's zero are checked with the other labs in
+``test_codelabs_in_process.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.codelabs.inprocess import CaseOutcome, run_in_process
+from grader.codelabs.inprocess import run_in_process
 from grader.codelabs.labs.yolo_decode import LAB, SCORE_GAP, check_detections, hand_grid
 from grader.reference.detection import box_iou
 from grader.reference.yolo import Detections, decode_yolo, yolo_class_scores, yolo_grid
+from grader.tests.codelab_support import earned, failed, mutated
 
 SOLUTION = LAB.solution()
-
-
-def earned(outcomes: list[CaseOutcome]) -> float:
-    return sum(o.check.fraction * o.case.points for o in outcomes)
-
-
-def failed(outcomes: list[CaseOutcome]) -> dict[str, CaseOutcome]:
-    return {o.case.name: o for o in outcomes if not o.check.passed}
-
-
-def mutate(old: str, new: str, source: str = SOLUTION) -> str:
-    assert old in source, old
-    return source.replace(old, new)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 7, 123])
-def test_solution_scores_full_marks(seed: int) -> None:
-    outcomes = run_in_process(LAB, SOLUTION, seed)
-    assert not failed(outcomes), {n: o.check.message["en"] for n, o in failed(outcomes).items()}
-    assert earned(outcomes) == pytest.approx(LAB.total_points(seed)) == pytest.approx(10.0)
-
-
-def test_starter_scores_zero() -> None:
-    assert earned(run_in_process(LAB, LAB.starter(), 0)) == 0.0
 
 
 def test_worked_example() -> None:
@@ -88,17 +69,19 @@ def test_detector_cases_are_nontrivial_and_unambiguous(seed: int) -> None:
 
 def test_float32_and_any_order_pass() -> None:
     """A float32 implementation makes the same decisions; the order of detections is free."""
-    src = mutate("raw = np.asarray(raw, dtype=np.float64)", "raw = np.asarray(raw, dtype=np.float32)")
-    src = mutate('"scores": cand_scores[kept],', '"scores": cand_scores[kept].astype(np.float32),', src)
-    src = mutate("kept = kept[np.lexsort((kept, -cand_scores[kept]))]", "kept = kept[::-1]", src)
+    src = mutated(
+        SOLUTION, "raw = np.asarray(raw, dtype=np.float64)", "raw = np.asarray(raw, dtype=np.float32)"
+    )
+    src = mutated(src, '"scores": cand_scores[kept],', '"scores": cand_scores[kept].astype(np.float32),')
+    src = mutated(src, "kept = kept[np.lexsort((kept, -cand_scores[kept]))]", "kept = kept[::-1]")
     outcomes = run_in_process(LAB, src, 0)
     assert not failed(outcomes), {n: o.check.message["en"] for n, o in failed(outcomes).items()}
 
 
 def test_bug_no_square() -> None:
     """Using √w as the width: right classes and scores, wrong boxes — the feedback says so."""
-    src = mutate("w = per_box[..., 2] ** 2 * width", "w = per_box[..., 2] * width")
-    src = mutate("h = per_box[..., 3] ** 2 * height", "h = per_box[..., 3] * height", src)
+    src = mutated(SOLUTION, "w = per_box[..., 2] ** 2 * width", "w = per_box[..., 2] * width")
+    src = mutated(src, "h = per_box[..., 3] ** 2 * height", "h = per_box[..., 3] * height")
     fails = failed(run_in_process(LAB, src, 0))
     assert "public-hand-grid" in fails and "detector-1" in fails
     msg = fails["public-hand-grid"].check.message
@@ -109,9 +92,11 @@ def test_bug_no_square() -> None:
 
 
 def test_bug_rows_and_columns_swapped() -> None:
-    src = mutate("cx = (col + per_box[..., 0]) / cols * width", "cx = (row + per_box[..., 0]) / rows * width")
-    src = mutate(
-        "cy = (row + per_box[..., 1]) / rows * height", "cy = (col + per_box[..., 1]) / cols * height", src
+    src = mutated(
+        SOLUTION, "cx = (col + per_box[..., 0]) / cols * width", "cx = (row + per_box[..., 0]) / rows * width"
+    )
+    src = mutated(
+        src, "cy = (row + per_box[..., 1]) / rows * height", "cy = (col + per_box[..., 1]) / cols * height"
     )
     fails = failed(run_in_process(LAB, src, 0))
     assert {"public-hand-grid", "detector-1", "detector-2", "detector-3"} <= set(fails)
@@ -119,8 +104,10 @@ def test_bug_rows_and_columns_swapped() -> None:
 
 def test_bug_width_and_height_swapped() -> None:
     """Treating image_size as (width, height): caught because the images are not square."""
-    src = mutate(
-        "height, width = (float(v) for v in image_size)", "width, height = (float(v) for v in image_size)"
+    src = mutated(
+        SOLUTION,
+        "height, width = (float(v) for v in image_size)",
+        "width, height = (float(v) for v in image_size)",
     )
     fails = failed(run_in_process(LAB, src, 0))
     assert "public-hand-grid" in fails and "detector-1" in fails
@@ -128,7 +115,8 @@ def test_bug_width_and_height_swapped() -> None:
 
 def test_bug_best_class_only() -> None:
     """One class per box (the argmax) misses a box that scores for two classes."""
-    src = mutate(
+    src = mutated(
+        SOLUTION,
         "    cand = np.argwhere(scores > score_threshold)  # row-major (i, j, b, c)",
         "    best = scores.argmax(axis=-1)[..., None]\n"
         "    scores = np.where(np.arange(scores.shape[-1]) == best, scores, 0.0)\n"
@@ -141,8 +129,10 @@ def test_bug_best_class_only() -> None:
 
 
 def test_bug_class_agnostic_nms() -> None:
-    src = mutate("for c in np.unique(cand_classes):", "for c in np.unique(cand_classes)[:1]:")
-    src = mutate("members = np.flatnonzero(cand_classes == c)", "members = np.arange(len(cand_classes))", src)
+    src = mutated(SOLUTION, "for c in np.unique(cand_classes):", "for c in np.unique(cand_classes)[:1]:")
+    src = mutated(
+        src, "members = np.flatnonzero(cand_classes == c)", "members = np.arange(len(cand_classes))"
+    )
     lost = set()
     for seed in range(3):
         lost |= set(failed(run_in_process(LAB, src, seed)))
@@ -150,14 +140,15 @@ def test_bug_class_agnostic_nms() -> None:
 
 
 def test_bug_threshold_not_strict() -> None:
-    src = mutate("np.argwhere(scores > score_threshold)", "np.argwhere(scores >= score_threshold)")
+    src = mutated(SOLUTION, "np.argwhere(scores > score_threshold)", "np.argwhere(scores >= score_threshold)")
     fails = failed(run_in_process(LAB, src, 0))
     assert set(fails) == {"public-hand-grid"}  # elsewhere no score sits on the threshold
     assert "2 extra (returned, not expected)" in fails["public-hand-grid"].check.message["en"]
 
 
 def test_bug_sigmoid_applied_again() -> None:
-    src = mutate(
+    src = mutated(
+        SOLUTION,
         "per_box = raw[..., : 5 * b].reshape(rows, cols, b, 5)",
         "per_box = 1 / (1 + np.exp(-raw[..., : 5 * b].reshape(rows, cols, b, 5)))",
     )

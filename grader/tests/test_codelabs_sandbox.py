@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import service_missing
-from grader.codelabs import all_codelabs
+from grader.codelabs import all_codelabs, catalog, labs
 from grader.codelabs.base import CodeLab
 from grader.codelabs.grade import grade_code
 from grader.codelabs.public import public_tests_script
@@ -45,6 +45,44 @@ def test_the_catalog_has_the_nine_labs_of_the_issue() -> None:
         "conv2d-forward", "conv2d-backward", "maxpool", "softmax-ce", "iou-nms", "voc-map", "yolo-decode",
         "cnn-forward-numpy", "train-cnn",
     } <= set(IDS)
+
+
+# A lab module that the catalog must find, next to a helper module that must not even be imported.
+_EXTRA_LAB_SOURCE = """
+from grader.codelabs.base import CodeLab
+
+
+class ExtraLab(CodeLab):
+    slug = "test-catalog-extra"
+    title = {"en": "Extra", "zh-Hant": "額外"}
+    functions = ("f",)
+
+    def public_cases(self):
+        return []
+
+    def hidden_cases(self, seed):
+        return []
+
+
+LAB = ExtraLab()
+"""
+_HELPER_SOURCE = "raise AssertionError('the catalog imported a _ helper module')\n"
+
+
+def test_the_catalog_skips_underscore_helper_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Modules named ``_...`` (like ``_array_lab_tools``) are helpers: never imported nor registered."""
+    (tmp_path / "zz_catalog_extra_lab.py").write_text(_EXTRA_LAB_SOURCE, encoding="utf-8")
+    (tmp_path / "_catalog_helper.py").write_text(_HELPER_SOURCE, encoding="utf-8")
+    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    catalog._registry.cache_clear()
+    try:
+        slugs = [lab.slug for lab in all_codelabs()]
+    finally:
+        # The next caller rebuilds the registry from the real package (monkeypatch restores it).
+        catalog._registry.cache_clear()
+        sys.modules.pop(f"{labs.__name__}.zz_catalog_extra_lab", None)
+    assert slugs == [*IDS, "test-catalog-extra"]
+    assert f"{labs.__name__}._catalog_helper" not in sys.modules
 
 
 @pytest.mark.parametrize("lab", LABS, ids=IDS)

@@ -1,22 +1,23 @@
 """Helpers shared by the numpy array labs (conv2d forward/backward, max pooling, softmax CE).
 
-Not a lab itself (no ``LAB``): the catalog imports it and finds nothing to register. Everything
-that looks at a student's value accepts any decoded wire value and never raises.
+Not a lab itself: the catalog skips modules whose name starts with ``_``. Everything that looks
+at a student's value accepts any decoded wire value and never raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..base import Check
+from ..base import Check, TestCase
 from ..checks import expect_array
 
 __all__ = [
     "IntOrPair",
     "all_of",
+    "array_case",
     "as_pair",
     "describe_hyper",
     "expect_close",
@@ -45,6 +46,34 @@ def int_or_pair(rng: np.random.Generator, low: int, high: int, *, pair: bool) ->
 def describe_hyper(**values: Any) -> str:
     """``"stride 2, padding (1, 0)"`` from keyword values, skipping ``None``."""
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in values.items() if v is not None)
+
+
+def array_case(
+    *,
+    name: str,
+    title: str,
+    points: float,
+    function: str,
+    arrays: Sequence[np.ndarray | None],
+    check: Callable[[Any], Check],
+    kwargs: Mapping[str, Any] | None = None,
+    public: bool = False,
+) -> TestCase:
+    """A case calling ``function(*arrays, **kwargs)`` with private copies of ``arrays`` (None stays None).
+
+    In-process runs hand the student the case's own arguments, which they may write into; copies
+    keep that from reaching the arrays the check was built from.
+    """
+    return TestCase(
+        name=name,
+        title=title,
+        points=points,
+        function=function,
+        args=tuple(None if a is None else np.array(a) for a in arrays),
+        kwargs={} if kwargs is None else kwargs,
+        check=check,
+        public=public,
+    )
 
 
 def random_conv_geometry(

@@ -22,6 +22,7 @@ from grader.reference.conv_grad import conv2d_backward
 from ._array_lab_tools import (
     IntOrPair,
     all_of,
+    array_case,
     describe_hyper,
     expect_close,
     expect_tuple,
@@ -93,12 +94,12 @@ class Conv2dBackwardLab(CodeLab):
         title: str | None = None,
         **hyper: Any,
     ) -> TestCase:
-        return TestCase(
+        return array_case(
             name=name,
             title=title or _title(x, w, hyper),
             points=points,
             function="conv2d_backward",
-            args=(np.array(dout), np.array(x), np.array(w)),
+            arrays=(dout, x, w),
             kwargs=hyper,
             check=_grads_check(dout, x, w, hyper),
             public=public,

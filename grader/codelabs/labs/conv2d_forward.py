@@ -19,6 +19,7 @@ from grader.reference.conv import conv2d
 
 from ._array_lab_tools import (
     IntOrPair,
+    array_case,
     describe_hyper,
     expect_close,
     int_or_pair,
@@ -90,12 +91,12 @@ class Conv2dForwardLab(CodeLab):
         title: str | None = None,
         **hyper: Any,
     ) -> TestCase:
-        return TestCase(
+        return array_case(
             name=name,
             title=title or _title(x, w, b, hyper),
             points=points,
             function="conv2d_forward",
-            args=(np.array(x), np.array(w), None if b is None else np.array(b)),
+            arrays=(x, w, b),
             kwargs=hyper,
             check=_output_check(x, w, b, hyper),
             public=public,

@@ -22,7 +22,7 @@ from grader.codelabs.checks import expect_array, expect_number
 from grader.reference.conv_grad import softmax_cross_entropy_grad
 from grader.reference.functional import softmax_cross_entropy
 
-from ._array_lab_tools import all_of, expect_finite, expect_tuple, with_hint
+from ._array_lab_tools import all_of, array_case, expect_finite, expect_tuple, with_hint
 
 __all__ = ["LAB", "SoftmaxCrossEntropyLab"]
 
@@ -97,12 +97,12 @@ class SoftmaxCrossEntropyLab(CodeLab):
     ) -> TestCase:
         logits = np.asarray(logits, dtype=np.float64)
         labels = np.asarray(labels, dtype=np.int64)
-        return TestCase(
+        return array_case(
             name=name,
             title=_title(logits, title),
             points=points,
             function="softmax_cross_entropy",
-            args=(np.array(logits), np.array(labels)),
+            arrays=(logits, labels),
             check=_loss_and_grad_check(logits, labels),
             public=public,
         )
