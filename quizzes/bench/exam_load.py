@@ -235,6 +235,13 @@ def verify(acks: dict[int, object]) -> tuple[int, int]:
     return len(acks), lost
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds (all CPUs, not idle or iowait) the whole machine has used since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # minus idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def group_cpu_seconds(pgid: int) -> float:
     """CPU seconds (user + system) used so far by the processes of a process group (gunicorn's):
     the server's own work, whatever else the machine is running meanwhile."""
@@ -270,11 +277,13 @@ def main() -> None:
     server = start_gunicorn(args.port, args.workers, args.threads)
     try:
         cpu0, load0 = group_cpu_seconds(server.pid), os.getloadavg()[0]
+        machine0, client0 = machine_cpu_seconds(), time.process_time()
         t1 = time.perf_counter()
         stats, acks = asyncio.run(run_load(f"http://127.0.0.1:{args.port}", setup, args.start_window,
                                            args.save_rounds, args.save_interval))
         wall = time.perf_counter() - t1
         server_cpu, load1 = group_cpu_seconds(server.pid) - cpu0, os.getloadavg()[0]
+        machine_cpu, client_cpu = machine_cpu_seconds() - machine0, time.process_time() - client0
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -296,6 +305,11 @@ def main() -> None:
     print(f"requests: {requests} in {wall:.0f} s = {requests / wall:.1f}/s; server CPU {server_cpu:.1f} s "
           f"= {server_cpu / args.students * 1000:.0f} ms per student (start + {args.save_rounds} saves); "
           f"load average {load0:.1f} → {load1:.1f}")
+    # Where the machine's CPU went: the app server, this load generator, and the rest (PostgreSQL,
+    # Redis, the kernel's loopback networking, anything else running).
+    print(f"machine CPU {machine_cpu:.1f} s of {wall * (os.cpu_count() or 1):.0f} available: server {server_cpu:.1f} s, "
+          f"load generator {client_cpu:.1f} s, rest (PostgreSQL, Redis, kernel, other) "
+          f"{machine_cpu - server_cpu - client_cpu:.1f} s")
     print(f"acknowledged saves checked: {acknowledged} items, lost: {lost}")
     # Over time: where the slow operations are (cold processes at the start, or a backlog).
     origin = min((w for values in stats.when.values() for w in values), default=0.0)
