@@ -44,6 +44,15 @@ STAND_IN = {"id": 9_223_372_036_854_775_101, "attempt_id": 9_223_372_036_854_775
 # A parameterized question's statement (its numbers) is put in per student. "<~" is never in the
 # rest of an item: its text is escaped HTML, and no tag begins with "~".
 STATEMENT_STAND_IN = mark_safe("<~statement~>")
+# A choice question's options in the student's order: the option at position p is rendered with the
+# value OPTION_VALUE_STAND_IN + p and the text "<~option p~>", and each page fills in its own order,
+# so every order of the options shares one rendering (a six-option question has 720 orders).
+OPTION_VALUE_STAND_IN = 9_223_372_036_854_775_400
+MAX_STAND_IN_OPTIONS = 99
+
+
+def _option_text_stand_in(position: int) -> SafeString:
+    return mark_safe(f"<~option {position}~>")
 CACHE_SECONDS = 24 * 3600
 
 
@@ -69,12 +78,19 @@ def is_blank(entry: dict[str, Any]) -> bool:
             and entry["feedback"] is None)
 
 
+def _option_order(entry: dict[str, Any]) -> tuple[int, ...] | None:
+    """A choice question's option order for this student (None for other types, or too many options)."""
+    variant = presenters.item_variant(entry["content"], entry["item"].seed)
+    return variant if isinstance(variant, tuple) and len(variant) <= MAX_STAND_IN_OPTIONS else None
+
+
 def _variant_part(entry: dict[str, Any]) -> str:
-    """What tells this item's page apart from other variants of its version, the statement aside."""
+    """What tells this item's page apart from other variants of its version, the statement and the
+    option order aside (both are filled in per page)."""
     view = entry["view"]
     variant = presenters.item_variant(entry["content"], entry["item"].seed)
     if isinstance(variant, tuple):
-        return "-".join(map(str, variant))
+        return f"{len(variant)}-options" if _option_order(entry) is not None else "-".join(map(str, variant))
     if variant is None:
         return ""
     # A parameterized question's numbers are in its statement, put in per student; its answer
@@ -87,7 +103,7 @@ def _cache_key(entry: dict[str, Any], *, lang: str, practice: bool, readonly: bo
         return None
     view, content = entry["view"], entry["content"]
     shown = repr((view["prompt_html"], view["hint_html"], view["widgets"]))
-    if any(str(number) in shown for number in STAND_IN.values()):
+    if any(str(number) in shown for number in STAND_IN.values()) or str(OPTION_VALUE_STAND_IN)[:-2] in shown:
         return None  # a question quoting a stand-in number would have it replaced
     return (f"quizzes:item:{render_version()}:{content.id}:{content.content_hash}:{content.qtype}:"
             f"{_variant_part(entry)}:{entry['item'].points}:{lang}:{'practice' if practice else 'timed'}:"
@@ -107,7 +123,28 @@ def _shared_entry(entry: dict[str, Any]) -> dict[str, Any]:
                                needs_manual_grading=False, self_assessment=None)
     if view.get("statement_html"):
         view = {**view, "statement_html": STATEMENT_STAND_IN}
-    return {**entry, "item": stand_in, "view": view}
+    shared = {**entry, "item": stand_in, "view": view}
+    if _option_order(entry) is not None:  # the widgets the template shows: blank copies (fill_widgets)
+        shared["widgets"] = [
+            {**widget, "options": [{"value": OPTION_VALUE_STAND_IN + position, "html": _option_text_stand_in(position),
+                                    "checked": False} for position in range(len(widget["options"]))]}
+            if widget["kind"] in ("radio", "checkbox") else widget
+            for widget in entry["widgets"]
+        ]
+    return shared
+
+
+def _fill_options(shared: str, entry: dict[str, Any]) -> str:
+    """The student's option order into a shared rendering (see ``OPTION_VALUE_STAND_IN``)."""
+    order = _option_order(entry)
+    if order is None:
+        return shared
+    texts = {option["value"]: option["html"] for widget in entry["view"]["widgets"] if widget["kind"] in ("radio", "checkbox")
+             for option in widget["options"]}
+    for position, value in enumerate(order):
+        shared = shared.replace(str(OPTION_VALUE_STAND_IN + position), str(value))
+        shared = shared.replace(_option_text_stand_in(position), texts[value])
+    return shared
 
 
 def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, readonly: bool) -> list[SafeString]:
@@ -132,6 +169,7 @@ def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, read
         item = entry["item"]
         for field, stand_in in STAND_IN.items():
             shared = shared.replace(str(stand_in), str(getattr(item, field)))
+        shared = _fill_options(shared, entry)
         if entry["view"].get("statement_html"):  # last: the numbers in a statement are not stand-ins
             shared = shared.replace(STATEMENT_STAND_IN, entry["view"]["statement_html"])
         html.append(mark_safe(shared))

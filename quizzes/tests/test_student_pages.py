@@ -603,12 +603,13 @@ def _ids_on_page(html: str) -> set[int]:
 @pytest.mark.django_db
 def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, cache_writes) -> None:  # type: ignore[no-untyped-def]
     from quizzes.grading import choice_order
-    from quizzes.item_html import STAND_IN, STATEMENT_STAND_IN
+    from quizzes.item_html import OPTION_VALUE_STAND_IN, STAND_IN, STATEMENT_STAND_IN
 
     exam = _exam(course, TWENTY)
     users = [make_member(course, username=name) for name in ("ann", "ben", "cat")]
     attempts = [attempt_start(user=user, assessment=exam) for user in users]
-    # ann and cat see the SINGLE question in the same order (cat is served ann's cached HTML), ben in another.
+    # ann and cat see the SINGLE question in one order, ben in another: one shared rendering, each
+    # page with its own order of values and texts.
     single = [_item(attempt, SINGLE) for attempt in attempts]
     seed, order = _seed_with_order(single[0])
     other_seed, other_order = _seed_with_order(single[0], other_than=order)
@@ -637,6 +638,10 @@ def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, 
         item = _item(attempt, SINGLE)
         values = re.findall(rf'name="w-{item.id}-value" value="(\d+)"', html)
         assert [int(v) for v in values] == expected == choice_order(item.question_version.spec, item.seed)
+        labels = re.findall(rf'<label for="w-{item.id}-value-\d+">(.*?)</label>', html, re.S)
+        choices = presenters.version_content(item.question_version).spec["choices"]
+        assert [re.sub(r"<[^>]+>", "", label).strip() for label in labels] == [
+            re.sub(r"<[^>]+>", "", str(presenters._html_text(choices[v]["text"]))).strip() for v in expected]
         mine = set(attempt.items.values_list("id", flat=True))
         assert _ids_on_page(html) == mine, user.username
         assert html.count('class="q"') == 20
@@ -644,7 +649,7 @@ def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, 
         for other in attempts:
             if other.id != attempt.id:
                 assert f"/attempts/{other.id}/" not in html
-        for stand_in in [*map(str, STAND_IN.values()), STATEMENT_STAND_IN]:
+        for stand_in in [*map(str, STAND_IN.values()), STATEMENT_STAND_IN, "<~option", str(OPTION_VALUE_STAND_IN)[:-2]]:
             assert stand_in not in html
         assert "Question 20" in html and "Question 1<" in html
     # Every student has their own parameterized numbers, in the same answer boxes.
@@ -655,6 +660,9 @@ def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, 
     all_ids = {item_id for attempt in attempts for item_id in attempt.items.values_list("id", flat=True)}
     for html in cache_writes.values():
         assert str(STAND_IN["id"]) in html and not _ids_on_page(html) & all_ids
+    # The SINGLE question was rendered once for the three orders.
+    single_key = [key for key in cache_writes if f":{single[0].question_version_id}:" in key]
+    assert len(single_key) == 1 and "<~option 0~>" in cache_writes[single_key[0]]
 
 
 @pytest.mark.django_db
