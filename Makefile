@@ -82,7 +82,7 @@ messages: $(VENV)/.run-deps
 	$(MANAGE) compilemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
 
 # The lab and exam load runs measure the production set-up, PostgreSQL and Redis (the lab bench
-# makes a scratch database next to this one; the exam load creates it if missing).
+# makes a scratch database next to this one; the exam load drops and recreates it: a bench-only name).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dlcv_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 BENCH_CACHE_URL ?= redis://127.0.0.1:6379/9

@@ -8,7 +8,7 @@ student, which other load on the machine changes far less than it changes latenc
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dlcv_bench CACHE_URL=redis://127.0.0.1:6379/9 \\
         .venv/bin/python -m quizzes.bench.exam_load --students 500 --start-window 60 --save-rounds 4
 
-The database is created if missing. With ``CACHE_URL`` (the production set-up) the web processes
+The database (its name must contain "bench") is dropped and created anew for every run. With ``CACHE_URL`` (the production set-up) the web processes
 share the item HTML cache and read sessions from Redis; without it each process has its own cache.
 """
 
@@ -57,15 +57,19 @@ GOAL_STUDENTS = 2000
 GOAL_P99_SECONDS = 0.150
 
 
-def ensure_database(url: str) -> None:
-    """Create the bench's PostgreSQL database if it does not exist yet (trust or password auth)."""
+def fresh_database(url: str) -> None:
+    """Start every run from a new, empty database (earlier runs' deleted rows and the autovacuum
+    they cause would otherwise weigh on the next run). Only a database named for benches is dropped."""
     import psycopg
     from psycopg import sql
 
     name = url.rsplit("/", 1)[1].split("?", 1)[0]
+    if "bench" not in name:
+        sys.exit(f"DATABASE_URL names {name!r}: the exam load drops and recreates its database, so its name "
+                 f"must contain 'bench' (e.g. …/dlcv_bench).")
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def setup_database(students: int, questions: int) -> dict[str, object]:
@@ -118,6 +122,10 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         cookies.append(session.session_key)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # planner statistics for the tables just filled, as in production
     return {"course": course.slug, "exam": exam.slug, "exam_id": exam.pk, "sessions": cookies}
 
 
@@ -270,7 +278,7 @@ def main() -> None:
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database used only for the bench (e.g. …/dlcv_bench).")
-    ensure_database(os.environ["DATABASE_URL"])
+    fresh_database(os.environ["DATABASE_URL"])
     t0 = time.perf_counter()
     setup = setup_database(args.students, args.questions)
     print(f"setup: {args.students} students, {args.questions}-question exam in {time.perf_counter() - t0:.1f} s")
