@@ -218,8 +218,9 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Every request reads its session. With a shared cache, from the cache (the database keeps a copy
-# and is written through); a per-process cache would let a logout in one process go unseen in another.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
+# and is written through; an unreachable cache falls back to it: dlcv_site/sessions.py); a
+# per-process cache would let a logout in one process go unseen in another.
+SESSION_ENGINE = "dlcv_site.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 
 # --- security defaults that hold in every mode ------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -15,7 +15,7 @@ def redis_sessions(settings, redis_required):  # type: ignore[no-untyped-def]
     redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/9"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
                                    "KEY_PREFIX": "test-sessions"}}
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "dlcv_site.sessions"
     yield
     caches["default"].clear()
 
@@ -43,3 +43,40 @@ def test_a_session_missing_from_the_cache_is_read_from_the_database(redis_sessio
     browser.force_login(make_user("grace"))
     caches["default"].clear()  # Redis restarted or evicted the key
     assert browser.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_sessions_work_with_the_cache_down(settings) -> None:
+    """Redis unreachable (nothing listens on port 1): log in, use pages, log out, all from the database."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}
+    settings.SESSION_ENGINE = "dlcv_site.sessions"
+    user = make_user("linus")
+    user.set_password("a long enough password")
+    user.save()
+    browser = Client()
+    response = browser.post("/accounts/login/", {"username": "linus", "password": "a long enough password"})
+    assert response.status_code == 302
+    cookie = browser.cookies["sessionid"].value
+    assert Session.objects.filter(session_key=cookie).exists()
+    assert browser.get("/").status_code == 200
+    browser.post("/accounts/logout/")
+    stale = Client()
+    stale.cookies["sessionid"] = cookie
+    response = stale.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_cached_session_copy_is_short_lived(redis_sessions) -> None:
+    from dlcv_site.sessions import CACHED_SECONDS, SessionStore
+
+    browser = Client()
+    browser.force_login(make_user("barbara"))
+    store = SessionStore(browser.cookies["sessionid"].value)
+    assert store.load()
+    import redis
+    from django.conf import settings
+
+    raw = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    assert 0 < raw.ttl(caches["default"].make_key(store.cache_key)) <= CACHED_SECONDS
