@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
 from django.db.models import QuerySet
 
 from accounts.models import STAFF_ROLES, Course, Enrollment, User
+
+logger = logging.getLogger(__name__)
 
 
 def enrollments_for_user(*, user: User) -> QuerySet[Enrollment]:
@@ -43,8 +47,20 @@ def user_sees_instructor_link(*, user: User) -> bool:
     if not user.is_authenticated:
         return False
     key = nav_staff_cache_key(user.pk)
-    shown = cache.get(key)
-    if shown is None:
+    try:
+        shown = cache.get(key)
+        if shown is None:
+            shown = user_is_course_staff(user=user)
+            cache.set(key, shown, NAV_STAFF_CACHE_SECONDS)
+    except Exception:  # an unreachable cache costs a query, never the page
+        logger.warning("cache unavailable for the navigation", exc_info=True)
         shown = user_is_course_staff(user=user)
-        cache.set(key, shown, NAV_STAFF_CACHE_SECONDS)
     return bool(shown)
+
+
+def nav_staff_forget(*, user_id: int) -> None:
+    """After a role change: the link follows at once (or within a minute if the cache is down)."""
+    try:
+        cache.delete(nav_staff_cache_key(user_id))
+    except Exception:
+        logger.warning("cache unavailable; the navigation catches up within a minute", exc_info=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 
 from accounts.models import Course, Enrollment, Role, User
-from accounts.selectors import nav_staff_cache_key
+from accounts.selectors import nav_staff_forget
 
 
 @transaction.atomic
@@ -27,8 +26,8 @@ def user_enroll(*, user: User, course: Course, role: str = Role.STUDENT) -> Enro
         enrollment.role = role
         enrollment.save(update_fields=["role"])
     # Now, and again once committed (a page in between may have cached the old role).
-    cache.delete(nav_staff_cache_key(user.pk))
-    transaction.on_commit(lambda: cache.delete(nav_staff_cache_key(user.pk)))
+    nav_staff_forget(user_id=user.pk)
+    transaction.on_commit(lambda: nav_staff_forget(user_id=user.pk))
     return enrollment
 
 

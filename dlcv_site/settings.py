@@ -213,8 +213,10 @@ LOGIN_FAILURE_RATE = os.environ.get("LOGIN_FAILURE_RATE", "10/min")
 # A database of its own: clearing a cache flushes its whole Redis database, never the broker's.
 CACHE_URL = os.environ.get("CACHE_URL", "").strip()
 if CACHE_URL:
+    # Short socket timeouts: with Redis unreachable, pages fall back to the database at once
+    # instead of hanging (sessions, throttles, the navigation and the item HTML all survive it).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                          "KEY_PREFIX": "dlcv"}}
+                          "KEY_PREFIX": "dlcv", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Every request reads its session. With a shared cache, from the cache (the database keeps a copy

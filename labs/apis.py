@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -62,6 +63,8 @@ MAX_KEY_CHARS = 100
 MAX_LIST_ITEMS = 10_000
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as HTTP headers carry it
 DEFAULT_LANG = "zh-Hant"
+
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -176,7 +179,19 @@ def _setting(name: str, default: str) -> str:
     return str(getattr(settings, name, None) or os.environ.get(name) or default)
 
 
-class SubmissionRateThrottle(UserRateThrottle):
+class _SurvivesCacheOutage:
+    """Throttles count in the cache; while it is unreachable they let requests through (and log):
+    a Redis outage must not stop students submitting (the attempts policy still holds) or logging in."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except Exception:
+            logger.warning("throttle cache unavailable; not throttling %s", type(self).__name__, exc_info=True)
+            return True
+
+
+class SubmissionRateThrottle(_SurvivesCacheOutage, UserRateThrottle):
     """Per-student submissions (``SUBMISSION_RATE``, default 30/min) → 429 with Retry-After."""
 
     scope = "lab_submissions"
@@ -211,18 +226,21 @@ class _LoginFailureThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, None)  # type: ignore[arg-type]
         if key is not None:
             now = self.timer()
-            history = [t for t in self.cache.get(key, []) if t > now - self.duration]
-            self.cache.set(key, [now, *history], self.duration)
+            try:
+                history = [t for t in self.cache.get(key, []) if t > now - self.duration]
+                self.cache.set(key, [now, *history], self.duration)
+            except Exception:
+                logger.warning("throttle cache unavailable; a failed login not counted", exc_info=True)
 
 
-class LoginFailureByAddressThrottle(_LoginFailureThrottle):
+class LoginFailureByAddressThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
     scope = "login_failures_address"
 
     def ident(self, request: Request) -> str | None:
         return self.get_ident(request)
 
 
-class LoginFailureByUsernameThrottle(_LoginFailureThrottle):
+class LoginFailureByUsernameThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
     """Also per username, so guessing one account's password from many addresses is slow too."""
 
     scope = "login_failures_username"

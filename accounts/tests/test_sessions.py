@@ -7,7 +7,9 @@ from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.test import Client
 
-from accounts.tests.factories import make_user
+from accounts.models import Role
+from accounts.services import user_enroll
+from accounts.tests.factories import make_course, make_user
 
 
 @pytest.fixture
@@ -60,6 +62,8 @@ def test_sessions_work_with_the_cache_down(settings) -> None:
     cookie = browser.cookies["sessionid"].value
     assert Session.objects.filter(session_key=cookie).exists()
     assert browser.get("/").status_code == 200
+    user_enroll(user=user, course=make_course("down"), role=Role.TA)  # clears the navigation's cache entry
+    assert 'href="/instructor/"' in browser.get("/courses/down/").content.decode()  # the cached navigation
     browser.post("/accounts/logout/")
     stale = Client()
     stale.cookies["sessionid"] = cookie
