@@ -32,15 +32,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Max, Model, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from accounts.models import Course, User
+from dlcv_site.rows import model_from_row, select_columns
 from grader.codelabs import get_codelab
 from grader.codelabs.grade import Runner, grade_code
 from grader.problems import get_family
@@ -412,32 +413,6 @@ def _claimable(now: datetime, stale_after: timedelta = STALE_RUNNING_AFTER) -> Q
 # relaxed durability as _relaxed_durability, which stays the portable path (SQLite).
 _RELAXED_FROM = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
-_M = TypeVar("_M", bound=Model)
-
-
-@lru_cache(maxsize=8)
-def _row_converters(model: type[Model], vendor: str) -> tuple[tuple[int, Any, tuple[Any, ...]], ...]:
-    """``(index, column, converters)`` for the concrete fields of ``model`` that the ORM converts
-    when it reads them (on PostgreSQL: the JSON fields)."""
-    out = []
-    for index, field in enumerate(model._meta.concrete_fields):
-        col = field.get_col(model._meta.db_table)
-        converters = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-        if converters:
-            out.append((index, col, converters))
-    return tuple(out)
-
-
-def _from_row(model: type[_M], values: Sequence[Any]) -> _M:
-    """An instance from raw column values in ``model``'s concrete-field order, converted the way the
-    ORM converts a SELECT's (JSON text to dicts, …)."""
-    values = list(values)
-    for index, col, converters in _row_converters(model, connection.vendor):
-        for convert in converters:
-            values[index] = convert(values[index], col, connection)
-    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
-
-
 @lru_cache(maxsize=256)
 def _parts_from_json(alias: str, parts_json: str) -> tuple[LabPart, ...]:
     """A lab's parts from the JSON the claim returns with the row. Memoized per worker process on
@@ -456,10 +431,6 @@ def _claim_sql() -> str:
     lab's, the lab's parts as JSON (numeric columns as text, exact) and how many earlier
     submissions of the student for the lab did not fail (the declining-points position)."""
     qn = connection.ops.quote_name
-
-    def columns(model: type[Model], alias: str) -> str:
-        return ", ".join(f"{alias}.{qn(f.column)}" for f in model._meta.concrete_fields)
-
     part_json = ", ".join(
         f"'{f.attname}', p.{qn(f.column)}" + ("::text" if f.get_internal_type() == "DecimalField" else "")
         for f in LabPart._meta.concrete_fields
@@ -471,7 +442,7 @@ def _claim_sql() -> str:
         f"FROM {labs} AS l, {_RELAXED_FROM} "
         "WHERE s.id = %(id)s AND l.id = s.lab_id "
         "AND (s.status = %(queued)s OR (s.status = %(running)s AND s.started_at < %(stale_before)s)) "
-        f"RETURNING {columns(Submission, 's')}, {columns(Lab, 'l')}, "
+        f"RETURNING {select_columns(Submission, 's')}, {select_columns(Lab, 'l')}, "
         f"(SELECT json_agg(json_build_object({part_json}) ORDER BY p.position)::text "
         f"FROM {parts} AS p WHERE p.lab_id = s.lab_id), "
         f"(SELECT count(*) FROM {submissions} AS e WHERE e.lab_id = s.lab_id AND e.user_id = s.user_id "
@@ -499,8 +470,8 @@ def _claim_postgresql(
     if row is None:
         return None
     n_submission, n_lab = len(Submission._meta.concrete_fields), len(Lab._meta.concrete_fields)
-    submission = _from_row(Submission, row[:n_submission])
-    submission.lab = _from_row(Lab, row[n_submission : n_submission + n_lab])
+    submission = model_from_row(Submission, row[:n_submission])
+    submission.lab = model_from_row(Lab, row[n_submission : n_submission + n_lab])
     parts_json, earlier = row[n_submission + n_lab :]
     parts = list(_parts_from_json(connection.alias, parts_json or "[]"))
     # Only declining points depend on the position.

@@ -6,34 +6,68 @@ course staff see everything in their courses. Anything else is a 404, so ids rev
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from functools import lru_cache
+
+from django.db import connection
 from django.http import Http404
 
 from accounts.access import user_is_staff_of_course
-from accounts.models import STAFF_ROLES, Enrollment, User
+from accounts.models import STAFF_ROLES, Course, Enrollment, User
+from dlcv_site.rows import model_from_row, select_columns
 from quizzes.models import Assessment, Attempt, AttemptItem
 
 
+@lru_cache(maxsize=1)
+def _assessment_for_member_sql() -> str:
+    quote = connection.ops.quote_name
+    assessments, courses, enrollments = (quote(m._meta.db_table) for m in (Assessment, Course, Enrollment))
+    return (f"SELECT {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')}, "
+            f"(SELECT e.role FROM {enrollments} e WHERE e.user_id = %s AND e.course_id = a.course_id) "
+            f"FROM {assessments} a JOIN {courses} c ON c.id = a.course_id WHERE c.slug = %s AND a.slug = %s")
+
+
 def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: str) -> tuple[Assessment, str]:
-    """The assessment and the user's role; unpublished ones exist only for staff.
+    """The assessment (its course selected) and the user's role; unpublished ones exist only for staff.
 
     The rule of ``accounts.access.course_get_for_member`` (members, and superusers as instructors)
-    in the same query as the assessment: every student opening an exam asks this, twice.
+    in the same query as the assessment, written as SQL: every student opening an exam asks this twice.
     """
-    member_role = Enrollment.objects.filter(user_id=user.pk, course_id=OuterRef("course_id")).values("role")[:1]
-    assessment = (Assessment.objects.filter(course__slug=course_slug, slug=assessment_slug)
-                  .select_related("course").annotate(member_role=Subquery(member_role)).first())
-    role = None if assessment is None else assessment.member_role or ("instructor" if user.is_superuser else None)
-    if assessment is None or role is None or (not assessment.published and role not in STAFF_ROLES):
+    with connection.cursor() as cursor:
+        cursor.execute(_assessment_for_member_sql(), [user.pk, course_slug, assessment_slug])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such assessment.")
+    split = len(Assessment._meta.concrete_fields)
+    assessment = model_from_row(Assessment, row[:split])
+    assessment.course = model_from_row(Course, row[split:-1])
+    role = row[-1] or ("instructor" if user.is_superuser else None)
+    if role is None or (not assessment.published and role not in STAFF_ROLES):
         raise Http404("No such assessment.")
     return assessment, role
 
 
+@lru_cache(maxsize=1)
+def _attempt_with_assessment_sql() -> str:
+    quote = connection.ops.quote_name
+    attempts, assessments, courses = (quote(m._meta.db_table) for m in (Attempt, Assessment, Course))
+    return (f"SELECT {select_columns(Attempt, 't')}, {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')} "
+            f"FROM {attempts} t JOIN {assessments} a ON a.id = t.assessment_id JOIN {courses} c ON c.id = a.course_id "
+            f"WHERE t.id = %s")
+
+
 def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
-    """The attempt if it is the user's own, or the user teaches its course (read only)."""
-    attempt = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()
-    if attempt is None:
+    """The attempt (its assessment and course selected) if it is the user's own, or the user
+    teaches its course (read only). Written as SQL: every exam page and poll asks it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_attempt_with_assessment_sql(), [attempt_id])
+        row = cursor.fetchone()
+    if row is None:
         raise Http404("No such attempt.")
+    first = len(Attempt._meta.concrete_fields)
+    second = first + len(Assessment._meta.concrete_fields)
+    attempt = model_from_row(Attempt, row[:first])
+    attempt.assessment = model_from_row(Assessment, row[first:second])
+    attempt.assessment.course = model_from_row(Course, row[second:])
     if attempt.user_id != user.id and not user_is_staff_of_course(user=user, course_id=attempt.assessment.course_id):
         raise Http404("No such attempt.")
     return attempt
