@@ -40,6 +40,7 @@ def main() -> None:
     setup = setup_database(args.students, args.questions)
     import json
     import re
+    from http.cookies import SimpleCookie
 
     from django.test import Client
 
@@ -63,8 +64,10 @@ def main() -> None:
             wall[step].append(w1 - w0)
         return response
 
+    # One client (one request handler, built once like a server process's), each student's cookies.
+    client = Client(HTTP_HOST="127.0.0.1")
     for index, session_key in enumerate(setup["sessions"]):  # type: ignore[arg-type]
-        client = Client(HTTP_HOST="127.0.0.1")
+        client.cookies = SimpleCookie()
         client.cookies["sessionid"] = session_key
         client.cookies["django_language"] = args.lang
         response = timed(index, "landing", client.get, landing)
