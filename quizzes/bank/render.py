@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element, tostring
@@ -56,8 +57,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def _check_braces(latex: str) -> None:
-    """Raise MathError when ``{``/``}`` (ignoring ``\\{``, ``\\}``) do not balance."""
+def _brace_depths(latex: str) -> Iterator[int]:
+    """The nesting depth after each ``{`` or ``}`` of ``latex`` (``\\{``, ``\\}`` are not braces)."""
     depth = 0
     i = 0
     n = len(latex)
@@ -66,13 +67,24 @@ def _check_braces(latex: str) -> None:
         if ch == "\\":
             i += 2
             continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth < 0:
-                raise MathError("unbalanced braces: '}' without '{'")
+        if ch in "{}":
+            depth += 1 if ch == "{" else -1
+            yield depth
         i += 1
+
+
+def _brace_depth(latex: str) -> int:
+    """The nesting depth at the end of ``latex``."""
+    last = deque(_brace_depths(latex), maxlen=1)
+    return last[0] if last else 0
+
+
+def _check_braces(latex: str) -> None:
+    """Raise MathError when ``{``/``}`` (ignoring ``\\{``, ``\\}``) do not balance."""
+    depth = 0
+    for depth in _brace_depths(latex):
+        if depth < 0:
+            raise MathError("unbalanced braces: '}' without '{'")
     if depth:
         raise MathError(f"unbalanced braces: {depth} '{{' not closed")
 
@@ -110,17 +122,6 @@ def _numeric_matrix_mathml(kind: str, body: str) -> str:
     rows = "".join("<mtr>" + "".join(cell(c) for c in row.split("&")) + "</mtr>" for row in body.split("\\\\"))
     opening, closing = _MATRIX_FENCES[kind]
     return f"<mo>{opening}</mo><mtable>{rows}</mtable><mo>{closing}</mo>"
-
-
-def _brace_depth(latex: str) -> int:
-    depth, i = 0, 0
-    while i < len(latex):
-        if latex[i] == "\\":
-            i += 2
-            continue
-        depth += {"{": 1, "}": -1}.get(latex[i], 0)
-        i += 1
-    return depth
 
 
 def _without_numeric_matrices(source: str) -> tuple[str, list[str]]:
