@@ -90,7 +90,7 @@ def _variant_part(entry: dict[str, Any]) -> str:
     view = entry["view"]
     variant = presenters.item_variant(entry["content"], entry["item"].seed)
     if isinstance(variant, tuple):
-        return f"{len(variant)}-options" if _option_order(entry) is not None else "-".join(map(str, variant))
+        return f"{len(variant)}-options" if len(variant) <= MAX_STAND_IN_OPTIONS else "-".join(map(str, variant))
     if variant is None:
         return ""
     # A parameterized question's numbers are in its statement, put in per student; its answer
@@ -116,7 +116,7 @@ def _render(entry: dict[str, Any], *, practice: bool, readonly: bool) -> str:
     return render_to_string(ITEM_TEMPLATE, context)
 
 
-def _shared_entry(entry: dict[str, Any]) -> dict[str, Any]:
+def _shared_entry(entry: dict[str, Any], order: tuple[int, ...] | None) -> dict[str, Any]:
     """The entry as anyone would have it: the item's numbers and statement replaced by stand-ins."""
     item, view = entry["item"], entry["view"]
     stand_in = SimpleNamespace(**STAND_IN, points=item.points, response_saved_at=None, checks=0,
@@ -124,7 +124,7 @@ def _shared_entry(entry: dict[str, Any]) -> dict[str, Any]:
     if view.get("statement_html"):
         view = {**view, "statement_html": STATEMENT_STAND_IN}
     shared = {**entry, "item": stand_in, "view": view}
-    if _option_order(entry) is not None:  # the widgets the template shows: blank copies (fill_widgets)
+    if order is not None:  # the widgets the template shows: blank copies (fill_widgets)
         shared["widgets"] = [
             {**widget, "options": [{"value": OPTION_VALUE_STAND_IN + position, "html": _option_text_stand_in(position),
                                     "checked": False} for position in range(len(widget["options"]))]}
@@ -134,9 +134,8 @@ def _shared_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return shared
 
 
-def _fill_options(shared: str, entry: dict[str, Any]) -> str:
-    """The student's option order into a shared rendering (see ``OPTION_VALUE_STAND_IN``)."""
-    order = _option_order(entry)
+def _fill_options(shared: str, entry: dict[str, Any], order: tuple[int, ...] | None) -> str:
+    """The student's option ``order`` into a shared rendering (see ``OPTION_VALUE_STAND_IN``)."""
     if order is None:
         return shared
     texts = {option["value"]: option["html"] for widget in entry["view"]["widgets"] if widget["kind"] in ("radio", "checkbox")
@@ -163,13 +162,14 @@ def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, read
         if key is None:
             html.append(mark_safe(_render(entry, practice=practice, readonly=readonly)))
             continue
+        order = _option_order(entry)  # computed once: the rendering and the filling both need it
         shared = cached.get(key) or fresh.get(key)
         if shared is None:
-            shared = fresh[key] = _render(_shared_entry(entry), practice=practice, readonly=readonly)
+            shared = fresh[key] = _render(_shared_entry(entry, order), practice=practice, readonly=readonly)
         item = entry["item"]
         for field, stand_in in STAND_IN.items():
             shared = shared.replace(str(stand_in), str(getattr(item, field)))
-        shared = _fill_options(shared, entry)
+        shared = _fill_options(shared, entry, order)
         if entry["view"].get("statement_html"):  # last: the numbers in a statement are not stand-ins
             shared = shared.replace(STATEMENT_STAND_IN, entry["view"]["statement_html"])
         html.append(mark_safe(shared))
