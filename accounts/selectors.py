@@ -49,12 +49,15 @@ def user_sees_instructor_link(*, user: User) -> bool:
     key = nav_staff_cache_key(user.pk)
     try:
         shown = cache.get(key)
-        if shown is None:
-            shown = user_is_course_staff(user=user)
-            cache.set(key, shown, NAV_STAFF_CACHE_SECONDS)
     except Exception:  # an unreachable cache costs a query, never the page
         logger.warning("cache unavailable for the navigation", exc_info=True)
+        return user_is_course_staff(user=user)
+    if shown is None:
         shown = user_is_course_staff(user=user)
+        try:
+            cache.set(key, shown, NAV_STAFF_CACHE_SECONDS)
+        except Exception:
+            logger.warning("cache unavailable for the navigation", exc_info=True)
     return bool(shown)
 
 
