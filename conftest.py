@@ -117,3 +117,15 @@ def fresh_cache() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def cache_down() -> Iterator[None]:
+    """The cache is Redis that cannot be reached (nothing listens on port 1), for this test only.
+    A context manager, not the ``settings`` fixture: it ends before other fixtures' teardowns."""
+    from django.test import override_settings
+
+    unreachable = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                               "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}
+    with override_settings(CACHES=unreachable):
+        yield
