@@ -73,18 +73,11 @@ def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
     return attempt
 
 
-def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int, with_question: bool = True) -> AttemptItem:
+def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int) -> AttemptItem:
     """An item of the user's own attempt, for writing: even staff cannot answer for a student.
-
-    ``with_question=False`` is for autosave, the most frequent request: it reads only the item's
-    id, attempt id and save count, not its question or its (up to 64 KB) saved answer.
-    """
-    items = AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)
-    if with_question:
-        items = items.select_related("attempt__assessment", "question_version__question")
-    else:
-        items = items.only("id", "attempt_id", "save_count")
-    item = items.first()
+    (Autosave holds the same rule in its one UPDATE: ``services.attempts.attempt_item_save``.)"""
+    item = (AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)
+            .select_related("attempt__assessment", "question_version__question").first())
     if item is None:
         raise Http404("No such question in your attempt.")
     return item
