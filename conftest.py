@@ -125,7 +125,7 @@ def cache_down() -> Iterator[None]:
     A context manager, not the ``settings`` fixture: it ends before other fixtures' teardowns."""
     from django.test import override_settings
 
-    unreachable = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    unreachable = {"default": {"BACKEND": "dlcv_site.cache.RedisCache",
                                "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}
     with override_settings(CACHES=unreachable):
         yield

@@ -117,6 +117,8 @@ DATABASE_ENGINE = "postgresql" if "postgresql" in DATABASES["default"]["ENGINE"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend, with the per-request user row read by SQL compiled once (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -215,7 +217,7 @@ CACHE_URL = os.environ.get("CACHE_URL", "").strip()
 if CACHE_URL:
     # Short socket timeouts: with Redis unreachable, pages fall back to the database at once
     # instead of hanging (sessions, throttles, the navigation and the item HTML all survive it).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+    CACHES = {"default": {"BACKEND": "dlcv_site.cache.RedisCache", "LOCATION": CACHE_URL,
                           "KEY_PREFIX": "dlcv", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -15,7 +15,7 @@ from accounts.tests.factories import make_course, make_user
 @pytest.fixture
 def redis_sessions(settings, redis_required):  # type: ignore[no-untyped-def]
     redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/9"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
+    settings.CACHES = {"default": {"BACKEND": "dlcv_site.cache.RedisCache", "LOCATION": redis_url,
                                    "KEY_PREFIX": "test-sessions"}}
     settings.SESSION_ENGINE = "dlcv_site.sessions"
     yield

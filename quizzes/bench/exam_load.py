@@ -117,8 +117,7 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
     for user in users:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0] if hasattr(
-            settings, "AUTHENTICATION_BACKENDS") else "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         cookies.append(session.session_key)
@@ -129,10 +128,10 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
     return {"course": course.slug, "exam": exam.slug, "exam_id": exam.pk, "sessions": cookies}
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen[bytes]:
     env = dict(os.environ, DEBUG="false")
     command = [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}",
-               "-w", str(workers), "--threads", str(threads), "-k", "gthread", "--backlog", "4096", "--preload",
+               "-w", str(workers), "--threads", str(threads), "-k", worker_class, "--backlog", "4096", "--preload",
                "--log-level", "warning", "--timeout", "60", "--graceful-timeout", "5"]
     process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, start_new_session=True)
     import urllib.request
@@ -275,6 +274,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread",
+                        help="gunicorn's worker class (sync ignores --threads)")
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database used only for the bench (e.g. …/dlcv_bench).")
@@ -282,7 +283,7 @@ def main() -> None:
     t0 = time.perf_counter()
     setup = setup_database(args.students, args.questions)
     print(f"setup: {args.students} students, {args.questions}-question exam in {time.perf_counter() - t0:.1f} s")
-    server = start_gunicorn(args.port, args.workers, args.threads)
+    server = start_gunicorn(args.port, args.workers, args.threads, args.worker_class)
     try:
         cpu0, load0 = group_cpu_seconds(server.pid), os.getloadavg()[0]
         machine0, client0 = machine_cpu_seconds(), time.process_time()
@@ -300,7 +301,8 @@ def main() -> None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     acknowledged, lost = verify(acks)
-    print(f"\n{args.students} students, gunicorn {args.workers}×{args.threads} gthread, cache "
+    workers = f"{args.workers}×{args.threads} gthread" if args.worker_class == "gthread" else f"{args.workers} sync"
+    print(f"\n{args.students} students, gunicorn {workers}, cache "
           f"{'redis' if os.environ.get('CACHE_URL') else 'per process'}, run {wall:.0f} s")
     print(f"{'operation':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
     for kind in ("start", "autosave"):

@@ -16,14 +16,16 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Max, When
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from dlcv_site.rows import convert_column, insert_rows, model_from_row, select_columns
 from quizzes.grading import QuestionGrade, grade_question
 from quizzes.models import (
     Assessment,
+    AssessmentItem,
     AssessmentMode,
     Attempt,
     AttemptItem,
@@ -32,6 +34,7 @@ from quizzes.models import (
     PracticeRecord,
     Question,
     QuestionType,
+    QuestionVersion,
 )
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -68,10 +71,6 @@ class ResponseTooLarge(AttemptError):
     code = "too_large"
 
 
-def _extra_minutes(assessment: Assessment, user: User) -> int:
-    return Extension.objects.filter(assessment=assessment, user=user).values_list("extra_minutes", flat=True).first() or 0
-
-
 def variant_seed(*parts: object) -> int:
     """A stable 31-bit seed from the attempt's identity, so reloads show the same variant."""
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
@@ -86,16 +85,27 @@ class _Drawn(NamedTuple):
     points: Decimal  # the slot's points, else the version's
 
 
+@lru_cache(maxsize=1)
+def _slots_sql() -> str:
+    quote = connection.ops.quote_name
+    slots, questions, versions = (quote(m._meta.db_table) for m in (AssessmentItem, Question, QuestionVersion))
+    return (f"SELECT s.question_id, q.bank_id, q.current_version_id, v.points, s.points, s.pool_topic_id, "
+            f"s.pool_tag, s.pool_count FROM {slots} s LEFT JOIN {questions} q ON q.id = s.question_id "
+            f"LEFT JOIN {versions} v ON v.id = q.current_version_id WHERE s.assessment_id = %s ORDER BY s.position")
+
+
 def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
-    # Plain rows, not models: every student of an exam reads these same rows when they start.
+    # Plain rows, not models, by SQL written once: every student of an exam reads these same rows
+    # when they start.
     chosen: list[_Drawn] = []
     used: set[int] = set()
-    slots = assessment.items.order_by("position").values_list(
-        "question_id", "question__bank_id", "question__current_version_id", "question__current_version__points",
-        "points", "pool_topic_id", "pool_tag", "pool_count",
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_slots_sql(), [assessment.id])
+        slots = cursor.fetchall()
     for question_id, bank_id, version_id, version_points, points, pool_topic_id, pool_tag, pool_count in slots:
+        points = None if points is None else convert_column(AssessmentItem, "points", points)
         if question_id is not None:
+            version_points = convert_column(QuestionVersion, "points", version_points)
             chosen.append(_Drawn(bank_id, version_id, points if points is not None else version_points))
             used.add(question_id)
             continue
@@ -138,15 +148,29 @@ def attempt_start(*, user: User, assessment: Assessment, now: datetime | None = 
         return Attempt.objects.get(assessment=assessment, user=user, status=AttemptStatus.IN_PROGRESS)
 
 
+@lru_cache(maxsize=1)
+def _latest_attempt_sql() -> str:
+    quote = connection.ops.quote_name
+    attempts, extensions = quote(Attempt._meta.db_table), quote(Extension._meta.db_table)
+    # The open attempt if there is one, else the latest (its number), and the student's extension.
+    return (f"SELECT {select_columns(Attempt, 't')}, (SELECT e.extra_minutes FROM {extensions} e "
+            f"WHERE e.assessment_id = %s AND e.user_id = %s) FROM (SELECT 1 AS one) o "
+            f"LEFT JOIN {attempts} t ON t.id = (SELECT l.id FROM {attempts} l WHERE l.assessment_id = %s "
+            f"AND l.user_id = %s ORDER BY CASE WHEN l.status = %s THEN 0 ELSE 1 END, l.number DESC LIMIT 1)")
+
+
 @transaction.atomic
 def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
-    # One query for both: the open attempt if there is one, else the latest (its number).
-    latest = (Attempt.objects.filter(assessment=assessment, user=user)
-              .order_by(Case(When(status=AttemptStatus.IN_PROGRESS, then=0), default=1), "-number").first())
+    # Every student of an exam starts within the same minute: SQL written once, two statements
+    # to read (the latest attempt with the extension, the slots) and two to write.
+    with connection.cursor() as cursor:
+        cursor.execute(_latest_attempt_sql(), [assessment.id, user.id, assessment.id, user.id, AttemptStatus.IN_PROGRESS])
+        row = cursor.fetchone()
+    latest = model_from_row(Attempt, row[:-1]) if row[0] is not None else None
+    extra = row[-1] or 0
     if latest is not None and latest.status == AttemptStatus.IN_PROGRESS:
         return latest
     previous = latest.number if latest is not None else 0
-    extra = _extra_minutes(assessment, user)
     if assessment.mode == AssessmentMode.EXAM:
         if previous:
             raise AttemptLimitReached(_("An exam allows one attempt; yours is submitted."))
@@ -156,16 +180,20 @@ def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Atte
     drawn = _draw_questions(assessment, rng)
     if assessment.shuffle_questions:
         rng.shuffle(drawn)
-    attempt = Attempt.objects.create(
-        assessment=assessment, user=user, number=number, started_at=now,
-        deadline=_deadline(assessment, extra, now), max_score=sum((d.points for d in drawn), Decimal(0)),
-    )
-    AttemptItem.objects.bulk_create(
-        AttemptItem(attempt=attempt, position=position, question_version_id=d.version_id, points=d.points,
-                    seed=variant_seed(assessment.id, user.id, number, d.bank_id))
+    attempt = Attempt(assessment=assessment, user=user, number=number, started_at=now,
+                      deadline=_deadline(assessment, extra, now), max_score=sum((d.points for d in drawn), Decimal(0)))
+    (attempt.id,) = insert_rows(Attempt, [{name: getattr(attempt, name) for name in _NEW_ATTEMPT_COLUMNS}],
+                                returning_pk=True)
+    attempt._state.adding = False
+    insert_rows(AttemptItem, [
+        {"attempt_id": attempt.id, "position": position, "question_version_id": d.version_id, "points": d.points,
+         "seed": variant_seed(assessment.id, user.id, number, d.bank_id)}
         for position, d in enumerate(drawn, start=1)
-    )
+    ])
     return attempt
+
+
+_NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_score")
 
 
 @dataclass(frozen=True)

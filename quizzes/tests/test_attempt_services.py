@@ -102,6 +102,28 @@ def test_exam_fixes_variants_and_order_per_student_and_allows_one_attempt(course
 
 
 @pytest.mark.django_db
+def test_starting_an_exam_is_two_reads_and_two_writes(course, student, django_assert_max_num_queries) -> None:
+    exam = make_assessment(course, EXAM_QUESTIONS)
+    AssessmentItem.objects.filter(assessment=exam, position=2).update(points=Decimal("2.5"))
+    Extension.objects.create(assessment=exam, user=student, extra_minutes=10)
+    with django_assert_max_num_queries(6) as captured:  # 4, and the transaction's (savepoint) statements
+        attempt = attempt_start(user=student, assessment=exam)
+    statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    assert statements.count("SELECT") == 2 and statements.count("INSERT") == 2, statements
+    assert attempt.pk and attempt.number == 1 and attempt.deadline == attempt.started_at + timedelta(minutes=70)
+    stored = type(attempt).objects.get(pk=attempt.pk)
+    assert (stored.status, stored.deadline, stored.max_score, stored.user_id) == (
+        AttemptStatus.IN_PROGRESS, attempt.deadline, attempt.max_score, student.pk)
+    items = list(stored.items.order_by("position"))
+    assert [i.position for i in items] == [1, 2, 3, 4, 5] and items[1].points == Decimal("2.5")
+    assert stored.max_score == sum((i.points for i in items), Decimal(0))
+    assert all(i.response is None and i.save_count == 0 and i.checks == 0 and not i.needs_manual_grading
+               and i.seed > 0 for i in items)
+    with django_assert_max_num_queries(3):  # a reload finds the open attempt in the first read
+        assert attempt_start(user=student, assessment=exam).pk == attempt.pk
+
+
+@pytest.mark.django_db
 def test_saves_after_the_deadline_are_refused_and_extension_is_honoured(course, student) -> None:
     exam = make_assessment(course, EXAM_QUESTIONS, minutes=30)
     attempt = attempt_start(user=student, assessment=exam)
