@@ -18,10 +18,21 @@ from django.db.models import Model
 _M = TypeVar("_M", bound=Model)
 
 
-def select_columns(model: type[Model], alias: str) -> str:
-    """``alias.col, …`` for ``model``'s concrete fields, in the order ``model_from_row`` reads them."""
+def select_columns(model: type[Model], alias: str, attnames: Sequence[str] | None = None) -> str:
+    """``alias.col, …`` for ``model``'s concrete fields (or those of ``attnames``), in the order
+    ``model_from_row`` reads them."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+    wanted = None if attnames is None else set(attnames)
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields
+                     if wanted is None or field.attname in wanted)
+
+
+@lru_cache(maxsize=64)
+def _in_field_order(model: type[Model], attnames: tuple[str, ...]) -> tuple[str, ...]:
+    known = {field.attname for field in model._meta.concrete_fields}
+    if not set(attnames) <= known or model._meta.pk.attname not in attnames:
+        raise ValueError(f"{model.__name__}: {sorted(set(attnames) - known)} unknown, or no primary key in {attnames}")
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in attnames)
 
 
 @lru_cache(maxsize=32)
@@ -37,8 +48,13 @@ def _row_converters(model: type[Model], vendor: str) -> tuple[tuple[int, Any, tu
     return tuple(out)
 
 
-def model_from_row(model: type[_M], values: Sequence[Any]) -> _M:
-    """An instance from raw column values in ``model``'s concrete-field order."""
+def model_from_row(model: type[_M], values: Sequence[Any], attnames: Sequence[str] | None = None) -> _M:
+    """An instance from raw column values in ``model``'s concrete-field order; with ``attnames``,
+    only those fields (selected by ``select_columns(model, alias, attnames)``), the rest deferred."""
+    if attnames is not None:
+        ordered = _in_field_order(model, tuple(attnames))
+        converted = [convert_column(model, name, value) for name, value in zip(ordered, values, strict=True)]
+        return model.from_db(connection.alias, list(ordered), converted)
     values = list(values)
     for index, col, converters in _row_converters(model, connection.vendor):
         for convert in converters:

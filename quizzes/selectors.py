@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
-from django.db.models import Avg, Count, QuerySet
+from django.db import connection
+from django.db.models import Avg, Count
 from django.utils import timezone
 
 from accounts.models import Course, User
-from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus, PracticeRecord
+from dlcv_site.rows import model_from_row, select_columns
+from quizzes.models import (
+    Assessment,
+    AssessmentItem,
+    AssessmentMode,
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    PracticeRecord,
+    Question,
+    QuestionVersion,
+)
 
 
 def results_visible(*, attempt: Attempt, now: datetime | None = None) -> bool:
@@ -32,6 +45,7 @@ class AssessmentRow:
     attempt: Attempt | None  # the latest
     attempts: int
     best_score: Decimal | None
+    question_count: int | None = None  # on the landing page only (a pool counts its draws)
 
 
 def assessments_for_student(*, user: User, course: Course, include_unpublished: bool = False) -> list[AssessmentRow]:
@@ -44,12 +58,25 @@ def assessments_for_student(*, user: User, course: Course, include_unpublished: 
     return [_row(assessment, attempts.get(assessment.id, [])) for assessment in assessments]
 
 
+@lru_cache(maxsize=1)
+def _landing_sql() -> str:
+    quote = connection.ops.quote_name
+    slots, attempts = quote(AssessmentItem._meta.db_table), quote(Attempt._meta.db_table)
+    return (f"SELECT (SELECT COALESCE(SUM(CASE WHEN s.question_id IS NULL THEN s.pool_count ELSE 1 END), 0) "
+            f"FROM {slots} s WHERE s.assessment_id = %s), {select_columns(Attempt, 't')} FROM (SELECT 1 AS one) o "
+            f"LEFT JOIN {attempts} t ON t.assessment_id = %s AND t.user_id = %s ORDER BY t.number DESC")
+
+
 def assessment_row_for_student(*, user: User, assessment: Assessment) -> AssessmentRow:
-    """One assessment's row of :func:`assessments_for_student` (its landing page)."""
-    mine = list(Attempt.objects.filter(user=user, assessment=assessment).order_by("-number"))
+    """One assessment's row of :func:`assessments_for_student`, with its question count (the landing
+    page, which every student of an exam opens in the same minute: one statement written once)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_landing_sql(), [assessment.id, assessment.id, user.id])
+        rows = cursor.fetchall()
+    mine = [model_from_row(Attempt, row[1:]) for row in rows if row[1] is not None]
     for attempt in mine:
         attempt.assessment = assessment  # results_visible reads it
-    return _row(assessment, mine)
+    return replace(_row(assessment, mine), question_count=int(rows[0][0]))
 
 
 def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
@@ -58,16 +85,38 @@ def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
     return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(scores) if scores else None)
 
 
-# What the quiz and results pages read of an item's version: its content, not its source file or metadata.
-_SHOWN_VERSION_FIELDS = [f"question_version__{name}" for name in
-                         ("content_hash", "prompt", "explanation", "hint", "spec", "question__type")]
+# What the quiz and results pages read of an item's version and question: their content, not the
+# source file or metadata.
+_SHOWN_VERSION_FIELDS = ("id", "question_id", "content_hash", "prompt", "explanation", "hint", "spec")
+_SHOWN_QUESTION_FIELDS = ("id", "type")
 
 
-def attempt_items(*, attempt: Attempt) -> QuerySet[AttemptItem]:
-    """The attempt's items in order, with what the pages need to show their questions."""
-    item_fields = [field.name for field in AttemptItem._meta.concrete_fields]
-    return (attempt.items.select_related("question_version__question")
-            .only(*item_fields, *_SHOWN_VERSION_FIELDS).order_by("position"))
+@lru_cache(maxsize=1)
+def _attempt_items_sql() -> str:
+    quote = connection.ops.quote_name
+    items, versions, questions = (quote(m._meta.db_table) for m in (AttemptItem, QuestionVersion, Question))
+    return (f"SELECT {select_columns(AttemptItem, 'i')}, {select_columns(QuestionVersion, 'v', _SHOWN_VERSION_FIELDS)}, "
+            f"{select_columns(Question, 'q', _SHOWN_QUESTION_FIELDS)} FROM {items} i "
+            f"JOIN {versions} v ON v.id = i.question_version_id JOIN {questions} q ON q.id = v.question_id "
+            f"WHERE i.attempt_id = %s ORDER BY i.position")
+
+
+def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
+    """The attempt's items in order, each with its version and question (their shown fields; the
+    rest deferred). One statement written once: every exam page reads twenty of them."""
+    with connection.cursor() as cursor:
+        cursor.execute(_attempt_items_sql(), [attempt.id])
+        rows = cursor.fetchall()
+    first = len(AttemptItem._meta.concrete_fields)
+    second = first + len(_SHOWN_VERSION_FIELDS)
+    items = []
+    for row in rows:
+        item = model_from_row(AttemptItem, row[:first])
+        item.attempt = attempt
+        item.question_version = model_from_row(QuestionVersion, row[first:second], _SHOWN_VERSION_FIELDS)
+        item.question_version.question = model_from_row(Question, row[second:], _SHOWN_QUESTION_FIELDS)
+        items.append(item)
+    return items
 
 
 @dataclass(frozen=True)

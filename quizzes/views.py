@@ -38,7 +38,7 @@ from quizzes.access import (
     attempt_get_for_user,
     attempt_item_get_for_owner,
 )
-from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus
+from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus
 from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
@@ -239,16 +239,11 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
         # Informational: attempt_start decides (an extension can keep the window open for one student).
         "not_open_yet": assessment.mode == AssessmentMode.EXAM and bool(assessment.opens_at and now < assessment.opens_at),
         "closed": assessment.mode == AssessmentMode.EXAM and bool(assessment.closes_at and now >= assessment.closes_at),
-        "question_count": _question_count(assessment),
+        "question_count": row.question_count,
         "description_html": presenters.markdown_html(assessment.description) if assessment.description else "",
         **_base_context(request),
     }
     return render(request, "quizzes/assessment_landing.html", context)
-
-
-def _question_count(assessment: Assessment) -> int:
-    return sum(1 if question_id else pool_count
-               for question_id, pool_count in assessment.items.values_list("question_id", "pool_count"))
 
 
 @login_required
@@ -310,7 +305,7 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
         return redirect("attempt", attempt_id=attempt.id)
     visible = results_visible(attempt=attempt)
     lang = _lang()
-    items = list(attempt_items(attempt=attempt))
+    items = attempt_items(attempt=attempt)
     entries = [_item_entry(item, lang, show_solution=True) for item in items] if visible else []
     pending_manual = sum(1 for item in items if item.needs_manual_grading)
     context = {
