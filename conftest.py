@@ -115,7 +115,10 @@ def fresh_cache() -> Iterator[None]:
     cached value of one test's user must not reach another's."""
     from django.core.cache import cache
 
+    from quizzes import item_html
+
     cache.clear()
+    item_html.local_cache_clear()
     yield
 
 

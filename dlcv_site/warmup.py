@@ -34,3 +34,6 @@ def warm_up() -> None:
     from grader.problems import all_families  # the problem families register on import
 
     all_families()
+    from quizzes.item_html import render_version  # a digest of the rendering code's files
+
+    render_version()

@@ -8,7 +8,7 @@ for its own id, its attempt's id (in its URLs) and its position — and a parame
 statement, which holds each student's numbers (its answer boxes come in a few layouts, which are part
 of the key). So it is rendered once with stand-ins in those places (``STAND_IN``,
 ``STATEMENT_STAND_IN``), kept in Django's cache under that key (per process by default, shared with
-``CACHE_URL``), and each page puts its items' numbers and statements in place of the stand-ins.
+``CACHE_URL``; each process also keeps the copies it has used, ``_LOCAL``), and each page puts its items' numbers and statements in place of the stand-ins.
 
 Nothing of one student is in the cache: stand-ins take the place of the ids and the statement, the
 widgets are empty, and the item is made from ``presenters.item_view``, which never holds an answer
@@ -54,6 +54,22 @@ MAX_STAND_IN_OPTIONS = 99
 def _option_text_stand_in(position: int) -> SafeString:
     return mark_safe(f"<~option {position}~>")
 CACHE_SECONDS = 24 * 3600
+# The shared renderings this process has used, kept in front of the shared cache: a key names its
+# content exactly (version, content hash, rendering code), so a copy never goes stale, and a page
+# then reads only the items this process has not seen from Redis. Bounded: emptied when full.
+_LOCAL: dict[str, str] = {}
+LOCAL_ENTRIES = 4096
+
+
+def local_cache_clear() -> None:
+    """Forget this process's copies (tests: each starts with empty caches)."""
+    _LOCAL.clear()
+
+
+def _remember(renderings: dict[str, str]) -> None:
+    if len(_LOCAL) + len(renderings) > LOCAL_ENTRIES:
+        _LOCAL.clear()
+    _LOCAL.update(renderings)
 
 
 @cache
@@ -150,7 +166,7 @@ def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, read
     """Each entry (as built by ``views._item_entry``) rendered with ``quizzes/_item.html``, from the
     cache where it can be, with one cache round trip for the page. ``lang`` is the active language."""
     keys = [_cache_key(entry, lang=lang, practice=practice, readonly=readonly) for entry in entries]
-    wanted = [key for key in keys if key]
+    wanted = [key for key in keys if key and key not in _LOCAL]
     try:
         cached: dict[str, str] = django_cache.get_many(wanted) if wanted else {}
     except Exception:  # a cache that is down makes the page slower, never fail
@@ -163,7 +179,7 @@ def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, read
             html.append(mark_safe(_render(entry, practice=practice, readonly=readonly)))
             continue
         order = _option_order(entry)  # computed once: the rendering and the filling both need it
-        shared = cached.get(key) or fresh.get(key)
+        shared = _LOCAL.get(key) or cached.get(key) or fresh.get(key)
         if shared is None:
             shared = fresh[key] = _render(_shared_entry(entry, order), practice=practice, readonly=readonly)
         item = entry["item"]
@@ -178,4 +194,6 @@ def items_html(entries: list[dict[str, Any]], *, lang: str, practice: bool, read
             django_cache.set_many(fresh, CACHE_SECONDS)
         except Exception:
             logger.warning("item HTML cache unavailable; not stored", exc_info=True)
+    if cached or fresh:
+        _remember({**cached, **fresh})
     return html

@@ -35,8 +35,9 @@ def main() -> None:
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database used only for the bench.")
-    from quizzes.bench.exam_load import setup_database
+    from quizzes.bench.exam_load import fresh_database, setup_database
 
+    fresh_database(os.environ["DATABASE_URL"])  # created if missing, like exam_load's
     setup = setup_database(args.students, args.questions)
     import json
     import re

@@ -737,6 +737,41 @@ def test_languages_and_modes_never_share_a_rendering(course, student, cache_writ
 
 
 @pytest.mark.django_db
+def test_a_process_reads_the_shared_cache_only_for_items_it_has_not_seen(course, student, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache as django_cache
+
+    from quizzes import item_html
+
+    exam = _exam(course, TWENTY)
+    first = _page(_client(student), attempt_start(user=student, assessment=exam))
+    asked: list[list[str]] = []
+
+    class Recording:
+        def get_many(self, keys):  # type: ignore[no-untyped-def]
+            asked.append(list(keys))
+            return django_cache.get_many(keys)
+
+        def set_many(self, data, timeout):  # type: ignore[no-untyped-def]
+            django_cache.set_many(data, timeout)
+
+    monkeypatch.setattr(item_html, "django_cache", Recording())
+    other = make_member(course, Role.STUDENT)
+    attempt = attempt_start(user=other, assessment=exam)
+    html = _page(_client(other), attempt)
+    # Only a parameterized item whose answer boxes came in a layout not seen yet can be asked for.
+    params = attempt.items.filter(question_version__question__type="param").count()
+    assert params and sum(len(keys) for keys in asked) <= params < 20
+    assert html.count('class="q"') == first.count('class="q"') == 20
+    assert _ids_on_page(html) == set(attempt.items.values_list("id", flat=True))
+    # A new process (empty copies) reads them from the shared cache, and renders nothing.
+    item_html.local_cache_clear()
+    asked.clear()
+    monkeypatch.setattr(item_html, "_render", lambda *args, **kwargs: pytest.fail("rendered again"))
+    assert _items_part(_page(_client(other), attempt)) == _items_part(html)
+    assert len(asked) == 1 and len(asked[0]) == 20
+
+
+@pytest.mark.django_db
 def test_the_exam_page_works_with_the_cache_down(course, student, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from quizzes import item_html
 
