@@ -2,8 +2,10 @@
 
 With ``gunicorn --preload`` this runs in the master before it forks, so the workers share the
 result: the first students of an exam do not each wait ~0.4 s for URL modules to import,
-templates to compile and translation catalogs to load. Nothing here opens a database or cache
-connection (a connection made before the fork would be shared by every worker).
+templates to compile and translation catalogs to load, nor for every question of the exam to be
+rendered (Markdown + MathML) once per process. The one database connection used here, to read the
+bank's current versions, is closed before returning (a connection made before the fork would be
+shared by every worker); no cache connection is made.
 """
 
 from __future__ import annotations
@@ -37,3 +39,29 @@ def warm_up() -> None:
     from quizzes.item_html import render_version  # a digest of the rendering code's files
 
     render_version()
+    warm_question_views()
+
+
+def warm_question_views() -> int:
+    """Render the current version of every question in use (its prompt, choices and input widgets,
+    in each language) into the per-process caches of ``quizzes.presenters``. Returns how many
+    versions; 0 if the database cannot be read yet (not migrated, down): pages then render them."""
+    from django.db import DatabaseError, connections
+    from django.db.models import F
+
+    from quizzes import presenters
+    from quizzes.models import QuestionVersion
+
+    try:
+        versions = list(QuestionVersion.objects.filter(question__retired=False, question__current_version=F("id"))
+                        .select_related("question").order_by("id"))
+        for version in versions:
+            content = presenters.version_content(version)
+            for language, _name in settings.LANGUAGES:
+                presenters.item_view(content, 0, language)
+        return len(versions)
+    except DatabaseError:
+        logger.warning("question views not warmed: the database cannot be read", exc_info=True)
+        return 0
+    finally:
+        connections.close_all()

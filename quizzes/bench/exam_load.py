@@ -274,6 +274,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--window", type=float, default=15.0, help="seconds per window of the p99-over-time lines")
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread",
                         help="gunicorn's worker class (sync ignores --threads)")
     args = parser.parse_args()
@@ -326,9 +327,10 @@ def main() -> None:
     for kind in ("start", "autosave"):
         windows: dict[int, list[float]] = {}
         for began, seconds in zip(stats.when.get(kind, []), stats.latencies.get(kind, []), strict=True):
-            windows.setdefault(int((began - origin) // 15), []).append(seconds)
-        print(f"{kind} p99 ms per 15 s:", " ".join(
-            f"{w * 15}s:{percentile(values, 99) * 1000:.0f}({len(values)})" for w, values in sorted(windows.items())))
+            windows.setdefault(int((began - origin) // args.window), []).append(seconds)
+        print(f"{kind} p99 ms per {args.window:g} s:", " ".join(
+            f"{w * args.window:g}s:{percentile(values, 99) * 1000:.0f}({len(values)})"
+            for w, values in sorted(windows.items())))
     for sample in stats.error_samples:
         print("  error:", sample)
     worst = max(percentile(stats.latencies.get(kind, []), 99) for kind in ("start", "autosave"))
