@@ -82,3 +82,18 @@ def test_a_cached_session_copy_is_short_lived(redis_sessions) -> None:
 
     raw = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
     assert 0 < raw.ttl(caches["default"].make_key(store.cache_key)) <= CACHED_SECONDS
+
+
+@pytest.mark.django_db
+def test_an_expired_session_is_not_read_from_the_database(redis_sessions) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    browser = Client()
+    browser.force_login(make_user("ken"))
+    key = browser.cookies["sessionid"].value
+    caches["default"].clear()  # not cached: the database's row decides
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = browser.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
