@@ -159,6 +159,9 @@ def _latest_attempt_sql() -> str:
             f"AND l.user_id = %s ORDER BY CASE WHEN l.status = %s THEN 0 ELSE 1 END, l.number DESC LIMIT 1)")
 
 
+_NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_score")
+
+
 @transaction.atomic
 def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
     # Every student of an exam starts within the same minute: SQL written once, two statements
@@ -191,9 +194,6 @@ def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Atte
         for position, d in enumerate(drawn, start=1)
     ])
     return attempt
-
-
-_NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_score")
 
 
 @dataclass(frozen=True)

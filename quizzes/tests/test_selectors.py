@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
-from quizzes.models import AssessmentItem, AssessmentMode, AttemptItem, Question
+from quizzes.models import AssessmentItem, AssessmentMode, Attempt, AttemptItem, Question
 from quizzes.selectors import assessment_row_for_student, attempt_items
 from quizzes.services.attempts import attempt_start, attempt_submit
 from quizzes.tests.factories import load_shipped_bank, make_assessment
@@ -38,7 +38,7 @@ def test_landing_row_counts_pool_draws_and_lists_attempts_latest_first(course, d
     with django_assert_num_queries(1):
         row = assessment_row_for_student(user=student, assessment=practice)
     assert (row.question_count, row.attempts, row.attempt.pk, row.attempt.number) == (6, 2, second.pk, 2)
-    assert row.attempt.assessment is practice and row.best_score == first.__class__.objects.get(pk=first.pk).score
+    assert row.attempt.assessment is practice and row.best_score == Attempt.objects.get(pk=first.pk).score
 
 
 @pytest.mark.django_db
