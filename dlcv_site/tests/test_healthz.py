@@ -65,3 +65,24 @@ def test_check_broker_reports_a_refused_redis_connection() -> None:
         health.celery_app = original
     assert result.ok is False
     assert "refused" in result.detail.lower() or "error" in result.detail.lower()
+
+
+def test_a_worker_that_never_answered_is_reported_not_raised(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """make run's file result backend raises FileNotFoundError when forgetting a result that never
+    came; the check must still say which queue has no worker (it used to turn /healthz into a 500)."""
+    from celery.exceptions import TimeoutError as CeleryTimeoutError
+
+    from dlcv_site import health
+    from grader import tasks
+
+    class NoReply:
+        def get(self, timeout: float, propagate: bool) -> object:
+            raise CeleryTimeoutError("no reply")
+
+        def forget(self) -> None:
+            raise FileNotFoundError("celery-task-meta-…")
+
+    settings.GRADER_QUEUES = ["numeric"]
+    monkeypatch.setattr(tasks.ping, "apply_async", lambda **kwargs: NoReply())
+    result = health.check_workers(timeout=0.1)
+    assert result.ok is False and result.detail == "numeric: no worker answered within 0.1s"
