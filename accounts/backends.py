@@ -15,13 +15,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from accounts.models import User
-from dlcv_site.rows import model_from_row, select_columns
+from dlcv_site.rows import model_from_row, select_columns, table_name
 
 
 @lru_cache(maxsize=1)
 def _user_by_id_sql() -> str:
-    table = connection.ops.quote_name(User._meta.db_table)
-    return f"SELECT {select_columns(User, 'u')} FROM {table} u WHERE u.id = %s"
+    return f"SELECT {select_columns(User, 'u')} FROM {table_name(User)} u WHERE u.id = %s"
 
 
 class UserBackend(ModelBackend):

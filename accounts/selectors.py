@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import STAFF_ROLES, Course, Enrollment, User
+from dlcv_site.rows import table_name
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def user_role_in_course(*, user: User, course: Course) -> str | None:
 
 @lru_cache(maxsize=1)
 def _staff_anywhere_sql() -> str:
-    enrollments = connection.ops.quote_name(Enrollment._meta.db_table)
+    enrollments = table_name(Enrollment)
     roles = ", ".join(["%s"] * len(STAFF_ROLES))
     return f"SELECT 1 FROM {enrollments} e WHERE e.user_id = %s AND e.role IN ({roles}) LIMIT 1"
 

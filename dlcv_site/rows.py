@@ -18,6 +18,11 @@ from django.db.models import Model
 _M = TypeVar("_M", bound=Model)
 
 
+def table_name(model: type[Model]) -> str:
+    """``model``'s table, quoted for this database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def select_columns(model: type[Model], alias: str, attnames: Sequence[str] | None = None) -> str:
     """``alias.col, …`` for ``model``'s concrete fields (or those of ``attnames``), in the order
     ``model_from_row`` reads them."""
@@ -95,7 +100,7 @@ def _insert_plan(model: type[Model], given: tuple[str, ...], vendor: str) -> tup
         else:
             defaults.append(field.get_db_prep_save(field.get_default(), connection))
     quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    head = f"INSERT INTO {table_name(model)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
     return head, fields, tuple(defaults)
 
 

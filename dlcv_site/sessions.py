@@ -19,7 +19,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from dlcv_site.rows import model_from_row, select_columns
+from dlcv_site.rows import model_from_row, select_columns, table_name
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,7 @@ CACHED_SECONDS = 300
 
 @lru_cache(maxsize=1)
 def _session_sql() -> str:
-    table = connection.ops.quote_name(Session._meta.db_table)
-    return f"SELECT {select_columns(Session, 's')} FROM {table} s WHERE s.session_key = %s AND s.expire_date > %s"
+    return f"SELECT {select_columns(Session, 's')} FROM {table_name(Session)} s WHERE s.session_key = %s AND s.expire_date > %s"
 
 
 class SessionStore(cached_db.SessionStore):

@@ -41,7 +41,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from accounts.models import Course, User
-from dlcv_site.rows import model_from_row, select_columns
+from dlcv_site.rows import model_from_row, select_columns, table_name
 from grader.codelabs import get_codelab
 from grader.codelabs.grade import Runner, grade_code
 from grader.problems import get_family
@@ -435,7 +435,7 @@ def _claim_sql() -> str:
         f"'{f.attname}', p.{qn(f.column)}" + ("::text" if f.get_internal_type() == "DecimalField" else "")
         for f in LabPart._meta.concrete_fields
     )
-    submissions, labs, parts = (qn(m._meta.db_table) for m in (Submission, Lab, LabPart))
+    submissions, labs, parts = table_name(Submission), table_name(Lab), table_name(LabPart)
     return (
         f"UPDATE {submissions} AS s SET status = %(running)s, claim_token = %(token)s, "
         "grading_runs = s.grading_runs + 1, started_at = %(now)s, finished_at = NULL, error = '' "

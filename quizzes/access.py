@@ -13,14 +13,13 @@ from django.http import Http404
 
 from accounts.access import user_is_staff_of_course
 from accounts.models import STAFF_ROLES, Course, Enrollment, User
-from dlcv_site.rows import model_from_row, select_columns
+from dlcv_site.rows import model_from_row, select_columns, table_name
 from quizzes.models import Assessment, Attempt, AttemptItem
 
 
 @lru_cache(maxsize=1)
 def _assessment_for_member_sql() -> str:
-    quote = connection.ops.quote_name
-    assessments, courses, enrollments = (quote(m._meta.db_table) for m in (Assessment, Course, Enrollment))
+    assessments, courses, enrollments = table_name(Assessment), table_name(Course), table_name(Enrollment)
     return (f"SELECT {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')}, "
             f"(SELECT e.role FROM {enrollments} e WHERE e.user_id = %s AND e.course_id = a.course_id) "
             f"FROM {assessments} a JOIN {courses} c ON c.id = a.course_id WHERE c.slug = %s AND a.slug = %s")
@@ -48,8 +47,7 @@ def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: 
 
 @lru_cache(maxsize=1)
 def _attempt_with_assessment_sql() -> str:
-    quote = connection.ops.quote_name
-    attempts, assessments, courses = (quote(m._meta.db_table) for m in (Attempt, Assessment, Course))
+    attempts, assessments, courses = table_name(Attempt), table_name(Assessment), table_name(Course)
     return (f"SELECT {select_columns(Attempt, 't')}, {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')} "
             f"FROM {attempts} t JOIN {assessments} a ON a.id = t.assessment_id JOIN {courses} c ON c.id = a.course_id "
             f"WHERE t.id = %s")

@@ -12,7 +12,7 @@ from django.db.models import Avg, Count
 from django.utils import timezone
 
 from accounts.models import Course, User
-from dlcv_site.rows import model_from_row, select_columns
+from dlcv_site.rows import model_from_row, select_columns, table_name
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -60,8 +60,7 @@ def assessments_for_student(*, user: User, course: Course, include_unpublished: 
 
 @lru_cache(maxsize=1)
 def _landing_sql() -> str:
-    quote = connection.ops.quote_name
-    slots, attempts = quote(AssessmentItem._meta.db_table), quote(Attempt._meta.db_table)
+    slots, attempts = table_name(AssessmentItem), table_name(Attempt)
     return (f"SELECT (SELECT COALESCE(SUM(CASE WHEN s.question_id IS NULL THEN s.pool_count ELSE 1 END), 0) "
             f"FROM {slots} s WHERE s.assessment_id = %s), {select_columns(Attempt, 't')} FROM (SELECT 1 AS one) o "
             f"LEFT JOIN {attempts} t ON t.assessment_id = %s AND t.user_id = %s ORDER BY t.number DESC")
@@ -93,8 +92,7 @@ _SHOWN_QUESTION_FIELDS = ("id", "type")
 
 @lru_cache(maxsize=1)
 def _attempt_items_sql() -> str:
-    quote = connection.ops.quote_name
-    items, versions, questions = (quote(m._meta.db_table) for m in (AttemptItem, QuestionVersion, Question))
+    items, versions, questions = table_name(AttemptItem), table_name(QuestionVersion), table_name(Question)
     return (f"SELECT {select_columns(AttemptItem, 'i')}, {select_columns(QuestionVersion, 'v', _SHOWN_VERSION_FIELDS)}, "
             f"{select_columns(Question, 'q', _SHOWN_QUESTION_FIELDS)} FROM {items} i "
             f"JOIN {versions} v ON v.id = i.question_version_id JOIN {questions} q ON q.id = v.question_id "

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from dlcv_site.rows import convert_column, insert_rows, model_from_row, select_columns
+from dlcv_site.rows import convert_column, insert_rows, model_from_row, select_columns, table_name
 from quizzes.grading import QuestionGrade, grade_question
 from quizzes.models import (
     Assessment,
@@ -87,8 +87,7 @@ class _Drawn(NamedTuple):
 
 @lru_cache(maxsize=1)
 def _slots_sql() -> str:
-    quote = connection.ops.quote_name
-    slots, questions, versions = (quote(m._meta.db_table) for m in (AssessmentItem, Question, QuestionVersion))
+    slots, questions, versions = table_name(AssessmentItem), table_name(Question), table_name(QuestionVersion)
     return (f"SELECT s.question_id, q.bank_id, q.current_version_id, v.points, s.points, s.pool_topic_id, "
             f"s.pool_tag, s.pool_count FROM {slots} s LEFT JOIN {questions} q ON q.id = s.question_id "
             f"LEFT JOIN {versions} v ON v.id = q.current_version_id WHERE s.assessment_id = %s ORDER BY s.position")
@@ -150,8 +149,7 @@ def attempt_start(*, user: User, assessment: Assessment, now: datetime | None = 
 
 @lru_cache(maxsize=1)
 def _latest_attempt_sql() -> str:
-    quote = connection.ops.quote_name
-    attempts, extensions = quote(Attempt._meta.db_table), quote(Extension._meta.db_table)
+    attempts, extensions = table_name(Attempt), table_name(Extension)
     # The open attempt if there is one, else the latest (its number), and the student's extension.
     return (f"SELECT {select_columns(Attempt, 't')}, (SELECT e.extra_minutes FROM {extensions} e "
             f"WHERE e.assessment_id = %s AND e.user_id = %s) FROM (SELECT 1 AS one) o "
@@ -215,7 +213,7 @@ class NotYourItem(LookupError):
 
 @lru_cache(maxsize=1)
 def _save_sql() -> str:
-    item, attempt = AttemptItem._meta.db_table, Attempt._meta.db_table
+    item, attempt = table_name(AttemptItem), table_name(Attempt)
     return (
         f"UPDATE {item} SET response = %s, response_saved_at = %s, save_count = save_count + 1 "
         f"WHERE id = %s AND attempt_id = %s AND EXISTS (SELECT 1 FROM {attempt} WHERE {attempt}.id = %s "
