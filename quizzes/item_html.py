@@ -96,15 +96,14 @@ def is_blank(entry: dict[str, Any]) -> bool:
 
 def _option_order(entry: dict[str, Any]) -> tuple[int, ...] | None:
     """A choice question's option order for this student (None for other types, or too many options)."""
-    variant = presenters.item_variant(entry["content"], entry["item"].seed)
+    variant = entry["variant"]
     return variant if isinstance(variant, tuple) and len(variant) <= MAX_STAND_IN_OPTIONS else None
 
 
 def _variant_part(entry: dict[str, Any]) -> str:
     """What tells this item's page apart from other variants of its version, the statement and the
     option order aside (both are filled in per page)."""
-    view = entry["view"]
-    variant = presenters.item_variant(entry["content"], entry["item"].seed)
+    view, variant = entry["view"], entry["variant"]
     if isinstance(variant, tuple):
         return f"{len(variant)}-options" if len(variant) <= MAX_STAND_IN_OPTIONS else "-".join(map(str, variant))
     if variant is None:

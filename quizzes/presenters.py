@@ -115,7 +115,12 @@ def item_variant(content: VersionContent, seed: int) -> Variant:
 
 def item_view(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
     """The prompt and the input widgets of one item. Treat the result as read-only (it is shared)."""
-    return _variant_view(content, item_variant(content, seed), lang)
+    return variant_view(content, item_variant(content, seed), lang)
+
+
+def variant_view(content: VersionContent, variant: Variant, lang: str) -> dict[str, Any]:
+    """``item_view`` for a variant already known (``item_variant``), e.g. kept in a page's entry."""
+    return _variant_view(content, variant, lang)
 
 
 @lru_cache(maxsize=4096)

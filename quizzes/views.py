@@ -141,12 +141,14 @@ def _base_context(request: HttpRequest) -> dict[str, Any]:
 def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool) -> dict[str, Any]:
     """Everything a template needs for one item; solutions only when the caller says they are visible."""
     content = presenters.version_content(item.question_version)
-    view = presenters.item_view(content, item.seed, lang)
+    variant = presenters.item_variant(content, item.seed)  # a seeded shuffle: computed once per item
+    view = presenters.variant_view(content, variant, lang)
     solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
     feedback = item.feedback if show_solution else None
     return {
         "item": item,
         "content": content,
+        "variant": variant,
         "view": view,
         "widgets": presenters.fill_widgets(view, item.response, feedback),
         "answered": presenters.is_answered(item.response),
