@@ -53,6 +53,8 @@ MAX_STAND_IN_OPTIONS = 99
 
 def _option_text_stand_in(position: int) -> SafeString:
     return mark_safe(f"<~option {position}~>")
+
+
 CACHE_SECONDS = 24 * 3600
 # The shared renderings this process has used, kept in front of the shared cache: a key names its
 # content exactly (version, content hash, rendering code), so a copy never goes stale, and a page
