@@ -10,6 +10,7 @@ shared by every worker); no cache connection is made.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -40,6 +41,20 @@ def warm_up() -> None:
 
     render_version()
     warm_question_views()
+
+
+def freeze_heap() -> int:
+    """Hide every object alive now (modules, compiled templates, the warmed renderings: ~170,000)
+    from the cyclic garbage collector, for the rest of the process's life. Returns how many.
+
+    Without this, each of the collector's full passes in a worker walks them all: ~65 ms with the
+    GIL held, during which every thread of that worker stalls, so a request caught in one waits that
+    long. Frozen, a full pass walks only what requests allocated since. Call it last, before the
+    fork: the workers inherit the frozen heap (and leave its pages unwritten, so they stay shared).
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def warm_question_views() -> int:

@@ -7,6 +7,7 @@ application = get_wsgi_application()
 
 # Imports, templates and translations now, not on the first students' requests: with gunicorn
 # --preload the forked workers share them.
-from dlcv_site.warmup import warm_up  # noqa: E402
+from dlcv_site.warmup import freeze_heap, warm_up  # noqa: E402
 
 warm_up()
+freeze_heap()

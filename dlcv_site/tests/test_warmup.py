@@ -37,3 +37,23 @@ def test_an_unreadable_database_warms_nothing_and_raises_nothing(monkeypatch) ->
 
     monkeypatch.setattr(QuestionVersion.objects, "filter", down)
     assert warm_question_views() == 0
+
+
+def test_freezing_the_heap_hides_what_is_alive_from_the_collector() -> None:
+    import gc
+
+    from dlcv_site.warmup import freeze_heap
+
+    tracked_before = len(gc.get_objects())
+    alive = [{"a": [1, 2]} for _ in range(1000)]  # alive at the freeze: frozen with the rest
+    try:
+        frozen = freeze_heap()
+        assert frozen == gc.get_freeze_count() >= tracked_before
+        # A full collection now walks only objects made after the freeze.
+        tracked = {id(obj) for obj in gc.get_objects()}
+        assert not any(id(obj) in tracked for obj in alive)
+        assert len(tracked) < tracked_before / 10
+        made_after = [{"b": []}]
+        assert any(obj is made_after[0] for obj in gc.get_objects())
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before
