@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 _M = TypeVar("_M", bound=Model)
@@ -33,38 +33,39 @@ def select_columns(model: type[Model], alias: str, attnames: Sequence[str] | Non
 
 
 @lru_cache(maxsize=64)
-def _in_field_order(model: type[Model], attnames: tuple[str, ...]) -> tuple[str, ...]:
-    known = {field.attname for field in model._meta.concrete_fields}
-    if not set(attnames) <= known or model._meta.pk.attname not in attnames:
-        raise ValueError(f"{model.__name__}: {sorted(set(attnames) - known)} unknown, or no primary key in {attnames}")
-    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in attnames)
-
-
-@lru_cache(maxsize=32)
-def _row_converters(model: type[Model], vendor: str) -> tuple[tuple[int, Any, tuple[Any, ...]], ...]:
-    """``(index, column, converters)`` for the concrete fields of ``model`` that the ORM converts
-    when it reads them (JSON text to objects; on SQLite also datetimes, decimals, booleans)."""
-    out = []
-    for index, field in enumerate(model._meta.concrete_fields):
+def _read_plan(model: type[Model], attnames: tuple[str, ...] | None, vendor: str) -> tuple[
+        list[str], tuple[tuple[int, Any, tuple[Any, ...]], ...]]:
+    """The attnames a row of ``model`` gives, in concrete-field order (all of them, or those of
+    ``attnames``), and ``(index, column, converters)`` for each of them the ORM converts when it
+    reads it (JSON text to objects; on SQLite also datetimes, decimals, booleans)."""
+    fields = model._meta.concrete_fields
+    if attnames is not None:
+        known = {field.attname for field in fields}
+        if not set(attnames) <= known or model._meta.pk.attname not in attnames:
+            raise ValueError(f"{model.__name__}: {sorted(set(attnames) - known)} unknown, or no primary key in {attnames}")
+        fields = [field for field in fields if field.attname in attnames]
+    converters = []
+    for index, field in enumerate(fields):
         col = field.get_col(model._meta.db_table)
-        converters = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-        if converters:
-            out.append((index, col, converters))
-    return tuple(out)
+        found = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        if found:
+            converters.append((index, col, found))
+    return [field.attname for field in fields], tuple(converters)
 
 
 def model_from_row(model: type[_M], values: Sequence[Any], attnames: Sequence[str] | None = None) -> _M:
     """An instance from raw column values in ``model``'s concrete-field order; with ``attnames``,
     only those fields (selected by ``select_columns(model, alias, attnames)``), the rest deferred."""
-    if attnames is not None:
-        ordered = _in_field_order(model, tuple(attnames))
-        converted = [convert_column(model, name, value) for name, value in zip(ordered, values, strict=True)]
-        return model.from_db(connection.alias, list(ordered), converted)
-    values = list(values)
-    for index, col, converters in _row_converters(model, connection.vendor):
-        for convert in converters:
-            values[index] = convert(values[index], col, connection)
-    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy ``connection`` costs a thread-local lookup per use
+    names, converters = _read_plan(model, None if attnames is None else tuple(attnames), db.vendor)
+    if len(values) != len(names):
+        raise ValueError(f"{model.__name__}: {len(values)} values for {len(names)} columns")
+    if converters:
+        values = list(values)
+        for index, col, convert_all in converters:
+            for convert in convert_all:
+                values[index] = convert(values[index], col, db)
+    return model.from_db(db.alias, names, values)
 
 
 @lru_cache(maxsize=128)
@@ -76,9 +77,10 @@ def _column_converters(model: type[Model], attname: str, vendor: str) -> tuple[A
 
 def convert_column(model: type[Model], attname: str, value: Any) -> Any:
     """One raw column value of ``model.attname`` as the ORM reads it (a Decimal on SQLite, …)."""
-    col, converters = _column_converters(model, attname, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]
+    col, converters = _column_converters(model, attname, db.vendor)
     for convert in converters:
-        value = convert(value, col, connection)
+        value = convert(value, col, db)
     return value
 
 

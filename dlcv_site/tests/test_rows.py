@@ -58,3 +58,38 @@ def test_convert_column_reads_a_decimal_as_the_orm_does() -> None:
     converted = convert_column(QuestionVersion, "points", raw)
     assert isinstance(converted, Decimal) and converted == version.points
     assert str(converted) == str(version.points)  # the same places
+
+
+@pytest.mark.django_db
+def test_model_from_row_builds_what_the_orm_builds() -> None:
+    from django.db import connection
+
+    from dlcv_site.rows import model_from_row, select_columns, table_name
+
+    load_shipped_bank()
+    version = QuestionVersion.objects.exclude(points=None).first()
+    orm = QuestionVersion.objects.get(pk=version.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select_columns(QuestionVersion, 'v')} FROM {table_name(QuestionVersion)} v "
+                       f"WHERE v.id = %s", [version.pk])
+        row = cursor.fetchone()
+    built = model_from_row(QuestionVersion, row)
+    assert not built._state.adding and built._state.db == "default"
+    for field in QuestionVersion._meta.concrete_fields:  # JSON decoded, decimals and dates as the ORM has them
+        assert getattr(built, field.attname) == getattr(orm, field.attname), field.attname
+        assert type(getattr(built, field.attname)) is type(getattr(orm, field.attname)), field.attname
+
+    shown = ("id", "question_id", "points", "spec")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select_columns(QuestionVersion, 'v', shown)} FROM {table_name(QuestionVersion)} v "
+                       f"WHERE v.id = %s", [version.pk])
+        partial = model_from_row(QuestionVersion, cursor.fetchone(), shown)
+    assert (partial.points, partial.spec) == (orm.points, orm.spec)
+    assert partial.get_deferred_fields() == {f.attname for f in QuestionVersion._meta.concrete_fields} - set(shown)
+
+    with pytest.raises(ValueError, match="values for"):
+        model_from_row(QuestionVersion, row[:-1])
+    with pytest.raises(ValueError, match="unknown"):
+        model_from_row(QuestionVersion, row[:2], ("id", "no_such_field"))
+    with pytest.raises(ValueError, match="no primary key"):
+        model_from_row(QuestionVersion, row[:1], ("points",))
