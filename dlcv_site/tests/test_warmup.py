@@ -42,13 +42,14 @@ def test_an_unreadable_database_warms_nothing_and_raises_nothing(monkeypatch) ->
 def test_freezing_the_heap_hides_what_is_alive_from_the_collector() -> None:
     import gc
 
-    from dlcv_site.warmup import freeze_heap
+    from dlcv_site.warmup import COLLECTOR_THRESHOLDS, freeze_heap
 
-    tracked_before = len(gc.get_objects())
+    tracked_before, thresholds = len(gc.get_objects()), gc.get_threshold()
     alive = [{"a": [1, 2]} for _ in range(1000)]  # alive at the freeze: frozen with the rest
     try:
         frozen = freeze_heap()
         assert frozen == gc.get_freeze_count() > 1000
+        assert gc.get_threshold() == COLLECTOR_THRESHOLDS
         # A full collection now walks only objects made after the freeze.
         tracked = {id(obj) for obj in gc.get_objects()}
         assert not any(id(obj) in tracked for obj in alive)
@@ -57,3 +58,4 @@ def test_freezing_the_heap_hides_what_is_alive_from_the_collector() -> None:
         assert any(obj is made_after[0] for obj in gc.get_objects())
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
+        gc.set_threshold(*thresholds)
