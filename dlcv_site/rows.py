@@ -106,6 +106,30 @@ def _insert_plan(model: type[Model], given: tuple[str, ...], vendor: str) -> tup
     return head, fields, tuple(defaults)
 
 
+def insert_statement(model: type[Model], rows: Sequence[Mapping[str, Any]], *, returning_pk: bool = False,
+                     sql_values: Mapping[str, str] | None = None) -> tuple[str, list[Any]]:
+    """The INSERT of ``insert_rows`` and its parameters, to run alone or inside a larger statement.
+    ``sql_values`` gives columns an SQL expression, the same in every row, instead of a parameter
+    (e.g. the id a ``WITH`` clause just inserted)."""
+    if not rows:
+        raise ValueError("no rows to insert")
+    expressions = dict(sql_values or {})
+    given = tuple(sorted({*rows[0], *expressions}))
+    head, fields, defaults = _insert_plan(model, given, connection.vendor)
+    placeholders = "(" + ", ".join(expressions.get(f.attname, "%s") for f in fields) + ")"
+    columns = set(given) - set(expressions)
+    params: list[Any] = []
+    for row in rows:
+        if row.keys() != columns:
+            raise ValueError("every row must give the same columns")
+        params.extend(field.get_db_prep_save(row[field.attname], connection) if field.attname in columns else default
+                      for field, default in zip(fields, defaults, strict=True) if field.attname not in expressions)
+    sql = head + ", ".join([placeholders] * len(rows))
+    if returning_pk:
+        sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+    return sql, params
+
+
 def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, returning_pk: bool = False) -> list[Any]:
     """INSERT ``rows`` (each: attname → value, the same attnames in every row) in one statement;
     the other columns get the model's defaults, prepared once per process. What ``bulk_create``
@@ -113,19 +137,7 @@ def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, return
     No signals, no ``save()``. Returns the new primary keys if ``returning_pk``, else ``[]``."""
     if not rows:
         return []
-    given = tuple(sorted(rows[0]))
-    head, fields, defaults = _insert_plan(model, given, connection.vendor)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    columns = set(given)
-    params: list[Any] = []
-    for row in rows:
-        if row.keys() != columns:
-            raise ValueError("every row must give the same columns")
-        params.extend(field.get_db_prep_save(row[field.attname], connection) if field.attname in columns else default
-                      for field, default in zip(fields, defaults, strict=True))
-    sql = head + ", ".join([placeholders] * len(rows))
-    if returning_pk:
-        sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+    sql, params = insert_statement(model, rows, returning_pk=returning_pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()] if returning_pk else []

@@ -93,3 +93,17 @@ def test_model_from_row_builds_what_the_orm_builds() -> None:
         model_from_row(QuestionVersion, row[:2], ("id", "no_such_field"))
     with pytest.raises(ValueError, match="no primary key"):
         model_from_row(QuestionVersion, row[:1], ("points",))
+
+
+@pytest.mark.django_db
+def test_insert_statement_takes_sql_for_a_column() -> None:
+    from dlcv_site.rows import insert_statement
+
+    sql, params = insert_statement(Extension, [{"user_id": 1, "extra_minutes": 5}, {"user_id": 2, "extra_minutes": 7}],
+                                   sql_values={"assessment_id": "(SELECT 42)"})
+    columns = [f.attname for f in Extension._meta.concrete_fields if not f.primary_key]
+    assert sql.count("(SELECT 42)") == 2 and "%s" not in sql.split("VALUES")[0]
+    values = {"user_id": [1, 2], "extra_minutes": [5, 7]}
+    assert params == [values[c][row] for row in (0, 1) for c in columns if c != "assessment_id"]
+    with pytest.raises(ValueError, match="no rows"):
+        insert_statement(Extension, [])

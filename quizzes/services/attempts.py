@@ -21,7 +21,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from dlcv_site.rows import convert_column, insert_rows, model_from_row, select_columns, table_name
+from dlcv_site.rows import (
+    convert_column,
+    insert_rows,
+    insert_statement,
+    model_from_row,
+    select_columns,
+    table_name,
+)
 from quizzes.grading import QuestionGrade, grade_question
 from quizzes.models import (
     Assessment,
@@ -160,10 +167,20 @@ def _latest_attempt_sql() -> str:
 _NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_score")
 
 
-@transaction.atomic
 def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
+    # On PostgreSQL the attempt and its items are written by one statement, atomic by itself, so
+    # no transaction is opened around the reads (BEGIN and COMMIT would be two more round trips):
+    # the partial unique constraint still refuses a second open attempt, which attempt_start
+    # handles. Inside a caller's transaction a savepoint keeps a refused start from spoiling it.
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _read_and_create(user=user, assessment=assessment, now=now)
+    with transaction.atomic():
+        return _read_and_create(user=user, assessment=assessment, now=now)
+
+
+def _read_and_create(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
     # Every student of an exam starts within the same minute: SQL written once, two statements
-    # to read (the latest attempt with the extension, the slots) and two to write.
+    # to read (the latest attempt with the extension, the slots) and one or two to write.
     with connection.cursor() as cursor:
         cursor.execute(_latest_attempt_sql(), [assessment.id, user.id, assessment.id, user.id, AttemptStatus.IN_PROGRESS])
         row = cursor.fetchone()
@@ -183,15 +200,29 @@ def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Atte
         rng.shuffle(drawn)
     attempt = Attempt(assessment=assessment, user=user, number=number, started_at=now,
                       deadline=_deadline(assessment, extra, now), max_score=sum((d.points for d in drawn), Decimal(0)))
-    (attempt.id,) = insert_rows(Attempt, [{name: getattr(attempt, name) for name in _NEW_ATTEMPT_COLUMNS}],
-                                returning_pk=True)
+    items = [{"position": position, "question_version_id": d.version_id, "points": d.points,
+              "seed": variant_seed(assessment.id, user.id, number, d.bank_id)}
+             for position, d in enumerate(drawn, start=1)]
+    attempt.id = _insert_attempt(attempt, items)
     attempt._state.adding = False
-    insert_rows(AttemptItem, [
-        {"attempt_id": attempt.id, "position": position, "question_version_id": d.version_id, "points": d.points,
-         "seed": variant_seed(assessment.id, user.id, number, d.bank_id)}
-        for position, d in enumerate(drawn, start=1)
-    ])
     return attempt
+
+
+def _insert_attempt(attempt: Attempt, items: list[dict[str, Any]]) -> int:
+    """INSERT the attempt and its items; the new attempt's id."""
+    attempt_row = {name: getattr(attempt, name) for name in _NEW_ATTEMPT_COLUMNS}
+    if connection.vendor != "postgresql" or not items:
+        (attempt_id,) = insert_rows(Attempt, [attempt_row], returning_pk=True)
+        insert_rows(AttemptItem, [{**item, "attempt_id": attempt_id} for item in items])
+        return attempt_id
+    attempt_sql, attempt_params = insert_statement(Attempt, [attempt_row], returning_pk=True)
+    items_sql, items_params = insert_statement(AttemptItem, items,
+                                               sql_values={"attempt_id": "(SELECT id FROM new_attempt)"})
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH new_attempt AS ({attempt_sql}), new_items AS ({items_sql}) SELECT id FROM new_attempt",
+                       attempt_params + items_params)
+        (attempt_id,) = cursor.fetchone()
+    return attempt_id
 
 
 @dataclass(frozen=True)
