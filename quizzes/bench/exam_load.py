@@ -264,6 +264,21 @@ def _item_ids(page: str) -> list[str]:
     return sorted(set(re.findall(r'data-item-id="(\d+)"', page)))
 
 
+async def open_landing_pages(host: str, port: int, setup: dict[str, object], students: int) -> int:
+    """Before the exam's minute: ``students`` of them open its landing page, a few at a time, as
+    students waiting for an exam to open do. Returns how many pages came back 200 (not timed)."""
+    landing = f"/courses/{setup['course']}/a/{setup['exam']}/"
+    limit = asyncio.Semaphore(8)
+
+    async def one(session_key: str) -> bool:
+        async with limit:
+            status, _, _ = await Browser(host, port, {"sessionid": session_key}).request("GET", landing)
+            return status == 200
+
+    sessions = list(setup["sessions"])[-students:] if students else []  # type: ignore[arg-type]
+    return sum(await asyncio.gather(*(one(key) for key in sessions)))
+
+
 async def run_load(host: str, port: int, setup: dict[str, object], start_window: float, save_rounds: int,
                    save_interval: float) -> tuple[Stats, dict[int, object]]:
     stats = Stats()
@@ -322,6 +337,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=15.0, help="seconds per window of the p99-over-time lines")
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread",
                         help="gunicorn's worker class (sync ignores --threads)")
+    parser.add_argument("--early", type=int, default=0,
+                        help="students who open the landing page before the start window (not timed)")
     parser.add_argument("--worker-connections", type=int, default=None,
                         help="gthread: connections a worker takes on at once (gunicorn's default if not given)")
     args = parser.parse_args()
@@ -333,6 +350,9 @@ def main() -> None:
     print(f"setup: {args.students} students, {args.questions}-question exam in {time.perf_counter() - t0:.1f} s")
     server = start_gunicorn(args.port, args.workers, args.threads, args.worker_class, args.worker_connections)
     try:
+        if args.early:
+            opened = asyncio.run(open_landing_pages("127.0.0.1", args.port, setup, args.early))
+            print(f"before the start window: {opened} of {args.early} students opened the landing page")
         cpu0, load0 = group_cpu_seconds(server.pid), os.getloadavg()[0]
         machine0, client0 = machine_cpu_seconds(), time.process_time()
         t1 = time.perf_counter()
