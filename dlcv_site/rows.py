@@ -46,11 +46,16 @@ def _read_plan(model: type[Model], attnames: tuple[str, ...] | None, vendor: str
         fields = [field for field in fields if field.attname in attnames]
     converters = []
     for index, field in enumerate(fields):
-        col = field.get_col(model._meta.db_table)
-        found = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        col, found = _field_converters(model, field)
         if found:
             converters.append((index, col, found))
     return [field.attname for field in fields], tuple(converters)
+
+
+def _field_converters(model: type[Model], field: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``field``'s column expression and the converters the ORM applies when it reads it."""
+    col = field.get_col(model._meta.db_table)
+    return col, tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
 
 
 def model_from_row(model: type[_M], values: Sequence[Any], attnames: Sequence[str] | None = None) -> _M:
@@ -70,9 +75,7 @@ def model_from_row(model: type[_M], values: Sequence[Any], attnames: Sequence[st
 
 @lru_cache(maxsize=128)
 def _column_converters(model: type[Model], attname: str, vendor: str) -> tuple[Any, tuple[Any, ...]]:
-    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
-    col = field.get_col(model._meta.db_table)
-    return col, tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+    return _field_converters(model, next(f for f in model._meta.concrete_fields if f.attname == attname))
 
 
 def convert_column(model: type[Model], attname: str, value: Any) -> Any:
