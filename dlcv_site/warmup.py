@@ -57,8 +57,8 @@ def freeze_heap() -> int:
     A pass holds the GIL: every thread of that worker stalls while it runs, so a request caught in
     one waits that long. Unfrozen, each full pass walked the start-up heap: ~65 ms. Frozen, a pass
     walks only what requests left alive since (the renderings of students' variants, sessions…),
-    and the thresholds keep in-flight requests' objects from being promoted into the oldest
-    generation, which is what set off the full passes. Call it last, before the fork: the workers
+    and with the thresholds such passes did not occur at all in the measured run (above). Call it
+    last, before the fork: the workers
     inherit the frozen heap (and leave its pages unwritten, so they stay shared).
     """
     gc.collect()

@@ -202,12 +202,15 @@ def _unchunk(content: bytes) -> bytes:
         position = end + 2 + size + 2
 
 
-async def student(host: str, port: int, course: str, exam: str, session_key: str, start_delay: float,
+def landing_path(setup: dict[str, object]) -> str:
+    return f"/courses/{setup['course']}/a/{setup['exam']}/"
+
+
+async def student(host: str, port: int, landing: str, session_key: str, start_delay: float,
                   save_rounds: int, save_interval: float, stats: Stats, acks: dict[int, object]) -> None:
     await asyncio.sleep(start_delay)
     browser = Browser(host, port, {"sessionid": session_key})
     origin = f"http://{host}:{port}"
-    landing = f"/courses/{course}/a/{exam}/"
     t0 = time.perf_counter()
     try:
         await browser.request("GET", landing)
@@ -267,7 +270,7 @@ def _item_ids(page: str) -> list[str]:
 async def open_landing_pages(host: str, port: int, setup: dict[str, object], students: int) -> int:
     """Before the exam's minute: ``students`` of them open its landing page, a few at a time, as
     students waiting for an exam to open do. Returns how many pages came back 200 (not timed)."""
-    landing = f"/courses/{setup['course']}/a/{setup['exam']}/"
+    landing = landing_path(setup)
     limit = asyncio.Semaphore(8)
 
     async def one(session_key: str) -> bool:
@@ -286,8 +289,8 @@ async def run_load(host: str, port: int, setup: dict[str, object], start_window:
     sessions = list(setup["sessions"])  # type: ignore[arg-type]
     rng = random.Random(1)
     await asyncio.gather(*(
-        student(host, port, str(setup["course"]), str(setup["exam"]), key, rng.uniform(0, start_window),
-                save_rounds, save_interval, stats, acks)
+        student(host, port, landing_path(setup), key, rng.uniform(0, start_window), save_rounds, save_interval,
+                stats, acks)
         for key in sessions
     ))
     return stats, acks
@@ -371,9 +374,7 @@ def main() -> None:
     acknowledged, lost = verify(acks)
     workers = f"{args.workers}×{args.threads} gthread" if args.worker_class == "gthread" else f"{args.workers} sync"
     print(f"\n{args.students} students, gunicorn {workers}, cache "
-          f"{'redis' if os.environ.get('CACHE_URL') else 'per process'}, "
-          "a new connection per request, "
-          f"run {wall:.0f} s")
+          f"{'redis' if os.environ.get('CACHE_URL') else 'per process'}, a new connection per request, run {wall:.0f} s")
     print(f"{'operation':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
     for kind in ("start", "autosave"):
         values = stats.latencies.get(kind, [])
