@@ -9,5 +9,5 @@ application = get_wsgi_application()
 # --preload the forked workers share them.
 from dlcv_site.warmup import freeze_heap, warm_up  # noqa: E402
 
-warm_up()
+warm_up(application)
 freeze_heap()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import DatabaseError, connection
 
@@ -59,3 +61,57 @@ def test_freezing_the_heap_hides_what_is_alive_from_the_collector() -> None:
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
         gc.set_threshold(*thresholds)
+
+
+def test_the_warm_up_request_passes_the_whole_handler_without_the_database() -> None:
+    """No ``django_db`` mark: a query here would fail the test."""
+    from django.core.wsgi import get_wsgi_application
+
+    from dlcv_site.warmup import warm_request_cycle
+
+    assert warm_request_cycle(get_wsgi_application()) == {"zh-hant": 200, "en": 200}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("shared_cache", [False, True], ids=["per-process cache", "Redis cache"])
+def test_after_the_warm_up_a_students_first_exam_requests_import_nothing(request, shared_cache) -> None:  # type: ignore[no-untyped-def]
+    """A fresh web process (the warm-up done, as in gunicorn's master) serves two students' first
+    landing page, start, attempt page and autosave, one in each language; none of those requests
+    imports a module. Such first-use work (importing redis was 78 ms) falls on an exam's first
+    students, in every worker. With the Redis cache, sessions are read through it, as in production."""
+    import json
+    import subprocess
+    import sys
+
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.tests.factories import make_course, make_member
+    from conftest import PROJECT_DIR, _database_url_for_worker
+    from quizzes.models import Attempt
+    from quizzes.tests.factories import make_assessment
+
+    load_shipped_bank()
+    course = make_course("dlcv")
+    exam = make_assessment(course, ["act-dead-relu-05", "pool-max-matrix-01", "param-conv-by-hand-01", "exam-109-q1"])
+    students = []
+    for username, language in (("first", "zh-hant"), ("second", "en")):
+        client = Client()
+        client.force_login(make_member(course, username=username))
+        students.append(f"{client.cookies['sessionid'].value}:{language}")
+    env = dict(os.environ, DATABASE_URL=_database_url_for_worker(), DEBUG="false")
+    env.pop("CACHE_URL", None)
+    if shared_cache:
+        request.getfixturevalue("redis_required")
+        env["CACHE_URL"] = settings.REDIS_URL.rsplit("/", 1)[0] + "/9"
+    run = subprocess.run([sys.executable, "-m", "dlcv_site.tests.first_requests", course.slug, exam.slug, *students],
+                         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    requests = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [(r["student"], r["request"], r["status"]) for r in requests] == [
+        (student, what, status) for student in (0, 1)
+        for what, status in (("landing page", 200), ("POST start", 302), ("attempt page", 200), ("autosave", 200))
+    ]
+    assert Attempt.objects.filter(assessment=exam).count() == 2
+    first_imports = [(r["student"], r["request"], r["imported"]) for r in requests if r["imported"]]
+    assert first_imports == [], "\n".join(map(str, first_imports))
