@@ -50,12 +50,13 @@ run: setup
 	    -l warning & code_worker=$$!; \
 	trap 'kill $$worker $$code_worker 2>/dev/null; wait $$worker $$code_worker 2>/dev/null' EXIT INT TERM; \
 	echo "Open http://$(HOST):$(PORT)/   health: http://$(HOST):$(PORT)/healthz"; \
-	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --preload --access-logfile -
+	$(BIN)/gunicorn dlcv_site.wsgi -c python:dlcv_site.gunicorn_conf -b $(HOST):$(PORT) -w $(WEB_WORKERS) \
+	    --access-logfile -
 
 ## Separate processes, for running on several machines (DATABASE_URL and REDIS_URL set).
 web: setup
-	$(BIN)/gunicorn dlcv_site.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) -k gthread --threads $(WEB_THREADS) \
-	    --preload --access-logfile -
+	$(BIN)/gunicorn dlcv_site.wsgi -c python:dlcv_site.gunicorn_conf -b $(HOST):$(PORT) -w $(WEB_WORKERS) \
+	    -k gthread --threads $(WEB_THREADS) --access-logfile -
 
 worker: $(VENV)/.run-deps
 	$(BIN)/celery -A dlcv_site worker -Q numeric -c $(GRADER_CONCURRENCY) --prefetch-multiplier $(NUMERIC_PREFETCH) -n numeric@%h -l info

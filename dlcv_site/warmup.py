@@ -1,12 +1,13 @@
 """Work every web process would otherwise do on its first requests, done once at start-up.
 
-With ``gunicorn --preload`` this runs in the master before it forks, so the workers share the
-result: the first students of an exam do not each wait for URL modules to import, templates to
-compile, translation catalogs and the cache's client library to load, nor for every question of
-the exam to be rendered (Markdown + MathML) once per process. Before these were all here, a
-worker's first landing page took 95 ms of CPU against 3.5 ms for its next (measured). The one
-database connection used here, to read the bank's current versions, is closed before returning (a
-connection made before the fork would be shared by every worker); no cache connection is made.
+Under gunicorn (``preload_app`` in ``dlcv_site.gunicorn_conf``) this runs in the master before it
+forks, so the workers share the result: the first students of an exam do not each wait for URL
+modules to import, templates to compile, translation catalogs and the cache's client library to
+load, nor for every question of the exam to be rendered (Markdown + MathML) once per process.
+Before these were all here, a worker's first landing page took 95 ms of CPU against 3.5 ms for its
+next (measured). The one database connection used here, to read the bank's current versions, is
+closed before returning (a connection made before the fork would be shared by every worker); no
+cache connection is made.
 """
 
 from __future__ import annotations

@@ -57,3 +57,19 @@ def test_environment_switches_to_postgres_and_redis(tmp_path: Path) -> None:
     assert loaded["hosts"] == ["exam.example.edu", "localhost"]
     assert loaded["tz"] == "UTC"
     assert loaded["secret_len"] == 60
+
+
+def test_gunicorn_takes_the_sites_settings_module() -> None:
+    """`make run`, `make web` and the exam load start gunicorn with ``-c python:dlcv_site.gunicorn_conf``:
+    the app is loaded (and warmed) before the fork, and the heartbeat file is in memory."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-c", "python:dlcv_site.gunicorn_conf", "--print-config"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    config = {name.strip(): value.strip() for name, _, value in (line.partition("=") for line in printed.splitlines())}
+    assert config["preload_app"] == "True"
+    assert config["worker_tmp_dir"] == ("/dev/shm" if Path("/dev/shm").is_dir() else "None")

@@ -132,7 +132,8 @@ def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "g
                    worker_connections: int | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, DEBUG="false")
     command = [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}",
-               "-w", str(workers), "--threads", str(threads), "-k", worker_class, "--backlog", "4096", "--preload",
+               "-w", str(workers), "--threads", str(threads), "-k", worker_class, "--backlog", "4096",
+               "-c", "python:dlcv_site.gunicorn_conf",
                "--log-level", "warning", "--timeout", "60", "--graceful-timeout", "5"]
     if worker_connections is not None:
         command += ["--worker-connections", str(worker_connections)]
