@@ -9,6 +9,7 @@ from django.test import Client
 
 from accounts.backends import UserBackend
 from accounts.models import User
+from accounts.tests.assertions import assert_sent_to_login
 from accounts.tests.factories import PASSWORD, make_user
 
 
@@ -48,4 +49,4 @@ def test_a_deactivated_user_is_logged_out_on_the_next_request() -> None:
     assert browser.get("/").status_code == 200
     User.objects.filter(pk=user.pk).update(is_active=False)
     response = browser.get("/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert_sent_to_login(response)

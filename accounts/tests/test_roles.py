@@ -4,6 +4,7 @@ from django.test import Client
 from accounts.models import Role
 from accounts.selectors import user_sees_instructor_link
 from accounts.services import demo_course_create, user_enroll
+from accounts.tests.assertions import assert_sent_to_login
 from accounts.tests.factories import make_course, make_member, make_user
 
 
@@ -52,7 +53,7 @@ def test_instructor_of_another_course_gets_404(course) -> None:
 def test_anonymous_is_sent_to_login() -> None:
     for path in ["/", "/instructor/"]:
         response = Client().get(path)
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        assert_sent_to_login(response)
 
 
 @pytest.mark.django_db
