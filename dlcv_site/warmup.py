@@ -13,10 +13,9 @@ cache connection is made.
 from __future__ import annotations
 
 import gc
-import io
 import logging
-import sys
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 from django.conf import settings
 from django.contrib.auth import get_backends
@@ -32,8 +31,8 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger(__name__)
 
 
-def warm_up(application: WSGIHandler | None = None) -> None:
-    """Everything below, then (given the WSGI application) one anonymous request per language."""
+def warm_up(application: WSGIHandler) -> None:
+    """Everything below, then one anonymous request per language through ``application``."""
     resolver = get_resolver()
     resolver.url_patterns  # imports every view module (DRF, drf-spectacular, …)  # noqa: B018
     for language, _name in settings.LANGUAGES:
@@ -59,8 +58,7 @@ def warm_up(application: WSGIHandler | None = None) -> None:
 
     render_version()
     warm_question_views()
-    if application is not None:
-        warm_request_cycle(application)
+    warm_request_cycle(application)
 
 
 def import_cache_clients() -> None:
@@ -79,12 +77,9 @@ def warm_request_cycle(application: WSGIHandler) -> dict[str, int]:
     host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "") and not h.startswith(".")), "localhost")
     statuses: dict[str, int] = {}
     for language, _name in settings.LANGUAGES:
-        environ = {
-            "REQUEST_METHOD": "GET", "PATH_INFO": reverse("login"), "QUERY_STRING": "", "SERVER_NAME": host,
-            "SERVER_PORT": "443" if settings.SECURE_SSL_REDIRECT else "80", "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": host, "HTTP_ACCEPT_LANGUAGE": language, "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr, "wsgi.url_scheme": "https" if settings.SECURE_SSL_REDIRECT else "http",
-        }
+        environ = {"PATH_INFO": reverse("login"), "SERVER_NAME": host, "HTTP_ACCEPT_LANGUAGE": language,
+                   "wsgi.url_scheme": "https" if settings.SECURE_SSL_REDIRECT else "http"}
+        setup_testing_defaults(environ)  # the rest of a GET's environ (a made-up request is what is wanted)
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None,
                            language: str = language) -> None:

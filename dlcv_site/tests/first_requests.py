@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterable
 from http.cookies import SimpleCookie
+from wsgiref.util import setup_testing_defaults
 
 
 class Student:
@@ -28,12 +29,11 @@ class Student:
 
     def request(self, method: str, path: str, body: bytes = b"", content_type: str = "") -> tuple[int, dict[str, str], str]:
         environ = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
-            "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "CONTENT_LENGTH": str(len(body)),
-            "CONTENT_TYPE": content_type, "HTTP_ACCEPT_LANGUAGE": self.language,
+            "REQUEST_METHOD": method, "PATH_INFO": path, "SERVER_NAME": "localhost", "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": content_type, "HTTP_ACCEPT_LANGUAGE": self.language,
             "HTTP_COOKIE": "; ".join(f"{name}={value}" for name, value in self.cookies.items()),
         }
+        setup_testing_defaults(environ)
         if "csrftoken" in self.cookies:
             environ["HTTP_X_CSRFTOKEN"] = self.cookies["csrftoken"]
         started: dict[str, object] = {}
