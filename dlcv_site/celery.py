@@ -17,6 +17,8 @@ app.conf.beat_schedule = {
     "submit-overdue-attempts": {"task": "quizzes.submit_overdue_attempts", "schedule": 15.0},
     # Lab gradings a broker lost or a killed worker held are sent again from the table.
     "requeue-stuck-submissions": {"task": "grader.requeue_stuck_submissions", "schedule": 30.0},
+    # Exams opening within two hours get their students' parameterized variants worked out ahead.
+    "prepare-upcoming-exams": {"task": "quizzes.prepare_upcoming_exams", "schedule": 60.0},
 }
 
 

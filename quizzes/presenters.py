@@ -123,6 +123,13 @@ def variant_view(content: VersionContent, variant: Variant, lang: str) -> dict[s
     return _variant_view(content, variant, lang)
 
 
+def item_view_uncached(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
+    """``item_view`` worked out anew and not kept in this process (views prepared for a whole
+    class would only crowd the cache of the process preparing them)."""
+    with translation.override(lang):
+        return _item_view(content, item_variant(content, seed), lang)
+
+
 @lru_cache(maxsize=4096)
 def _variant_view(content: VersionContent, variant: Variant, lang: str) -> dict[str, Any]:
     with translation.override(lang):

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_sees_instructor_link
-from quizzes import item_html, presenters
+from quizzes import item_html, prepared_views, presenters
 from quizzes.access import (
     assessment_get_for_member,
     attempt_get_for_owner,
@@ -138,11 +138,13 @@ def _base_context(request: HttpRequest) -> dict[str, Any]:
     return {"is_course_staff": user_sees_instructor_link(user=request.user)}
 
 
-def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool) -> dict[str, Any]:
-    """Everything a template needs for one item; solutions only when the caller says they are visible."""
+def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
+                prepared: dict[tuple[int, int], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Everything a template needs for one item; solutions only when the caller says they are visible.
+    ``prepared``: views read from ``quizzes.prepared_views``, by (version id, seed)."""
     content = presenters.version_content(item.question_version)
     variant = presenters.item_variant(content, item.seed)  # a seeded shuffle: computed once per item
-    view = presenters.variant_view(content, variant, lang)
+    view = (prepared or {}).get((content.id, item.seed)) or presenters.variant_view(content, variant, lang)
     solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
     feedback = item.feedback if show_solution else None
     return {
@@ -274,8 +276,13 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     now = timezone.now()
     # Exams and mock exams never carry solutions before results are visible; a practice item shows
     # its last check (feedback, explanation) once it has been checked.
-    entries = [_item_entry(item, lang, show_solution=practice and item.feedback is not None)
-               for item in attempt_items(attempt=attempt)]
+    items = attempt_items(attempt=attempt)
+    # An exam's parameterized items were worked out before it opened (exam_variants_prepare).
+    prepared = prepared_views.prepared_views(
+        [(presenters.version_content(item.question_version), item.seed) for item in items], lang,
+    ) if assessment.mode == AssessmentMode.EXAM else None
+    entries = [_item_entry(item, lang, show_solution=practice and item.feedback is not None, prepared=prepared)
+               for item in items]
     readonly = not _owned(request, attempt)
     _add_html(entries, lang, practice=practice, readonly=readonly)
     remaining = _remaining_seconds(attempt, now)

@@ -83,12 +83,16 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.utils import timezone
 
     from accounts.models import Course, Enrollment, Role, User
     from quizzes.models import Assessment, AssessmentItem, AssessmentMode, Attempt, Question
 
+    # A fresh database reuses ids, and the cached items and views are keyed by them: a run starts
+    # with an empty cache, as one day's exam would (the bench's CACHE_URL is its own database).
+    cache.clear()
     call_command("migrate", verbosity=0)
     call_command("load_bank", verbosity=0)
     course, _ = Course.objects.get_or_create(slug="bench", defaults={"title": "Bench"})
@@ -126,6 +130,23 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # planner statistics for the tables just filled, as in production
     return {"course": course.slug, "exam": exam.slug, "exam_id": exam.pk, "sessions": cookies}
+
+
+def prepare_exam(exam_id: int) -> str:
+    """The periodic task's work before the window opens (``exams_prepare_upcoming``): every
+    student's parameterized items worked out into the shared cache. What it did, for the report."""
+    from django.conf import settings
+
+    from quizzes import prepared_views
+    from quizzes.models import Assessment
+    from quizzes.services.attempts import exam_variants_prepare
+
+    if not prepared_views.cache_is_shared():
+        return "not prepared: without CACHE_URL each process has its own cache"
+    began = time.perf_counter()
+    prepared = exam_variants_prepare(assessment=Assessment.objects.get(pk=exam_id))
+    return (f"prepared before the window: {prepared.worked_out} parameterized views ({len(settings.LANGUAGES)} "
+            f"languages) in {time.perf_counter() - began:.1f} s")
 
 
 def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread",
@@ -313,6 +334,18 @@ def machine_cpu_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def calibration_ms() -> float:
+    """CPU ms of a fixed pure-Python workload (dicts, strings), best of five: how fast this machine
+    is right now. The same code's CPU per student varies by half between stretches of a day here;
+    runs compare only when their calibrations are alike."""
+    def once() -> float:
+        began = time.process_time()
+        table = {str(number): number * number for number in range(100_000)}
+        sum(len(key) for key in table)
+        return (time.process_time() - began) * 1000
+    return min(once() for _ in range(5))
+
+
 def group_cpu_seconds(pgid: int) -> float:
     """CPU seconds (user + system) used so far by the processes of a process group (gunicorn's):
     the server's own work, whatever else the machine is running meanwhile."""
@@ -345,13 +378,18 @@ def main() -> None:
                         help="students who open the landing page before the start window (not timed)")
     parser.add_argument("--worker-connections", type=int, default=None,
                         help="gthread: connections a worker takes on at once (gunicorn's default if not given)")
+    parser.add_argument("--unprepared", action="store_true",
+                        help="skip preparing the exam's parameterized variants before the window")
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database used only for the bench (e.g. …/dlcv_bench).")
     fresh_database(os.environ["DATABASE_URL"])
+    calibration_before = calibration_ms()
     t0 = time.perf_counter()
     setup = setup_database(args.students, args.questions)
     print(f"setup: {args.students} students, {args.questions}-question exam in {time.perf_counter() - t0:.1f} s")
+    if not args.unprepared:
+        print(prepare_exam(setup["exam_id"]))  # type: ignore[arg-type]
     server = start_gunicorn(args.port, args.workers, args.threads, args.worker_class, args.worker_connections)
     try:
         if args.early:
@@ -373,6 +411,7 @@ def main() -> None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     acknowledged, lost = verify(acks)
+    calibration_after = calibration_ms()
     workers = f"{args.workers}×{args.threads} gthread" if args.worker_class == "gthread" else f"{args.workers} sync"
     print(f"\n{args.students} students, gunicorn {workers}, cache "
           f"{'redis' if os.environ.get('CACHE_URL') else 'per process'}, a new connection per request, run {wall:.0f} s")
@@ -396,6 +435,8 @@ def main() -> None:
     print(f"machine CPU {machine_cpu:.1f} s of {wall * (os.cpu_count() or 1):.0f} available: server {server_cpu:.1f} s, "
           f"load generator {client_cpu:.1f} s, rest (PostgreSQL, Redis, kernel, other) "
           f"{machine_cpu - server_cpu - client_cpu:.1f} s")
+    print(f"machine speed: a fixed workload took {calibration_before:.1f} ms of CPU before the run and "
+          f"{calibration_after:.1f} ms after (lower is faster; compare runs only at similar figures)")
     print(f"acknowledged saves checked: {acknowledged} items, lost: {lost}")
     # Over time: where the slow operations are (cold processes at the start, or a backlog).
     origin = min((w for values in stats.when.values() for w in values), default=0.0)

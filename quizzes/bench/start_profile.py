@@ -32,13 +32,17 @@ def main() -> None:
     parser.add_argument("--profile", nargs="*", choices=STEPS, default=None,
                         help="cProfile these steps of the warm students (all but save if none is named)")
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--unprepared", action="store_true",
+                        help="skip preparing the exam's parameterized variants (as the periodic task does)")
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database used only for the bench.")
-    from quizzes.bench.exam_load import fresh_database, setup_database
+    from quizzes.bench.exam_load import fresh_database, prepare_exam, setup_database
 
     fresh_database(os.environ["DATABASE_URL"])  # created if missing, like exam_load's
     setup = setup_database(args.students, args.questions)
+    if not args.unprepared:
+        print(prepare_exam(setup["exam_id"]))  # type: ignore[arg-type]
     import json
     import re
     from http.cookies import SimpleCookie

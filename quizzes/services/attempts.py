@@ -15,12 +15,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from django.conf import settings
+from django.core.cache import cache as django_cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Enrollment, Role, User
 from dlcv_site.rows import (
     convert_column,
     insert_rows,
@@ -29,6 +31,7 @@ from dlcv_site.rows import (
     select_columns,
     table_name,
 )
+from quizzes import prepared_views
 from quizzes.grading import QuestionGrade, grade_question
 from quizzes.models import (
     Assessment,
@@ -43,6 +46,7 @@ from quizzes.models import (
     QuestionType,
     QuestionVersion,
 )
+from quizzes.presenters import VersionContent, version_content
 
 MAX_RESPONSE_BYTES = 64 * 1024
 AUTO_GRADED = {t for t in QuestionType.values if t != QuestionType.ESSAY}
@@ -127,6 +131,20 @@ def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
     return chosen
 
 
+def _plan(assessment: Assessment, user_id: int, number: int) -> tuple[list[_Drawn], list[dict[str, Any]]]:
+    """What attempt ``number`` of this user is made of: its questions in order and its items' rows
+    (position, version, points, seed). A function of its arguments and the assessment's slots, so
+    an exam's attempts can be foreseen before they start (``exam_variants_prepare``)."""
+    rng = random.Random(variant_seed("draw", assessment.id, user_id, number))
+    drawn = _draw_questions(assessment, rng)
+    if assessment.shuffle_questions:
+        rng.shuffle(drawn)
+    items = [{"position": position, "question_version_id": d.version_id, "points": d.points,
+              "seed": variant_seed(assessment.id, user_id, number, d.bank_id)}
+             for position, d in enumerate(drawn, start=1)]
+    return drawn, items
+
+
 def _window_check(assessment: Assessment, extra: int, now: datetime) -> None:
     if assessment.opens_at and now < assessment.opens_at:
         raise AssessmentClosed(_("This assessment is not open yet."))
@@ -194,15 +212,9 @@ def _read_and_create(*, user: User, assessment: Assessment, now: datetime) -> At
             raise AttemptLimitReached(_("An exam allows one attempt; yours is submitted."))
         _window_check(assessment, extra, now)
     number = previous + 1
-    rng = random.Random(variant_seed("draw", assessment.id, user.id, number))
-    drawn = _draw_questions(assessment, rng)
-    if assessment.shuffle_questions:
-        rng.shuffle(drawn)
+    drawn, items = _plan(assessment, user.id, number)
     attempt = Attempt(assessment=assessment, user=user, number=number, started_at=now,
                       deadline=_deadline(assessment, extra, now), max_score=sum((d.points for d in drawn), Decimal(0)))
-    items = [{"position": position, "question_version_id": d.version_id, "points": d.points,
-              "seed": variant_seed(assessment.id, user.id, number, d.bank_id)}
-             for position, d in enumerate(drawn, start=1)]
     attempt.id = _insert_attempt(attempt, items)
     attempt._state.adding = False
     return attempt
@@ -416,3 +428,81 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
     attempt.score = sum((i.score or 0) * i.points for i in attempt.items.all())
     attempt.save(update_fields=["score"])
     return item
+
+
+@dataclass(frozen=True)
+class PreparedVariants:
+    students: int
+    worked_out: int  # views worked out and stored by this call
+    present: int  # views found prepared already (a pass cut short before)
+    up_to_date: bool = False  # prepared before for these students, slots and versions: nothing read
+
+
+PREPARE_BATCH = 250  # students per cache round trip
+PREPARED_GRACE = timedelta(hours=1)  # prepared views outlive the window by this (late starters)
+PREPARE_AHEAD = timedelta(hours=2)  # exams opening this soon are prepared
+
+
+def _prepared_seconds(assessment: Assessment, now: datetime) -> int:
+    until = (assessment.closes_at or now + timedelta(hours=23)) + PREPARED_GRACE
+    return max(int((until - now).total_seconds()), int(PREPARED_GRACE.total_seconds()))
+
+
+def _prepared_marker(assessment: Assessment, student_ids: list[int]) -> str:
+    """A cache key naming everything the exam's attempts are drawn from: the students, the slots,
+    the questions they can draw (current version, content) and the rendering code. Stored after a
+    full pass, so the periodic task reads a few rows, not every student's plan, once prepared."""
+    slots = list(AssessmentItem.objects.filter(assessment=assessment).order_by("position")
+                 .values_list("question_id", "pool_topic_id", "pool_tag", "pool_count", "points"))
+    drawable = (Question.objects.filter(id__in=[slot[0] for slot in slots if slot[0]])
+                | Question.objects.filter(topic_id__in=[slot[1] for slot in slots if slot[1]]))
+    questions = list(drawable.order_by("id").values_list("id", "bank_id", "retired", "current_version_id",
+                                                         "current_version__content_hash", "current_version__tags"))
+    state = repr((prepared_views.view_key_prefix(), assessment.shuffle_questions, slots, questions, student_ids))
+    return f"quizzes:prepared:{assessment.id}:{hashlib.sha256(state.encode()).hexdigest()[:24]}"
+
+
+def exam_variants_prepare(*, assessment: Assessment, now: datetime | None = None) -> PreparedVariants:
+    """Work out every enrolled student's parameterized items of this exam before it opens and keep
+    them in the cache (``quizzes.prepared_views``), in each language, so that the minute in which
+    the whole class starts generates no variant. The attempts are foreseen exactly (``_plan``: the
+    same draw and seeds as ``attempt_start``). Idempotent: a finished pass leaves a marker, and a
+    pass cut short is resumed (views already there are not worked out again). Exams only: practice
+    has new variants on every attempt."""
+    now = now or timezone.now()
+    if assessment.mode != AssessmentMode.EXAM:
+        return PreparedVariants(students=0, worked_out=0, present=0)
+    student_ids = list(Enrollment.objects.filter(course_id=assessment.course_id, role=Role.STUDENT)
+                       .order_by("user_id").values_list("user_id", flat=True))
+    marker = _prepared_marker(assessment, student_ids)
+    if django_cache.get(marker):
+        return PreparedVariants(students=len(student_ids), worked_out=0, present=0, up_to_date=True)
+    langs = [code for code, _name in settings.LANGUAGES]
+    timeout = _prepared_seconds(assessment, now)
+    contents: dict[int, VersionContent | None] = {}  # version id → content, None if not parameterized
+    worked_out = present = 0
+    for start in range(0, len(student_ids), PREPARE_BATCH):
+        planned = [item for user_id in student_ids[start:start + PREPARE_BATCH]
+                   for item in _plan(assessment, user_id, 1)[1]]
+        unseen = {item["question_version_id"] for item in planned} - contents.keys()
+        for version in QuestionVersion.objects.filter(id__in=unseen).select_related("question"):
+            contents[version.id] = version_content(version) if version.question.type == QuestionType.PARAM else None
+        pairs = [(content, item["seed"]) for item in planned
+                 if (content := contents.get(item["question_version_id"])) is not None]
+        missing = prepared_views.views_missing(pairs, langs)
+        present += len(pairs) * len(langs) - len(missing)
+        worked_out += prepared_views.views_store(missing, timeout=timeout)
+    django_cache.set(marker, True, timeout)
+    return PreparedVariants(students=len(student_ids), worked_out=worked_out, present=present)
+
+
+def exams_prepare_upcoming(*, now: datetime | None = None) -> dict[int, PreparedVariants]:
+    """``exam_variants_prepare`` for every published exam that opens within ``PREPARE_AHEAD``, by
+    assessment id. Not once it is open: the work belongs before the rush, not in it. Nothing
+    without a shared cache: views prepared in the worker's own memory would reach no web process."""
+    now = now or timezone.now()
+    if not prepared_views.cache_is_shared():
+        return {}
+    exams = Assessment.objects.filter(mode=AssessmentMode.EXAM, published=True,
+                                      opens_at__gt=now, opens_at__lte=now + PREPARE_AHEAD)
+    return {exam.id: exam_variants_prepare(assessment=exam, now=now) for exam in exams}
