@@ -136,6 +136,18 @@ def _on_call_timer(signum, frame):
     raise CallTimeout(kind)
 
 
+def _call_error(exc):
+    """What a call that raised ``exc`` reports: the exception's name and message. A recursion that
+    exhausts the memory limit (the student raised the recursion limit) ends, in CPython 3.11, in
+    "SystemError: error return without exception set", which would read like our fault: it is
+    named as running out of memory."""
+    if isinstance(exc, SystemError) and "without exception set" in str(exc):
+        return {"exception": "MemoryError",
+                "error": "MemoryError: your function ran out of memory, most likely in a recursion too deep "
+                         f"(the interpreter failed with {type(exc).__name__}: {exc})"}
+    return {"error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__}
+
+
 def run_harness(wire, result_fd, work_dir):
     """Read the job from fd 0, run the student's functions, stream results to ``result_fd``."""
     job = wire.read_frame(os.fdopen(0, "rb", closefd=False), max_bytes=1 << 30)
@@ -211,8 +223,7 @@ def run_harness(wire, result_fd, work_dir):
             continue
         except BaseException as exc:
             emit({"kind": "error", "id": call["id"], "seconds": time.perf_counter() - started,
-                  "error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__,
-                  "traceback": _student_traceback(exc, filename)})
+                  **_call_error(exc), "traceback": _student_traceback(exc, filename)})
             continue
         emit({"kind": "result", "id": call["id"], "seconds": time.perf_counter() - started, "value": value})
     emit({"kind": "done"})
