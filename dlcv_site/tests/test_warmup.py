@@ -41,26 +41,43 @@ def test_an_unreadable_database_warms_nothing_and_raises_nothing(monkeypatch) ->
     assert warm_question_views() == 0
 
 
+_FREEZE_PROBE = """
+import gc, json
+import django
+django.setup()
+from dlcv_site.warmup import COLLECTOR_THRESHOLDS, freeze_heap
+tracked_before = len(gc.get_objects())
+alive = [{"a": [1, 2]} for _ in range(1000)]  # alive at the freeze: frozen with the rest
+frozen = freeze_heap()
+tracked = {id(obj) for obj in gc.get_objects()}  # what a full collection now walks
+made_after = [{"b": []}]
+print(json.dumps({
+    "frozen": frozen, "freeze_count": gc.get_freeze_count(), "tracked_before": tracked_before,
+    "tracked_after": len(tracked), "alive_tracked": sum(id(obj) in tracked for obj in alive),
+    "made_after_tracked": any(obj is made_after[0] for obj in gc.get_objects()),
+    "thresholds": list(gc.get_threshold()), "expected_thresholds": list(COLLECTOR_THRESHOLDS),
+}))
+"""
+
+
 def test_freezing_the_heap_hides_what_is_alive_from_the_collector() -> None:
-    import gc
+    """In a process of its own, as a web process before the fork: the test process's heap (threads
+    of earlier tests, a live server) is neither measured nor frozen."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from dlcv_site.warmup import COLLECTOR_THRESHOLDS, freeze_heap
-
-    tracked_before, thresholds = len(gc.get_objects()), gc.get_threshold()
-    alive = [{"a": [1, 2]} for _ in range(1000)]  # alive at the freeze: frozen with the rest
-    try:
-        frozen = freeze_heap()
-        assert frozen == gc.get_freeze_count() > 1000
-        assert gc.get_threshold() == COLLECTOR_THRESHOLDS
-        # A full collection now walks only objects made after the freeze.
-        tracked = {id(obj) for obj in gc.get_objects()}
-        assert not any(id(obj) in tracked for obj in alive)
-        assert len(tracked) < tracked_before / 10
-        made_after = [{"b": []}]
-        assert any(obj is made_after[0] for obj in gc.get_objects())
-    finally:
-        gc.unfreeze()  # the test process goes on collecting as before
-        gc.set_threshold(*thresholds)
+    project = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dlcv_site.settings", "PYTHONPATH": str(project)}
+    done = subprocess.run([sys.executable, "-c", _FREEZE_PROBE], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["frozen"] == seen["freeze_count"] > 1000
+    assert seen["thresholds"] == seen["expected_thresholds"]
+    assert seen["alive_tracked"] == 0  # a full collection now walks only objects made after the freeze
+    assert seen["tracked_after"] < seen["tracked_before"] / 10
+    assert seen["made_after_tracked"]
 
 
 def test_the_warm_up_request_passes_the_whole_handler_without_the_database() -> None:
