@@ -436,6 +436,10 @@ class PreparedVariants:
     worked_out: int  # views worked out and stored by this call
     present: int  # views found prepared already (a pass cut short before)
     up_to_date: bool = False  # prepared before for these students, slots and versions: nothing read
+    busy: bool = False  # another pass is preparing this exam now: nothing done
+
+
+PREPARING_SECONDS = 300  # how long a pass's claim on an exam lasts (a killed worker's claim ends)
 
 
 PREPARE_BATCH = 250  # students per cache round trip
@@ -477,6 +481,18 @@ def exam_variants_prepare(*, assessment: Assessment, now: datetime | None = None
     marker = _prepared_marker(assessment, student_ids)
     if django_cache.get(marker):
         return PreparedVariants(students=len(student_ids), worked_out=0, present=0, up_to_date=True)
+    # One pass per exam at a time: a class large enough to outlast the beat's minute would otherwise
+    # be prepared by two workers at once.
+    claim = f"quizzes:preparing:{assessment.id}"
+    if not django_cache.add(claim, True, PREPARING_SECONDS):
+        return PreparedVariants(students=len(student_ids), worked_out=0, present=0, busy=True)
+    try:
+        return _prepare(assessment, student_ids, marker, now)
+    finally:
+        django_cache.delete(claim)
+
+
+def _prepare(assessment: Assessment, student_ids: list[int], marker: str, now: datetime) -> PreparedVariants:
     langs = [code for code, _name in settings.LANGUAGES]
     timeout = _prepared_seconds(assessment, now)
     contents: dict[int, VersionContent | None] = {}  # version id → content, None if not parameterized

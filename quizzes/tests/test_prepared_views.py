@@ -86,6 +86,17 @@ def test_preparing_again_reads_nothing_until_the_class_or_the_questions_change(c
 
 
 @pytest.mark.django_db
+def test_one_pass_prepares_an_exam_at_a_time(course) -> None:
+    make_member(course, Role.STUDENT)
+    exam = make_assessment(course, ["param-conv-by-hand-01"])
+    caches["default"].add(f"quizzes:preparing:{exam.id}", True, 60)  # a pass under way in another worker
+    assert exam_variants_prepare(assessment=exam).busy
+    caches["default"].delete(f"quizzes:preparing:{exam.id}")  # that pass ended (or its claim ran out)
+    assert exam_variants_prepare(assessment=exam).worked_out == len(LANGS)
+    assert caches["default"].get(f"quizzes:preparing:{exam.id}") is None  # this pass let go
+
+
+@pytest.mark.django_db
 def test_an_edited_question_is_prepared_anew(course) -> None:
     make_member(course, Role.STUDENT)
     exam = make_assessment(course, ["param-conv-by-hand-01"])
