@@ -13,6 +13,6 @@ def submit_overdue_attempts() -> int:
 
 @shared_task(name="quizzes.prepare_upcoming_exams", soft_time_limit=240, time_limit=270)
 def prepare_upcoming_exams() -> dict[int, int]:
-    """Work out the parameterized variants of exams about to open (or open), before their students
+    """Work out the parameterized variants of exams opening within two hours, before their students
     start: the number of views worked out per exam (0 once an exam is prepared)."""
     return {exam_id: prepared.worked_out for exam_id, prepared in exams_prepare_upcoming().items()}
