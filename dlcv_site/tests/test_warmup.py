@@ -66,12 +66,13 @@ def test_freezing_the_heap_hides_what_is_alive_from_the_collector() -> None:
     import json
     import subprocess
     import sys
-    from pathlib import Path
 
-    project = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dlcv_site.settings", "PYTHONPATH": str(project)}
-    done = subprocess.run([sys.executable, "-c", _FREEZE_PROBE], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=120, check=True)
+    from conftest import PROJECT_DIR
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dlcv_site.settings"}
+    done = subprocess.run([sys.executable, "-c", _FREEZE_PROBE], cwd=PROJECT_DIR, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["frozen"] == seen["freeze_count"] > 1000
     assert seen["thresholds"] == seen["expected_thresholds"]

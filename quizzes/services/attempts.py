@@ -440,8 +440,6 @@ class PreparedVariants:
 
 
 PREPARING_SECONDS = 300  # how long a pass's claim on an exam lasts (a killed worker's claim ends)
-
-
 PREPARE_BATCH = 250  # students per cache round trip
 PREPARED_GRACE = timedelta(hours=1)  # prepared views outlive the window by this (late starters)
 PREPARE_AHEAD = timedelta(hours=2)  # exams opening this soon are prepared
