@@ -77,14 +77,16 @@ test: $(VENV)/.test-deps lint
 	$(MANAGE) collectstatic --noinput -v0
 	$(BIN)/pytest
 
-## make messages (maintainers; needs GNU gettext): refresh locale/zh_Hant/LC_MESSAGES/django.po from the
-## templates and Python sources, then compile django.mo (committed, so other machines need no gettext).
-## Translate the new or fuzzy entries in the .po, then run it again.
-messages: $(VENV)/.run-deps
+## make messages (maintainers): refresh the two catalogs from the sources and compile them (the .mo files
+## are committed, so other machines need no tools): the apps' locale/zh_Hant/LC_MESSAGES/django.po (Django's
+## makemessages, needs GNU gettext) and the grader core's grader/locale/zh_Hant/LC_MESSAGES/grader.po
+## (python -m grader.catalogs, Babel). Translate the new or fuzzy entries in the .po files, then run it again.
+messages: $(VENV)/.test-deps
 	@command -v xgettext >/dev/null && command -v msgfmt >/dev/null || \
 	    { echo "GNU gettext is needed for make messages (e.g. apt-get install gettext)"; exit 1; }
-	$(MANAGE) makemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
-	$(MANAGE) compilemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules
+	$(MANAGE) makemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules --ignore=grader
+	$(MANAGE) compilemessages -l zh_Hant --ignore=.venv --ignore=var --ignore=node_modules --ignore=grader
+	$(BIN)/python -m grader.catalogs update
 
 # The lab and exam load runs measure the production set-up, PostgreSQL and Redis (the lab bench
 # makes a scratch database next to this one; the exam load drops and recreates it: a bench-only name).

@@ -56,7 +56,7 @@ def _database_url_for_worker() -> str:
 def _wait_for_worker(timeout: float) -> None:
     from django.conf import settings
 
-    from grader.tasks import ping
+    from dlcv_site.tasks import ping
 
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None

@@ -8,6 +8,7 @@ from functools import lru_cache
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
+from rest_framework.authtoken.models import Token
 
 from accounts.models import STAFF_ROLES, Course, Enrollment, User
 from dlcv_site.rows import table_name
@@ -22,6 +23,11 @@ def enrollments_for_user(*, user: User) -> QuerySet[Enrollment]:
 def courses_taught_by(*, user: User) -> QuerySet[Course]:
     """Courses in which the user is a TA or an instructor."""
     return Course.objects.filter(enrollments__user=user, enrollments__role__in=STAFF_ROLES).distinct()
+
+
+def tokens_for_user(*, user: User) -> QuerySet[Token]:
+    """The user's API tokens (DRF keeps at most one)."""
+    return Token.objects.filter(user=user)
 
 
 def user_role_in_course(*, user: User, course: Course) -> str | None:

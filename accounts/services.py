@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Course, Enrollment, Role, User
 from accounts.selectors import nav_staff_forget
@@ -56,3 +57,27 @@ def demo_course_create(*, reset_passwords: bool = False) -> tuple[Course, list[D
         user_enroll(user=user, course=course, role=role)
         accounts.append(DemoAccount(username=username, role=role, password=password))
     return course, accounts
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+@transaction.atomic
+def token_get_or_create(*, user: User) -> Token:
+    """The user's token, created on first use (what ``POST /api/auth/token/`` hands out)."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return token
+
+
+@transaction.atomic
+def token_rotate(*, user: User) -> Token:
+    """A fresh token for the user; the old one (if any) stops working at once."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)
+
+
+@transaction.atomic
+def token_revoke(*, user: User) -> bool:
+    """Delete the user's token; True if there was one."""
+    deleted, _by_model = Token.objects.filter(user=user).delete()
+    return deleted > 0

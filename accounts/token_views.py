@@ -9,41 +9,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from accounts.selectors import user_is_course_staff
-
-# --- services (writes); they belong in accounts/services.py once that file is free to edit ------
-
-
-@transaction.atomic
-def token_get_or_create(*, user: User) -> Token:
-    """The user's token, created on first use (what ``POST /api/auth/token/`` hands out)."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
-
-
-@transaction.atomic
-def token_rotate(*, user: User) -> Token:
-    """A fresh token for the user; the old one (if any) stops working at once."""
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
-
-
-@transaction.atomic
-def token_revoke(*, user: User) -> bool:
-    """Delete the user's token; True if there was one."""
-    deleted, _by_model = Token.objects.filter(user=user).delete()
-    return deleted > 0
-
-
-# --- the page ---------------------------------------------------------------------------------
+from accounts.selectors import tokens_for_user, user_is_course_staff
+from accounts.services import token_revoke, token_rotate
 
 
 class TokenActionForm(forms.Form):
@@ -66,7 +39,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 revoked = token_revoke(user=user)
         else:
             status = 400
-    user_tokens = list(Token.objects.filter(user=user))
+    user_tokens = list(tokens_for_user(user=user))
     return render(
         request,
         "accounts/tokens.html",

@@ -48,7 +48,7 @@ def check_broker() -> CheckResult:
 
 def check_workers(timeout: float | None = None) -> CheckResult:
     """Enqueue a trivial task on every grader queue and read each result back within the timeout."""
-    from grader.tasks import ping
+    from dlcv_site.tasks import ping
 
     timeout = settings.HEALTHZ_WORKER_TIMEOUT if timeout is None else timeout
     start = time.perf_counter()

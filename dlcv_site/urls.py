@@ -10,7 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("labs.api_urls")),
+    path("api/", include("dlcv_site.api_urls")),
     path("instructor/courses/<slug:course_slug>/", include("quizzes.instructor_urls")),
     path("instructor/courses/<slug:course_slug>/", include("labs.instructor_urls")),
     path("", include("quizzes.urls")),

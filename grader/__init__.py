@@ -1,5 +1,5 @@
-"""DLCV grader core: reference implementations, problem families and grading.
+"""DLCV grader core: reference implementations, problem families, coding labs, the sandbox, grading.
 
-Pure Python/numpy/sympy/torch. Nothing here imports Django; only ``grader/tasks.py``
-(the Celery entry point) touches the web apps. Usable from a notebook or ``python -m grader``.
+Pure Python/numpy/sympy/torch: nothing here imports Django, Celery or the web apps (the apps call in;
+``grader/tests/test_purity.py`` proves it). Usable from a notebook or ``python -m grader``.
 """

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from grader.i18n import DEFAULT_LANG, Text
+
 __all__ = [
     "DEFAULT_TOLERANCES",
     "EXACT",
@@ -53,23 +55,20 @@ MAX_EXPONENT = 308
 
 
 class AnswerFormatError(ValueError):
-    """The input cannot be read as the requested kind of answer (not a wrong answer)."""
+    """The input cannot be read as the requested kind of answer (not a wrong answer). ``text``
+    says why, worded in the reader's language (:mod:`grader.i18n`)."""
 
-    def __init__(self, message_en: str, message_zh: str) -> None:
-        super().__init__(message_en)
-        self.message_en = message_en
-        self.message_zh = message_zh
+    def __init__(self, text: Text) -> None:
+        super().__init__(text(DEFAULT_LANG))
+        self.text = text
 
-    def message(self, lang: str = "en") -> str:
+    def message(self, lang: str = DEFAULT_LANG) -> str:
         """The message in ``lang`` ("en" or "zh-Hant")."""
-        return self.message_zh if lang == "zh-Hant" else self.message_en
-
-    def to_dict(self) -> dict[str, str]:
-        return {"en": self.message_en, "zh-Hant": self.message_zh}
+        return self.text(lang)
 
 
-def _err(en: str, zh: str) -> AnswerFormatError:
-    return AnswerFormatError(en, zh)
+def _err(msgid: str, **args: Any) -> AnswerFormatError:
+    return AnswerFormatError(Text(msgid, **args))
 
 
 # --------------------------------------------------------------------------- normalization
@@ -126,7 +125,7 @@ def _exponent(text: str) -> int:
     digits = re.sub(r"[\s{}()]", "", text)
     value = int(digits)
     if abs(value) > MAX_EXPONENT:
-        raise _err(f"The exponent {value} is out of range.", f"指數 {value} 超出範圍。")
+        raise _err("The exponent %(exponent)d is out of range.", exponent=value)
     return value
 
 
@@ -138,14 +137,14 @@ def _mantissa(text: str, original: str) -> Fraction:
             if re.fullmatch(r"\d+,\d+", whole) and not frac:
                 guess = whole.replace(",", ".")
                 raise _err(
-                    f"'{original}' is ambiguous: use a decimal point ({guess}); a comma is only read as a "
+                    "'%(answer)s' is ambiguous: use a decimal point (%(guess)s); a comma is only read as a "
                     "thousands separator in groups of three digits (72,855,552).",
-                    f"「{original}」有歧義：小數請用小數點（{guess}）；逗號只能當千分位分隔，每三位一組（72,855,552）。",
+                    answer=original, guess=guess,
                 )
             raise _err(
-                f"'{original}' is not one number: spaces or commas between digits are only allowed "
+                "'%(answer)s' is not one number: spaces or commas between digits are only allowed "
                 "to group thousands, three digits a group (72,855,552 or 72 855 552).",
-                f"「{original}」不是一個數：數字間的空格或逗號只能當千分位分隔，每三位一組（72,855,552 或 72 855 552）。",
+                answer=original,
             )
         whole = re.sub(r"[,' _]", "", whole)
     return Fraction(int(whole or "0")) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0)
@@ -157,11 +156,11 @@ def _parse_real(text: str, original: str) -> Fraction:
     if not m:
         if "," in text and re.search(r"\d,\d", text):
             raise _err(
-                f"'{original}' is not one number. Use a decimal point (1.5), not a comma; "
+                "'%(answer)s' is not one number. Use a decimal point (1.5), not a comma; "
                 "commas only group thousands (72,855,552).",
-                f"「{original}」不是一個數。小數請用小數點（1.5），不要用逗號；逗號只能當千分位分隔（72,855,552）。",
+                answer=original,
             )
-        raise _err(f"'{original}' is not a number.", f"「{original}」不是數字。")
+        raise _err("'%(answer)s' is not a number.", answer=original)
     sign = -1 if m.group("sign") == "-" else 1
     if m.group("e3") is not None:
         return sign * Fraction(10) ** _exponent(m.group("e3"))
@@ -175,52 +174,49 @@ def _parse_real(text: str, original: str) -> Fraction:
 def _number_exact(raw: Any, *, allow_percent: bool = False, allow_inf: bool = False) -> Fraction | float:
     """Parse to an exact ``Fraction`` (or ``±inf`` as float)."""
     if isinstance(raw, bool):
-        raise _err("Expected a number, got true/false.", "需要數字，而不是 true/false。")
+        raise _err("Expected a number, got true/false.")
     if isinstance(raw, int):
         return Fraction(raw)
     if isinstance(raw, float):
         if math.isnan(raw):
-            raise _err("NaN is not an answer.", "NaN 不是有效答案。")
+            raise _err("NaN is not an answer.")
         if math.isinf(raw):
             if not allow_inf:
-                raise _err("Infinity is not accepted for this answer.", "此題不接受無限大。")
+                raise _err("Infinity is not accepted for this answer.")
             return raw
         return Fraction(raw)
     if not isinstance(raw, str):
-        raise _err("Expected a number.", "需要一個數字。")
+        raise _err("Expected a number.")
     if len(raw) > MAX_NUMBER_CHARS:
-        raise _err(
-            f"The answer is too long (over {MAX_NUMBER_CHARS} characters).",
-            f"答案過長（超過 {MAX_NUMBER_CHARS} 個字元）。",
-        )
+        raise _err("The answer is too long (over %(limit)d characters).", limit=MAX_NUMBER_CHARS)
     original = raw.strip()
     text = normalize_text(raw).strip()
     if not text:
-        raise _err("The answer is empty.", "答案是空的。")
+        raise _err("The answer is empty.")
     low = text.lower().replace(" ", "")
     if low in _NAN_WORDS:
-        raise _err("NaN is not an answer.", "NaN 不是有效答案。")
+        raise _err("NaN is not an answer.")
     if low in _INF_WORDS:
         if not allow_inf:
-            raise _err("Infinity is not accepted for this answer.", "此題不接受無限大。")
+            raise _err("Infinity is not accepted for this answer.")
         return math.inf * _INF_WORDS[low]
     scale = Fraction(1)
     if text.endswith("%"):
         if not allow_percent:
             raise _err(
-                f"Percentages are not accepted here; write '{original}' as a plain number (e.g. 0.75 for 75%).",
-                f"此處不接受百分比；請把「{original}」寫成一般數字（例如 75% 寫成 0.75）。",
+                "Percentages are not accepted here; write '%(answer)s' as a plain number (e.g. 0.75 for 75%%).",
+                answer=original,
             )
         text = text[:-1].rstrip()
         scale = Fraction(1, 100)
     if text.count("/") > 1:
-        raise _err(f"'{original}' has more than one '/'.", f"「{original}」有不只一個「/」。")
+        raise _err("'%(answer)s' has more than one '/'.", answer=original)
     if "/" in text:
         num_text, den_text = text.split("/")
         num = _parse_real(num_text.strip(), original)
         den = _parse_real(den_text.strip(), original)
         if den == 0:
-            raise _err("Division by zero.", "除以零。")
+            raise _err("Division by zero.")
         return num / den * scale
     return _parse_real(text, original) * scale
 
@@ -260,10 +256,7 @@ def parse_integer(raw: Any) -> int:
     value = _number_exact(raw)
     if isinstance(value, float) or value.denominator != 1:
         shown = raw if isinstance(raw, str) else json.dumps(raw)
-        raise _err(
-            f"Expected a whole number, got '{str(shown).strip()}'.",
-            f"需要整數，但收到「{str(shown).strip()}」。",
-        )
+        raise _err("Expected a whole number, got '%(answer)s'.", answer=str(shown).strip())
     return int(value.numerator)
 
 
@@ -276,10 +269,10 @@ def _strip_brackets(text: str) -> str:
     text = text.strip()
     if text and text[0] in _OPEN_CLOSE:
         if not text.endswith(_OPEN_CLOSE[text[0]]):
-            raise _err("Unbalanced brackets.", "括號不成對。")
+            raise _err("Unbalanced brackets.")
         text = text[1:-1].strip()
     if any(c in text for c in "[](){}"):
-        raise _err("Unexpected brackets inside the list.", "列表中有多餘的括號。")
+        raise _err("Unexpected brackets inside the list.")
     return text
 
 
@@ -312,23 +305,20 @@ def _split_cells(text: str) -> list[str]:
         cells.pop()  # a trailing comma, as Python allows: "1, 2, 3,"
     for i, cell in enumerate(cells, start=1):
         if not cell:
-            raise _err(f"Entry {i} is empty.", f"第 {i} 個值是空的。")
+            raise _err("Entry %(entry)d is empty.", entry=i)
     return cells
 
 
 def _check_length(n: int, length: int | None) -> None:
     if length is not None and n != length:
-        raise _err(
-            f"Expected {length} values, got {n}.",
-            f"需要 {length} 個值，但收到 {n} 個。",
-        )
+        raise _err("Expected %(expected)d values, got %(got)d.", expected=length, got=n)
 
 
-def _entry(raw: Any, where_en: str, where_zh: str, **kw: bool) -> int | float:
+def _entry(raw: Any, where: Text, **kw: bool) -> int | float:
     try:
         return parse_number(raw, **kw)
     except AnswerFormatError as exc:
-        raise _err(f"{where_en}: {exc.message_en}", f"{where_zh}：{exc.message_zh}") from None
+        raise _err("%(where)s: %(error)s", where=where, error=exc.text) from None
 
 
 def _text_or_list(raw: Any) -> str | list[Any]:
@@ -336,15 +326,12 @@ def _text_or_list(raw: Any) -> str | list[Any]:
         return list(raw)
     if isinstance(raw, str):
         if len(raw) > MAX_TEXT_CHARS:
-            raise _err(
-                f"The answer is too long (over {MAX_TEXT_CHARS} characters).",
-                f"答案過長（超過 {MAX_TEXT_CHARS} 個字元）。",
-            )
+            raise _err("The answer is too long (over %(limit)d characters).", limit=MAX_TEXT_CHARS)
         text = normalize_text(raw).strip()
         if not text:
-            raise _err("The answer is empty.", "答案是空的。")
+            raise _err("The answer is empty.")
         return text
-    raise _err("Expected a list of numbers.", "需要一串數字。")
+    raise _err("Expected a list of numbers.")
 
 
 def parse_vector(
@@ -363,20 +350,20 @@ def parse_vector(
     value = _text_or_list(raw)
     cells: list[Any] = _split_cells(_strip_brackets(value)) if isinstance(value, str) else value
     if not cells:
-        raise _err("The list is empty.", "列表是空的。")
+        raise _err("The list is empty.")
     _check_length(len(cells), length)
     out: list[int | float] = []
     for i, cell in enumerate(cells, start=1):
         if isinstance(cell, list):
-            raise _err("Expected a flat list of numbers, not nested lists.", "需要一串數字，而不是巢狀列表。")
+            raise _err("Expected a flat list of numbers, not nested lists.")
         if integer:
             try:
                 out.append(parse_integer(cell))
             except AnswerFormatError as exc:
-                raise _err(f"Entry {i}: {exc.message_en}", f"第 {i} 個值：{exc.message_zh}") from None
+                raise _err("%(where)s: %(error)s", where=Text("Entry %(entry)d", entry=i), error=exc.text) from None
         else:
             out.append(
-                _entry(cell, f"Entry {i}", f"第 {i} 個值", allow_percent=allow_percent, allow_inf=allow_inf)
+                _entry(cell, Text("Entry %(entry)d", entry=i), allow_percent=allow_percent, allow_inf=allow_inf)
             )
     return out
 
@@ -396,7 +383,7 @@ def parse_shape(raw: Any, *, length: int | None = None) -> list[int]:
     dims = parse_vector(value, integer=True)
     _check_length(len(dims), length)
     if any(d < 0 for d in dims):
-        raise _err("Dimensions cannot be negative.", "維度不能是負數。")
+        raise _err("Dimensions cannot be negative.")
     return [int(d) for d in dims]
 
 
@@ -408,7 +395,7 @@ def parse_indices(raw: Any, *, length: int | None = None) -> list[int]:
         return []
     indices = parse_vector(raw, integer=True, length=length)
     if any(i < 0 for i in indices):
-        raise _err("Indices cannot be negative.", "索引不能是負數。")
+        raise _err("Indices cannot be negative.")
     return [int(i) for i in indices]
 
 
@@ -429,7 +416,7 @@ def _matrix_rows_from_text(text: str) -> list[list[str]] | list[list[Any]]:
             leftover = re.sub(r"[\s,;]", "", _INNER_GROUP.sub("", text))
             if rows and leftover in {"", "[]"}:
                 return [_split_cells(r) for r in rows]
-            raise _err("Unbalanced brackets in the matrix.", "矩陣的括號不成對。")
+            raise _err("Unbalanced brackets in the matrix.")
     if text[:1] in _OPEN_CLOSE and text.endswith(_OPEN_CLOSE[text[0]]):
         text = text[1:-1]  # MATLAB style "[1 2; 3 4]"
     lines = [ln for ln in re.split(r"[\n;]", text) if ln.strip()]
@@ -462,36 +449,32 @@ def parse_matrix(
     value = _text_or_list(raw)
     rows = _matrix_rows_from_text(value) if isinstance(value, str) else value
     if not rows:
-        raise _err("The matrix is empty.", "矩陣是空的。")
+        raise _err("The matrix is empty.")
     if not all(isinstance(r, list | tuple) for r in rows):
         # A flat list is only unambiguous when the matrix is known to be a single row.
         if shape is not None and shape[0] == 1 and not any(isinstance(r, list | tuple) for r in rows):
             rows = [list(rows)]
         else:
-            raise _err(
-                "Expected a list of rows, e.g. [[1, 2], [3, 4]].",
-                "需要一列一列的數字，例如 [[1, 2], [3, 4]]。",
-            )
+            raise _err("Expected a list of rows, e.g. [[1, 2], [3, 4]].")
     width = len(rows[0])
     if width == 0:
-        raise _err("Row 1 is empty.", "第 1 列（row）是空的。")
+        raise _err("Row 1 is empty.")
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != width:
             raise _err(
-                f"The matrix is not rectangular: row {i} has {len(row)} entries, but row 1 has {width}.",
-                f"矩陣不是矩形：第 {i} 列（row）有 {len(row)} 個值，但第 1 列有 {width} 個。",
+                "The matrix is not rectangular: row %(row)d has %(entries)d entries, but row 1 has %(width)d.",
+                row=i, entries=len(row), width=width,
             )
     if shape is not None and (len(rows), width) != tuple(shape):
         raise _err(
-            f"Expected a {shape[0]}×{shape[1]} matrix, got {len(rows)}×{width}.",
-            f"需要 {shape[0]}×{shape[1]} 的矩陣，但收到 {len(rows)}×{width}。",
+            "Expected a %(rows)d×%(cols)d matrix, got %(got_rows)d×%(got_cols)d.",
+            rows=shape[0], cols=shape[1], got_rows=len(rows), got_cols=width,
         )
     return [
         [
             _entry(
                 cell,
-                f"Row {i}, column {j}",
-                f"第 {i} 列第 {j} 行",
+                Text("Row %(row)d, column %(column)d", row=i, column=j),
                 allow_percent=allow_percent,
                 allow_inf=allow_inf,
             )
@@ -507,13 +490,13 @@ def parse_matrix(
 def parse_choice(raw: Any, choices: tuple[str, ...] | list[str]) -> str:
     """Parse a choice key: case-insensitive, ``(b)``/``b)``/``b.`` are read as ``b``."""
     if not isinstance(raw, str):
-        raise _err("Expected one of the choices.", "請選擇一個選項。")
+        raise _err("Expected one of the choices.")
     text = normalize_text(raw).strip().strip("().").strip()
     by_lower = {c.lower(): c for c in choices}
     if text.lower() in by_lower:
         return by_lower[text.lower()]
     listed = ", ".join(choices)
-    raise _err(f"Choose one of: {listed}.", f"請從以下選項擇一：{listed}。")
+    raise _err("Choose one of: %(choices)s.", choices=listed)
 
 
 _EXPR_FUNCTIONS = (
@@ -544,30 +527,22 @@ def parse_expression(raw: Any, symbols: tuple[str, ...] | list[str]) -> str:
     is what makes handing the text to sympy's (eval-based) parser safe.
     """
     if not isinstance(raw, str):
-        raise _err("Expected a formula.", "需要一個算式。")
+        raise _err("Expected a formula.")
     if len(raw) > MAX_NUMBER_CHARS:
-        raise _err(
-            f"The formula is too long (over {MAX_NUMBER_CHARS} characters).",
-            f"算式過長（超過 {MAX_NUMBER_CHARS} 個字元）。",
-        )
+        raise _err("The formula is too long (over %(limit)d characters).", limit=MAX_NUMBER_CHARS)
     text = normalize_text(raw).replace("×", "*").strip()
     if not text:
-        raise _err("The answer is empty.", "答案是空的。")
+        raise _err("The answer is empty.")
     allowed = set(symbols) | set(_EXPR_FUNCTIONS) | set(_EXPR_CONSTANTS)
     pos = 0
     while pos < len(text):
         m = _EXPR_TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise _err(
-                f"Unexpected character '{text[pos:].strip()[:1]}' in the formula.",
-                f"算式中有無法辨識的字元「{text[pos:].strip()[:1]}」。",
-            )
+            raise _err("Unexpected character '%(character)s' in the formula.", character=text[pos:].strip()[:1])
         name = m.group("name")
         if name is not None and name not in allowed:
             known = ", ".join(symbols)
-            raise _err(
-                f"Unknown name '{name}' (variables: {known}).", f"未知的名稱「{name}」（可用變數：{known}）。"
-            )
+            raise _err("Unknown name '%(name)s' (variables: %(known)s).", name=name, known=known)
         pos = m.end()
     expr = _sympify(text, symbols)
     return str(expr)
@@ -591,10 +566,7 @@ def _sympify(text: str, symbols: tuple[str, ...] | list[str]) -> Any:
         # evaluate=False: "9^9^9^9" must stay a tree, not be computed as an integer.
         return parse_expr(text, local_dict=local, transformations=transformations, evaluate=False)
     except Exception:  # sympy raises many kinds for malformed input; all mean the same to a student
-        raise _err(
-            "The formula cannot be read (check brackets and operators).",
-            "無法解讀此算式（請檢查括號與運算子）。",
-        ) from None
+        raise _err("The formula cannot be read (check brackets and operators).") from None
 
 
 _FUNCS: dict[str, Any] = {

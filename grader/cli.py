@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grader.i18n import LANGS, gettext_for
 from grader.problems import all_families, get_family
-from grader.problems.base import LANGS, ProblemFamily, tr
+from grader.problems.base import ProblemFamily
+from grader.results import GradingResult
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -77,7 +79,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         _dump([f.describe(args.lang) for f in families])
         return EXIT_OK
     for f in families:
-        print(f"{f.name}\t{tr(f.title, args.lang)}")
+        print(f"{f.name}\t{f.title_in(args.lang)}")
     return EXIT_OK
 
 
@@ -92,7 +94,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "family": family.name,
                 "seed": args.seed,
                 "lang": args.lang,
-                "title": tr(family.title, args.lang),
+                "title": family.title_in(args.lang),
                 "params": params,
                 "parts": [p.to_dict(args.lang) for p in family.parts(params)],
                 "statement": statement,
@@ -102,15 +104,24 @@ def cmd_show(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    zh = args.lang == "zh-Hant"
-    print(f"# {tr(family.title, args.lang)} ({family.name}, seed {args.seed})\n")
+    _ = gettext_for(args.lang)
+    print(f"# {family.title_in(args.lang)} ({family.name}, seed {args.seed})\n")
     print(statement)
-    print("## 答案\n" if zh else "## Answer\n")
+    print("## " + _("Answer") + "\n")
     for name, text in family.format_answer(params, answer).items():
         print(f"{name}:" + ("\n" + text if "\n" in text else " " + text))
-    print("\n## 詳解\n" if zh else "\n## Worked solution\n")
+    print("\n## " + _("Worked solution") + "\n")
     print(explanation)
     return EXIT_OK
+
+
+def _check_output(result: GradingResult, args: argparse.Namespace) -> dict[str, Any]:
+    """The result as a student may see it (``GradingResult.for_student``), worded in ``--lang``;
+    ``valid`` and ``feedback`` repeat ``gradable`` and ``message`` for scripts written against the
+    first version of this output."""
+    shown = result.for_student(lang=args.lang, reveal=args.reveal)
+    return {"family": args.family, "seed": args.seed, "valid": shown["gradable"], "feedback": shown["message"],
+            **shown}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -119,40 +130,29 @@ def cmd_check(args: argparse.Namespace) -> int:
         raw = _json_arg(args.answer, "--answer")
     except _InvalidJSON as exc:
         # Unreadable JSON is a format error of the whole answer: invalid, not a usage error.
-        grade_dict: dict[str, Any] = {
-            "valid": False,
-            "gradable": False,
-            "score": None,
-            "format_errors": {"_answer": str(exc)},
-            "feedback": str(exc),
-            "misconceptions": [],
-            "parts": [],
-        }
+        result = GradingResult.invalid({"_answer": str(exc)}, str(exc))
     else:
-        grade_dict = family.check(params, raw, args.lang).to_dict(reveal=args.reveal)
-    result = {"family": family.name, "seed": args.seed, **grade_dict}
+        result = family.check(params, raw)
+    shown = _check_output(result, args)
+    _ = gettext_for(args.lang)
     if args.json:
-        _dump(result)
-    elif not result["valid"]:
-        print(
-            "Invalid answer (no attempt counted):"
-            if args.lang == "en"
-            else "答案格式有誤（不計入作答次數）："
-        )
-        for part, message in result["format_errors"].items():
+        _dump(shown)
+    elif not result.gradable:
+        print(_("Invalid answer (no attempt counted):"))
+        for part, message in shown["format_errors"].items():
             print(f"- {part}: {message}")
     else:
-        print(f"Score: {result['score']:.4g} ({result['points']:g}/{result['max_points']:g} points)")
-        if result["misconceptions"]:
-            print("Misconceptions: " + ", ".join(result["misconceptions"]))
-        print(result["feedback"])
-    return EXIT_OK if result["valid"] else EXIT_INVALID
+        print(_("Score: %(score).4g (%(points)g/%(max_points)g points)") % shown)
+        if result.misconceptions:
+            print(_("Misconceptions: %(tags)s") % {"tags": ", ".join(result.misconceptions)})
+        print(shown["message"])
+    return EXIT_OK if result.gradable else EXIT_INVALID
 
 
 def cmd_codelabs(args: argparse.Namespace) -> int:
     from grader.codelabs import all_codelabs
 
-    rows = [{"slug": lab.slug, "title": lab.title.get(args.lang) or lab.title["en"], "functions": list(lab.functions),
+    rows = [{"slug": lab.slug, "title": lab.title_in(args.lang), "functions": list(lab.functions),
              "torch": lab.uses_torch, "points": lab.total_points()} for lab in all_codelabs()]
     if args.json:
         _dump(rows)
@@ -193,18 +193,22 @@ def cmd_codelab_run(args: argparse.Namespace) -> int:
         result = grade_code(lab=lab, source=source, seed=args.seed, runner=runner)
     finally:
         runner.close()
+    shown = result.for_student(lang=args.lang)
     if args.json:
-        _dump(result)
+        _dump({"lab": lab.slug, "seed": args.seed, **shown})
         return EXIT_OK
-    for test in result["tests"]:
+    for test in shown["tests"]:
         mark = {"passed": "PASS", "failed": "FAIL", "error": "ERR ", "not_run": "----"}[test["status"]]
-        print(f"{mark} {test['earned']:g}/{test['points']:g}  {test['title']}" + ("" if test["public"] else "  (hidden)"))
+        hidden = "" if test["public"] else "  " + gettext_for(args.lang)("(hidden)")
+        print(f"{mark} {test['points']:g}/{test['max_points']:g}  {test['title']}{hidden}")
         if not test["passed"]:
-            print("       " + (test["message"].get(args.lang) or test["message"]["en"]).replace("\n", "\n       "))
-    if result["summary"]:
-        print(result["summary"].get(args.lang) or result["summary"]["en"])
-    print(f"Score: {result['earned']:g}/{result['points']:g}  ({result['resources']['wall_seconds']:.2f} s)")
-    return EXIT_OK if result["score"] == 1.0 else EXIT_INVALID
+            print("       " + test["message"].replace("\n", "\n       "))
+    if shown["run"]["summary"]:
+        print(shown["run"]["summary"])
+    print(gettext_for(args.lang)("Score: %(points)g/%(max_points)g (%(seconds).2f s)")
+          % {"points": result.points, "max_points": result.max_points,
+             "seconds": float(shown["run"]["resources"]["wall_seconds"] or 0)})
+    return EXIT_OK if result.score == 1.0 else EXIT_INVALID
 
 
 def build_parser() -> argparse.ArgumentParser:

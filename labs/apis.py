@@ -1,312 +1,56 @@
-"""The JSON API: tokens, labs, submissions and grades (``/api/…``, OpenAPI at ``/api/schema/``).
+"""The labs API: the caller's labs, their variant of one, submitting, and their submissions and grades.
 
 One class per operation, each with a nested ``InputSerializer``/``OutputSerializer``: validate,
-call one access check or service, serialize. Every error is JSON — ``{"detail": …}`` plus
-``"errors"`` with field-level messages for a 400 — and no input, however malformed, may turn into
-a 500: bodies are JSON only, at most 256 KB (413 otherwise), with finite numbers only (Python's
-``json`` reads ``NaN``, ``Infinity`` and ``1e999`` happily; we do not).
+call one access check or service, present. Parsing, errors and throttles are the API's shared
+plumbing (``dlcv_site.api``); a service's refusal becomes a 400 or 409 there. Texts follow the
+request's language (``?lang=``, ``Accept-Language``); a result is shown through
+``GradingResult.for_student`` and nothing else of it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import math
-import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import authenticate
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
-from rest_framework.views import APIView, exception_handler
 
 from accounts.models import STAFF_ROLES, User
 from accounts.selectors import enrollments_for_user
-from accounts.token_views import token_get_or_create
+from dlcv_site.api import ApiView, PayloadTooLarge, StrictJSONParser, SubmissionRateThrottle, error_responses
+from dlcv_site.i18n import django_language, grader_lang
 from grader.answers import MAX_TEXT_CHARS
-from grader.problems import get_family
-from grader.problems.base import LANGS, PART_KINDS, Part, tr
+from grader.i18n import LANGS
+from grader.problems.base import PART_KINDS
+from labs import presenters
 from labs.access import lab_get_for_member, submission_get_for_user
-from labs.models import LabKind, LabPart, Submission, SubmissionStatus
+from labs.models import LabKind, SubmissionStatus
 from labs.selectors import LabRow, lab_submissions_for_student, labs_for_student
-from labs.services import (
-    MAX_SOURCE_BYTES,
-    SubmissionInvalid,
-    SubmissionRefused,
-    lab_part_params,
-    lab_variant_seed,
-    submission_create,
-)
+from labs.services import MAX_SOURCE_BYTES, lab_variant_seed, submission_create
 
-#: Largest request body any API accepts (answers to a whole lab fit in a few KB).
-MAX_BODY_BYTES = 256 * 1024
 #: Bounds on the shape of ``answers`` (well above any real lab, well below anything costly).
 MAX_PARTS = 100
 MAX_BOXES_PER_PART = 100
 MAX_KEY_CHARS = 100
 MAX_LIST_ITEMS = 10_000
-IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as HTTP headers carry it
-DEFAULT_LANG = "zh-Hant"
-
-logger = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- plumbing
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = _("The request body is larger than 256 KB.")
-    default_code = "payload_too_large"
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses as inf
-        raise ValueError(f"number out of range: {text[:40]}")
-    return value
-
-
-class StrictJSONParser(JSONParser):
-    """JSON bodies of at most ``MAX_BODY_BYTES`` with finite numbers; anything else is a 400/413."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
-        raw = stream.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge()
-        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
-        try:
-            return json.loads(raw.decode(encoding), parse_constant=_reject_constant, parse_float=_finite_float)
-        except (ValueError, LookupError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-            raise exceptions.ParseError(f"JSON parse error: {str(exc)[:200]}") from None
-
-
-def _body_too_large(request: HttpRequest | Request) -> bool:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False  # the server refuses a malformed length before we see it; the parser still caps it
-    return length > MAX_BODY_BYTES
-
-
-def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
-    """DRF's handler, plus: one 404 message, Django's body-size guard as 413 JSON, 400s as ``{detail, errors}``."""
-    if isinstance(exc, Http404):
-        # One message for "no such object" and "not yours": the body must not tell them apart.
-        exc = exceptions.NotFound()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge()
-    elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
-        exc = exceptions.ParseError(_("Malformed request."))
-    response = exception_handler(exc, dict(context))
-    if response is not None and isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"detail": _("Invalid input."), "errors": errors}
-    return response
-
-
-class ApiView(APIView):
-    """Base of every API here: JSON bodies only, the size check first, JSON errors."""
-
-    parser_classes: list[type[BaseParser]] = [StrictJSONParser]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Before authentication, which may read a form body for the CSRF check.
-        if _body_too_large(request):
-            raise PayloadTooLarge()
-        super().initial(request, *args, **kwargs)
-
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
-
-
-@csrf_exempt  # it changes nothing, and must answer JSON for every method
-def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Every unknown ``/api/…`` URL (e.g. ``/api/submissions/-1/``): JSON like the rest of the API."""
-    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=status.HTTP_404_NOT_FOUND)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False, help_text="Stable reason for a 409 (e.g. attempts_exhausted).")
-    errors = serializers.DictField(
-        required=False,
-        child=serializers.JSONField(),
-        help_text="Field-level messages: {field: [message]}, or {part: {answer box: message}} for answers.",
-    )
-
-    class Meta:
-        ref_name = "Error"
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    # The API's schema is written once, in English, at import time: not through the UI's translations.
-    described = {
-        400: "Invalid input: see `errors`.",
-        401: "Not authenticated.",
-        404: "No such object, or not yours.",
-        409: "Refused: the lab is closed or the attempts are used up.",
-        413: "Body larger than 256 KB.",
-        429: "Too many requests; see Retry-After.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
-
-
-# --------------------------------------------------------------------------- throttles
-
-
-def _setting(name: str, default: str) -> str:
-    return str(getattr(settings, name, None) or os.environ.get(name) or default)
-
-
-class _SurvivesCacheOutage:
-    """Throttles count in the cache; while it is unreachable they let requests through (and log):
-    a Redis outage must not stop students submitting (the attempts policy still holds) or logging in."""
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        try:
-            return super().allow_request(request, view)  # type: ignore[misc]
-        except Exception:
-            logger.warning("throttle cache unavailable; not throttling %s", type(self).__name__, exc_info=True)
-            return True
-
-
-class SubmissionRateThrottle(_SurvivesCacheOutage, UserRateThrottle):
-    """Per-student submissions (``SUBMISSION_RATE``, default 30/min) → 429 with Retry-After."""
-
-    scope = "lab_submissions"
-
-    def get_rate(self) -> str:
-        return _setting("SUBMISSION_RATE", "30/min")
-
-
-class _LoginFailureThrottle(SimpleRateThrottle):
-    """Counts failed logins only (a successful one costs nothing): ``allow_request`` looks, and
-    ``record_failure`` counts. Rate: ``LOGIN_FAILURE_RATE`` (default 10/min)."""
-
-    def get_rate(self) -> str:
-        return _setting("LOGIN_FAILURE_RATE", "10/min")
-
-    def ident(self, request: Request) -> str | None:
-        raise NotImplementedError
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        ident = self.ident(request)
-        return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
-        return len(self.history) < self.num_requests
-
-    def record_failure(self, request: Request) -> None:
-        key = self.get_cache_key(request, None)  # type: ignore[arg-type]
-        if key is not None:
-            now = self.timer()
-            try:
-                history = [t for t in self.cache.get(key, []) if t > now - self.duration]
-                self.cache.set(key, [now, *history], self.duration)
-            except Exception:
-                logger.warning("throttle cache unavailable; a failed login not counted", exc_info=True)
-
-
-class LoginFailureByAddressThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
-    scope = "login_failures_address"
-
-    def ident(self, request: Request) -> str | None:
-        return self.get_ident(request)
-
-
-class LoginFailureByUsernameThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
-    """Also per username, so guessing one account's password from many addresses is slow too."""
-
-    scope = "login_failures_username"
-
-    def ident(self, request: Request) -> str | None:
-        data = request.data
-        username = data.get("username") if isinstance(data, Mapping) else None
-        if not isinstance(username, str) or not username:
-            return None
-        return hashlib.sha256(username.strip().lower().encode("utf-8", "replace")).hexdigest()
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-class TokenObtainApi(ApiView):
-    """Exchange a username and password for the user's API token."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginFailureByAddressThrottle, LoginFailureByUsernameThrottle]
-    parser_classes = [StrictJSONParser, FormParser]
-
-    class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-
-        class Meta:
-            ref_name = "TokenObtainInput"
-
-    class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
-
-        class Meta:
-            ref_name = "TokenObtainOutput"
-
-    @extend_schema(
-        operation_id="auth_token_obtain",
-        tags=["auth"],
-        auth=[],
-        request=InputSerializer,
-        responses={200: OutputSerializer, **_errors(400, 413, 429)},
-    )
-    def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            username=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-        )
-        if user is None:
-            for throttle in self.get_throttles():
-                throttle.record_failure(request)  # type: ignore[attr-defined]
-            message = _("Unable to log in with the provided credentials.")
-            raise exceptions.ValidationError({"non_field_errors": [message]})
-        token = token_get_or_create(user=user)
-        return Response(self.OutputSerializer({"token": token.key}).data)
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # visible ASCII, as HTTP headers carry it
 
 
 # --------------------------------------------------------------------------- labs
 
 
 LANG_PARAMETER = OpenApiParameter(
-    "lang", str, OpenApiParameter.QUERY, enum=list(LANGS), default=DEFAULT_LANG,
-    description="Language of statements, labels and messages.",
+    "lang", str, OpenApiParameter.QUERY, enum=list(LANGS),
+    description="Language of statements, labels and messages (default: Accept-Language, else zh-Hant).",
 )
 SLUG_PARAMETER = OpenApiParameter(
     "lab_slug", str, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$", description="The lab's slug.",
@@ -349,7 +93,7 @@ class LabListApi(ApiView):
         def get_url(self, entry: CourseLabRow) -> str:
             return reverse("api-lab-detail", kwargs={"lab_slug": entry.lab.slug})
 
-    @extend_schema(operation_id="labs_list", tags=["labs"], responses={200: OutputSerializer(many=True), **_errors(401)})
+    @extend_schema(operation_id="labs_list", tags=["labs"], responses={200: OutputSerializer(many=True), **error_responses(401)})
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(_lab_rows(request.user), many=True).data)
 
@@ -382,38 +126,11 @@ class LabPartSerializer(serializers.Serializer):
         ref_name = "LabPart"
 
 
-def _input_spec(box: Part, lang: str) -> dict[str, Any]:
-    return {
-        "name": box.name,
-        "kind": box.kind,
-        "label": tr(box.label, lang),
-        "points": box.points,
-        "shape": list(box.shape) if box.shape is not None else None,
-        "length": box.length,
-        "choices": list(box.choices),
-        "symbols": list(box.symbols),
-    }
-
-
-def _part_view(part: LabPart, seed: int, lang: str) -> dict[str, Any]:
-    """A part of the caller's own variant, stated in ``lang`` (never its solution)."""
-    params = lab_part_params(part=part, seed=seed)
-    family = get_family(part.family)
-    return {
-        "key": part.key,
-        "title": part.title,
-        "family": part.family,
-        "points": part.points,
-        "statement": family.render(params, lang),
-        "inputs": [_input_spec(box, lang) for box in family.parts(params)],
-    }
-
-
 class LabDetailApi(ApiView):
     """The caller's own variant of a lab: each part's statement and answer boxes."""
 
     class QuerySerializer(serializers.Serializer):
-        lang = serializers.ChoiceField(choices=list(LANGS), default=DEFAULT_LANG, required=False)
+        lang = serializers.ChoiceField(choices=list(LANGS), required=False)
 
         class Meta:
             ref_name = "LabDetailQuery"
@@ -439,14 +156,14 @@ class LabDetailApi(ApiView):
         operation_id="labs_retrieve",
         tags=["labs"],
         parameters=[SLUG_PARAMETER, LANG_PARAMETER],
-        responses={200: OutputSerializer, **_errors(400, 401, 404)},
+        responses={200: OutputSerializer, **error_responses(400, 401, 404)},
     )
     def get(self, request: Request, lab_slug: str) -> Response:
         lab, _role = lab_get_for_member(user=request.user, lab_slug=lab_slug)
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        lang = query.validated_data["lang"]
-        seed = lab_variant_seed(lab=lab, user=request.user)
+        lang = query.validated_data.get("lang") or grader_lang()
+        seed = lab_variant_seed(lab_id=lab.pk, user_id=request.user.pk)
         data = {
             "slug": lab.slug,
             "title": lab.title,
@@ -458,7 +175,7 @@ class LabDetailApi(ApiView):
             "attempts_policy": lab.attempts_policy or {},
             "late_policy": lab.late_policy or {},
             "lang": lang,
-            "parts": [_part_view(part, seed, lang) for part in lab.parts.all()],
+            "parts": [presenters.part_view(part, seed, lang) for part in lab.parts.all()],
             "submissions_url": reverse("api-submission-create", kwargs={"lab_slug": lab.slug}),
         }
         return Response(self.OutputSerializer(data).data)
@@ -624,29 +341,6 @@ class SubmissionPartSerializer(serializers.Serializer):
         ref_name = "SubmissionPart"
 
 
-_ITEM_FIELDS = ("name", "label", "score", "points", "max_points", "correct", "feedback", "misconceptions", "cells")
-_PART_FIELDS = ("key", "title", "score", "points", "max_points", "correct", "feedback", "misconceptions")
-
-
-def _public_parts(result: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The stored result's parts with only the fields students may see: whatever the grader adds
-    to the stored result later (expected answers, internals), the API shows this whitelist."""
-    parts = (result or {}).get("parts") or []
-    out: list[dict[str, Any]] = []
-    for part in parts:
-        if not isinstance(part, Mapping):
-            continue
-        public = {name: part.get(name) for name in _PART_FIELDS}
-        public["misconceptions"] = list(part.get("misconceptions") or [])
-        public["items"] = [
-            {**{name: item.get(name) for name in _ITEM_FIELDS}, "misconceptions": list(item.get("misconceptions") or [])}
-            for item in part.get("items") or []
-            if isinstance(item, Mapping)
-        ]
-        out.append(public)
-    return out
-
-
 class CodeTestSerializer(serializers.Serializer):
     name = serializers.CharField()
     title = serializers.CharField()
@@ -677,41 +371,17 @@ class CodeResultSerializer(serializers.Serializer):
         ref_name = "CodeResult"
 
 
-_TEST_FIELDS = ("name", "title", "public", "function", "points", "earned", "passed", "status", "seconds")
-
-
-def _public_code_result(result: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
-    """A coding lab's stored result with only what students may see (a whitelist, like parts)."""
-    code = (result or {}).get("code")
-    if not isinstance(code, Mapping):
-        return None
-
-    def pick(message: Any) -> str | None:
-        return tr(message, lang) if isinstance(message, Mapping) else None
-
-    return {
-        "tests": [
-            {**{f: t.get(f) for f in _TEST_FIELDS}, "message": pick(t.get("message")) or "",
-             "traceback": str(t.get("traceback") or "")}
-            for t in code.get("tests") or [] if isinstance(t, Mapping)
-        ],
-        "passed": int(code.get("passed") or 0),
-        "summary": pick(code.get("summary")),
-        "stdout": str(code.get("stdout") or ""),
-        "stderr": str(code.get("stderr") or ""),
-        "output_truncated": bool(code.get("output_truncated")),
-        "resources": dict(code.get("resources") or {}),
-    }
-
-
 class SubmissionOutputSerializer(serializers.Serializer):
+    """A submission as ``labs.presenters.submission_api_view`` lays it out for its owner."""
+
     id = serializers.IntegerField()
-    url = serializers.SerializerMethodField()
-    lab = serializers.CharField(source="lab.slug")
-    user = serializers.CharField(source="user.username")
+    url = serializers.CharField(help_text="This submission in the API.")
+    page_url = serializers.CharField(help_text="This submission's page in the browser.")
+    lab = serializers.CharField()
+    user = serializers.CharField()
     number = serializers.IntegerField(help_text="1 for the student's first submission of this lab.")
     status = serializers.ChoiceField(choices=SubmissionStatus.choices)
-    lang = serializers.CharField()
+    lang = serializers.CharField(help_text="The language the student submitted in.")
     created_at = serializers.DateTimeField()
     enqueued_at = serializers.DateTimeField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
@@ -719,40 +389,17 @@ class SubmissionOutputSerializer(serializers.Serializer):
     late_days = serializers.IntegerField()
     score = serializers.FloatField(allow_null=True, help_text="Points after the attempts and late policies.")
     raw_score = serializers.FloatField(allow_null=True, help_text="0–1, before policies.")
-    points = serializers.SerializerMethodField()
-    max_points = serializers.SerializerMethodField()
-    misconceptions = serializers.SerializerMethodField()
-    parts = serializers.SerializerMethodField()
+    points = serializers.FloatField(allow_null=True, help_text="Points before policies.")
+    max_points = serializers.FloatField(allow_null=True)
+    misconceptions = serializers.ListField(child=serializers.CharField())
+    parts = SubmissionPartSerializer(many=True)
     answers = serializers.DictField(child=serializers.DictField(child=serializers.JSONField()))
-    kind = serializers.CharField(source="lab.kind", help_text="numeric or code.")
-    code = serializers.SerializerMethodField(help_text="Coding labs: the per-test results (null otherwise or until graded).")
-    source_code = serializers.CharField(help_text="Coding labs: the file as submitted.")
+    kind = serializers.CharField(help_text="numeric or code.")
+    code = CodeResultSerializer(allow_null=True, help_text="Coding labs: the per-test results (null otherwise or until graded).")
+    source_code = serializers.CharField(allow_blank=True, help_text="Coding labs: the file as submitted.")
 
     class Meta:
         ref_name = "Submission"
-
-    @extend_schema_field(CodeResultSerializer(allow_null=True))
-    def get_code(self, submission: Submission) -> dict[str, Any] | None:
-        return _public_code_result(submission.result, submission.lang)
-
-    def get_url(self, submission: Submission) -> str:
-        return reverse("api-submission-detail", kwargs={"submission_id": submission.pk})
-
-    @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_points(self, submission: Submission) -> float | None:
-        return (submission.result or {}).get("points")
-
-    @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_max_points(self, submission: Submission) -> float | None:
-        return (submission.result or {}).get("max_points")
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_misconceptions(self, submission: Submission) -> list[str]:
-        return list((submission.result or {}).get("misconceptions") or [])
-
-    @extend_schema_field(SubmissionPartSerializer(many=True))
-    def get_parts(self, submission: Submission) -> list[dict[str, Any]]:
-        return SubmissionPartSerializer(_public_parts(submission.result), many=True).data
 
 
 class SourceTooLarge(PayloadTooLarge):
@@ -782,7 +429,7 @@ def _uploaded_source(data: Mapping[str, Any]) -> str:
 
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, pattern=IDEMPOTENCY_KEY_RE.pattern,
+    "Idempotency-Key", str, OpenApiParameter.HEADER, pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Any unique string (e.g. a UUID): a retry with the same key returns the first submission (200).",
 )
 
@@ -803,14 +450,16 @@ class SubmissionCreateApi(ApiView):
         )
         file = serializers.FileField(required=False, help_text="Coding labs: a .py file (multipart/form-data).")
         lang = serializers.ChoiceField(
-            choices=list(LANGS), default=DEFAULT_LANG, required=False, help_text="Language of the feedback."
+            choices=list(LANGS), required=False,
+            help_text="The student's language: that of the error messages here (default: the request's). "
+            "Results are kept in every language and shown in the reader's.",
         )
 
         class Meta:
             ref_name = "SubmissionCreateInput"
 
     class HeaderSerializer(serializers.Serializer):
-        idempotency_key = serializers.RegexField(IDEMPOTENCY_KEY_RE, required=False)
+        idempotency_key = serializers.RegexField(IDEMPOTENCY_KEY_PATTERN, required=False)
 
         class Meta:
             ref_name = "SubmissionCreateHeaders"
@@ -823,7 +472,7 @@ class SubmissionCreateApi(ApiView):
         responses={
             201: OpenApiResponse(SubmissionOutputSerializer, description="Created and queued for grading."),
             200: OpenApiResponse(SubmissionOutputSerializer, description="Retry: the first submission with this Idempotency-Key."),
-            **_errors(400, 401, 404, 409, 413, 429),
+            **error_responses(400, 401, 404, 409, 413, 429),
         },
     )
     def post(self, request: Request, lab_slug: str) -> Response:
@@ -839,20 +488,17 @@ class SubmissionCreateApi(ApiView):
         source_code = _uploaded_source(data) if lab.kind == LabKind.CODE else None
         if lab.kind == LabKind.NUMERIC and "answers" not in data:
             raise exceptions.ValidationError({"answers": [_("This field is required.")]})
-        try:
+        lang = data.get("lang") or grader_lang()
+        with translation.override(django_language(lang)):  # refusals say why in the student's language
             result = submission_create(
                 user=request.user,
                 lab=lab,
                 answers=data.get("answers"),
                 source_code=source_code,
                 idempotency_key=headers.validated_data.get("idempotency_key", ""),
-                lang=serializer.validated_data["lang"],
+                lang=lang,
             )
-        except SubmissionInvalid as exc:
-            return Response({"detail": exc.message, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-        except SubmissionRefused as exc:
-            return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
-        data = SubmissionOutputSerializer(result.submission).data
+            data = SubmissionOutputSerializer(presenters.submission_api_view(result.submission, lang=lang)).data
         if not result.created:
             return Response(data, status=status.HTTP_200_OK)
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
@@ -865,11 +511,11 @@ class SubmissionDetailApi(ApiView):
         operation_id="submissions_retrieve",
         tags=["submissions"],
         parameters=[OpenApiParameter("submission_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
-        responses={200: SubmissionOutputSerializer, **_errors(401, 404)},
+        responses={200: SubmissionOutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, submission_id: int) -> Response:
         submission = submission_get_for_user(user=request.user, submission_id=submission_id)
-        return Response(SubmissionOutputSerializer(submission).data)
+        return Response(SubmissionOutputSerializer(presenters.submission_api_view(submission, lang=grader_lang())).data)
 
 
 # --------------------------------------------------------------------------- grades
@@ -894,7 +540,7 @@ class MyGradesApi(ApiView):
         class Meta:
             ref_name = "LabGrade"
 
-    @extend_schema(operation_id="me_grades_list", tags=["grades"], responses={200: OutputSerializer(many=True), **_errors(401)})
+    @extend_schema(operation_id="me_grades_list", tags=["grades"], responses={200: OutputSerializer(many=True), **error_responses(401)})
     def get(self, request: Request) -> Response:
         grades = []
         for row in _lab_rows(request.user):

@@ -75,7 +75,7 @@ def _workers(queue: str, database_url: str, processes: int, prefetch: int | None
     is its ``--prefetch-multiplier`` (default: the setting)."""
     from django.conf import settings
 
-    from grader.tasks import ping
+    from dlcv_site.tasks import ping
 
     log_path = Path(settings.VAR_DIR) / "bench-worker.log"
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1", GRADER_TEST_SLOW_SECONDS="0")
@@ -123,7 +123,7 @@ def _answers(lab: Any, users: Sequence[Any]) -> list[dict[str, dict[str, str]]]:
     parts = list(lab.parts.all())
     out = []
     for i, user in enumerate(users):
-        seed = lab_variant_seed(lab=lab, user=user)
+        seed = lab_variant_seed(lab_id=lab.pk, user_id=user.pk)
         answers = {}
         for j, part in enumerate(parts):
             family = get_family(part.family)

@@ -1,7 +1,7 @@
 """Instructor grade pages: the course gradebook (HTML and CSV), per-part statistics of a lab, regrades.
 
-Every view starts with the staff access check (``accounts.access.course_get_for_staff`` via
-``labs.selectors``): students get 403, everyone else 404. Reads come from ``labs.selectors``; the
+Every view starts with the staff access check (``accounts.access.course_get_for_staff`` or
+``labs.access.lab_get_for_staff``): students get 403, everyone else 404. Reads come from ``labs.selectors``; the
 regrade is ``labs.services.lab_regrade`` and its progress ``labs.services.lab_regrade_progress``.
 """
 
@@ -15,17 +15,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import course_get_for_staff
 from accounts.models import User
-from labs.selectors import course_gradebook, lab_get_for_staff, lab_part_stats
+from dlcv_site.i18n import grader_lang
+from labs.access import lab_get_for_staff
+from labs.presenters import lab_strings
+from labs.selectors import course_gradebook, lab_part_stats
 from labs.services import lab_regrade, lab_regrade_progress
-from labs.views import lab_strings
-from quizzes import presenters
+from quizzes.presenters import markdown_html
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -81,8 +82,7 @@ def gradebook_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
 @require_GET
 def lab_stats(request: HttpRequest, course_slug: str, lab_slug: str) -> HttpResponse:
     lab = lab_get_for_staff(user=request.user, course_slug=course_slug, lab_slug=lab_slug)
-    flang = presenters.family_lang(get_language() or "zh-hant")
-    stats = lab_part_stats(lab=lab, lang=flang)
+    stats = lab_part_stats(lab=lab, lang=grader_lang())
     parts = []
     for position, part in enumerate(stats.parts, start=1):
         peak = max((n for _label, n in part.bins), default=0)
@@ -91,13 +91,13 @@ def lab_stats(request: HttpRequest, course_slug: str, lab_slug: str) -> HttpResp
             "bins": [{"label": label, "count": n, "width": round(100 * n / peak) if peak else 0,
                       "share": round(100 * n / part.answers) if part.answers else 0} for label, n in part.bins],
             "misconceptions": [{"share": share, "percent": round(100 * share.share),
-                                "message_html": presenters.markdown_html(share.message)}
+                                "message_html": markdown_html(share.message)}
                                for share in part.misconceptions],
             "unexplained_percent": round(100 * part.unexplained / part.wrong) if part.wrong else 0,
         })
     progress = lab_regrade_progress(lab=lab)
     context = _context(course=lab.course, lab=lab, stats=stats, parts=parts, progress=progress,
-                       pending=progress["queued"] + progress["running"],
+                       pending=progress["pending"],
                        config={"strings": lab_strings()})
     return render(request, "labs/instructor/lab_stats.html", context)
 
@@ -110,7 +110,7 @@ def lab_regrade_view(request: HttpRequest, course_slug: str, lab_slug: str) -> H
     progress = lab_regrade_progress(lab=lab)
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"group_id": group_id, **progress}, status=202)
-    messages.success(request, _("Regrading %(n)s submissions.") % {"n": progress["queued"] + progress["running"]})
+    messages.success(request, _("Regrading %(n)s submissions.") % {"n": progress["pending"]})
     return redirect("instructor-lab-stats", course_slug=lab.course.slug, lab_slug=lab.slug)
 
 
@@ -121,5 +121,4 @@ def lab_regrade_progress_view(request: HttpRequest, course_slug: str, lab_slug: 
     """Counts from the table: ``done`` (graded + failed) of ``total``, and each status."""
     lab = lab_get_for_staff(user=request.user, course_slug=course_slug, lab_slug=lab_slug)
     progress = lab_regrade_progress(lab=lab)
-    pending = progress["queued"] + progress["running"]
-    return JsonResponse({**progress, "pending": pending, "finished": pending == 0})
+    return JsonResponse({**progress, "finished": progress["pending"] == 0})

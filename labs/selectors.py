@@ -7,11 +7,10 @@ labs or submissions (the gradebook: five, asserted by the page tests).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import (
     Count,
@@ -20,52 +19,21 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 
-from accounts.access import course_get_for_staff
 from accounts.models import Course, Enrollment, Role, User
 from grader.problems import get_family
+from grader.results import GradingResult
 from labs.models import Lab, LabPart, Submission, SubmissionStatus
-from labs.services import _attempt_limit as lab_attempt_limit
-from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptStatus
-
-# --------------------------------------------------------------------------- access
-
-
-def lab_get_for_staff(*, user: User, course_slug: str, lab_slug: str) -> Lab:
-    """A lab of the course, for its staff (students 403, outsiders 404); another course's lab is 404."""
-    course = course_get_for_staff(user=user, course_slug=course_slug)
-    lab = Lab.objects.filter(course=course, slug=lab_slug).select_related("course").first()
-    if lab is None:
-        raise Http404("No such lab.")
-    return lab
-
-
-# --------------------------------------------------------------------------- policies as read
-
-
-def lab_closes_at(*, lab: Lab) -> datetime | None:
-    """When the lab stops taking submissions: the due date plus the late-submission window."""
-    if lab.due_at is None:
-        return None
-    late_days = int((lab.late_policy or {}).get("max_late_days", 0) or 0)
-    return lab.due_at + timedelta(days=late_days)
-
-
-def lab_answers_revealed(*, lab: Lab, now: datetime | None = None) -> bool:
-    """Whether students may see the correct values (and curves) of their variant: only once nobody
-    can submit any more (after the due date and any late days). Labs without a due date never."""
-    closes = lab_closes_at(lab=lab)
-    return closes is not None and (now or timezone.now()) >= closes
-
+from labs.policy import LabPolicy
+from quizzes.models import Assessment, Attempt
+from quizzes.selectors import attempts_visible
 
 # --------------------------------------------------------------------------- a student's labs
 
@@ -75,12 +43,20 @@ class LabRow:
     lab: Lab
     max_points: Decimal
     attempts_used: int  # submissions that count (all but failed gradings)
-    attempt_limit: int | None  # None: unlimited
     best_score: Decimal | None  # best graded score, in points after policies
 
     @property
+    def policy(self) -> LabPolicy:
+        return LabPolicy.of(self.lab)
+
+    @property
+    def attempt_limit(self) -> int | None:
+        """None: unlimited."""
+        return self.policy.attempt_limit
+
+    @property
     def attempts_left(self) -> int | None:
-        return None if self.attempt_limit is None else max(0, self.attempt_limit - self.attempts_used)
+        return self.policy.attempts_left(self.attempts_used)
 
 
 def _max_points() -> Subquery:
@@ -107,7 +83,7 @@ def labs_for_student(*, user: User, course: Course, include_unpublished: bool = 
     if not include_unpublished:
         labs = labs.filter(published=True)
     return [
-        LabRow(lab, lab.points_total, lab.used, lab_attempt_limit(lab), lab.best)  # type: ignore[attr-defined]
+        LabRow(lab, lab.points_total, lab.used, lab.best)  # type: ignore[attr-defined]
         for lab in labs
     ]
 
@@ -147,14 +123,6 @@ class Gradebook:
     labs: list[Lab] = field(default_factory=list)
 
 
-def _attempt_visible(now: datetime) -> Q:
-    """``quizzes.selectors.results_visible`` as a filter: what the student sees of an attempt."""
-    return Q(assessment__mode=AssessmentMode.PRACTICE) | (
-        ~Q(status=AttemptStatus.IN_PROGRESS)
-        & (Q(assessment__mode=AssessmentMode.MOCK) | Q(assessment__results_released_at__lte=now))
-    )
-
-
 def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradebook:
     """Students × (labs, then assessments): the best graded lab score and the best *visible*
     assessment score (what the student sees: exams only once released). Five queries."""
@@ -182,7 +150,7 @@ def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradeboo
     quiz_max: dict[int, Decimal] = {}
     for row in (
         Attempt.objects.filter(assessment__course=course, score__isnull=False)
-        .filter(_attempt_visible(now))
+        .filter(attempts_visible(now))
         .order_by()
         .values("user_id", "assessment_id")
         .annotate(best=Max("score"), of=Max("max_score"))
@@ -259,19 +227,19 @@ class LabStats:
     parts: list[PartStats]
 
 
-def _part_stats(part: LabPart, results: Sequence[Mapping[str, Any]], lang: str) -> PartStats:
+def _part_stats(part: LabPart, results: Sequence[GradingResult], lang: str) -> PartStats:
     bins = [0] * len(SCORE_BINS)
     tags: Counter[str] = Counter()
     answers = wrong = unexplained = 0
     for result in results:
-        graded = next((p for p in result.get("parts") or [] if isinstance(p, Mapping) and p.get("key") == part.key), None)
+        graded = next((p for p in result.parts if p.name == part.key), None)
         if graded is None:
             continue
         answers += 1
-        bins[_bin(float(graded.get("score") or 0.0))] += 1
-        if not graded.get("correct"):
+        bins[_bin(graded.score)] += 1
+        if not graded.correct:
             wrong += 1
-            found = list(dict.fromkeys(graded.get("misconceptions") or []))
+            found = list(dict.fromkeys(graded.misconceptions))
             tags.update(found)
             unexplained += not found
     try:
@@ -297,7 +265,7 @@ def lab_part_stats(*, lab: Lab, lang: str = "zh-Hant") -> LabStats:
     rows = list(
         Submission.objects.filter(lab=lab, status=SubmissionStatus.GRADED).values_list("user_id", "result")
     )
-    results = [result for _user, result in rows if isinstance(result, Mapping)]
+    results = [result for _user, stored in rows if (result := GradingResult.from_json(stored)) is not None]
     return LabStats(
         submissions=len(rows),
         students=len({user for user, _result in rows}),

@@ -1,4 +1,4 @@
-"""Student lab pages and their JSON endpoints (included at the site root)."""
+"""Student lab pages and their polling endpoint (included at the site root); submitting is the API's."""
 
 from django.urls import URLPattern, path
 
@@ -7,7 +7,6 @@ from labs import views
 urlpatterns: list[URLPattern] = [
     path("courses/<slug:course_slug>/labs/", views.lab_list, name="lab-list"),
     path("labs/<slug:lab_slug>/", views.lab_page, name="lab-page"),
-    path("labs/<slug:lab_slug>/submit", views.lab_submit, name="lab-submit"),
     # Coding labs' downloads (members of the lab's course only; 404 for numeric labs).
     path("labs/<slug:lab_slug>/starter.py", views.lab_starter_download, name="lab-starter"),
     path("labs/<slug:lab_slug>/public_tests.py", views.lab_public_tests_download, name="lab-public-tests"),

@@ -18,9 +18,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.access import course_get_for_staff
 from accounts.models import Course, Enrollment, Role, User
+from dlcv_site.i18n import grader_lang
+from grader.questions import choice_order
 from quizzes.bank.exams import EXAM_TOPIC
 from quizzes.bank.render import render_markdown
-from quizzes.grading import choice_order
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -209,10 +210,6 @@ def _md(text: str | None) -> SafeString:
     return mark_safe(render_markdown(text)) if text else mark_safe("")  # render_markdown escapes raw HTML
 
 
-def _family_lang(lang: str) -> str:
-    return "zh-Hant" if lang.lower().startswith("zh") else "en"
-
-
 def _value_html(value: Any) -> SafeString:
     """A correct answer for instructors: matrices as MathML, everything else as text."""
     from grader.problems.base import latex_matrix
@@ -233,7 +230,7 @@ def _tolerance_text(tolerance: dict[str, Any] | None) -> str:
 def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) -> None:
     from grader.problems import get_family
 
-    lang = _family_lang(preview.lang)
+    lang = grader_lang(preview.lang)
     try:
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
@@ -247,7 +244,7 @@ def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) ->
             else:
                 size = ""
             preview.parts.append(PartPreview(
-                name=part.name, kind=part.kind, label=part.label.get(lang) or part.label.get("en", part.name),
+                name=part.name, kind=part.kind, label=part.label_in(lang) or part.name,
                 size=size, answer_html=_value_html(answers.get(part.name)),
             ))
         preview.worked_html = _md(family.explain(params, lang))

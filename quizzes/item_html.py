@@ -31,7 +31,9 @@ from django.core.cache import cache as django_cache
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from quizzes import grading, presenters
+from grader import i18n as grader_i18n
+from grader import problems, questions
+from quizzes import presenters
 from quizzes.bank import render as bank_render
 
 logger = logging.getLogger(__name__)
@@ -80,7 +82,10 @@ def render_version() -> str:
     translations. A deploy that changes any of them never serves HTML cached by the old code."""
     names = (ITEM_TEMPLATE, "quizzes/_widget.html", "quizzes/_feedback.html")
     paths = [Path(get_template(name).origin.name) for name in names]
-    paths += [Path(inspect.getfile(module)) for module in (presenters, bank_render, grading)]
+    paths += [Path(inspect.getfile(module)) for module in (presenters, bank_render, questions)]
+    # Parameterized questions are stated by the grader's families, in the grader's words.
+    paths += sorted(Path(inspect.getfile(problems)).parent.glob("*.py"))
+    paths += sorted(grader_i18n.LOCALE_DIR.glob(f"*/LC_MESSAGES/{grader_i18n.DOMAIN}.mo"))
     for locale_dir in settings.LOCALE_PATHS:
         paths += sorted(Path(locale_dir).glob("*/LC_MESSAGES/django.mo"))
     digest = hashlib.sha256()

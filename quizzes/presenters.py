@@ -30,9 +30,11 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from dlcv_site.i18n import grader_lang
 from grader.problems import get_family
+from grader.questions import choice_order
+from grader.results import GradingResult
 from quizzes.bank.render import render_markdown
-from quizzes.grading import choice_order
 
 DEFAULT_GRID = (2, 2)  # a grid whose shape is part of the answer starts this small
 MAX_GRID = 12
@@ -59,11 +61,6 @@ def version_content(version: Any) -> VersionContent:
     )
 
 
-def family_lang(lang: str) -> str:
-    """Django's language code ("zh-hant", "en") → the grader's ("zh-Hant", "en")."""
-    return "zh-Hant" if lang.lower().startswith("zh") else "en"
-
-
 def markdown_html(text: str) -> SafeString:
     """Bank Markdown + LaTeX as safe HTML (raw HTML in the source is escaped)."""
     return mark_safe(render_markdown(text or ""))  # render_markdown escapes raw HTML
@@ -80,7 +77,7 @@ def _html_text(text: str) -> SafeString:
 def part_widget(part: Any, lang: str) -> dict[str, Any]:
     """The input widget of one answer box of a grader family (``grader.problems.base.Part``), in the
     grader's ``lang`` ("en"/"zh-Hant"); hints use Django's active language. Also used by the lab pages."""
-    label = part.label.get(lang) or part.label.get("en") or part.name
+    label = part.label_in(lang) or part.name
     widget: dict[str, Any] = {"name": part.name, "label": label, "part_kind": part.kind}
     if part.kind == "matrix":
         rows, cols = part.shape if part.shape else DEFAULT_GRID
@@ -177,7 +174,7 @@ def _item_view(content: VersionContent, variant: Variant, lang: str) -> dict[str
         assert isinstance(variant, int)
         family = get_family(spec["family"])
         params = family.generate(variant, spec.get("constraints") or None)
-        flang = family_lang(lang)
+        flang = grader_lang(lang)
         view["statement_html"] = markdown_html(family.render(params, flang))
         widgets.extend(part_widget(part, flang) for part in family.parts(params))
     return view
@@ -232,18 +229,15 @@ def _widget_value(qtype: str, widget: dict[str, Any], response: Any) -> Any:
     return response.get("value")
 
 
-def _cell_marks(qtype: str, widget: dict[str, Any], feedback: dict[str, Any] | None) -> Any:
-    parts = (feedback or {}).get("parts")
-    if qtype == "matrix" and isinstance(parts, dict):
-        return parts.get("cells")
-    if qtype == "param" and isinstance(parts, list):
-        for part in parts:
-            if isinstance(part, dict) and part.get("name") == widget["name"]:
-                return part.get("cells")
-    return None
+def _cell_marks(qtype: str, widget: dict[str, Any], result: GradingResult | None) -> Any:
+    """A graded matrix's per-cell marks: a matrix question's one answer ("value"), or the answer box
+    of a parameterized question (or lab part) with the widget's name."""
+    name = "value" if qtype == "matrix" else widget["name"]
+    part = next((p for p in result.parts if p.name == name), None) if result is not None else None
+    return part.cells if part is not None else None
 
 
-def fill_widgets(view: dict[str, Any], response: Any, feedback: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def fill_widgets(view: dict[str, Any], response: Any, result: GradingResult | None = None) -> list[dict[str, Any]]:
     """Copies of the view's widgets holding one student's saved answer (and per-cell marks, if graded)."""
     qtype = view["type"]
     filled = []
@@ -259,7 +253,7 @@ def fill_widgets(view: dict[str, Any], response: Any, feedback: dict[str, Any] |
                 chosen = {str(value)} if value is not None else set()
             w["options"] = [{**option, "checked": str(option["value"]) in chosen} for option in widget["options"]]
         elif w["kind"] == "matrix":
-            w["grid"] = _grid(w, value, _cell_marks(qtype, widget, feedback))
+            w["grid"] = _grid(w, value, _cell_marks(qtype, widget, result))
         else:
             w["value"] = "" if value is None else value if isinstance(value, str) else str(value)
         filled.append(w)
@@ -295,7 +289,7 @@ def param_solution_parts(family: Any, params: dict[str, Any], flang: str) -> lis
     typed = family.format_answer(params, expected)
     parts = []
     for part in family.parts(params):
-        entry: dict[str, Any] = {"name": part.name, "label": part.label.get(flang) or part.name}
+        entry: dict[str, Any] = {"name": part.name, "label": part.label_in(flang) or part.name}
         if part.kind == "matrix" and isinstance(expected.get(part.name), list):
             entry["grid"] = [[_fmt_number(v) for v in row] for row in expected[part.name]]
         else:
@@ -343,25 +337,28 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     elif qtype == "param":
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
-        flang = family_lang(lang)
+        flang = grader_lang(lang)
         correct["parts"] = param_solution_parts(family, params, flang)
         solution["family_explanation_html"] = markdown_html(family.explain(params, flang))
         solution["misconception_names"] = {m.tag: m.message(flang) for m in family.misconceptions}
     return solution
 
 
-def feedback_view(feedback: dict[str, Any] | None, solution: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """A stored or fresh grade (``QuestionGrade.to_dict()``) with its Markdown rendered, for templates."""
-    if not feedback:
+def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None = None,
+                  lang: str | None = None) -> dict[str, Any] | None:
+    """A stored or fresh grade as the student sees it, worded in ``lang`` (the grader's name; default:
+    the request's), its Markdown rendered, for templates."""
+    if result is None:
         return None
+    shown = result.for_student(lang=lang or grader_lang())
     names = (solution or {}).get("misconception_names") or {}
-    manual = feedback.get("manual") if isinstance(feedback.get("manual"), dict) else None
+    graded_by_hand = bool(result.graded_by)
     return {
-        "valid": feedback.get("valid", True),
-        "score": feedback.get("score"),
-        "feedback_html": [markdown_html(str(text)) for text in feedback.get("feedback") or [] if text],
-        "misconceptions": [{"tag": tag, "message": names.get(tag, "")} for tag in feedback.get("misconceptions") or []],
-        "format_errors": dict(feedback.get("format_errors") or {}),
-        "needs_manual_grading": bool(feedback.get("needs_manual_grading")),
-        "manual_comment": (manual or {}).get("comment", ""),
+        "valid": shown["gradable"],
+        "score": shown["score"],
+        "feedback_html": [markdown_html(shown["message"])] if shown["message"] and not graded_by_hand else [],
+        "misconceptions": [{"tag": tag, "message": names.get(tag, "")} for tag in shown["misconceptions"]],
+        "format_errors": shown["format_errors"],
+        "needs_manual_grading": shown["needs_manual_grading"],
+        "manual_comment": shown["message"] if graded_by_hand else "",
     }

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.models import Course, User
@@ -37,6 +37,14 @@ def results_visible(*, attempt: Attempt, now: datetime | None = None) -> bool:
     if assessment.mode == AssessmentMode.MOCK:
         return True
     return assessment.results_released_at is not None and assessment.results_released_at <= now
+
+
+def attempts_visible(now: datetime) -> Q:
+    """:func:`results_visible` as a filter on attempts (the gradebook's; a test holds them equal)."""
+    return Q(assessment__mode=AssessmentMode.PRACTICE) | (
+        ~Q(status=AttemptStatus.IN_PROGRESS)
+        & (Q(assessment__mode=AssessmentMode.MOCK) | Q(assessment__results_released_at__lte=now))
+    )
 
 
 @dataclass(frozen=True)

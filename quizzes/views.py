@@ -2,18 +2,15 @@
 
 Views validate, call one service and render. Objects come only from ``quizzes.access``; reads from
 ``quizzes.selectors``; per-item rendering from ``quizzes.presenters``. The JSON endpoints answer
-errors with ``{"code", "message"}`` (the services' bilingual messages) and these statuses:
+errors with ``{"code", "message"}`` (``dlcv_site.http``; messages in the request's language) and these statuses:
 400 unreadable request, 401 not logged in, 404 not yours, 409 refused by a rule (deadline passed,
 submitted, not practice …), 413 answer too large.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -31,6 +28,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_sees_instructor_link
+from dlcv_site.http import BadRequest, json_body, json_error, json_login_required
+from dlcv_site.i18n import grader_lang
+from grader.results import GradingResult
 from quizzes import item_html, prepared_views, presenters
 from quizzes.access import (
     assessment_get_for_member,
@@ -61,42 +61,8 @@ from quizzes.services.attempts import (
 # --------------------------------------------------------------------------- helpers
 
 
-class BadRequest(Exception):
-    """The request body cannot be read; the message is for people."""
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message}, status=status)
-
-
 def _attempt_error(exc: AttemptError) -> JsonResponse:
-    return _error(413 if isinstance(exc, ResponseTooLarge) else 409, exc.code, exc.message)
-
-
-def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Like ``login_required`` but answers 401 JSON: a fetch() must not follow a redirect to a form."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return _error(401, "login_required",
-                          _("You are logged out. Log in again in another tab; your answers are kept on this device."))
-        try:
-            return view(request, *args, **kwargs)
-        except BadRequest as exc:
-            return _error(400, "bad_request", str(exc))
-
-    return wrapper
-
-
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(_("The request could not be read (not JSON).")) from None
-    if not isinstance(data, dict):
-        raise BadRequest(_("The request could not be read (expected a JSON object)."))
-    return data
+    return json_error(413 if isinstance(exc, ResponseTooLarge) else 409, exc.code, exc.message)
 
 
 def _response_from(data: dict[str, Any]) -> Any:
@@ -146,7 +112,7 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
     variant = presenters.item_variant(content, item.seed)  # a seeded shuffle: computed once per item
     view = (prepared or {}).get((content.id, item.seed)) or presenters.variant_view(content, variant, lang)
     solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
-    feedback = item.feedback if show_solution else None
+    feedback = GradingResult.from_json(item.feedback) if show_solution else None
     return {
         "item": item,
         "content": content,
@@ -341,9 +307,9 @@ def attempt_submit_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     timeout = request.POST.get("reason") == "timeout" or request.GET.get("reason") == "timeout"
     if timeout and not overdue and attempt.status == AttemptStatus.IN_PROGRESS:
         # The browser's clock ran ahead of ours: nothing to do until the server's deadline.
-        return _error(409, "not_yet", _("Time is not up yet.")) if _wants_json(request) else redirect(
+        return json_error(409, "not_yet", _("Time is not up yet.")) if _wants_json(request) else redirect(
             "attempt", attempt_id=attempt.id)
-    attempt = attempt_submit(attempt=attempt, auto=overdue, lang=_lang())
+    attempt = attempt_submit(attempt=attempt, auto=overdue)
     results_url = reverse("attempt-results", args=[attempt.id])
     if _wants_json(request):
         return JsonResponse({"status": attempt.status, "results_url": results_url})
@@ -372,7 +338,7 @@ def attempt_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
 @require_POST
 def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
     """Autosave one answer: one UPDATE, which also checks that the item is the student's own."""
-    response = _response_from(_json_body(request))
+    response = _response_from(json_body(request))
     try:
         result = attempt_item_save(user=request.user, attempt_id=attempt_id, item_id=item_id, response=response)
     except NotYourItem:
@@ -387,20 +353,20 @@ def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonRespon
 @require_POST
 def item_check(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
     """Practice: grade now. A format error comes back as ``valid: false`` and costs nothing."""
-    response = _response_from(_json_body(request))
+    response = _response_from(json_body(request))
     item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
     lang, now = _lang(), timezone.now()
     try:
-        grade = practice_check(item=item, response=response, lang=lang, now=now)
+        grade = practice_check(item=item, response=response, now=now)
     except AttemptError as exc:
         return _attempt_error(exc)
-    result = grade.to_dict()
-    if not grade.valid:
+    result = grade.for_student(lang=grader_lang(lang))
+    if not grade.gradable:
         return JsonResponse(result)
     content = presenters.version_content(item.question_version)
     solution = presenters.item_solution(content, item.seed, lang)
     entry = {"item": item, "view": presenters.item_view(content, item.seed, lang), "solution": solution,
-             "feedback": presenters.feedback_view(result, solution),
+             "feedback": presenters.feedback_view(grade, solution, grader_lang(lang)),
              "earned": round(grade.score * float(item.points), 2)}
     result["saved_at_display"] = _time_display(now)
     result["html"] = render_to_string("quizzes/_feedback.html", {"entry": entry, "practice": True, "exam": False,
@@ -432,7 +398,7 @@ def item_variant(request: HttpRequest, attempt_id: int, item_id: int) -> HttpRes
 @require_POST
 def item_self_assess(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
     """Practice and mock exams: which key points the student's essay covered."""
-    points = _json_body(request).get("points_met")
+    points = json_body(request).get("points_met")
     if not isinstance(points, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in points):
         raise BadRequest(_("Tick the key points your answer covered."))
     item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)

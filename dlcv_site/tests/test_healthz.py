@@ -72,8 +72,7 @@ def test_a_worker_that_never_answered_is_reported_not_raised(settings, monkeypat
     came; the check must still say which queue has no worker (it used to turn /healthz into a 500)."""
     from celery.exceptions import TimeoutError as CeleryTimeoutError
 
-    from dlcv_site import health
-    from grader import tasks
+    from dlcv_site import health, tasks
 
     class NoReply:
         def get(self, timeout: float, propagate: bool) -> object:

@@ -28,8 +28,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 LOCALE_DIR = PROJECT_DIR / "locale"
 PO_PATH = LOCALE_DIR / "zh_Hant" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
-# The same directories `make messages` ignores, plus the catalog itself.
-IGNORED_DIRS = {".venv", "var", "node_modules", "locale", "__pycache__"}
+# The same directories `make messages` ignores, plus the catalog itself. The grader core keeps its own
+# catalog (grader/locale, checked by grader/tests/test_catalogs.py).
+IGNORED_DIRS = {".venv", "var", "node_modules", "locale", "__pycache__", "grader"}
 SOURCE_EXTENSIONS = {".py", ".html", ".txt"}  # makemessages' defaults for the django domain
 FIX = "Run `make messages` (needs GNU gettext), translate the new entries in the .po, then run it again."
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from grader.i18n import Text, Wording, gettext_for
 from grader.sandbox.limits import Limits
 
 __all__ = ["Check", "CodeLab", "Limits", "TestCase", "lab_file"]
@@ -24,10 +25,12 @@ LABS_DIR = Path(__file__).resolve().parent / "labs"
 
 @dataclass(frozen=True)
 class Check:
-    """The verdict on one test: ``fraction`` of its points, and a message in both languages."""
+    """The verdict on one test: ``fraction`` of its points, and a message worded later in the
+    reader's language (a :class:`~grader.i18n.Text`, or :class:`~grader.i18n.Verbatim` for what
+    the student's own program said)."""
 
     fraction: float
-    message: dict[str, str]
+    message: Wording
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -36,11 +39,11 @@ class Check:
 
     @classmethod
     def ok(cls, detail: Mapping[str, Any] | None = None) -> Check:
-        return cls(1.0, {"en": "Passed.", "zh-Hant": "通過。"}, dict(detail or {}))
+        return cls(1.0, Text("Passed."), dict(detail or {}))
 
     @classmethod
-    def fail(cls, en: str, zh: str, detail: Mapping[str, Any] | None = None, fraction: float = 0.0) -> Check:
-        return cls(fraction, {"en": en, "zh-Hant": zh}, dict(detail or {}))
+    def fail(cls, message: Wording, detail: Mapping[str, Any] | None = None, fraction: float = 0.0) -> Check:
+        return cls(fraction, message, dict(detail or {}))
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class CodeLab(ABC):
     """A coding lab. Subclasses set the class attributes and build the cases."""
 
     slug: ClassVar[str]  # also the folder name under grader/codelabs/labs/
-    title: ClassVar[dict[str, str]]  # {"en": ..., "zh-Hant": ...}
+    title: ClassVar[str]  # N_("English title"), translated by title_in
     functions: ClassVar[tuple[str, ...]]  # what the student's module must define
     uses_torch: ClassVar[bool] = False
     limits: ClassVar[Limits] = Limits()
@@ -83,6 +86,10 @@ class CodeLab(ABC):
                         kwargs: dict[str, Any]) -> Any:
         """What public_tests.py expects for a public case: by default the model solution's output."""
         return solution_function(*args, **kwargs)
+
+    def title_in(self, lang: str) -> str:
+        """The lab's title in ``lang``."""
+        return gettext_for(lang)(self.title)
 
     def statement(self, lang: str) -> str:
         """Markdown + LaTeX statement: ``statement.<lang>.md``, falling back to English."""

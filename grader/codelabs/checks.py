@@ -1,7 +1,7 @@
 """Trusted comparisons of what a student's function returned with the reference's answer.
 
-Feedback names the first mismatching shape or element and the max absolute / relative error,
-in English and Traditional Chinese. Nothing here trusts the value it is given: it may be any
+Feedback names the first mismatching shape or element and the max absolute / relative error, as
+lazy :mod:`grader.i18n` texts worded in the reader's language. Nothing here trusts the value it is given: it may be any
 decoded wire value (array, number, list, dict, None).
 """
 
@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from grader.i18n import Joined, Text
+
 from .base import Check
 
-__all__ = ["expect_array", "expect_arrays", "expect_mapping", "expect_number", "array_report"]
+__all__ = ["array_report", "expect_array", "expect_arrays", "expect_mapping", "expect_number", "failing_messages"]
 
 
 def _fmt_shape(shape: Sequence[int]) -> str:
@@ -56,48 +58,40 @@ def expect_array(
     """``got`` must be an array (or nested list) of ``expected``'s shape, close element-wise."""
     expected = np.asarray(expected)
     if got is None:
-        return Check.fail(f"`{name}`: your function returned None.", f"`{name}`：你的函式回傳了 None。")
+        return Check.fail(Text("`%(name)s`: your function returned None.", name=name))
     try:
         arr = np.asarray(got)
     except Exception:  # ragged lists etc.: say what came back
         return Check.fail(
-            f"`{name}`: could not read the returned value as an array ({type(got).__name__}).",
-            f"`{name}`：回傳值無法轉成陣列（{type(got).__name__}）。",
+            Text("`%(name)s`: could not read the returned value as an array (%(type)s).",
+                 name=name, type=type(got).__name__)
         )
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         return Check.fail(
-            f"`{name}`: expected a numeric array, got dtype {arr.dtype}.",
-            f"`{name}`：需要數值陣列，得到 dtype {arr.dtype}。",
+            Text("`%(name)s`: expected a numeric array, got dtype %(dtype)s.", name=name, dtype=str(arr.dtype))
         )
     if arr.shape != expected.shape:
         return Check.fail(
-            f"`{name}`: shape {_fmt_shape(arr.shape)}, expected {_fmt_shape(expected.shape)}.",
-            f"`{name}`：形狀是 {_fmt_shape(arr.shape)}，應為 {_fmt_shape(expected.shape)}。",
+            Text("`%(name)s`: shape %(shape)s, expected %(expected)s.",
+                 name=name, shape=_fmt_shape(arr.shape), expected=_fmt_shape(expected.shape)),
             {"got_shape": list(arr.shape), "expected_shape": list(expected.shape)},
         )
     if integer and not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            return Check.fail(
-                f"`{name}`: expected integers (indices), got non-integral values.",
-                f"`{name}`：應為整數（索引），但有非整數值。",
-            )
+            return Check.fail(Text("`%(name)s`: expected integers (indices), got non-integral values.", name=name))
     report = array_report(arr, expected, rtol=rtol, atol=0 if integer else atol)
     if report["mismatches"] == 0:
         return Check.ok(report)
-    idx = "[" + ", ".join(map(str, report["first_index"])) + "]"
-    en = (
-        f"`{name}`: {report['mismatches']} of {report['size']} elements differ; first at {idx}: "
-        f"got {_fmt_num(report['first_got'])}, expected {_fmt_num(report['first_expected'])}. "
-        f"Max abs error {report['max_abs_error']:.3g}, max rel error {report['max_rel_error']:.3g} "
-        f"(tolerance rtol={rtol:g}, atol={atol:g})."
+    message = Text(
+        "`%(name)s`: %(mismatches)d of %(size)d elements differ; first at %(index)s: got %(got)s, "
+        "expected %(expected)s. Max abs error %(abs_error).3g, max rel error %(rel_error).3g "
+        "(tolerance rtol=%(rtol)g, atol=%(atol)g).",
+        name=name, mismatches=report["mismatches"], size=report["size"],
+        index="[" + ", ".join(map(str, report["first_index"])) + "]",
+        got=_fmt_num(report["first_got"]), expected=_fmt_num(report["first_expected"]),
+        abs_error=report["max_abs_error"], rel_error=report["max_rel_error"], rtol=rtol, atol=atol,
     )
-    zh = (
-        f"`{name}`：{report['size']} 個元素中有 {report['mismatches']} 個不符；第一個在 {idx}："
-        f"得到 {_fmt_num(report['first_got'])}，應為 {_fmt_num(report['first_expected'])}。"
-        f"最大絕對誤差 {report['max_abs_error']:.3g}，最大相對誤差 {report['max_rel_error']:.3g}"
-        f"（容許 rtol={rtol:g}、atol={atol:g}）。"
-    )
-    return Check.fail(en, zh, report)
+    return Check.fail(message, report)
 
 
 def expect_number(got: Any, expected: float, *, name: str = "output", rtol: float = 1e-6, atol: float = 1e-8) -> Check:
@@ -105,11 +99,13 @@ def expect_number(got: Any, expected: float, *, name: str = "output", rtol: floa
     try:
         value = float(np.asarray(got, dtype=np.float64).reshape(()))
     except Exception:
-        return Check.fail(
-            f"`{name}`: expected one number, got {type(got).__name__}.",
-            f"`{name}`：需要一個數字，得到 {type(got).__name__}。",
-        )
+        return Check.fail(Text("`%(name)s`: expected one number, got %(type)s.", name=name, type=type(got).__name__))
     return expect_array(np.asarray(value), np.asarray(expected, dtype=np.float64), name=name, rtol=rtol, atol=atol)
+
+
+def failing_messages(checks: Sequence[Check]) -> Joined:
+    """The messages of the checks that failed, one after another (a space between them)."""
+    return Joined((c.message for c in checks if not c.passed), separator=" ")
 
 
 def _combine(checks: Sequence[Check]) -> Check:
@@ -119,7 +115,7 @@ def _combine(checks: Sequence[Check]) -> Check:
     fraction = sum(c.fraction for c in checks) / len(checks)
     return Check(
         fraction if fraction >= 1.0 else 0.0,  # a test is all or nothing; parts only explain
-        {k: " ".join(c.message[k] for c in failed) for k in ("en", "zh-Hant")},
+        failing_messages(checks),
         {"parts": [c.detail for c in checks]},
     )
 
@@ -127,13 +123,12 @@ def _combine(checks: Sequence[Check]) -> Check:
 def expect_arrays(got: Any, expected: Sequence[np.ndarray], names: Sequence[str], **tol: Any) -> Check:
     """A tuple/list of arrays, e.g. ``(dx, dw, db)``; each compared as :func:`expect_array`."""
     if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-        n = len(expected)
-        return Check.fail(
-            f"Expected a tuple of {n} arrays ({', '.join(names)}), got {type(got).__name__}"
-            + (f" of length {len(got)}." if isinstance(got, (tuple, list)) else "."),
-            f"需要回傳 {n} 個陣列的 tuple（{', '.join(names)}），得到 {type(got).__name__}"
-            + (f"（長度 {len(got)}）。" if isinstance(got, (tuple, list)) else "。"),
-        )
+        n, listed, kind = len(expected), ", ".join(names), type(got).__name__
+        if isinstance(got, (tuple, list)):
+            return Check.fail(Text("Expected a tuple of %(n)d arrays (%(names)s), got %(type)s of length %(length)d.",
+                                   n=n, names=listed, type=kind, length=len(got)))
+        return Check.fail(Text("Expected a tuple of %(n)d arrays (%(names)s), got %(type)s.",
+                               n=n, names=listed, type=kind))
     return _combine([expect_array(g, e, name=n, **tol) for g, e, n in zip(got, expected, names, strict=True)])
 
 
@@ -142,17 +137,14 @@ def expect_mapping(
 ) -> Check:
     """A dict with exactly ``expected_keys`` (e.g. a state dict); optionally check each value."""
     if not isinstance(got, Mapping):
-        return Check.fail(
-            f"Expected a dict with keys {', '.join(expected_keys)}, got {type(got).__name__}.",
-            f"需要回傳含 {', '.join(expected_keys)} 的 dict，得到 {type(got).__name__}。",
-        )
+        return Check.fail(Text("Expected a dict with keys %(keys)s, got %(type)s.",
+                               keys=", ".join(expected_keys), type=type(got).__name__))
     missing = [k for k in expected_keys if k not in got]
     extra = [k for k in got if k not in expected_keys]
     if missing or extra:
-        return Check.fail(
-            f"Keys differ: missing {missing or 'none'}, unexpected {extra or 'none'}.",
-            f"鍵不符：缺少 {missing or '無'}，多出 {extra or '無'}。",
-        )
+        return Check.fail(Text("Keys differ: missing %(missing)s, unexpected %(extra)s.",
+                               missing=str(missing) if missing else Text("none"),
+                               extra=str(extra) if extra else Text("none")))
     if check_each is None:
         return Check.ok()
     return _combine([check_each(k, got[k]) for k in expected_keys])

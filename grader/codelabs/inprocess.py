@@ -9,6 +9,8 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 
+from grader.i18n import Text
+
 from .base import Check, CodeLab, TestCase
 
 __all__ = ["CaseOutcome", "load_source", "run_in_process"]
@@ -36,7 +38,7 @@ def run_in_process(lab: CodeLab, source: str, seed: int = 0) -> list[CaseOutcome
         try:
             value = getattr(module, case.function)(*case.args, **dict(case.kwargs))
         except Exception as exc:  # the starter raises NotImplementedError
-            check = Check.fail(f"{type(exc).__name__}: {exc}", f"{type(exc).__name__}：{exc}")
+            check = Check.fail(Text("%(exception)s: %(error)s", exception=type(exc).__name__, error=str(exc)))
         else:
             check = case.check(value)
         outcomes.append(CaseOutcome(case, check))

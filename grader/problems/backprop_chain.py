@@ -19,13 +19,15 @@ accepted within 0.2 % or when correct to 3 significant figures.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for, join_list
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
 from grader.reference import (
     leaky_relu,
     leaky_relu_grad,
@@ -158,41 +160,42 @@ def _kink(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "forgot-activation-derivative",
-        "You left out the activation's derivative. By the chain rule every activation on the path contributes "
-        "a factor $f'(z)$: e.g. $\\frac{\\partial L}{\\partial w} = \\frac{\\partial L}{\\partial y}\\, f'(z)\\, x$.",
-        "你漏掉了激發函數 (activation function) 的導數。依連鎖律 (chain rule)，路徑上每個激發函數都要乘上 $f'(z)$："
-        "例如 $\\frac{\\partial L}{\\partial w} = \\frac{\\partial L}{\\partial y}\\, f'(z)\\, x$。",
+        N_(
+            "You left out the activation's derivative. By the chain rule every activation on the path contributes "
+            "a factor $f'(z)$: e.g. $\\frac{\\partial L}{\\partial w} = \\frac{\\partial L}{\\partial y}\\, f'(z)\\, x$."
+        ),
         _no_derivative,
     ),
     Misconception(
         "activation-value-for-derivative",
-        "You used the activation's value $f(z)$ where its derivative is needed: $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$, "
-        "$\\tanh'(z) = 1 - \\tanh^2(z)$, and ReLU's derivative is 1 (or the leaky slope), not $\\max(0, z)$.",
-        "你在需要導數的地方用了激發函數的值 $f(z)$：$\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$、"
-        "$\\tanh'(z) = 1 - \\tanh^2(z)$，ReLU 的導數是 1（或 leaky 的斜率），不是 $\\max(0, z)$。",
+        N_(
+            "You used the activation's value $f(z)$ where its derivative is needed: $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$, "
+            "$\\tanh'(z) = 1 - \\tanh^2(z)$, and ReLU's derivative is 1 (or the leaky slope), not $\\max(0, z)$."
+        ),
         _value,
     ),
     Misconception(
         "derivative-of-preactivation",
-        "You plugged $z$ into the derivative formula instead of the activation: $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$, "
-        "not $z(1 - z)$; $\\tanh'(z) = 1 - \\tanh^2(z)$, not $1 - z^2$. First compute $\\sigma(z)$ (or $\\tanh z$).",
-        "你把 $z$ 直接代進導數公式，而不是激發後的值：$\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$，不是 $z(1 - z)$；"
-        "$\\tanh'(z) = 1 - \\tanh^2(z)$，不是 $1 - z^2$。要先算出 $\\sigma(z)$（或 $\\tanh z$）。",
+        N_(
+            "You plugged $z$ into the derivative formula instead of the activation: $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$, "
+            "not $z(1 - z)$; $\\tanh'(z) = 1 - \\tanh^2(z)$, not $1 - z^2$. First compute $\\sigma(z)$ (or $\\tanh z$)."
+        ),
         _preact,
     ),
     Misconception(
         "sign-error-target",
-        "Your gradients have the wrong sign: $\\frac{\\partial}{\\partial y}\\tfrac12 (y - t)^2 = y - t$ "
-        "(prediction minus target), not $t - y$.",
-        "你的梯度正負號相反：$\\frac{\\partial}{\\partial y}\\tfrac12 (y - t)^2 = y - t$（預測減目標），不是 $t - y$。",
+        N_(
+            "Your gradients have the wrong sign: $\\frac{\\partial}{\\partial y}\\tfrac12 (y - t)^2 = y - t$ "
+            "(prediction minus target), not $t - y$."
+        ),
         _sign,
     ),
     Misconception(
         "relu-kink-convention",
-        "At $z = 0$ use the convention the problem states: torch (the left derivative) gives $\\mathrm{ReLU}'(0) = 0$ and "
-        "$\\mathrm{LeakyReLU}'(0) = $ the slope; the course slides write $f'(z) = 1$ for $z \\ge 0$.",
-        "在 $z = 0$ 要用題目指定的慣例：torch（取左導數）是 $\\mathrm{ReLU}'(0) = 0$、$\\mathrm{LeakyReLU}'(0) = $ 斜率；"
-        "課程投影片則寫 $z \\ge 0$ 時 $f'(z) = 1$。",
+        N_(
+            "At $z = 0$ use the convention the problem states: torch (the left derivative) gives $\\mathrm{ReLU}'(0) = 0$ and "
+            "$\\mathrm{LeakyReLU}'(0) = $ the slope; the course slides write $f'(z) = 1$ for $z \\ge 0$."
+        ),
         _kink,
     ),
 )
@@ -227,6 +230,22 @@ def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
     return options[int(rng.integers(len(options)))]
 
 
+@dataclass(frozen=True)
+class _DerivativePart(Part):
+    """An answer box whose label names the activation and the point (``sigmoid'(0.5)``): the
+    label is a catalog message with these as arguments."""
+
+    function: str = ""
+    point: str = ""
+
+    @property
+    def wording(self) -> Text:
+        return Text(self.label, function=self.function, z=self.point)
+
+    def label_in(self, lang: str) -> str:
+        return self.wording(lang)
+
+
 # --------------------------------------------------------------------------- the family
 
 
@@ -235,7 +254,7 @@ class BackpropChain(ProblemFamily):
     """Activation derivatives and chain-rule gradients of a tiny scalar network."""
 
     name = "backprop-chain"
-    title = {"en": "Backpropagation by hand", "zh-Hant": "手算反向傳播 (backpropagation)"}
+    title = N_("Backpropagation by hand")
     topic = "backpropagation"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -313,63 +332,60 @@ class BackpropChain(ProblemFamily):
             "dL_dw1": "∂L/∂w₁",
             "dL_db1": "∂L/∂b₁",
         }
-        out = []
+        out: list[Part] = []
         for name in _names(params):
             if name in labels:
-                label = {"en": labels[name], "zh-Hant": labels[name]}
+                # A formula, the same in every language: not a catalog message.
+                out.append(Part(name, "number", labels[name], tolerance=TOL))
             else:
                 p = params["points"][int(name[1:])]
-                text = f"{p['f']}'({_n(p['z'])})"
-                label = {"en": text, "zh-Hant": f"導數 {text}"}
-            out.append(Part(name, "number", label, tolerance=TOL))
+                out.append(
+                    _DerivativePart(
+                        name, "number", N_("%(function)s'(%(z)s)"), tolerance=TOL, function=p["f"], point=_n(p["z"])
+                    )
+                )
         return out
 
     def solve(self, params: Params) -> Response:
         return _grads(params)
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINT_ACT if params["variant"] == "activation" else _HINT_CHAIN, lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text(_HINT_ACT) if params["variant"] == "activation" else Text(_HINT_CHAIN)
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         v = params["variant"]
-        fmt = (
-            "*作答格式*：每個數值至少寫到 3 位有效數字（誤差在 0.2 % 以內或 3 位有效數字正確皆可）。"
-            if zh
-            else "*Answer format*: numbers to at least 3 significant figures (within 0.2 % or correct to 3 significant figures is accepted)."
-        )
-        leaky = (
-            f"LeakyReLU 的負斜率 (negative slope) 為 ${SLOPE}$：$\\mathrm{{LeakyReLU}}(z) = z$（$z > 0$），${SLOPE}\\,z$（$z \\le 0$）。"
-            if zh
-            else f"LeakyReLU has negative slope ${SLOPE}$: $\\mathrm{{LeakyReLU}}(z) = z$ for $z > 0$, ${SLOPE}\\,z$ otherwise."
-        )
+        fmt = _(
+            "*Answer format*: numbers to at least 3 significant figures (within %(tolerance)s or correct to 3 "
+            "significant figures is accepted)."
+        ) % {"tolerance": "0.2 %"}
+        leaky = _(
+            "LeakyReLU has negative slope $%(slope)s$: $\\mathrm{LeakyReLU}(z) = z$ for $z > 0$, $%(slope)s\\,z$ otherwise."
+        ) % {"slope": SLOPE}
         if v == "activation":
             items = []
             for i, p in enumerate(params["points"]):
                 fn = _TEX[p["f"]]
                 items.append(f"{i + 1}. ${fn}'({_n(p['z'])})$")
-            lines = [
-                "計算下列激發函數 (activation function) 在指定點的導數 (derivative)：" if zh else "Compute the derivative of each activation function at the given point:",
-                "\n".join(items),
-            ]
+            lines = [_("Compute the derivative of each activation function at the given point:"), "\n".join(items)]
             if any(p["f"] == "leaky_relu" for p in params["points"]):
                 lines.append(leaky)
             if "convention" in params:
                 if params["convention"] == "torch":
                     lines.append(
-                        "在轉折點 $z = 0$ 依 PyTorch 的慣例（左導數）：$\\mathrm{ReLU}'(0) = 0$，$\\mathrm{LeakyReLU}'(0) = $ 負斜率。"
-                        if zh
-                        else "At the kink $z = 0$ use PyTorch's convention (the left derivative): $\\mathrm{ReLU}'(0) = 0$, "
-                        "$\\mathrm{LeakyReLU}'(0) = $ the negative slope."
+                        _(
+                            "At the kink $z = 0$ use PyTorch's convention (the left derivative): $\\mathrm{ReLU}'(0) = 0$, "
+                            "$\\mathrm{LeakyReLU}'(0) = $ the negative slope."
+                        )
                     )
                 else:
                     lines.append(
-                        "在轉折點依課程投影片的慣例：$z \\ge 0$ 時導數為 1（所以 $\\mathrm{ReLU}'(0) = \\mathrm{LeakyReLU}'(0) = 1$）。"
-                        if zh
-                        else "At the kink use the course slides' convention: the derivative is 1 for $z \\ge 0$ "
-                        "(so $\\mathrm{ReLU}'(0) = \\mathrm{LeakyReLU}'(0) = 1$)."
+                        _(
+                            "At the kink use the course slides' convention: the derivative is 1 for $z \\ge 0$ "
+                            "(so $\\mathrm{ReLU}'(0) = \\mathrm{LeakyReLU}'(0) = 1$)."
+                        )
                     )
             lines.append(fmt)
             return "\n\n".join(lines) + "\n"
@@ -378,7 +394,7 @@ class BackpropChain(ProblemFamily):
             fn = _TEX[params["f"]]
             net = f"y = {fn}(w x + b)"
             vals = f"w = {_n(params['w'])},\\ b = {_n(params['b'])},\\ x = {_n(params['x'])},\\ t = {_n(params['t'])}"
-            asks = "$\\partial L/\\partial w$、$\\partial L/\\partial b$、$\\partial L/\\partial x$" if zh else "$\\partial L/\\partial w$, $\\partial L/\\partial b$ and $\\partial L/\\partial x$"
+            asks = ["$\\partial L/\\partial w$", "$\\partial L/\\partial b$", "$\\partial L/\\partial x$"]
             uses = [params["f"]]
         else:
             f1, f2 = _TEX[params["f1"]], _TEX[params["f2"]]
@@ -388,16 +404,19 @@ class BackpropChain(ProblemFamily):
                 f"w_1 = {_n(params['w1'])},\\ b_1 = {_n(params['b1'])},\\ w_2 = {_n(params['w2'])},\\ "
                 f"b_2 = {_n(params['b2'])},\\ x = {_n(params['x'])},\\ t = {_n(params['t'])}"
             )
-            asks = (
-                "$\\partial L/\\partial w_2$、$\\partial L/\\partial w_1$、$\\partial L/\\partial b_1$、$\\partial L/\\partial x$"
-                if zh
-                else "$\\partial L/\\partial w_2$, $\\partial L/\\partial w_1$, $\\partial L/\\partial b_1$ and $\\partial L/\\partial x$"
-            )
+            asks = [
+                "$\\partial L/\\partial w_2$",
+                "$\\partial L/\\partial w_1$",
+                "$\\partial L/\\partial b_1$",
+                "$\\partial L/\\partial x$",
+            ]
             uses = [params["f1"], params["f2"]]
         lines = [
-            ("一個純量網路 (scalar network)：" if zh else "A scalar network: ") + f"$${net},\\qquad {loss}$$",
-            ("參數與輸入：" if zh else "with ") + f"${vals}$" + ("。" if zh else "."),
-            (f"用連鎖律 (chain rule) 計算 {asks}。" if zh else f"Use the chain rule to compute {asks}."),
+            _("A scalar network: %(network)s") % {"network": f"$${net},\\qquad {loss}$$"},
+            _("with %(values)s.") % {"values": f"${vals}$"},
+            # "a, b and c" in English, 「a、b、c」 in Chinese.
+            _("Use the chain rule to compute %(others)s and %(last)s.")
+            % {"others": join_list(asks[:-1], lang), "last": asks[-1]},
         ]
         if "leaky_relu" in uses:
             lines.append(leaky)
@@ -405,15 +424,13 @@ class BackpropChain(ProblemFamily):
         return "\n\n".join(lines) + "\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         v = params["variant"]
         ans = self.solve(params)
         out: list[str] = []
         if v == "activation":
             conv = params.get("convention", "torch")
-            out.append(
-                "先算激發後的值，再代入導數公式 (derivative)：" if zh else "Compute the activation first, then its derivative formula:"
-            )
+            out.append(_("Compute the activation first, then its derivative formula:"))
             for i, p in enumerate(params["points"]):
                 fn, z = p["f"], p["z"]
                 d = ans[f"d{i}"]
@@ -424,9 +441,7 @@ class BackpropChain(ProblemFamily):
                     s = _f(fn, z)
                     step = f"\\tanh({_n(z)}) = {_n(s)},\\quad \\tanh'({_n(z)}) = 1 - ({_n(s)})^2 = {_n(d)}"
                 elif z == 0:
-                    rule = "torch: left derivative" if conv == "torch" else "slides: 1 for z \\ge 0"
-                    if zh:
-                        rule = "torch：左導數" if conv == "torch" else "投影片：z \\ge 0 時為 1"
+                    rule = _("torch: left derivative") if conv == "torch" else _("slides: 1 for z \\ge 0")
                     step = f"{_TEX[fn]}'(0) = {_n(d)}\\quad(\\text{{{rule}}})"
                 else:
                     step = f"{_TEX[fn]}'({_n(z)}) = {_n(d)}\\quad (z {'>' if z > 0 else '<'} 0)"
@@ -436,7 +451,7 @@ class BackpropChain(ProblemFamily):
         conv = params.get("convention", "torch")
         c = "" if params["loss"] == "half" else "2"
         dy = (1.0 if params["loss"] == "half" else 2.0) * (fw["y"] - params["t"])
-        out.append("**前向 (forward)**" if zh else "**Forward pass**")
+        out.append(_("**Forward pass**"))
         if v == "neuron":
             fn = params["f"]
             dz = _df(fn, fw["z"], conv)
@@ -444,7 +459,7 @@ class BackpropChain(ProblemFamily):
                 f"$z = w x + b = ({_n(params['w'])})({_n(params['x'])}) + ({_n(params['b'])}) = {_n(fw['z'])}$, "
                 f"$y = {_TEX[fn]}(z) = {_n(fw['y'])}$"
             )
-            out.append("**反向 (backward)**" if zh else "**Backward pass**")
+            out.append(_("**Backward pass**"))
             out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {_n(dy)}$")
             out.append(f"$f'(z) = {_DERIV[fn]} = {_n(dz)}$")
             delta = dy * dz
@@ -460,7 +475,7 @@ class BackpropChain(ProblemFamily):
             f"$z_1 = w_1 x + b_1 = {_n(fw['z1'])}$, $h = {_TEX[f1]}(z_1) = {_n(fw['h'])}$, "
             f"$z_2 = w_2 h + b_2 = {_n(fw['z2'])}$, $y = {(_TEX[f2] + '(z_2)') if f2 != 'identity' else 'z_2'} = {_n(fw['y'])}$"
         )
-        out.append("**反向 (backward)**" if zh else "**Backward pass**")
+        out.append(_("**Backward pass**"))
         d2f = _df(f2, fw["z2"], conv)
         d1f = _df(f1, fw["z1"], conv)
         delta2 = dy * d2f
@@ -483,12 +498,12 @@ class BackpropChain(ProblemFamily):
         return "\n\n".join(out) + "\n"
 
 
-_HINT_ACT = {
-    "en": "$\\sigma' = \\sigma(1 - \\sigma)$, $\\tanh' = 1 - \\tanh^2$ (both evaluated at the activation value); ReLU-type: 1 for $z > 0$, 0 or the slope for $z < 0$.",
-    "zh-Hant": "$\\sigma' = \\sigma(1 - \\sigma)$、$\\tanh' = 1 - \\tanh^2$（代入激發後的值）；ReLU 類：$z > 0$ 時為 1，$z < 0$ 時為 0 或斜率。",
-}
-_HINT_CHAIN = {
-    "en": "Multiply the local derivatives along the path from $L$ back to the variable: $\\partial L/\\partial y$, then $f'(z)$, then the weight or input.",
-    "zh-Hant": "沿著從 $L$ 回到該變數的路徑把局部導數相乘：先 $\\partial L/\\partial y$，再 $f'(z)$，再乘上權重或輸入。",
-}
+_HINT_ACT = N_(
+    "$\\sigma' = \\sigma(1 - \\sigma)$, $\\tanh' = 1 - \\tanh^2$ (both evaluated at the activation value); "
+    "ReLU-type: 1 for $z > 0$, 0 or the slope for $z < 0$."
+)
+_HINT_CHAIN = N_(
+    "Multiply the local derivatives along the path from $L$ back to the variable: $\\partial L/\\partial y$, "
+    "then $f'(z)$, then the weight or input."
+)
 

@@ -3,12 +3,14 @@
 A *family* (one module in ``grader/problems/``) turns a seed into a variant (``params``), states
 it (Markdown + LaTeX, English and Traditional Chinese), solves it, and grades answers. The
 framework supplies parsing by part kind, per-part comparison with tolerances, per-cell partial
-credit for matrices, misconception diagnosis, error carried forward, and bilingual feedback.
+credit for matrices, misconception diagnosis, error carried forward, and feedback worded in every
+language (:mod:`grader.i18n`: grading is done once, its texts are worded when they are read).
+Grades are :class:`grader.results.GradingResult` s.
 
 Modelled on PrairieLearn's question server (a response with format errors is *invalid* and costs
 no attempt; results look like its external-grader results) and on STACK's potential-response
 trees (feedback is keyed to a specific mistake). Here each mistake is data: a
-:class:`Misconception` is an alternative solver plus a tag and a message in two languages. When
+:class:`Misconception` is an alternative solver plus a tag and a message. When
 a part is wrong and equals what that solver produces, the answer is tagged and the message says
 which step went wrong.
 
@@ -27,88 +29,43 @@ import numpy as np
 
 from grader import answers
 from grader.answers import DEFAULT_TOLERANCES, EXACT, AnswerFormatError, Tolerance
+from grader.i18n import LANGS, Joined, Text, Wording, check_lang, gettext_for, join_sentences
+from grader.results import GradingResult, PartResult
 
 __all__ = [
     "LANGS",
-    "Grade",
     "Misconception",
     "ParseResult",
     "Part",
-    "PartGrade",
     "PartKind",
     "PartScore",
     "ProblemFamily",
     "Params",
     "Response",
+    "cells_right",
     "check_lang",
     "compare_cells",
-    "join_sentences",
     "jsonable",
     "latex_matrix",
-    "msg",
-    "tr",
+    "wrong_size",
 ]
 
-LANGS = ("en", "zh-Hant")
 PartKind = Literal["integer", "number", "vector", "shape", "matrix", "choice", "indices", "expression"]
 PART_KINDS: tuple[str, ...] = PartKind.__args__  # type: ignore[attr-defined]
 Params = dict[str, Any]
 Response = dict[str, Any]
 
 
-def check_lang(lang: str) -> str:
-    """Return ``lang`` if supported, else raise ``ValueError``."""
-    if lang not in LANGS:
-        raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGS)}")
-    return lang
+# Phrases of the framework's feedback that families use too.
 
 
-def tr(text: Mapping[str, str], lang: str) -> str:
-    """Pick ``text[lang]`` from a ``{"en": ..., "zh-Hant": ...}`` mapping (falls back to English)."""
-    return text.get(lang) or text["en"]
+def cells_right(ok: int, n: int) -> Text:
+    """"3 of your 4 entries are correct." """
+    return Text("%(ok)d of your %(n)d entries are correct.", ok=ok, n=n)
 
 
-# Fixed phrases of the framework's feedback.
-_MSG: dict[str, dict[str, str]] = {
-    "correct": {"en": "Correct.", "zh-Hant": "正確。"},
-    "incorrect": {"en": "Incorrect.", "zh-Hant": "不正確。"},
-    "missing": {"en": "No answer given.", "zh-Hant": "未作答。"},
-    "cells": {"en": "{ok} of your {n} entries are correct.", "zh-Hant": "你的 {n} 個值中有 {ok} 個正確。"},
-    "bad_shape": {
-        "en": "Your matrix ({gh}×{gw}) does not have the correct size.",
-        "zh-Hant": "你的矩陣（{gh}×{gw}）大小不對。",
-    },
-    "ecf": {
-        "en": "Consistent with your earlier answer, so no further points are deducted here.",
-        "zh-Hant": "與你前面的答案一致，此處不再扣分。",
-    },
-    "unknown_part": {
-        "en": "Unknown part '{name}' (parts: {known}).",
-        "zh-Hant": "沒有「{name}」這一小題（小題：{known}）。",
-    },
-    "missing_part": {"en": "Missing answer.", "zh-Hant": "缺少答案。"},
-    "not_object": {
-        "en": "The answer must be an object mapping part names to answers.",
-        "zh-Hant": "答案必須是「小題名稱 → 答案」的物件。",
-    },
-    "same_mistake": {"en": "Same mistake as in *{label}*.", "zh-Hant": "與「{label}」相同的錯誤。"},
-    "all_correct": {"en": "All parts correct.", "zh-Hant": "全部正確。"},
-    "invalid": {
-        "en": "The answer could not be read; fix the format (this does not count as an attempt).",
-        "zh-Hant": "無法讀取答案，請修正格式（不計入作答次數）。",
-    },
-}
-
-
-def msg(key: str, lang: str, **fmt: Any) -> str:
-    """A framework phrase in ``lang``, formatted with ``fmt``."""
-    text = tr(_MSG[key], lang)
-    return text.format(**fmt) if fmt else text
-
-
-def join_sentences(sentences: Sequence[str], lang: str) -> str:
-    # Chinese sentences end in "。" and are not separated by spaces.
-    return ("" if lang == "zh-Hant" else " ").join(s for s in sentences if s)
+def wrong_size(rows: int, cols: int) -> Text:
+    return Text("Your matrix (%(rows)d×%(cols)d) does not have the correct size.", rows=rows, cols=cols)
 
 
 def jsonable(obj: Any) -> Any:
@@ -146,6 +103,8 @@ def latex_matrix(rows: Sequence[Sequence[Any]], env: str = "bmatrix") -> str:
 class Part:
     """One answer box of a problem.
 
+    ``label`` is an English catalog message (mark it with ``N_``), translated where it is shown;
+    a label that holds values names them as placeholders and gives them in ``label_args``.
     ``tolerance`` None means the default for the kind (``answers.DEFAULT_TOLERANCES``: counts
     exact, reals 3 significant figures or 0.1 %). ``shape`` fixes a matrix's size and ``length``
     a vector's/shape's/index list's length; a mismatch is then a *format* error (the statement
@@ -154,7 +113,7 @@ class Part:
 
     name: str
     kind: PartKind
-    label: Mapping[str, str] = field(hash=False)
+    label: str
     points: float = 1.0
     tolerance: Tolerance | None = None
     shape: tuple[int, int] | None = None
@@ -165,6 +124,8 @@ class Part:
     partial: bool | None = None
     allow_percent: bool = False
     allow_inf: bool = False
+    #: Arguments of a label that holds values, e.g. ``N_("IoU(B%(i)d, B%(j)d)")`` with ``(("i", 1), ("j", 2))``.
+    label_args: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in PART_KINDS:
@@ -178,11 +139,19 @@ class Part:
     def partial_credit(self) -> bool:
         return self.kind == "matrix" if self.partial is None else self.partial
 
+    @property
+    def wording(self) -> Text:
+        """The label, to be worded later."""
+        return Text(self.label, **dict(self.label_args))
+
+    def label_in(self, lang: str) -> str:
+        return self.wording(lang)
+
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
-            "label": tr(self.label, lang),
+            "label": self.label_in(lang),
             "points": self.points,
         }
         if self.shape is not None:
@@ -199,32 +168,28 @@ class Part:
 @dataclass(frozen=True)
 class Misconception:
     """A known mistake: ``solve(params)`` returns the answers it leads to for the parts it affects,
-    or None when it does not apply to this variant. ``main`` misconceptions must be told apart by
-    every generated variant (see :meth:`ProblemFamily.generate`).
+    or None when it does not apply to this variant. ``text`` says which step went wrong (an English
+    catalog message, marked with ``N_``). ``main`` misconceptions must be told apart by every
+    generated variant (see :meth:`ProblemFamily.generate`).
     """
 
     tag: str
-    message_en: str
-    message_zh: str
+    text: str
     solve: Callable[[Params], Response | None] = field(repr=False, compare=False)
     main: bool = True
 
+    @property
+    def wording(self) -> Text:
+        return Text(self.text)
+
     def message(self, lang: str = "en") -> str:
-        return self.message_zh if lang == "zh-Hant" else self.message_en
+        return gettext_for(lang)(self.text)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tag": self.tag,
-            "message": {"en": self.message_en, "zh-Hant": self.message_zh},
-            "main": self.main,
-        }
+        return {"tag": self.tag, "message": {lang: self.message(lang) for lang in LANGS}, "main": self.main}
 
 
 # --------------------------------------------------------------------------- results
-
-
-def _r(x: float) -> float:
-    return round(float(x), 6)
 
 
 @dataclass
@@ -234,7 +199,7 @@ class PartScore:
 
     score: float
     cells: list[list[bool]] | None = None
-    note: str = ""
+    note: Wording | None = None
 
     @property
     def correct(self) -> bool:
@@ -242,100 +207,15 @@ class PartScore:
 
 
 @dataclass
-class PartGrade:
-    """The grade of one part. ``expected`` is kept but only shown by ``to_dict(reveal=True)``."""
-
-    name: str
-    label: str
-    score: float
-    points: float
-    max_points: float
-    correct: bool
-    expected: Any
-    feedback: str
-    misconceptions: list[str] = field(default_factory=list)
-    cells: list[list[bool]] | None = None
-
-    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "label": self.label,
-            "score": _r(self.score),
-            "points": _r(self.points),
-            "max_points": _r(self.max_points),
-            "correct": self.correct,
-            "feedback": self.feedback,
-            "misconceptions": list(self.misconceptions),
-        }
-        if self.cells is not None:
-            out["cells"] = self.cells
-        if reveal:
-            out["expected"] = self.expected
-        return out
-
-
-@dataclass
-class Grade:
-    """The grade of a whole response (shaped like a PrairieLearn external-grader result).
-
-    ``gradable`` False means the response had format errors: no score, no attempt charged.
-    """
-
-    score: float
-    parts: list[PartGrade]
-    feedback: str
-    misconceptions: list[str] = field(default_factory=list)
-    gradable: bool = True
-    format_errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def points(self) -> float:
-        return sum(p.points for p in self.parts)
-
-    @property
-    def max_points(self) -> float:
-        return sum(p.max_points for p in self.parts)
-
-    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
-        if not self.gradable:
-            return {
-                "valid": False,
-                "gradable": False,
-                "score": None,
-                "format_errors": dict(self.format_errors),
-                "feedback": self.feedback,
-                "message": self.feedback,
-                "misconceptions": [],
-                "parts": [],
-            }
-        return {
-            "valid": True,
-            "gradable": True,
-            "score": _r(self.score),
-            "points": _r(self.points),
-            "max_points": _r(self.max_points),
-            "feedback": self.feedback,
-            "message": self.feedback,  # PrairieLearn's name for the same text
-            "misconceptions": list(self.misconceptions),
-            "parts": [p.to_dict(reveal) for p in self.parts],
-        }
-
-
-@dataclass
 class ParseResult:
     """Parsed ``response`` (part name → value) or ``format_errors`` (part name → message)."""
 
     response: Response
-    format_errors: dict[str, str] = field(default_factory=dict)
+    format_errors: dict[str, Text] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
         return not self.format_errors
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.valid:
-            return {"valid": True, "response": self.response}
-        return {"valid": False, "format_errors": dict(self.format_errors)}
 
 
 # --------------------------------------------------------------------------- matrices
@@ -373,8 +253,8 @@ class ProblemFamily(ABC):
 
     #: URL-safe slug, e.g. "conv-by-hand".
     name: ClassVar[str]
-    #: {"en": ..., "zh-Hant": ...}
-    title: ClassVar[dict[str, str]]
+    #: An English catalog message (``N_``), e.g. ``N_("Convolution by hand")``.
+    title: ClassVar[str]
     #: Course topic, e.g. "convolution".
     topic: ClassVar[str]
     misconceptions: ClassVar[tuple[Misconception, ...]] = ()
@@ -424,7 +304,7 @@ class ProblemFamily(ABC):
         benchmark calls it to time cold gradings)."""
         return None
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
         """Extra feedback for a wrong part that no misconception explains (default: none)."""
         return None
 
@@ -478,14 +358,14 @@ class ProblemFamily(ABC):
         return bool(given == expected)
 
     def score_part(
-        self, params: Params, part: Part, given: Any, expected: Any, response: Response, lang: str
+        self, params: Params, part: Part, given: Any, expected: Any, response: Response
     ) -> PartScore:
         """Score one part in [0, 1]. Default: all-or-nothing; per entry for ``partial`` parts
         (matrices: per cell, top-left anchored, extra and missing cells count as wrong); then
         error carried forward via :meth:`carried_forward`."""
         if given is None:
-            return PartScore(0.0, note=msg("missing", lang))
-        result = self._score_plain(part, given, expected, lang)
+            return PartScore(0.0, note=Text("No answer given."))
+        result = self._score_plain(part, given, expected)
         if not result.correct:
             cf = self.carried_forward(params, part, response)
             if (
@@ -494,10 +374,10 @@ class ProblemFamily(ABC):
                 and self.values_match(part, given, cf)
             ):
                 score = max(result.score, self.ecf_credit)
-                return PartScore(score, result.cells, msg("ecf", lang))
+                return PartScore(score, result.cells, _CARRIED_FORWARD)
         return result
 
-    def _score_plain(self, part: Part, given: Any, expected: Any, lang: str) -> PartScore:
+    def _score_plain(self, part: Part, given: Any, expected: Any) -> PartScore:
         if part.kind == "matrix" and part.partial_credit:
             if _matrix_dims(given) is None:
                 return PartScore(0.0)
@@ -507,16 +387,14 @@ class ProblemFamily(ABC):
             eh, ew = len(expected), len(expected[0])
             extra = gh * gw - sum(1 for i in range(gh) for j in range(gw) if i < eh and j < ew)
             total = eh * ew + extra
-            note = msg("cells", lang, ok=ok, n=gh * gw)
+            note: Wording = cells_right(ok, gh * gw)
             if (gh, gw) != (eh, ew):
-                note = msg("bad_shape", lang, gh=gh, gw=gw) + " " + note
-            return PartScore(ok / total, cells, "" if ok == total else note)
+                note = join_sentences([wrong_size(gh, gw), note])
+            return PartScore(ok / total, cells, None if ok == total else note)
         if part.kind == "vector" and part.partial_credit and len(given) == len(expected) and part.ordered:
             hits = [answers.numbers_match(g, e, part.tol) for g, e in zip(given, expected, strict=True)]
             score = sum(hits) / len(hits)
-            return PartScore(
-                score, [hits], "" if score == 1 else msg("cells", lang, ok=sum(hits), n=len(hits))
-            )
+            return PartScore(score, [hits], None if score == 1 else cells_right(sum(hits), len(hits)))
         return PartScore(1.0 if self.values_match(part, given, expected) else 0.0)
 
     # ---- framework ---------------------------------------------------------------------------
@@ -603,112 +481,108 @@ class ProblemFamily(ABC):
                 hits[tag] = explained
         return {tag: sorted(h) for tag, h in hits.items() if not any(h < other for other in hits.values())}
 
-    def parse(self, params: Params, raw: Any, lang: str = "en") -> ParseResult:
+    def parse(self, params: Params, raw: Any) -> ParseResult:
         """Parse a raw submission (part name → typed text or JSON value). Unknown, missing and
         unreadable parts are format errors; the submission is then invalid and costs no attempt."""
-        check_lang(lang)
         if not isinstance(raw, Mapping):
-            return ParseResult({}, {"_answer": msg("not_object", lang)})
+            return ParseResult({}, {"_answer": Text("The answer must be an object mapping part names to answers.")})
         parts = self.parts(params)
         known = ", ".join(p.name for p in parts)
-        errors: dict[str, str] = {}
+        errors: dict[str, Text] = {}
         response: Response = {}
         names = {p.name for p in parts}
         for name in raw:
             if name not in names:
-                errors[str(name)] = msg("unknown_part", lang, name=name, known=known)
+                errors[str(name)] = Text("Unknown part '%(name)s' (parts: %(known)s).", name=str(name), known=known)
         for part in parts:
             value = raw.get(part.name)
             if value is None or (isinstance(value, str) and not value.strip()):
-                errors[part.name] = msg("missing_part", lang)
+                errors[part.name] = Text("Missing answer.")
                 continue
             try:
                 response[part.name] = self.parse_part(part, value)
             except AnswerFormatError as exc:
-                errors[part.name] = exc.message(lang)
+                errors[part.name] = exc.text
         return ParseResult(response, errors)
 
-    def grade(self, params: Params, response: Response, lang: str = "en") -> Grade:
+    def grade(self, params: Params, response: Response) -> GradingResult:
         """Grade a parsed response: per-part scores, misconception tags and messages, feedback."""
-        check_lang(lang)
         parts = self.parts(params)
         expected = self.solve(params)
         scores = {
-            p.name: self.score_part(params, p, response.get(p.name), expected[p.name], response, lang)
+            p.name: self.score_part(params, p, response.get(p.name), expected[p.name], response)
             for p in parts
         }
         wrong = any(not s.correct for s in scores.values())
         # Misconception solvers only run for wrong answers: the common correct case stays cheap.
         diagnosis = self.diagnose(params, response, parts=parts, expected=expected) if wrong else {}
-        messages = {m.tag: m.message(lang) for m in self.misconceptions}
-        grades: list[PartGrade] = []
-        first_part: dict[str, str] = {}  # tag → label of the part whose feedback carries its message
+        by_tag = {m.tag: m for m in self.misconceptions}
+        graded: list[PartResult] = []
+        first_part: dict[str, Part] = {}  # tag → the part whose feedback carries its message
         for p in parts:
             s = scores[p.name]
-            tags = [t for t in messages if p.name in diagnosis.get(t, ())]
+            tags = tuple(t for t in by_tag if p.name in diagnosis.get(t, ()))
             if s.correct:
-                text = s.note or msg("correct", lang)
+                text: Wording = s.note or _CORRECT
             else:
-                pieces = [s.note] if s.note else []
+                pieces: list[Wording | None] = [s.note]
                 for t in tags:
                     # Say each mistake once; later parts it explains just point back.
                     if t in first_part:
-                        pieces.append(msg("same_mistake", lang, label=first_part[t]))
+                        pieces.append(Text("Same mistake as in *%(label)s*.", label=first_part[t].wording))
                     else:
-                        first_part[t] = tr(p.label, lang)
-                        pieces.append(messages[t])
+                        first_part[t] = p
+                        pieces.append(by_tag[t].wording)
                 if not tags:
-                    extra = self.hint(params, p, response.get(p.name), lang)
-                    pieces += [extra] if extra else []
-                text = join_sentences(pieces, lang) or msg("incorrect", lang)
-            grades.append(
-                PartGrade(
-                    name=p.name,
-                    label=tr(p.label, lang),
-                    score=s.score,
-                    points=s.score * p.points,
-                    max_points=p.points,
-                    correct=s.correct,
-                    expected=expected[p.name],
-                    feedback=text,
-                    misconceptions=tags,
-                    cells=s.cells,
+                    pieces.append(self.hint(params, p, response.get(p.name)))
+                joined = join_sentences(pieces)
+                text = joined if joined else _INCORRECT
+            graded.append(
+                PartResult(
+                    name=p.name, label=p.wording, score=s.score, points=s.score * p.points, max_points=p.points,
+                    correct=s.correct, message=text, misconceptions=tags, cells=s.cells, expected=expected[p.name],
                 )
             )
         total = sum(p.points for p in parts)
-        score = sum(g.points for g in grades) / total if total else 0.0
-        if all(g.correct for g in grades):
-            feedback = msg("all_correct", lang)
+        points = sum(g.points for g in graded)
+        if all(g.correct for g in graded):
+            feedback: Wording = Text("All parts correct.")
         else:
-            feedback = "\n".join(f"- **{g.label}**: {g.feedback}" for g in grades)
-        tags = [t for t in messages if t in diagnosis]
-        return Grade(score=score, parts=grades, feedback=feedback, misconceptions=tags)
+            feedback = Joined((Text("- **%(label)s**: %(feedback)s", label=g.label, feedback=g.message)
+                               for g in graded), separator="\n")
+        tags = tuple(t for t in by_tag if t in diagnosis)
+        return GradingResult(score=points / total if total else 0.0, points=points, max_points=total,
+                             message=feedback, parts=tuple(graded), misconceptions=tags)
 
-    def check(self, params: Params, raw: Any, lang: str = "en") -> Grade:
-        """``parse`` then ``grade``; an invalid submission gives ``Grade(gradable=False)``."""
-        parsed = self.parse(params, raw, lang)
+    def check(self, params: Params, raw: Any) -> GradingResult:
+        """``parse`` then ``grade``; an invalid submission gives a result that is not gradable."""
+        parsed = self.parse(params, raw)
         if not parsed.valid:
-            lines = "\n".join(f"- **{k}**: {v}" for k, v in parsed.format_errors.items())
-            return Grade(
-                0.0,
-                [],
-                msg("invalid", lang) + "\n" + lines,
-                gradable=False,
-                format_errors=parsed.format_errors,
-            )
-        return self.grade(params, parsed.response, lang)
+            lines = Joined((Text("- **%(part)s**: %(error)s", part=name, error=error)
+                            for name, error in parsed.format_errors.items()), separator="\n")
+            return GradingResult.invalid(parsed.format_errors, Joined([_INVALID, lines], separator="\n"))
+        return self.grade(params, parsed.response)
 
     def format_answer(self, params: Params, answer: Response) -> dict[str, str]:
         """``answer`` written as a person would type it into the boxes (part name → text)."""
         kinds = {p.name: p.kind for p in self.parts(params)}
         return {name: answers.format_value(kinds[name], value) for name, value in answer.items()}
 
+    def title_in(self, lang: str) -> str:
+        return gettext_for(lang)(self.title)
+
     def describe(self, lang: str = "en") -> dict[str, Any]:
         """Metadata for listings: name, title, topic, misconceptions, constraint keys."""
         return {
             "name": self.name,
-            "title": tr(self.title, lang),
+            "title": self.title_in(lang),
             "topic": self.topic,
             "misconceptions": [m.to_dict() for m in self.misconceptions],
             "constraints": dict(self.constraint_keys),
         }
+
+
+_CORRECT = Text("Correct.")
+_INCORRECT = Text("Incorrect.")
+_INVALID = Text("The answer could not be read; fix the format (this does not count as an attempt).")
+_CARRIED_FORWARD = Text("Consistent with your earlier answer, so no further points are deducted here.")

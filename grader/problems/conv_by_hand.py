@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for, join_list, join_sentences
 from grader.problems import register
 from grader.problems.base import (
     Misconception,
@@ -32,24 +33,21 @@ from grader.problems.base import (
     PartScore,
     ProblemFamily,
     Response,
+    cells_right,
     compare_cells,
-    join_sentences,
     latex_matrix,
-    msg,
-    tr,
+    wrong_size,
 )
 from grader.reference import conv2d, conv_output_size
 
 Matrix = list[list[int]]
 Grid = tuple[tuple[int, ...], ...]  # hashable matrix, for the cache
 
-_SHAPE = Part(
-    "shape", "shape", {"en": "Output size", "zh-Hant": "輸出大小 (output size)"}, points=1.0, length=2
-)
+_SHAPE = Part("shape", "shape", N_("Output size"), points=1.0, length=2)
 _OUTPUT = Part(
     "output",
     "matrix",
-    {"en": "Output Y", "zh-Hant": "輸出 Y (output)"},
+    N_("Output Y"),
     points=3.0,
     tolerance=Tolerance(abs=1e-9),
 )
@@ -173,58 +171,58 @@ def _ceil(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "kernel-not-flipped",
-        "You computed the cross-correlation, not the convolution: for a true convolution first rotate the "
-        "kernel by 180° (flip it top–bottom and left–right), then slide it as usual.",
-        "你算的是互相關 (cross-correlation)，不是卷積 (convolution)：真正的卷積要先把 kernel 旋轉 180°"
-        "（上下、左右都翻轉），再照常滑動。",
+        N_(
+            "You computed the cross-correlation, not the convolution: for a true convolution first rotate the "
+            "kernel by 180° (flip it top–bottom and left–right), then slide it as usual."
+        ),
         _not_flipped,
     ),
     Misconception(
         "kernel-flipped",
-        "You flipped the kernel, which gives the mathematical convolution; this problem asks for the "
-        "cross-correlation (what deep-learning libraries call convolution): slide the kernel as given.",
-        "你把 kernel 翻轉了，那是數學上的卷積 (convolution)；本題要的是互相關 (cross-correlation)"
-        "（深度學習函式庫所稱的 convolution），kernel 不翻轉、直接滑動。",
+        N_(
+            "You flipped the kernel, which gives the mathematical convolution; this problem asks for the "
+            "cross-correlation (what deep-learning libraries call convolution): slide the kernel as given."
+        ),
         _flipped,
     ),
     Misconception(
         "padding-ignored",
-        "You left out the zero padding: first surround the input with $p$ rows and columns of zeros on every "
-        "side; this changes both the output size and the values near the border.",
-        "你忽略了補零 (zero padding)：要先在輸入四周各補 $p$ 列/行的 0 再滑動 kernel；"
-        "這會同時改變輸出大小與邊緣的數值。",
+        N_(
+            "You left out the zero padding: first surround the input with $p$ rows and columns of zeros on every "
+            "side; this changes both the output size and the values near the border."
+        ),
         _no_padding,
     ),
     Misconception(
         "stride-ignored",
-        "You moved the window one pixel at a time: with stride $s$ it jumps $s$ pixels, so only every "
-        r"$s$-th position is computed and the size is $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$.",
-        "你每次只移動一格：步長 (stride) 為 $s$ 時視窗每次跳 $s$ 格，只計算每隔 $s$ 的位置，"
-        r"大小為 $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$。",
+        N_(
+            "You moved the window one pixel at a time: with stride $s$ it jumps $s$ pixels, so only every "
+            r"$s$-th position is computed and the size is $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$."
+        ),
         _no_stride,
     ),
     Misconception(
         "size-off-by-one",
-        r"Your output size is one too small: the number of window positions is "
-        r"$\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ — the $+1$ counts the first position.",
-        r"輸出大小少了 1：視窗位置的個數是 $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$，"
-        r"其中 $+1$ 是第一個位置。",
+        N_(
+            r"Your output size is one too small: the number of window positions is "
+            r"$\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ — the $+1$ counts the first position."
+        ),
         _off_by_one,
     ),
     Misconception(
         "ceil-instead-of-floor",
-        r"You rounded up: when $n + 2p - k_\text{eff}$ is not a multiple of $s$ the last, incomplete window "
-        r"is dropped, so the size is $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ (floor, not ceiling).",
-        r"你無條件進位了：當 $n + 2p - k_\text{eff}$ 不是 $s$ 的倍數時，最後不完整的視窗要捨去，"
-        r"所以大小是 $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$（取下整，不是上整）。",
+        N_(
+            r"You rounded up: when $n + 2p - k_\text{eff}$ is not a multiple of $s$ the last, incomplete window "
+            r"is dropped, so the size is $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ (floor, not ceiling)."
+        ),
         _ceil,
     ),
     Misconception(
         "dilation-ignored",
-        r"You ignored the dilation: with dilation $d$ the kernel taps are $d$ pixels apart, so the kernel "
-        r"spans $k_\text{eff} = d(k-1) + 1$ pixels and tap $(m, n)$ reads $X_p[s i + d m,\ s j + d n]$.",
-        r"你忽略了膨脹 (dilation)：膨脹為 $d$ 時 kernel 各點相隔 $d$ 格，涵蓋 $k_\text{eff} = d(k-1) + 1$ 格，"
-        r"第 $(m, n)$ 點讀取 $X_p[s i + d m,\ s j + d n]$。",
+        N_(
+            r"You ignored the dilation: with dilation $d$ the kernel taps are $d$ pixels apart, so the kernel "
+            r"spans $k_\text{eff} = d(k-1) + 1$ pixels and tap $(m, n)$ reads $X_p[s i + d m,\ s j + d n]$."
+        ),
         _no_dilation,
     ),
 )
@@ -238,7 +236,7 @@ class ConvByHand(ProblemFamily):
     """Convolution or cross-correlation of a small image with a small kernel, by hand."""
 
     name = "conv-by-hand"
-    title = {"en": "Convolution by hand", "zh-Hant": "手算卷積 (convolution)"}
+    title = N_("Convolution by hand")
     topic = "convolution"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -325,11 +323,9 @@ class ConvByHand(ProblemFamily):
     def clear_caches(self) -> None:
         _stride1.cache_clear()
 
-    def score_part(
-        self, params: Params, part: Part, given: Any, expected: Any, response: Response, lang: str
-    ) -> PartScore:
+    def score_part(self, params: Params, part: Part, given: Any, expected: Any, response: Response) -> PartScore:
         if part.name != "output" or given is None:
-            return super().score_part(params, part, given, expected, response, lang)
+            return super().score_part(params, part, given, expected, response)
         cells = compare_cells(given, expected, part.tol)
         gh, gw = len(given), len(given[0])
         eh, ew = len(expected), len(expected[0])
@@ -340,66 +336,42 @@ class ConvByHand(ProblemFamily):
         total = eh * ew + (0 if consistent else extra)
         if ok == total and (gh, gw) == (eh, ew):
             return PartScore(1.0, cells)
-        note = msg("cells", lang, ok=ok, n=gh * gw)
+        note: Wording = cells_right(ok, gh * gw)
         if (gh, gw) != (eh, ew):
             ecf = consistent and extra > 0
-            first = tr(_ECF_NOTE, lang) if ecf else msg("bad_shape", lang, gh=gh, gw=gw)
-            note = join_sentences([first, note], lang)
+            note = join_sentences([Text(_ECF_NOTE) if ecf else wrong_size(gh, gw), note])
         return PartScore(ok / total, cells, note)
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINTS[part.name], lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text(_HINTS[part.name])
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         image, kernel = params["image"], params["kernel"]
         s, p, d, mode = params["stride"], params["padding"], params["dilation"], params["mode"]
         h, w, k = len(image), len(image[0]), len(kernel)
         conv = mode == "convolution"
-        if zh:
-            op = (
-                "**數學定義的卷積 (convolution)**（kernel 先旋轉 180° 再滑動）"
-                if conv
-                else "**互相關 (cross-correlation)**（即 PyTorch `conv2d` 的計算方式，kernel **不**翻轉）"
-            )
-            settings = [f"步長 (stride) $s = {s}$"]
-            settings += [f"四周各補零 (zero padding) $p = {p}$"] if p else ["不補零 (no padding)"]
-            settings += [f"膨脹 (dilation) $d = {d}$"] if d > 1 else []
-            intro = (
-                f"計算 ${h} \\times {w}$ 的輸入 $X$ 與 ${k} \\times {k}$ 的卷積核 (kernel) $K$ 的{op}，"
-                + "、".join(settings)
-                + "，沒有偏差 (bias)。"
-            )
-            where = "其中 $X_p$ 是補零後的輸入，索引從 0 開始。"
-            questions = (
-                "1. **輸出大小 (output size)**：$H_\\text{out} \\times W_\\text{out}$ 是多少？\n"
-                "2. **輸出 (output)**：寫出矩陣 $Y$。\n\n"
-                "*作答格式*：大小寫成 `3×3`（或 `3x3`、`(3, 3)`）；矩陣各列 (row) 分行輸入，或以 `;` 分隔，"
-                "同一列的數值以空格或逗號分隔。"
-            )
-        else:
-            op = (
-                "the **convolution** in the mathematical sense (the kernel is rotated by 180° before sliding)"
-                if conv
-                else "the **cross-correlation** (what PyTorch's `conv2d` computes: the kernel is *not* flipped)"
-            )
-            settings = [f"stride $s = {s}$"]
-            settings += [f"zero padding $p = {p}$ on every side"] if p else ["no padding"]
-            settings += [f"dilation $d = {d}$"] if d > 1 else []
-            intro = (
-                f"Compute {op} of the ${h} \\times {w}$ input $X$ with the ${k} \\times {k}$ kernel $K$, using "
-                + ", ".join(settings)
-                + ". There is no bias."
-            )
-            where = "where $X_p$ is the zero-padded input and indices start at 0."
-            questions = (
-                "1. **Output size**: what is $H_\\text{out} \\times W_\\text{out}$?\n"
-                "2. **Output**: give the matrix $Y$.\n\n"
-                "*Answer format*: the size as `3×3` (or `3x3`, `(3, 3)`); the matrix one row per line "
-                "(or rows separated by `;`), entries separated by spaces or commas."
-            )
+        operation = (
+            _("the **convolution** in the mathematical sense (the kernel is rotated by 180° before sliding)")
+            if conv
+            else _("the **cross-correlation** (what PyTorch's `conv2d` computes: the kernel is *not* flipped)")
+        )
+        settings = [_("stride $s = %(s)d$") % {"s": s}]
+        settings += [_("zero padding $p = %(p)d$ on every side") % {"p": p}] if p else [_("no padding")]
+        settings += [_("dilation $d = %(d)d$") % {"d": d}] if d > 1 else []
+        intro = _(
+            "Compute %(operation)s of the $%(h)d \\times %(w)d$ input $X$ with the $%(k)d \\times %(k)d$ "
+            "kernel $K$, using %(settings)s. There is no bias."
+        ) % {"operation": operation, "h": h, "w": w, "k": k, "settings": join_list(settings, lang)}
+        where = _("where $X_p$ is the zero-padded input and indices start at 0.")
+        questions = _(
+            "1. **Output size**: what is $H_\\text{out} \\times W_\\text{out}$?\n"
+            "2. **Output**: give the matrix $Y$.\n\n"
+            "*Answer format*: the size as `3×3` (or `3x3`, `(3, 3)`); the matrix one row per line "
+            "(or rows separated by `;`), entries separated by spaces or commas."
+        )
         tap = "K[k-1-m,\\, k-1-n]" if conv else "K[m, n]"
         dm, dn = ("d\\,m", "d\\,n") if d > 1 else ("m", "n")
         formula = f"$$Y[i, j] = \\sum_{{m=0}}^{{{k - 1}}} \\sum_{{n=0}}^{{{k - 1}}} {tap}\\; X_p[s\\,i + {dm},\\; s\\,j + {dn}]$$"
@@ -407,7 +379,7 @@ class ConvByHand(ProblemFamily):
         return f"{intro}\n\n{matrices}\n\n{formula}\n\n{where}\n\n{questions}\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         image, kernel = params["image"], params["kernel"]
         s, p, d, mode = params["stride"], params["padding"], params["dilation"], params["mode"]
         k = len(kernel)
@@ -416,45 +388,34 @@ class ConvByHand(ProblemFamily):
         span = _span(params)
         lines: list[str] = []
         # 1. size
-        lines.append("**1. 輸出大小 (output size)**" if zh else "**1. Output size**")
+        lines.append(_("**1. Output size**"))
         if d > 1:
             lines.append(f"$k_\\text{{eff}} = d(k-1) + 1 = {d}({k}-1) + 1 = {span}$")
-        size_lines = []
         for axis, n in (("H", len(image)), ("W", len(image[0]))):
             room = n + 2 * p - span
             size = room // s + 1
-            size_lines.append(
+            lines.append(
                 f"$${axis}_\\text{{out}} = \\left\\lfloor \\frac{{{n} + 2 \\cdot {p} - {span}}}{{{s}}} \\right\\rfloor + 1"
                 f" = \\left\\lfloor \\frac{{{room}}}{{{s}}} \\right\\rfloor + 1 = {size}$$"
             )
-        lines += size_lines
         oh, ow = answer["shape"]
-        lines.append(
-            f"所以輸出大小是 ${oh} \\times {ow}$。" if zh else f"So the output is ${oh} \\times {ow}$."
-        )
+        lines.append(_("So the output is $%(rows)d \\times %(cols)d$.") % {"rows": oh, "cols": ow})
         # 2. kernel and padding
         taps = np.asarray(kernel)
-        lines.append("**2. 準備 (setup)**" if zh else "**2. Setup**")
+        lines.append(_("**2. Setup**"))
         if mode == "convolution":
             taps = taps[::-1, ::-1]
             lines.append(
-                ("卷積要先把 kernel 旋轉 180°：" if zh else "Convolution first rotates the kernel by 180°: ")
-                + f"$K' = {latex_matrix(taps.tolist())}$"
-                + ("，之後就和互相關一樣滑動。" if zh else ", then slides it like a cross-correlation.")
+                _("Convolution first rotates the kernel by 180°: %(kernel)s, then slides it like a cross-correlation.")
+                % {"kernel": f"$K' = {latex_matrix(taps.tolist())}$"}
             )
         else:
-            lines.append(
-                "互相關直接使用 $K$，不翻轉。"
-                if zh
-                else "Cross-correlation uses $K$ as given, without flipping."
-            )
+            lines.append(_("Cross-correlation uses $K$ as given, without flipping."))
         xp = np.pad(np.asarray(image), p)
         if p:
-            lines.append(
-                ("補零後的輸入：" if zh else "Zero-padded input: ") + f"$$X_p = {latex_matrix(xp.tolist())}$$"
-            )
+            lines.append(_("Zero-padded input: %(matrix)s") % {"matrix": f"$$X_p = {latex_matrix(xp.tolist())}$$"})
         # 3. entries
-        lines.append("**3. 逐格計算 (each entry)**" if zh else "**3. Each entry**")
+        lines.append(_("**3. Each entry**"))
         for i, row in enumerate(out):
             for j, value in enumerate(row):
                 terms = []
@@ -465,7 +426,7 @@ class ConvByHand(ProblemFamily):
                             xv = int(xp[s * i + d * m, s * j + d * n])
                             terms.append(f"({wt})({xv})")
                 lines.append(f"$Y[{i},{j}] = {' + '.join(terms) or '0'} = {value}$")
-        lines.append(("**答案**" if zh else "**Answer**") + f": $$Y = {latex_matrix(out)}$$")
+        lines.append(_("**Answer**: %(answer)s") % {"answer": f"$$Y = {latex_matrix(out)}$$"})
         return "\n\n".join(lines) + "\n"
 
 
@@ -478,18 +439,13 @@ _ALLOWED: dict[str, tuple[Any, ...]] = {
     "height": (4, 5, 6, 7),
     "width": (4, 5, 6, 7),
 }
-_ECF_NOTE = {
-    "en": "Your matrix does not have the correct size, but it matches your own output size, so the entries "
-    "beyond the correct size are not penalised again.",
-    "zh-Hant": "你的矩陣大小不對，但與你自己給的輸出大小一致，所以超出正確大小的部分不再重複扣分。",
-}
+_ECF_NOTE = N_(
+    "Your matrix does not have the correct size, but it matches your own output size, so the entries "
+    "beyond the correct size are not penalised again."
+)
 _HINTS = {
-    "shape": {
-        "en": r"Per axis the size is $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ with $k_\text{eff} = d(k-1) + 1$.",
-        "zh-Hant": r"每個軸的大小是 $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$，其中 $k_\text{eff} = d(k-1) + 1$。",
-    },
-    "output": {
-        "en": "Check the window position $(s\\,i, s\\,j)$ in the padded input and the products in the wrong entries.",
-        "zh-Hant": "請檢查錯誤位置的視窗起點 $(s\\,i, s\\,j)$（在補零後的輸入中）以及各乘積。",
-    },
+    "shape": N_(
+        r"Per axis the size is $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ with $k_\text{eff} = d(k-1) + 1$."
+    ),
+    "output": N_("Check the window position $(s\\,i, s\\,j)$ in the padded input and the products in the wrong entries."),
 }

@@ -41,8 +41,9 @@ import numpy as np
 
 from grader import answers
 from grader.answers import EXACT, AnswerFormatError, Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for, join_list, join_sentences
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
 from grader.reference import (
     COCO_IOU_THRESHOLDS,
     COCO_RECALL_THRESHOLDS,
@@ -57,7 +58,17 @@ TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 THRESHOLD = 0.5
 METHODS = ("voc", "voc07")  # drawn when no method is asked for; "coco" only on request
 COCO = "coco"
-CLASS_NAMES = {"cat": "貓", "dog": "狗", "car": "汽車", "person": "人"}
+#: The classes a scene draws from (in this order), each with its name as the statement shows it (the
+#: class id itself in English; the translation names the class and keeps the id, "貓 (cat)").
+CLASS_NAMES = {"cat": N_("cat"), "dog": N_("dog"), "car": N_("car"), "person": N_("person")}
+#: The labels of the table class's parts (tp, precision, recall, and its AP when it is the only
+#: class): a part's label is one whole catalog message, so there is one per class.
+TABLE_LABELS = {
+    "cat": (N_("TP/FP (cat)"), N_("precision (cat)"), N_("recall (cat)"), N_("AP (cat)")),
+    "dog": (N_("TP/FP (dog)"), N_("precision (dog)"), N_("recall (dog)"), N_("AP (dog)")),
+    "car": (N_("TP/FP (car)"), N_("precision (car)"), N_("recall (car)"), N_("AP (car)")),
+    "person": (N_("TP/FP (person)"), N_("precision (person)"), N_("recall (person)"), N_("AP (person)")),
+}
 CELL = 22  # each image is a 2×2 grid of CELL×CELL cells, one object per cell at most
 MARGIN = 0.06  # non-tied IoUs stay this far from the threshold
 
@@ -246,90 +257,88 @@ def _weighted(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "ap-method-swapped",
-        "You used the other AP definition. VOC2007's 11-point AP is the mean of the interpolated precision at "
-        "recall 0, 0.1, …, 1; the all-point AP (VOC2010+) is the area under the whole interpolated curve, "
-        "$\\sum_k (r_k - r_{k-1})\\,\\hat p(r_k)$. Use the one the problem states.",
-        "你用了另一種 AP 定義。VOC2007 的 11 點 AP 是在 recall = 0, 0.1, …, 1 這 11 點取內插精確率 (precision) "
-        "的平均；全點 (all-point, VOC2010 起) AP 是整條內插曲線下的面積 $\\sum_k (r_k - r_{k-1})\\,\\hat p(r_k)$。"
-        "請用題目指定的方法。",
+        N_(
+            "You used the other AP definition. VOC2007's 11-point AP is the mean of the interpolated precision at "
+            "recall 0, 0.1, …, 1; the all-point AP (VOC2010+) is the area under the whole interpolated curve, "
+            "$\\sum_k (r_k - r_{k-1})\\,\\hat p(r_k)$. Use the one the problem states."
+        ),
         _method_swapped,
     ),
     Misconception(
         "no-precision-envelope",
-        "You used the raw precision of each row. AP uses the interpolated precision "
-        "$\\hat p(r) = \\max_{r' \\ge r} p(r')$ — the best precision at this recall *or higher* — which makes the "
-        "curve non-increasing before taking the area or the 11-point (COCO: 101-point) mean.",
-        "你直接用了每一列的原始精確率 (precision)。AP 要用內插精確率 $\\hat p(r) = \\max_{r' \\ge r} p(r')$"
-        "（此 recall 或更高 recall 時的最佳精確率），讓曲線先變成不遞增，再算面積或 11 點（COCO：101 點）平均。",
+        N_(
+            "You used the raw precision of each row. AP uses the interpolated precision "
+            "$\\hat p(r) = \\max_{r' \\ge r} p(r')$ — the best precision at this recall *or higher* — which makes the "
+            "curve non-increasing before taking the area or the 11-point (COCO: 101-point) mean."
+        ),
         _no_envelope,
     ),
     Misconception(
         "duplicate-counted-as-tp",
-        "You counted a second detection of an already-matched object as a TP. Each ground-truth box can be "
-        "matched only once: the highest-scoring detection takes it, later detections of the same object are "
-        "FPs (duplicates), even with a high IoU.",
-        "你把同一物件的第二個偵測也算成 TP。每個真實框 (ground truth) 只能被配對一次："
-        "分數最高的偵測先配對，之後同一物件的偵測都是 FP（重複偵測 (duplicate)），即使 IoU 很高。",
+        N_(
+            "You counted a second detection of an already-matched object as a TP. Each ground-truth box can be "
+            "matched only once: the highest-scoring detection takes it, later detections of the same object are "
+            "FPs (duplicates), even with a high IoU."
+        ),
         _duplicates,
     ),
     Misconception(
         "not-sorted-by-score",
-        "You went through the detections in the order they are listed. First sort them by confidence score, "
-        "highest first; matching and the cumulative precision/recall table follow that order.",
-        "你照列出的順序處理偵測結果。要先依信心分數 (confidence score) 由高到低排序，"
-        "配對與累積的 precision/recall 表都依這個順序。",
+        N_(
+            "You went through the detections in the order they are listed. First sort them by confidence score, "
+            "highest first; matching and the cumulative precision/recall table follow that order."
+        ),
         _unsorted,
     ),
     Misconception(
         "iou-threshold-strict",
-        "You treated IoU = 0.5 as a miss. A detection is a TP when its IoU is *at least* the threshold "
-        "($\\text{IoU} \\ge 0.5$), so an IoU of exactly 0.5 counts.",
-        "你把 IoU 恰好等於 0.5 當成沒偵測到。IoU「大於或等於」門檻值 ($\\text{IoU} \\ge 0.5$) 就是 TP，"
-        "恰好 0.5 也算。",
+        N_(
+            "You treated IoU = 0.5 as a miss. A detection is a TP when its IoU is *at least* the threshold "
+            "($\\text{IoU} \\ge 0.5$), so an IoU of exactly 0.5 counts."
+        ),
         _strict,
     ),
     Misconception(
         "map-weighted-by-detections",
-        "You weighted each class by its number of detections. The mAP is the plain mean of the per-class APs: "
-        "every class counts once, $\\text{mAP} = \\frac{1}{C}\\sum_c \\text{AP}_c$.",
-        "你依各類別的偵測數加權平均。mAP 是各類別 AP 的簡單平均，每個類別只算一次："
-        "$\\text{mAP} = \\frac{1}{C}\\sum_c \\text{AP}_c$。",
+        N_(
+            "You weighted each class by its number of detections. The mAP is the plain mean of the per-class APs: "
+            "every class counts once, $\\text{mAP} = \\frac{1}{C}\\sum_c \\text{AP}_c$."
+        ),
         _weighted,
     ),
     # COCO mode only.
     Misconception(
         "coco-only-iou-50",
-        "You gave AP50 as the COCO AP. AP@[.5:.95] averages the AP over ten IoU thresholds, "
-        "$t = 0.50, 0.55, \\dots, 0.95$ (and over the classes): AP50 is only its first column, and the stricter "
-        "thresholds are what reward tightly fitting boxes.",
-        "你把 AP50 當成 COCO 的 AP。AP@[.5:.95] 是在 $t = 0.50, 0.55, \\dots, 0.95$ 這十個 IoU 門檻 (threshold)"
-        "（以及各類別）上平均的 AP；AP50 只是其中第一欄，較嚴格的門檻才看得出框是否貼合物件。",
+        N_(
+            "You gave AP50 as the COCO AP. AP@[.5:.95] averages the AP over ten IoU thresholds, "
+            "$t = 0.50, 0.55, \\dots, 0.95$ (and over the classes): AP50 is only its first column, and the stricter "
+            "thresholds are what reward tightly fitting boxes."
+        ),
         lambda params: _coco_twisted(params, "only-50"),
     ),
     Misconception(
         "coco-two-thresholds-only",
-        "You averaged AP50 and AP75 only. AP@[.5:.95] is the mean over all ten thresholds "
-        "$0.50, 0.55, \\dots, 0.95$: add the eight values of the table to your AP50 and AP75, then divide by 10.",
-        "你只平均了 AP50 與 AP75。AP@[.5:.95] 是 $0.50, 0.55, \\dots, 0.95$ 全部十個門檻的平均："
-        "把表中的八個值加上你的 AP50 與 AP75，再除以 10。",
+        N_(
+            "You averaged AP50 and AP75 only. AP@[.5:.95] is the mean over all ten thresholds "
+            "$0.50, 0.55, \\dots, 0.95$: add the eight values of the table to your AP50 and AP75, then divide by 10."
+        ),
         lambda params: _coco_twisted(params, "two-thresholds"),
     ),
     Misconception(
         "coco-11-point",
-        "You used VOC2007's 11-point interpolation (recall $0, 0.1, \\dots, 1$). COCO samples the interpolated "
-        "precision $\\hat p(r)$ at 101 recall levels, $r = 0, 0.01, \\dots, 1$, and averages the 101 values.",
-        "你用了 VOC2007 的 11 點內插（recall $= 0, 0.1, \\dots, 1$）。COCO 在 $r = 0, 0.01, \\dots, 1$ 這 101 個 "
-        "recall 取內插精確率 $\\hat p(r)$，再把這 101 個值平均。",
+        N_(
+            "You used VOC2007's 11-point interpolation (recall $0, 0.1, \\dots, 1$). COCO samples the interpolated "
+            "precision $\\hat p(r)$ at 101 recall levels, $r = 0, 0.01, \\dots, 1$, and averages the 101 values."
+        ),
         lambda params: _coco_twisted(params, "voc07"),
     ),
     Misconception(
         "coco-area-not-101-points",
-        "You took the exact area under the interpolated curve (the VOC2010+ all-point AP). COCO does not "
-        "integrate: it averages $\\hat p(r)$ at the 101 recall levels $r = 0, 0.01, \\dots, 1$, so a step that "
-        "ends at recall $R$ counts $\\lfloor 100R \\rfloor + 1$ levels (minus those of the steps before it).",
-        "你算的是內插曲線下的精確面積（VOC2010 起的全點 (all-point) AP）。COCO 不取面積，而是在 "
-        "$r = 0, 0.01, \\dots, 1$ 這 101 個 recall 取 $\\hat p(r)$ 平均：recall 到 $R$ 為止共有 "
-        "$\\lfloor 100R \\rfloor + 1$ 個取樣點（扣掉前面各段的點數）。",
+        N_(
+            "You took the exact area under the interpolated curve (the VOC2010+ all-point AP). COCO does not "
+            "integrate: it averages $\\hat p(r)$ at the 101 recall levels $r = 0, 0.01, \\dots, 1$, so a step that "
+            "ends at recall $R$ counts $\\lfloor 100R \\rfloor + 1$ levels (minus those of the steps before it)."
+        ),
         lambda params: _coco_twisted(params, "voc"),
     ),
 )
@@ -345,13 +354,13 @@ def parse_flags(raw: Any, length: int) -> list[int]:
     """A list of TP/FP flags: ``TP FP TP``, ``1, 0, 1``, ``[1, 0, 1]`` or JSON ``[true, false]``."""
     if isinstance(raw, str):
         if len(raw) > answers.MAX_TEXT_CHARS:
-            raise AnswerFormatError("The answer is too long.", "答案過長。")
+            raise AnswerFormatError(Text("The answer is too long."))
         text = answers.normalize_text(raw).strip().strip("[]()").strip()
         tokens = [t for t in text.replace(",", " ").replace(";", " ").split() if t]
     elif isinstance(raw, list | tuple):
         tokens = list(raw)
     else:
-        raise AnswerFormatError("Expected a list of TP/FP (or 1/0).", "需要一串 TP/FP（或 1/0）。")
+        raise AnswerFormatError(Text("Expected a list of TP/FP (or 1/0)."))
     flags = []
     for i, tok in enumerate(tokens, start=1):
         if isinstance(tok, bool):
@@ -360,12 +369,11 @@ def parse_flags(raw: Any, length: int) -> list[int]:
         word = str(tok).strip().lower()
         if word not in _TP_WORDS:
             raise AnswerFormatError(
-                f"Entry {i}: '{tok}' is neither TP nor FP (write TP/FP or 1/0).",
-                f"第 {i} 個值：「{tok}」不是 TP 或 FP（請寫 TP/FP 或 1/0）。",
+                Text("Entry %(entry)d: '%(token)s' is neither TP nor FP (write TP/FP or 1/0).", entry=i, token=str(tok))
             )
         flags.append(_TP_WORDS[word])
     if len(flags) != length:
-        raise AnswerFormatError(f"Expected {length} values, got {len(flags)}.", f"需要 {length} 個值，但收到 {len(flags)} 個。")
+        raise AnswerFormatError(Text("Expected %(expected)d values, got %(got)d.", expected=length, got=len(flags)))
     return flags
 
 
@@ -523,34 +531,53 @@ def _overlaps(params: Params, d: Mapping[str, Any]) -> list[tuple[int, Fraction]
     ]
 
 
+def _class_name(c: str, lang: str) -> str:
+    """The class ``c`` as the statement names it in ``lang``."""
+    return gettext_for(lang)(CLASS_NAMES[c])
+
+
+def _class_list(classes: list[str], lang: str) -> str:
+    """The classes as an inline list, in order (each one emphasized in English)."""
+    _ = gettext_for(lang)
+    # Translators: one class name in a list of classes (English italicizes it; Chinese does not).
+    return join_list([_("*%(class_name)s*") % {"class_name": _class_name(c, lang)} for c in classes], lang)
+
+
+def _gt_header(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("| GT | image | class | box $[x_1, y_1, x_2, y_2]$ |")
+
+
+def _class_heading(c: str, num_gt: int, lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("**Class %(class_name)s** (%(n)d ground truths)") % {"class_name": _class_name(c, lang), "n": num_gt}
+
+
 def _coco_tables_text(params: Params, lang: str) -> list[str]:
     """The scene as Markdown tables: ground truths, and detections with their IoU."""
-    zh = lang == "zh-Hant"
-
-    def cname(c: str) -> str:
-        return f"{CLASS_NAMES[c]} ({c})" if zh else c
-
-    gt_rows = [
-        "| 真實框 (GT) | 影像 (image) | 類別 (class) | 框 $[x_1, y_1, x_2, y_2]$ |" if zh
-        else "| GT | image | class | box $[x_1, y_1, x_2, y_2]$ |",
-        "|---|---|---|---|",
+    _ = gettext_for(lang)
+    gt_rows = [_gt_header(lang), "|---|---|---|---|"]
+    gt_rows += [
+        f"| G{i} | {g['image_id']} | {_class_name(g['class_id'], lang)} | {g['box']} |"
+        for i, g in enumerate(params["ground_truths"])
     ]
-    gt_rows += [f"| G{i} | {g['image_id']} | {cname(g['class_id'])} | {g['box']} |" for i, g in enumerate(params["ground_truths"])]
     det_rows = [
-        "| 偵測 (detection) | 影像 (image) | 類別 (class) | 框 $[x_1, y_1, x_2, y_2]$ | 分數 (score) | 與真實框的 IoU |" if zh
-        else "| detection | image | class | box $[x_1, y_1, x_2, y_2]$ | score | IoU with a ground truth |",
+        _("| detection | image | class | box $[x_1, y_1, x_2, y_2]$ | score | IoU with a ground truth |"),
         "|---|---|---|---|---|---|",
     ]
     for i, d in enumerate(params["detections"]):
         hits = _overlaps(params, d)
         iou = f"G{hits[0][0]}: {float(hits[0][1]):.3f}" if hits else "—"
-        det_rows.append(f"| D{i} | {d['image_id']} | {cname(d['class_id'])} | {d['box']} | {d['score']:.2f} | {iou} |")
+        det_rows.append(
+            f"| D{i} | {d['image_id']} | {_class_name(d['class_id'], lang)} | {d['box']} | {d['score']:.2f} | {iou} |"
+        )
     return ["\n".join(gt_rows), "\n".join(det_rows)]
 
 
 def _coco_ap_table(params: Params, lang: str) -> str:
-    head = "IoU 門檻 $t$" if lang == "zh-Hant" else "IoU threshold $t$"
-    row = "AP（各類別平均）" if lang == "zh-Hant" else "AP (mean over the classes)"
+    _ = gettext_for(lang)
+    head = _("IoU threshold $t$")
+    row = _("AP (mean over the classes)")
     given = dict(_coco_given(params))
     cells = [f"{given[i]:.4f}" if i in given else "?" for i in range(len(_COCO_T))]
     return "\n".join([
@@ -561,38 +588,16 @@ def _coco_ap_table(params: Params, lang: str) -> str:
 
 
 def _coco_render(params: Params, lang: str) -> str:
-    zh = lang == "zh-Hant"
-    classes = params["classes"]
-    order = "、".join(f"{CLASS_NAMES[c]} ({c})" for c in classes) if zh else ", ".join(f"*{c}*" for c in classes)
+    _ = gettext_for(lang)
     scene, dets = _coco_tables_text(params, lang)
-    if zh:
-        text = [
-            f"一個物件偵測器在 {params['images']} 張影像上的結果如下。每個偵測最多與一個同影像、同類別的真實框重疊，"
-            "表中已列出該 IoU。",
-            scene,
-            dets,
-            "**COCO 評估規則**：對每個 IoU 門檻 $t \\in \\{0.50, 0.55, \\dots, 0.95\\}$、每個類別分開計算。"
-            "偵測依分數由高到低處理：若同影像、同類別中有**尚未被配對**且 IoU $\\ge t$ 的真實框，就與（IoU 最高的）那一個配對，"
-            "記為 TP；否則為 FP。所以同一個偵測在不同門檻下可能一次是 TP、一次是 FP。"
-            "由累積的精確率 $p_k$ 與召回率 $r_k$，門檻 $t$ 的 AP 是 **101 點內插**："
-            "$$\\text{AP} = \\frac{1}{101}\\sum_{r \\in \\{0, 0.01, \\dots, 1\\}} \\hat p(r), \\qquad "
-            "\\hat p(r) = \\max\\{p_k : r_k \\ge r\\}$$"
-            "（沒有任何一列達到 $r$ 時 $\\hat p(r) = 0$）。提示：101 個取樣點中，$\\le R$ 的有 $\\lfloor 100R \\rfloor + 1$ 個。"
-            "AP50 與 AP75 是 $t = 0.50$ 與 $t = 0.75$ 的 AP 對各類別的平均；AP@[.5:.95] 是十個門檻與各類別的平均。",
-            "其他門檻的結果（已對類別平均）：",
-            _coco_ap_table(params, lang),
-            f"1. 各類別在 IoU 0.50 的 AP（依 {order} 的順序）。\n"
-            "2. 各類別在 IoU 0.75 的 AP（同樣順序）。\n"
-            "3. AP50。\n4. AP75。\n"
-            "5. AP@[.5:.95]（表中問號的兩欄用你的 AP50 與 AP75）。",
-            "*作答格式*：數值至少 3 位有效數字，可寫分數如 `56/101`；各類別的值用逗號分隔。",
-        ]
-    else:
-        text = [
-            f"An object detector was run on {params['images']} images. Each detection overlaps at most one ground "
-            "truth of its image and class; the table gives that IoU.",
-            scene,
-            dets,
+    text = [
+        _(
+            "An object detector was run on %(images)d images. Each detection overlaps at most one ground "
+            "truth of its image and class; the table gives that IoU."
+        ) % {"images": params["images"]},
+        scene,
+        dets,
+        _(
             "**COCO evaluation**: for each IoU threshold $t \\in \\{0.50, 0.55, \\dots, 0.95\\}$ and each class "
             "separately, go through the detections by descending score. A detection is a TP if a ground truth of "
             "its image and class that is **not matched yet** has IoU $\\ge t$ with it (it takes the one with the "
@@ -603,26 +608,34 @@ def _coco_render(params: Params, lang: str) -> str:
             "\\hat p(r) = \\max\\{p_k : r_k \\ge r\\}$$"
             "($\\hat p(r) = 0$ if no row reaches $r$). Hint: $\\lfloor 100R \\rfloor + 1$ of the 101 levels are "
             "$\\le R$. AP50 and AP75 are the means over the classes of the AP at $t = 0.50$ and $t = 0.75$; "
-            "AP@[.5:.95] is the mean over the ten thresholds and the classes.",
-            "The other thresholds, already averaged over the classes:",
-            _coco_ap_table(params, lang),
-            f"1. The AP of each class at IoU 0.50 (in the order {order}).\n"
+            "AP@[.5:.95] is the mean over the ten thresholds and the classes."
+        ),
+        _("The other thresholds, already averaged over the classes:"),
+        _coco_ap_table(params, lang),
+        _(
+            "1. The AP of each class at IoU 0.50 (in the order %(classes)s).\n"
             "2. The AP of each class at IoU 0.75 (same order).\n"
             "3. AP50.\n4. AP75.\n"
-            "5. AP@[.5:.95] (your AP50 and AP75 fill the two columns marked ?).",
+            "5. AP@[.5:.95] (your AP50 and AP75 fill the two columns marked ?)."
+        ) % {"classes": _class_list(params["classes"], lang)},
+        _(
             "*Answer format*: numbers to at least 3 significant figures, fractions such as `56/101` are fine; "
-            "separate the per-class values with commas.",
-        ]
+            "separate the per-class values with commas."
+        ),
+    ]
     return "\n\n".join(text) + "\n"
 
 
 def _coco_explain(params: Params, lang: str) -> str:
-    zh = lang == "zh-Hant"
+    _ = gettext_for(lang)
     key = _key(params)
     ans = json.loads(_coco_answer(key, ""))
-    labels = {"tp": "TP", "duplicate": "FP (matched already)", "low_iou": "FP (IoU < t)", "no_gt": "FP (no ground truth)"}
-    if zh:
-        labels = {"tp": "TP", "duplicate": "FP（真實框已被配對）", "low_iou": "FP（IoU < t）", "no_gt": "FP（沒有真實框）"}
+    labels = {
+        "tp": "TP",
+        "duplicate": _("FP (matched already)"),
+        "low_iou": _("FP (IoU < t)"),
+        "no_gt": _("FP (no ground truth)"),
+    }
     out: list[str] = []
     for index in (_T50, _T75):
         t = _COCO_T[index]
@@ -631,9 +644,8 @@ def _coco_explain(params: Params, lang: str) -> str:
         out.append(f"### $t = {float(t):.2f}$")
         for c in params["classes"]:
             cls = ev.classes[c]
-            out.append(f"**{CLASS_NAMES[c]} ({c})**（{cls.num_gt} 個真實框）" if zh else f"**Class {c}** ({cls.num_gt} ground truths)")
-            head = ("| 排名 | 偵測 | 分數 | IoU | 結果 | 累積 TP | precision | recall |" if zh
-                    else "| rank | det | score | IoU | result | cum. TP | precision | recall |")
+            out.append(_class_heading(c, cls.num_gt, lang))
+            head = _("| rank | det | score | IoU | result | cum. TP | precision | recall |")
             rows = [head, "|---|---|---|---|---|---|---|---|"]
             for r, i in enumerate(cls.order):
                 m = matches[i]
@@ -657,8 +669,8 @@ def _coco_explain(params: Params, lang: str) -> str:
             tail = (" + " + f"{101 - counted} \\times 0") if counted < 101 else ""
             ap = ans["ap50" if index == _T50 else "ap75"][params["classes"].index(c)]
             out.append(
-                ("內插精確率 $\\hat p$：" if zh else "Interpolated precision $\\hat p$ (best precision from this row on): ")
-                + ", ".join(f"{v:.4f}" for v in envelope)
+                _("Interpolated precision $\\hat p$ (best precision from this row on): %(values)s")
+                % {"values": ", ".join(f"{v:.4f}" for v in envelope)}
             )
             out.append(f"$$\\text{{AP}} = \\tfrac{{1}}{{101}}({' + '.join(terms) or '0'}{tail}) = {ap:.4f}$$")
     k = len(params["classes"])
@@ -674,22 +686,17 @@ def _coco_explain(params: Params, lang: str) -> str:
 
 
 _COCO_HINTS = {
-    "ap50": {
-        "en": "At $t = 0.50$: rank the class's detections by score, mark TP/FP (a ground truth is matched once), "
-        "then average $\\hat p$ over the 101 recall levels.",
-        "zh-Hant": "在 $t = 0.50$：依分數排序該類別的偵測、判定 TP/FP（每個真實框只配對一次），再把 $\\hat p$ 在 101 個 recall 取樣點上平均。",
-    },
-    "ap75": {
-        "en": "At $t = 0.75$ a detection with IoU below 0.75 is an FP, and a later detection of the same object may "
-        "now be the TP. Redo the table, then the 101-point average.",
-        "zh-Hant": "在 $t = 0.75$，IoU 低於 0.75 的偵測是 FP，同一物件較晚的偵測可能因此變成 TP。重做表格，再算 101 點平均。",
-    },
-    "map50": {"en": "Average your per-class APs at 0.50.", "zh-Hant": "把你各類別在 0.50 的 AP 取平均。"},
-    "map75": {"en": "Average your per-class APs at 0.75.", "zh-Hant": "把你各類別在 0.75 的 AP 取平均。"},
-    "map": {
-        "en": "Average the ten class-mean APs: your AP50, your AP75 and the eight in the table.",
-        "zh-Hant": "把十個（已對類別平均的）AP 取平均：你的 AP50、AP75 與表中的八個值。",
-    },
+    "ap50": N_(
+        "At $t = 0.50$: rank the class's detections by score, mark TP/FP (a ground truth is matched once), "
+        "then average $\\hat p$ over the 101 recall levels."
+    ),
+    "ap75": N_(
+        "At $t = 0.75$ a detection with IoU below 0.75 is an FP, and a later detection of the same object may "
+        "now be the TP. Redo the table, then the 101-point average."
+    ),
+    "map50": N_("Average your per-class APs at 0.50."),
+    "map75": N_("Average your per-class APs at 0.75."),
+    "map": N_("Average the ten class-mean APs: your AP50, your AP75 and the eight in the table."),
 }
 
 
@@ -698,7 +705,7 @@ class DetectionMap(ProblemFamily):
     """VOC-style TP/FP matching, precision/recall table, AP and mAP; or COCO's AP@[.5:.95]."""
 
     name = "detection-map"
-    title = {"en": "Detection AP and mAP", "zh-Hant": "偵測的 AP 與 mAP"}
+    title = N_("Detection AP and mAP")
     topic = "detection"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -913,29 +920,26 @@ class DetectionMap(ProblemFamily):
         if params["method"] == COCO:
             k = len(classes)
             return [
-                Part("ap50", "vector", {"en": "AP at IoU 0.50, per class", "zh-Hant": "各類別在 IoU 0.50 的 AP"},
-                     points=2.0, tolerance=TOL, length=k, partial=True),
-                Part("ap75", "vector", {"en": "AP at IoU 0.75, per class", "zh-Hant": "各類別在 IoU 0.75 的 AP"},
-                     points=2.0, tolerance=TOL, length=k, partial=True),
-                Part("map50", "number", {"en": "AP50", "zh-Hant": "AP50"}, tolerance=TOL),
-                Part("map75", "number", {"en": "AP75", "zh-Hant": "AP75"}, tolerance=TOL),
-                Part("map", "number", {"en": "AP@[.5:.95]", "zh-Hant": "AP@[.5:.95]"}, points=2.0, tolerance=TOL),
+                Part("ap50", "vector", N_("AP at IoU 0.50, per class"), points=2.0, tolerance=TOL, length=k, partial=True),
+                Part("ap75", "vector", N_("AP at IoU 0.75, per class"), points=2.0, tolerance=TOL, length=k, partial=True),
+                Part("map50", "number", N_("AP50"), tolerance=TOL),
+                Part("map75", "number", N_("AP75"), tolerance=TOL),
+                Part("map", "number", N_("AP@[.5:.95]"), points=2.0, tolerance=TOL),
             ]
         n = sum(1 for d in params["detections"] if d["class_id"] == classes[0])
-        c0 = classes[0]
-        zh0 = CLASS_NAMES[c0]
+        tp_label, precision_label, recall_label, ap_label = TABLE_LABELS[classes[0]]
         out = [
-            Part("tp", "vector", {"en": f"TP/FP ({c0})", "zh-Hant": f"TP/FP（{zh0} {c0}）"}, tolerance=EXACT, length=n, partial=True),
-            Part("precision", "vector", {"en": f"precision ({c0})", "zh-Hant": f"精確率 precision（{zh0}）"}, tolerance=TOL, length=n, partial=True),
-            Part("recall", "vector", {"en": f"recall ({c0})", "zh-Hant": f"召回率 recall（{zh0}）"}, tolerance=TOL, length=n, partial=True),
+            Part("tp", "vector", tp_label, tolerance=EXACT, length=n, partial=True),
+            Part("precision", "vector", precision_label, tolerance=TOL, length=n, partial=True),
+            Part("recall", "vector", recall_label, tolerance=TOL, length=n, partial=True),
         ]
         if len(classes) == 1:
-            out.append(Part("ap", "number", {"en": f"AP ({c0})", "zh-Hant": f"AP（{zh0}）"}, points=2.0, tolerance=TOL))
+            out.append(Part("ap", "number", ap_label, points=2.0, tolerance=TOL))
         else:
             out.append(
-                Part("ap", "vector", {"en": "AP per class", "zh-Hant": "各類別的 AP"}, points=2.0, tolerance=TOL, length=len(classes), partial=True)
+                Part("ap", "vector", N_("AP per class"), points=2.0, tolerance=TOL, length=len(classes), partial=True)
             )
-            out.append(Part("map", "number", {"en": "mAP", "zh-Hant": "mAP"}, tolerance=TOL))
+            out.append(Part("map", "number", N_("mAP"), tolerance=TOL))
         return out
 
     def parse_part(self, part: Part, raw: Any) -> Any:
@@ -966,101 +970,91 @@ class DetectionMap(ProblemFamily):
         for cached in (_evaluate, _cached_answer, _tie_cached, _coco, _at_threshold, _coco_answer):
             cached.cache_clear()
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr((_COCO_HINTS if params["method"] == COCO else _HINTS)[part.name], lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text((_COCO_HINTS if params["method"] == COCO else _HINTS)[part.name])
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
         if params["method"] == COCO:
             return _coco_render(params, lang)
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         classes, method = params["classes"], params["method"]
         c0 = classes[0]
-
-        def cname(c: str) -> str:
-            return f"{CLASS_NAMES[c]} ({c})" if zh else c
-
-        gt_rows = [
-            "| 真實框 (GT) | 影像 (image) | 類別 (class) | 框 $[x_1, y_1, x_2, y_2]$ |" if zh else "| GT | image | class | box $[x_1, y_1, x_2, y_2]$ |",
-            "|---|---|---|---|",
+        gt_rows = [_gt_header(lang), "|---|---|---|---|"]
+        gt_rows += [
+            f"| G{i} | {g['image_id']} | {_class_name(g['class_id'], lang)} | {g['box']} |"
+            for i, g in enumerate(params["ground_truths"])
         ]
-        gt_rows += [f"| G{i} | {g['image_id']} | {cname(g['class_id'])} | {g['box']} |" for i, g in enumerate(params["ground_truths"])]
-        det_rows = [
-            "| 偵測 (detection) | 影像 (image) | 類別 (class) | 框 $[x_1, y_1, x_2, y_2]$ | 分數 (score) |" if zh else "| detection | image | class | box $[x_1, y_1, x_2, y_2]$ | score |",
-            "|---|---|---|---|---|",
-        ]
+        det_rows = [_("| detection | image | class | box $[x_1, y_1, x_2, y_2]$ | score |"), "|---|---|---|---|---|"]
         det_rows += [
-            f"| D{i} | {d['image_id']} | {cname(d['class_id'])} | {d['box']} | {d['score']:.2f} |"
+            f"| D{i} | {d['image_id']} | {_class_name(d['class_id'], lang)} | {d['box']} | {d['score']:.2f} |"
             for i, d in enumerate(params["detections"])
         ]
         n0 = sum(1 for d in params["detections"] if d["class_id"] == c0)
-        if zh:
-            meth = (
-                "**全點 (all-point) AP**（VOC2010 起）：內插精確率曲線 $\\hat p(r) = \\max_{r' \\ge r} p(r')$ 下的面積 "
-                "$\\sum_k (r_k - r_{k-1})\\,\\hat p(r_k)$，$r_0 = 0$"
-                if method == "voc"
-                else "**11 點 (11-point) AP**（VOC2007）：在 recall $= 0, 0.1, \\dots, 1$ 取內插精確率 "
-                "$\\hat p(r) = \\max_{r' \\ge r} p(r')$ 的平均（達不到的 recall 取 0）"
-            )
-            text = [
-                f"一個物件偵測器在 {params['images']} 張影像上的結果如下（框為連續座標，面積 $(x_2 - x_1)(y_2 - y_1)$）。",
-                "\n".join(gt_rows),
-                "\n".join(det_rows),
-                "評估規則（PASCAL VOC）：每個類別分開計算；偵測結果依分數由高到低處理，每個偵測與同一影像、同一類別中 "
-                "IoU 最高的真實框配對：若該 IoU $\\ge 0.5$ 且該真實框尚未被配對，則為 TP；否則為 FP"
-                "（同一物件的第二個偵測是 FP）。" + f"AP 使用 {meth}。"
-                + ("mAP 為各類別 AP 的平均。" if len(classes) > 1 else ""),
-                f"1. 類別 {cname(c0)} 的 {n0} 個偵測依分數由高到低排列後，各是 TP 還是 FP？\n"
-                f"2. 對應的累積精確率 (precision) 與\n3. 累積召回率 (recall)（每列一個值）。\n"
-                + (f"4. 類別 {cname(c0)} 的 AP。" if len(classes) == 1 else
-                   "4. 各類別的 AP（依 " + "、".join(cname(c) for c in classes) + " 的順序）。\n5. mAP。"),
-                "*作答格式*：TP/FP 寫成 `TP, FP, TP`（或 `1, 0, 1`）；數值至少 3 位有效數字，可寫分數如 `2/3`。",
-            ]
-        else:
-            meth = (
+        ap_rule = (
+            _(
                 "the **all-point AP** (VOC2010+): the area under the interpolated precision "
                 "$\\hat p(r) = \\max_{r' \\ge r} p(r')$, i.e. $\\sum_k (r_k - r_{k-1})\\,\\hat p(r_k)$ with $r_0 = 0$"
-                if method == "voc"
-                else "the **11-point AP** (VOC2007): the mean of the interpolated precision "
+            )
+            if method == "voc"
+            else _(
+                "the **11-point AP** (VOC2007): the mean of the interpolated precision "
                 "$\\hat p(r) = \\max_{r' \\ge r} p(r')$ at recall $0, 0.1, \\dots, 1$ (0 where no row reaches that recall)"
             )
-            text = [
-                f"An object detector was run on {params['images']} images (continuous box coordinates, area "
-                "$(x_2 - x_1)(y_2 - y_1)$).",
-                "\n".join(gt_rows),
-                "\n".join(det_rows),
-                "Evaluation (PASCAL VOC): each class separately; detections are processed by descending score, and each "
-                "is matched to the ground truth of the same image and class with which it has the highest IoU: it is a "
-                "TP if that IoU is $\\ge 0.5$ and that ground truth is not matched yet, otherwise an FP (a second "
-                f"detection of the same object is an FP). AP is {meth}."
-                + (" The mAP is the mean of the per-class APs." if len(classes) > 1 else ""),
-                f"1. Sort the {n0} detections of class *{c0}* by descending score: is each one a TP or an FP?\n"
-                "2. Their cumulative precision and\n3. cumulative recall (one value per row).\n"
-                + (f"4. The AP of class *{c0}*." if len(classes) == 1 else
-                   "4. The AP of each class (in the order " + ", ".join(f"*{c}*" for c in classes) + ").\n5. The mAP."),
+        )
+        evaluation = _(
+            "Evaluation (PASCAL VOC): each class separately; detections are processed by descending score, and each "
+            "is matched to the ground truth of the same image and class with which it has the highest IoU: it is a "
+            "TP if that IoU is $\\ge 0.5$ and that ground truth is not matched yet, otherwise an FP (a second "
+            "detection of the same object is an FP). AP is %(ap_rule)s."
+        ) % {"ap_rule": ap_rule}
+        several = len(classes) > 1
+        questions = _(
+            "1. Sort the %(n)d detections of class *%(class_name)s* by descending score: is each one a TP or an FP?\n"
+            "2. Their cumulative precision and\n3. cumulative recall (one value per row)."
+        ) % {"n": n0, "class_name": _class_name(c0, lang)}
+        last = (
+            _("4. The AP of each class (in the order %(classes)s).\n5. The mAP.") % {"classes": _class_list(classes, lang)}
+            if several
+            else _("4. The AP of class *%(class_name)s*.") % {"class_name": _class_name(c0, lang)}
+        )
+        text = [
+            _(
+                "An object detector was run on %(images)d images (continuous box coordinates, area "
+                "$(x_2 - x_1)(y_2 - y_1)$)."
+            ) % {"images": params["images"]},
+            "\n".join(gt_rows),
+            "\n".join(det_rows),
+            join_sentences([evaluation, _("The mAP is the mean of the per-class APs.") if several else None])(lang),
+            f"{questions}\n{last}",
+            _(
                 "*Answer format*: TP/FP as `TP, FP, TP` (or `1, 0, 1`); numbers to at least 3 significant figures, "
-                "fractions such as `2/3` are fine.",
-            ]
+                "fractions such as `2/3` are fine."
+            ),
+        ]
         return "\n\n".join(text) + "\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
         if params["method"] == COCO:
             return _coco_explain(params, lang)
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         ev = _evaluate(_key(params))
         ans = _solve(params)
         method = params["method"]
         out: list[str] = []
-        labels = {"tp": "TP", "duplicate": "FP (duplicate)", "low_iou": "FP (IoU < 0.5)", "no_gt": "FP (no GT)"}
-        if zh:
-            labels = {"tp": "TP", "duplicate": "FP（重複偵測 duplicate）", "low_iou": "FP（IoU < 0.5）", "no_gt": "FP（影像中沒有此類真實框）"}
+        labels = {
+            "tp": "TP",
+            "duplicate": _("FP (duplicate)"),
+            "low_iou": _("FP (IoU < 0.5)"),
+            "no_gt": _("FP (no GT)"),
+        }
         matches = {m.index: m for m in ev.matches}
         aps = []
         for c in params["classes"]:
             cls = ev.classes[c]
-            out.append(f"**{CLASS_NAMES[c]} ({c})**" if zh else f"**Class {c}** ({cls.num_gt} ground truths)")
-            head = "| 排名 | 偵測 | 分數 | 最佳真實框 / IoU | 結果 | 累積 TP | precision | recall |" if zh else "| rank | det | score | best GT / IoU | result | cum. TP | precision | recall |"
+            out.append(_class_heading(c, cls.num_gt, lang))
+            head = _("| rank | det | score | best GT / IoU | result | cum. TP | precision | recall |")
             rows = [head, "|---|---|---|---|---|---|---|---|"]
             for r, i in enumerate(cls.order):
                 m = matches[i]
@@ -1074,8 +1068,8 @@ class DetectionMap(ProblemFamily):
             p = np.asarray(cls.precision)
             env = np.maximum.accumulate(p[::-1])[::-1] if p.size else p
             out.append(
-                ("內插精確率 (interpolated precision) $\\hat p$：" if zh else "Interpolated precision $\\hat p$ (max of the precision from this row on): ")
-                + ", ".join(f"{v:.4f}" for v in env)
+                _("Interpolated precision $\\hat p$ (max of the precision from this row on): %(values)s")
+                % {"values": ", ".join(f"{v:.4f}" for v in env)}
             )
             if method == "voc":
                 terms = []
@@ -1102,12 +1096,12 @@ class DetectionMap(ProblemFamily):
 
 
 _HINTS = {
-    "tp": {
-        "en": "Sort by score; for each detection find the GT of its image and class with the highest IoU; TP only if IoU ≥ 0.5 and that GT is still free.",
-        "zh-Hant": "依分數排序；每個偵測找同影像、同類別 IoU 最高的真實框；只有 IoU ≥ 0.5 且該真實框尚未被配對時才是 TP。",
-    },
-    "precision": {"en": "Row $k$: (TPs so far) / $k$.", "zh-Hant": "第 $k$ 列：（到此為止的 TP 數）/ $k$。"},
-    "recall": {"en": "Row $k$: (TPs so far) / (number of ground truths of the class).", "zh-Hant": "第 $k$ 列：（到此為止的 TP 數）/（該類別真實框的總數）。"},
-    "ap": {"en": "Replace each precision by the maximum precision at that row or below, then apply the stated AP rule.", "zh-Hant": "先把每列的精確率換成該列及之後各列的最大值，再依題目的 AP 定義計算。"},
-    "map": {"en": "Average the APs of the classes.", "zh-Hant": "把各類別的 AP 取平均。"},
+    "tp": N_(
+        "Sort by score; for each detection find the GT of its image and class with the highest IoU; TP only if "
+        "IoU ≥ 0.5 and that GT is still free."
+    ),
+    "precision": N_("Row $k$: (TPs so far) / $k$."),
+    "recall": N_("Row $k$: (TPs so far) / (number of ground truths of the class)."),
+    "ap": N_("Replace each precision by the maximum precision at that row or below, then apply the stated AP rule."),
+    "map": N_("Average the APs of the classes."),
 }

@@ -38,16 +38,15 @@ from typing import Any
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, latex_matrix, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, latex_matrix
 from grader.reference import box_kernel, conv2d, laplacian_kernel, median_filter, sobel_kernel
 
 FILTERS = ("sobel-h", "sobel-v", "prewitt", "laplacian", "box", "gaussian", "median")
 Matrix = list[list[Any]]
 
-_SHAPE = Part(
-    "shape", "shape", {"en": "Output size", "zh-Hant": "輸出大小 (output size)"}, points=1.0, length=2
-)
+_SHAPE = Part("shape", "shape", N_("Output size"), points=1.0, length=2)
 _EXACT = Tolerance(abs=1e-9)
 
 
@@ -183,44 +182,44 @@ def _no_normalization(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "kernel-flipped",
-        "You rotated the kernel by 180°, which is the mathematical convolution; this problem slides the "
-        "kernel as given (cross-correlation, what a CNN layer and the slides compute). For a Sobel-type "
-        "kernel the flip changes the sign of every output.",
-        "你把 kernel 旋轉了 180°，那是數學上的卷積 (convolution)；本題要直接以原本的 kernel 滑動"
-        "（互相關 (cross-correlation)，也就是 CNN 層與投影片的算法）。Sobel 這類 kernel 翻轉後每個輸出都會變號。",
+        N_(
+            "You rotated the kernel by 180°, which is the mathematical convolution; this problem slides the "
+            "kernel as given (cross-correlation, what a CNN layer and the slides compute). For a Sobel-type "
+            "kernel the flip changes the sign of every output."
+        ),
         _flipped,
     ),
     Misconception(
         "kernel-not-flipped",
-        "You slid the kernel as given (cross-correlation); a true convolution first rotates the kernel by "
-        "180° (flip top–bottom and left–right). For a Sobel-type kernel this changes the sign of every output.",
-        "你直接以原本的 kernel 滑動（互相關 (cross-correlation)）；真正的卷積 (convolution) 要先把 kernel 旋轉 180°"
-        "（上下、左右都翻轉）。Sobel 這類 kernel 翻轉後每個輸出都會變號。",
+        N_(
+            "You slid the kernel as given (cross-correlation); a true convolution first rotates the kernel by "
+            "180° (flip top–bottom and left–right). For a Sobel-type kernel this changes the sign of every output."
+        ),
         _not_flipped,
     ),
     Misconception(
         "padding-ignored",
-        "You left out the zero padding: for a 'same' output first surround the image with one row/column "
-        "of zeros on every side, so the output keeps the image's size and the border outputs see those zeros.",
-        "你忽略了補零 (zero padding)：'same' 輸出要先在影像四周各補一列/行的 0，輸出才會和原影像一樣大，"
-        "邊緣的輸出也會用到這些 0。",
+        N_(
+            "You left out the zero padding: for a 'same' output first surround the image with one row/column "
+            "of zeros on every side, so the output keeps the image's size and the border outputs see those zeros."
+        ),
         _no_padding,
     ),
     Misconception(
         "median-as-mean",
-        "You averaged the window: the median filter sorts the 9 values of the window and takes the middle "
-        "one (the 5th), which is why it removes salt-and-pepper noise without blurring edges.",
-        "你算的是視窗的平均：中值濾波 (median filter) 要把視窗中的 9 個值排序後取正中間那個（第 5 個），"
-        "所以它能去除椒鹽雜訊又不會把邊緣模糊掉。",
+        N_(
+            "You averaged the window: the median filter sorts the 9 values of the window and takes the middle "
+            "one (the 5th), which is why it removes salt-and-pepper noise without blurring edges."
+        ),
         _median_as_mean,
     ),
     Misconception(
         "normalization-forgotten",
-        "You forgot the normalization factor in front of the kernel ($\\frac{1}{9}$ for the average filter, "
-        "$\\frac{1}{16}$ for this Gaussian): divide each weighted sum by it, so the weights sum to 1 and a flat "
-        "region keeps its value.",
-        "你忘了 kernel 前面的正規化係數（平均濾波是 $\\frac{1}{9}$，這個高斯濾波是 $\\frac{1}{16}$）："
-        "每個加權和都要除以它，權重總和才會是 1，平坦區域的值才不變。",
+        N_(
+            "You forgot the normalization factor in front of the kernel ($\\frac{1}{9}$ for the average filter, "
+            "$\\frac{1}{16}$ for this Gaussian): divide each weighted sum by it, so the weights sum to 1 and a flat "
+            "region keeps its value."
+        ),
         _no_normalization,
     ),
 )
@@ -232,55 +231,37 @@ _SLIDES_SOBEL_H = [[1, 2, 1], [0, 0, 0], [-1, -2, -1]]
 _SLIDES_SOBEL_V = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
 
 
+_FILTER_NAMES = {
+    "laplacian": N_("the Laplacian filter"),
+    "box": N_("the average (box) filter"),
+    "gaussian": N_("the Gaussian filter (3×3 integer approximation)"),
+    "median": N_("the 3×3 median filter"),
+}
+
+
 def _filter_text(params: Params, lang: str) -> str:
-    zh = lang == "zh-Hant"
+    _ = gettext_for(lang)
     name, kernel = params["filter"], params["kernel"]
     if name == "sobel-h":
-        slides = kernel == _SLIDES_SOBEL_H
-        if zh:
-            return (
-                "偵測**水平邊緣** (horizontal edges) 的 Sobel 濾波器（對上下方向的亮度變化有反應"
-                + ("，即投影片的 *Sobel Filter_H*" if slides else "")
-                + "）"
+        if kernel == _SLIDES_SOBEL_H:
+            return _(
+                "the Sobel filter for **horizontal edges** (it responds to brightness changing from top to bottom; "
+                "the slides' *Sobel Filter_H*)"
             )
-        return (
-            "the Sobel filter for **horizontal edges** (it responds to brightness changing from top to bottom"
-            + ("; the slides' *Sobel Filter_H*" if slides else "")
-            + ")"
-        )
+        return _("the Sobel filter for **horizontal edges** (it responds to brightness changing from top to bottom)")
     if name == "sobel-v":
-        slides = kernel == _SLIDES_SOBEL_V
-        if zh:
-            return (
-                "偵測**垂直邊緣** (vertical edges) 的 Sobel 濾波器（對左右方向的亮度變化有反應"
-                + ("，即投影片的 *Sobel Filter_V*" if slides else "")
-                + "）"
+        if kernel == _SLIDES_SOBEL_V:
+            return _(
+                "the Sobel filter for **vertical edges** (it responds to brightness changing from left to right; "
+                "the slides' *Sobel Filter_V*)"
             )
-        return (
-            "the Sobel filter for **vertical edges** (it responds to brightness changing from left to right"
-            + ("; the slides' *Sobel Filter_V*" if slides else "")
-            + ")"
-        )
+        return _("the Sobel filter for **vertical edges** (it responds to brightness changing from left to right)")
     if name == "prewitt":
-        if zh:
-            return (
-                "投影片 6×6 範例中的邊緣濾波器（投影片稱為 Sobel filter；三列權重相同，嚴格說是 Prewitt 濾波器），"
-                "偵測**垂直邊緣** (vertical edges)"
-            )
-        return (
+        return _(
             "the edge filter of the slides' 6×6 example (the slides call it a Sobel filter; with equal row weights it "
             "is strictly the Prewitt filter), which responds to **vertical edges**"
         )
-    texts = {
-        "laplacian": ("拉普拉斯濾波器 (Laplacian filter)", "the Laplacian filter"),
-        "box": ("平均濾波器 (average / box filter)", "the average (box) filter"),
-        "gaussian": (
-            "高斯濾波器 (Gaussian filter，3×3 整數近似)",
-            "the Gaussian filter (3×3 integer approximation)",
-        ),
-        "median": ("3×3 中值濾波器 (median filter)", "the 3×3 median filter"),
-    }
-    return texts[name][0 if zh else 1]
+    return _(_FILTER_NAMES[name])
 
 
 def _kernel_latex(params: Params) -> str:
@@ -290,15 +271,15 @@ def _kernel_latex(params: Params) -> str:
 
 
 def _region_text(params: Params, lang: str) -> str:
+    _ = gettext_for(lang)
     r0, c0, rh, rw = params["region"]
-    zh = lang == "zh-Hant"
     if params.get("whole"):
-        return "整個輸出 $Y$" if zh else "the whole output $Y$"
+        return _("the whole output $Y$")
     rows = f"{r0}" if rh == 1 else f"{r0}–{r0 + rh - 1}"
     cols = f"{c0}" if rw == 1 else f"{c0}–{c0 + rw - 1}"
-    if zh:
-        return f"輸出 $Y$ 的第 {rows} 列 (rows)、第 {cols} 行 (columns)（索引從 0 開始，共 ${rh} \\times {rw}$ 個值）"
-    return f"rows {rows} and columns {cols} of the output $Y$ (0-based indices), a ${rh} \\times {rw}$ block"
+    return _(
+        "rows %(rows)s and columns %(cols)s of the output $Y$ (0-based indices), a $%(rh)d \\times %(rw)d$ block"
+    ) % {"rows": rows, "cols": cols, "rh": rh, "rw": rw}
 
 
 def _fmt(v: Any) -> str:
@@ -315,7 +296,7 @@ class ImageFilter(ProblemFamily):
     """A classic 3×3 filter (Sobel, Laplacian, average, Gaussian, median) applied by hand."""
 
     name = "image-filter"
-    title = {"en": "Image filters by hand", "zh-Hant": "手算影像濾波 (image filters)"}
+    title = N_("Image filters by hand")
     topic = "filters"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -411,9 +392,7 @@ class ImageFilter(ProblemFamily):
     def parts(self, params: Params) -> list[Part]:
         _, _, rh, rw = params["region"]
         tol = None if params["scale"] > 1 else _EXACT
-        label = {"en": "Output Y", "zh-Hant": "輸出 Y (output)"}
-        if not params.get("whole"):
-            label = {"en": "Output block", "zh-Hant": "輸出區塊 (output block)"}
+        label = N_("Output Y") if params.get("whole") else N_("Output block")
         return [_SHAPE, Part("output", "matrix", label, points=3.0, tolerance=tol, shape=(rh, rw))]
 
     def solve(self, params: Params) -> Response:
@@ -422,126 +401,103 @@ class ImageFilter(ProblemFamily):
     def clear_caches(self) -> None:
         _planes.cache_clear()
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
         if part.name == "shape":
-            return tr(_HINTS["shape"], lang)
-        return tr(_HINTS["median" if params["filter"] == "median" else "output"], lang)
+            return Text(_HINTS["shape"])
+        return Text(_HINTS["median" if params["filter"] == "median" else "output"])
 
     # ---- text --------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         image = params["image"]
         h, w = len(image), len(image[0])
         median = params["filter"] == "median"
-        filt = _filter_text(params, lang)
         same = params["padding"] == "same"
         xp = "X_p" if same else "X"
         matrices = (
             f"$$X = {latex_matrix(image)}" + ("" if median else f", \\qquad {_kernel_latex(params)}") + "$$"
         )
-        if zh:
-            pad = (
-                "先在影像四周各補一圈 0 得到 $X_p$（zero padding，'same'）"
-                if same
-                else "不補零（'valid'：只計算 kernel 完全落在影像內的位置）"
-            )
-            if median:
-                how = "每個輸出是 3×3 視窗中 9 個值的中位數。"
-            elif _asymmetric(params) and params["mode"] == "convolution":
-                how = "以**數學定義的卷積 (convolution)** 計算：kernel 先旋轉 180° 再滑動。"
-            elif _asymmetric(params):
-                how = (
-                    "以**互相關 (cross-correlation)** 計算（CNN 與投影片的做法）：kernel 不翻轉，直接滑動，"
-                    f"$Y[i,j] = \\sum_{{m,n}} K[m,n]\\, {xp}[i+m,\\, j+n]$。"
-                )
-            else:
-                how = "將 kernel 在影像上滑動，每個位置算加權和（這個 kernel 上下左右對稱，翻不翻轉都一樣）。"
-            return (
-                f"對 ${h} \\times {w}$ 的影像 $X$ 套用{filt}，{pad}。{how}\n\n{matrices}\n\n"
-                f"1. **輸出大小 (output size)**：整個輸出 $Y$ 的大小？\n"
-                f"2. **輸出 (output)**：寫出{_region_text(params, lang)}。"
-                + ("（非整數請給至少 3 位有效數字，或分數如 `13/9`。）" if params["scale"] > 1 else "")
-                + "\n\n*作答格式*：大小寫成 `4×4`；矩陣各列 (row) 分行輸入（或以 `;` 分隔），同一列的數值以空格或逗號分隔。\n"
-            )
         pad = (
-            "with zero padding ('same': first surround the image with one ring of zeros, giving $X_p$)"
+            _("with zero padding ('same': first surround the image with one ring of zeros, giving $X_p$)")
             if same
-            else "without padding ('valid': only positions where the whole kernel fits inside the image)"
+            else _("without padding ('valid': only positions where the whole kernel fits inside the image)")
         )
         if median:
-            how = "Each output is the median of the 9 values in its 3×3 window."
+            how = _("Each output is the median of the 9 values in its 3×3 window.")
         elif _asymmetric(params) and params["mode"] == "convolution":
-            how = "Compute the **convolution** in the mathematical sense: rotate the kernel by 180° before sliding it."
-        elif _asymmetric(params):
-            how = (
-                "Compute the **cross-correlation** (as a CNN layer and the slides do): slide the kernel as given, "
-                f"without flipping, $Y[i,j] = \\sum_{{m,n}} K[m,n]\\, {xp}[i+m,\\, j+n]$."
+            how = _(
+                "Compute the **convolution** in the mathematical sense: rotate the kernel by 180° before sliding it."
             )
+        elif _asymmetric(params):
+            how = _(
+                "Compute the **cross-correlation** (as a CNN layer and the slides do): slide the kernel as given, "
+                "without flipping, $Y[i,j] = \\sum_{m,n} K[m,n]\\, %(xp)s[i+m,\\, j+n]$."
+            ) % {"xp": xp}
         else:
-            how = (
+            how = _(
                 "Slide the kernel over the image and take the weighted sum at each position (the kernel is symmetric, "
                 "so flipping it would change nothing)."
             )
-        return (
-            f"Apply {filt} to the ${h} \\times {w}$ image $X$, {pad}. {how}\n\n{matrices}\n\n"
-            "1. **Output size**: the size of the whole output $Y$?\n"
-            f"2. **Output**: give {_region_text(params, lang)}."
-            + (
-                " (Non-integers: at least 3 significant figures, or a fraction such as `13/9`.)"
-                if params["scale"] > 1
-                else ""
-            )
-            + "\n\n*Answer format*: a size as `4×4`; a matrix one row per line (or rows separated by `;`), entries "
-            "separated by spaces or commas.\n"
+        intro = _("Apply %(filter)s to the $%(h)d \\times %(w)d$ image $X$, %(padding)s. %(how)s") % {
+            "filter": _filter_text(params, lang), "h": h, "w": w, "padding": pad, "how": how,
+        }
+        region = _region_text(params, lang)
+        if params["scale"] > 1:
+            give = _(
+                "2. **Output**: give %(region)s. "
+                "(Non-integers: at least 3 significant figures, or a fraction such as `13/9`.)"
+            ) % {"region": region}
+        else:
+            give = _("2. **Output**: give %(region)s.") % {"region": region}
+        questions = _("1. **Output size**: the size of the whole output $Y$?")
+        answer_format = _(
+            "*Answer format*: a size as `4×4`; a matrix one row per line (or rows separated by `;`), entries "
+            "separated by spaces or commas."
         )
+        return f"{intro}\n\n{matrices}\n\n{questions}\n{give}\n\n{answer_format}\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         answer = self.solve(params)
         image = np.asarray(params["image"])
         h, w = image.shape
         same = params["padding"] == "same"
         median = params["filter"] == "median"
-        lines = ["**1. 輸出大小**" if zh else "**1. Output size**"]
+        lines = [_("**1. Output size**")]
         oh, ow = answer["shape"]
         if same:
             lines.append(
-                f"補零 1 圈後是 ${h + 2} \\times {w + 2}$，3×3 視窗有 ${oh} \\times {ow}$ 個位置，與原影像同大。"
-                if zh
-                else f"Padded with one ring of zeros the image is ${h + 2} \\times {w + 2}$; a 3×3 window fits in "
-                f"${oh} \\times {ow}$ positions, the input's size."
+                _(
+                    "Padded with one ring of zeros the image is $%(ph)d \\times %(pw)d$; a 3×3 window fits in "
+                    "$%(rows)d \\times %(cols)d$ positions, the input's size."
+                )
+                % {"ph": h + 2, "pw": w + 2, "rows": oh, "cols": ow}
             )
         else:
             lines.append(
-                f"不補零時 3×3 視窗有 $({h} - 2) \\times ({w} - 2) = {oh} \\times {ow}$ 個位置。"
-                if zh
-                else f"Without padding a 3×3 window fits in $({h} - 2) \\times ({w} - 2) = {oh} \\times {ow}$ positions."
+                _(
+                    "Without padding a 3×3 window fits in $(%(h)d - 2) \\times (%(w)d - 2) = %(rows)d \\times %(cols)d$ "
+                    "positions."
+                )
+                % {"h": h, "w": w, "rows": oh, "cols": ow}
             )
         xp = np.pad(image, 1) if same else image
         taps = np.asarray(params["kernel"])
         if not median or same:
-            lines.append("**2. 準備**" if zh else "**2. Setup**")
+            lines.append(_("**2. Setup**"))
         if not median:
             if _asymmetric(params) and params["mode"] == "convolution":
                 taps = taps[::-1, ::-1]
                 lines.append(
-                    (
-                        "卷積先把 kernel 旋轉 180°："
-                        if zh
-                        else "Convolution first rotates the kernel by 180°: "
-                    )
-                    + f"$K' = {latex_matrix(taps.tolist())}$"
+                    _("Convolution first rotates the kernel by 180°: %(kernel)s")
+                    % {"kernel": f"$K' = {latex_matrix(taps.tolist())}$"}
                 )
             else:
-                lines.append(
-                    "kernel 直接使用、不翻轉。" if zh else "The kernel is used as given, not flipped."
-                )
+                lines.append(_("The kernel is used as given, not flipped."))
         if same:
-            lines.append(
-                ("補零後的影像：" if zh else "Zero-padded image: ") + f"$$X_p = {latex_matrix(xp.tolist())}$$"
-            )
-        lines.append("**3. 逐格計算**" if zh else "**3. Each requested entry**")
+            lines.append(_("Zero-padded image: %(matrix)s") % {"matrix": f"$$X_p = {latex_matrix(xp.tolist())}$$"})
+        lines.append(_("**3. Each requested entry**"))
         r0, c0, rh, rw = params["region"]
         scale = params["scale"]
         for a in range(rh):
@@ -552,11 +508,8 @@ class ImageFilter(ProblemFamily):
                 if median:
                     vals = ", ".join(str(v) for v in sorted(win.ravel().tolist()))
                     lines.append(
-                        f"$Y[{i},{j}]$: "
-                        + ("排序後 " if zh else "sorted ")
-                        + f"$({vals})$"
-                        + (" → 中位數 " if zh else " → median ")
-                        + f"${value}$"
+                        _("%(entry)s: sorted %(values)s → median %(median)s")
+                        % {"entry": f"$Y[{i},{j}]$", "values": f"$({vals})$", "median": f"${value}$"}
                     )
                     continue
                 terms = [
@@ -565,22 +518,15 @@ class ImageFilter(ProblemFamily):
                 total = int((taps * win).sum())
                 tail = f" = \\frac{{{total}}}{{{scale}}} = {value}" if scale > 1 else ""
                 lines.append(f"$Y[{i},{j}] = {' + '.join(terms) or '0'} = {total}{tail}$")
-        lines.append(("**答案**" if zh else "**Answer**") + f": $${latex_matrix(answer['output'])}$$")
+        lines.append(_("**Answer**: %(answer)s") % {"answer": f"$${latex_matrix(answer['output'])}$$"})
         return "\n\n".join(lines) + "\n"
 
 
 _HINTS = {
-    "shape": {
-        "en": "'valid' loses one pixel on each side for a 3×3 window; zero-padded 'same' keeps the input's size.",
-        "zh-Hant": "3×3 視窗在 'valid' 時每一邊少一個像素；補零的 'same' 與輸入同大。",
-    },
-    "output": {
-        "en": "Output $(i, j)$ uses the 3×3 window whose top-left is $(i, j)$ in the (padded) image; check the "
-        "products in the wrong entries.",
-        "zh-Hant": "輸出 $(i, j)$ 用的是（補零後）影像中左上角在 $(i, j)$ 的 3×3 視窗；請檢查錯誤位置的各乘積。",
-    },
-    "median": {
-        "en": "Sort the 9 values of the window whose top-left is $(i, j)$ in the (padded) image and take the 5th.",
-        "zh-Hant": "把（補零後）影像中左上角在 $(i, j)$ 的視窗的 9 個值排序，取第 5 個。",
-    },
+    "shape": N_("'valid' loses one pixel on each side for a 3×3 window; zero-padded 'same' keeps the input's size."),
+    "output": N_(
+        "Output $(i, j)$ uses the 3×3 window whose top-left is $(i, j)$ in the (padded) image; check the "
+        "products in the wrong entries."
+    ),
+    "median": N_("Sort the 9 values of the window whose top-left is $(i, j)$ in the (padded) image and take the 5th."),
 }

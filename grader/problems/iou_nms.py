@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for, join_list
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
 from grader.reference import box_iou, nms
 
 TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
@@ -166,50 +167,50 @@ def _non_greedy(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "iou-plus-one",
-        "You used the pixel-inclusive $+1$ convention (width $x_2 - x_1 + 1$). Here boxes are in continuous "
-        "coordinates: width $x_2 - x_1$, height $y_2 - y_1$, and the same for the intersection.",
-        "你用了像素包含端點的 $+1$ 慣例（寬 $x_2 - x_1 + 1$）。本題的框是連續座標："
-        "寬 $x_2 - x_1$、高 $y_2 - y_1$，交集 (intersection) 也一樣，不加 1。",
+        N_(
+            "You used the pixel-inclusive $+1$ convention (width $x_2 - x_1 + 1$). Here boxes are in continuous "
+            "coordinates: width $x_2 - x_1$, height $y_2 - y_1$, and the same for the intersection."
+        ),
         _plus_one,
     ),
     Misconception(
         "iou-over-min-area",
-        "You divided the intersection by the smaller box's area. IoU divides by the *union*: "
-        "$\\text{IoU} = \\frac{|A \\cap B|}{|A| + |B| - |A \\cap B|}$.",
-        "你把交集 (intersection) 除以較小框的面積。IoU 要除以聯集 (union)："
-        "$\\text{IoU} = \\frac{|A \\cap B|}{|A| + |B| - |A \\cap B|}$。",
+        N_(
+            "You divided the intersection by the smaller box's area. IoU divides by the *union*: "
+            "$\\text{IoU} = \\frac{|A \\cap B|}{|A| + |B| - |A \\cap B|}$."
+        ),
         _over_min,
     ),
     Misconception(
         "iou-union-not-subtracted",
-        "You divided by $|A| + |B|$: that counts the overlap twice. The union is "
-        "$|A| + |B| - |A \\cap B|$ — subtract the intersection once.",
-        "你除以 $|A| + |B|$，重疊的部分被算了兩次。聯集 (union) 是 $|A| + |B| - |A \\cap B|$，"
-        "要減去一次交集 (intersection)。",
+        N_(
+            "You divided by $|A| + |B|$: that counts the overlap twice. The union is "
+            "$|A| + |B| - |A \\cap B|$ — subtract the intersection once."
+        ),
         _over_sum,
     ),
     Misconception(
         "nms-not-sorted",
-        "You ran NMS in the order the boxes are listed. NMS first sorts the boxes by score and visits them "
-        "from the highest score down, so a box can only be suppressed by a higher-scoring one.",
-        "你照框列出的順序做 NMS。NMS 要先依分數 (score) 由高到低排序再逐一處理，"
-        "所以一個框只會被分數比它高的框抑制。",
+        N_(
+            "You ran NMS in the order the boxes are listed. NMS first sorts the boxes by score and visits them "
+            "from the highest score down, so a box can only be suppressed by a higher-scoring one."
+        ),
         _unsorted,
     ),
     Misconception(
         "nms-ge-threshold",
-        "You suppressed a box whose IoU equals the threshold. NMS (as torchvision) suppresses only when the "
-        "IoU is *strictly greater* than the threshold; IoU equal to the threshold survives.",
-        "你把 IoU 恰好等於門檻值 (threshold) 的框也抑制了。NMS（torchvision 的規則）只在 IoU "
-        "「嚴格大於」門檻值時才抑制；IoU 等於門檻值的框會保留。",
+        N_(
+            "You suppressed a box whose IoU equals the threshold. NMS (as torchvision) suppresses only when the "
+            "IoU is *strictly greater* than the threshold; IoU equal to the threshold survives."
+        ),
         _ge,
     ),
     Misconception(
         "nms-non-greedy",
-        "You let a box that was already suppressed suppress others. Only *kept* boxes suppress: compare each "
-        "box with the boxes kept so far, not with every higher-scoring box.",
-        "你讓已被抑制的框去抑制其他框。只有「被保留」的框才會抑制別人：每個框只和目前已保留的框比較，"
-        "不是和所有分數較高的框比較。",
+        N_(
+            "You let a box that was already suppressed suppress others. Only *kept* boxes suppress: compare each "
+            "box with the boxes kept so far, not with every higher-scoring box."
+        ),
         _non_greedy,
     ),
 )
@@ -223,7 +224,7 @@ class IouNms(ProblemFamily):
     """IoU of named box pairs and the boxes greedy NMS keeps."""
 
     name = "iou-nms"
-    title = {"en": "IoU and non-maximum suppression", "zh-Hant": "IoU 與非極大值抑制 (NMS)"}
+    title = N_("IoU and non-maximum suppression")
     topic = "detection"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -339,11 +340,9 @@ class IouNms(ProblemFamily):
         return params
 
     def parts(self, params: Params) -> list[Part]:
-        out = [
-            Part(f"iou_{i}_{j}", "number", {"en": f"IoU(B{i}, B{j})", "zh-Hant": f"IoU(B{i}, B{j})"}, tolerance=TOL)
-            for i, j in params["pairs"]
-        ]
-        out.append(Part("keep", "indices", {"en": "Boxes kept by NMS", "zh-Hant": "NMS 保留的框 (kept boxes)"}, points=2.0))
+        # An IoU box's label is a formula, the same in every language (not a catalog message).
+        out = [Part(f"iou_{i}_{j}", "number", f"IoU(B{i}, B{j})", tolerance=TOL) for i, j in params["pairs"]]
+        out.append(Part("keep", "indices", N_("Boxes kept by NMS"), points=2.0))
         return out
 
     def solve(self, params: Params) -> Response:
@@ -352,57 +351,44 @@ class IouNms(ProblemFamily):
     def clear_caches(self) -> None:
         _tables.cache_clear()
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
         if part.name == "keep":
             right = _solve(params)["keep"]
             if isinstance(given, list) and sorted(given) == sorted(right):
-                return tr(_HINT_ORDER, lang)
-            return tr(_HINT_KEEP, lang)
-        return tr(_HINT_IOU, lang)
+                return Text(_HINT_ORDER)
+            return Text(_HINT_KEEP)
+        return Text(_HINT_IOU)
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         boxes, scores, thr = params["boxes"], params["scores"], params["threshold"]
-        head = "| 框 (box) | $x_1$ | $y_1$ | $x_2$ | $y_2$ | 分數 (score) |" if zh else "| box | $x_1$ | $y_1$ | $x_2$ | $y_2$ | score |"
+        head = _("| box | $x_1$ | $y_1$ | $x_2$ | $y_2$ | score |")
         rows = [head, "|---|---|---|---|---|---|"]
         rows += [f"| B{i} | {b[0]} | {b[1]} | {b[2]} | {b[3]} | {s:.2f} |" for i, (b, s) in enumerate(zip(boxes, scores, strict=True))]
-        pairs = ("、" if zh else ", ").join(f"$\\text{{IoU}}(B_{i}, B_{j})$" for i, j in params["pairs"])
-        if zh:
-            intro = (
-                f"一個偵測器 (detector) 對同一類別輸出 {len(boxes)} 個框，格式為 $[x_1, y_1, x_2, y_2]$（左上、右下角），"
-                "座標是連續座標：面積為 $(x_2 - x_1)(y_2 - y_1)$，**不**加 1。"
-            )
-            q = (
-                f"1. 計算 {pairs}。\n"
-                f"2. 以 IoU 門檻值 (threshold) ${thr}$ 做非極大值抑制 (NMS)：依分數由高到低處理，"
-                "若一個框與某個「已保留」的框的 IoU **嚴格大於** 門檻值就抑制它（IoU 等於門檻值則保留）。"
-                "依保留的先後順序寫出被保留框的編號。\n\n"
-                "*作答格式*：IoU 可寫分數（如 `2/7`）或小數（至少 3 位有效數字）；框的編號寫成 `2, 0, 4`。"
-            )
-        else:
-            intro = (
-                f"A detector outputs {len(boxes)} boxes of one class as $[x_1, y_1, x_2, y_2]$ (top-left and bottom-right "
-                "corners) in continuous coordinates: the area is $(x_2 - x_1)(y_2 - y_1)$, with **no** $+1$."
-            )
-            q = (
-                f"1. Compute {pairs}.\n"
-                f"2. Run non-maximum suppression (NMS) with IoU threshold ${thr}$: visit the boxes by descending score "
-                "and suppress a box if its IoU with an already *kept* box is **strictly greater** than the threshold "
-                "(an IoU equal to the threshold survives). List the indices of the kept boxes in the order they are kept.\n\n"
-                "*Answer format*: an IoU as a fraction (`2/7`) or a decimal (at least 3 significant figures); the kept "
-                "boxes as indices, e.g. `2, 0, 4`."
-            )
+        pairs = join_list((f"$\\text{{IoU}}(B_{i}, B_{j})$" for i, j in params["pairs"]), lang)
+        intro = _(
+            "A detector outputs %(n)d boxes of one class as $[x_1, y_1, x_2, y_2]$ (top-left and bottom-right "
+            "corners) in continuous coordinates: the area is $(x_2 - x_1)(y_2 - y_1)$, with **no** $+1$."
+        ) % {"n": len(boxes)}
+        q = _(
+            "1. Compute %(pairs)s.\n"
+            "2. Run non-maximum suppression (NMS) with IoU threshold $%(threshold)s$: visit the boxes by descending score "
+            "and suppress a box if its IoU with an already *kept* box is **strictly greater** than the threshold "
+            "(an IoU equal to the threshold survives). List the indices of the kept boxes in the order they are kept.\n\n"
+            "*Answer format*: an IoU as a fraction (`2/7`) or a decimal (at least 3 significant figures); the kept "
+            "boxes as indices, e.g. `2, 0, 4`."
+        ) % {"pairs": pairs, "threshold": thr}
         return f"{intro}\n\n" + "\n".join(rows) + f"\n\n{q}\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         boxes, scores, thr = params["boxes"], params["scores"], params["threshold"]
         n = len(boxes)
-        iou, _, inter, areas = _tables(_key(params)[0])
+        iou, _iou_plus, inter, areas = _tables(_key(params)[0])
         out: list[str] = []
-        out.append("**1. 面積 (areas)**" if zh else "**1. Areas**")
+        out.append(_("**1. Areas**"))
         out.append(
             ",\\ ".join(f"$|B_{i}| = ({b[2]}-{b[0]})({b[3]}-{b[1]}) = {int(areas[i])}$" for i, b in enumerate(boxes))
         )
@@ -419,48 +405,43 @@ class IouNms(ProblemFamily):
                         f"$\\text{{IoU}}(B_{i}, B_{j}) = \\frac{{{w} \\cdot {h}}}{{{int(areas[i])} + {int(areas[j])} - {w * h}}}"
                         f" = \\frac{{{frac.numerator}}}{{{frac.denominator}}} \\approx {iou[i, j]:.4f}$"
                     )
-        out.append("\n\n".join(lines) if lines else ("沒有任何兩個框重疊。" if zh else "No two boxes overlap."))
-        out.append(
-            "其餘的框對沒有重疊（IoU = 0）。" if zh else "All other pairs do not overlap (IoU = 0)."
-        )
+        out.append("\n\n".join(lines) if lines else _("No two boxes overlap."))
+        out.append(_("All other pairs do not overlap (IoU = 0)."))
         out.append("**3. NMS**")
         order = _order(scores)
-        out.append(
-            ("依分數排序：" if zh else "Order by score: ") + " > ".join(f"B{i} ({scores[i]:.2f})" for i in order)
-        )
+        out.append(_("Order by score: %(order)s") % {"order": " > ".join(f"B{i} ({scores[i]:.2f})" for i in order)})
         keep: list[int] = []
         steps = []
         for i in order:
             worst = max(keep, key=lambda k: iou[k, i], default=None)
             if worst is not None and iou[worst, i] > thr:
                 steps.append(
-                    f"B{i}: IoU(B{worst}, B{i}) ≈ {iou[worst, i]:.4f} > {thr} → "
-                    + ("抑制 (suppressed)" if zh else "suppressed")
+                    _("B%(i)d: IoU(B%(k)d, B%(i)d) ≈ %(iou).4f > %(threshold)s → suppressed")
+                    % {"i": i, "k": worst, "iou": iou[worst, i], "threshold": thr}
                 )
             else:
                 keep.append(i)
                 if worst is None:
-                    detail = "最高分，" if zh else "highest score → "
+                    steps.append(_("B%(i)d: highest score → kept") % {"i": i})
                 else:
-                    largest = f"{iou[worst, i]:.4f} ≤ {thr}"
-                    detail = f"與已保留框的最大 IoU ≈ {largest} → " if zh else f"largest IoU with a kept box ≈ {largest} → "
-                steps.append(f"B{i}: {detail}" + ("保留 (kept)" if zh else "kept"))
+                    steps.append(
+                        _("B%(i)d: largest IoU with a kept box ≈ %(iou).4f ≤ %(threshold)s → kept")
+                        % {"i": i, "iou": iou[worst, i], "threshold": thr}
+                    )
         out.append("\n".join(f"- {s}" for s in steps))
         ans = _solve(params)
         summary = "; ".join(f"IoU(B{i}, B{j}) ≈ {ans[f'iou_{i}_{j}']:.4f}" for i, j in params["pairs"])
-        out.append(("**答案**：" if zh else "**Answer**: ") + summary + "; keep = " + ", ".join(map(str, ans["keep"])))
+        out.append(
+            _("**Answer**: %(ious)s; keep = %(keep)s") % {"ious": summary, "keep": ", ".join(map(str, ans["keep"]))}
+        )
         return "\n\n".join(out) + "\n"
 
 
-_HINT_ORDER = {
-    "en": "You kept the right boxes, but list them in the order NMS keeps them: by descending score.",
-    "zh-Hant": "保留的框是對的，但請依 NMS 保留的順序（分數由高到低）列出。",
-}
-_HINT_KEEP = {
-    "en": "Go down the score-sorted list; a box survives unless it overlaps a box kept so far with IoU above the threshold.",
-    "zh-Hant": "依分數由高到低逐一檢查：除非與目前已保留的框 IoU 大於門檻值，否則就保留。",
-}
-_HINT_IOU = {
-    "en": "Intersection: overlap of the x-ranges times overlap of the y-ranges; union = sum of the areas minus the intersection.",
-    "zh-Hant": "交集 = x 範圍的重疊長度 × y 範圍的重疊長度；聯集 = 兩面積之和減去交集。",
-}
+_HINT_ORDER = N_("You kept the right boxes, but list them in the order NMS keeps them: by descending score.")
+_HINT_KEEP = N_(
+    "Go down the score-sorted list; a box survives unless it overlaps a box kept so far with IoU above the threshold."
+)
+_HINT_IOU = N_(
+    "Intersection: overlap of the x-ranges times overlap of the y-ranges; union = sum of the areas minus the "
+    "intersection."
+)

@@ -27,20 +27,21 @@ from typing import Any
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Plural, Text, Wording, gettext_for, join_list
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
 from grader.reference import adam_step, momentum_step, rmsprop_step, rmsprop_step_slides, sgd_step
 
 TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "rmsprop-slides", "adam")
 _STATE_PARTS = {"sgd": [], "momentum": ["buffer"], "rmsprop": ["v"], "rmsprop-slides": ["sigma"], "adam": ["m_hat", "v_hat"]}
 _LABELS = {
-    "theta": {"en": "new parameters θ", "zh-Hant": "更新後的參數 θ"},
-    "buffer": {"en": "momentum buffer", "zh-Hant": "動量緩衝 (momentum buffer)"},
-    "v": {"en": "square average v", "zh-Hant": "平方梯度平均 v (square_avg)"},
-    "sigma": {"en": "σ", "zh-Hant": "σ"},
-    "m_hat": {"en": "m̂ (bias-corrected)", "zh-Hant": "偏差修正後的 m̂ (bias-corrected)"},
-    "v_hat": {"en": "v̂ (bias-corrected)", "zh-Hant": "偏差修正後的 v̂ (bias-corrected)"},
+    "theta": N_("new parameters θ"),
+    "buffer": N_("momentum buffer"),
+    "v": N_("square average v"),
+    "sigma": N_("σ"),
+    "m_hat": N_("m̂ (bias-corrected)"),
+    "v_hat": N_("v̂ (bias-corrected)"),
 }
 
 
@@ -180,47 +181,46 @@ def _g_not_squared(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "adam-no-bias-correction",
-        "You used the raw moments $m_t$, $v_t$. Adam divides them by $1 - \\beta_1^t$ and $1 - \\beta_2^t$ "
-        "($\\hat m_t = m_t / (1 - \\beta_1^t)$, $\\hat v_t = v_t / (1 - \\beta_2^t)$) because they start at 0, and "
-        "steps by $\\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$.",
-        "你直接用了未修正的 $m_t$、$v_t$。Adam 因為動差從 0 開始，要除以 $1 - \\beta_1^t$ 與 $1 - \\beta_2^t$ 做偏差修正 "
-        "(bias correction)：$\\hat m_t = m_t / (1 - \\beta_1^t)$、$\\hat v_t = v_t / (1 - \\beta_2^t)$，"
-        "更新量為 $\\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$。",
+        N_(
+            "You used the raw moments $m_t$, $v_t$. Adam divides them by $1 - \\beta_1^t$ and $1 - \\beta_2^t$ "
+            "($\\hat m_t = m_t / (1 - \\beta_1^t)$, $\\hat v_t = v_t / (1 - \\beta_2^t)$) because they start at 0, and "
+            "steps by $\\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$."
+        ),
         _adam_no_correction,
     ),
     Misconception(
         "eps-inside-sqrt",
-        "You put $\\epsilon$ inside the square root. PyTorch (and the Adam paper) add it *after* the root: "
-        "the denominator is $\\sqrt{v} + \\epsilon$, not $\\sqrt{v + \\epsilon}$.",
-        "你把 $\\epsilon$ 放進了根號裡。PyTorch（以及 Adam 論文）是在開根號「之後」才加："
-        "分母是 $\\sqrt{v} + \\epsilon$，不是 $\\sqrt{v + \\epsilon}$。",
+        N_(
+            "You put $\\epsilon$ inside the square root. PyTorch (and the Adam paper) add it *after* the root: "
+            "the denominator is $\\sqrt{v} + \\epsilon$, not $\\sqrt{v + \\epsilon}$."
+        ),
         _eps_inside,
     ),
     Misconception(
         "momentum-textbook-form",
-        "You used the textbook velocity $v \\leftarrow \\mu v - \\eta g$, $\\theta \\leftarrow \\theta + v$. PyTorch keeps "
-        "the buffer without the learning rate: $b \\leftarrow \\mu b + g$ ($b = g$ on the first step) and "
-        "$\\theta \\leftarrow \\theta - \\eta b$; the buffer differs in sign and scale, and the parameters differ "
-        "when $\\eta$ changes between steps.",
-        "你用了教科書的速度形式 $v \\leftarrow \\mu v - \\eta g$、$\\theta \\leftarrow \\theta + v$。PyTorch 的緩衝 "
-        "(buffer) 不含學習率：$b \\leftarrow \\mu b + g$（第一步 $b = g$），$\\theta \\leftarrow \\theta - \\eta b$；"
-        "兩者的緩衝正負號與大小不同，學習率在步驟間改變時參數也會不同。",
+        N_(
+            "You used the textbook velocity $v \\leftarrow \\mu v - \\eta g$, $\\theta \\leftarrow \\theta + v$. PyTorch keeps "
+            "the buffer without the learning rate: $b \\leftarrow \\mu b + g$ ($b = g$ on the first step) and "
+            "$\\theta \\leftarrow \\theta - \\eta b$; the buffer differs in sign and scale, and the parameters differ "
+            "when $\\eta$ changes between steps."
+        ),
         _textbook_momentum,
     ),
     Misconception(
         "rmsprop-g-not-squared",
-        "You averaged the gradients themselves. RMSProp keeps a running average of the *squared* gradients, "
-        "$v \\leftarrow \\alpha v + (1 - \\alpha) g^2$, and divides by its square root (the RMS).",
-        "你平均的是梯度本身。RMSProp 累積的是梯度「平方」的移動平均 $v \\leftarrow \\alpha v + (1 - \\alpha) g^2$，"
-        "再除以它的平方根（均方根 RMS）。",
+        N_(
+            "You averaged the gradients themselves. RMSProp keeps a running average of the *squared* gradients, "
+            "$v \\leftarrow \\alpha v + (1 - \\alpha) g^2$, and divides by its square root (the RMS)."
+        ),
         _g_not_squared,
     ),
     Misconception(
         "gradient-ascent",
-        "You moved *along* the gradient. Gradient descent subtracts the update: "
-        "$\\theta \\leftarrow \\theta - \\eta \\cdot (\\text{update})$, so each parameter moves against the sign of its gradient.",
-        "你順著梯度方向走了。梯度下降 (gradient descent) 要減去更新量：$\\theta \\leftarrow \\theta - \\eta \\cdot (\\text{更新量})$，"
-        "參數往梯度的反方向移動。",
+        N_(
+            "You moved *along* the gradient. Gradient descent subtracts the update: "
+            "$\\theta \\leftarrow \\theta - \\eta \\cdot (\\text{update})$, so each parameter moves against the sign "
+            "of its gradient."
+        ),
         _ascent,
     ),
 )
@@ -264,7 +264,7 @@ class OptimizerStep(ProblemFamily):
     """SGD / momentum / RMSProp / Adam steps by hand."""
 
     name = "optimizer-step"
-    title = {"en": "Optimizer steps by hand", "zh-Hant": "手算優化器 (optimizer) 更新"}
+    title = N_("Optimizer steps by hand")
     topic = "optimization"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -321,13 +321,13 @@ class OptimizerStep(ProblemFamily):
     def solve(self, params: Params) -> Response:
         return _solve(params)
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINTS[params["optimizer"]], lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text("Apply the update rule in the statement entry by entry: %(rule)s", rule=Text(_RULES[params["optimizer"]]))
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         opt, lrs, grads = params["optimizer"], params["lrs"], params["grads"]
         steps = len(grads)
         hyper = []
@@ -343,51 +343,55 @@ class OptimizerStep(ProblemFamily):
             hyper.append(f"\\beta_1 = {params['betas'][0]},\\ \\beta_2 = {params['betas'][1]}")
         if opt in ("rmsprop", "adam"):
             hyper.append(f"\\epsilon = {_eps_tex(params['eps'])}")
-        rule = _RULES[opt][lang]
         hyper_tex = ",\\ ".join(hyper)
         gl = ",\\quad ".join(f"g^{{({t + 1})}} = {_tv(g)}" for t, g in enumerate(grads))
         asks = {
-            "theta": ("更新後的參數 $\\theta$" if zh else "the parameters $\\theta$"),
-            "buffer": ("PyTorch 的動量緩衝 `momentum_buffer` $b$" if zh else "PyTorch's momentum buffer `momentum_buffer` $b$"),
-            "v": ("平方梯度的移動平均 $v$（`square_avg`）" if zh else "the running average of squared gradients $v$ (`square_avg`)"),
-            "sigma": ("$\\sigma$" if zh else "$\\sigma$"),
-            "m_hat": ("偏差修正後的 $\\hat m$" if zh else "the bias-corrected $\\hat m$"),
-            "v_hat": ("偏差修正後的 $\\hat v$" if zh else "the bias-corrected $\\hat v$"),
+            "theta": _("the parameters $\\theta$"),
+            "buffer": _("PyTorch's momentum buffer `momentum_buffer` $b$"),
+            "v": _("the running average of squared gradients $v$ (`square_avg`)"),
+            "sigma": "$\\sigma$",
+            "m_hat": _("the bias-corrected $\\hat m$"),
+            "v_hat": _("the bias-corrected $\\hat v$"),
         }
-        wanted = "、".join(asks[n] for n in _names(params)) if zh else ", ".join(asks[n] for n in _names(params))
-        if zh:
-            when = "第 1 步之後" if steps == 1 else "第 2 步之後"
-            lines = [
-                f"以 **{_OPT_NAMES[opt]['zh-Hant']}** 更新參數 $\\theta^{{(0)}} = {_tv(params['theta'])}$，共 {steps} 步，"
-                f"超參數 (hyperparameters) ${hyper_tex}$。",
-                rule,
-                f"各步的梯度 (gradient) 已給定：$${gl}$$",
-                f"求{when}的{wanted}（所有狀態從 0 開始）。",
-                "*作答格式*：每個向量依參數順序寫出，以逗號分隔，例如 `0.98, -0.47`；至少 3 位有效數字（誤差 0.1 % 以內或 3 位有效數字正確皆可）。",
-            ]
-        else:
-            when = "after the step" if steps == 1 else "after the second step"
-            lines = [
-                f"Update the parameters $\\theta^{{(0)}} = {_tv(params['theta'])}$ with **{_OPT_NAMES[opt]['en']}** for "
-                f"{steps} step{'s' if steps > 1 else ''}, hyperparameters ${hyper_tex}$.",
-                rule,
-                f"The gradients of the steps are given: $${gl}$$",
-                f"Give {wanted} {when} (all state starts at 0).",
-                "*Answer format*: each vector in parameter order, comma-separated, e.g. `0.98, -0.47`; at least 3 "
-                "significant figures (within 0.1 % or correct to 3 significant figures is accepted).",
-            ]
+        wanted = join_list((asks[n] for n in _names(params)), lang)
+        task = (
+            _("Give %(wanted)s after the step (all state starts at 0).")
+            if steps == 1
+            else _("Give %(wanted)s after the second step (all state starts at 0).")
+        )
+        lines = [
+            Plural(
+                "Update the parameters $\\theta^{(0)} = %(theta)s$ with **%(optimizer)s** for %(n)d step, "
+                "hyperparameters $%(hyper)s$.",
+                "Update the parameters $\\theta^{(0)} = %(theta)s$ with **%(optimizer)s** for %(n)d steps, "
+                "hyperparameters $%(hyper)s$.",
+                steps,
+                theta=_tv(params["theta"]),
+                optimizer=_(_OPT_NAMES[opt]),
+                hyper=hyper_tex,
+            )(lang),
+            _(_RULES[opt]),
+            _("The gradients of the steps are given: %(gradients)s") % {"gradients": f"$${gl}$$"},
+            task % {"wanted": wanted},
+            _(
+                "*Answer format*: each vector in parameter order, comma-separated, e.g. `0.98, -0.47`; at least "
+                "%(sigfigs)d significant figures (within %(percent)s %% or correct to %(sigfigs)d significant "
+                "figures is accepted)."
+            )
+            % {"sigfigs": TOL.sigfigs, "percent": _n(100 * (TOL.rel or 0))},
+        ]
         return "\n\n".join(lines) + "\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         opt = params["optimizer"]
-        out = [("**逐步計算**（逐元素 (element-wise) 運算）" if zh else "**Step by step** (all operations element-wise)")]
+        out = [_("**Step by step** (all operations element-wise)")]
         theta = np.asarray(params["theta"], dtype=float)
         state: dict[str, Any] | None = None
         for t, g in enumerate(params["grads"], start=1):
             g_arr = np.asarray(g, dtype=float)
             lr = params["lrs"][t - 1]
-            line = [(f"*第 {t} 步*：" if zh else f"*Step {t}*: ") + f"$g = {_tv(g)}$"]
+            line = [_("*Step %(step)d*: %(gradient)s") % {"step": t, "gradient": f"$g = {_tv(g)}$"}]
             if opt == "sgd":
                 theta, state = sgd_step(theta, g_arr, state, lr=lr)
                 line.append(f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, g = {_tv(_vec(theta))}$")
@@ -426,44 +430,35 @@ class OptimizerStep(ProblemFamily):
             out.append("\n\n".join(line))
         ans = _solve(params)
         out.append(
-            ("**答案**：" if zh else "**Answer**: ")
-            + "; ".join(f"{tr(_LABELS[k], lang)} = ${_tv(v)}$" for k, v in ans.items())
+            _("**Answer**: %(values)s") % {"values": "; ".join(f"{_(_LABELS[k])} = ${_tv(v)}$" for k, v in ans.items())}
         )
         return "\n\n".join(out) + "\n"
 
 
 _OPT_NAMES = {
-    "sgd": {"en": "SGD", "zh-Hant": "SGD（隨機梯度下降）"},
-    "momentum": {"en": "SGD with momentum (PyTorch)", "zh-Hant": "動量 (momentum) SGD（PyTorch 形式）"},
-    "rmsprop": {"en": "RMSProp (PyTorch)", "zh-Hant": "RMSProp（PyTorch 形式）"},
-    "rmsprop-slides": {"en": "RMSProp as in the course slides", "zh-Hant": "課程投影片版本的 RMSProp"},
-    "adam": {"en": "Adam (PyTorch)", "zh-Hant": "Adam（PyTorch 形式）"},
+    "sgd": N_("SGD"),
+    "momentum": N_("SGD with momentum (PyTorch)"),
+    "rmsprop": N_("RMSProp (PyTorch)"),
+    "rmsprop-slides": N_("RMSProp as in the course slides"),
+    "adam": N_("Adam (PyTorch)"),
 }
 _RULES = {
-    "sgd": {"en": "$\\theta \\leftarrow \\theta - \\eta\\, g$.", "zh-Hant": "$\\theta \\leftarrow \\theta - \\eta\\, g$。"},
-    "momentum": {
-        "en": "PyTorch form: $b \\leftarrow g$ on the first step, then $b \\leftarrow \\mu b + g$; $\\theta \\leftarrow \\theta - \\eta\\, b$.",
-        "zh-Hant": "PyTorch 形式：第一步 $b \\leftarrow g$，之後 $b \\leftarrow \\mu b + g$；$\\theta \\leftarrow \\theta - \\eta\\, b$。",
-    },
-    "rmsprop": {
-        "en": "PyTorch form: $v \\leftarrow \\alpha v + (1 - \\alpha) g^2$ with $v = 0$ at the start; "
-        "$\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)$.",
-        "zh-Hant": "PyTorch 形式：$v \\leftarrow \\alpha v + (1 - \\alpha) g^2$，初始 $v = 0$；"
-        "$\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)$。",
-    },
-    "rmsprop-slides": {
-        "en": "The slides' form: $\\sigma^0 = |g^0|$, $\\sigma^t = \\sqrt{\\alpha (\\sigma^{t-1})^2 + (1 - \\alpha)(g^t)^2}$, "
-        "$\\theta^{t+1} = \\theta^t - \\frac{\\eta}{\\sigma^t} g^t$ (no $\\epsilon$).",
-        "zh-Hant": "投影片的形式：$\\sigma^0 = |g^0|$，$\\sigma^t = \\sqrt{\\alpha (\\sigma^{t-1})^2 + (1 - \\alpha)(g^t)^2}$，"
-        "$\\theta^{t+1} = \\theta^t - \\frac{\\eta}{\\sigma^t} g^t$（沒有 $\\epsilon$）。",
-    },
-    "adam": {
-        "en": "PyTorch form: $m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$, $v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$ "
+    "sgd": N_("$\\theta \\leftarrow \\theta - \\eta\\, g$."),
+    "momentum": N_(
+        "PyTorch form: $b \\leftarrow g$ on the first step, then $b \\leftarrow \\mu b + g$; "
+        "$\\theta \\leftarrow \\theta - \\eta\\, b$."
+    ),
+    "rmsprop": N_(
+        "PyTorch form: $v \\leftarrow \\alpha v + (1 - \\alpha) g^2$ with $v = 0$ at the start; "
+        "$\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)$."
+    ),
+    "rmsprop-slides": N_(
+        "The slides' form: $\\sigma^0 = |g^0|$, $\\sigma^t = \\sqrt{\\alpha (\\sigma^{t-1})^2 + (1 - \\alpha)(g^t)^2}$, "
+        "$\\theta^{t+1} = \\theta^t - \\frac{\\eta}{\\sigma^t} g^t$ (no $\\epsilon$)."
+    ),
+    "adam": N_(
+        "PyTorch form: $m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$, $v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$ "
         "(from 0), $\\hat m = m / (1 - \\beta_1^t)$, $\\hat v = v / (1 - \\beta_2^t)$ with $t$ counted from 1, "
-        "$\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)$.",
-        "zh-Hant": "PyTorch 形式：$m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$、$v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$"
-        "（從 0 開始），$\\hat m = m / (1 - \\beta_1^t)$、$\\hat v = v / (1 - \\beta_2^t)$（$t$ 從 1 起算），"
-        "$\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)$。",
-    },
+        "$\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)$."
+    ),
 }
-_HINTS = {k: {"en": "Apply the update rule in the statement entry by entry: " + v["en"], "zh-Hant": "逐元素套用題目中的更新規則：" + v["zh-Hant"]} for k, v in _RULES.items()}

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from grader import answers
+from grader.i18n import N_, Text, Wording, gettext_for, join_sentences
 from grader.problems import register
 from grader.problems.base import (
     Misconception,
@@ -30,22 +31,20 @@ from grader.problems.base import (
     PartScore,
     ProblemFamily,
     Response,
-    join_sentences,
-    msg,
-    tr,
+    cells_right,
 )
 from grader.reference import RFLayer, conv_output_size, pool_output_size, receptive_field
 
 Layer = dict[str, Any]
 
-_RF = Part("rf", "integer", {"en": "Receptive field", "zh-Hant": "感受野 (receptive field)"}, points=1.0)
+_RF = Part("rf", "integer", N_("Receptive field"), points=1.0)
 
 
 def _sizes_part(n_layers: int) -> Part:
     return Part(
         "sizes",
         "vector",
-        {"en": "Output size after each layer", "zh-Hant": "每一層的輸出大小 (output size)"},
+        N_("Output size after each layer"),
         points=2.0,
         length=n_layers,
         tolerance=answers.EXACT,
@@ -145,42 +144,43 @@ def _rf_no_jump(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "size-off-by-one",
-        r"Your sizes are one too small: a layer has $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ window "
-        r"positions per axis — the $+1$ counts the first position.",
-        r"你的大小少了 1：每個軸的視窗位置數是 $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$，其中 $+1$ 是第一個位置。",
+        N_(
+            r"Your sizes are one too small: a layer has $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ window "
+            r"positions per axis — the $+1$ counts the first position."
+        ),
         _no_plus_one,
     ),
     Misconception(
         "ceil-instead-of-floor",
-        r"You rounded up: when $n + 2p - k_\text{eff}$ is not a multiple of $s$, the last, incomplete window "
-        r"is dropped, so take the floor: $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$.",
-        r"你無條件進位了：當 $n + 2p - k_\text{eff}$ 不是 $s$ 的倍數時，最後不完整的視窗要捨去，"
-        r"所以要取下整：$\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$。",
+        N_(
+            r"You rounded up: when $n + 2p - k_\text{eff}$ is not a multiple of $s$, the last, incomplete window "
+            r"is dropped, so take the floor: $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$."
+        ),
         _ceil,
     ),
     Misconception(
         "padding-counted-once",
-        r"You added the padding only once: $p$ zeros are added on *each* side, so the padded length is "
-        r"$n + 2p$.",
-        r"你只加了一次補零 (padding)：兩側*各*補 $p$ 個 0，補零後的長度是 $n + 2p$。",
+        N_(
+            r"You added the padding only once: $p$ zeros are added on *each* side, so the padded length is "
+            r"$n + 2p$."
+        ),
         _pad_once,
     ),
     Misconception(
         "dilation-ignored",
-        r"You ignored the dilation: a $k \times k$ kernel with dilation $d$ spans $k_\text{eff} = d(k-1) + 1$ "
-        r"pixels; use $k_\text{eff}$ both in the size formula and in the receptive field.",
-        r"你忽略了膨脹 (dilation)：膨脹為 $d$ 的 $k \times k$ kernel 涵蓋 $k_\text{eff} = d(k-1) + 1$ 個像素；"
-        r"輸出大小公式與感受野 (receptive field) 都要用 $k_\text{eff}$。",
+        N_(
+            r"You ignored the dilation: a $k \times k$ kernel with dilation $d$ spans $k_\text{eff} = d(k-1) + 1$ "
+            r"pixels; use $k_\text{eff}$ both in the size formula and in the receptive field."
+        ),
         _no_dilation,
     ),
     Misconception(
         "rf-ignores-stride",
-        r"You added the kernel sizes without the strides: each layer grows the receptive field by "
-        r"$(k_\text{eff} - 1) \cdot j$, where the jump $j$ is the product of the strides of all earlier "
-        r"layers ($r \leftarrow r + (k_\text{eff} - 1)\, j$, then $j \leftarrow j\, s$).",
-        r"你直接把 kernel 大小相加，沒有乘上步長 (stride)：每一層讓感受野增加 $(k_\text{eff} - 1) \cdot j$，"
-        r"其中跳距 (jump) $j$ 是前面所有層 stride 的乘積（$r \leftarrow r + (k_\text{eff} - 1)\, j$，"
-        r"再 $j \leftarrow j\, s$）。",
+        N_(
+            r"You added the kernel sizes without the strides: each layer grows the receptive field by "
+            r"$(k_\text{eff} - 1) \cdot j$, where the jump $j$ is the product of the strides of all earlier "
+            r"layers ($r \leftarrow r + (k_\text{eff} - 1)\, j$, then $j \leftarrow j\, s$)."
+        ),
         _rf_no_jump,
     ),
 )
@@ -190,13 +190,13 @@ _MISCONCEPTIONS = (
 
 
 def _layer_name(layer: Layer, lang: str) -> str:
-    zh = lang == "zh-Hant"
+    _ = gettext_for(lang)
     k = layer["k"]
     if layer["type"] == "pool":
-        return f"最大池化 (max pooling) {k}×{k}" if zh else f"max pooling {k}×{k}"
+        return _("max pooling %(k)d×%(k)d") % {"k": k}
     if layer["d"] > 1:
-        return f"膨脹卷積 (dilated conv) {k}×{k}" if zh else f"dilated conv {k}×{k}"
-    return f"卷積 (conv) {k}×{k}" if zh else f"conv {k}×{k}"
+        return _("dilated conv %(k)d×%(k)d") % {"k": k}
+    return _("conv %(k)d×%(k)d") % {"k": k}
 
 
 @register
@@ -204,7 +204,7 @@ class OutputSizeReceptiveField(ProblemFamily):
     """Output sizes through a conv/pool stack and the receptive field of its last layer."""
 
     name = "output-size-receptive-field"
-    title = {"en": "Output sizes and receptive field", "zh-Hant": "輸出大小與感受野 (receptive field)"}
+    title = N_("Output sizes and receptive field")
     topic = "convolution"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -256,12 +256,10 @@ class OutputSizeReceptiveField(ProblemFamily):
 
     # ---- grading -----------------------------------------------------------------------------
 
-    def score_part(
-        self, params: Params, part: Part, given: Any, expected: Any, response: Response, lang: str
-    ) -> PartScore:
+    def score_part(self, params: Params, part: Part, given: Any, expected: Any, response: Response) -> PartScore:
         """Per-entry credit for ``sizes``, with error carried forward from the previous entry."""
         if part.name != "sizes" or given is None or len(given) != len(expected):
-            return super().score_part(params, part, given, expected, response, lang)
+            return super().score_part(params, part, given, expected, response)
         hits, carried = [], False
         prev: Any = params["n"]
         for value, want, layer in zip(given, expected, params["layers"], strict=True):
@@ -275,113 +273,93 @@ class OutputSizeReceptiveField(ProblemFamily):
             hits.append(ok)
             prev = value if isinstance(value, int) else None
         score = sum(hits) / len(hits)
-        notes = [] if score == 1 else [msg("cells", lang, ok=sum(hits), n=len(hits))]
+        notes: list[Wording] = [] if score == 1 else [cells_right(sum(hits), len(hits))]
         if carried:
-            notes.append(tr(_ECF_NOTE, lang))
-        return PartScore(score, [hits], join_sentences(notes, lang))
+            notes.append(Text(_ECF_NOTE))
+        return PartScore(score, [hits], join_sentences(notes))
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINTS[part.name], lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text(_HINTS[part.name])
 
     # ---- text --------------------------------------------------------------------------------
 
     def _table(self, params: Params, lang: str) -> str:
-        zh = lang == "zh-Hant"
-        head = (
-            "| 層 | 類型 | 步長 (stride) $s$ | 補零 (padding) $p$ | 膨脹 (dilation) $d$ |"
-            if zh
-            else "| layer | type | stride $s$ | padding $p$ | dilation $d$ |"
-        )
+        _ = gettext_for(lang)
+        head = _("| layer | type | stride $s$ | padding $p$ | dilation $d$ |")
         rows = [head, "|---|---|--:|--:|--:|"]
         for i, lay in enumerate(params["layers"], start=1):
             rows.append(f"| {i} | {_layer_name(lay, lang)} | {lay['s']} | {lay['p']} | {lay['d']} |")
         return "\n".join(rows)
 
     def render(self, params: Params, lang: str = "en") -> str:
+        _ = gettext_for(lang)
         n, count = params["n"], len(params["layers"])
-        table = self._table(params, lang)
-        if lang == "zh-Hant":
-            return (
-                f"一張 ${n} \\times {n}$ 的輸入依序通過下表的 {count} 層（通道數不影響本題）。"
-                "補零 (padding) $p$ 是加在**每一側**的 0 的個數；最大池化的補零不會成為最大值。\n\n"
-                f"{table}\n\n"
-                "1. **每一層的輸出大小**：寫出每一層輸出的邊長（輸出是正方形），依序以逗號分隔，"
-                "例如 `30, 15, 13`。\n"
-                "2. **感受野 (receptive field)**：最後一層輸出的**一個**單元，在原始輸入上看到的區域邊長是多少像素？"
-                "（只看區域大小，補零不影響。）\n\n"
-                "*約定*：$k_\\text{eff} = d(k-1) + 1$，輸出大小 $\\lfloor (n + 2p - k_\\text{eff})/s \\rfloor + 1$（取下整）。\n"
-            )
-        return (
-            f"An input of size ${n} \\times {n}$ goes through the {count} layers below, in order (the number of channels "
-            "does not matter here). The padding $p$ is the number of zeros added on **each** side; max-pooling "
-            "padding never wins the maximum.\n\n"
-            f"{table}\n\n"
+        intro = _(
+            "An input of size $%(n)d \\times %(n)d$ goes through the %(count)d layers below, in order (the number "
+            "of channels does not matter here). The padding $p$ is the number of zeros added on **each** side; "
+            "max-pooling padding never wins the maximum."
+        ) % {"n": n, "count": count}
+        questions = _(
             "1. **Output size after each layer**: give the side length of each layer's (square) output, in order, "
             "separated by commas, e.g. `30, 15, 13`.\n"
             "2. **Receptive field**: how many input pixels wide is the region of the input that **one** unit of "
-            "the last layer's output sees? (Only its size; padding does not change it.)\n\n"
-            "*Conventions*: $k_\\text{eff} = d(k-1) + 1$ and the output size is "
-            "$\\lfloor (n + 2p - k_\\text{eff})/s \\rfloor + 1$ (floor).\n"
+            "the last layer's output sees? (Only its size; padding does not change it.)"
         )
+        conventions = _(
+            "*Conventions*: $k_\\text{eff} = d(k-1) + 1$ and the output size is "
+            "$\\lfloor (n + 2p - k_\\text{eff})/s \\rfloor + 1$ (floor)."
+        )
+        return f"{intro}\n\n{self._table(params, lang)}\n\n{questions}\n\n{conventions}\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         answer = self.solve(params)
-        lines = ["**1. 輸出大小 (output size)**" if zh else "**1. Output sizes**"]
+        lines = [_("**1. Output sizes**")]
         n = params["n"]
         for i, (lay, out) in enumerate(zip(params["layers"], answer["sizes"], strict=True), start=1):
             k, s, p, d = lay["k"], lay["s"], lay["p"], lay["d"]
             span = _k_eff(lay)
             eff = f"k_\\text{{eff}} = {d}({k}-1)+1 = {span},\\ " if d > 1 else ""
             room = n + 2 * p - span
-            lines.append(
-                f"第 {i} 層（{_layer_name(lay, lang)}）：" if zh else f"Layer {i} ({_layer_name(lay, lang)}):"
-            )
+            lines.append(_("Layer %(layer)d (%(name)s):") % {"layer": i, "name": _layer_name(lay, lang)})
             lines.append(
                 f"$${eff}\\left\\lfloor \\frac{{{n} + 2 \\cdot {p} - {span}}}{{{s}}} \\right\\rfloor + 1"
                 f" = \\left\\lfloor \\frac{{{room}}}{{{s}}} \\right\\rfloor + 1 = {out}$$"
             )
             n = out
         sizes = ", ".join(str(v) for v in answer["sizes"])
-        lines.append(f"所以各層輸出大小為 ${sizes}$。" if zh else f"So the sizes are ${sizes}$.")
-        lines.append("**2. 感受野 (receptive field)**" if zh else "**2. Receptive field**")
+        lines.append(_("So the sizes are $%(sizes)s$.") % {"sizes": sizes})
+        lines.append(_("**2. Receptive field**"))
         lines.append(
-            "從 $r = 1$、跳距 (jump) $j = 1$ 開始，每一層先 $r \\leftarrow r + (k_\\text{eff} - 1)\\, j$，"
-            "再 $j \\leftarrow j \\cdot s$："
-            if zh
-            else "Start from $r = 1$ and jump $j = 1$; each layer does $r \\leftarrow r + (k_\\text{eff} - 1)\\, j$, "
-            "then $j \\leftarrow j \\cdot s$:"
+            _(
+                "Start from $r = 1$ and jump $j = 1$; each layer does $r \\leftarrow r + (k_\\text{eff} - 1)\\, j$, "
+                "then $j \\leftarrow j \\cdot s$:"
+            )
         )
         rf = receptive_field(_rf_layers(params))
         r, j = 1, 1
         for i, (lay, step) in enumerate(zip(params["layers"], rf.per_layer, strict=True), start=1):
             span = _k_eff(lay)
             lines.append(
-                (f"第 {i} 層：" if zh else f"Layer {i}: ")
-                + f"$r = {r} + ({span} - 1) \\cdot {j} = {step.size}$, $j = {j} \\cdot {lay['s']} = {step.jump}$"
+                _("Layer %(layer)d: %(step)s")
+                % {
+                    "layer": i,
+                    "step": f"$r = {r} + ({span} - 1) \\cdot {j} = {step.size}$, $j = {j} \\cdot {lay['s']} = {step.jump}$",
+                }
             )
             r, j = step.size, step.jump
         lines.append(
-            (f"**答案**：各層大小 ${sizes}$，感受野 ${answer['rf']} \\times {answer['rf']}$ 像素。")
-            if zh
-            else f"**Answer**: sizes ${sizes}$; receptive field ${answer['rf']} \\times {answer['rf']}$ pixels."
+            _("**Answer**: sizes $%(sizes)s$; receptive field $%(rf)d \\times %(rf)d$ pixels.")
+            % {"sizes": sizes, "rf": answer["rf"]}
         )
         return "\n\n".join(lines) + "\n"
 
 
-_ECF_NOTE = {
-    "en": "Entries that follow correctly from your own previous size are counted as right.",
-    "zh-Hant": "由你自己前一層的大小正確推得的值也算對。",
-}
+_ECF_NOTE = N_("Entries that follow correctly from your own previous size are counted as right.")
 _HINTS = {
-    "sizes": {
-        "en": r"Per layer: $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ with $k_\text{eff} = d(k-1) + 1$, "
-        r"starting from the previous layer's size.",
-        "zh-Hant": r"每一層：$\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$，$k_\text{eff} = d(k-1) + 1$，"
-        r"$n$ 是上一層的輸出大小。",
-    },
-    "rf": {
-        "en": r"Use $r \leftarrow r + (k_\text{eff} - 1)\, j$ and $j \leftarrow j\, s$ layer by layer, from $r = j = 1$.",
-        "zh-Hant": r"逐層使用 $r \leftarrow r + (k_\text{eff} - 1)\, j$、$j \leftarrow j\, s$，從 $r = j = 1$ 開始。",
-    },
+    "sizes": N_(
+        r"Per layer: $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ with $k_\text{eff} = d(k-1) + 1$, "
+        r"starting from the previous layer's size."
+    ),
+    "rf": N_(r"Use $r \leftarrow r + (k_\text{eff} - 1)\, j$ and $j \leftarrow j\, s$ layer by layer, from $r = j = 1$."),
 }

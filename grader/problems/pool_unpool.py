@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, latex_matrix, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, latex_matrix
 from grader.reference import (
     avg_pool2d,
     bed_of_nails_upsample,
@@ -42,20 +43,10 @@ KINDS = ("max-pool", "avg-pool", "max-unpool", "nearest", "bed-of-nails", "trans
 Matrix = list[list[Any]]
 
 _EXACT = Tolerance(abs=1e-9)
-_SHAPE = Part(
-    "shape", "shape", {"en": "Output size", "zh-Hant": "輸出大小 (output size)"}, points=1.0, length=2
-)
-_OUT_INT = Part(
-    "output", "matrix", {"en": "Output", "zh-Hant": "輸出 (output)"}, points=2.0, tolerance=_EXACT
-)
-_OUT_REAL = Part("output", "matrix", {"en": "Output", "zh-Hant": "輸出 (output)"}, points=2.0)
-_INDICES = Part(
-    "indices",
-    "matrix",
-    {"en": "Argmax indices", "zh-Hant": "最大值位置索引 (argmax indices)"},
-    points=1.0,
-    tolerance=_EXACT,
-)
+_SHAPE = Part("shape", "shape", N_("Output size"), points=1.0, length=2)
+_OUT_INT = Part("output", "matrix", N_("Output"), points=2.0, tolerance=_EXACT)
+_OUT_REAL = Part("output", "matrix", N_("Output"), points=2.0)
+_INDICES = Part("indices", "matrix", N_("Argmax indices"), points=1.0, tolerance=_EXACT)
 _PARTS = {
     "max-pool": [_SHAPE, _OUT_INT, _INDICES],
     "avg-pool": [_SHAPE, _OUT_REAL],
@@ -225,85 +216,83 @@ def _overwrite(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "average-instead-of-max",
-        "You averaged each window: max pooling keeps the **largest** value of each window.",
-        "你算的是每個視窗的平均：最大池化 (max pooling) 保留的是每個視窗中**最大**的值。",
+        N_("You averaged each window: max pooling keeps the **largest** value of each window."),
         _avg_for_max,
     ),
     Misconception(
         "max-instead-of-average",
-        r"You took the maximum of each window: average pooling outputs the **mean** of the window, "
-        r"the sum of its $k \times k$ values divided by $k^2$.",
-        r"你取了每個視窗的最大值：平均池化 (average pooling) 輸出的是視窗的**平均**，"
-        r"即 $k \times k$ 個值的總和除以 $k^2$。",
+        N_(
+            r"You took the maximum of each window: average pooling outputs the **mean** of the window, "
+            r"the sum of its $k \times k$ values divided by $k^2$."
+        ),
         _max_for_avg,
     ),
     Misconception(
         "stride-misapplied",
-        r"You used the wrong stride. In pooling the window moves $s$ pixels at a time (windows start at "
-        r"$0, s, 2s, \dots$); in a transposed convolution the stamp of input pixel $(i, j)$ is placed at "
-        r"$(s\,i, s\,j)$ in the output, so the stride is the spacing of the stamps.",
-        r"步長 (stride) 用錯了。池化時視窗每次移動 $s$ 格（起點是 $0, s, 2s, \dots$）；"
-        r"轉置卷積 (transposed convolution) 中輸入像素 $(i, j)$ 的印記放在輸出的 $(s\,i, s\,j)$，"
-        r"所以 stride 是印記之間的間距。",
+        N_(
+            r"You used the wrong stride. In pooling the window moves $s$ pixels at a time (windows start at "
+            r"$0, s, 2s, \dots$); in a transposed convolution the stamp of input pixel $(i, j)$ is placed at "
+            r"$(s\,i, s\,j)$ in the output, so the stride is the spacing of the stamps."
+        ),
         _stride,
     ),
     Misconception(
         "output-size-formula",
-        r"Your output size is off. Pooling gives $\lfloor (n - k)/s \rfloor + 1$ windows per axis (the $+1$ "
-        r"counts the first window); a transposed convolution without padding gives $(n - 1)\,s + k$ "
-        r"(the last stamp starts at $(n-1)\,s$ and is $k$ wide).",
-        r"輸出大小算錯了。池化每個軸有 $\lfloor (n - k)/s \rfloor + 1$ 個視窗（$+1$ 是第一個視窗）；"
-        r"不補零的轉置卷積 (transposed convolution) 輸出大小是 $(n - 1)\,s + k$"
-        r"（最後一個印記從 $(n-1)\,s$ 開始、寬 $k$）。",
+        N_(
+            r"Your output size is off. Pooling gives $\lfloor (n - k)/s \rfloor + 1$ windows per axis (the $+1$ "
+            r"counts the first window); a transposed convolution without padding gives $(n - 1)\,s + k$ "
+            r"(the last stamp starts at $(n-1)\,s$ and is $k$ wide)."
+        ),
         _size_formula,
     ),
     Misconception(
         "ceil-instead-of-floor",
-        r"You rounded up: a last window that would run past the edge is dropped, so the size is "
-        r"$\lfloor (n - k)/s \rfloor + 1$ (floor, as PyTorch's default `ceil_mode=False`).",
-        r"你無條件進位了：超出邊界的最後一個視窗要捨去，所以大小是 $\lfloor (n - k)/s \rfloor + 1$"
-        r"（取下整，即 PyTorch 預設的 `ceil_mode=False`）。",
+        N_(
+            r"You rounded up: a last window that would run past the edge is dropped, so the size is "
+            r"$\lfloor (n - k)/s \rfloor + 1$ (floor, as PyTorch's default `ceil_mode=False`)."
+        ),
         _ceil,
     ),
     Misconception(
         "argmax-index-in-window",
-        r"You gave the position inside each window: the remembered index is the flat position of the "
-        r"maximum in the whole input, $\text{row} \cdot W + \text{col}$ (0-based), as `return_indices=True` "
-        r"returns it.",
-        r"你給的是視窗內的位置：要記住的索引是最大值在整張輸入中的平面位置 $\text{row} \cdot W + \text{col}$"
-        r"（從 0 開始），也就是 `return_indices=True` 回傳的值。",
+        N_(
+            r"You gave the position inside each window: the remembered index is the flat position of the "
+            r"maximum in the whole input, $\text{row} \cdot W + \text{col}$ (0-based), as `return_indices=True` "
+            r"returns it."
+        ),
         _index_in_window,
     ),
     Misconception(
         "unpool-top-left",
-        "You put every value at the top-left of its block: max unpooling puts each value back at the "
-        "position where the maximum was in the corresponding max-pooling layer (its switch), zeros elsewhere.",
-        "你把每個值都放在區塊的左上角：最大反池化 (max unpooling) 要把值放回對應最大池化層中最大值所在的位置"
-        "（記住的 switch），其餘補 0。",
+        N_(
+            "You put every value at the top-left of its block: max unpooling puts each value back at the "
+            "position where the maximum was in the corresponding max-pooling layer (its switch), zeros elsewhere."
+        ),
         _top_left,
     ),
     Misconception(
         "upsampling-rule-mixed-up",
-        r"You used the other upsampling rule: nearest-neighbour copies each value into its whole "
-        r"$s \times s$ block, while bed of nails (and max unpooling) puts it in a single cell of the block "
-        r"and fills the rest with zeros.",
-        r"你用了另一種上採樣 (upsampling) 規則：最近鄰 (nearest neighbor) 把每個值複製到整個 $s \times s$ 區塊；"
-        r"bed of nails（以及 max unpooling）只把值放在區塊中的一格，其餘補 0。",
+        N_(
+            r"You used the other upsampling rule: nearest-neighbour copies each value into its whole "
+            r"$s \times s$ block, while bed of nails (and max unpooling) puts it in a single cell of the block "
+            r"and fills the rest with zeros."
+        ),
         _rule_mixed_up,
     ),
     Misconception(
         "unpool-pooled-values",
-        "You unpooled the max-pooling output: the switches only say *where* each value goes; the values "
-        "placed are those of the decoder's feature map $Z$.",
-        "你反池化的是最大池化的輸出：switch 只決定值要放在*哪裡*；要放的值是解碼器 (decoder) 特徵圖 $Z$ 的值。",
+        N_(
+            "You unpooled the max-pooling output: the switches only say *where* each value goes; the values "
+            "placed are those of the decoder's feature map $Z$."
+        ),
         _pooled_values,
     ),
     Misconception(
         "transposed-overwrite",
-        r"Where stamps overlap you kept only one of them: a transposed convolution **adds** all "
-        r"contributions $x_{ij} K$ that land on the same output cell.",
-        r"印記重疊的地方你只保留了其中一個：轉置卷積 (transposed convolution) 要把落在同一格的所有貢獻 "
-        r"$x_{ij} K$ **相加**。",
+        N_(
+            r"Where stamps overlap you kept only one of them: a transposed convolution **adds** all "
+            r"contributions $x_{ij} K$ that land on the same output cell."
+        ),
         _overwrite,
     ),
 )
@@ -328,7 +317,7 @@ class PoolUnpool(ProblemFamily):
     """Pooling, unpooling, upsampling and transposed convolution by hand."""
 
     name = "pool-unpool"
-    title = {"en": "Pooling, unpooling and upsampling", "zh-Hant": "池化、反池化與上採樣 (upsampling)"}
+    title = N_("Pooling, unpooling and upsampling")
     topic = "pooling"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {"kind": "one of " + ", ".join(f"'{k}'" for k in KINDS)}
@@ -396,149 +385,111 @@ class PoolUnpool(ProblemFamily):
     def solve(self, params: Params) -> Response:
         return _solve(params)
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return (
-            tr(_HINTS[(params["kind"], part.name)], lang) if (params["kind"], part.name) in _HINTS else None
-        )
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        key = (params["kind"], part.name)
+        return Text(_HINTS[key]) if key in _HINTS else None
 
     # ---- text --------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         kind = params["kind"]
         x = params["x"]
         has_size = any(p.name == "shape" for p in self.parts(params))
-        if zh:
-            fmt = "*作答格式*：" + ("大小寫成 `2×3`；" if has_size else "")
-            fmt += "矩陣各列 (row) 分行輸入（或以 `;` 分隔），同一列的數值以空格或逗號分隔。"
+        if has_size:
+            fmt = _(
+                "*Answer format*: a size as `2×3`; a matrix one row per line (or rows separated by `;`), "
+                "entries separated by spaces or commas."
+            )
         else:
-            fmt = "*Answer format*: " + ("a size as `2×3`; " if has_size else "")
-            fmt += (
-                "a matrix one row per line (or rows separated by `;`), entries separated by spaces or commas."
+            fmt = _(
+                "*Answer format*: a matrix one row per line (or rows separated by `;`), entries separated by "
+                "spaces or commas."
             )
         if kind in ("max-pool", "avg-pool"):
             k, s = params["k"], params["s"]
             h, w = len(x), len(x[0])
-            if zh:
-                op = "最大池化 (max pooling)" if kind == "max-pool" else "平均池化 (average pooling)"
-                text = (
-                    f"對 ${h} \\times {w}$ 的輸入 $X$ 做 {op}，視窗 ${k} \\times {k}$，步長 (stride) ${s}$，不補零"
-                    "（超出邊界的不完整視窗捨去）。\n\n"
-                    f"$$X = {latex_matrix(x)}$$\n\n1. **輸出大小 (output size)**？\n2. **輸出 (output)** 矩陣？"
-                )
-                if kind == "max-pool":
-                    text += (
-                        "\n3. **最大值位置索引 (argmax indices)**：每個輸出值來自輸入的哪個位置？寫成與輸出同形狀的矩陣，"
-                        f"每格是平面索引 $\\text{{row}} \\cdot {w} + \\text{{col}}$（從 0 開始，"
-                        f"例如第 1 列第 2 行是 $1 \\cdot {w} + 2 = {w + 2}$），如 PyTorch 的 `return_indices=True`。"
-                    )
-                else:
-                    text += "（非整數請給至少 3 位有效數字，或分數如 `9/4`。）"
+            sizes = {"k": k, "s": s, "h": h, "w": w}
+            if kind == "max-pool":
+                intro = _(
+                    "Apply max pooling with a $%(k)d \\times %(k)d$ window and stride $%(s)d$, no padding (an "
+                    "incomplete last window is dropped), to the $%(h)d \\times %(w)d$ input $X$."
+                ) % sizes
+                questions = _(
+                    "1. **Output size**?\n2. **Output** matrix?\n"
+                    "3. **Argmax indices**: where in the input does each output value come from? Give a matrix "
+                    "of the output's shape holding flat indices $\\text{row} \\cdot %(w)d + \\text{col}$ "
+                    "(0-based; e.g. row 1, column 2 is $1 \\cdot %(w)d + 2 = %(example)d$), "
+                    "as PyTorch's `return_indices=True`."
+                ) % {"w": w, "example": w + 2}
             else:
-                op = "max pooling" if kind == "max-pool" else "average pooling"
-                text = (
-                    f"Apply {op} with a ${k} \\times {k}$ window and stride ${s}$, no padding (an incomplete last "
-                    f"window is dropped), to the ${h} \\times {w}$ input $X$.\n\n"
-                    f"$$X = {latex_matrix(x)}$$\n\n1. **Output size**?\n2. **Output** matrix?"
+                intro = _(
+                    "Apply average pooling with a $%(k)d \\times %(k)d$ window and stride $%(s)d$, no padding (an "
+                    "incomplete last window is dropped), to the $%(h)d \\times %(w)d$ input $X$."
+                ) % sizes
+                questions = _(
+                    "1. **Output size**?\n2. **Output** matrix? "
+                    "(Non-integers: at least 3 significant figures, or a fraction such as `9/4`.)"
                 )
-                if kind == "max-pool":
-                    text += (
-                        "\n3. **Argmax indices**: where in the input does each output value come from? Give a matrix "
-                        "of the output's shape holding flat indices $\\text{row} \\cdot "
-                        f"{w} + \\text{{col}}$ (0-based; e.g. row 1, column 2 is $1 \\cdot {w} + 2 = {w + 2}$), "
-                        "as PyTorch's `return_indices=True`."
-                    )
-                else:
-                    text += " (Non-integers: at least 3 significant figures, or a fraction such as `9/4`.)"
-            return f"{text}\n\n{fmt}\n"
+            return f"{intro}\n\n$$X = {latex_matrix(x)}$$\n\n{questions}\n\n{fmt}\n"
         if kind == "max-unpool":
-            return self._render_unpool(params, zh) + f"\n\n{fmt}\n"
+            return self._render_unpool(params, lang) + f"\n\n{fmt}\n"
         if kind in ("nearest", "bed-of-nails"):
             sc = params["scale"]
             h, w = len(x), len(x[0])
-            if zh:
-                op = (
-                    "最近鄰 (nearest neighbor) 上採樣：每個值複製到它的整個區塊"
-                    if kind == "nearest"
-                    else "bed of nails 上採樣：每個值放在它的區塊左上角，其餘補 0"
-                )
-                text = (
-                    f"把 ${h} \\times {w}$ 的特徵圖 $X$ 以倍率 ${sc}$ 做{op}（每個值對應輸出中一個 "
-                    f"${sc} \\times {sc}$ 的區塊），寫出 ${h * sc} \\times {w * sc}$ 的**輸出 (output)**。"
-                )
+            sizes = {"h": h, "w": w, "scale": sc, "out_h": h * sc, "out_w": w * sc}
+            if kind == "nearest":
+                text = _(
+                    "Upsample the $%(h)d \\times %(w)d$ feature map $X$ by a factor $%(scale)d$ with "
+                    "nearest-neighbour upsampling (each value is copied into its whole block); each value owns a "
+                    "$%(scale)d \\times %(scale)d$ block of the output. Give the $%(out_h)d \\times %(out_w)d$ "
+                    "**output**."
+                ) % sizes
             else:
-                op = (
-                    "nearest-neighbour upsampling (each value is copied into its whole block)"
-                    if kind == "nearest"
-                    else "bed-of-nails upsampling (each value goes to the top-left cell of its block, zeros elsewhere)"
-                )
-                text = (
-                    f"Upsample the ${h} \\times {w}$ feature map $X$ by a factor ${sc}$ with {op}; each value owns a "
-                    f"${sc} \\times {sc}$ block of the output. Give the ${h * sc} \\times {w * sc}$ **output**."
-                )
+                text = _(
+                    "Upsample the $%(h)d \\times %(w)d$ feature map $X$ by a factor $%(scale)d$ with "
+                    "bed-of-nails upsampling (each value goes to the top-left cell of its block, zeros elsewhere); "
+                    "each value owns a $%(scale)d \\times %(scale)d$ block of the output. Give the "
+                    "$%(out_h)d \\times %(out_w)d$ **output**."
+                ) % sizes
             return f"{text}\n\n$$X = {latex_matrix(x)}$$\n\n{fmt}\n"
         s, kern = params["s"], params["kernel"]
         k = len(kern)
-        if zh:
-            text = (
-                f"對 $2 \\times 2$ 的輸入 $X$ 做轉置卷積 (transposed convolution，`ConvTranspose2d`)，"
-                f"${k} \\times {k}$ 的 kernel $K$，步長 (stride) ${s}$，不補零 (padding 0)，沒有 bias。\n\n"
-                f"$$X = {latex_matrix(x)}, \\qquad K = {latex_matrix(kern)}$$\n\n"
-                "1. **輸出大小 (output size)**？\n2. **輸出 (output)** 矩陣？"
-            )
-        else:
-            text = (
-                f"Compute the transposed convolution (`ConvTranspose2d`) of the $2 \\times 2$ input $X$ with the "
-                f"${k} \\times {k}$ kernel $K$, stride ${s}$, no padding, no bias.\n\n"
-                f"$$X = {latex_matrix(x)}, \\qquad K = {latex_matrix(kern)}$$\n\n"
-                "1. **Output size**?\n2. **Output** matrix?"
-            )
-        return f"{text}\n\n{fmt}\n"
+        intro = _(
+            "Compute the transposed convolution (`ConvTranspose2d`) of the $2 \\times 2$ input $X$ with the "
+            "$%(k)d \\times %(k)d$ kernel $K$, stride $%(s)d$, no padding, no bias."
+        ) % {"k": k, "s": s}
+        questions = _("1. **Output size**?\n2. **Output** matrix?")
+        return (
+            f"{intro}\n\n$$X = {latex_matrix(x)}, \\qquad K = {latex_matrix(kern)}$$\n\n{questions}\n\n{fmt}\n"
+        )
 
-    def _render_unpool(self, params: Params, zh: bool) -> str:
+    def _render_unpool(self, params: Params, lang: str) -> str:
+        _ = gettext_for(lang)
         x, z = params["x"], params["z"]
         h, w = len(x), len(x[0])
         if params["given"] == "input":
-            if zh:
-                where = (
-                    f"編碼器 (encoder) 對 ${h} \\times {w}$ 的特徵圖 $X$ 做了 $2 \\times 2$、步長 2 的最大池化 (max pooling)，"
-                    "並記住每個最大值的位置 (switches)：\n\n"
-                    f"$$X = {latex_matrix(x)}$$"
-                )
-            else:
-                where = (
-                    f"An encoder applied $2 \\times 2$ max pooling with stride 2 to the ${h} \\times {w}$ feature map $X$ "
-                    "and remembered where each maximum was (the switches):\n\n"
-                    f"$$X = {latex_matrix(x)}$$"
-                )
+            where = _(
+                "An encoder applied $2 \\times 2$ max pooling with stride 2 to the $%(h)d \\times %(w)d$ feature "
+                "map $X$ and remembered where each maximum was (the switches):"
+            ) % {"h": h, "w": w}
+            given = f"$$X = {latex_matrix(x)}$$"
         else:
-            idx = _plain(_switches(params))
-            if zh:
-                where = (
-                    f"編碼器 (encoder) 對一張 ${h} \\times {w}$ 的特徵圖做了 $2 \\times 2$、步長 2 的最大池化 (max pooling)，"
-                    f"記住的最大值位置 (switches) 是平面索引 $\\text{{row}} \\cdot {w} + \\text{{col}}$（從 0 開始）：\n\n"
-                    f"$$I = {latex_matrix(idx)}$$"
-                )
-            else:
-                where = (
-                    f"An encoder applied $2 \\times 2$ max pooling with stride 2 to an ${h} \\times {w}$ feature map and "
-                    f"remembered where each maximum was, as flat indices $\\text{{row}} \\cdot {w} + \\text{{col}}$ "
-                    f"(0-based):\n\n$$I = {latex_matrix(idx)}$$"
-                )
-        if zh:
-            ask = (
-                "解碼器 (decoder) 中對應的最大反池化 (max unpooling) 層，用這些位置把特徵圖 $Z$ 放大回 "
-                f"${h} \\times {w}$：\n\n$$Z = {latex_matrix(z)}$$\n\n寫出反池化的**輸出 (output)**。"
-            )
-        else:
-            ask = (
-                "The matching max-unpooling layer of the decoder uses those positions to upsample the feature map $Z$ "
-                f"back to ${h} \\times {w}$:\n\n$$Z = {latex_matrix(z)}$$\n\nGive the unpooled **output**."
-            )
-        return f"{where}\n\n{ask}"
+            where = _(
+                "An encoder applied $2 \\times 2$ max pooling with stride 2 to an $%(h)d \\times %(w)d$ feature "
+                "map and remembered where each maximum was, as flat indices "
+                "$\\text{row} \\cdot %(w)d + \\text{col}$ (0-based):"
+            ) % {"h": h, "w": w}
+            given = f"$$I = {latex_matrix(_plain(_switches(params)))}$$"
+        ask = _(
+            "The matching max-unpooling layer of the decoder uses those positions to upsample the feature map $Z$ "
+            "back to $%(h)d \\times %(w)d$:"
+        ) % {"h": h, "w": w}
+        question = _("Give the unpooled **output**.")
+        return f"{where}\n\n{given}\n\n{ask}\n\n$$Z = {latex_matrix(z)}$$\n\n{question}"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         kind = params["kind"]
         answer = self.solve(params)
         lines: list[str] = []
@@ -546,12 +497,12 @@ class PoolUnpool(ProblemFamily):
             x, k, s = np.asarray(params["x"]), params["k"], params["s"]
             h, w = x.shape
             oh, ow = answer["shape"]
-            lines.append("**1. 輸出大小**" if zh else "**1. Output size**")
+            lines.append(_("**1. Output size**"))
             lines.append(
                 f"$$H_\\text{{out}} = \\left\\lfloor \\frac{{{h} - {k}}}{{{s}}} \\right\\rfloor + 1 = {oh}, \\quad "
                 f"W_\\text{{out}} = \\left\\lfloor \\frac{{{w} - {k}}}{{{s}}} \\right\\rfloor + 1 = {ow}$$"
             )
-            lines.append("**2. 每個視窗**" if zh else "**2. Each window**")
+            lines.append(_("**2. Each window**"))
             for i in range(oh):
                 for j in range(ow):
                     win = x[i * s : i * s + k, j * s : j * s + k]
@@ -560,96 +511,87 @@ class PoolUnpool(ProblemFamily):
                         flat = answer["indices"][i][j]
                         r, c = divmod(flat, w)
                         lines.append(
-                            f"$Y[{i},{j}] = \\max({vals}) = {answer['output'][i][j]}$"
-                            + (
-                                f"，位於 $({r}, {c})$，索引 ${r} \\cdot {w} + {c} = {flat}$"
-                                if zh
-                                else f", at $({r}, {c})$, index ${r} \\cdot {w} + {c} = {flat}$"
-                            )
+                            _("%(value)s, at $(%(row)d, %(col)d)$, index $%(row)d \\cdot %(width)d + %(col)d = %(index)d$")
+                            % {
+                                "value": f"$Y[{i},{j}] = \\max({vals}) = {answer['output'][i][j]}$",
+                                "row": r, "col": c, "width": w, "index": flat,
+                            }
                         )
                     else:
                         lines.append(
                             f"$Y[{i},{j}] = ({' + '.join(str(v) for v in win.ravel())}) / {k * k} = "
                             f"{win.sum()}/{k * k} = {answer['output'][i][j]:g}$"
                         )
-            lines.append(("**答案**" if zh else "**Answer**") + f": $$Y = {latex_matrix(answer['output'])}$$")
+            lines.append(_("**Answer**: %(answer)s") % {"answer": f"$$Y = {latex_matrix(answer['output'])}$$"})
             if kind == "max-pool":
                 lines.append(f"$$I = {latex_matrix(answer['indices'])}$$")
         elif kind == "max-unpool":
             w = len(params["x"][0])
             idx = _plain(_switches(params))
             lines.append(
-                "最大反池化把 $Z[i, j]$ 放到最大池化時第 $(i, j)$ 個視窗最大值所在的位置，其餘補 0："
-                if zh
-                else "Max unpooling puts $Z[i, j]$ where the maximum of window $(i, j)$ was during max pooling, "
-                "zeros elsewhere:"
+                _(
+                    "Max unpooling puts $Z[i, j]$ where the maximum of window $(i, j)$ was during max pooling, "
+                    "zeros elsewhere:"
+                )
             )
             for i, row in enumerate(params["z"]):
                 for j, v in enumerate(row):
                     r, c = divmod(idx[i][j], w)
                     lines.append(f"$Z[{i},{j}] = {v} \\to ({r}, {c})$")
-            lines.append(("**答案**" if zh else "**Answer**") + f": $${latex_matrix(answer['output'])}$$")
+            lines.append(_("**Answer**: %(answer)s") % {"answer": f"$${latex_matrix(answer['output'])}$$"})
         elif kind in ("nearest", "bed-of-nails"):
             sc = params["scale"]
             if kind == "nearest":
                 lines.append(
-                    f"每個值 $X[i, j]$ 填滿輸出中列 ${sc}i \\dots {sc}i+{sc - 1}$、行 ${sc}j \\dots {sc}j+{sc - 1}$ 的區塊。"
-                    if zh
-                    else f"Each value $X[i, j]$ fills rows ${sc}i \\dots {sc}i+{sc - 1}$ and columns "
-                    f"${sc}j \\dots {sc}j+{sc - 1}$ of the output."
+                    _(
+                        "Each value $X[i, j]$ fills rows $%(scale)di \\dots %(scale)di+%(last)d$ and columns "
+                        "$%(scale)dj \\dots %(scale)dj+%(last)d$ of the output."
+                    )
+                    % {"scale": sc, "last": sc - 1}
                 )
             else:
                 lines.append(
-                    f"每個值 $X[i, j]$ 放在輸出的 $({sc}i, {sc}j)$（區塊左上角），其餘都是 0。"
-                    if zh
-                    else f"Each value $X[i, j]$ goes to output cell $({sc}i, {sc}j)$, the top-left of its block; "
-                    "everything else is 0."
+                    _(
+                        "Each value $X[i, j]$ goes to output cell $(%(scale)di, %(scale)dj)$, the top-left of its "
+                        "block; everything else is 0."
+                    )
+                    % {"scale": sc}
                 )
-            lines.append(("**答案**" if zh else "**Answer**") + f": $${latex_matrix(answer['output'])}$$")
+            lines.append(_("**Answer**: %(answer)s") % {"answer": f"$${latex_matrix(answer['output'])}$$"})
         else:
             x, kern, s = params["x"], params["kernel"], params["s"]
             k = len(kern)
             oh, ow = answer["shape"]
-            lines.append("**1. 輸出大小**" if zh else "**1. Output size**")
+            lines.append(_("**1. Output size**"))
             lines.append(f"$$(n - 1)\\,s + k = (2 - 1) \\cdot {s} + {k} = {oh}$$")
-            lines.append("**2. 每個輸入像素的印記**" if zh else "**2. One stamp per input pixel**")
+            lines.append(_("**2. One stamp per input pixel**"))
+            corner = "(i, j)" if s == 1 else f"({s}i, {s}j)"
             lines.append(
-                f"輸入 $x_{{ij}}$ 把 $x_{{ij}} K$ 加到輸出左上角為 $({s}i, {s}j)$ 的 ${k} \\times {k}$ 區塊；重疊處相加。"
-                if zh
-                else f"Input $x_{{ij}}$ adds $x_{{ij}} K$ to the ${k} \\times {k}$ block of the output whose top-left is "
-                f"$({s}i, {s}j)$; overlapping contributions are summed."
+                _(
+                    "Input $x_{ij}$ adds $x_{ij} K$ to the $%(k)d \\times %(k)d$ block of the output whose top-left "
+                    "is $%(corner)s$; overlapping contributions are summed."
+                )
+                % {"k": k, "corner": corner}
             )
-            if s == 1:
-                lines[-1] = lines[-1].replace("(1i, 1j)", "(i, j)")
             for i in range(2):
                 for j in range(2):
                     stamp = (np.asarray(kern) * x[i][j]).tolist()
                     lines.append(
                         f"$x_{{{i}{j}}} K = {x[i][j]} K = {latex_matrix(stamp)}$ → $({s * i}, {s * j})$"
                     )
-            lines.append(("**答案**" if zh else "**Answer**") + f": $$Y = {latex_matrix(answer['output'])}$$")
+            lines.append(_("**Answer**: %(answer)s") % {"answer": f"$$Y = {latex_matrix(answer['output'])}$$"})
         return "\n\n".join(lines) + "\n"
 
 
+_POOL_SIZE_HINT = N_(r"Per axis: $\lfloor (n - k)/s \rfloor + 1$.")
 _HINTS = {
-    ("max-pool", "shape"): {
-        "en": r"Per axis: $\lfloor (n - k)/s \rfloor + 1$.",
-        "zh-Hant": r"每個軸：$\lfloor (n - k)/s \rfloor + 1$。",
-    },
-    ("avg-pool", "shape"): {
-        "en": r"Per axis: $\lfloor (n - k)/s \rfloor + 1$.",
-        "zh-Hant": r"每個軸：$\lfloor (n - k)/s \rfloor + 1$。",
-    },
-    ("transposed-conv", "shape"): {
-        "en": r"Without padding: $(n - 1)\,s + k$ per axis.",
-        "zh-Hant": r"不補零時每個軸是 $(n - 1)\,s + k$。",
-    },
-    ("transposed-conv", "output"): {
-        "en": r"Stamp $x_{ij} K$ with its top-left at $(s\,i, s\,j)$ for every input pixel and add the stamps.",
-        "zh-Hant": r"每個輸入像素把 $x_{ij} K$ 蓋在左上角 $(s\,i, s\,j)$ 的位置，再把所有印記相加。",
-    },
-    ("max-pool", "indices"): {
-        "en": r"Index $= \text{row} \cdot W + \text{col}$ of the maximum in the input, rows and columns from 0.",
-        "zh-Hant": r"索引 $= \text{row} \cdot W + \text{col}$（最大值在輸入中的列、行，從 0 開始）。",
-    },
+    ("max-pool", "shape"): _POOL_SIZE_HINT,
+    ("avg-pool", "shape"): _POOL_SIZE_HINT,
+    ("transposed-conv", "shape"): N_(r"Without padding: $(n - 1)\,s + k$ per axis."),
+    ("transposed-conv", "output"): N_(
+        r"Stamp $x_{ij} K$ with its top-left at $(s\,i, s\,j)$ for every input pixel and add the stamps."
+    ),
+    ("max-pool", "indices"): N_(
+        r"Index $= \text{row} \cdot W + \text{col}$ of the maximum in the input, rows and columns from 0."
+    ),
 }

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from grader.answers import Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
 from grader.reference import (
     cross_entropy,
     entropy,
@@ -37,18 +38,20 @@ from grader.reference import (
 )
 
 TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
+#: The relative tolerance as the statements word it: "0.1 %".
+_TOLERANCE = f"{TOL.rel * 100:g} %"
 VARIANTS = ("logits", "distributions", "logits-target")
 UNITS = ("nats", "bits")
 _LOG_PARTS = ("loss", "entropy", "cross_entropy", "kl_pq", "kl_qp")
 
-_LABELS: dict[str, dict[str, str]] = {
-    "probs": {"en": "softmax probabilities", "zh-Hant": "softmax 機率 (probabilities)"},
-    "sigmoid": {"en": "sigmoid σ(z_j)", "zh-Hant": "sigmoid 值 σ(z_j)"},
-    "loss": {"en": "cross-entropy loss", "zh-Hant": "交叉熵損失 (cross-entropy loss)"},
-    "entropy": {"en": "H(p)", "zh-Hant": "熵 (entropy) H(p)"},
-    "cross_entropy": {"en": "H(p, q)", "zh-Hant": "交叉熵 (cross-entropy) H(p, q)"},
-    "kl_pq": {"en": "KL(p‖q)", "zh-Hant": "KL 散度 (KL divergence) KL(p‖q)"},
-    "kl_qp": {"en": "KL(q‖p)", "zh-Hant": "KL 散度 (KL divergence) KL(q‖p)"},
+_LABELS: dict[str, str] = {
+    "probs": N_("softmax probabilities"),
+    "sigmoid": N_("sigmoid σ(z_j)"),
+    "loss": N_("cross-entropy loss"),
+    "entropy": N_("H(p)"),
+    "cross_entropy": N_("H(p, q)"),
+    "kl_pq": N_("KL(p‖q)"),
+    "kl_qp": N_("KL(q‖p)"),
 }
 _POINTS = {"probs": 2.0}
 
@@ -178,52 +181,52 @@ def _forgot_minus(params: Params) -> Response | None:
 _MISCONCEPTIONS = (
     Misconception(
         "wrong-log-base",
-        "You used the wrong logarithm: the problem asks for the stated unit — bits use $\\log_2$, nats the "
-        "natural log $\\ln$. They differ by a constant factor: $H_\\text{bits} = H_\\text{nats} / \\ln 2$.",
-        "對數的底 (log base) 用錯了：題目指定的單位若是 bits 要用 $\\log_2$，nats 要用自然對數 $\\ln$；"
-        "兩者只差一個常數倍：$H_\\text{bits} = H_\\text{nats} / \\ln 2$。",
+        N_(
+            "You used the wrong logarithm: the problem asks for the stated unit — bits use $\\log_2$, nats the "
+            "natural log $\\ln$. They differ by a constant factor: $H_\\text{bits} = H_\\text{nats} / \\ln 2$."
+        ),
         _wrong_base,
     ),
     Misconception(
         "kl-direction-swapped",
-        "You swapped the direction of the KL divergence: $\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i/q_i)$ "
-        "takes the expectation under the *first* argument $p$; it is not symmetric, so "
-        "$\\mathrm{KL}(q\\,\\|\\,p)$ is a different number.",
-        "KL 散度 (KL divergence) 的方向弄反了：$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i/q_i)$ 是在"
-        "「第一個」分布 $p$ 下取期望值；KL 不對稱，$\\mathrm{KL}(q\\,\\|\\,p)$ 是另一個數。",
+        N_(
+            "You swapped the direction of the KL divergence: $\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i/q_i)$ "
+            "takes the expectation under the *first* argument $p$; it is not symmetric, so "
+            "$\\mathrm{KL}(q\\,\\|\\,p)$ is a different number."
+        ),
         _kl_swapped,
     ),
     Misconception(
         "cross-entropy-for-kl",
-        "You gave the cross-entropy where the KL divergence was asked: "
-        "$\\mathrm{KL}(p\\,\\|\\,q) = H(p, q) - H(p)$ — subtract the entropy of the first distribution.",
-        "題目問 KL 散度 (KL divergence)，你給的是交叉熵 (cross-entropy)："
-        "$\\mathrm{KL}(p\\,\\|\\,q) = H(p, q) - H(p)$，要再減去第一個分布的熵 (entropy)。",
+        N_(
+            "You gave the cross-entropy where the KL divergence was asked: "
+            "$\\mathrm{KL}(p\\,\\|\\,q) = H(p, q) - H(p)$ — subtract the entropy of the first distribution."
+        ),
         _ce_for_kl,
     ),
     Misconception(
         "sigmoid-instead-of-softmax",
-        "You applied the sigmoid to each logit separately; softmax normalizes over the classes: "
-        "$q_i = e^{z_i} / \\sum_j e^{z_j}$, so the probabilities sum to 1 (sigmoid outputs need not).",
-        "你對每個 logit 各自套用了 sigmoid；softmax 要對所有類別一起正規化："
-        "$q_i = e^{z_i} / \\sum_j e^{z_j}$，機率總和為 1（sigmoid 的輸出總和不一定是 1）。",
+        N_(
+            "You applied the sigmoid to each logit separately; softmax normalizes over the classes: "
+            "$q_i = e^{z_i} / \\sum_j e^{z_j}$, so the probabilities sum to 1 (sigmoid outputs need not)."
+        ),
         _sigmoid_for_softmax,
     ),
     Misconception(
         "softmax-instead-of-sigmoid",
-        "You gave the softmax probability; the sigmoid looks at one logit alone: "
-        "$\\sigma(z_j) = 1 / (1 + e^{-z_j})$, independent of the other classes (multi-label outputs).",
-        "你給的是 softmax 機率；sigmoid 只看單一個 logit：$\\sigma(z_j) = 1 / (1 + e^{-z_j})$，"
-        "與其他類別無關（多標籤 (multi-label) 輸出）。",
+        N_(
+            "You gave the softmax probability; the sigmoid looks at one logit alone: "
+            "$\\sigma(z_j) = 1 / (1 + e^{-z_j})$, independent of the other classes (multi-label outputs)."
+        ),
         _softmax_for_sigmoid,
     ),
     Misconception(
         "forgot-minus-sign",
-        "Your value has the wrong sign: entropy and cross-entropy are $-\\sum p \\log(\\cdot)$ — the logarithm of a "
-        "probability is negative, so the minus sign makes them $\\ge 0$; and "
-        "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum p \\log(p/q) \\ge 0$.",
-        "你的答案正負號錯了：熵 (entropy) 與交叉熵 (cross-entropy) 是 $-\\sum p \\log(\\cdot)$——機率的對數是負的，"
-        "前面的負號讓結果 $\\ge 0$；而 $\\mathrm{KL}(p\\,\\|\\,q) = \\sum p \\log(p/q) \\ge 0$。",
+        N_(
+            "Your value has the wrong sign: entropy and cross-entropy are $-\\sum p \\log(\\cdot)$ — the logarithm of a "
+            "probability is negative, so the minus sign makes them $\\ge 0$; and "
+            "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum p \\log(p/q) \\ge 0$."
+        ),
         _forgot_minus,
     ),
 )
@@ -256,7 +259,7 @@ class SoftmaxCeKl(ProblemFamily):
     """Softmax / sigmoid probabilities, entropy, cross-entropy and KL divergence, by hand."""
 
     name = "softmax-ce-kl"
-    title = {"en": "Softmax, cross-entropy and KL divergence", "zh-Hant": "Softmax、交叉熵 (cross-entropy) 與 KL 散度"}
+    title = N_("Softmax, cross-entropy and KL divergence")
     topic = "losses"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {
@@ -324,81 +327,71 @@ class SoftmaxCeKl(ProblemFamily):
     def solve(self, params: Params) -> Response:
         return _values(params)
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINTS[part.name], lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text(_HINTS[part.name])
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         v, unit = params["variant"], params["unit"]
         log = _log_sym(unit)
-        unit_text = (
-            f"以 **{unit}** 為單位（使用 ${log}$）" if zh else f"in **{unit}** (use ${log}$)"
-        )
         lines: list[str] = []
         if "logits" in params:
             z = params["logits"]
             zs = ",\\ ".join(_n(x) for x in z)
             lines.append(
-                f"某分類網路對 {len(z)} 個類別 (class 0 … {len(z) - 1}) 輸出 logits "
-                f"$z = ({zs})$。"
-                if zh
-                else f"A classifier outputs the logits $z = ({zs})$ for {len(z)} classes (class 0 … {len(z) - 1})."
+                _("A classifier outputs the logits $z = (%(logits)s)$ for %(n)d classes (class 0 … %(last)d).")
+                % {"logits": zs, "n": len(z), "last": len(z) - 1}
             )
         if v == "logits":
             y, j = params["target"], params["sigmoid_index"]
-            if zh:
-                lines.append(
-                    f"1. 計算 softmax 機率 (probabilities) $q_i = e^{{z_i}} / \\sum_k e^{{z_k}}$（依類別順序寫出 {len(params['logits'])} 個值）。\n"
-                    f"2. 若改把每個類別視為獨立的二元輸出（多標籤 (multi-label)，每類各自用 sigmoid），"
-                    f"類別 {j} 的機率 $\\sigma(z_{{{j}}})$ 是多少？\n"
-                    f"3. 正確類別為 $y = {y}$，計算交叉熵損失 (cross-entropy loss) $-{log} q_{{{y}}}$，{unit_text}。"
+            lines.append(
+                _(
+                    "1. Compute the softmax probabilities $q_i = e^{z_i} / \\sum_k e^{z_k}$ (all %(n)d values, in "
+                    "class order).\n"
+                    "2. If instead every class were an independent yes/no output (multi-label, one sigmoid per "
+                    "class), what would the probability of class %(j)d, $\\sigma(z_{%(j)d})$, be?\n"
+                    "3. The true class is $y = %(y)d$. Compute the cross-entropy loss $-%(log)s q_{%(y)d}$ "
+                    "in **%(unit)s** (use $%(log)s$)."
                 )
-            else:
-                lines.append(
-                    f"1. Compute the softmax probabilities $q_i = e^{{z_i}} / \\sum_k e^{{z_k}}$ (all {len(params['logits'])} values, in class order).\n"
-                    f"2. If instead every class were an independent yes/no output (multi-label, one sigmoid per class), "
-                    f"what would the probability of class {j}, $\\sigma(z_{{{j}}})$, be?\n"
-                    f"3. The true class is $y = {y}$. Compute the cross-entropy loss $-{log} q_{{{y}}}$ {unit_text}."
-                )
+                % {"n": len(params["logits"]), "j": j, "y": y, "log": log, "unit": unit}
+            )
         else:
             p = params["p"]
             if v == "logits-target":
                 lines.append(
-                    f"訓練時使用標籤平滑 (label smoothing)，目標分布 (target distribution) 為 $p = {_vec(p)}$；"
-                    "模型的預測分布是 $q = \\mathrm{softmax}(z)$。"
-                    if zh
-                    else f"Training uses label smoothing: the target distribution is $p = {_vec(p)}$, and the "
-                    "model's prediction is $q = \\mathrm{softmax}(z)$."
+                    _(
+                        "Training uses label smoothing: the target distribution is $p = %(p)s$, and the "
+                        "model's prediction is $q = \\mathrm{softmax}(z)$."
+                    )
+                    % {"p": _vec(p)}
                 )
             else:
-                q = params["q"]
                 lines.append(
-                    f"真實分布 (true distribution) $p = {_vec(p)}$，模型預測分布 (predicted distribution) $q = {_vec(q)}$"
-                    f"（{len(p)} 個類別）。"
-                    if zh
-                    else f"Over {len(p)} classes, the true distribution is $p = {_vec(p)}$ and the model predicts $q = {_vec(q)}$."
+                    _("Over %(n)d classes, the true distribution is $p = %(p)s$ and the model predicts $q = %(q)s$.")
+                    % {"n": len(p), "p": _vec(p), "q": _vec(params["q"])}
                 )
-            items = []
-            for name in _names(params):
-                if name == "probs":
-                    items.append("$q = \\mathrm{softmax}(z)$（依類別順序）" if zh else "$q = \\mathrm{softmax}(z)$ (in class order)")
-                else:
-                    items.append(f"{_DEFS[name][lang]}")
-            intro = f"{unit_text}計算（$p$ 是第一個參數，為真實分布）：" if zh else f"Compute, {unit_text} ($p$, the true distribution, is the first argument):"
+            items = [
+                _("$q = \\mathrm{softmax}(z)$ (in class order)") if name == "probs" else _(_DEFS[name])
+                for name in _names(params)
+            ]
+            intro = _(
+                "Compute, in **%(unit)s** (use $%(log)s$) ($p$, the true distribution, is the first argument):"
+            ) % {"unit": unit, "log": log}
             lines.append(intro + "\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(items, start=1)))
         lines.append(
-            "*作答格式*：每個數值至少寫到 3 位有效數字（誤差在 0.1 % 以內或 3 位有效數字正確皆可）；"
-            "機率向量以逗號或空格分隔，例如 `0.1, 0.2, 0.7`。"
-            if zh
-            else "*Answer format*: give each number to at least 3 significant figures (within 0.1 % or correct to 3 "
-            "significant figures is accepted); a probability vector as comma- or space-separated values, e.g. `0.1, 0.2, 0.7`."
+            _(
+                "*Answer format*: give each number to at least 3 significant figures (within %(tolerance)s or "
+                "correct to 3 significant figures is accepted); a probability vector as comma- or space-separated "
+                "values, e.g. `0.1, 0.2, 0.7`."
+            )
+            % {"tolerance": _TOLERANCE}
         )
         return "\n\n".join(lines) + "\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         unit = params["unit"]
         log = _log_sym(unit)
         ans = self.solve(params)
@@ -414,7 +407,7 @@ class SoftmaxCeKl(ProblemFamily):
             )
             q = [float(x) for x in softmax(z)]
             out.append(f"$$q = \\mathrm{{softmax}}(z) = {_vec(q)}$$")
-            out.append("（總和為 1。）" if zh else "(They sum to 1.)")
+            out.append(_("(They sum to 1.)"))
         if params["variant"] == "logits":
             j, y = params["sigmoid_index"], params["target"]
             zj = params["logits"][j]
@@ -422,10 +415,8 @@ class SoftmaxCeKl(ProblemFamily):
             out.append(
                 f"$$\\sigma(z_{{{j}}}) = \\frac{{1}}{{1 + e^{{-({_n(zj)})}}}} = {_n(ans['sigmoid'])}$$"
             )
-            out.append(
-                "sigmoid 只看一個 logit，與其他類別無關。" if zh else "The sigmoid looks at one logit only; the other classes do not matter."
-            )
-            out.append("**交叉熵損失 (cross-entropy loss)**" if zh else "**Cross-entropy loss**")
+            out.append(_("The sigmoid looks at one logit only; the other classes do not matter."))
+            out.append(_("**Cross-entropy loss**"))
             qy = float(softmax(params["logits"])[y])
             out.append(f"$$-{log} q_{{{y}}} = -{log} {_n(qy, 5)} = {_n(ans['loss'])}\\ \\text{{{unit}}}$$")
             out.append(_summary(ans, unit, lang))
@@ -440,40 +431,39 @@ class SoftmaxCeKl(ProblemFamily):
         h_p = float(entropy(p, _base(unit)))
         h_pq = float(cross_entropy(p, q, _base(unit)))
         if "entropy" in names or "kl_pq" in names:
-            out.append("**熵 (entropy)**" if zh else "**Entropy**")
+            out.append(_("**Entropy**"))
             out.append(f"$$H(p) = -\\left({terms(p, p)}\\right) = {_n(h_p)}$$")
         if "cross_entropy" in names or "kl_pq" in names:
-            out.append("**交叉熵 (cross-entropy)**" if zh else "**Cross-entropy**")
+            out.append(_("**Cross-entropy**"))
             out.append(f"$$H(p, q) = -\\left({terms(p, q)}\\right) = {_n(h_pq)}$$")
         if "kl_pq" in names:
-            out.append("**KL 散度 (KL divergence)**" if zh else "**KL divergence**")
+            out.append(_("**KL divergence**"))
             ratio = " + ".join(f"{_n(a)}\\,{log}\\frac{{{_n(a)}}}{{{_n(b, 4)}}}" for a, b in zip(p, q, strict=True))
             out.append(
                 f"$$\\mathrm{{KL}}(p\\,\\|\\,q) = \\sum_i p_i {log}\\frac{{p_i}}{{q_i}} = {ratio} = {_n(ans['kl_pq'])}$$"
             )
             out.append(
-                f"也就是 $H(p, q) - H(p) = {_n(h_pq)} - {_n(h_p)}$。"
-                if zh
-                else f"Equivalently $H(p, q) - H(p) = {_n(h_pq)} - {_n(h_p)}$."
+                _("Equivalently $H(p, q) - H(p) = %(cross_entropy)s - %(entropy)s$.")
+                % {"cross_entropy": _n(h_pq), "entropy": _n(h_p)}
             )
         if "kl_qp" in names:
             ratio = " + ".join(f"{_n(b, 4)}\\,{log}\\frac{{{_n(b, 4)}}}{{{_n(a)}}}" for a, b in zip(p, q, strict=True))
             out.append(
                 f"$$\\mathrm{{KL}}(q\\,\\|\\,p) = \\sum_i q_i {log}\\frac{{q_i}}{{p_i}} = {ratio} = {_n(ans['kl_qp'])}$$"
             )
-            out.append(
-                "KL 不對稱：兩個方向的值不同。" if zh else "KL is not symmetric: the two directions differ."
-            )
+            out.append(_("KL is not symmetric: the two directions differ."))
         out.append(_summary(ans, unit, lang))
         return "\n\n".join(out) + "\n"
 
 
 def _summary(ans: Response, unit: str, lang: str) -> str:
+    _ = gettext_for(lang)
+
     def value(v: Any) -> str:
         return f"${_vec(v)}$" if isinstance(v, list) else f"${_n(v)}$"
 
-    body = "; ".join(f"{tr(_LABELS[k], lang)} = {value(v)}" for k, v in ans.items())
-    return ("**答案**（對數值單位 " + unit + "）：" if lang == "zh-Hant" else f"**Answer** (logarithmic values in {unit}): ") + body
+    body = "; ".join(f"{_(_LABELS[k])} = {value(v)}" for k, v in ans.items())
+    return _("**Answer** (logarithmic values in %(unit)s): %(answers)s") % {"unit": unit, "answers": body}
 
 
 def _partition(rng: np.random.Generator, n: int) -> list[float]:
@@ -486,36 +476,18 @@ def _partition(rng: np.random.Generator, n: int) -> list[float]:
 
 
 _DEFS = {
-    "entropy": {"en": "the entropy $H(p)$", "zh-Hant": "熵 (entropy) $H(p)$"},
-    "cross_entropy": {"en": "the cross-entropy $H(p, q)$", "zh-Hant": "交叉熵 (cross-entropy) $H(p, q)$"},
-    "kl_pq": {
-        "en": "the KL divergence $\\mathrm{KL}(p\\,\\|\\,q)$",
-        "zh-Hant": "KL 散度 (KL divergence) $\\mathrm{KL}(p\\,\\|\\,q)$",
-    },
-    "kl_qp": {
-        "en": "the KL divergence in the other direction, $\\mathrm{KL}(q\\,\\|\\,p)$",
-        "zh-Hant": "反方向的 KL 散度 $\\mathrm{KL}(q\\,\\|\\,p)$",
-    },
+    "entropy": N_("the entropy $H(p)$"),
+    "cross_entropy": N_("the cross-entropy $H(p, q)$"),
+    "kl_pq": N_("the KL divergence $\\mathrm{KL}(p\\,\\|\\,q)$"),
+    "kl_qp": N_("the KL divergence in the other direction, $\\mathrm{KL}(q\\,\\|\\,p)$"),
 }
 
 _HINTS = {
-    "probs": {
-        "en": "Exponentiate every logit, then divide each by the sum of all of them.",
-        "zh-Hant": "先對每個 logit 取指數，再各自除以全部指數的總和。",
-    },
-    "sigmoid": {"en": "$\\sigma(z) = 1/(1 + e^{-z})$ of that one logit.", "zh-Hant": "對那一個 logit 計算 $\\sigma(z) = 1/(1 + e^{-z})$。"},
-    "loss": {
-        "en": "Take minus the log (in the stated base) of the softmax probability of the true class.",
-        "zh-Hant": "取正確類別的 softmax 機率的對數（用指定的底），再加負號。",
-    },
-    "entropy": {"en": "$H(p) = -\\sum_i p_i \\log p_i$.", "zh-Hant": "$H(p) = -\\sum_i p_i \\log p_i$。"},
-    "cross_entropy": {"en": "$H(p, q) = -\\sum_i p_i \\log q_i$.", "zh-Hant": "$H(p, q) = -\\sum_i p_i \\log q_i$。"},
-    "kl_pq": {
-        "en": "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i / q_i)$.",
-        "zh-Hant": "$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i / q_i)$。",
-    },
-    "kl_qp": {
-        "en": "$\\mathrm{KL}(q\\,\\|\\,p) = \\sum_i q_i \\log(q_i / p_i)$.",
-        "zh-Hant": "$\\mathrm{KL}(q\\,\\|\\,p) = \\sum_i q_i \\log(q_i / p_i)$。",
-    },
+    "probs": N_("Exponentiate every logit, then divide each by the sum of all of them."),
+    "sigmoid": N_("$\\sigma(z) = 1/(1 + e^{-z})$ of that one logit."),
+    "loss": N_("Take minus the log (in the stated base) of the softmax probability of the true class."),
+    "entropy": N_("$H(p) = -\\sum_i p_i \\log p_i$."),
+    "cross_entropy": N_("$H(p, q) = -\\sum_i p_i \\log q_i$."),
+    "kl_pq": N_("$\\mathrm{KL}(p\\,\\|\\,q) = \\sum_i p_i \\log(p_i / q_i)$."),
+    "kl_qp": N_("$\\mathrm{KL}(q\\,\\|\\,p) = \\sum_i q_i \\log(q_i / p_i)$."),
 }

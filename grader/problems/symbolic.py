@@ -32,8 +32,9 @@ import numpy as np
 
 from grader import answers
 from grader.answers import AnswerFormatError, Tolerance
+from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, tr
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
 
 TOPICS = ("output-size", "size-dilated", "same-padding", "conv-params", "activation-derivative")
 SYMBOLS: dict[str, tuple[str, ...]] = {
@@ -167,9 +168,10 @@ def _check_powers(text: str) -> None:
     they are never needed here, and refusing them keeps grading time bounded."""
     tokens = _TOKEN.findall(text)
     err = AnswerFormatError(
-        f"Exponents must be plain small numbers (at most {MAX_EXPONENT}) and powers cannot be stacked "
-        "(like x^10^10).",
-        f"指數只能是較小的數字（不超過 {MAX_EXPONENT}），也不能連續乘方（例如 x^10^10）。",
+        Text(
+            "Exponents must be plain small numbers (at most %(limit)d) and powers cannot be stacked (like x^10^10).",
+            limit=MAX_EXPONENT,
+        )
     )
     i = 0
     while i < len(tokens):
@@ -204,11 +206,10 @@ def _check_powers(text: str) -> None:
 def parse_formula(raw: Any, topic: str) -> str:
     """Parse a formula typed for ``topic``; raises AnswerFormatError on anything unreadable."""
     if not isinstance(raw, str):
-        raise AnswerFormatError("Expected a formula.", "需要一個算式。")
+        raise AnswerFormatError(Text("Expected a formula."))
     if len(raw) > answers.MAX_NUMBER_CHARS:
         raise AnswerFormatError(
-            f"The formula is too long (over {answers.MAX_NUMBER_CHARS} characters).",
-            f"算式過長（超過 {answers.MAX_NUMBER_CHARS} 個字元）。",
+            Text("The formula is too long (over %(limit)d characters).", limit=answers.MAX_NUMBER_CHARS)
         )
     text = _normalize(raw, topic)
     _check_powers(text)
@@ -272,55 +273,55 @@ def _twist(name: str, topics: tuple[str, ...]) -> Any:
 _MISCONCEPTIONS = (
     Misconception(
         "size-forgot-plus-one",
-        "You forgot the $+1$: the window fits at $\\frac{n + 2p - k}{s}$ further positions *after* the first one, "
-        "so the output size is $\\frac{n + 2p - k}{s} + 1$.",
-        "你漏了 $+1$：第一個位置之後，視窗還能再移動 $\\frac{n + 2p - k}{s}$ 次，"
-        "所以輸出大小是 $\\frac{n + 2p - k}{s} + 1$。",
+        N_(
+            "You forgot the $+1$: the window fits at $\\frac{n + 2p - k}{s}$ further positions *after* the first one, "
+            "so the output size is $\\frac{n + 2p - k}{s} + 1$."
+        ),
         _twist("plus-one", ("output-size", "size-dilated", "same-padding")),
     ),
     Misconception(
         "padding-one-side",
-        "You added the padding once. $p$ zeros are added on *each* side, so the padded input has "
-        "$n + 2p$ pixels per axis.",
-        "你只加了一次補零 (padding)。兩側「各」補 $p$ 個 0，所以補零後每個軸有 $n + 2p$ 個像素。",
+        N_(
+            "You added the padding once. $p$ zeros are added on *each* side, so the padded input has "
+            "$n + 2p$ pixels per axis."
+        ),
         _twist("one-side", ("output-size", "size-dilated", "same-padding")),
     ),
     Misconception(
         "dilation-ignored",
-        "You ignored the dilation: a kernel of size $k$ with dilation $d$ spans $k_\\text{eff} = d(k - 1) + 1$ pixels, "
-        "and $k_\\text{eff}$ replaces $k$ in the size formula.",
-        "你忽略了膨脹 (dilation)：大小為 $k$、膨脹為 $d$ 的 kernel 涵蓋 $k_\\text{eff} = d(k - 1) + 1$ 個像素，"
-        "公式中的 $k$ 要換成 $k_\\text{eff}$。",
+        N_(
+            "You ignored the dilation: a kernel of size $k$ with dilation $d$ spans $k_\\text{eff} = d(k - 1) + 1$ pixels, "
+            "and $k_\\text{eff}$ replaces $k$ in the size formula."
+        ),
         _twist("dilation", ("size-dilated",)),
     ),
     Misconception(
         "params-forgot-c-in",
-        "You forgot the input channels: each of the $C_\\text{out}$ filters is $C_\\text{in} \\times k \\times k$, "
-        "so there are $C_\\text{out} \\cdot C_\\text{in} \\cdot k^2$ weights.",
-        "你漏了輸入通道數 (input channels)：$C_\\text{out}$ 個濾波器 (filter) 每個都是 $C_\\text{in} \\times k \\times k$，"
-        "共有 $C_\\text{out} \\cdot C_\\text{in} \\cdot k^2$ 個權重。",
+        N_(
+            "You forgot the input channels: each of the $C_\\text{out}$ filters is $C_\\text{in} \\times k \\times k$, "
+            "so there are $C_\\text{out} \\cdot C_\\text{in} \\cdot k^2$ weights."
+        ),
         _twist("c-in", ("conv-params",)),
     ),
     Misconception(
         "params-forgot-bias",
-        "You left out the biases: a conv layer with bias has one bias per output channel, "
-        "$C_\\text{out}$ more parameters: $C_\\text{out}(C_\\text{in} k^2 + 1)$.",
-        "你漏了偏差 (bias)：有偏差的卷積層每個輸出通道有一個偏差，多 $C_\\text{out}$ 個參數："
-        "$C_\\text{out}(C_\\text{in} k^2 + 1)$。",
+        N_(
+            "You left out the biases: a conv layer with bias has one bias per output channel, "
+            "$C_\\text{out}$ more parameters: $C_\\text{out}(C_\\text{in} k^2 + 1)$."
+        ),
         _twist("bias", ("conv-params",)),
     ),
     Misconception(
         "params-k-not-squared",
-        "A $k \\times k$ kernel has $k^2$ weights per input channel, not $k$.",
-        "$k \\times k$ 的 kernel 每個輸入通道有 $k^2$ 個權重，不是 $k$ 個。",
+        N_("A $k \\times k$ kernel has $k^2$ weights per input channel, not $k$."),
         _twist("k-squared", ("conv-params",)),
     ),
     Misconception(
         "derivative-missing-factor",
-        "Your derivative is missing a factor: $\\sigma'(x) = \\sigma(x)\\,(1 - \\sigma(x))$ and "
-        "$\\tanh'(x) = 1 - \\tanh^2(x) = (1 - \\tanh x)(1 + \\tanh x)$.",
-        "你的導數少了一個因子：$\\sigma'(x) = \\sigma(x)\\,(1 - \\sigma(x))$，"
-        "$\\tanh'(x) = 1 - \\tanh^2(x) = (1 - \\tanh x)(1 + \\tanh x)$。",
+        N_(
+            "Your derivative is missing a factor: $\\sigma'(x) = \\sigma(x)\\,(1 - \\sigma(x))$ and "
+            "$\\tanh'(x) = 1 - \\tanh^2(x) = (1 - \\tanh x)(1 + \\tanh x)$."
+        ),
         _twist("factor", ("activation-derivative",)),
     ),
 )
@@ -354,7 +355,7 @@ class Symbolic(ProblemFamily):
     """Formulas: output size, same padding, conv parameters, activation derivatives."""
 
     name = "symbolic"
-    title = {"en": "Formulas (symbolic answers)", "zh-Hant": "公式題（符號答案）"}
+    title = N_("Formulas (symbolic answers)")
     topic = "formulas"
     misconceptions = _MISCONCEPTIONS
     constraint_keys = {"topic": "one of " + ", ".join(TOPICS)}
@@ -401,9 +402,9 @@ class Symbolic(ProblemFamily):
         syms = SYMBOLS[topic]
         formula = Part("formula", "expression", _FORMULA_LABELS[topic], points=2.0, symbols=syms)
         if topic == "activation-derivative":
-            value = Part("value", "number", {"en": "value", "zh-Hant": "數值 (value)"}, tolerance=TOL)
+            value = Part("value", "number", _VALUE_LABEL, tolerance=TOL)
         else:
-            value = Part("value", "integer", {"en": "value", "zh-Hant": "數值 (value)"})
+            value = Part("value", "integer", _VALUE_LABEL)
         return [formula, value]
 
     def parse_part(self, part: Part, raw: Any) -> Any:
@@ -427,120 +428,109 @@ class Symbolic(ProblemFamily):
         _equal.cache_clear()
         _parse_cached.cache_clear()
 
-    def hint(self, params: Params, part: Part, given: Any, lang: str) -> str | None:
-        return tr(_HINTS[params["topic"]], lang)
+    def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
+        return Text(_HINTS[params["topic"]])
 
     # ---- text -------------------------------------------------------------------------------
 
     def render(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         topic = params["topic"]
         v = params.get("numbers", {})
         if topic in ("output-size", "size-dilated"):
-            dil = topic == "size-dilated"
-            if zh:
-                lines = [
-                    "一個卷積層 (convolution layer) 的輸入在某個空間軸上有 $n$ 個像素，kernel 大小 $k$、步長 (stride) $s$、"
-                    "兩側各補零 (zero padding) $p$" + ("、膨脹 (dilation) $d$" if dil else "") + "。",
-                    "1. 以 " + ", ".join(f"`{x}`" for x in SYMBOLS[topic]) + " 寫出輸出大小的公式"
-                    "（假設除法剛好整除，不必寫 floor；寫了 `floor(...)` 也可以）。",
-                    "2. 代入 " + ", ".join(f"${x} = {val}$" for x, val in v.items()) + "，輸出大小是多少？",
-                ]
-            else:
-                lines = [
-                    "A convolution layer sees $n$ pixels along one spatial axis, with kernel size $k$, stride $s$ and "
-                    "zero padding $p$ on each side" + (" and dilation $d$" if dil else "") + ".",
-                    "1. Write the output size as a formula in " + ", ".join(f"`{x}`" for x in SYMBOLS[topic])
-                    + " (assume the division is exact, so no floor is needed; `floor(...)` is accepted).",
-                    "2. Evaluate it for " + ", ".join(f"${x} = {val}$" for x, val in v.items()) + ".",
-                ]
+            lines = [
+                _(
+                    "A convolution layer sees $n$ pixels along one spatial axis, with kernel size $k$, stride $s$ "
+                    "and zero padding $p$ on each side and dilation $d$."
+                )
+                if topic == "size-dilated"
+                else _(
+                    "A convolution layer sees $n$ pixels along one spatial axis, with kernel size $k$, stride $s$ "
+                    "and zero padding $p$ on each side."
+                ),
+                _(
+                    "1. Write the output size as a formula in %(symbols)s (assume the division is exact, so no floor "
+                    "is needed; `floor(...)` is accepted)."
+                )
+                % {"symbols": ", ".join(f"`{x}`" for x in SYMBOLS[topic])},
+                _("2. Evaluate it for %(values)s.") % {"values": ", ".join(f"${x} = {val}$" for x, val in v.items())},
+            ]
         elif topic == "same-padding":
-            if zh:
-                lines = [
-                    "步長 (stride) 為 1、kernel 大小為奇數 $k$ 的卷積層，兩側各補零 $p$。",
-                    "1. 要讓輸出大小等於輸入大小（\"same\" padding），$p$ 應是多少？以 `k` 寫出公式。",
-                    f"2. 當 $k = {v['k']}$ 時，$p$ 是多少？",
-                ]
-            else:
-                lines = [
-                    "A convolution layer with stride 1 and an odd kernel size $k$ pads $p$ zeros on each side.",
-                    "1. Which $p$ keeps the output size equal to the input size (\"same\" padding)? Give a formula in `k`.",
-                    f"2. What is $p$ for $k = {v['k']}$?",
-                ]
+            lines = [
+                _("A convolution layer with stride 1 and an odd kernel size $k$ pads $p$ zeros on each side."),
+                _(
+                    "1. Which $p$ keeps the output size equal to the input size (\"same\" padding)? "
+                    "Give a formula in `k`."
+                ),
+                _("2. What is $p$ for $k = %(k)s$?") % {"k": v["k"]},
+            ]
         elif topic == "conv-params":
-            bias = params["bias"]
-            if zh:
-                lines = [
-                    "一個 2D 卷積層把 $C_\\text{in}$ 個通道 (channel) 轉成 $C_\\text{out}$ 個通道，kernel 為 $k \\times k$，"
-                    + ("**有**偏差 (bias)。" if bias else "**沒有**偏差 (bias)（後面接 batch norm）。"),
-                    "1. 以 `C_in`, `C_out`, `k` 寫出可學習參數 (learnable parameters) 個數的公式。",
-                    f"2. 當 $C_\\text{{in}} = {v['C_in']}$、$C_\\text{{out}} = {v['C_out']}$、$k = {v['k']}$ 時，參數有幾個？",
-                ]
-            else:
-                lines = [
-                    "A 2-D convolution layer maps $C_\\text{in}$ input channels to $C_\\text{out}$ output channels with "
-                    "$k \\times k$ kernels, " + ("**with** biases." if bias else "**without** biases (a batch norm follows)."),
-                    "1. Give the number of learnable parameters as a formula in `C_in`, `C_out`, `k`.",
-                    f"2. How many parameters are there for $C_\\text{{in}} = {v['C_in']}$, $C_\\text{{out}} = {v['C_out']}$, $k = {v['k']}$?",
-                ]
+            lines = [
+                _(
+                    "A 2-D convolution layer maps $C_\\text{in}$ input channels to $C_\\text{out}$ output channels "
+                    "with $k \\times k$ kernels, **with** biases."
+                )
+                if params["bias"]
+                else _(
+                    "A 2-D convolution layer maps $C_\\text{in}$ input channels to $C_\\text{out}$ output channels "
+                    "with $k \\times k$ kernels, **without** biases (a batch norm follows)."
+                ),
+                _("1. Give the number of learnable parameters as a formula in `C_in`, `C_out`, `k`."),
+                _(
+                    "2. How many parameters are there for $C_\\text{in} = %(c_in)s$, $C_\\text{out} = %(c_out)s$, "
+                    "$k = %(k)s$?"
+                )
+                % {"c_in": v["C_in"], "c_out": v["C_out"], "k": v["k"]},
+            ]
         else:
             sig = params["function"] == "sigmoid"
             f = "\\sigma" if sig else "\\tanh"
-            typed = "`σ`, `sigma` or `sigmoid(x)`" if sig else "`tanh` or `tanh(x)`"
-            typed_zh = "`σ`、`sigma` 或 `sigmoid(x)`" if sig else "`tanh` 或 `tanh(x)`"
+            typed = _("`σ`, `sigma` or `sigmoid(x)`") if sig else _("`tanh` or `tanh(x)`")
             defn = "\\sigma(x) = \\frac{1}{1 + e^{-x}}" if sig else "\\tanh(x) = \\frac{e^x - e^{-x}}{e^x + e^{-x}}"
-            if zh:
-                lines = [
-                    f"激發函數 (activation function) ${defn}$。",
-                    f"1. 以 ${f}(x)$ 表示導數 (derivative) ${f}'(x)$（可輸入 {typed_zh}）。",
-                    f"2. 在某一點 ${f}(x) = {params['at']}$，此處的 ${f}'(x)$ 是多少？",
-                ]
-            else:
-                lines = [
-                    f"Consider the activation ${defn}$.",
-                    f"1. Write its derivative ${f}'(x)$ in terms of ${f}(x)$ (type {typed}).",
-                    f"2. At a point where ${f}(x) = {params['at']}$, what is ${f}'(x)$?",
-                ]
+            lines = [
+                _("Consider the activation %(definition)s.") % {"definition": f"${defn}$"},
+                _("1. Write its derivative $%(f)s'(x)$ in terms of $%(f)s(x)$ (type %(typed)s).")
+                % {"f": f, "typed": typed},
+                _("2. At a point where $%(f)s(x) = %(at)s$, what is $%(f)s'(x)$?") % {"f": f, "at": params["at"]},
+            ]
         lines.append(
-            "*作答格式*：公式用 `+ - * / ^ ( )`，例如 `(a + 1)/2`、`a^2`、`2a`；數值題寫一個數。"
-            if zh
-            else "*Answer format*: formulas with `+ - * / ^ ( )`, e.g. `(a + 1)/2`, `a^2`, `2a`; the value as one number."
+            _(
+                "*Answer format*: formulas with `+ - * / ^ ( )`, e.g. `(a + 1)/2`, `a^2`, `2a`; "
+                "the value as one number."
+            )
         )
         return "\n\n".join([lines[0], "\n".join(lines[1:-1]), lines[-1]]) + "\n"
 
     def explain(self, params: Params, lang: str = "en") -> str:
-        zh = lang == "zh-Hant"
+        _ = gettext_for(lang)
         topic = params["topic"]
         v = params.get("numbers", {})
         ans = self.solve(params)
         out: list[str] = []
         if topic in ("output-size", "size-dilated"):
             if topic == "size-dilated":
-                out.append(
-                    "膨脹後 kernel 涵蓋 $k_\\text{eff} = d(k - 1) + 1$ 個像素。" if zh
-                    else "With dilation the kernel spans $k_\\text{eff} = d(k - 1) + 1$ pixels."
-                )
+                out.append(_("With dilation the kernel spans $k_\\text{eff} = d(k - 1) + 1$ pixels."))
             out.append(
-                "補零後有 $n + 2p$ 個像素；第一個視窗之後，視窗每次移動 $s$，還能移動 $(n + 2p - k_\\text{eff})/s$ 次，"
-                "再加上第一個位置：" if zh
-                else "The padded axis has $n + 2p$ pixels; after the first window, the window moves $s$ at a time, "
-                "$(n + 2p - k_\\text{eff})/s$ more times; count the first position too:"
+                _(
+                    "The padded axis has $n + 2p$ pixels; after the first window, the window moves $s$ at a time, "
+                    "$(n + 2p - k_\\text{eff})/s$ more times; count the first position too:"
+                )
             )
             out.append(f"$$\\text{{out}} = {_tex(ans['formula'])}$$")
             subst = ", ".join(f"{x} = {val}" for x, val in v.items())
             out.append(f"${subst}$: $\\text{{out}} = {ans['value']}$")
         elif topic == "same-padding":
             out.append(
-                "步長為 1 時輸出大小是 $n + 2p - k + 1$；令它等於 $n$：$2p = k - 1$。" if zh
-                else "With stride 1 the output size is $n + 2p - k + 1$; setting it equal to $n$ gives $2p = k - 1$."
+                _(
+                    "With stride 1 the output size is $n + 2p - k + 1$; setting it equal to $n$ gives $2p = k - 1$."
+                )
             )
             out.append(f"$$p = \\frac{{k - 1}}{{2}},\\qquad k = {v['k']}:\\ p = {ans['value']}$$")
         elif topic == "conv-params":
             out.append(
-                "每個輸出通道有一個 $C_\\text{in} \\times k \\times k$ 的濾波器" + ("，外加一個偏差。" if params["bias"] else "，沒有偏差。")
-                if zh
-                else "Each output channel has one $C_\\text{in} \\times k \\times k$ filter"
-                + (" plus one bias." if params["bias"] else " and no bias.")
+                _("Each output channel has one $C_\\text{in} \\times k \\times k$ filter plus one bias.")
+                if params["bias"]
+                else _("Each output channel has one $C_\\text{in} \\times k \\times k$ filter and no bias.")
             )
             out.append(f"$$\\#\\text{{params}} = {_tex(ans['formula'])}$$")
             out.append(f"$C_\\text{{in}} = {v['C_in']},\\ C_\\text{{out}} = {v['C_out']},\\ k = {v['k']}$: ${ans['value']}$")
@@ -555,21 +545,22 @@ class Symbolic(ProblemFamily):
             else:
                 out.append("$$\\tanh'(x) = \\frac{(e^x + e^{-x})^2 - (e^x - e^{-x})^2}{(e^x + e^{-x})^2} = 1 - \\tanh^2(x)$$")
                 out.append(f"$\\tanh(x) = {a}$: $\\tanh'(x) = 1 - ({a})^2 = {ans['value']:.4g}$")
-            out.append("（導數可以只用函數值本身表示，所以反向傳播時很便宜。）" if zh else "(The derivative needs only the function's own value, which makes backpropagation cheap.)")
+            out.append(_("(The derivative needs only the function's own value, which makes backpropagation cheap.)"))
         return "\n\n".join(out) + "\n"
 
 
 _FORMULA_LABELS = {
-    "output-size": {"en": "output size formula", "zh-Hant": "輸出大小公式"},
-    "size-dilated": {"en": "output size formula", "zh-Hant": "輸出大小公式"},
-    "same-padding": {"en": "padding formula", "zh-Hant": "補零 (padding) 公式"},
-    "conv-params": {"en": "parameter count formula", "zh-Hant": "參數個數公式"},
-    "activation-derivative": {"en": "derivative formula", "zh-Hant": "導數公式"},
+    "output-size": N_("output size formula"),
+    "size-dilated": N_("output size formula"),
+    "same-padding": N_("padding formula"),
+    "conv-params": N_("parameter count formula"),
+    "activation-derivative": N_("derivative formula"),
 }
+_VALUE_LABEL = N_("value")
 _HINTS = {
-    "output-size": {"en": "Count window positions: (room left after the first window) / stride, plus the first one.", "zh-Hant": "數視窗位置：（第一個視窗之後剩下的長度）/ 步長，再加上第一個位置。"},
-    "size-dilated": {"en": "Use the dilated span $d(k - 1) + 1$ in place of $k$.", "zh-Hant": "用膨脹後的跨度 $d(k - 1) + 1$ 取代 $k$。"},
-    "same-padding": {"en": "Set $n + 2p - k + 1 = n$ and solve for $p$.", "zh-Hant": "令 $n + 2p - k + 1 = n$，解出 $p$。"},
-    "conv-params": {"en": "Weights per filter × number of filters, then the biases.", "zh-Hant": "每個濾波器的權重數 × 濾波器個數，再加上偏差。"},
-    "activation-derivative": {"en": "Differentiate, then rewrite the result with the function's own value.", "zh-Hant": "先微分，再把結果改寫成函數值本身的式子。"},
+    "output-size": N_("Count window positions: (room left after the first window) / stride, plus the first one."),
+    "size-dilated": N_("Use the dilated span $d(k - 1) + 1$ in place of $k$."),
+    "same-padding": N_("Set $n + 2p - k + 1 = n$ and solve for $p$."),
+    "conv-params": N_("Weights per filter × number of filters, then the biases."),
+    "activation-derivative": N_("Differentiate, then rewrite the result with the function's own value."),
 }

@@ -97,14 +97,15 @@ def overhead(runner: SandboxRunner, torch: bool, repeat: int) -> dict[str, Any]:
 def throughput(runner: SandboxRunner, workers: int, seconds: float) -> dict[str, Any]:
     from grader.codelabs.base import Check, CodeLab, TestCase
     from grader.codelabs.grade import grade_code
+    from grader.i18n import Verbatim
 
     class Trivial(CodeLab):
         slug = "bench-trivial"
-        title = {"en": "trivial", "zh-Hant": "trivial"}
+        title = "trivial"
         functions = ("f",)
 
         def public_cases(self) -> list[TestCase]:
-            return [TestCase("t", "trivial", 1, "f", (), lambda v: Check.ok() if v == 0 else Check.fail("no", "no"))]
+            return [TestCase("t", "trivial", 1, "f", (), lambda v: Check.ok() if v == 0 else Check.fail(Verbatim("no")))]
 
         def hidden_cases(self, seed: int) -> list[TestCase]:
             return []
@@ -119,7 +120,7 @@ def throughput(runner: SandboxRunner, workers: int, seconds: float) -> dict[str,
     def loop(index: int) -> None:
         while time.monotonic() < stop:
             result = grade_code(lab=lab, source=TRIVIAL, seed=0, runner=runner)
-            assert result["score"] == 1.0
+            assert result.score == 1.0
             done[index] += 1
 
     started = time.monotonic()
@@ -143,8 +144,9 @@ def lab_walls(runner: SandboxRunner) -> dict[str, Any]:
             continue
         started = time.perf_counter()
         result = grade_code(lab=lab, source=lab.solution(), seed=1, runner=runner)
-        out[lab.slug] = {"wall_s": round(time.perf_counter() - started, 2), "score": result["score"],
-                         "tests": len(result["tests"]), "cpu_s": result["resources"]["cpu_seconds"]}
+        assert result.run is not None
+        out[lab.slug] = {"wall_s": round(time.perf_counter() - started, 2), "score": result.score,
+                         "tests": len(result.tests), "cpu_s": result.run.resources["cpu_seconds"]}
     return out
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from grader.codelabs.base import Check, CodeLab, TestCase
 from grader.codelabs.inprocess import CaseOutcome, run_in_process
+from grader.i18n import word
 
 __all__ = [
     "ARRAY_LAB_SEEDS",
@@ -89,4 +90,5 @@ def assert_every_check_rejects(cases: Iterable[TestCase], value: Any) -> None:
         check = case.check(value)
         assert isinstance(check, Check), (case.name, check)
         assert not check.passed, (case.name, check.message)
-        assert check.message["en"] and check.message["zh-Hant"], (case.name, check.message)
+        en, zh = word(check.message, "en"), word(check.message, "zh-Hant")
+        assert en and zh and zh != en, (case.name, en, zh)  # worded in both languages (translated)

@@ -23,6 +23,7 @@ from grader.answers import (
     parse_shape,
     parse_vector,
 )
+from grader.i18n import localize
 
 # --------------------------------------------------------------------------- numbers
 
@@ -118,17 +119,17 @@ def test_parse_number_opt_in_forms(text: str, kwargs: dict[str, bool], expected:
 def test_parse_number_errors(text: str, fragment: str) -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_number(text)
-    assert fragment.lower() in info.value.message_en.lower()
-    assert info.value.message_zh  # every error also has a Traditional Chinese message
-    assert info.value.message("zh-Hant") == info.value.message_zh
+    assert fragment.lower() in info.value.message("en").lower()
+    # Every error also has a Traditional Chinese message (not the English one passed through).
+    assert info.value.message("zh-Hant") and info.value.message("zh-Hant") != info.value.message("en")
 
 
 def test_comma_error_suggests_decimal_point_in_both_languages() -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_number("1,5")
-    assert "1.5" in info.value.message_en
-    assert "1.5" in info.value.message_zh
-    assert info.value.to_dict() == {"en": info.value.message_en, "zh-Hant": info.value.message_zh}
+    assert "1.5" in info.value.message("en")
+    assert "1.5" in info.value.message("zh-Hant")
+    assert localize(info.value.text) == {"en": info.value.message("en"), "zh-Hant": info.value.message("zh-Hant")}
 
 
 @pytest.mark.parametrize("value", [float("nan"), True, None, [1]])
@@ -165,7 +166,7 @@ def test_parse_integer(text: object, expected: int) -> None:
 def test_parse_integer_rejects_fractions(text: object) -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_integer(text)
-    assert "whole number" in info.value.message_en
+    assert "whole number" in info.value.message("en")
 
 
 def test_normalize_text() -> None:
@@ -214,7 +215,7 @@ def test_parse_vector(text: object, expected: list[float]) -> None:
 def test_parse_vector_errors(text: object, kwargs: dict[str, int], fragment: str) -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_vector(text, **kwargs)
-    assert fragment.lower() in info.value.message_en.lower()
+    assert fragment.lower() in info.value.message("en").lower()
 
 
 @pytest.mark.parametrize(
@@ -292,8 +293,8 @@ def test_parse_matrix_spreadsheet_thousands() -> None:
 def test_parse_matrix_not_rectangular_names_the_row() -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_matrix("1 2 3\n4 5 6\n7 8")
-    assert "row 3" in info.value.message_en
-    assert "第 3 列" in info.value.message_zh
+    assert "row 3" in info.value.message("en")
+    assert "第 3 列" in info.value.message("zh-Hant")
 
 
 @pytest.mark.parametrize(
@@ -311,7 +312,7 @@ def test_parse_matrix_not_rectangular_names_the_row() -> None:
 def test_parse_matrix_errors(text: object, kwargs: dict[str, tuple[int, int]], fragment: str) -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_matrix(text, **kwargs)
-    assert fragment.lower() in info.value.message_en.lower()
+    assert fragment.lower() in info.value.message("en").lower()
 
 
 def test_parse_matrix_flat_list_for_a_single_row() -> None:

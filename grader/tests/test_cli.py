@@ -89,7 +89,7 @@ def test_check_format_error_exits_2() -> None:
     proc = run("check", "conv-by-hand", "--seed", "11", "--answer", json.dumps(answer), "--json")
     assert proc.returncode == 2
     result = json.loads(proc.stdout)
-    assert result["valid"] is False and result["score"] is None
+    assert result["valid"] is False and result["gradable"] is False and result["score"] == 0
     assert "row 2" in result["format_errors"]["output"]
     text = run("check", "conv-by-hand", "--seed", "11", "--answer", json.dumps(answer), "--lang", "zh-Hant")
     assert text.returncode == 2 and "第 2 列" in text.stdout

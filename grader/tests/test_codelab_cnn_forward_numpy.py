@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from grader.codelabs.base import LABS_DIR, CodeLab
 from grader.codelabs.inprocess import load_source, run_in_process
 from grader.codelabs.labs.cnn_forward_numpy import LAB, variant_forward
+from grader.i18n import word
 from grader.reference.cnn import forward_numpy, make_reference_cnn, state_dict_arrays
 from grader.tests.codelab_support import earned, imported_roots, wire_safe
 
@@ -71,9 +72,9 @@ def test_classic_mistakes_lose_every_point_and_are_named(
     outcomes = run_in_process(LAB, _mutated(old, new), 5)
     assert earned(outcomes) == 0
     for outcome in outcomes:
-        assert "elements differ; first at" in outcome.check.message["en"]
-        assert hint_en in outcome.check.message["en"]
-        assert hint_zh in outcome.check.message["zh-Hant"]
+        assert "elements differ; first at" in word(outcome.check.message, "en")
+        assert hint_en in word(outcome.check.message, "en")
+        assert hint_zh in word(outcome.check.message, "zh-Hant")
         assert "likely_mistake" in outcome.check.detail
 
 
@@ -104,7 +105,7 @@ def test_odd_return_values_fail_without_raising(value: Any) -> None:
     case = LAB.public_cases()[0]
     check = case.check(value)
     assert check.fraction == 0
-    assert check.message["en"] and check.message["zh-Hant"]
+    assert word(check.message, "en") and word(check.message, "zh-Hant")
 
 
 def test_float32_answers_are_accepted() -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from grader.codelabs import get_codelab
 from grader.codelabs.base import TestCase
 from grader.codelabs.labs.conv2d_backward import LAB
+from grader.i18n import word
 from grader.tests.codelab_support import assert_every_check_rejects, earned, outcomes_by_name, with_bug
 
 # Plausible student mistakes, written as wrappers around the model solution.
@@ -80,24 +81,24 @@ def test_dx_with_unrotated_kernel_fails_with_a_hint() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, DX_WITH_UNROTATED_KERNEL), 0)
     assert earned(outcomes.values()) == 0
     check = outcomes["public-hand-2x2"].check
-    assert check.message["en"].startswith("`dx`: ") and "elements differ" in check.message["en"]
-    assert "`dw`" not in check.message["en"] and "`db`" not in check.message["en"]
-    assert "without* rotating" in check.message["en"]
-    assert "未旋轉" in check.message["zh-Hant"]
+    assert word(check.message, "en").startswith("`dx`: ") and "elements differ" in word(check.message, "en")
+    assert "`dw`" not in word(check.message, "en") and "`db`" not in word(check.message, "en")
+    assert "without* rotating" in word(check.message, "en")
+    assert "未旋轉" in word(check.message, "zh-Hant")
 
 
 def test_db_not_summed_over_the_batch_fails_with_a_shape_message() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, DB_PER_IMAGE), 1)
     assert earned(outcomes.values()) == 0
     check = outcomes["public-stride2-pad1"].check
-    assert "`db`: shape (2, 3), expected (3,)" in check.message["en"]
+    assert "`db`: shape (2, 3), expected (3,)" in word(check.message, "en")
 
 
 def test_dw_from_the_first_image_only_fails_batched_cases() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, DW_FIRST_IMAGE_ONLY), 2)
     assert outcomes["public-hand-2x2"].check.passed  # a batch of one
     check = outcomes["public-stride2-pad1"].check
-    assert not check.passed and check.message["en"].startswith("`dw`: ")
+    assert not check.passed and word(check.message, "en").startswith("`dw`: ")
     assert 0 < earned(outcomes.values()) < 10
 
 
@@ -106,7 +107,7 @@ def test_a_short_tuple_is_explained() -> None:
     assert earned(outcomes.values()) == 0
     assert (
         "Expected a tuple (dx, dw, db), got tuple of length 2"
-        in outcomes["public-hand-2x2"].check.message["en"]
+        in word(outcomes["public-hand-2x2"].check.message, "en")
     )
 
 
@@ -141,4 +142,4 @@ def torch_gradients(case: TestCase) -> tuple[np.ndarray, ...]:
 def test_expected_values_agree_with_torch_autograd(seed: int) -> None:
     for case in LAB.cases(seed):
         check = case.check(torch_gradients(case))
-        assert check.passed, (case.name, check.message["en"])
+        assert check.passed, (case.name, word(check.message, "en"))

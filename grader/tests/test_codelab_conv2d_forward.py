@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from grader.codelabs import get_codelab
 from grader.codelabs.base import TestCase
 from grader.codelabs.labs.conv2d_forward import LAB
+from grader.i18n import word
 from grader.tests.codelab_support import assert_every_check_rejects, earned, outcomes_by_name, with_bug
 
 # Plausible student mistakes, written as wrappers around the model solution.
@@ -82,17 +83,17 @@ def test_flipped_kernel_fails_everything_with_a_hint() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, FLIPPED_KERNEL), 0)
     assert earned(outcomes.values()) == 0
     hand = outcomes["public-hand-2x2"].check
-    assert "elements differ" in hand.message["en"] and "first at [0, 0, 0, 0]" in hand.message["en"]
-    assert all("mathematical convolution" in o.check.message["en"] for o in outcomes.values())
-    assert all("互相關" in o.check.message["zh-Hant"] for o in outcomes.values())
+    assert "elements differ" in word(hand.message, "en") and "first at [0, 0, 0, 0]" in word(hand.message, "en")
+    assert all("mathematical convolution" in word(o.check.message, "en") for o in outcomes.values())
+    assert all("互相關" in word(o.check.message, "zh-Hant") for o in outcomes.values())
 
 
 def test_forgetting_padding_fails_padded_cases_with_a_shape_message() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, NO_PADDING), 1)
     check = outcomes["public-stride2-pad1"].check
     assert not check.passed
-    assert "shape (2, 3, 2, 2), expected (2, 3, 3, 3)" in check.message["en"]
-    assert "形狀" in check.message["zh-Hant"]
+    assert "shape (2, 3, 2, 2), expected (2, 3, 3, 3)" in word(check.message, "en")
+    assert "形狀" in word(check.message, "zh-Hant")
     assert outcomes["public-hand-2x2"].check.passed  # no padding there
     assert 0 < earned(outcomes.values()) < 10
 
@@ -107,14 +108,14 @@ def test_ignoring_dilation_fails_the_dilation_case() -> None:
 def test_forgetting_the_bias_gets_a_hint() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, NO_BIAS), 3)
     check = outcomes["public-hand-2x2"].check
-    assert not check.passed and "without its bias" in check.message["en"]
+    assert not check.passed and "without its bias" in word(check.message, "en")
     assert outcomes["batch-no-bias"].check.passed
 
 
 def test_nan_output_is_reported_as_not_finite() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, RETURNS_NAN), 0)
     assert earned(outcomes.values()) == 0
-    assert "not finite" in outcomes["public-hand-2x2"].check.message["en"]
+    assert "not finite" in word(outcomes["public-hand-2x2"].check.message, "en")
 
 
 GARBAGE: list[Any] = [
@@ -154,4 +155,4 @@ def torch_output(case: TestCase) -> np.ndarray:
 def test_expected_values_agree_with_torch(seed: int) -> None:
     for case in LAB.cases(seed):
         check = case.check(torch_output(case))
-        assert check.passed, (case.name, check.message["en"])
+        assert check.passed, (case.name, word(check.message, "en"))

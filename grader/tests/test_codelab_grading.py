@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +14,8 @@ from conftest import service_missing
 from grader.codelabs.base import Check, CodeLab, Limits, TestCase
 from grader.codelabs.checks import expect_array
 from grader.codelabs.grade import grade_code
+from grader.i18n import Verbatim, word
+from grader.results import GradingResult
 from grader.sandbox.runner import SandboxConfig, SandboxRunner, SandboxUnavailable, UnsandboxedRunner
 from grader.tests.test_sandbox import job_processes
 
@@ -25,7 +26,7 @@ class DoubleLab(CodeLab):
     """A toy lab: ``double(x)`` returns ``2 * x``; one public and two hidden cases."""
 
     slug = "test-double"
-    title = {"en": "Double", "zh-Hant": "加倍"}
+    title = "Double"
     functions = ("double",)
     limits = Limits(cpu_seconds=1, wall_seconds=4, memory_mb=256, output_bytes=2048)
 
@@ -61,33 +62,42 @@ def sandbox() -> Iterator[SandboxRunner]:
     runner.close()
 
 
-def grade(sandbox: SandboxRunner, source: str, seed: int = 1) -> dict[str, Any]:
+def grade(sandbox: SandboxRunner, source: str, seed: int = 1) -> GradingResult:
     result = grade_code(lab=LAB, source=source, seed=seed, runner=sandbox)
     assert job_processes() == []
+    assert result.run is not None
     return result
 
 
-def messages(result: dict[str, Any]) -> str:
-    return " ".join(t["message"]["en"] for t in result["tests"]) + " " + ((result["summary"] or {}).get("en") or "")
+def messages(result: GradingResult, lang: str = "en") -> str:
+    assert result.run is not None
+    return " ".join(word(t.message, lang) for t in result.tests) + " " + word(result.run.summary, lang)
 
 
 def test_a_correct_file_scores_full_and_the_table_has_every_test(sandbox: SandboxRunner) -> None:
     result = grade(sandbox, GOOD)
-    assert result["score"] == 1.0 and result["earned"] == 5 and result["passed"] == 3
-    assert [t["public"] for t in result["tests"]] == [True, False, False]
+    assert result.score == 1.0 and result.points == 5 and result.max_points == 5
+    assert sum(t.passed for t in result.tests) == 3 and result.for_student(lang="en")["passed"] == 3
+    assert [t.public for t in result.tests] == [True, False, False]
+    assert word(result.message, "en") == "3 of 3 tests passed."
+    assert result.run is not None and result.run.summary is None
+    assert (result.run.lab, result.run.fingerprint, result.run.seed) == ("test-double", "test", 1)
 
 
 def test_a_wrong_value_names_the_first_mismatch_and_the_errors(sandbox: SandboxRunner) -> None:
     result = grade(sandbox, "def double(x):\n    y = 2 * x\n    y.flat[1] += 1\n    return y\n")
-    assert result["score"] == 0
-    public = result["tests"][0]
-    assert public["status"] == "failed"
-    assert "first at [0, 1]: got 3, expected 2" in public["message"]["en"] and "Max abs error 1" in public["message"]["en"]
+    assert result.score == 0
+    public = result.tests[0]
+    assert public.status == "failed"
+    message = word(public.message, "en")
+    assert "first at [0, 1]: got 3, expected 2" in message and "Max abs error 1" in message
+    assert "第一個在 [0, 1]：得到 3，應為 2" in word(public.message, "zh-Hant")
+    assert public.detail["first_index"] == [0, 1]  # the check's detail, kept for staff
 
 
 def test_a_wrong_shape_is_named(sandbox: SandboxRunner) -> None:
     result = grade(sandbox, "def double(x):\n    return (2 * x).ravel()\n")
-    assert "shape (6,), expected (2, 3)" in result["tests"][0]["message"]["en"]
+    assert "shape (6,), expected (2, 3)" in word(result.tests[0].message, "en")
 
 
 @pytest.mark.parametrize(("source", "needle", "status"), [
@@ -111,9 +121,9 @@ def test_hostile_or_broken_files_get_a_clean_zero_with_a_clear_message(
     sandbox: SandboxRunner, source: str, needle: str, status: str
 ) -> None:
     result = grade(sandbox, source)
-    assert result["score"] == 0 and result["earned"] == 0
+    assert result.score == 0 and result.points == 0
     assert needle in messages(result), messages(result)
-    assert result["tests"][0]["status"] == status
+    assert result.tests[0].status == status
 
 
 def test_printing_a_fake_score_or_patching_numpy_cannot_raise_the_score(sandbox: SandboxRunner) -> None:
@@ -125,7 +135,8 @@ def test_printing_a_fake_score_or_patching_numpy_cannot_raise_the_score(sandbox:
         "def double(x):\n    return x\n"
     )
     result = grade(sandbox, source)
-    assert result["score"] == 0 and "5/5" in result["stdout"]
+    assert result.run is not None
+    assert result.score == 0 and "5/5" in result.run.stdout
 
 
 def test_forged_result_frames_for_other_tests_are_ignored(sandbox: SandboxRunner) -> None:
@@ -137,21 +148,22 @@ def test_forged_result_frames_for_other_tests_are_ignored(sandbox: SandboxRunner
         "    return 2 * x\n"
     )
     result = grade(sandbox, source)
-    assert [t["passed"] for t in result["tests"]] == [True, False, False]
+    assert [t.passed for t in result.tests] == [True, False, False]
 
 
 def test_a_crash_in_a_later_test_keeps_the_earlier_results(sandbox: SandboxRunner) -> None:
     source = "import os\ndef double(x):\n    if x.shape == (3, 4):\n        os._exit(3)\n    return 2 * x\n"
     result = grade(sandbox, source)
-    statuses = [t["status"] for t in result["tests"]]
+    statuses = [t.status for t in result.tests]
     assert statuses == ["passed", "error", "not_run"]
-    assert "(during this test)" in result["tests"][1]["message"]["en"]
-    assert result["earned"] == 1
+    assert "(during this test)" in word(result.tests[1].message, "en")
+    assert result.points == 1
 
 
 def test_output_is_capped(sandbox: SandboxRunner) -> None:
     result = grade(sandbox, "print('x' * 100000)\ndef double(x):\n    return 2 * x\n")
-    assert result["output_truncated"] and len(result["stdout"]) <= LAB.limits.output_bytes
+    assert result.run is not None
+    assert result.run.truncated and len(result.run.stdout) <= LAB.limits.output_bytes
 
 
 def test_hidden_inputs_change_with_the_seed() -> None:
@@ -166,8 +178,10 @@ def test_the_unsandboxed_runner_is_for_development_only_and_warns() -> None:
         runner = UnsandboxedRunner()
     assert any("WITHOUT the sandbox" in str(w.message) for w in caught)
     result = grade_code(lab=LAB, source=GOOD, seed=1, runner=runner)
-    assert result["score"] == 1.0 and result["sandboxed"] is False
+    assert result.run is not None
+    assert result.score == 1.0 and result.run.sandboxed is False
 
 
 def test_check_results_are_our_own_objects() -> None:
-    assert Check.ok().passed and not Check.fail("a", "b").passed
+    assert Check.ok().passed and not Check.fail(Verbatim("a")).passed
+    assert word(Check.ok().message, "zh-Hant") == "通過。"

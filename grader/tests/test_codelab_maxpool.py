@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from grader.codelabs import get_codelab
 from grader.codelabs.base import TestCase
 from grader.codelabs.labs.maxpool import LAB
+from grader.i18n import word
 from grader.tests.codelab_support import (
     assert_every_check_rejects,
     earned,
@@ -125,9 +126,9 @@ def test_zero_padding_fails_the_padded_case_with_hints() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, ZERO_PADDING), 0)
     check = outcomes["forward-padding"].check
     assert not check.passed
-    assert "`y`:" in check.message["en"] and "elements differ" in check.message["en"]
-    assert "zero-padded input" in check.message["en"]
-    assert "以 0 填充" in check.message["zh-Hant"]
+    assert "`y`:" in word(check.message, "en") and "elements differ" in word(check.message, "en")
+    assert "zero-padded input" in word(check.message, "en")
+    assert "以 0 填充" in word(check.message, "zh-Hant")
     assert outcomes["forward-overlap"].check.passed  # no padding there
 
 
@@ -135,8 +136,8 @@ def test_indices_in_the_padded_plane_get_a_hint() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, PADDED_INDICES), 0)
     check = outcomes["forward-padding"].check
     assert not check.passed
-    assert check.message["en"].startswith("`indices`: ") and "*padded* plane" in check.message["en"]
-    assert "`y`" not in check.message["en"]
+    assert word(check.message, "en").startswith("`indices`: ") and "*padded* plane" in word(check.message, "en")
+    assert "`y`" not in word(check.message, "en")
     assert sum(not o.check.passed for o in outcomes.values()) == 1  # the only padded forward case
 
 
@@ -144,7 +145,7 @@ def test_indices_inside_the_window_get_a_hint() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, WINDOW_INDICES), 1)
     check = outcomes["public-forward-2x2"].check
     assert not check.passed
-    assert check.message["en"].startswith("`indices`: ") and "*inside each window*" in check.message["en"]
+    assert word(check.message, "en").startswith("`indices`: ") and "*inside each window*" in word(check.message, "en")
     assert all(not outcomes[name].check.passed for name in FORWARD)
     assert all(outcomes[name].check.passed for name in outcomes if name not in FORWARD)
 
@@ -154,7 +155,7 @@ def test_last_maximum_on_ties_fails_only_the_tie_case() -> None:
     for seed in (0, 1, 2):
         outcomes = outcomes_by_name(LAB, source, seed)
         check = outcomes["forward-ties"].check
-        assert not check.passed and "*last* maximum" in check.message["en"]
+        assert not check.passed and "*last* maximum" in word(check.message, "en")
         assert earned(outcomes.values()) == pytest.approx(9.5)
 
 
@@ -162,16 +163,16 @@ def test_buffered_add_in_backward_loses_overlapping_gradients() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, BUFFERED_ADD), 0)
     check = outcomes["public-backward-overlap"].check
     assert not check.passed
-    assert "first at [0, 0, 2, 1]: got 4, expected 10" in check.message["en"]
-    assert "np.add.at" in check.message["en"] and "np.add.at" in check.message["zh-Hant"]
+    assert "first at [0, 0, 2, 1]: got 4, expected 10" in word(check.message, "en")
+    assert "np.add.at" in word(check.message, "en") and "np.add.at" in word(check.message, "zh-Hant")
     assert outcomes["backward-stride"].check.passed  # no overlap, no repeated index
 
 
 def test_unpool_into_one_flat_buffer_fails() -> None:
     outcomes = outcomes_by_name(LAB, with_bug(LAB, UNPOOL_ONE_FLAT_BUFFER), 0)
     check = outcomes["public-unpool-padding"].check
-    assert not check.passed and check.message["en"].startswith("`x`: ")
-    assert "elements differ" in check.message["en"]  # later channels overwrite the first plane
+    assert not check.passed and word(check.message, "en").startswith("`x`: ")
+    assert "elements differ" in word(check.message, "en")  # later channels overwrite the first plane
 
 
 GARBAGE: list[Any] = [
@@ -216,7 +217,7 @@ def torch_answer(case: TestCase) -> Any:
 def test_expected_values_agree_with_torch(seed: int) -> None:
     for case in LAB.cases(seed):
         check = case.check(torch_answer(case))
-        assert check.passed, (case.name, check.message["en"])
+        assert check.passed, (case.name, word(check.message, "en"))
 
 
 def test_backward_expected_values_agree_with_torch_autograd() -> None:

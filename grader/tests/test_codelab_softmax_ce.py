@@ -20,6 +20,7 @@ from grader.codelabs import get_codelab
 from grader.codelabs.base import TestCase
 from grader.codelabs.inprocess import CaseOutcome, run_in_process
 from grader.codelabs.labs.softmax_ce import LAB
+from grader.i18n import localize, word
 from grader.tests.codelab_support import (
     ARRAY_LAB_SEEDS,
     assert_every_check_rejects,
@@ -129,7 +130,7 @@ def test_hidden_logits_are_huge_but_finite() -> None:
 def test_naive_exp_fails_every_huge_case_as_not_finite() -> None:
     outcomes = run(with_bug(LAB, NAIVE_EXP), 0)
     for name in HUGE:
-        message = outcomes[name].check.message
+        message = localize(outcomes[name].check.message)
         assert not outcomes[name].check.passed
         assert "is not finite" in message["en"] and "NaN" in message["en"], name
         assert "Subtract each row's maximum" in message["en"]
@@ -143,26 +144,26 @@ def test_log_of_softmax_gives_an_infinite_loss() -> None:
     check = outcomes["extreme-logits"].check
     assert not check.passed
     # The gradient is fine (stable softmax); only the loss is reported.
-    assert check.message["en"].startswith("`loss` is not finite: 0 NaN and 1 infinite value(s).")
-    assert "never log(softmax(z))" in check.message["en"]
-    assert "`dlogits`" not in check.message["en"]
+    assert word(check.message, "en").startswith("`loss` is not finite: 0 NaN and 1 infinite value(s).")
+    assert "never log(softmax(z))" in word(check.message, "en")
+    assert "`dlogits`" not in word(check.message, "en")
     assert outcomes["random"].check.passed
 
 
 def test_sum_instead_of_mean_gets_a_hint() -> None:
     outcomes = run(with_bug(LAB, SUM_NOT_MEAN), 0)
     check = outcomes["public-small"].check
-    assert not check.passed and check.message["en"].startswith("`loss`: 1 of 1 elements differ")
-    assert "mean* over the N rows" in check.message["en"]
+    assert not check.passed and word(check.message, "en").startswith("`loss`: 1 of 1 elements differ")
+    assert "mean* over the N rows" in word(check.message, "en")
     assert outcomes["single-row"].check.passed  # N = 1: sum = mean
 
 
 def test_gradient_not_divided_by_n_gets_a_hint() -> None:
     outcomes = run(with_bug(LAB, GRAD_NOT_DIVIDED), 0)
     check = outcomes["public-small"].check
-    assert not check.passed and check.message["en"].startswith("`dlogits`: ")
-    assert "divide the gradient by N" in check.message["en"]
-    assert "除以 N" in check.message["zh-Hant"]
+    assert not check.passed and word(check.message, "en").startswith("`dlogits`: ")
+    assert "divide the gradient by N" in word(check.message, "en")
+    assert "除以 N" in word(check.message, "zh-Hant")
 
 
 def test_one_element_arrays_and_lists_are_accepted() -> None:
@@ -202,4 +203,4 @@ def torch_answer(case: TestCase) -> tuple[float, np.ndarray]:
 def test_expected_values_agree_with_torch(seed: int) -> None:
     for case in LAB.cases(seed):
         check = case.check(torch_answer(case))
-        assert check.passed, (case.name, check.message["en"])
+        assert check.passed, (case.name, word(check.message, "en"))

@@ -29,6 +29,7 @@ from grader.codelabs.labs.train_cnn import (
     held_out_accuracy,
     stratified_split,
 )
+from grader.i18n import word
 from grader.reference.cnn import PARAMETER_NAMES, make_reference_cnn, state_dict_arrays
 from grader.tests.codelab_support import imported_roots
 
@@ -145,10 +146,10 @@ def test_solution_gets_full_marks_in_process() -> None:
     outcomes = run_in_process(LAB, LAB.solution(), 11)
     assert [o.case.name for o in outcomes] == ["public-train-seed-0", "train"]
     for outcome in outcomes:
-        assert outcome.check.fraction == 1.0, outcome.check.message["en"]
+        assert outcome.check.fraction == 1.0, word(outcome.check.message, "en")
         assert outcome.check.detail["accuracy"] >= TARGET_ACCURACY
-        assert "Held-out accuracy 0.9" in outcome.check.message["en"]
-        assert "保留測試集準確率" in outcome.check.message["zh-Hant"]
+        assert "Held-out accuracy 0.9" in word(outcome.check.message, "en")
+        assert "保留測試集準確率" in word(outcome.check.message, "zh-Hant")
 
 
 def test_solution_is_deterministic(solution: types.ModuleType, trained: dict[str, np.ndarray]) -> None:
@@ -161,7 +162,7 @@ def test_solution_is_deterministic(solution: types.ModuleType, trained: dict[str
 
 def test_starter_scores_zero() -> None:
     outcomes = run_in_process(LAB, LAB.starter(), 0)
-    assert all(o.check.fraction == 0 and "NotImplementedError" in o.check.message["en"] for o in outcomes)
+    assert all(o.check.fraction == 0 and "NotImplementedError" in word(o.check.message, "en") for o in outcomes)
 
 
 def test_torch_tensors_and_float64_are_accepted(trained: dict[str, np.ndarray]) -> None:
@@ -175,7 +176,7 @@ def test_untrained_weights_get_only_the_validity_share() -> None:
     check = check_trained_state(state_dict_arrays(make_reference_cnn(3)))
     assert check.fraction == pytest.approx(0.2)
     assert check.detail["accuracy"] < PASS_ACCURACY
-    assert "Valid state dict ✓" in check.message["en"] and "≥ 0.90 ✗" in check.message["en"]
+    assert "Valid state dict ✓" in word(check.message, "en") and "≥ 0.90 ✗" in word(check.message, "en")
 
 
 @pytest.mark.parametrize(
@@ -215,8 +216,8 @@ def test_invalid_state_dicts_score_zero_with_a_reason(
 ) -> None:
     check = check_trained_state(mutate(dict(trained)))
     assert check.fraction == 0
-    assert en in check.message["en"]
-    assert zh in check.message["zh-Hant"]
+    assert en in word(check.message, "en")
+    assert zh in word(check.message, "zh-Hant")
     assert check.detail == {"valid": False}
 
 
@@ -238,8 +239,8 @@ def test_points_ladder(
     check = check_trained_state({})
     assert check.fraction == pytest.approx(fraction)
     assert check.passed == (fraction == 1.0)
-    assert f"accuracy ≥ 0.90 {marks[0]}; accuracy ≥ 0.95 {marks[1]}" in check.message["en"]
-    assert f"{accuracy:.4f}" in check.message["en"] and f"{accuracy:.4f}" in check.message["zh-Hant"]
+    assert f"accuracy ≥ 0.90 {marks[0]}; accuracy ≥ 0.95 {marks[1]}" in word(check.message, "en")
+    assert f"{accuracy:.4f}" in word(check.message, "en") and f"{accuracy:.4f}" in word(check.message, "zh-Hant")
 
 
 def test_accuracy_is_measured_on_the_held_out_split(trained: dict[str, np.ndarray]) -> None:

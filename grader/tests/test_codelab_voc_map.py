@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from grader.codelabs.inprocess import load_source, run_in_process
 from grader.codelabs.labs.voc_map import LAB, _random_scene, check_voc_map, expected_voc_map
+from grader.i18n import localize, word
 from grader.tests.codelab_support import failed, mutated, wire_safe
 
 SOLUTION = LAB.solution()
@@ -70,7 +71,7 @@ def test_bug_eleven_point_interpolation() -> None:
     for seed in (0, 1):
         fails = failed(run_in_process(LAB, src, seed))
         assert {"public-tiny", "scene-1", "scene-2"} <= set(fails)
-        msg = fails["public-tiny"].check.message
+        msg = localize(fails["public-tiny"].check.message)
         assert "`ap`: 1 of 3 elements differ; first at [0]: got 0.848485, expected 0.833333" in msg["en"]
         assert "11-point (VOC2007)" in msg["en"] and "11 點（VOC2007）" in msg["zh-Hant"]
         assert fails["public-tiny"].check.detail["misconception"] == "voc07-11-point"
@@ -85,7 +86,7 @@ def test_bug_difficult_counted() -> None:
     fails = failed(run_in_process(LAB, src, 0))
     assert "public-difficult" in fails and "public-tiny" not in fails
     check = fails["public-difficult"].check
-    assert check.detail["misconception"] == "difficult-counted" and "difficult" in check.message["en"]
+    assert check.detail["misconception"] == "difficult-counted" and "difficult" in word(check.message, "en")
 
 
 def test_bug_difficult_detections_as_false_positives() -> None:
@@ -112,7 +113,7 @@ def test_bug_nan_classes_counted_as_zero() -> None:
     )
     fails = failed(run_in_process(LAB, src, 0))
     assert {"public-tiny", "public-difficult", "empty-classes"} <= set(fails)
-    assert "expected nan" in fails["public-tiny"].check.message["en"]
+    assert "expected nan" in word(fails["public-tiny"].check.message, "en")
 
 
 def test_bug_reversed_ties() -> None:
@@ -143,7 +144,7 @@ def test_bug_reversed_ties() -> None:
 def test_check_never_raises(got: Any) -> None:
     tiny = LAB.public_cases()[0]
     check = tiny.check(got)
-    assert check.fraction == 0.0 and check.message["en"] and check.message["zh-Hant"]
+    assert check.fraction == 0.0 and word(check.message, "en") and word(check.message, "zh-Hant")
 
 
 def test_check_accepts_lists_and_numpy_scalars() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from grader.codelabs.inprocess import run_in_process
 from grader.codelabs.labs.yolo_decode import LAB, SCORE_GAP, check_detections, hand_grid
+from grader.i18n import localize, word
 from grader.reference.detection import box_iou
 from grader.reference.yolo import Detections, decode_yolo, yolo_class_scores, yolo_grid
 from grader.tests.codelab_support import earned, failed, mutated
@@ -75,7 +76,7 @@ def test_float32_and_any_order_pass() -> None:
     src = mutated(src, '"scores": cand_scores[kept],', '"scores": cand_scores[kept].astype(np.float32),')
     src = mutated(src, "kept = kept[np.lexsort((kept, -cand_scores[kept]))]", "kept = kept[::-1]")
     outcomes = run_in_process(LAB, src, 0)
-    assert not failed(outcomes), {n: o.check.message["en"] for n, o in failed(outcomes).items()}
+    assert not failed(outcomes), {n: word(o.check.message, "en") for n, o in failed(outcomes).items()}
 
 
 def test_bug_no_square() -> None:
@@ -84,7 +85,7 @@ def test_bug_no_square() -> None:
     src = mutated(src, "h = per_box[..., 3] ** 2 * height", "h = per_box[..., 3] * height")
     fails = failed(run_in_process(LAB, src, 0))
     assert "public-hand-grid" in fails and "detector-1" in fails
-    msg = fails["public-hand-grid"].check.message
+    msg = localize(fails["public-hand-grid"].check.message)
     assert "with the right class and score but a different box" in msg["en"]
     assert "got [0.00, 50.00, 100.00, 100.00] for class 0, score 0.630000" in msg["en"]
     assert "cell row 1, column 0, box 0" in msg["en"]
@@ -123,7 +124,7 @@ def test_bug_best_class_only() -> None:
         "    cand = np.argwhere(scores > score_threshold)",
     )
     fails = failed(run_in_process(LAB, src, 0))
-    msg = fails["public-hand-grid"].check.message["en"]
+    msg = word(fails["public-hand-grid"].check.message, "en")
     assert "You returned 2 detections, expected 3. 1 missing" in msg
     assert "class 1, score 0.270000" in msg and "extra" not in msg
 
@@ -143,7 +144,7 @@ def test_bug_threshold_not_strict() -> None:
     src = mutated(SOLUTION, "np.argwhere(scores > score_threshold)", "np.argwhere(scores >= score_threshold)")
     fails = failed(run_in_process(LAB, src, 0))
     assert set(fails) == {"public-hand-grid"}  # elsewhere no score sits on the threshold
-    assert "2 extra (returned, not expected)" in fails["public-hand-grid"].check.message["en"]
+    assert "2 extra (returned, not expected)" in word(fails["public-hand-grid"].check.message, "en")
 
 
 def test_bug_sigmoid_applied_again() -> None:
@@ -183,7 +184,7 @@ def expected_hand() -> Detections:
 )
 def test_check_never_raises(got: Any) -> None:
     check = check_detections(got, expected_hand())
-    assert check.fraction == 0.0 and check.message["en"] and check.message["zh-Hant"]
+    assert check.fraction == 0.0 and word(check.message, "en") and word(check.message, "zh-Hant")
 
 
 def test_check_accepts_lists_permutations_and_extra_keys() -> None:
@@ -211,4 +212,4 @@ def test_check_duplicates_are_extra() -> None:
         "classes": np.concatenate([det.classes, det.classes[:1]]),
     }
     check = check_detections(doubled, det)
-    assert not check.passed and "1 extra" in check.message["en"] and check.detail["extra"] == 1
+    assert not check.passed and "1 extra" in word(check.message, "en") and check.detail["extra"] == 1

@@ -15,6 +15,7 @@ import pytest
 
 from grader.codelabs import get_codelab
 from grader.codelabs.inprocess import run_in_process
+from grader.i18n import word
 from grader.tests.codelab_support import ARRAY_LAB_SEEDS, earned, failed, imported_roots
 
 SEEDS_BY_LAB: dict[str, list[int]] = {
@@ -38,7 +39,7 @@ FAST_LABS = ["conv2d-forward", "conv2d-backward", "maxpool"]
 def test_solution_scores_full_marks(slug: str, seed: int) -> None:
     lab = get_codelab(slug)
     outcomes = run_in_process(lab, lab.solution(), seed)
-    assert not failed(outcomes), {n: o.check.message["en"] for n, o in failed(outcomes).items()}
+    assert not failed(outcomes), {n: word(o.check.message, "en") for n, o in failed(outcomes).items()}
     # Exact: every fraction is 1.0, and the points are summed in the same order as total_points.
     assert earned(outcomes) == lab.total_points(seed)
     assert lab.total_points(seed) == pytest.approx(10.0)
@@ -49,7 +50,7 @@ def test_starter_scores_zero(slug: str) -> None:
     lab = get_codelab(slug)
     outcomes = run_in_process(lab, lab.starter(), 0)
     assert earned(outcomes) == 0
-    assert all("NotImplementedError" in o.check.message["en"] for o in outcomes)
+    assert all("NotImplementedError" in word(o.check.message, "en") for o in outcomes)
 
 
 @pytest.mark.parametrize("slug", NUMPY_ONLY_LABS)

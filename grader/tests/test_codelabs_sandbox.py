@@ -8,6 +8,7 @@ something the sandbox lacks) fails here.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,11 @@ from grader.codelabs import all_codelabs, catalog, labs
 from grader.codelabs.base import CodeLab
 from grader.codelabs.grade import grade_code
 from grader.codelabs.public import public_tests_script
+from grader.i18n import word
 from grader.sandbox.runner import SandboxConfig, SandboxRunner, SandboxUnavailable
 
 LABS = all_codelabs()
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 IDS = [lab.slug for lab in LABS]
 
 
@@ -54,7 +57,7 @@ from grader.codelabs.base import CodeLab
 
 class ExtraLab(CodeLab):
     slug = "test-catalog-extra"
-    title = {"en": "Extra", "zh-Hant": "額外"}
+    title = "Extra"
     functions = ("f",)
 
     def public_cases(self):
@@ -88,24 +91,26 @@ def test_the_catalog_skips_underscore_helper_modules(tmp_path: Path, monkeypatch
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
 def test_model_solution_scores_full_marks_in_the_sandbox(lab: CodeLab, sandbox: SandboxRunner) -> None:
     result = grade_code(lab=lab, source=lab.solution(), seed=12345, runner=sandbox)
-    failing = [(t["name"], t["status"], t["message"]["en"]) for t in result["tests"] if not t["passed"]]
-    assert failing == [] and result["score"] == 1.0, (failing, result["stderr"][-2000:])
-    assert result["sandboxed"] is True
-    assert result["points"] == pytest.approx(lab.total_points(12345))
+    assert result.run is not None
+    failing = [(t.name, t.status, word(t.message, "en")) for t in result.tests if not t.passed]
+    assert failing == [] and result.score == 1.0, (failing, result.run.stderr[-2000:])
+    assert result.run.sandboxed is True
+    assert result.max_points == pytest.approx(lab.total_points(12345))
 
 
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
 def test_starter_scores_zero_in_the_sandbox(lab: CodeLab, sandbox: SandboxRunner) -> None:
     result = grade_code(lab=lab, source=lab.starter(), seed=7, runner=sandbox)
-    assert result["earned"] == 0 and result["score"] == 0
-    assert all(t["status"] == "error" and "NotImplementedError" in t["message"]["en"] for t in result["tests"])
+    assert result.points == 0 and result.score == 0
+    assert all(t.status == "error" and "NotImplementedError" in word(t.message, "en") for t in result.tests)
 
 
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
 def test_lab_files_are_complete(lab: CodeLab) -> None:
     for lang in ("en", "zh-Hant"):
         assert len(lab.statement(lang)) > 200
-    assert set(lab.title) == {"en", "zh-Hant"}
+    assert lab.title_in("en") == lab.title
+    assert _CJK.search(lab.title_in("zh-Hant")), "the title has no translation"
     starter = lab.starter()
     for name in lab.functions:
         assert f"def {name}(" in starter and f"def {name}(" in lab.solution()

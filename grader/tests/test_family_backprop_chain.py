@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from grader.i18n import word
 from grader.problems import get_family
 
 FAMILY = get_family("backprop-chain")
@@ -85,8 +86,10 @@ def test_matches_torch_autograd() -> None:
 )
 def test_neuron_misconceptions(response: dict[str, float], tag: str) -> None:
     grade = FAMILY.grade(NEURON, response)
-    assert grade.misconceptions == [tag] and grade.score == 0
-    assert next(m for m in FAMILY.misconceptions if m.tag == tag).message("en") in grade.feedback
+    assert grade.misconceptions == (tag,) and grade.score == 0
+    message = next(m for m in FAMILY.misconceptions if m.tag == tag)
+    for lang in ("en", "zh-Hant"):
+        assert message.message(lang) in word(grade.message, lang)
 
 
 def test_activation_misconceptions() -> None:
@@ -95,12 +98,12 @@ def test_activation_misconceptions() -> None:
     # σ(0.5) ≈ 0.6225 instead of σ'(0.5) ≈ 0.2350 (and tanh(−1) for tanh'(−1)).
     value = FAMILY.alternatives(p)["activation-value-for-derivative"]
     assert value["d0"] == pytest.approx(0.62246, abs=1e-5)
-    assert FAMILY.grade(p, {**right, **value}).misconceptions == ["activation-value-for-derivative"]
+    assert FAMILY.grade(p, {**right, **value}).misconceptions == ("activation-value-for-derivative",)
     # 0.5 · (1 − 0.5) = 0.25: z plugged into σ(1 − σ).
-    assert FAMILY.grade(p, {**right, "d0": 0.25}).misconceptions == ["derivative-of-preactivation"]
+    assert FAMILY.grade(p, {**right, "d0": 0.25}).misconceptions == ("derivative-of-preactivation",)
     # ReLU'(0) = 1 although the statement fixed torch's convention (0).
     grade = FAMILY.grade(p, {**right, "d2": 1})
-    assert grade.misconceptions == ["relu-kink-convention"]
+    assert grade.misconceptions == ("relu-kink-convention",)
     assert "relu-kink-convention" not in FAMILY.alternatives(act(("relu", 1.5), ("tanh", 1.0), ("sigmoid", 0.0)))
 
 
@@ -132,3 +135,14 @@ def test_generated_variants_have_visible_gradients() -> None:
         if p["variant"] == "activation" and "convention" in p:
             assert any(pt["z"] == 0 and pt["f"] in ("relu", "leaky_relu") for pt in p["points"])
     assert kinds == {"activation", "neuron", "two-layer"}
+
+
+def test_part_labels_in_both_languages() -> None:
+    p = act(("sigmoid", 0.5), ("tanh", -1.0), ("relu", 0.0), convention="torch")
+    labels = FAMILY.parts(p)
+    assert [part.label_in("en") for part in labels] == ["sigmoid'(0.5)", "tanh'(-1)", "relu'(0)"]
+    assert labels[0].label_in("zh-Hant") == "導數 sigmoid'(0.5)"
+    grade = FAMILY.grade(p, {**FAMILY.solve(p), "d2": 1})
+    assert grade.for_student(lang="zh-Hant")["parts"][2]["label"] == "導數 relu'(0)"
+    # The gradients' labels are formulas, the same in every language.
+    assert [part.label_in("zh-Hant") for part in FAMILY.parts(NEURON)] == ["∂L/∂w", "∂L/∂b", "∂L/∂x"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from grader.i18n import word
 from grader.problems import get_family
 
 FAMILY = get_family("conv-cost")
@@ -116,23 +117,25 @@ def test_plain_misconceptions_by_hand() -> None:
 )
 def test_misconceptions_are_tagged(changes: dict[str, str], tag: str) -> None:
     typed = {"shape": "64x56x56", "params": "23296", "multiplies": "72855552", "memory": "784", **changes}
+    grade = FAMILY.check(ALEXNET, typed)
+    assert grade.gradable and grade.misconceptions == (tag,) and grade.score < 1
+    message = next(m for m in FAMILY.misconceptions if m.tag == tag)
     for lang in ("en", "zh-Hant"):
-        grade = FAMILY.check(ALEXNET, typed, lang)
-        assert grade.gradable and grade.misconceptions == [tag] and grade.score < 1
+        assert message.message(lang) in grade.for_student(lang=lang)["message"]
 
 
 def test_exam_misconceptions_are_tagged() -> None:
     right = FAMILY.solve(EXAM_109_Q8)
     grade = FAMILY.grade(EXAM_109_Q8, {**right, "mult_grouped": 37_748_736, "params_grouped": 36_864})
-    assert grade.misconceptions == ["ignored-groups"] and grade.score == pytest.approx(0.5)
+    assert grade.misconceptions == ("ignored-groups",) and grade.score == pytest.approx(0.5)
     # With 64 channels in 8 groups, C/g = g: one branch, (C/g)²·HW·k² = 8·8·1024·9, equals the count with
     # C_in forgotten, C·HW·k² = 64·1024·9 = 589,824. Both explanations are offered (generate avoids such variants).
     grade = FAMILY.grade(EXAM_109_Q8, {**right, "mult_grouped": 589_824})
-    assert grade.misconceptions == ["forgot-c-in", "grouped-one-branch"]
+    assert grade.misconceptions == ("forgot-c-in", "grouped-one-branch")
     wide = {**EXAM_109_Q8, "c_in": 128, "c_out": 128}  # one branch: 16·16·1024·9 = 2,359,296
     right = FAMILY.solve(wide)
-    grade = FAMILY.grade(wide, {**right, "mult_grouped": 2_359_296}, lang="zh-Hant")
-    assert grade.misconceptions == ["grouped-one-branch"] and "分支" in grade.feedback
+    grade = FAMILY.grade(wide, {**right, "mult_grouped": 2_359_296})
+    assert grade.misconceptions == ("grouped-one-branch",) and "分支" in word(grade.message, "zh-Hant")
     assert FAMILY.undiscriminated(wide) == [] and FAMILY.undiscriminated(EXAM_109_Q8) != []
 
 
@@ -146,7 +149,7 @@ def test_error_carried_forward_from_a_wrong_shape() -> None:
     }
     grade = FAMILY.check(ALEXNET, typed)
     assert [p.score for p in grade.parts] == [0.0, 1.0, 1.0, 1.0]
-    assert "Consistent with your earlier answer" in grade.parts[2].feedback
+    assert "Consistent with your earlier answer" in word(grade.parts[2].message, "en")
 
 
 def test_format_errors_cost_nothing() -> None:

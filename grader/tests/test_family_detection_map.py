@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from grader.answers import AnswerFormatError
+from grader.i18n import word
 from grader.problems import get_family
 from grader.problems.detection_map import parse_flags
 from grader.reference import COCO_IOU_THRESHOLDS, coco_map, evaluate_detections
@@ -99,9 +100,12 @@ def test_each_misconception_is_tagged_on_the_fixed_variant(tag: str) -> None:
     p = params(two_classes=True)
     right = FAMILY.solve(p)
     alt = FAMILY.alternatives(p)[tag]
-    grade = FAMILY.check(p, FAMILY.format_answer(p, {**right, **alt}), lang="zh-Hant")
-    assert grade.gradable and grade.misconceptions == [tag]
+    grade = FAMILY.check(p, FAMILY.format_answer(p, {**right, **alt}))
+    assert grade.gradable and grade.misconceptions == (tag,)
     assert grade.score < 1
+    misconception = next(m for m in FAMILY.misconceptions if m.tag == tag)
+    for lang in ("en", "zh-Hant"):
+        assert misconception.message(lang) in word(grade.message, lang)
 
 
 def test_tp_fp_can_be_typed_as_words() -> None:
@@ -118,10 +122,12 @@ def test_tp_fp_can_be_typed_as_words() -> None:
 def test_parse_flags() -> None:
     assert parse_flags("ＴＰ，ＦＰ", 2) == [1, 0]
     assert parse_flags("t f 1 0", 4) == [1, 0, 1, 0]
-    with pytest.raises(AnswerFormatError, match="neither TP nor FP"):
+    with pytest.raises(AnswerFormatError, match="neither TP nor FP") as error:
         parse_flags("TP maybe", 2)
-    with pytest.raises(AnswerFormatError, match="Expected 3 values"):
+    assert error.value.message("zh-Hant") == "第 2 個值：「maybe」不是 TP 或 FP（請寫 TP/FP 或 1/0）。"
+    with pytest.raises(AnswerFormatError, match="Expected 3 values") as error:
         parse_flags("TP FP", 3)
+    assert error.value.message("zh-Hant") == "需要 3 個值，但收到 2 個。"
 
 
 def test_format_errors_cost_nothing() -> None:
@@ -130,7 +136,9 @@ def test_format_errors_cost_nothing() -> None:
     for part, bad in [("tp", "TP FP"), ("precision", "0, 0.5, 0.67"), ("ap", "44%"), ("recall", "a b c d")]:
         result = FAMILY.check(p, {**good, part: bad})
         assert not result.gradable and set(result.format_errors) == {part}
-        assert result.to_dict()["score"] is None
+        shown = result.for_student(lang="zh-Hant")
+        assert shown["gradable"] is False and shown["score"] == 0 and shown["points"] == 0
+        assert shown["format_errors"][part]
 
 
 def test_generated_variants() -> None:
@@ -158,6 +166,10 @@ def test_constraints_and_text() -> None:
     assert "mAP 為各類別 AP 的平均" in zh and "第二個偵測是 FP" in zh
     explanation = FAMILY.explain(params())
     assert "FP (duplicate)" in explanation and "0.4444" in explanation
+    assert "**貓 (cat)**（3 個真實框）" in FAMILY.explain(params(), "zh-Hant")
+    labels = [(part.label, part.label_in("zh-Hant")) for part in FAMILY.parts(params())]
+    assert labels == [("TP/FP (cat)", "TP/FP（貓 cat）"), ("precision (cat)", "精確率 precision（貓）"),
+                      ("recall (cat)", "召回率 recall（貓）"), ("AP (cat)", "AP（貓）")]
 
 
 # --------------------------------------------------------------------------- COCO mode
@@ -239,16 +251,16 @@ def test_coco_hand_case() -> None:
     assert alts["no-precision-envelope"]["ap50"][1] == pytest.approx(100 * 0.5 / 101)
     typed = {"ap50": "1, 1/2", "ap75": "17/101, 0.5", "map50": "0.75", "map75": "0.3342", "map": "0.3842"}
     assert FAMILY.check(p, typed).score == 1.0
-    grade = FAMILY.check(p, {**typed, "map": "0.75"}, lang="zh-Hant")
-    assert grade.misconceptions == ["coco-only-iou-50"] and "AP50" in grade.parts[-1].feedback
+    grade = FAMILY.check(p, {**typed, "map": "0.75"})
+    assert grade.misconceptions == ("coco-only-iou-50",) and "AP50" in word(grade.parts[-1].message, "zh-Hant")
 
 
 @pytest.mark.parametrize("tag", sorted(COCO_TAGS))
 def test_each_coco_misconception_is_tagged_on_the_hand_case(tag: str) -> None:
     p = coco_params()
     alt = FAMILY.alternatives(p)[tag]
-    grade = FAMILY.check(p, FAMILY.format_answer(p, {**FAMILY.solve(p), **alt}), lang="en")
-    assert grade.gradable and grade.misconceptions == [tag] and grade.score < 1
+    grade = FAMILY.check(p, FAMILY.format_answer(p, {**FAMILY.solve(p), **alt}))
+    assert grade.gradable and grade.misconceptions == (tag,) and grade.score < 1
 
 
 def test_coco_error_carried_forward() -> None:
@@ -260,8 +272,8 @@ def test_coco_error_carried_forward() -> None:
     grade = FAMILY.check(p, FAMILY.format_answer(p, eleven))
     by_name = {part.name: part for part in grade.parts}
     assert by_name["ap75"].score == 0.5 and by_name["map75"].score == 1.0 and by_name["map"].score == 1.0
-    assert by_name["ap50"].score == 1.0 and grade.misconceptions == ["coco-11-point"]
-    assert "Consistent with your earlier answer" in by_name["map"].feedback
+    assert by_name["ap50"].score == 1.0 and grade.misconceptions == ("coco-11-point",)
+    assert "Consistent with your earlier answer" in word(by_name["map"].message, "en")
     own = {**right, "map": (right["map50"] + 0.1 + sum(given_means(p))) / 10, "map75": 0.1}
     grade = FAMILY.check(p, FAMILY.format_answer(p, own))
     assert [part.score for part in grade.parts] == [1.0, 1.0, 1.0, 0.0, 1.0]
@@ -305,8 +317,10 @@ def test_coco_generated_variants(constraints: dict[str, Any]) -> None:
         p = FAMILY.generate(seed, constraints)
         assert FAMILY.undiscriminated(p) == []
         right = FAMILY.solve(p)
+        grade = FAMILY.check(p, FAMILY.format_answer(p, right))
+        assert grade.score == 1.0
         for lang in ("en", "zh-Hant"):
-            assert FAMILY.check(p, FAMILY.format_answer(p, right), lang=lang).score == 1.0
+            assert grade.for_student(lang=lang)["message"]
         assert FAMILY.check(p, json.loads(json.dumps(right))).score == 1.0
         # The rounded table of the statement plus the student's own AP50 and AP75 gives full marks.
         from_table = (right["map50"] + right["map75"] + sum(given_means(p))) / 10
@@ -314,7 +328,7 @@ def test_coco_generated_variants(constraints: dict[str, Any]) -> None:
         for tag, alt in FAMILY.alternatives(p).items():
             seen.add(tag)
             grade = FAMILY.check(p, FAMILY.format_answer(p, {**right, **alt}))
-            assert grade.misconceptions == [tag] and grade.score < 1, (seed, tag)
+            assert grade.misconceptions == (tag,) and grade.score < 1, (seed, tag)
         scores = [d["score"] for d in p["detections"]]
         assert len(set(scores)) == len(scores)
         for d in p["detections"]:

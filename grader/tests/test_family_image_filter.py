@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.i18n import LANGS
 from grader.problems import get_family
 from grader.problems.image_filter import FILTERS
 from grader.reference import sobel_kernel
@@ -87,14 +88,16 @@ def test_sobel_statement_names_the_edges_and_prints_the_kernel() -> None:
 def test_flipped_kernel_is_tagged() -> None:
     p = params("sobel-v", [[1, 0, -1], [2, 0, -2], [1, 0, -1]])
     negated = "7 7 2 -7; 6 6 6 -6; 3 3 6 -3; 1 1 2 -1"
-    for lang in ("en", "zh-Hant"):
-        grade = FAMILY.check(p, {"shape": "4x4", "output": negated}, lang)
-        assert grade.misconceptions == ["kernel-flipped"] and grade.score == pytest.approx(1 / 4)
+    grade = FAMILY.check(p, {"shape": "4x4", "output": negated})
+    assert grade.misconceptions == ("kernel-flipped",) and grade.score == pytest.approx(1 / 4)
+    flipped = next(m for m in FAMILY.misconceptions if m.tag == "kernel-flipped")
+    for lang in LANGS:
+        assert flipped.message(lang) in grade.for_student(lang=lang)["message"]
     grade = FAMILY.check(
         {**p, "mode": "convolution"},
         {"shape": "4x4", "output": "-7 -7 -2 7; -6 -6 -6 6; -3 -3 -6 3; -1 -1 -2 1"},
     )
-    assert grade.misconceptions == ["kernel-not-flipped"]
+    assert grade.misconceptions == ("kernel-not-flipped",)
     # Symmetric kernels never offer the flip.
     lap = params(
         "laplacian",
@@ -123,10 +126,11 @@ def test_box_filter_with_same_padding_by_hand() -> None:
     # Without padding: a 3×3 output, read at the same positions (valid windows start at (0, 0)).
     assert alts["padding-ignored"]["shape"] == [3, 3]
     assert close(alts["padding-ignored"]["output"], [[5, 33 / 9, 2], [39 / 9, 28 / 9, 15 / 9]])
-    grade = FAMILY.check(p, {"shape": "5x5", "output": "12 21 16; 27 45 33"}, "zh-Hant")
-    assert grade.misconceptions == ["normalization-forgotten"] and "正規化係數" in grade.feedback
+    grade = FAMILY.check(p, {"shape": "5x5", "output": "12 21 16; 27 45 33"})
+    assert grade.misconceptions == ("normalization-forgotten",)
+    assert "正規化係數" in grade.for_student(lang="zh-Hant")["message"]
     grade = FAMILY.grade(p, alts["padding-ignored"])
-    assert grade.misconceptions == ["padding-ignored"] and grade.parts[0].score == 0
+    assert grade.misconceptions == ("padding-ignored",) and grade.parts[0].score == 0
 
 
 def test_gaussian_kernel_is_the_16ths() -> None:
@@ -147,7 +151,7 @@ def test_median_by_hand() -> None:
     assert close(FAMILY.alternatives(p)["median-as-mean"]["output"], np.asarray(sums) / 9)
     typed = "\n".join(" ".join(f"{v}/9" for v in row) for row in sums)
     grade = FAMILY.check(p, {"shape": "3x3", "output": typed})
-    assert grade.misconceptions == ["median-as-mean"] and "middle" in grade.feedback
+    assert grade.misconceptions == ("median-as-mean",) and "middle" in grade.for_student(lang="en")["message"]
     assert "sorted $(1, 1, 2, 2, 4, 6, 7, 8, 9)$" in FAMILY.explain(p)
 
 
@@ -158,7 +162,9 @@ def test_format_errors_cost_nothing() -> None:
     garbage = FAMILY.check(
         p, {"shape": "four by four", "output": "-4 -4 -2 4; -5 -5 -4 5; -2 -2 -4 2; -1 -1 -2 1"}
     )
-    assert not garbage.gradable and garbage.to_dict()["score"] is None
+    assert not garbage.gradable and set(garbage.format_errors) == {"shape"}
+    shown = garbage.for_student(lang="en")
+    assert shown["gradable"] is False and shown["score"] == 0 and shown["format_errors"]["shape"]
 
 
 def test_generated_variants_are_hand_sized_and_constrainable() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.i18n import word
 from grader.problems import get_family
 from grader.problems.iou_nms import _exact_iou, _greedy, _tables
 
@@ -57,7 +58,7 @@ def test_nms_misconceptions(keep: list[int], tag: str) -> None:
     p = params()
     right = FAMILY.solve(p)
     grade = FAMILY.check(p, {**FAMILY.format_answer(p, right), "keep": ", ".join(map(str, keep))})
-    assert grade.misconceptions == [tag]
+    assert grade.misconceptions == (tag,)
     assert grade.parts[-1].score == 0 and grade.parts[0].correct
 
 
@@ -77,7 +78,7 @@ def test_iou_misconceptions(value: str, tag: str) -> None:
     p = params()
     right = FAMILY.format_answer(p, FAMILY.solve(p))
     grade = FAMILY.check(p, {**right, "iou_0_1": value})
-    assert grade.misconceptions == [tag]
+    assert grade.misconceptions == (tag,)
 
 
 def test_fractions_and_order_hint() -> None:
@@ -85,9 +86,10 @@ def test_fractions_and_order_hint() -> None:
     grade = FAMILY.check(p, {"iou_0_1": "7/13", "iou_3_4": "1/2", "keep": "3 1 2 4"})
     assert grade.score == 1.0
     # The right boxes in the wrong order: wrong, with a pointed hint instead of a misconception.
-    grade = FAMILY.check(p, {"iou_0_1": "7/13", "iou_3_4": "1/2", "keep": "1, 2, 3, 4"}, lang="en")
-    assert grade.parts[-1].score == 0 and grade.misconceptions == []
-    assert "descending score" in grade.parts[-1].feedback
+    grade = FAMILY.check(p, {"iou_0_1": "7/13", "iou_3_4": "1/2", "keep": "1, 2, 3, 4"})
+    assert grade.parts[-1].score == 0 and grade.misconceptions == ()
+    assert "descending score" in word(grade.parts[-1].message, "en")
+    assert "分數由高到低" in word(grade.parts[-1].message, "zh-Hant")
 
 
 def test_format_errors_cost_nothing() -> None:

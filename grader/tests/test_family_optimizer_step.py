@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from grader.i18n import LANGS
 from grader.problems import get_family
 
 FAMILY = get_family("optimizer-step")
@@ -32,14 +33,14 @@ def test_momentum_by_hand_and_the_textbook_form() -> None:
     alt = FAMILY.alternatives(p)["momentum-textbook-form"]
     assert alt["theta"] == pytest.approx([0.71, 2.14]) and alt["buffer"] == pytest.approx([-0.19, 0.04])
     grade = FAMILY.grade(p, {**FAMILY.solve(p), **alt})
-    assert grade.misconceptions == ["momentum-textbook-form"] and grade.parts[0].correct
+    assert grade.misconceptions == ("momentum-textbook-form",) and grade.parts[0].correct
     # η halves after step 1: torch θ₂ = θ₁ − 0.05 b₂ = (0.805, 2.12); textbook v₂ = 0.9 v₁ − 0.05 g₂ =
     # (−0.14, 0.065), θ₂ = θ₁ + v₂ = (0.76, 2.165): now the parameters differ too.
     p = {**p, "lrs": [0.1, 0.05]}
     assert FAMILY.solve(p)["theta"] == pytest.approx([0.805, 2.12])
     alt = FAMILY.alternatives(p)["momentum-textbook-form"]
     assert alt["theta"] == pytest.approx([0.76, 2.165]) and alt["buffer"] == pytest.approx([-0.14, 0.065])
-    assert FAMILY.grade(p, {**FAMILY.solve(p), **alt}).parts[0].misconceptions == ["momentum-textbook-form"]
+    assert FAMILY.grade(p, {**FAMILY.solve(p), **alt}).parts[0].misconceptions == ("momentum-textbook-form",)
 
 
 def test_rmsprop_by_hand() -> None:
@@ -120,8 +121,11 @@ def test_misconceptions_are_tagged(opt: str, extra: dict[str, Any], tag: str) ->
     p = params(opt, [[0.2, 0.4]], **extra)
     right = FAMILY.solve(p)
     alt = FAMILY.alternatives(p)[tag]
-    grade = FAMILY.check(p, FAMILY.format_answer(p, {**right, **alt}), lang="zh-Hant")
-    assert grade.misconceptions == [tag] and grade.score < 1
+    grade = FAMILY.check(p, FAMILY.format_answer(p, {**right, **alt}))
+    assert grade.misconceptions == (tag,) and grade.score < 1
+    message = next(m for m in FAMILY.misconceptions if m.tag == tag).message
+    for lang in LANGS:
+        assert message(lang) in grade.for_student(lang=lang)["message"]
 
 
 def test_inapplicable_misconceptions_are_skipped() -> None:

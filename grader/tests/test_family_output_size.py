@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from grader.i18n import LANGS, word
 from grader.problems import get_family
 
 FAMILY = get_family("output-size-receptive-field")
@@ -71,9 +73,11 @@ def test_misconceptions_by_hand() -> None:
     ],
 )
 def test_misconceptions_are_tagged(response: dict[str, str], tag: str) -> None:
-    for lang in ("en", "zh-Hant"):
-        grade = FAMILY.check(ALEXNET, response, lang)
-        assert grade.gradable and grade.misconceptions == [tag] and grade.score < 1
+    grade = FAMILY.check(ALEXNET, response)
+    assert grade.gradable and grade.misconceptions == (tag,) and grade.score < 1
+    message = next(m for m in FAMILY.misconceptions if m.tag == tag).message
+    for lang in LANGS:
+        assert message(lang) in grade.for_student(lang=lang)["message"]
 
 
 def test_error_carried_forward_inside_the_sizes() -> None:
@@ -82,7 +86,8 @@ def test_error_carried_forward_inside_the_sizes() -> None:
     sizes = grade.parts[0]
     assert sizes.cells == [[False, True, True, True]]
     assert sizes.score == pytest.approx(3 / 4)
-    assert "your own previous size" in sizes.feedback
+    assert "your own previous size" in word(sizes.message, "en")
+    assert "前一層的大小" in word(sizes.message, "zh-Hant")
     # A wrong entry that does not follow from the previous one earns nothing.
     grade = FAMILY.check(ALEXNET, {"sizes": "55, 27, 27, 14", "rf": "67"})
     assert grade.parts[0].cells == [[True, True, True, False]]
@@ -91,8 +96,10 @@ def test_error_carried_forward_inside_the_sizes() -> None:
 def test_format_errors_cost_nothing() -> None:
     grade = FAMILY.check(ALEXNET, {"sizes": "55, 27, 27", "rf": "67"})  # wrong length
     assert not grade.gradable and set(grade.format_errors) == {"sizes"}
-    grade = FAMILY.check(ALEXNET, {"sizes": "55, 27, 27, 13", "rf": "sixty-seven"}, lang="zh-Hant")
-    assert not grade.gradable and grade.to_dict()["score"] is None
+    grade = FAMILY.check(ALEXNET, {"sizes": "55, 27, 27, 13", "rf": "sixty-seven"})
+    shown = grade.for_student(lang="zh-Hant")
+    assert not grade.gradable and shown["gradable"] is False and shown["score"] == 0
+    assert set(shown["format_errors"]) == {"rf"} and re.search(r"[\u4e00-\u9fff]", shown["format_errors"]["rf"])
     assert FAMILY.check(ALEXNET, {"sizes": "55 27 27 13", "rf": "67"}).score == 1.0
 
 

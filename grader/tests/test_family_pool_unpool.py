@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from grader.i18n import word
 from grader.problems import get_family
 from grader.problems.pool_unpool import KINDS
 
@@ -50,7 +51,7 @@ def test_avg_pool_by_hand() -> None:
     grade = FAMILY.check(p, {"shape": "2x2", "output": "11/4 3; 13/4 3.75"})
     assert grade.score == 1.0
     grade = FAMILY.check(p, {"shape": "2x2", "output": "5 6; 7 8"})
-    assert grade.misconceptions == ["max-instead-of-average"]
+    assert grade.misconceptions == ("max-instead-of-average",)
 
 
 def test_known_max_unpool() -> None:
@@ -72,12 +73,12 @@ def test_known_max_unpool() -> None:
 
 def test_unpool_to_top_left_is_tagged_in_both_languages() -> None:
     typed = {"output": "1 0 2 0\n0 0 0 0\n3 0 4 0\n0 0 0 0"}
-    en = FAMILY.check(UNPOOL, typed)
+    grade = FAMILY.check(UNPOOL, typed)
     # Only the 6 in window (0, 1) really was at its top-left: 10 of the 16 cells are right.
-    assert en.misconceptions == ["unpool-top-left"] and en.score == pytest.approx(10 / 16)
-    assert "where the maximum was" in en.feedback
-    zh = FAMILY.check(UNPOOL, typed, "zh-Hant")
-    assert zh.misconceptions == ["unpool-top-left"] and "最大反池化 (max unpooling)" in zh.feedback
+    assert grade.misconceptions == ("unpool-top-left",) and grade.score == pytest.approx(10 / 16)
+    assert "where the maximum was" in grade.for_student(lang="en")["message"]
+    zh = grade.for_student(lang="zh-Hant")
+    assert zh["misconceptions"] == ["unpool-top-left"] and "最大反池化 (max unpooling)" in zh["message"]
 
 
 def test_nearest_and_bed_of_nails() -> None:
@@ -87,7 +88,7 @@ def test_nearest_and_bed_of_nails() -> None:
     assert FAMILY.solve(nearest)["output"] == [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
     assert FAMILY.solve(nails)["output"] == [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]
     grade = FAMILY.grade(nails, FAMILY.solve(nearest))
-    assert grade.misconceptions == ["upsampling-rule-mixed-up"]
+    assert grade.misconceptions == ("upsampling-rule-mixed-up",)
 
 
 def test_transposed_convolution_by_hand() -> None:
@@ -113,7 +114,7 @@ def test_transposed_convolution_by_hand() -> None:
     # n·s = 4 is also what stride 1 gives ((2 - 1)·1 + 3); the wrong stride explains it, so no second tag.
     assert "output-size-formula" not in FAMILY.alternatives(p2)
     grade = FAMILY.check(p, {"shape": "3x3", "output": "1 2 2; 3 4 4; 3 4 4"})
-    assert grade.misconceptions == ["transposed-overwrite"] and "**adds**" in grade.feedback
+    assert grade.misconceptions == ("transposed-overwrite",) and "**adds**" in word(grade.message, "en")
 
 
 def test_format_errors_cost_nothing() -> None:

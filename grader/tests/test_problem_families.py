@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from grader.i18n import LANGS, localize, word
 from grader.problems import all_families, get_family
-from grader.problems.base import LANGS, PART_KINDS, ProblemFamily
+from grader.problems.base import PART_KINDS, ProblemFamily
 
 N_SEEDS = 300
 N_MODE_SEEDS = 100  # per constraint set in ProblemFamily.modes_on_request
@@ -58,14 +59,15 @@ def test_some_family_is_registered() -> None:
 def test_family_metadata(name: str) -> None:
     family = get_family(name)
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", family.name)
-    assert set(family.title) >= set(LANGS) and all(family.title[lang] for lang in LANGS)
+    assert isinstance(family.title, str) and family.title.strip()
+    assert _CJK.search(family.title_in("zh-Hant")), "the title has no translation"
     assert family.topic
     tags = [m.tag for m in family.misconceptions]
     assert len(tags) == len(set(tags)), "misconception tags must be unique"
     for m in family.misconceptions:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", m.tag)
-        assert m.message_en.strip() and m.message_zh.strip()
-        assert _CJK.search(m.message_zh), f"{m.tag}: zh-Hant message has no Chinese"
+        assert m.text.strip() and not _CJK.search(m.text), f"{m.tag}: the source message is English"
+        assert _CJK.search(m.message("zh-Hant")), f"{m.tag}: the message has no translation"
     json.dumps(family.describe())
 
 
@@ -93,7 +95,9 @@ def test_parts_match_the_answer(name: str) -> None:
         assert [p.name for p in parts] == list(answer), f"seed {seed}: solve keys must be the parts, in order"
         for p in parts:
             assert p.kind in PART_KINDS and p.points > 0
-            assert all(p.label.get(lang) for lang in LANGS)
+            assert p.label.strip() and p.label_in("zh-Hant").strip()
+            if re.search("[a-z]{3}", p.label):  # words to translate, not a symbol such as σ or IoU(B1, B2)
+                assert _CJK.search(p.label_in("zh-Hant")), f"{p.name}: label not translated"
             json.dumps(p.to_dict())
         json.dumps(answer)
 
@@ -110,10 +114,10 @@ def test_own_answer_scores_full(name: str) -> None:
         for form, raw in forms.items():
             grade = family.check(params, raw)
             assert grade.gradable, f"seed {seed} ({form}): {grade.format_errors}"
-            assert grade.score == 1.0, f"seed {seed} ({form}): scored {grade.score}: {grade.feedback}"
-            assert grade.misconceptions == []
+            assert grade.score == 1.0, f"seed {seed} ({form}): scored {grade.score}: {word(grade.message, 'en')}"
+            assert grade.misconceptions == ()
             assert all(p.correct for p in grade.parts)
-            assert grade.feedback
+            assert all(localize(grade.message).values())
         assert family.grade(params, answer).score == 1.0
         assert family.undiscriminated(params) == [], f"seed {seed}: variant does not discriminate"
 
@@ -135,18 +139,16 @@ def test_each_misconception_is_diagnosed(name: str) -> None:
                 assert not m.main, f"seed {seed}: main misconception {m.tag} gives the right answer"
                 continue
             applied.add(m.tag)
+            grade = family.check(params, family.format_answer(params, response))
+            assert grade.gradable, f"seed {seed} {m.tag}: {grade.format_errors}"
+            assert grade.score < 1.0, f"seed {seed} {m.tag}: a misconception scored full marks"
+            if m.main:
+                assert grade.misconceptions == (m.tag,), f"seed {seed}: expected [{m.tag}], got {grade.misconceptions}"
+            else:
+                assert m.tag in grade.misconceptions
             for lang in LANGS:
-                grade = family.check(params, family.format_answer(params, response), lang)
-                assert grade.gradable, f"seed {seed} {m.tag}: {grade.format_errors}"
-                assert grade.score < 1.0, f"seed {seed} {m.tag}: a misconception scored full marks"
-                if m.main:
-                    assert grade.misconceptions == [m.tag], (
-                        f"seed {seed}: expected [{m.tag}], got {grade.misconceptions}"
-                    )
-                else:
-                    assert m.tag in grade.misconceptions
-                assert m.message(lang) in grade.feedback
-                json.dumps(grade.to_dict(reveal=True))
+                assert m.message(lang) in word(grade.message, lang)
+            json.dumps(grade.to_json())
     missing = {m.tag for m in family.misconceptions} - applied
     assert not missing, f"misconceptions never exercised in {len(all_variants(name))} variants: {sorted(missing)}"
 
@@ -169,15 +171,19 @@ def test_wrong_answers_get_feedback_and_expected_stays_hidden(name: str) -> None
     seed, params = variants(name)[0]
     answer = family.solve(params)
     alt = next(iter(family.alternatives(params).values()))
-    grade = family.grade(params, {**answer, **alt}, lang="zh-Hant")
-    assert grade.feedback and all(p.feedback for p in grade.parts)
-    hidden = grade.to_dict()
-    assert all("expected" not in p for p in hidden["parts"])
-    shown = grade.to_dict(reveal=True)
+    grade = family.grade(params, {**answer, **alt})
+    for lang in LANGS:
+        hidden = grade.for_student(lang=lang)
+        assert hidden["message"] and all(p["message"] for p in hidden["parts"])
+        assert all("expected" not in p for p in hidden["parts"])
+        for key in ("gradable", "score", "points", "max_points", "parts", "message", "misconceptions"):
+            assert key in hidden
+        assert 0.0 <= hidden["score"] < 1.0
+    shown = grade.for_student(lang="en", reveal=True)
     assert [p["expected"] for p in shown["parts"]] == list(answer.values())
-    for key in ("valid", "score", "points", "max_points", "parts", "feedback", "misconceptions"):
-        assert key in hidden
-    assert 0.0 <= hidden["score"] < 1.0
+    stored = grade.to_json()
+    assert all("expected" not in p for p in stored["parts"])
+    assert all(set(p["message"]) == set(LANGS) and all(p["message"].values()) for p in stored["parts"])
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -193,10 +199,10 @@ def test_format_errors_are_reported_not_graded(name: str) -> None:
     unknown = family.parse(params, {**typed, "no-such-part": "1"})
     assert set(unknown.format_errors) == {"no-such-part"}
 
-    garbage = family.check(params, {**typed, names[0]: "?!"}, lang="zh-Hant")
+    garbage = family.check(params, {**typed, names[0]: "?!"})
     assert not garbage.gradable and set(garbage.format_errors) == {names[0]}
-    result = garbage.to_dict()
-    assert result["valid"] is False and result["score"] is None
-    json.dumps(result)
+    result = garbage.for_student(lang="zh-Hant")
+    assert result["gradable"] is False and result["score"] == 0 and _CJK.search(result["format_errors"][names[0]])
+    json.dumps(garbage.to_json())
 
     assert not family.parse(params, "not an object").valid

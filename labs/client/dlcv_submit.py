@@ -83,16 +83,19 @@ class HttpError(Exception):
 class Api:
     """JSON over HTTP with urllib; connection errors and 502/503/504 are retried as they were sent."""
 
-    def __init__(self, server: str, token: str = "", *, err: object = None) -> None:
+    def __init__(self, server: str, token: str = "", *, err: object = None, lang: str = "") -> None:
         self.server = server.rstrip("/")
         self.token = token
         self.err = err or sys.stderr
+        self.lang = lang  # the server words its messages and results in it
 
     def request(self, method: str, path: str, *, body: bytes | None = None, content_type: str = "",
                 headers: dict[str, str] | None = None, retries: tuple[float, ...] | None = None) -> dict:
         retries = RETRY_DELAYS if retries is None else retries
         url = self.server + path
         sent = {"Accept": "application/json", "User-Agent": f"dlcv_submit/{VERSION}"}
+        if self.lang:
+            sent["Accept-Language"] = self.lang
         if self.token:
             sent["Authorization"] = f"Token {self.token}"
         if content_type:
@@ -432,7 +435,7 @@ def _run(args: argparse.Namespace, out: object) -> int:
         raise ClientError("No lab: pass --lab SLUG (the name in the lab page's address), "
                           "or download this file from the lab's page.")
     content = read_source(args.file)
-    api = Api(server, err=sys.stderr)
+    api = Api(server, err=sys.stderr, lang=args.lang)
     token = args.token
     if not token and args.user:
         password = getpass.getpass(f"Password for {args.user} at {server}: ")

@@ -54,7 +54,7 @@ def make_lab(
 def part_answer(part: LabPart, user: User, *, misconception: str | None = None) -> dict[str, str]:
     """The part's answer as typed: right, or the answer a given misconception leads to."""
     family = get_family(part.family)
-    params = lab_part_params(part=part, seed=lab_variant_seed(lab=part.lab, user=user))
+    params = lab_part_params(part=part, seed=lab_variant_seed(lab_id=part.lab.pk, user_id=user.pk))
     answer = family.solve(params)
     if misconception is not None:
         answer = {**answer, **family.alternatives(params)[misconception]}
@@ -64,7 +64,7 @@ def part_answer(part: LabPart, user: User, *, misconception: str | None = None) 
 def first_misconception(part: LabPart, user: User) -> str:
     """A misconception that applies to this student's variant of ``part``."""
     family = get_family(part.family)
-    params = lab_part_params(part=part, seed=lab_variant_seed(lab=part.lab, user=user))
+    params = lab_part_params(part=part, seed=lab_variant_seed(lab_id=part.lab.pk, user_id=user.pk))
     return next(iter(family.alternatives(params)))
 
 

@@ -22,12 +22,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Course, Role, User
+from accounts.services import token_get_or_create
 from accounts.tests.factories import PASSWORD, make_course, make_member, make_user
-from accounts.token_views import token_get_or_create
+from dlcv_site.api import api_exception_handler
 from labs import services
-from labs.apis import api_exception_handler
 from labs.models import Lab, Submission, SubmissionStatus
-from labs.services import submission_grade
+from labs.services import queue, submission_grade
 from labs.tests.factories import first_misconception, lab_answers, make_lab
 
 DECLINING = {"mode": "declining", "points": [1.0, 0.5]}
@@ -36,7 +36,7 @@ DECLINING = {"mode": "declining", "points": [1.0, 0.5]}
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[None]:
     """No broker (enqueues dropped), a fast password hasher, fresh throttle history (in the cache)."""
-    monkeypatch.setattr(services, "_enqueue", lambda ids, declare=False: None)
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, declare=False: None)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
@@ -233,9 +233,13 @@ def test_lab_detail_is_my_variant_in_the_requested_language(course: Course, stud
         "name": "shape", "kind": "shape", "label": "Output size", "points": 1.0,
         "shape": None, "length": 2, "choices": [], "symbols": [],
     }
-    # Default language: Traditional Chinese; another student gets another variant.
-    chinese = api_for(student).get("/api/labs/lab1/").json()
+    # The request's language by default (Accept-Language, else the site's); another student gets
+    # another variant.
+    chinese = api_for(student).get("/api/labs/lab1/", HTTP_ACCEPT_LANGUAGE="zh-Hant").json()
     assert chinese["lang"] == "zh-Hant" and chinese["parts"][0]["statement"] != conv["statement"]
+    assert chinese["parts"][0]["inputs"][0]["label"] != "Output size"
+    assert api_for(student).get("/api/labs/lab1/", {"lang": "zh-Hant"}).json() == chinese
+    assert api_for(student).get("/api/labs/lab1/").json()["lang"] == "en"  # the tests' site language
     other = make_member(course, Role.STUDENT)
     assert api_for(other).get("/api/labs/lab1/", {"lang": "en"}).json()["parts"][0]["statement"] != conv["statement"]
     # The solution never appears (the counts of the conv-cost part are long numbers the statement lacks).
@@ -473,7 +477,7 @@ def test_submission_detail_shows_scores_feedback_and_tags_but_never_expected_ans
     assert parts["conv"]["feedback"] and {item["name"] for item in parts["conv"]["items"]} == {"shape", "output"}
     # The stored result may grow; what the API shows is a whitelist, with no expected answers.
     Submission.objects.filter(pk=submission.pk).update(
-        result={**submission.result, "parts": [{**p, "expected": "SECRET", "items": [{**i, "expected": "SECRET"} for i in p["items"]]}
+        result={**submission.result, "parts": [{**p, "expected": "SECRET", "parts": [{**i, "expected": "SECRET"} for i in p["parts"]]}
                                                for p in submission.result["parts"]]}
     )
     text = api_for(student).get(f"/api/submissions/{submission.pk}/").content.decode()

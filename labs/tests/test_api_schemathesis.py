@@ -30,10 +30,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.models import Role
+from accounts.services import token_get_or_create
 from accounts.tests.factories import PASSWORD, make_course, make_member
-from accounts.token_views import token_get_or_create
-from labs import services
-from labs.services import submission_create, submission_grade
+from labs.services import queue, submission_create, submission_grade
 from labs.tests.factories import lab_answers, make_lab
 
 #: Per operation and mode. Deterministic in CI; API_FUZZ_EXAMPLES=500 API_FUZZ_RANDOM=1 for a deeper local run.
@@ -47,7 +46,7 @@ TOKEN_PATH = "/api/auth/token/"
 @pytest.fixture
 def api_data(db: None, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[dict[str, Any]]:
     """A course with a student, a TA, two labs and graded submissions; no broker, no rate limit."""
-    monkeypatch.setattr(services, "_enqueue", lambda ids, declare=False: None)
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, declare=False: None)
     settings.SUBMISSION_RATE = "100000/min"  # the throttle has its own test; here it would hide the service
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # logins are fuzzed too
     cache.clear()

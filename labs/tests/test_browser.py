@@ -21,9 +21,8 @@ from django.conf import settings
 
 from accounts.tests.factories import make_course, make_member
 from grader.problems import get_family
-from labs import services
 from labs.models import Submission, SubmissionStatus
-from labs.services import lab_part_params, lab_variant_seed, submission_grade
+from labs.services import lab_part_params, lab_variant_seed, queue, submission_grade
 from labs.tests.factories import make_lab, part_answer
 from labs.tests.test_pages import GRID_PARTS
 from quizzes.tests.test_browser import _fill_grid, _page, browser  # noqa: F401  (browser: a fixture)
@@ -38,13 +37,13 @@ def test_a_student_submits_one_wrong_cell_and_watches_it_graded_live(
     from playwright.sync_api import expect
 
     enqueued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue", lambda ids, *args, **kwargs: enqueued.extend(ids))
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: enqueued.extend(ids))
     course = make_course("dlcv")
     student = make_member(course, username="alice")
     lab = make_lab(course, "lab1", parts=GRID_PARTS)
     conv, cost = lab.parts.get(key="conv"), lab.parts.get(key="cost")
     family = get_family(conv.family)
-    params = lab_part_params(part=conv, seed=lab_variant_seed(lab=lab, user=student))
+    params = lab_part_params(part=conv, seed=lab_variant_seed(lab_id=lab.pk, user_id=student.pk))
     expected = family.solve(params)
     output = [list(row) for row in expected["output"]]
     output[0][0] += 7  # the one wrong cell

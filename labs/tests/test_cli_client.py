@@ -25,13 +25,12 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Course, User
+from accounts.services import token_get_or_create
 from accounts.tests.factories import PASSWORD
-from accounts.token_views import token_get_or_create
 from grader.codelabs import get_codelab
-from labs import services
 from labs.client import CLIENT_PATH, dlcv_submit
 from labs.models import Lab, Submission, SubmissionStatus
-from labs.services import lab_upsert
+from labs.services import lab_upsert, queue
 
 CODELAB = "iou-nms"  # numpy only and fast in the sandbox
 SLUG = "cli-iou"
@@ -60,7 +59,7 @@ def token(student: User) -> str:
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Nothing reaches a worker (the live server runs in this process, so the patch reaches it)."""
     enqueued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue", lambda ids, *args, **kwargs: enqueued.extend(ids))
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: enqueued.extend(ids))
     return enqueued
 
 
@@ -300,8 +299,8 @@ def test_the_downloaded_client_submits_a_correct_file_and_shows_it_graded(
     assert progress[0].startswith("[   0 s] queued") and progress[-1].endswith("] graded"), progress
     assert "\r" not in out  # not a terminal: plain lines
     submission = Submission.objects.get()
-    assert submission.status == SubmissionStatus.GRADED and submission.result["code"]["sandboxed"] is True
-    tests = submission.result["code"]["tests"]
+    assert submission.status == SubmissionStatus.GRADED and submission.result["run"]["sandboxed"] is True
+    tests = submission.result["tests"]
     for test in tests:
         assert f"{test['function']}: {test['title']}" in out
     assert out.count("\n  PASS ") == len(tests) and "FAIL" not in out

@@ -1,8 +1,9 @@
 """The coding lab pages and downloads through the HTTP interface (Django's test client).
 
-No broker: ``labs.services._enqueue`` is replaced by a recorder. Graded results are written as the
-grader stores them (``submission.result["code"]``, messages in both languages), so the pages can be
-checked against hostile output (HTML in titles, messages, tracebacks, stdout) without a sandbox run;
+No broker: ``labs.services.queue.enqueue_gradings`` is replaced by a recorder. Graded results are
+written in the shape stored before ``grader.results`` (``submission.result["code"]``, messages in
+both languages) — so these tests also prove that such rows still show — and the pages are checked
+against hostile output (HTML in titles, messages, tracebacks, stdout) without a sandbox run;
 the real sandbox and worker are exercised by test_cli_client.py and test_code_submissions.py.
 """
 
@@ -22,10 +23,9 @@ from accounts.models import Course, Role, User
 from accounts.tests.factories import make_member, make_user
 from grader.codelabs import all_codelabs, get_codelab
 from grader.codelabs.public import public_tests_script
-from labs import services
 from labs.client import CLIENT_PATH, client_script
 from labs.models import Lab, Submission, SubmissionStatus
-from labs.services import lab_upsert, submission_create
+from labs.services import lab_upsert, queue, submission_create
 from labs.tests.factories import make_lab
 
 CODELAB = "iou-nms"  # numpy only, cheap to generate public tests for
@@ -36,7 +36,7 @@ ENQUEUED: list[int] = []
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ENQUEUED.clear()
-    monkeypatch.setattr(services, "_enqueue", lambda ids, *args, **kwargs: ENQUEUED.extend(ids))
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: ENQUEUED.extend(ids))
     yield
 
 
@@ -81,7 +81,7 @@ def assert_no_solution(text: str, slug: str = CODELAB) -> None:
 
 
 def store_graded(submission: Submission, *, tests: list[dict[str, Any]] | None = None, **code: Any) -> Submission:
-    """Write a graded result the way ``labs.services`` stores one (bilingual messages)."""
+    """Write a graded result as ``labs.services`` stored one before the typed result (bilingual messages)."""
     tests = tests if tests is not None else [
         {"name": "public-iou", "title": "3 × 3 boxes by hand", "public": True, "function": "box_iou",
          "points": 1.0, "earned": 1.0, "passed": True, "status": "passed",
@@ -203,12 +203,13 @@ def test_numeric_labs_keep_their_page(course: Course, student: User) -> None:
 
 
 @pytest.mark.django_db
-def test_the_numeric_submit_endpoint_sends_code_labs_to_the_api(code_lab: Lab, student: User) -> None:
+def test_code_labs_are_submitted_through_the_api_only(code_lab: Lab, student: User) -> None:
     client = client_for(student)
-    response = client.post("/labs/code-iou/submit", {"answers": "{}", "idempotency_key": "k1"})
-    assert response.status_code == 302 and response["Location"] == "/labs/code-iou/"
-    response = client.post("/labs/code-iou/submit", "{}", content_type="application/json")
-    assert response.status_code == 400 and "dlcv_submit.py" in response.json()["message"]
+    html = client.get("/labs/code-iou/").content.decode()
+    assert 'action="/api/labs/code-iou/submissions/"' in html
+    assert client.post("/labs/code-iou/submit", {"answers": "{}"}).status_code == 404  # no second endpoint
+    response = client.post("/api/labs/code-iou/submissions/", {"answers": {}}, content_type="application/json")
+    assert response.status_code == 400 and "source_code" in response.json()["errors"]
     assert not Submission.objects.exists()
 
 

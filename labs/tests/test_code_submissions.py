@@ -13,7 +13,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Course, User
-from accounts.token_views import token_get_or_create
+from accounts.services import token_get_or_create
 from grader.codelabs import get_codelab
 from labs import services
 from labs.models import Lab, LabKind, Submission, SubmissionStatus
@@ -21,7 +21,9 @@ from labs.services import (
     MAX_SOURCE_BYTES,
     SubmissionInvalid,
     SubmissionRefused,
+    grading,
     lab_upsert,
+    queue,
     submission_create,
     submission_grade,
 )
@@ -44,7 +46,7 @@ def code_lab(course: Course) -> Lab:
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[int], str]]:
     calls: list[tuple[list[int], str]] = []
-    monkeypatch.setattr(services, "_enqueue", lambda ids, kind="numeric": calls.append((list(ids), kind)))
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, kind="numeric": calls.append((list(ids), kind)))
     return calls
 
 
@@ -108,15 +110,15 @@ def test_graded_in_the_sandbox_solution_full_marks_then_a_hostile_one_is_a_clean
     good.refresh_from_db()
     assert good.status == SubmissionStatus.GRADED, good.error
     assert good.raw_score == 1 and float(good.score) == pytest.approx(float(code_lab.code_points))
-    tests = good.result["code"]["tests"]
-    assert tests and all(t["passed"] for t in tests) and any(not t["public"] for t in tests)
+    tests = good.result["tests"]
+    assert tests and all(t["status"] == "passed" for t in tests) and any(not t["public"] for t in tests)
 
     bad = submission_create(user=student, lab=code_lab, source_code=INFINITE, lang="en").submission
     services.code_runner()  # the same warm runner
     submission_grade(submission_id=bad.pk, stale_after=services.CODE_STALE_RUNNING_AFTER)
     bad.refresh_from_db()
     assert bad.status == SubmissionStatus.GRADED and bad.raw_score == 0
-    messages = " ".join(t["message"]["en"] for t in bad.result["code"]["tests"])
+    messages = " ".join(t["message"]["en"] for t in bad.result["tests"])
     assert "used up the per-test" in messages and "Skipped: box_iou() already ran out of time" in messages
     assert float(bad.score) == 0
 
@@ -133,7 +135,7 @@ def test_a_sandbox_failure_is_ours_and_costs_no_attempt(
         def run(self, job: Any) -> Any:
             raise SandboxError("the sandbox did not report the job's end in time")
 
-    monkeypatch.setattr(services, "code_runner", lambda: Broken())
+    monkeypatch.setattr(grading, "code_runner", lambda: Broken())
     sub = submission_create(user=student, lab=code_lab, source_code="x = 1\n", lang="en").submission
     submission_grade(submission_id=sub.pk)
     sub.refresh_from_db()
@@ -148,7 +150,7 @@ def test_a_sandbox_failure_is_ours_and_costs_no_attempt(
 
 @pytest.fixture
 def api(student: User, monkeypatch: pytest.MonkeyPatch) -> Iterator[APIClient]:
-    monkeypatch.setattr(services, "_enqueue", lambda ids, kind="numeric": None)
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, kind="numeric": None)
     cache.clear()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_get_or_create(user=student).key}")
@@ -218,6 +220,6 @@ def test_graded_end_to_end_by_a_celery_worker_on_the_code_queue(celery_worker_pr
     wait_for(lambda: Submission.objects.filter(pk=sub.pk, status=SubmissionStatus.GRADED).exists(), timeout=90,
              what="the code worker to grade the submission")
     sub.refresh_from_db()
-    assert sub.raw_score == 1 and sub.result["code"]["sandboxed"] is True
+    assert sub.raw_score == 1 and sub.result["run"]["sandboxed"] is True
     assert sub.grading_runs == 1 and sub.result_writes == 1
     assert time.monotonic() - started < 90

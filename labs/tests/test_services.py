@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,19 +16,24 @@ from django.utils import timezone
 
 from accounts.tests.factories import make_member
 from grader.problems import get_family
+from grader.results import GradingResult
 from labs import services
 from labs.models import LabKind, LabPart, Submission, SubmissionStatus
 from labs.services import (
     SubmissionInvalid,
     SubmissionRefused,
+    grading,
     lab_part_params,
     lab_regrade,
     lab_regrade_progress,
     lab_variant_seed,
+    queue,
+    regrade,
     submission_create,
     submission_grade,
     submissions_requeue_stuck,
 )
+from labs.services import submissions as submission_services
 from labs.tests.factories import first_misconception, lab_answers, make_lab
 
 DECLINING = {"mode": "declining", "points": [1.0, 0.8, 0.6]}
@@ -37,7 +43,7 @@ DECLINING = {"mode": "declining", "points": [1.0, 0.8, 0.6]}
 def enqueued(monkeypatch) -> list[list[int]]:
     """Record what would be sent to the broker instead of sending it."""
     sent: list[list[int]] = []
-    monkeypatch.setattr(services, "_enqueue", lambda ids, kind="numeric": sent.append(list(ids)))
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, kind="numeric": sent.append(list(ids)))
     return sent
 
 
@@ -56,18 +62,18 @@ def submit_and_grade(lab, user, **kwargs: Any) -> Submission:
 def test_variant_seed_is_stable_per_student_and_differs_between_students(course, student) -> None:
     lab = make_lab(course)
     other = make_member(course)
-    seed = lab_variant_seed(lab=lab, user=student)
-    assert seed == lab_variant_seed(lab=lab, user=student)
-    assert seed != lab_variant_seed(lab=lab, user=other)
+    seed = lab_variant_seed(lab_id=lab.pk, user_id=student.pk)
+    assert seed == lab_variant_seed(lab_id=lab.pk, user_id=student.pk)
+    assert seed != lab_variant_seed(lab_id=lab.pk, user_id=other.pk)
     part = lab.parts.get(key="conv")
     assert lab_part_params(part=part, seed=seed) == lab_part_params(part=part, seed=seed)
-    assert lab_part_params(part=part, seed=seed) != lab_part_params(part=part, seed=lab_variant_seed(lab=lab, user=other))
+    assert lab_part_params(part=part, seed=seed) != lab_part_params(part=part, seed=lab_variant_seed(lab_id=lab.pk, user_id=other.pk))
 
 
 @pytest.mark.django_db
 def test_parts_of_the_same_family_get_different_variants(course, student) -> None:
     lab = make_lab(course, parts=[("a", "conv-cost", {"kind": "grouped"}, 1), ("b", "conv-cost", {"kind": "grouped"}, 1)])
-    seed = lab_variant_seed(lab=lab, user=student)
+    seed = lab_variant_seed(lab_id=lab.pk, user_id=student.pk)
     a, b = lab.parts.all()
     assert lab_part_params(part=a, seed=seed) != lab_part_params(part=b, seed=seed)
 
@@ -138,7 +144,7 @@ def test_a_failed_grading_costs_no_attempt(course, student, monkeypatch) -> None
     family = get_family("conv-cost")
     original = type(family).grade
 
-    def broken(self, params, response, lang="en"):  # a grader bug
+    def broken(self, params, response):  # a grader bug
         raise ZeroDivisionError("division by zero in the grader")
 
     monkeypatch.setattr(type(family), "grade", broken)
@@ -148,8 +154,8 @@ def test_a_failed_grading_costs_no_attempt(course, student, monkeypatch) -> None
     monkeypatch.setattr(type(family), "grade", original)
     first, second = submit_and_grade(lab, student), submit_and_grade(lab, student)
     assert (first.number, second.number) == (2, 3)
-    assert first.score == Decimal("5.0000") and first.result["attempt"] == 1
-    assert second.score == Decimal("2.5000") and second.result["attempt"] == 2
+    assert first.score == Decimal("5.0000") and first.result["policy"]["attempt"] == 1
+    assert second.score == Decimal("2.5000") and second.result["policy"]["attempt"] == 2
     with pytest.raises(SubmissionRefused):  # two counted submissions: the failed one is not one
         submission_create(user=student, lab=lab, answers=lab_answers(lab, student))
 
@@ -161,7 +167,7 @@ def test_late_penalty_per_started_day(course, student) -> None:
     submission = submit_and_grade(lab, student, now=now)
     assert submission.late_days == 2
     assert submission.raw_score == 1 and submission.score == Decimal("4.0000")
-    assert submission.result["late_factor"] == pytest.approx(0.8)
+    assert submission.result["policy"]["late_factor"] == pytest.approx(0.8)
 
 
 @pytest.mark.django_db
@@ -211,14 +217,14 @@ def test_a_key_inserted_by_a_racing_writer_is_caught_by_the_constraint(course, s
     """The unique constraint backs the lock: an IntegrityError on the key returns the winner's row."""
     lab = make_lab(course)
     winner = Submission.objects.create(lab=lab, user=student, number=1, idempotency_key="k", answers={})
-    real = services._existing
+    real = submission_services._existing
     calls = {"n": 0}
 
     def blind_twice(lab, user, key):  # the racing writer's row is not visible yet
         calls["n"] += 1
         return None if calls["n"] <= 2 else real(lab, user, key)
 
-    monkeypatch.setattr(services, "_existing", blind_twice)
+    monkeypatch.setattr(submission_services, "_existing", blind_twice)
     result = submission_create(user=student, lab=lab, answers=lab_answers(lab, student), idempotency_key="k")
     assert not result.created and result.submission.pk == winner.pk
     assert Submission.objects.count() == 1
@@ -226,16 +232,14 @@ def test_a_key_inserted_by_a_racing_writer_is_caught_by_the_constraint(course, s
 
 @pytest.mark.django_db
 def test_grading_is_enqueued_on_commit_with_the_id_only(course, student, monkeypatch, django_capture_on_commit_callbacks) -> None:
-    from grader.tasks import grade_numeric_submission
-
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(grade_numeric_submission, "apply_async", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setattr(queue.current_app, "send_task", lambda *a, **kw: calls.append((a, kw)))
     lab = make_lab(course)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
         assert calls == []  # nothing is sent before the commit
     assert len(callbacks) == 1
-    assert calls == [((), {"args": [submission.pk], "queue": "numeric"})]
+    assert calls == [(("grader.grade_numeric_submission",), {"args": [submission.pk], "queue": "numeric"})]
     assert submission.enqueued_at is not None and submission.status == SubmissionStatus.QUEUED
 
 
@@ -244,12 +248,10 @@ def test_a_broker_failure_keeps_the_submission_for_the_sweeper(course, student, 
                                                                django_capture_on_commit_callbacks) -> None:
     from kombu.exceptions import OperationalError as BrokerDown
 
-    from grader.tasks import grade_numeric_submission
-
     def down(*args: Any, **kwargs: Any) -> None:
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(grade_numeric_submission, "apply_async", down)
+    monkeypatch.setattr(queue.current_app, "send_task", down)
     lab = make_lab(course)
     with django_capture_on_commit_callbacks(execute=True):
         result = submission_create(user=student, lab=lab, answers=lab_answers(lab, student))
@@ -270,8 +272,8 @@ def test_result_has_per_part_scores_feedback_tags_and_cells(course, student) -> 
     assert cost_result["score"] == 1 and cost_result["points"] == 2 and cost_result["correct"] is True
     assert conv_result["score"] < 1 and conv_result["max_points"] == 3
     assert tag in conv_result["misconceptions"] and tag in result["misconceptions"]
-    assert conv_result["feedback"]
-    output = next(item for item in conv_result["items"] if item["name"] == "output")
+    assert conv_result["message"]["en"] and conv_result["message"]["zh-Hant"]  # stored in every language
+    output = next(item for item in conv_result["parts"] if item["name"] == "output")
     assert "cells" in output and "expected" not in output  # per-cell results, no answer revealed
     assert float(submission.raw_score) == pytest.approx((conv_result["points"] + 2) / 5, abs=1e-4)
     assert (submission.grading_runs, submission.result_writes) == (1, 1)
@@ -280,7 +282,7 @@ def test_result_has_per_part_scores_feedback_tags_and_cells(course, student) -> 
 
 @pytest.mark.django_db
 def test_grading_twice_grades_once(course, student) -> None:
-    from grader.tasks import grade_numeric_submission
+    from labs.tasks import grade_numeric_submission
 
     lab = make_lab(course)
     submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
@@ -312,20 +314,19 @@ def test_a_worker_that_lost_its_claim_does_not_overwrite_the_newer_result(course
     finally finishes, its write does not apply."""
     lab = make_lab(course)
     submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
-    real_grade = services._grade
+    real_grade = grading._grade
     calls = {"n": 0}
 
-    def slow_worker_a(*args: Any) -> dict[str, Any]:
+    def slow_worker_a(*args: Any) -> GradingResult:
         calls["n"] += 1
         if calls["n"] == 1:  # while A is still grading: the sweeper and worker B
             assert submissions_requeue_stuck(older_than=timedelta(0)) == 1
             submission_grade(submission_id=submission.pk)
-            outcome = real_grade(*args)
-            return {**outcome, "score": Decimal("0.1234")}  # A's (different) result must be discarded
+            return replace(real_grade(*args), score=0.0247)  # A's (different) result must be discarded
         return real_grade(*args)
 
-    monkeypatch.setattr(services, "_grade", slow_worker_a)
-    monkeypatch.setattr(services, "_enqueue", lambda ids: None)
+    monkeypatch.setattr(grading, "_grade", slow_worker_a)
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids: None)
     submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
     assert (submission.status, submission.grading_runs, submission.result_writes) == (SubmissionStatus.GRADED, 2, 1)
@@ -340,7 +341,7 @@ def test_a_database_error_hands_the_row_back_for_the_retry(course, student, monk
     def lost_connection(*args: Any) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "_grade", lost_connection)
+    monkeypatch.setattr(grading, "_grade", lost_connection)
     with pytest.raises(OperationalError):
         submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
@@ -360,7 +361,7 @@ def test_the_soft_time_limit_marks_the_submission_failed(course, student, monkey
     def too_slow(*args: Any) -> None:
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(services, "_grade", too_slow)
+    monkeypatch.setattr(grading, "_grade", too_slow)
     submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.FAILED and "SoftTimeLimitExceeded" in submission.error
@@ -378,7 +379,7 @@ def test_on_postgresql_the_claim_and_the_result_are_one_statement_each(postgres_
     assert claim.startswith("UPDATE") and "RETURNING" in claim and "synchronous_commit" in claim
     assert write.startswith("UPDATE") and "synchronous_commit" in write
     submission.refresh_from_db()
-    assert (submission.status, submission.result["attempt"], submission.score) == (
+    assert (submission.status, submission.result["policy"]["attempt"], submission.score) == (
         SubmissionStatus.GRADED, 2, Decimal("4.0000"))
 
 
@@ -391,7 +392,7 @@ def test_grading_uses_the_parts_as_they_are_now(course, student) -> None:
     LabPart.objects.filter(lab=lab, key="cost").update(points=Decimal("4.5"), title="Cost, again")
     second = submit_and_grade(lab, student)
     cost = second.result["parts"][1]
-    assert (cost["max_points"], cost["title"], second.score) == (4.5, "Cost, again", Decimal("7.5000"))
+    assert (cost["max_points"], cost["label"], second.score) == (4.5, "Cost, again", Decimal("7.5000"))
 
 
 # --------------------------------------------------------------------------- sweeper and regrades
@@ -424,7 +425,7 @@ def test_sweeper_gives_up_on_a_submission_that_keeps_losing_its_worker(course, s
     submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
     old = timezone.now() - timedelta(minutes=10)
     Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.RUNNING, started_at=old,
-                                                       grading_runs=services.MAX_LOST_RUNS)
+                                                       grading_runs=regrade.MAX_LOST_RUNS)
     assert submissions_requeue_stuck(older_than=timedelta(minutes=5)) == 0
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.FAILED and "abandoned" in submission.error
@@ -442,14 +443,15 @@ def test_regrade_requeues_graded_and_failed_submissions_as_one_group(course, stu
     other_lab = make_lab(course)
     untouched = submit_and_grade(other_lab, student)
     sent: list[Any] = []
-    monkeypatch.setattr(services, "_send_group", sent.append)
+    monkeypatch.setattr(queue, "enqueue_regrade_group", lambda *args: sent.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         group_id = lab_regrade(lab=lab)
     uuid.UUID(group_id)
-    (signature,) = sent
-    assert str(signature.id) == group_id
-    assert sorted(task.args[0] for task in signature.tasks) == sorted([g.pk for g in graded] + [failed.pk])
-    assert lab_regrade_progress(lab=lab) == {"total": 4, "done": 0, "queued": 4, "running": 0, "graded": 0, "failed": 0}
+    ((ids, kind, sent_group_id),) = sent
+    assert sent_group_id == group_id and kind == "numeric"
+    assert sorted(ids) == sorted([g.pk for g in graded] + [failed.pk])
+    assert lab_regrade_progress(lab=lab) == {"total": 4, "done": 0, "pending": 4, "queued": 4, "running": 0,
+                                             "graded": 0, "failed": 0}
     assert Submission.objects.get(pk=untouched.pk).status == SubmissionStatus.GRADED
     for pk in [*(g.pk for g in graded), failed.pk, queued.pk]:
         submission_grade(submission_id=pk)

@@ -1,6 +1,6 @@
 """Numeric labs graded by real Celery workers: end to end, and when things go wrong.
 
-Reliability tests run their own workers on a private queue (``labs.services.GRADING_QUEUE`` is
+Reliability tests run their own workers on a private queue (``labs.services.queue.NUMERIC_QUEUE`` is
 pointed at it), so the session worker never takes their messages and they can be killed freely.
 """
 
@@ -15,8 +15,8 @@ import redis
 from django.conf import settings
 
 from accounts.tests.factories import make_member
-from labs import services
 from labs.models import Submission, SubmissionStatus
+from labs.services import queue as grading_queue
 from labs.services import submission_create, submissions_requeue_stuck
 from labs.tests.factories import first_misconception, lab_answers, make_lab
 from labs.tests.workers import kill_worker, private_queue, start_worker, stop_worker, wait_for
@@ -30,7 +30,7 @@ GRADED_WITHIN = 30.0
 def queue(monkeypatch, redis_required) -> Iterator[str]:
     """A private grading queue for this test's own workers."""
     name = private_queue("labs")
-    monkeypatch.setattr(services, "GRADING_QUEUE", name)
+    monkeypatch.setattr(grading_queue, "NUMERIC_QUEUE", name)
     yield name
     redis.Redis.from_url(settings.REDIS_URL).delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
 
@@ -48,8 +48,8 @@ def test_end_to_end_graded_by_the_worker(celery_worker_process, course, student)
     wait_for(lambda: graded(submission.pk), timeout=GRADED_WITHIN, what="the worker to grade the submission")
     submission.refresh_from_db()
     conv_result, cost_result = submission.result["parts"]
-    assert cost_result["key"] == "cost" and cost_result["score"] == 1 and cost_result["points"] == 2
-    assert conv_result["key"] == "conv" and conv_result["score"] < 1
+    assert cost_result["name"] == "cost" and cost_result["score"] == 1 and cost_result["points"] == 2
+    assert conv_result["name"] == "conv" and conv_result["score"] < 1
     assert tag in conv_result["misconceptions"] and tag in submission.result["misconceptions"]
     assert 0 < submission.raw_score < 1
     assert float(submission.score) == pytest.approx(float(submission.raw_score) * 5, abs=1e-3)
@@ -58,7 +58,7 @@ def test_end_to_end_graded_by_the_worker(celery_worker_process, course, student)
 
 
 def test_a_duplicated_task_message_grades_once(redis_required, celery_worker_process, course, student) -> None:
-    from grader.tasks import grade_numeric_submission
+    from labs.tasks import grade_numeric_submission
 
     lab = make_lab(course)
     submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission

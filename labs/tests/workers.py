@@ -39,7 +39,7 @@ def private_queue(prefix: str) -> str:
 def start_worker(queue: str, *, name: str, env: dict[str, str] | None = None, concurrency: int = 1,
                  timeout: float = 60) -> subprocess.Popen[bytes]:
     """A `celery worker` on the test database consuming only ``queue``; returns once it answers a ping."""
-    from grader.tasks import ping
+    from dlcv_site.tasks import ping
 
     log_path = Path(settings.VAR_DIR) / f"test-worker-{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Enrollment, Role, User
+from dlcv_site.errors import ServiceError
 from dlcv_site.rows import (
     convert_column,
     insert_rows,
@@ -31,8 +32,11 @@ from dlcv_site.rows import (
     select_columns,
     table_name,
 )
+from grader.i18n import Verbatim
+from grader.questions import grade_question, graded_unanswered, graded_unreadable
+from grader.results import GradingResult
+from grader.seeds import variant_seed
 from quizzes import prepared_views
-from quizzes.grading import QuestionGrade, grade_question
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -52,14 +56,8 @@ MAX_RESPONSE_BYTES = 64 * 1024
 AUTO_GRADED = {t for t in QuestionType.values if t != QuestionType.ESSAY}
 
 
-class AttemptError(Exception):
-    """A rule refused the action; ``code`` is stable for clients, the message is for people."""
-
-    code = "refused"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class AttemptError(ServiceError):
+    """A rule refused the action on an attempt."""
 
 
 class AssessmentClosed(AttemptError):
@@ -80,12 +78,6 @@ class AttemptNotOpen(AttemptError):
 
 class ResponseTooLarge(AttemptError):
     code = "too_large"
-
-
-def variant_seed(*parts: object) -> int:
-    """A stable 31-bit seed from the attempt's identity, so reloads show the same variant."""
-    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 class _Drawn(NamedTuple):
@@ -294,20 +286,15 @@ def attempt_item_save(*, user: User, attempt_id: int, item_id: int, response: An
     raise DeadlinePassed(_("Time is up: this answer was not saved."))
 
 
-def _lang_for(lang: str) -> str:
-    return "zh-Hant" if lang.lower().startswith("zh") else "en"
-
-
-def _store_grade(item: AttemptItem, grade: QuestionGrade, now: datetime) -> None:
+def _store_grade(item: AttemptItem, grade: GradingResult, now: datetime) -> None:
     item.score = Decimal(str(round(grade.score, 4)))
-    item.feedback = grade.to_dict()
+    item.feedback = grade.to_json()
     item.graded_at = now
     item.needs_manual_grading = grade.needs_manual_grading
 
 
 @transaction.atomic
-def practice_check(*, item: AttemptItem, response: Any, lang: str = "zh-Hant",
-                   now: datetime | None = None) -> QuestionGrade:
+def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None) -> GradingResult:
     """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""
     now = now or timezone.now()
     item = AttemptItem.objects.select_for_update().select_related("attempt__assessment", "question_version").get(pk=item.pk)
@@ -317,8 +304,8 @@ def practice_check(*, item: AttemptItem, response: Any, lang: str = "zh-Hant",
         raise AttemptNotOpen(_("This practice session has ended."))
     _check_response_size(response)
     version = item.question_version
-    grade = grade_question(version.question.type, version.spec, response, seed=item.seed, lang=_lang_for(lang))
-    if not grade.valid:
+    grade = grade_question(version.question.type, version.spec, response, seed=item.seed)
+    if not grade.gradable:
         return grade
     item.response = response
     item.response_saved_at = now
@@ -356,8 +343,7 @@ def practice_another_variant(*, item: AttemptItem) -> AttemptItem:
 
 
 @transaction.atomic
-def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool = False,
-                   lang: str = "zh-Hant") -> Attempt:
+def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool = False) -> Attempt:
     """Grade every saved answer and close the attempt. Idempotent: a submitted attempt is returned as is."""
     now = now or timezone.now()
     attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=attempt.pk)
@@ -369,15 +355,14 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
         version = item.question_version
         qtype = version.question.type
         if item.response is None:
-            grade = QuestionGrade(valid=True, score=0.0, feedback=["未作答。No answer."])
+            grade = graded_unanswered()
         else:
-            grade = grade_question(qtype, version.spec, item.response, seed=item.seed, lang=_lang_for(lang))
-            if not grade.valid:  # an unreadable saved answer at submission earns nothing, but says why
-                grade = QuestionGrade(valid=True, score=0.0, format_errors=grade.format_errors,
-                                      feedback=["答案格式無法判讀。The saved answer could not be read."])
+            grade = grade_question(qtype, version.spec, item.response, seed=item.seed)
+            if not grade.gradable:  # an unreadable saved answer at submission earns nothing, but says why
+                grade = graded_unreadable(grade)
         # Essays: graded by hand in exams; self-assessed in practice and mock exams.
-        grade.needs_manual_grading = qtype == QuestionType.ESSAY and item.response is not None and (
-            attempt.assessment.mode == AssessmentMode.EXAM)
+        grade = replace(grade, needs_manual_grading=qtype == QuestionType.ESSAY and item.response is not None
+                        and attempt.assessment.mode == AssessmentMode.EXAM)
         _store_grade(item, grade, now)
         total += item.score * item.points
     AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at", "needs_manual_grading"])
@@ -422,7 +407,8 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
     item.score = Decimal(str(round(score, 4)))
     item.needs_manual_grading = False
     item.graded_at = now
-    item.feedback = {**(item.feedback or {}), "manual": {"comment": comment, "grader": grader.get_username()}}
+    item.feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
+                                  graded_by=grader.get_username()).to_json()
     item.save(update_fields=["score", "needs_manual_grading", "graded_at", "feedback"])
     attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
     attempt.score = sum((i.score or 0) * i.points for i in attempt.items.all())

@@ -267,7 +267,7 @@ def test_practice_check_format_error_costs_nothing_and_records_best_and_latest(c
     numeric = attempt.items.get(question_version__question__bank_id="act-vanishing-gradient-03")
     bad = practice_check(item=numeric, response={"value": "1,2"})
     numeric.refresh_from_db()
-    assert bad.valid is False and numeric.checks == 0 and not PracticeRecord.objects.exists()
+    assert bad.gradable is False and numeric.checks == 0 and not PracticeRecord.objects.exists()
     right = practice_check(item=numeric, response=correct_response(numeric))
     assert right.score == 1
     practice_check(item=numeric, response={"value": "123456"})

@@ -46,7 +46,7 @@ def test_instructor_grades_an_essay_from_the_queue(graded_setup) -> None:
     essay.refresh_from_db()
     attempt.refresh_from_db()
     assert not essay.needs_manual_grading and float(essay.score) == pytest.approx(0.8)
-    assert essay.feedback["manual"]["comment"] == "Good."
+    assert essay.feedback["message"] == {"en": "Good.", "zh-Hant": "Good."} and essay.feedback["graded_by"]
     assert f"/grading/{essay.pk}/" not in teacher.get(f"/instructor/courses/{course.slug}/grading/").content.decode()
 
 

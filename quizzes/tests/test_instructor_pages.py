@@ -291,7 +291,7 @@ def test_preview_of_a_good_question_has_mathml_choices_in_seed_order_and_the_exp
     assert MATHML in html
     assert "correct" in html and "dead ReLU" in html
     assert "Leaky ReLU" in html  # the explanation
-    from quizzes.grading import choice_order
+    from grader.questions import choice_order
 
     spec = Question.objects.get(bank_id=SINGLE_ID).current_version.spec
     order = [int(n) - 1 for n in re.findall(r"option (\d+) in the file", html)]

@@ -269,7 +269,7 @@ def test_exam_page_has_a_widget_per_type_and_no_answers(course, student, student
     assert "quiz.js" in html and 'id="quiz-config"' in html
     # Choices are shown in the student's order, with the ORIGINAL indices as values.
     item = _item(attempt, SINGLE)
-    from quizzes.grading import choice_order
+    from grader.questions import choice_order
 
     order = choice_order(item.question_version.spec, item.seed)
     values = re.findall(rf'name="w-{item.id}-value" value="(\d+)"', html)
@@ -439,12 +439,12 @@ def test_practice_check_gives_feedback_and_format_errors_cost_nothing(course, st
     attempt = attempt_start(user=student, assessment=_practice(course))
     numeric = _item(attempt, NUMERIC)
     invalid = _post_json(student_client, _check_url(numeric), {"response": {"value": "abc"}})
-    assert invalid.status_code == 200 and invalid.json()["valid"] is False and invalid.json()["format_errors"]["value"]
+    assert invalid.status_code == 200 and invalid.json()["gradable"] is False and invalid.json()["format_errors"]["value"]
     numeric.refresh_from_db()
     assert numeric.checks == 0 and numeric.response is None
 
     wrong = _post_json(student_client, _check_url(numeric), {"response": {"value": "0.5"}}).json()
-    assert wrong["valid"] and wrong["score"] == 0 and wrong["misconceptions"]
+    assert wrong["gradable"] and wrong["score"] == 0 and wrong["misconceptions"]
     assert "正負號錯了" in wrong["html"] and render_markdown(numeric.question_version.explanation).strip() in wrong["html"]
     numeric.refresh_from_db()
     assert numeric.checks == 1
@@ -456,7 +456,7 @@ def test_practice_check_gives_feedback_and_format_errors_cost_nothing(course, st
     answer = family.format_answer(params, family.solve(params))
     grid = [row.split() for row in answer["output"].splitlines()]
     bad_format = _post_json(student_client, _check_url(param), {"response": {"parts": {"shape": "two", "output": grid}}})
-    assert bad_format.json()["valid"] is False and "shape" in bad_format.json()["format_errors"]
+    assert bad_format.json()["gradable"] is False and "shape" in bad_format.json()["format_errors"]
     param.refresh_from_db()
     assert param.checks == 0
     right = _post_json(student_client, _check_url(param), {"response": {"parts": {"shape": answer["shape"], "output": grid}}})
@@ -472,7 +472,7 @@ def test_practice_matrix_check_marks_cells(course, student, student_client) -> N
     attempt = attempt_start(user=student, assessment=_practice(course, [MATRIX]))
     item = _item(attempt, MATRIX)
     result = _post_json(student_client, _check_url(item), {"response": {"value": [["6", "2"], ["3", "4"]]}}).json()
-    assert result["score"] == 0.75 and result["parts"]["cells"] == [[True, True], [True, False]]
+    assert result["score"] == 0.75 and result["parts"][0]["cells"] == [[True, True], [True, False]]
     html = student_client.get(reverse("attempt", args=[attempt.id])).content.decode()
     assert "cell-bad" in html and "cell-ok" in html
 
@@ -509,7 +509,7 @@ def test_practice_essay_reveals_key_points_and_peers_after_writing(course, stude
     html = student_client.get(reverse("attempt", args=[attempt.id])).content.decode()
     assert spec["key_points"][0][:15] not in html and "Show key points" in html
     empty = _post_json(student_client, _check_url(item), {"response": {"text": "  "}}).json()
-    assert empty["valid"] is False and empty["format_errors"]["text"]
+    assert empty["gradable"] is False and empty["format_errors"]["text"]
     shown = _post_json(student_client, _check_url(item), {"response": {"text": "Features are learned."}}).json()
     assert spec["key_points"][0][:15] in shown["html"]
     peer = spec["peer_answers"][0]
@@ -577,7 +577,7 @@ def _items_part(html: str) -> str:
 
 def _seed_with_order(item: AttemptItem, *, other_than: list[int] | None = None) -> tuple[int, list[int]]:
     """A seed whose option order differs from ``other_than`` (or any seed), and that order."""
-    from quizzes.grading import choice_order
+    from grader.questions import choice_order
 
     for seed in range(1, 200):
         order = choice_order(item.question_version.spec, seed)
@@ -603,7 +603,7 @@ def _ids_on_page(html: str) -> set[int]:
 
 @pytest.mark.django_db
 def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, cache_writes) -> None:  # type: ignore[no-untyped-def]
-    from quizzes.grading import choice_order
+    from grader.questions import choice_order
     from quizzes.item_html import OPTION_VALUE_STAND_IN, STAND_IN, STATEMENT_STAND_IN
 
     exam = _exam(course, TWENTY)

@@ -162,15 +162,18 @@
         statusEl.textContent = S.network;
         return;
       }
-      if ((res.status === 201 || res.status === 200) && data && data.url) {
-        window.location.assign(data.url);  // stays busy: this submission is done
+      if ((res.status === 201 || res.status === 200) && data && data.page_url) {
+        window.location.assign(data.page_url);  // stays busy: this submission is done
         return;
       }
       key = null;  // the server answered and stored nothing: a new click is a new submission
       busy = false;
       button.disabled = false;
       statusEl.textContent = "";
-      var message = (data && data.message) || S.error;
+      var message = (data && data.detail) || S.error;
+      if (res.status === 400 && data && data.code === "invalid") message = S.invalid;
+      else if (res.status === 401 || res.status === 403) message = S.logged_out;
+      else if (res.status === 429) message = S.too_many;
       if (banner) { banner.textContent = message; banner.hidden = false; }
       if (res.status === 400 && data && data.errors) {
         showErrors(form, data.errors);

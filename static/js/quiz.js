@@ -433,7 +433,7 @@
       feedback.textContent = (res.data && res.data.message) || (res.status === 401 || res.status === 403 ? S.session : S.error);
       return;
     }
-    if (!res.data.valid) {
+    if (!res.data.gradable) {
       feedback.textContent = "";
       showFormatErrors(itemEl, res.data.format_errors || {});
       return;

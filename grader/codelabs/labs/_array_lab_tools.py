@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from grader.i18n import Text, Wording, join_sentences
+
 from ..base import Check, TestCase
-from ..checks import expect_array
+from ..checks import expect_array, failing_messages
 
 __all__ = [
     "IntOrPair",
@@ -110,10 +112,11 @@ def _as_numeric(value: Any) -> np.ndarray | None:
     return arr
 
 
-def expect_finite(got: Any, name: str, hint_en: str = "", hint_zh: str = "") -> Check | None:
+def expect_finite(got: Any, name: str, hint: Wording | None = None) -> Check | None:
     """A failing Check if ``got`` is numeric but holds NaN or ±inf; None if finite or unreadable.
 
-    Unreadable values are left to :func:`expect_array`, which explains what came back.
+    ``hint`` (a text) follows the message. Unreadable values are left to :func:`expect_array`,
+    which explains what came back.
     """
     arr = _as_numeric(got)
     if arr is None or not np.issubdtype(arr.dtype, np.inexact):
@@ -122,37 +125,32 @@ def expect_finite(got: Any, name: str, hint_en: str = "", hint_zh: str = "") -> 
     if not bad.any():
         return None
     count_nan, count_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
-    where = "" if arr.ndim == 0 else f" (first at [{', '.join(str(int(i)) for i in np.argwhere(bad)[0])}])"
-    return Check.fail(
-        f"`{name}` is not finite: {count_nan} NaN and {count_inf} infinite value(s){where}. {hint_en}".strip(),
-        f"`{name}` 不是有限值：有 {count_nan} 個 NaN、{count_inf} 個無限大{where}。{hint_zh}".strip(),
-        {"not_finite": True, "nan": count_nan, "inf": count_inf},
-    )
+    if arr.ndim == 0:
+        message = Text("`%(name)s` is not finite: %(nan)d NaN and %(inf)d infinite value(s).",
+                       name=name, nan=count_nan, inf=count_inf)
+    else:
+        index = "[" + ", ".join(str(int(i)) for i in np.argwhere(bad)[0]) + "]"
+        message = Text("`%(name)s` is not finite: %(nan)d NaN and %(inf)d infinite value(s) (first at %(index)s).",
+                       name=name, nan=count_nan, inf=count_inf, index=index)
+    return Check.fail(join_sentences([message, hint]), {"not_finite": True, "nan": count_nan, "inf": count_inf})
 
 
 def expect_tuple(got: Any, names: Sequence[str]) -> Check | None:
     """A failing Check unless ``got`` is a tuple/list of ``len(names)`` items; None if it is."""
     if isinstance(got, (tuple, list)) and len(got) == len(names):
         return None
-    length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-    length_zh = f"（長度 {len(got)}）" if isinstance(got, (tuple, list)) else ""
-    listed = ", ".join(names)
-    return Check.fail(
-        f"Expected a tuple ({listed}), got {type(got).__name__}{length}.",
-        f"需要回傳 tuple（{listed}），得到 {type(got).__name__}{length_zh}。",
-    )
+    listed, kind = ", ".join(names), type(got).__name__
+    if isinstance(got, (tuple, list)):
+        return Check.fail(Text("Expected a tuple (%(names)s), got %(type)s of length %(length)d.",
+                               names=listed, type=kind, length=len(got)))
+    return Check.fail(Text("Expected a tuple (%(names)s), got %(type)s.", names=listed, type=kind))
 
 
 def all_of(checks: Sequence[Check]) -> Check:
     """All parts must pass (a test is all or nothing); the messages of the failing parts are joined."""
-    failed = [c for c in checks if not c.passed]
-    if not failed:
+    if all(c.passed for c in checks):
         return Check.ok({"parts": [c.detail for c in checks]})
-    return Check(
-        0.0,
-        {lang: " ".join(c.message[lang] for c in failed) for lang in ("en", "zh-Hant")},
-        {"parts": [c.detail for c in checks]},
-    )
+    return Check(0.0, failing_messages(checks), {"parts": [c.detail for c in checks]})
 
 
 def matches(got: Any, expected: np.ndarray, rtol: float, atol: float) -> bool:
@@ -167,28 +165,25 @@ def matches(got: Any, expected: np.ndarray, rtol: float, atol: float) -> bool:
 def with_hint(
     check: Check,
     got: Any,
-    alternatives: Sequence[tuple[Callable[[], np.ndarray], str, str]],
+    alternatives: Sequence[tuple[Callable[[], np.ndarray], str]],
     rtol: float,
     atol: float,
 ) -> Check:
     """Append the hint of the first known mistake ``got`` reproduces, when ``check`` failed.
 
-    ``alternatives`` are ``(what the mistake computes, hint en, hint zh)``; the mistake's output
-    is computed lazily and any error there just skips that hint.
+    ``alternatives`` are ``(what the mistake computes, hint)``, the hint an English message marked
+    with ``N_`` (translated when worded); the mistake's output is computed lazily and any error
+    there just skips that hint.
     """
     if check.passed:
         return check
-    for compute, hint_en, hint_zh in alternatives:
+    for compute, hint in alternatives:
         try:
             wrong = compute()
         except Exception:
             continue
         if matches(got, wrong, rtol, atol):
-            return Check(
-                check.fraction,
-                {"en": f"{check.message['en']} {hint_en}", "zh-Hant": f"{check.message['zh-Hant']}{hint_zh}"},
-                {**check.detail, "hint": hint_en},
-            )
+            return Check(check.fraction, join_sentences([check.message, Text(hint)]), {**check.detail, "hint": hint})
     return check
 
 

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from grader.codelabs.base import LABS_DIR, Check, CodeLab, TestCase
 from grader.codelabs.checks import expect_array
+from grader.i18n import N_, Text, join_sentences
 from grader.reference.cnn import forward_numpy, load_reference_weights, make_reference_cnn, state_dict_arrays
 from grader.reference.conv import avg_pool2d, conv2d, max_pool2d
 
@@ -79,25 +80,17 @@ def variant_forward(
     return features @ fc_w.T + np.asarray(state["fc.bias"], dtype=np.float64)
 
 
-# (keyword arguments of variant_forward, English hint, Chinese hint)
-_MISTAKES: tuple[tuple[dict[str, Any], str, str], ...] = (
-    (
-        {"relu": False},
-        "Your logits equal a forward pass *without the ReLU* after each convolution.",
-        "你的 logits 與「卷積後沒有 ReLU」的前向傳播一致。",
-    ),
+# (keyword arguments of variant_forward, hint)
+_MISTAKES: tuple[tuple[dict[str, Any], str], ...] = (
+    ({"relu": False}, N_("Your logits equal a forward pass *without the ReLU* after each convolution.")),
     (
         {"channels_last": True},
-        "Your logits equal flattening in channels-last order (N, H, W, C); flatten (N, C, H, W) "
-        "row-major, like torch.flatten(x, 1).",
-        "你的 logits 與以 channels-last（N, H, W, C）順序攤平的結果一致；應直接將 (N, C, H, W) "
-        "依列優先攤平，如 torch.flatten(x, 1)。",
+        N_(
+            "Your logits equal flattening in channels-last order (N, H, W, C); flatten (N, C, H, W) "
+            "row-major, like torch.flatten(x, 1)."
+        ),
     ),
-    (
-        {"pool": "avg"},
-        "Your logits equal using *average* pooling; the network uses 2 × 2 *max* pooling.",
-        "你的 logits 與使用「平均」池化一致；本網路用的是 2 × 2 最大池化。",
-    ),
+    ({"pool": "avg"}, N_("Your logits equal using *average* pooling; the network uses 2 × 2 *max* pooling.")),
 )
 
 
@@ -107,10 +100,10 @@ def _diagnose(got: Any, state: Mapping[str, Array], x: Array, check: Check) -> C
         return check
     try:
         arr = np.asarray(got, dtype=np.float64)
-        for kwargs, en, zh in _MISTAKES:
+        for kwargs, hint in _MISTAKES:
             variant = variant_forward(state, x, **kwargs)
             if arr.shape == variant.shape and np.allclose(arr, variant, rtol=RTOL, atol=ATOL):
-                message = {"en": f"{check.message['en']} {en}", "zh-Hant": f"{check.message['zh-Hant']}{zh}"}
+                message = join_sentences([check.message, Text(hint)])
                 return replace(check, message=message, detail={**check.detail, "likely_mistake": kwargs})
     except Exception:  # a value we cannot even read as numbers: the plain message says enough
         return check
@@ -131,10 +124,7 @@ def _logits_check(state: Mapping[str, Array], x: Array) -> Callable[[Any], Check
 class CnnForwardNumpyLab(CodeLab):
     slug: ClassVar[str] = SLUG
     student_files: ClassVar[tuple[str, ...]] = ("reference_weights.npz",)
-    title: ClassVar[dict[str, str]] = {
-        "en": "CNN forward pass in numpy",
-        "zh-Hant": "用 numpy 實作 CNN 前向傳播",
-    }
+    title: ClassVar[str] = N_("CNN forward pass in numpy")
     functions: ClassVar[tuple[str, ...]] = ("cnn_forward",)
 
     def _case(

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from grader.codelabs.base import Check, CodeLab, TestCase
+from grader.i18n import N_
 from grader.reference.conv import conv2d
 from grader.reference.conv_grad import conv2d_backward
 
@@ -38,12 +39,10 @@ Array = npt.NDArray[Any]
 RTOL, ATOL = 1e-6, 1e-8
 NAMES = ("dx", "dw", "db")
 
-_DX_FLIP_HINT = (
+_DX_FLIP_HINT = N_(
     "Your dx equals the result of sliding the kernel over dout *without* rotating it. The gradient "
     "w.r.t. the input is a full convolution of dout with w: each dout value is sent back to the "
-    "input pixels its window read, weighted by the tap that read them.",
-    "你的 dx 等於在 dout 上滑動「未旋轉」的核所得的結果。對輸入的梯度是 dout 與 w 的完整卷積："
-    "每個 dout 值要送回它的視窗讀過的輸入像素，乘上讀取該像素的那個核權重。",
+    "input pixels its window read, weighted by the tap that read them."
 )
 
 
@@ -51,7 +50,7 @@ def _grads_check(dout: Array, x: Array, w: Array, hyper: dict[str, Any]) -> Call
     expected = conv2d_backward(dout, x, w, **hyper)
     dout, x, w = np.array(dout), np.array(x), np.array(w)  # private copies (see conv2d_forward)
     flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1])
-    dx_hints = [(lambda: conv2d_backward(dout, x, flipped, **hyper).dx, *_DX_FLIP_HINT)]
+    dx_hints = [(lambda: conv2d_backward(dout, x, flipped, **hyper).dx, _DX_FLIP_HINT)]
 
     def check(got: Any) -> Check:
         wrong_container = expect_tuple(got, NAMES)
@@ -76,10 +75,7 @@ def _title(x: Array, w: Array, hyper: dict[str, Any]) -> str:
 
 class Conv2dBackwardLab(CodeLab):
     slug: ClassVar[str] = "conv2d-backward"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Conv2d backward pass in numpy",
-        "zh-Hant": "用 numpy 實作 Conv2d 反向傳播",
-    }
+    title: ClassVar[str] = N_("Conv2d backward pass in numpy")
     functions: ClassVar[tuple[str, ...]] = ("conv2d_backward",)
 
     def _case(

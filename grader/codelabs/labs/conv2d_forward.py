@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from grader.codelabs.base import Check, CodeLab, TestCase
+from grader.i18n import N_
 from grader.reference.conv import conv2d
 
 from ._array_lab_tools import (
@@ -34,25 +35,20 @@ Array = npt.NDArray[Any]
 # Inputs are float64; this leaves room for a different summation order, not for float32.
 RTOL, ATOL = 1e-6, 1e-8
 
-_FLIP_HINT = (
+_FLIP_HINT = N_(
     "Your output equals the mathematical convolution (kernel rotated by 180°). A CNN layer "
-    "computes cross-correlation: use w[o, c, a, b] as it is, without flipping.",
-    "你的輸出等於數學上的卷積（核旋轉 180°）。CNN 的卷積層計算的是互相關（cross-correlation）："
-    "直接使用 w[o, c, a, b]，不要翻轉。",
+    "computes cross-correlation: use w[o, c, a, b] as it is, without flipping."
 )
-_NO_BIAS_HINT = (
-    "Your output equals the layer without its bias: add b[o] to every position of output channel o.",
-    "你的輸出等於沒有加偏差的結果：輸出通道 o 的每個位置都要加上 b[o]。",
-)
+_NO_BIAS_HINT = N_("Your output equals the layer without its bias: add b[o] to every position of output channel o.")
 
 
 def _output_check(x: Array, w: Array, b: Array | None, hyper: dict[str, Any]) -> Callable[[Any], Check]:
     expected = conv2d(x, w, b, **hyper)
     # Private copies: in-process runs hand the student the case's own arrays, which they may modify.
     x, w, b = np.array(x), np.array(w), None if b is None else np.array(b)
-    hints = [(lambda: conv2d(x, w, b, flip=True, **hyper), *_FLIP_HINT)]
+    hints = [(lambda: conv2d(x, w, b, flip=True, **hyper), _FLIP_HINT)]
     if b is not None and np.any(b != 0):
-        hints.append((lambda: conv2d(x, w, None, **hyper), *_NO_BIAS_HINT))
+        hints.append((lambda: conv2d(x, w, None, **hyper), _NO_BIAS_HINT))
 
     def check(got: Any) -> Check:
         return with_hint(expect_close(got, expected, "y", RTOL, ATOL), got, hints, RTOL, ATOL)
@@ -73,10 +69,7 @@ def _title(x: Array, w: Array, b: Array | None, hyper: dict[str, Any]) -> str:
 
 class Conv2dForwardLab(CodeLab):
     slug: ClassVar[str] = "conv2d-forward"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Conv2d forward pass in numpy",
-        "zh-Hant": "用 numpy 實作 Conv2d 前向傳播",
-    }
+    title: ClassVar[str] = N_("Conv2d forward pass in numpy")
     functions: ClassVar[tuple[str, ...]] = ("conv2d_forward",)
 
     def _case(

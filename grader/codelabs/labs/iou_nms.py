@@ -15,6 +15,7 @@ import numpy as np
 
 from grader.codelabs.base import Check, CodeLab, TestCase
 from grader.codelabs.checks import expect_array
+from grader.i18n import N_, Text
 from grader.reference.detection import box_iou, nms
 
 __all__ = ["LAB", "IouNmsLab", "check_keep"]
@@ -42,14 +43,14 @@ def _fmt_indices(indices: list[int]) -> str:
 def check_keep(got: Any, expected: np.ndarray) -> Check:
     """Kept indices: same indices in the same order; feedback names missing and extra ones."""
     if got is None:
-        return Check.fail("`nms`: your function returned None.", "`nms`：你的函式回傳了 None。")
+        return Check.fail(Text("`nms`: your function returned None."))
     try:
         arr = np.asarray(got)
     except Exception:
         arr = np.asarray([], dtype=object)
     numeric = arr.dtype != object and (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_)
     if not numeric or arr.ndim != 1:
-        # Not a flat list of numbers: expect_array explains dtype/shape problems in both languages.
+        # Not a flat list of numbers: expect_array explains dtype/shape problems.
         return expect_array(got, expected, name="keep", integer=True)
     if arr.size and (not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr))):
         return expect_array(got, expected, name="keep", integer=True)
@@ -62,28 +63,25 @@ def check_keep(got: Any, expected: np.ndarray) -> Check:
     extra = [i for i in kept if i not in want]
     if not missing and not extra and len(kept) == len(want):
         return Check.fail(
-            f"`nms`: the right boxes are kept but in the wrong order: got {_fmt_indices(kept)}, "
-            f"expected {_fmt_indices(want)}. Return them by descending score; equal scores in input "
-            "order (lower index first).",
-            f"`nms`：保留的框正確但順序不對：得到 {_fmt_indices(kept)}，應為 {_fmt_indices(want)}。"
-            "請依分數由高到低回傳；分數相同時依輸入順序（索引小的在前）。",
+            Text("`nms`: the right boxes are kept but in the wrong order: got %(got)s, expected %(expected)s. "
+                 "Return them by descending score; equal scores in input order (lower index first).",
+                 got=_fmt_indices(kept), expected=_fmt_indices(want)),
             detail,
         )
-    parts_en, parts_zh = [], []
-    if missing:
-        parts_en.append(f"boxes that should be kept but were not: {_fmt_indices(missing)}")
-        parts_zh.append(f"應保留卻被抑制的框：{_fmt_indices(missing)}")
-    if extra:
-        parts_en.append(f"boxes kept that should be suppressed: {_fmt_indices(extra)}")
-        parts_zh.append(f"應被抑制卻保留的框：{_fmt_indices(extra)}")
-    if not missing and not extra:
-        parts_en.append("some indices are repeated")
-        parts_zh.append("有重複的索引")
-    return Check.fail(
-        f"`nms`: kept {len(kept)} boxes, expected {len(want)}; " + "; ".join(parts_en) + ".",
-        f"`nms`：保留了 {len(kept)} 個框，應為 {len(want)} 個；" + "；".join(parts_zh) + "。",
-        detail,
-    )
+    counts = {"kept": len(kept), "expected": len(want)}
+    if missing and extra:
+        message = Text("`nms`: kept %(kept)d boxes, expected %(expected)d; boxes that should be kept but were "
+                       "not: %(missing)s; boxes kept that should be suppressed: %(extra)s.",
+                       **counts, missing=_fmt_indices(missing), extra=_fmt_indices(extra))
+    elif missing:
+        message = Text("`nms`: kept %(kept)d boxes, expected %(expected)d; boxes that should be kept but were "
+                       "not: %(missing)s.", **counts, missing=_fmt_indices(missing))
+    elif extra:
+        message = Text("`nms`: kept %(kept)d boxes, expected %(expected)d; boxes kept that should be "
+                       "suppressed: %(extra)s.", **counts, extra=_fmt_indices(extra))
+    else:
+        message = Text("`nms`: kept %(kept)d boxes, expected %(expected)d; some indices are repeated.", **counts)
+    return Check.fail(message, detail)
 
 
 def _iou_case(
@@ -202,10 +200,7 @@ def _threshold_edge_scene(rng: Rng) -> tuple[np.ndarray, np.ndarray, float]:
 
 class IouNmsLab(CodeLab):
     slug: ClassVar[str] = "iou-nms"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Box IoU and non-maximum suppression",
-        "zh-Hant": "框的 IoU 與非極大值抑制（NMS）",
-    }
+    title: ClassVar[str] = N_("Box IoU and non-maximum suppression")
     functions: ClassVar[tuple[str, ...]] = ("box_iou", "nms")
 
     def public_cases(self) -> list[TestCase]:

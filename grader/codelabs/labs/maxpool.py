@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from grader.codelabs.base import Check, CodeLab, TestCase
 from grader.codelabs.checks import expect_array
+from grader.i18n import N_
 from grader.reference.conv import max_pool2d, max_unpool2d
 from grader.reference.conv_grad import max_pool2d_backward
 
@@ -43,33 +44,25 @@ Array = npt.NDArray[Any]
 
 RTOL, ATOL = 1e-9, 1e-12  # max pooling only copies and adds numbers; there is no rounding to allow for
 
-_ZERO_PAD_HINT = (
+_ZERO_PAD_HINT = N_(
     "Your y equals max pooling over a zero-padded input. Max pooling pads with −∞ (padding must "
-    "never win), so a window of negative values next to the border keeps a negative maximum.",
-    "你的 y 等於以 0 填充後做最大池化的結果。最大池化應以 −∞ 填充（填充值不能勝出），"
-    "所以靠近邊界、全是負值的視窗，其最大值仍是負的。",
+    "never win), so a window of negative values next to the border keeps a negative maximum."
 )
-_PADDED_INDEX_HINT = (
-    "Your indices are positions in the *padded* plane. Report row * W + col in the unpadded H × W input.",
-    "你的 indices 是在「填充後」平面中的位置。應回傳未填充的 H × W 輸入中的 row * W + col。",
+_PADDED_INDEX_HINT = N_(
+    "Your indices are positions in the *padded* plane. Report row * W + col in the unpadded H × W input."
 )
-_WINDOW_INDEX_HINT = (
+_WINDOW_INDEX_HINT = N_(
     "Your indices are positions *inside each window* (0 … kH·kW − 1). Report the flat position "
-    "row * W + col of the maximum in the whole H × W input plane.",
-    "你的 indices 是「視窗內」的位置（0 … kH·kW − 1）。應回傳最大值在整個 H × W 輸入平面中的 "
-    "扁平位置 row * W + col。",
+    "row * W + col of the maximum in the whole H × W input plane."
 )
-_LAST_TIE_HINT = (
+_LAST_TIE_HINT = N_(
     "Your indices pick the *last* maximum on ties; take the first one in row-major window order "
-    "(np.argmax does), as torch does.",
-    "遇到相同最大值時，你的 indices 選了「最後一個」；應依視窗內列優先順序選第一個（np.argmax 即是），與 torch 相同。",
+    "(np.argmax does), as torch does."
 )
-_NO_ACCUMULATE_HINT = (
+_NO_ACCUMULATE_HINT = N_(
     "Your dx keeps only one gradient where several overlapping windows chose the same input "
     "position; they must add up. Note that `dx[idx] += dout` with repeated indices in idx adds only "
-    "once; use np.add.at (or loop).",
-    "多個重疊視窗選到同一個輸入位置時，你的 dx 只保留了其中一個梯度；它們應該相加。注意 "
-    "idx 有重複時 `dx[idx] += dout` 只會加一次；請用 np.add.at（或迴圈）。",
+    "once; use np.add.at (or loop)."
 )
 
 
@@ -136,13 +129,13 @@ def _forward_check(
         padded = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
         return max_pool2d(padded, kernel, step, 0)[0]
 
-    y_hints = [(zero_padded_y, *_ZERO_PAD_HINT)] if pad != (0, 0) else []
+    y_hints = [(zero_padded_y, _ZERO_PAD_HINT)] if pad != (0, 0) else []
     idx_hints = [
-        (lambda: _indices_in_window(expected_idx, width, kernel, step, pad), *_WINDOW_INDEX_HINT),
-        (lambda: _indices_last_tie(x, kernel, step, pad), *_LAST_TIE_HINT),
+        (lambda: _indices_in_window(expected_idx, width, kernel, step, pad), _WINDOW_INDEX_HINT),
+        (lambda: _indices_last_tie(x, kernel, step, pad), _LAST_TIE_HINT),
     ]
     if pad != (0, 0):
-        idx_hints.insert(0, (lambda: _indices_in_padded_plane(expected_idx, width, pad), *_PADDED_INDEX_HINT))
+        idx_hints.insert(0, (lambda: _indices_in_padded_plane(expected_idx, width, pad), _PADDED_INDEX_HINT))
 
     def check(got: Any) -> Check:
         wrong_container = expect_tuple(got, ("y", "indices"))
@@ -158,7 +151,7 @@ def _forward_check(
 def _backward_check(dout: Array, indices: Array, input_shape: tuple[int, ...]) -> Callable[[Any], Check]:
     expected = max_pool2d_backward(dout, indices, input_shape)
     dout, indices = np.array(dout), np.array(indices)
-    hints = [(lambda: _backward_without_accumulation(dout, indices, input_shape), *_NO_ACCUMULATE_HINT)]
+    hints = [(lambda: _backward_without_accumulation(dout, indices, input_shape), _NO_ACCUMULATE_HINT)]
 
     def check(got: Any) -> Check:
         return with_hint(expect_close(got, expected, "dx", RTOL, ATOL), got, hints, RTOL, ATOL)
@@ -189,10 +182,7 @@ def _pool_title(
 
 class MaxPoolLab(CodeLab):
     slug: ClassVar[str] = "maxpool"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Max pooling: forward with indices, backward, unpooling",
-        "zh-Hant": "最大池化：含索引的前向、反向傳播與反池化",
-    }
+    title: ClassVar[str] = N_("Max pooling: forward with indices, backward, unpooling")
     functions: ClassVar[tuple[str, ...]] = ("maxpool_forward", "maxpool_backward", "max_unpool")
 
     def _forward_case(

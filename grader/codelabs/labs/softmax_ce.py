@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from grader.codelabs.base import Check, CodeLab, TestCase
 from grader.codelabs.checks import expect_array, expect_number
+from grader.i18n import N_, Text
 from grader.reference.conv_grad import softmax_cross_entropy_grad
 from grader.reference.functional import softmax_cross_entropy
 
@@ -31,21 +32,14 @@ Array = npt.NDArray[Any]
 RTOL, ATOL = 1e-6, 1e-10
 NAMES = ("loss", "dlogits")
 
-_STABILITY_HINT = (
+_STABILITY_HINT = N_(
     "Large logits make exp(z) overflow (exp(710) is already inf in float64) or make softmax "
     "underflow to 0 (then log 0 = −inf). Subtract each row's maximum first and use "
-    "log-softmax = (z − max) − log Σ exp(z − max), never log(softmax(z)).",
-    "過大的 logits 會讓 exp(z) 溢位（float64 中 exp(710) 已是 inf），或讓 softmax 下溢成 0"
-    "（log 0 = −inf）。請先把每一列減去該列最大值，並用 log-softmax = (z − max) − log Σ exp(z − max)，"
-    "不要用 log(softmax(z))。",
+    "log-softmax = (z − max) − log Σ exp(z − max), never log(softmax(z))."
 )
-_LOSS_SUM_HINT = (
-    "Your loss is N times the expected value: it is the *mean* over the N rows, not the sum.",
-    "你的 loss 是正確值的 N 倍：應取 N 列的「平均」，不是總和。",
-)
-_GRAD_TIMES_N_HINT = (
-    "Your dlogits is N times too large: the loss is a mean over N rows, so divide the gradient by N.",
-    "你的 dlogits 大了 N 倍：loss 是 N 列的平均，梯度也要除以 N。",
+_LOSS_SUM_HINT = N_("Your loss is N times the expected value: it is the *mean* over the N rows, not the sum.")
+_GRAD_TIMES_N_HINT = N_(
+    "Your dlogits is N times too large: the loss is a mean over N rows, so divide the gradient by N."
 )
 
 
@@ -53,18 +47,18 @@ def _loss_and_grad_check(logits: Array, labels: Array) -> Callable[[Any], Check]
     expected_loss = float(softmax_cross_entropy(logits, labels))
     expected_grad = softmax_cross_entropy_grad(logits, labels)
     n = logits.shape[0]
-    loss_hints = [(lambda: np.asarray(expected_loss * n), *_LOSS_SUM_HINT)] if n > 1 else []
-    grad_hints = [(lambda: expected_grad * n, *_GRAD_TIMES_N_HINT)] if n > 1 else []
+    loss_hints = [(lambda: np.asarray(expected_loss * n), _LOSS_SUM_HINT)] if n > 1 else []
+    grad_hints = [(lambda: expected_grad * n, _GRAD_TIMES_N_HINT)] if n > 1 else []
 
     def check_loss(got: Any) -> Check:
-        not_finite = expect_finite(got, "loss", *_STABILITY_HINT)
+        not_finite = expect_finite(got, "loss", Text(_STABILITY_HINT))
         if not_finite is not None:
             return not_finite
         result = expect_number(got, expected_loss, name="loss", rtol=RTOL, atol=ATOL)
         return with_hint(result, got, loss_hints, RTOL, ATOL)
 
     def check_grad(got: Any) -> Check:
-        not_finite = expect_finite(got, "dlogits", *_STABILITY_HINT)
+        not_finite = expect_finite(got, "dlogits", Text(_STABILITY_HINT))
         if not_finite is not None:
             return not_finite
         result = expect_array(got, expected_grad, name="dlogits", rtol=RTOL, atol=ATOL)
@@ -86,10 +80,7 @@ def _title(logits: Array, label: str) -> str:
 
 class SoftmaxCrossEntropyLab(CodeLab):
     slug: ClassVar[str] = "softmax-ce"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Stable softmax cross-entropy and its gradient",
-        "zh-Hant": "數值穩定的 softmax 交叉熵及其梯度",
-    }
+    title: ClassVar[str] = N_("Stable softmax cross-entropy and its gradient")
     functions: ClassVar[tuple[str, ...]] = ("softmax_cross_entropy",)
 
     def _case(

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import torch
 
 from grader.codelabs.base import Check, CodeLab, Limits, TestCase
+from grader.i18n import N_, Text
 from grader.reference.cnn import PARAMETER_NAMES, load_state_dict_arrays, make_reference_cnn
 
 __all__ = [
@@ -124,39 +125,33 @@ def check_trained_state(got: Any) -> Check:
         accuracy = held_out_accuracy(got)
     except ValueError as exc:
         return Check.fail(
-            f"The returned weights are not a valid state dict of the reference CNN: {exc}. "
-            f"Expected keys {', '.join(PARAMETER_NAMES)}.",
-            f"回傳的權重不是參考 CNN 的有效 state dict：{exc}。應有的鍵：{', '.join(PARAMETER_NAMES)}。",
+            Text("The returned weights are not a valid state dict of the reference CNN: %(error)s. "
+                 "Expected keys %(keys)s.", error=str(exc), keys=", ".join(PARAMETER_NAMES)),
             {"valid": False},
         )
     except Exception as exc:  # anything else odd in the value: fail clearly, never raise
         return Check.fail(
-            f"Could not evaluate the returned weights ({type(exc).__name__}: {exc}).",
-            f"無法評估回傳的權重（{type(exc).__name__}：{exc}）。",
+            Text("Could not evaluate the returned weights (%(exception)s: %(error)s).",
+                 exception=type(exc).__name__, error=str(exc)),
             {"valid": False},
         )
     passes, reaches = accuracy >= PASS_ACCURACY, accuracy >= TARGET_ACCURACY
     fraction = VALID_SHARE + PASS_SHARE * passes + TARGET_SHARE * reaches
     n_test = int(digits_split().y_test.size)
     correct = round(accuracy * n_test)
-    en = (
-        f"Held-out accuracy {accuracy:.4f} ({correct}/{n_test}). Valid state dict ✓; "
-        f"accuracy ≥ {PASS_ACCURACY:.2f} {_mark(passes)}; accuracy ≥ {TARGET_ACCURACY:.2f} {_mark(reaches)}."
-    )
-    zh = (
-        f"保留測試集準確率 {accuracy:.4f}（{correct}/{n_test}）。state dict 有效 ✓；"
-        f"準確率 ≥ {PASS_ACCURACY:.2f} {_mark(passes)}；準確率 ≥ {TARGET_ACCURACY:.2f} {_mark(reaches)}。"
+    message = Text(
+        "Held-out accuracy %(accuracy).4f (%(correct)d/%(n_test)d). Valid state dict ✓; "
+        "accuracy ≥ %(pass_accuracy).2f %(pass_mark)s; accuracy ≥ %(target_accuracy).2f %(target_mark)s.",
+        accuracy=accuracy, correct=correct, n_test=n_test, pass_accuracy=PASS_ACCURACY, pass_mark=_mark(passes),
+        target_accuracy=TARGET_ACCURACY, target_mark=_mark(reaches),
     )
     detail = {"valid": True, "accuracy": accuracy, "correct": correct, "n_test": n_test}
-    return Check(min(fraction, 1.0), {"en": en, "zh-Hant": zh}, detail)
+    return Check(min(fraction, 1.0), message, detail)
 
 
 class TrainCnnLab(CodeLab):
     slug: ClassVar[str] = "train-cnn"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Train a small CNN on 8 × 8 digits",
-        "zh-Hant": "在 8 × 8 手寫數字上訓練小型 CNN",
-    }
+    title: ClassVar[str] = N_("Train a small CNN on 8 × 8 digits")
     functions: ClassVar[tuple[str, ...]] = ("train",)
     uses_torch: ClassVar[bool] = True
     # Accuracy is measured on held-out data students never get: locally, only shapes are checked.

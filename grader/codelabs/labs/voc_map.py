@@ -27,6 +27,7 @@ import numpy as np
 
 from grader.codelabs.base import Check, CodeLab, TestCase
 from grader.codelabs.checks import expect_array, expect_mapping, expect_number
+from grader.i18n import N_, Text, join_sentences
 from grader.reference.detection import APMethod, average_precision, box_iou, evaluate_detections
 
 __all__ = ["LAB", "VocMapLab", "check_voc_map", "expected_voc_map"]
@@ -99,20 +100,22 @@ def expected_voc_map(
 
 
 #: Alternative answers worth naming when a result matches one of them.
-MISCONCEPTIONS: tuple[tuple[str, dict[str, Any], str, str], ...] = (
+MISCONCEPTIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
     (
         "voc07-11-point",
         {"method": "voc07"},
-        "Your APs equal the 11-point (VOC2007) interpolation; this lab asks for the all-point "
-        "area under the precision envelope (VOC2010+).",
-        "你的 AP 等於 11 點（VOC2007）內插的結果；本作業要的是精確度包絡線下的全點面積（VOC2010 之後）。",
+        N_(
+            "Your APs equal the 11-point (VOC2007) interpolation; this lab asks for the all-point "
+            "area under the precision envelope (VOC2010+)."
+        ),
     ),
     (
         "difficult-counted",
         {"use_difficult": False},
-        "Your APs are what you get when difficult objects count as ordinary ones; they must not "
-        "count as positives, and detections matching them must be ignored.",
-        "你的 AP 等於把 difficult 物件當成一般物件的結果；它們不應計入正樣本數，與它們配對的偵測也要忽略。",
+        N_(
+            "Your APs are what you get when difficult objects count as ordinary ones; they must not "
+            "count as positives, and detections matching them must be ignored."
+        ),
     ),
 )
 
@@ -143,11 +146,11 @@ def check_voc_map(
     check = expect_mapping(got, ["map", "ap"], each)
     if check.passed:
         return check
-    for tag, _, en, zh in MISCONCEPTIONS:
+    for tag, _, hint in MISCONCEPTIONS:
         if tag in alternatives and _same(got, alternatives[tag]):
             return Check(
                 check.fraction,
-                {"en": f"{check.message['en']} {en}", "zh-Hant": f"{check.message['zh-Hant']}{zh}"},
+                join_sentences([check.message, Text(hint)]),
                 {**check.detail, "misconception": tag},
             )
     return check
@@ -165,7 +168,7 @@ def _case(
 ) -> TestCase:
     expected = expected_voc_map(dets, gts, num_classes, iou_threshold)
     alternatives = {
-        tag: expected_voc_map(dets, gts, num_classes, iou_threshold, **kw) for tag, kw, _, _ in MISCONCEPTIONS
+        tag: expected_voc_map(dets, gts, num_classes, iou_threshold, **kw) for tag, kw, _ in MISCONCEPTIONS
     }
     # Only name a misconception whose answer actually differs from the right one here.
     alternatives = {tag: alt for tag, alt in alternatives.items() if not _same(alt, expected)}
@@ -320,10 +323,7 @@ def _holes_scene(rng: Rng) -> tuple[Arrays, Arrays, int]:
 
 class VocMapLab(CodeLab):
     slug: ClassVar[str] = "voc-map"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Mean average precision, PASCAL VOC style",
-        "zh-Hant": "PASCAL VOC 平均精確度均值（mAP）",
-    }
+    title: ClassVar[str] = N_("Mean average precision, PASCAL VOC style")
     functions: ClassVar[tuple[str, ...]] = ("voc_map",)
 
     def public_cases(self) -> list[TestCase]:

@@ -15,13 +15,14 @@ within ``SCORE_TOL``; order does not matter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from grader.codelabs.base import Check, CodeLab, TestCase
+from grader.i18n import N_, Joined, Text, join_list
 from grader.reference.detection import box_iou
 from grader.reference.yolo import (
     Detections,
@@ -54,38 +55,47 @@ def _fmt_box(box: np.ndarray) -> str:
     return "[" + ", ".join(f"{v:.2f}" for v in box) + "]"
 
 
-def _describe(expected: Detections, k: int) -> tuple[str, str]:
+def _describe(expected: Detections, k: int) -> Text:
     i, j, b = (int(v) for v in expected.cells[k])
-    c, s, box = int(expected.classes[k]), float(expected.scores[k]), _fmt_box(expected.boxes[k])
-    return (
-        f"class {c}, score {s:.6f}, box {box} (cell row {i}, column {j}, box {b})",
-        f"類別 {c}、分數 {s:.6f}、框 {box}（第 {i} 列、第 {j} 行格子的第 {b} 個框）",
+    return Text(
+        "class %(cls)d, score %(score).6f, box %(box)s (cell row %(row)d, column %(column)d, box %(b)d)",
+        cls=int(expected.classes[k]), score=float(expected.scores[k]), box=_fmt_box(expected.boxes[k]),
+        row=i, column=j, b=b,
     )
+
+
+class _InlineList(Text):
+    """Items as an inline list in the reader's language ("a, b" / 「a、b」)."""
+
+    __slots__ = ()
+
+    def __init__(self, items: Sequence[str]) -> None:
+        super().__init__("", items=tuple(items))
+
+    def __call__(self, lang: str) -> str:
+        return join_list(self.args["items"], lang)
 
 
 def _parse(got: Any) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, Check | None]:
     """The student's dict as (boxes (K, 4), scores (K,), classes (K,)), or a failing Check."""
     if not isinstance(got, Mapping):
         return None, Check.fail(
-            f"Expected a dict with keys boxes, scores, classes; got {type(got).__name__}.",
-            f"需要回傳含 boxes、scores、classes 的 dict，得到 {type(got).__name__}。",
+            Text("Expected a dict with keys boxes, scores, classes; got %(type)s.", type=type(got).__name__)
         )
     missing = [k for k in KEYS if k not in got]
     if missing:
-        return None, Check.fail(
-            f"The returned dict is missing {', '.join(missing)}.", f"回傳的 dict 缺少 {'、'.join(missing)}。"
-        )
+        return None, Check.fail(Text("The returned dict is missing %(keys)s.", keys=_InlineList(missing)))
     arrays = []
     for key in KEYS:
         try:
             arr = np.asarray(got[key], dtype=np.float64)
         except Exception:
             return None, Check.fail(
-                f"`{key}`: could not read it as a numeric array ({type(got[key]).__name__}).",
-                f"`{key}`：無法轉成數值陣列（{type(got[key]).__name__}）。",
+                Text("`%(key)s`: could not read it as a numeric array (%(type)s).", key=key,
+                     type=type(got[key]).__name__)
             )
         if not np.all(np.isfinite(arr)):
-            return None, Check.fail(f"`{key}` contains NaN or infinity.", f"`{key}` 含有 NaN 或無限大。")
+            return None, Check.fail(Text("`%(key)s` contains NaN or infinity.", key=key))
         arrays.append(arr)
     boxes, scores, classes = arrays
     if boxes.size == 0:
@@ -100,11 +110,11 @@ def _parse(got: Any) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, 
     if not shapes_ok:
         shapes = f"boxes {boxes.shape}, scores {scores.shape}, classes {classes.shape}"
         return None, Check.fail(
-            f"Shapes must be boxes (K, 4), scores (K,), classes (K,) with the same K; got {shapes}.",
-            f"形狀必須是 boxes (K, 4)、scores (K,)、classes (K,)，K 相同；得到 {shapes}。",
+            Text("Shapes must be boxes (K, 4), scores (K,), classes (K,) with the same K; got %(shapes)s.",
+                 shapes=shapes)
         )
     if not np.all(classes == np.round(classes)):
-        return None, Check.fail("`classes` must be integer class ids.", "`classes` 必須是整數類別編號。")
+        return None, Check.fail(Text("`classes` must be integer class ids."))
     return (boxes, scores, classes.astype(np.int64)), None
 
 
@@ -145,33 +155,31 @@ def check_detections(got: Any, expected: Detections) -> Check:
             wrong_box.append((k, near[0]))
             missing.remove(k)
             extra.remove(near[0])
-    en = [f"You returned {len(scores)} detections, expected {len(expected)}."]
-    zh = [f"你回傳了 {len(scores)} 個偵測，應為 {len(expected)} 個。"]
+    pieces: list[Text] = [
+        Text("You returned %(got)d detections, expected %(expected)d.", got=len(scores), expected=len(expected))
+    ]
     if wrong_box:
-        en.append(f"{len(wrong_box)} with the right class and score but a different box, e.g.")
-        zh.append(f"{len(wrong_box)} 個類別與分數正確但框不同，例如")
+        pieces.append(Text("%(n)d with the right class and score but a different box, e.g.", n=len(wrong_box)))
         for k, g in wrong_box[:SHOWN]:
-            d_en, d_zh = _describe(expected, k)
-            en.append(f"got {_fmt_box(boxes[g])} for {d_en};")
-            zh.append(f"{d_zh}，你的框是 {_fmt_box(boxes[g])}；")
+            pieces.append(
+                Text("got %(box)s for %(detection)s;", box=_fmt_box(boxes[g]), detection=_describe(expected, k))
+            )
     if missing:
-        en.append(f"{len(missing)} missing (expected, not returned), e.g.")
-        zh.append(f"{len(missing)} 個缺少（應有但沒回傳），例如")
-        for k in missing[:SHOWN]:
-            d_en, d_zh = _describe(expected, k)
-            en.append(d_en + ";")
-            zh.append(d_zh + "；")
+        pieces.append(Text("%(n)d missing (expected, not returned), e.g.", n=len(missing)))
+        # Translators: one expected detection of a list, ended as a list item.
+        pieces += [Text("%(detection)s;", detection=_describe(expected, k)) for k in missing[:SHOWN]]
     if extra:
-        en.append(f"{len(extra)} extra (returned, not expected), e.g.")
-        zh.append(f"{len(extra)} 個多餘（回傳了但不應有），例如")
-        for g in extra[:SHOWN]:
-            en.append(f"class {int(classes[g])}, score {float(scores[g]):.6f}, box {_fmt_box(boxes[g])};")
-            zh.append(f"類別 {int(classes[g])}、分數 {float(scores[g]):.6f}、框 {_fmt_box(boxes[g])}；")
-    en.append(
-        f"(Matching: same class, IoU ≥ {MATCH_IOU}, score within {SCORE_TOL:g}; order does not matter.)"
+        pieces.append(Text("%(n)d extra (returned, not expected), e.g.", n=len(extra)))
+        pieces += [
+            Text("class %(cls)d, score %(score).6f, box %(box)s;", cls=int(classes[g]), score=float(scores[g]),
+                 box=_fmt_box(boxes[g]))
+            for g in extra[:SHOWN]
+        ]
+    pieces.append(
+        Text("(Matching: same class, IoU ≥ %(iou)s, score within %(tolerance)g; order does not matter.)",
+             iou=MATCH_IOU, tolerance=SCORE_TOL)
     )
-    zh.append(f"（配對方式：類別相同、IoU ≥ {MATCH_IOU}、分數差 ≤ {SCORE_TOL:g}；順序不影響。）")
-    return Check.fail(" ".join(en), "".join(zh), detail)
+    return Check.fail(Joined(pieces), detail)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -307,10 +315,7 @@ def _detector_case(
 
 class YoloDecodeLab(CodeLab):
     slug: ClassVar[str] = "yolo-decode"
-    title: ClassVar[dict[str, str]] = {
-        "en": "Decoding YOLO's output grid",
-        "zh-Hant": "解碼 YOLO 的輸出網格",
-    }
+    title: ClassVar[str] = N_("Decoding YOLO's output grid")
     functions: ClassVar[tuple[str, ...]] = ("decode",)
 
     def public_cases(self) -> list[TestCase]:

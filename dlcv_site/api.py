@@ -1,0 +1,237 @@
+"""The JSON API's plumbing, shared by every app's ``apis.py``: parsing, errors, throttles.
+
+Every API view derives from :class:`ApiView`: JSON bodies only (at most 256 KB, 413 otherwise; finite
+numbers only — Python's ``json`` reads ``NaN``, ``Infinity`` and ``1e999`` happily, we do not), and
+every error is JSON: ``{"detail": …}``, plus ``"errors"`` with field-level messages for a 400 and a
+stable ``"code"`` for a refusal. A :class:`dlcv_site.errors.ServiceError` raised by a service
+becomes a 400 (:class:`~dlcv_site.errors.InvalidInput`) or a 409 here, so views need no
+``try``. No input, however malformed, may turn into a 500. Messages follow the request's language
+(``Accept-Language``, the language switch, ``?lang=``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.views import APIView, exception_handler
+
+from dlcv_site.errors import InvalidInput, ServiceError
+
+#: Largest request body any API accepts (answers to a whole lab fit in a few KB).
+MAX_BODY_BYTES = 256 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is larger than 256 KB.")
+    default_code = "payload_too_large"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+class StrictJSONParser(JSONParser):
+    """JSON bodies of at most ``MAX_BODY_BYTES`` with finite numbers; anything else is a 400/413."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        raw = stream.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            return json.loads(raw.decode(encoding), parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, LookupError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise exceptions.ParseError(_("JSON parse error: %(error)s") % {"error": str(exc)[:200]}) from None
+
+
+def _body_too_large(request: HttpRequest | Request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False  # the server refuses a malformed length before we see it; the parser still caps it
+    return length > MAX_BODY_BYTES
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's handler, plus: a service's refusal as 400/409 with its code, one 404 message, Django's
+    body-size guard as 413, and 400s as ``{detail, errors}``."""
+    if isinstance(exc, InvalidInput):
+        return Response({"detail": exc.message, "code": exc.code, "errors": exc.errors},
+                        status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ServiceError):
+        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        # One message for "no such object" and "not yours": the body must not tell them apart.
+        exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
+        exc = exceptions.ParseError(_("Malformed request."))
+    response = exception_handler(exc, dict(context))
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"detail": _("Invalid input."), "errors": errors}
+    return response
+
+
+class ApiView(APIView):
+    """Base of every API here: JSON bodies only, the size check first, JSON errors."""
+
+    parser_classes: list[type[BaseParser]] = [StrictJSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication, which may read a form body for the CSRF check.
+        if _body_too_large(request):
+            raise PayloadTooLarge()
+        super().initial(request, *args, **kwargs)
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+
+@csrf_exempt  # it changes nothing, and must answer JSON for every method
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Every unknown ``/api/…`` URL (e.g. ``/api/submissions/-1/``): JSON like the rest of the API."""
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=status.HTTP_404_NOT_FOUND)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="Stable reason for a 409 (e.g. attempts_exhausted).")
+    errors = serializers.DictField(
+        required=False,
+        child=serializers.JSONField(),
+        help_text="Field-level messages: {field: [message]}, or {part: {answer box: message}} for answers.",
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+#: What each error status means, for the schema (written once, in English, at import time).
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid input: see `errors`.",
+    401: "Not authenticated.",
+    404: "No such object, or not yours.",
+    409: "Refused: see `code` (e.g. the lab is closed or the attempts are used up).",
+    413: "Body larger than 256 KB.",
+    429: "Too many requests; see Retry-After.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The schema's error responses for ``codes``."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code]) for code in codes}
+
+
+# --------------------------------------------------------------------------- throttles
+
+
+def _rate(name: str, default: str) -> str:
+    return str(getattr(settings, name, None) or default)
+
+
+class _SurvivesCacheOutage:
+    """Throttles count in the cache; while it is unreachable they let requests through (and log):
+    a Redis outage must not stop students submitting (the attempts policy still holds) or logging in."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except Exception:
+            logger.warning("throttle cache unavailable; not throttling %s", type(self).__name__, exc_info=True)
+            return True
+
+
+class SubmissionRateThrottle(_SurvivesCacheOutage, UserRateThrottle):
+    """Per-student submissions (``SUBMISSION_RATE``, default 30/min) → 429 with Retry-After."""
+
+    scope = "lab_submissions"
+
+    def get_rate(self) -> str:
+        return _rate("SUBMISSION_RATE", "30/min")
+
+
+class _LoginFailureThrottle(SimpleRateThrottle):
+    """Counts failed logins only (a successful one costs nothing): ``allow_request`` looks, and
+    ``record_failure`` counts. Rate: ``LOGIN_FAILURE_RATE`` (default 10/min)."""
+
+    def get_rate(self) -> str:
+        return _rate("LOGIN_FAILURE_RATE", "10/min")
+
+    def ident(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        ident = self.ident(request)
+        return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        return len(self.history) < self.num_requests
+
+    def record_failure(self, request: Request) -> None:
+        key = self.get_cache_key(request, None)  # type: ignore[arg-type]
+        if key is not None:
+            now = self.timer()
+            try:
+                history = [t for t in self.cache.get(key, []) if t > now - self.duration]
+                self.cache.set(key, [now, *history], self.duration)
+            except Exception:
+                logger.warning("throttle cache unavailable; a failed login not counted", exc_info=True)
+
+
+class LoginFailureByAddressThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
+    scope = "login_failures_address"
+
+    def ident(self, request: Request) -> str | None:
+        return self.get_ident(request)
+
+
+class LoginFailureByUsernameThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
+    """Also per username, so guessing one account's password from many addresses is slow too."""
+
+    scope = "login_failures_username"
+
+    def ident(self, request: Request) -> str | None:
+        data = request.data
+        username = data.get("username") if isinstance(data, Mapping) else None
+        if not isinstance(username, str) or not username:
+            return None
+        return hashlib.sha256(username.strip().lower().encode("utf-8", "replace")).hexdigest()

@@ -1,0 +1,56 @@
+"""The request's language, for the parts of the house that are not Django: the grader core.
+
+Django names languages ``zh-hant``/``en`` (``settings.LANGUAGES``); the grader core names them
+``zh-Hant``/``en`` (``grader.i18n.LANGS``). This is the one place that maps one to the other.
+A request may also name its language with ``?lang=`` (:class:`QueryLanguageMiddleware`), as API
+clients and links to a page in a given language do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from grader.i18n import LANGS
+
+#: ``?lang=`` values and the Django language each selects (the grader's names and Django's).
+_QUERY_LANGUAGES = {"en": "en", "zh-hant": "zh-hant", "zh-Hant": "zh-hant", "zh-tw": "zh-hant"}
+
+
+def grader_lang(language_code: str | None = None) -> str:
+    """The grader's name for ``language_code`` (default: the active language): "zh-Hant" or "en"."""
+    code = (language_code or translation.get_language() or "").lower()
+    return "zh-Hant" if code.startswith("zh") else "en"
+
+
+def django_language(grader_language: str) -> str:
+    """Django's name for one of the grader's languages."""
+    if grader_language not in LANGS:
+        raise ValueError(f"unsupported language {grader_language!r}")
+    return "zh-hant" if grader_language == "zh-Hant" else "en"
+
+
+def query_language(request: HttpRequest) -> str | None:
+    """The Django language a ``?lang=`` names, or None (absent or not one we speak)."""
+    return _QUERY_LANGUAGES.get(request.GET.get("lang", ""))
+
+
+class QueryLanguageMiddleware:
+    """``?lang=en`` or ``?lang=zh-Hant`` on any URL: that language for this request only (the
+    language switch and ``Accept-Language`` choose it otherwise, via Django's LocaleMiddleware,
+    which must come before this one)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = query_language(request)
+        if language is None:
+            return self.get_response(request)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", language)
+            return response

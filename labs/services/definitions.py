@@ -1,0 +1,140 @@
+"""Lab definitions (``fixtures/labs/*.yaml``): what makes one valid, and loading one into a course."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import Course
+from grader.codelabs import get_codelab
+from grader.problems import get_family
+from labs.models import Lab, LabKind, LabPart
+from labs.policy import policy_spec_errors
+
+_SPEC_KEYS = {"slug", "title", "description", "due_days", "attempts_policy", "late_policy", "parts", "kind", "codelab"}
+_PART_KEYS = {"key", "title", "family", "constraints", "points"}
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _part_errors(index: int, part: Any) -> list[str]:
+    where = f"parts[{index}]"
+    if not isinstance(part, Mapping):
+        return [f"{where} must be a mapping"]
+    errors = [f"{where}: unknown field {k!r}" for k in part if k not in _PART_KEYS]
+    for field in ("key", "title", "family"):
+        if not isinstance(part.get(field), str) or not part[field].strip():
+            errors.append(f"{where}.{field} is required")
+    if errors:
+        return errors
+    if not _SLUG.match(part["key"]):
+        errors.append(f"{where}.key {part['key']!r} must be a slug")
+    points = part.get("points", 1)
+    if not isinstance(points, int | float) or points <= 0:
+        errors.append(f"{where}.points must be positive")
+    constraints = part.get("constraints") or {}
+    if not isinstance(constraints, Mapping):
+        return [*errors, f"{where}.constraints must be a mapping"]
+    try:
+        family = get_family(part["family"])
+    except KeyError as exc:
+        return [*errors, f"{where}: {exc.args[0]}"]
+    # Generate a few variants: bad constraints raise, and the family must accept its own answer.
+    for seed in range(3):
+        try:
+            params = family.generate(seed, dict(constraints) or None)
+            typed = family.format_answer(params, family.solve(params))
+            score = family.check(params, typed).score
+        except (ValueError, TypeError, KeyError) as exc:
+            return [*errors, f"{where} ({part['family']}): {exc}"]
+        if score != 1.0:
+            return [*errors, f"{where} ({part['family']}): its own answer scored {score} for seed {seed}"]
+    return errors
+
+
+def lab_spec_errors(spec: Any) -> list[str]:
+    """What is wrong with a lab definition (a ``fixtures/labs/*.yaml`` file); empty if it is fine."""
+    if not isinstance(spec, Mapping):
+        return ["a lab definition must be a mapping"]
+    errors = [f"unknown field {k!r}" for k in spec if k not in _SPEC_KEYS]
+    if not isinstance(spec.get("slug"), str) or not _SLUG.match(spec["slug"]):
+        errors.append("slug is required and must be a slug like 'lab1-convolution'")
+    if not isinstance(spec.get("title"), str) or not spec["title"].strip():
+        errors.append("title is required")
+    errors += policy_spec_errors(spec)
+    kind = spec.get("kind", LabKind.NUMERIC)
+    if kind not in LabKind.values:
+        return [*errors, f"kind must be one of {', '.join(LabKind.values)}"]
+    if kind == LabKind.CODE:
+        if spec.get("parts"):
+            errors.append("a coding lab has no parts: its tests come from the grader's code lab")
+        try:
+            get_codelab(str(spec.get("codelab") or ""))
+        except KeyError as exc:
+            errors.append(f"codelab: {exc.args[0]}")
+        return errors
+    if spec.get("codelab"):
+        errors.append("codelab is only for kind: code")
+    parts = spec.get("parts")
+    if not isinstance(parts, list) or not parts:
+        return [*errors, "parts must be a non-empty list"]
+    for index, part in enumerate(parts):
+        errors += _part_errors(index, part)
+    keys = [p.get("key") for p in parts if isinstance(p, Mapping)]
+    errors += [f"part key {k!r} appears twice" for k in sorted({k for k in keys if keys.count(k) > 1})]
+    return errors
+
+
+@transaction.atomic
+def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
+    """Create or update a lab and its parts from a validated definition; ``(lab, created)``.
+
+    Idempotent: parts are matched by key, parts no longer listed are removed, and a ``due_days``
+    offset counts from when the lab was first created (so reloading never moves the due date).
+    """
+    errors = lab_spec_errors(spec)
+    if errors:
+        raise ValueError("; ".join(errors))
+    lab = Lab.objects.select_for_update().filter(slug=spec["slug"]).first()
+    if lab is not None and lab.course_id != course.pk:
+        raise ValueError(f"lab slug {spec['slug']!r} already belongs to course {lab.course.slug!r}")
+    created = lab is None
+    if lab is None:
+        lab = Lab(course=course, slug=spec["slug"])
+    lab.title = spec["title"].strip()
+    lab.description = (spec.get("description") or "").strip()
+    lab.kind = spec.get("kind", LabKind.NUMERIC)
+    lab.codelab = str(spec.get("codelab") or "") if lab.kind == LabKind.CODE else ""
+    lab.code_points = (
+        Decimal(str(get_codelab(lab.codelab).total_points())).quantize(Decimal("0.01")) if lab.codelab else Decimal(0)
+    )
+    lab.attempts_policy = dict(spec.get("attempts_policy") or {"mode": "unlimited"})
+    lab.late_policy = dict(spec.get("late_policy") or {})
+    lab.save()
+    due_days = spec.get("due_days")
+    due_at = lab.created_at + timedelta(days=due_days) if due_days is not None else None
+    if lab.due_at != due_at:
+        lab.due_at = due_at
+        lab.save(update_fields=["due_at"])
+    parts = spec.get("parts") or []
+    keys = [part["key"] for part in parts]
+    lab.parts.exclude(key__in=keys).delete()
+    lab.parts.update(position=F("position") + 10_000)  # free the positions before renumbering
+    for position, part in enumerate(parts, start=1):
+        LabPart.objects.update_or_create(
+            lab=lab,
+            key=part["key"],
+            defaults={
+                "position": position,
+                "title": part["title"].strip(),
+                "family": part["family"],
+                "constraints": dict(part.get("constraints") or {}),
+                "points": Decimal(str(part.get("points", 1))),
+            },
+        )
+    return lab, created
