@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 from rest_framework.authtoken.models import Token
 
+from accounts import sql
 from accounts.models import STAFF_ROLES, Course, Enrollment, User
-from dlcv_site.rows import table_name
 
 logger = logging.getLogger(__name__)
 
@@ -34,23 +32,14 @@ def user_role_in_course(*, user: User, course: Course) -> str | None:
     return Enrollment.objects.filter(user=user, course=course).values_list("role", flat=True).first()
 
 
-@lru_cache(maxsize=1)
-def _staff_anywhere_sql() -> str:
-    enrollments = table_name(Enrollment)
-    roles = ", ".join(["%s"] * len(STAFF_ROLES))
-    return f"SELECT 1 FROM {enrollments} e WHERE e.user_id = %s AND e.role IN ({roles}) LIMIT 1"
-
-
 def user_is_course_staff(*, user: User) -> bool:
     """True for a TA or instructor of any course (or a superuser): who may open instructor pages.
-    SQL written once: the navigation asks it on every student's first page."""
+    SQL written once (``accounts.sql``): the navigation asks it on every student's first page."""
     if not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
-    with connection.cursor() as cursor:
-        cursor.execute(_staff_anywhere_sql(), [user.pk, *(str(role) for role in STAFF_ROLES)])
-        return cursor.fetchone() is not None
+    return sql.user_staff_anywhere(user_id=user.pk)
 
 
 NAV_STAFF_CACHE_SECONDS = 60

@@ -1,13 +1,9 @@
-"""The JSON API, mounted at ``/api/`` (schema and docs are in ``dlcv_site/urls.py``)."""
+"""The JSON API, mounted at ``/api/`` (schema and docs are in ``dlcv_site/urls.py``). Any other
+``/api/…`` URL is a JSON 404 (``dlcv_site.views.not_found``, the site's 404 handler)."""
 
-from django.urls import include, path, re_path
-
-from dlcv_site.api import api_not_found
+from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("labs.api_urls")),
-    # Last: any other /api/… URL is a JSON 404, not the site's HTML page. Only paths ending in a
-    # slash, so /api/docs still redirects to /api/docs/ (APPEND_SLASH).
-    re_path(r"^(.*/)?$", api_not_found, name="api-not-found"),
 ]

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
-from django.db import connection
 
+from dlcv_site import sql
 from dlcv_site.celery import app as celery_app
 
 
@@ -28,9 +28,7 @@ def _timed(start: float) -> float:
 def check_database() -> CheckResult:
     start = time.perf_counter()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        sql.database_round_trip()
     except Exception as exc:  # any driver error means "down"; the message names it
         return CheckResult(False, _timed(start), f"{type(exc).__name__}: {exc}")
     return CheckResult(True, _timed(start), settings.DATABASE_ENGINE)

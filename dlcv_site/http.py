@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 
@@ -24,18 +25,45 @@ def json_error(status: int, code: str, message: str, **extra: Any) -> JsonRespon
     return JsonResponse({"code": code, "message": message, **extra}, status=status)
 
 
+def _logged_out() -> JsonResponse:
+    return json_error(401, "login_required",
+                      _("You are logged out. Log in again in another tab; your answers are kept on this device."))
+
+
 def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Like ``login_required`` but answers 401 JSON; a :class:`BadRequest` the view raises is a 400."""
+    """Like ``login_required`` but answers 401 JSON; a :class:`BadRequest` the view raises is a 400
+    and a 404 (no such object, or not yours: the same body) is JSON too."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return json_error(401, "login_required",
-                              _("You are logged out. Log in again in another tab; your answers are kept on this device."))
+            return _logged_out()
         try:
             return view(request, *args, **kwargs)
         except BadRequest as exc:
             return json_error(400, "bad_request", str(exc))
+        except Http404:
+            return json_error(404, "not_found", _("Not found."))
+
+    return wrapper
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Whether the page's script (``fetch`` with ``Accept: application/json``) asks, not a form."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def login_required_page_or_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For a view a form and a script both post to: logged out, a form goes to the login page and a
+    script gets 401 JSON (``fetch`` would follow the redirect to the form without a word)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not wants_json(request):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            return view(request, *args, **kwargs)
+        return json_login_required(view)(request, *args, **kwargs)
 
     return wrapper
 

@@ -10,38 +10,28 @@ when ``CACHE_URL`` is set.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any
 
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.utils import timezone
 
-from dlcv_site.rows import model_from_row, select_columns, table_name
+from dlcv_site import sql
 
 logger = logging.getLogger(__name__)
 
 CACHED_SECONDS = 300
 
 
-@lru_cache(maxsize=1)
-def _session_sql() -> str:
-    return f"SELECT {select_columns(Session, 's')} FROM {table_name(Session)} s WHERE s.session_key = %s AND s.expire_date > %s"
-
-
 class SessionStore(cached_db.SessionStore):
     def _get_session_from_db(self) -> Session | None:
-        """The unexpired session row, by SQL written once: every student's first request of an exam
-        reads it here when their cached copy has expired."""
-        with connection.cursor() as cursor:
-            cursor.execute(_session_sql(), [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())])
-            row = cursor.fetchone()
-        if row is None:
+        """The unexpired session row, by SQL written once (``dlcv_site.sql``): every student's first
+        request of an exam reads it here when their cached copy has expired."""
+        stored = sql.session_unexpired(session_key=self.session_key, now=timezone.now())
+        if stored is None:
             self._session_key = None
-            return None
-        return model_from_row(Session, row)
+        return stored
 
     def _cache_ttl(self, expiry: Any = None) -> int:
         return max(0, min(CACHED_SECONDS, self.get_expiry_age(expiry=expiry)))

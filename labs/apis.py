@@ -16,6 +16,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -198,21 +199,22 @@ ANSWER_VALUE_SCHEMA: dict[str, Any] = {
 
 
 def _check_text(text: str, what: str, max_chars: int) -> None:
+    """``what``: the value's name in a sentence, already translated ("An answer")."""
     if len(text) > max_chars:
-        raise serializers.ValidationError(f"{what} is longer than {max_chars} characters.")
+        raise serializers.ValidationError(
+            gettext("%(what)s is longer than %(max)d characters.") % {"what": what, "max": max_chars})
     if "\x00" in text:
-        raise serializers.ValidationError(f"{what} contains a NUL character.")
+        raise serializers.ValidationError(gettext("%(what)s contains a NUL character.") % {"what": what})
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate such as "\ud800": not storable text
-        raise serializers.ValidationError(f"{what} is not valid Unicode text.") from None
+        raise serializers.ValidationError(gettext("%(what)s is not valid Unicode text.") % {"what": what}) from None
 
 
 def _check_scalar(value: Any, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise serializers.ValidationError(
-            f"{what} must be text or a number, not {_json_type(value)}."
-        )
+        raise serializers.ValidationError(gettext("%(what)s must be text or a number, not %(type)s.")
+                                          % {"what": what, "type": _json_type(value)})
     if isinstance(value, str):
         _check_text(value, what, MAX_TEXT_CHARS)
         return
@@ -221,18 +223,19 @@ def _check_scalar(value: Any, what: str) -> None:
     except OverflowError:  # an integer too large for a float
         finite = False
     if not finite:
-        raise serializers.ValidationError(f"{what} must be a finite number.")
+        raise serializers.ValidationError(gettext("%(what)s must be a finite number.") % {"what": what})
 
 
 def _json_type(value: Any) -> str:
+    """What a JSON value is, for an error message."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return gettext("a boolean")
     if isinstance(value, Mapping):
-        return "an object"
+        return gettext("an object")
     if isinstance(value, list):
-        return "a list"
+        return gettext("a list")
     return type(value).__name__
 
 
@@ -248,20 +251,22 @@ class AnswerValueField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, list):
             if len(data) > MAX_LIST_ITEMS:
-                raise serializers.ValidationError(f"A list may have at most {MAX_LIST_ITEMS} entries.")
+                raise serializers.ValidationError(
+                    gettext("A list may have at most %(n)d entries.") % {"n": MAX_LIST_ITEMS})
             cells = 0
             for row in data:
                 if isinstance(row, list):
                     cells += len(row)
                     for cell in row:
-                        _check_scalar(cell, "A matrix entry")
+                        _check_scalar(cell, gettext("A matrix entry"))
                 else:
                     cells += 1
-                    _check_scalar(row, "A list entry")
+                    _check_scalar(row, gettext("A list entry"))
             if cells > MAX_LIST_ITEMS:
-                raise serializers.ValidationError(f"A matrix may have at most {MAX_LIST_ITEMS} entries.")
+                raise serializers.ValidationError(
+                    gettext("A matrix may have at most %(n)d entries.") % {"n": MAX_LIST_ITEMS})
             return data
-        _check_scalar(data, "An answer")
+        _check_scalar(data, gettext("An answer"))
         return data
 
     def to_representation(self, value: Any) -> Any:
@@ -273,11 +278,12 @@ class AnswerKeyField(serializers.CharField):
         super().__init__(max_length=MAX_KEY_CHARS, **kwargs)
 
 
-def _check_keys(mapping: Mapping[str, Any], limit: int, what: str) -> None:
+def _check_keys(mapping: Mapping[str, Any], limit: int, too_many: str) -> None:
+    """``too_many``: the message for more than ``limit`` keys, translated, with ``%(limit)d``."""
     if len(mapping) > limit:
-        raise serializers.ValidationError(f"At most {limit} {what} are allowed.")
+        raise serializers.ValidationError(too_many % {"limit": limit})
     for key in mapping:
-        _check_text(str(key), f"The name {str(key)[:40]!r}", MAX_KEY_CHARS)
+        _check_text(str(key), gettext("The name %(name)s") % {"name": repr(str(key)[:40])}, MAX_KEY_CHARS)
 
 
 class PartAnswersField(serializers.DictField):
@@ -288,9 +294,8 @@ class PartAnswersField(serializers.DictField):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise serializers.ValidationError(
-                f"Expected an object of answer boxes, not {_json_type(data)}."
-            )
-        _check_keys(data, MAX_BOXES_PER_PART, "answer boxes per part")
+                gettext("Expected an object of answer boxes, not %(type)s.") % {"type": _json_type(data)})
+        _check_keys(data, MAX_BOXES_PER_PART, gettext("At most %(limit)d answer boxes per part are allowed."))
         return super().to_internal_value(data)
 
 
@@ -301,8 +306,9 @@ class AnswersField(serializers.DictField):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
-            raise serializers.ValidationError(f"Expected an object of parts, not {_json_type(data)}.")
-        _check_keys(data, MAX_PARTS, "parts")
+            raise serializers.ValidationError(
+                gettext("Expected an object of parts, not %(type)s.") % {"type": _json_type(data)})
+        _check_keys(data, MAX_PARTS, gettext("At most %(limit)d parts are allowed."))
         return super().to_internal_value(data)
 
 

@@ -223,10 +223,11 @@ def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_
 
     from accounts.services import course_create
     from labs import services
+    from labs.services import queue as grading_queue
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    services.GRADING_QUEUE = queue
+    grading_queue.NUMERIC_QUEUE = queue
     spec = yaml.safe_load((Path(settings.BASE_DIR) / "fixtures" / "labs" / f"{lab_slug}.yaml").read_text("utf-8"))
     spec["due_days"] = None  # the bench must not depend on the calendar
     with _scratch_database() as database_url:
@@ -244,13 +245,13 @@ def run(*, n: int, paced: int, rate: float, processes: int, producers: int, lab_
             _wait_graded(burst_ids, timeout=max(120.0, n / 10))
             # Drain: the rows are created first and their messages sent at once afterwards, so the
             # workers' own capacity shows, whatever the producers manage.
-            send = services._enqueue
+            send = grading_queue.enqueue_gradings
             held: list[int] = []
-            services._enqueue = lambda ids, kind="numeric": held.extend(ids)  # type: ignore[assignment]
+            grading_queue.enqueue_gradings = lambda ids, kind="numeric": held.extend(ids)  # type: ignore[assignment]
             try:
                 drain_ids = _create(lab, drain_users, drain_answers, producers)
             finally:
-                services._enqueue = send
+                grading_queue.enqueue_gradings = send
             send(held)
             _wait_graded(drain_ids, timeout=max(120.0, n / 10))
             paced_ids = _create(lab, paced_users, paced_answers, 1, rate=rate)

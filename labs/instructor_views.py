@@ -23,17 +23,18 @@ from accounts.access import course_get_for_staff
 from accounts.models import User
 from dlcv_site.i18n import grader_lang
 from labs.access import lab_get_for_staff
-from labs.presenters import lab_strings
+from labs.presenters import LAB_CONTENT_LANG, lab_strings
 from labs.selectors import course_gradebook, lab_part_stats
 from labs.services import lab_regrade, lab_regrade_progress
-from quizzes.presenters import markdown_html
+from quizzes.presenters import in_lang, markdown_html
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _context(**extra: Any) -> dict[str, Any]:
     # Only course staff get past the access check, so the header's instructor link is always shown.
-    return {"is_course_staff": True, **extra}
+    # content_lang: the language of the labs' and assessments' own titles (course content).
+    return {"is_course_staff": True, "content_lang": LAB_CONTENT_LANG, **extra}
 
 
 def _display_name(user: User) -> str:
@@ -87,7 +88,7 @@ def lab_stats(request: HttpRequest, course_slug: str, lab_slug: str) -> HttpResp
     for position, part in enumerate(stats.parts, start=1):
         peak = max((n for _label, n in part.bins), default=0)
         parts.append({
-            "position": position, "stats": part,
+            "position": position, "stats": part, "title_html": in_lang(part.title, LAB_CONTENT_LANG),
             "bins": [{"label": label, "count": n, "width": round(100 * n / peak) if peak else 0,
                       "share": round(100 * n / part.answers) if part.answers else 0} for label, n in part.bins],
             "misconceptions": [{"share": share, "percent": round(100 * share.share),

@@ -36,6 +36,9 @@ from quizzes import presenters as quiz_presenters
 DELAYED_AFTER = timedelta(seconds=10)
 #: Coding labs take longer: one sandboxed job at a time per worker, each up to its wall-clock limit.
 CODE_DELAYED_AFTER = timedelta(seconds=60)
+#: The language of a lab's own texts (title, description, part titles): labs have no language field
+#: of their own; the statements of their parts come from the grader, in the reader's language.
+LAB_CONTENT_LANG = quiz_presenters.COURSE_CONTENT_LANG
 #: Families whose matrix answers are the output grid of an operation: shown as the grid, wrong cells marked.
 GRID_FAMILIES = frozenset({"conv-by-hand", "image-filter", "pool-unpool"})
 #: Families whose parts are a detection's TP/FP, precision and recall table: shown as a PR curve.
@@ -101,6 +104,7 @@ def part_entries(
         labels = {w["name"]: w["label"] for w in view["widgets"]}
         entries.append({
             "part": part,
+            "title_html": quiz_presenters.in_lang(part.title, LAB_CONTENT_LANG),
             "ns": {"item": {"id": part.key}},  # the widget template's id prefix: w-<part key>-<box>
             "statement_html": _statement_html(part.family, json.dumps(params, sort_keys=True), flang),
             "widgets": quiz_presenters.fill_widgets(view, {"parts": raw if isinstance(raw, Mapping) else {}}),
@@ -202,7 +206,7 @@ def submission_context(submission: Submission, *, now: datetime, flang: str, rev
     policy = result.policy if result is not None else None
     context: dict[str, Any] = {
         "submission": submission, "lab": lab, "course": lab.course, "state": state, "reveal": reveal,
-        "closes_at": LabPolicy.of(lab).closes_at, "owner": owner,
+        "closes_at": LabPolicy.of(lab).closes_at, "owner": owner, "content_lang": LAB_CONTENT_LANG,
         "result": {"points": result.points if result else None, "max_points": result.max_points if result else None,
                    "attempt": policy.attempt if policy else 1, "late_days": policy.late_days if policy else 0},
         "attempt_factor": policy.attempt_factor if policy else 1,
@@ -342,8 +346,9 @@ def _result_entries(submission: Submission, result: GradingResult, flang: str, r
             family: ProblemFamily | None = get_family(family_name)
         except KeyError:
             family = None
+        title = word(graded.label, flang) or key  # the lab part's title: the lab's own text
         entry: dict[str, Any] = {
-            "position": position, "key": key, "title": word(graded.label, flang) or key,
+            "position": position, "key": key, "title": title, "title_html": quiz_presenters.in_lang(title, LAB_CONTENT_LANG),
             "points": graded.points, "max_points": graded.max_points, "score": graded.score, "correct": graded.correct,
             "misconceptions": [{"tag": tag} for tag in graded.misconceptions],
             "ns": {"item": {"id": f"s{submission.pk}-{key}"}},

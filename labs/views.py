@@ -45,7 +45,8 @@ PYTHON_CONTENT_TYPE = "text/x-python; charset=utf-8"
 
 
 def _base_context(request: HttpRequest) -> dict[str, Any]:
-    return {"is_course_staff": user_sees_instructor_link(user=request.user)}
+    # content_lang: the language of the labs' own titles, descriptions and part titles.
+    return {"is_course_staff": user_sees_instructor_link(user=request.user), "content_lang": presenters.LAB_CONTENT_LANG}
 
 
 def _submit_url(lab: Lab) -> str:

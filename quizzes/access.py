@@ -1,71 +1,45 @@
-"""Access checks for assessments and attempts: the only way views get these objects.
+"""Access checks for the bank, assessments and attempts: the only way views get these objects.
 
 Students see published assessments of courses they are enrolled in, and only their own attempts;
-course staff see everything in their courses. Anything else is a 404, so ids reveal nothing.
+course staff see everything in their courses and may read a student's attempt but never act on it.
+Instructor pages: course staff only (students of the course 403, everyone else 404); objects of
+another course are 404. Anything else is a 404, so ids reveal nothing.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from django.db import connection
 from django.http import Http404
 
-from accounts.access import user_is_staff_of_course
-from accounts.models import STAFF_ROLES, Course, Enrollment, User
-from dlcv_site.rows import model_from_row, select_columns, table_name
-from quizzes.models import Assessment, Attempt, AttemptItem
-
-
-@lru_cache(maxsize=1)
-def _assessment_for_member_sql() -> str:
-    assessments, courses, enrollments = table_name(Assessment), table_name(Course), table_name(Enrollment)
-    return (f"SELECT {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')}, "
-            f"(SELECT e.role FROM {enrollments} e WHERE e.user_id = %s AND e.course_id = a.course_id) "
-            f"FROM {assessments} a JOIN {courses} c ON c.id = a.course_id WHERE c.slug = %s AND a.slug = %s")
+from accounts.access import course_get_for_staff, user_is_staff_of_course
+from accounts.models import STAFF_ROLES, Course, User
+from quizzes import sql
+from quizzes.models import Assessment, AssessmentItem, Attempt, AttemptItem, AttemptStatus, Question
 
 
 def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: str) -> tuple[Assessment, str]:
     """The assessment (its course selected) and the user's role; unpublished ones exist only for staff.
 
     The rule of ``accounts.access.course_get_for_member`` (members, and superusers as instructors)
-    in the same query as the assessment, written as SQL: every student opening an exam asks this twice.
+    in the same query as the assessment, written as SQL (``quizzes.sql.assessment_for_member``): every
+    student opening an exam asks this twice.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_assessment_for_member_sql(), [user.pk, course_slug, assessment_slug])
-        row = cursor.fetchone()
-    if row is None:
+    found = sql.assessment_for_member(user_id=user.pk, course_slug=course_slug, assessment_slug=assessment_slug)
+    if found is None:
         raise Http404("No such assessment.")
-    split = len(Assessment._meta.concrete_fields)
-    assessment = model_from_row(Assessment, row[:split])
-    assessment.course = model_from_row(Course, row[split:-1])
-    role = row[-1] or ("instructor" if user.is_superuser else None)
+    assessment, enrolled_as = found
+    role = enrolled_as or ("instructor" if user.is_superuser else None)
     if role is None or (not assessment.published and role not in STAFF_ROLES):
         raise Http404("No such assessment.")
     return assessment, role
 
 
-@lru_cache(maxsize=1)
-def _attempt_with_assessment_sql() -> str:
-    attempts, assessments, courses = table_name(Attempt), table_name(Assessment), table_name(Course)
-    return (f"SELECT {select_columns(Attempt, 't')}, {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')} "
-            f"FROM {attempts} t JOIN {assessments} a ON a.id = t.assessment_id JOIN {courses} c ON c.id = a.course_id "
-            f"WHERE t.id = %s")
-
-
 def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
     """The attempt (its assessment and course selected) if it is the user's own, or the user
-    teaches its course (read only). Written as SQL: every exam page and poll asks it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_attempt_with_assessment_sql(), [attempt_id])
-        row = cursor.fetchone()
-    if row is None:
+    teaches its course (read only). Written as SQL (``quizzes.sql.attempt_with_assessment``): every
+    exam page and poll asks it."""
+    attempt = sql.attempt_with_assessment(attempt_id=attempt_id)
+    if attempt is None:
         raise Http404("No such attempt.")
-    first = len(Attempt._meta.concrete_fields)
-    second = first + len(Assessment._meta.concrete_fields)
-    attempt = model_from_row(Attempt, row[:first])
-    attempt.assessment = model_from_row(Assessment, row[first:second])
-    attempt.assessment.course = model_from_row(Course, row[second:])
     if attempt.user_id != user.id and not user_is_staff_of_course(user=user, course_id=attempt.assessment.course_id):
         raise Http404("No such attempt.")
     return attempt
@@ -73,7 +47,7 @@ def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
 
 def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int) -> AttemptItem:
     """An item of the user's own attempt, for writing: even staff cannot answer for a student.
-    (Autosave holds the same rule in its one UPDATE: ``services.attempts.attempt_item_save``.)"""
+    (Autosave holds the same rule in its one UPDATE: ``quizzes.sql.attempt_item_save_response``.)"""
     item = (AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)
             .select_related("attempt__assessment", "question_version__question").first())
     if item is None:
@@ -87,3 +61,46 @@ def attempt_get_for_owner(*, user: User, attempt_id: int) -> Attempt:
     if attempt is None:
         raise Http404("No such attempt.")
     return attempt
+
+
+# --------------------------------------------------------------------------- instructor pages
+
+
+def question_get_for_staff(*, user: User, course_slug: str, bank_id: str) -> tuple[Course, Question]:
+    """A bank question, for the staff of a course (the bank is shared by all courses)."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    question = Question.objects.select_related("topic", "current_version").filter(bank_id=bank_id).first()
+    if question is None:
+        raise Http404("No such question.")
+    return course, question
+
+
+def assessment_get_for_staff(*, user: User, course_slug: str, assessment_id: int) -> Assessment:
+    """An assessment of the course, for its staff; another course's assessment is 404."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    assessment = Assessment.objects.filter(course=course, pk=assessment_id).select_related("course").first()
+    if assessment is None:
+        raise Http404("No such assessment.")
+    return assessment
+
+
+def assessment_item_get_for_staff(*, user: User, course_slug: str, assessment_id: int, item_id: int) -> AssessmentItem:
+    assessment = assessment_get_for_staff(user=user, course_slug=course_slug, assessment_id=assessment_id)
+    item = AssessmentItem.objects.filter(assessment=assessment, pk=item_id).select_related("assessment").first()
+    if item is None:
+        raise Http404("No such item.")
+    return item
+
+
+def grading_item_get_for_staff(*, user: User, course_slug: str, item_id: int) -> tuple[Course, AttemptItem]:
+    """An essay answer of a submitted attempt in a course the user teaches (404 otherwise)."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    item = (
+        AttemptItem.objects.select_related("attempt__user", "attempt__assessment", "question_version__question")
+        .filter(pk=item_id, attempt__assessment__course=course, question_version__question__type="essay")
+        .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such answer to grade.")
+    return course, item

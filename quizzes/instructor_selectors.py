@@ -1,7 +1,7 @@
-"""Reads for the instructor pages: access checks, the bank browser, question previews, assessments.
+"""Reads for the instructor pages: the bank browser, question previews, assessments, the grading queue.
 
-Access checks (one per protected resource) come first: course staff only, students get 403 and
-everyone else 404 (``accounts.access.course_get_for_staff``); objects of another course are 404.
+Views get the protected objects from ``quizzes.access`` first (course staff only: students 403,
+everyone else 404; objects of another course 404); these reads then work on what they were given.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any, Protocol
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
-from django.http import Http404
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from accounts.access import course_get_for_staff
 from accounts.models import Course, Enrollment, Role, User
 from dlcv_site.i18n import grader_lang
 from grader.questions import choice_order
@@ -37,35 +37,6 @@ from quizzes.models import (
 )
 
 BANK_PAGE_SIZE = 50
-
-# --------------------------------------------------------------------------- access checks
-
-
-def question_get_for_staff(*, user: User, course_slug: str, bank_id: str) -> tuple[Course, Question]:
-    """A bank question, for the staff of a course (the bank is shared by all courses)."""
-    course = course_get_for_staff(user=user, course_slug=course_slug)
-    question = Question.objects.select_related("topic", "current_version").filter(bank_id=bank_id).first()
-    if question is None:
-        raise Http404("No such question.")
-    return course, question
-
-
-def assessment_get_for_staff(*, user: User, course_slug: str, assessment_id: int) -> Assessment:
-    """An assessment of the course, for its staff; another course's assessment is 404."""
-    course = course_get_for_staff(user=user, course_slug=course_slug)
-    assessment = Assessment.objects.filter(course=course, pk=assessment_id).select_related("course").first()
-    if assessment is None:
-        raise Http404("No such assessment.")
-    return assessment
-
-
-def assessment_item_get_for_staff(*, user: User, course_slug: str, assessment_id: int, item_id: int) -> AssessmentItem:
-    assessment = assessment_get_for_staff(user=user, course_slug=course_slug, assessment_id=assessment_id)
-    item = AssessmentItem.objects.filter(assessment=assessment, pk=item_id).select_related("assessment").first()
-    if item is None:
-        raise Http404("No such item.")
-    return item
-
 
 # --------------------------------------------------------------------------- bank browser
 
@@ -197,7 +168,9 @@ class QuestionPreview:
     hint_html: SafeString
     choices: list[ChoicePreview] = field(default_factory=list)
     answer_html: SafeString = mark_safe("")
-    details: list[tuple[str, str]] = field(default_factory=list)  # (label, value) pairs for instructors
+    #: (label, value, lang) for instructors: lang is the question's for the bank's own text (a
+    #: feedback, a unit, a misconception's message), "" for the rest (settings such as "yes").
+    details: list[tuple[str, str, str]] = field(default_factory=list)
     key_points_html: list[SafeString] = field(default_factory=list)
     peer_answers: list[tuple[str, str, SafeString]] = field(default_factory=list)
     variant_html: SafeString = mark_safe("")
@@ -230,7 +203,7 @@ def _tolerance_text(tolerance: dict[str, Any] | None) -> str:
 def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) -> None:
     from grader.problems import get_family
 
-    lang = grader_lang(preview.lang)
+    lang = grader_lang()  # the family states the variant in the reader's language, as students get it
     try:
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
@@ -267,89 +240,119 @@ def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> Ques
             preview.choices.append(ChoicePreview(index=index, html=_md(choice.get("text")),
                                                  correct=bool(choice.get("correct")),
                                                  feedback_html=_md(choice.get("feedback"))))
-        preview.details.append(("shuffle", "yes" if spec.get("shuffle", True) else "no"))
+        preview.details.append(("shuffle", "yes" if spec.get("shuffle", True) else "no", ""))
     elif qtype == QuestionType.TRUEFALSE:
         preview.answer_html = _value_html("true" if spec.get("answer") else "false")
         for key in ("feedback_true", "feedback_false"):
             if spec.get(key):
-                preview.details.append((key, spec[key]))
+                preview.details.append((key, spec[key], preview.lang))
     elif qtype == QuestionType.NUMERIC:
         preview.answer_html = _value_html(spec.get("answer"))
-        preview.details.append(("tolerance", _tolerance_text(spec.get("tolerance"))))
+        preview.details.append(("tolerance", _tolerance_text(spec.get("tolerance")), ""))
         if spec.get("unit"):
-            preview.details.append(("unit", spec["unit"]))
+            preview.details.append(("unit", spec["unit"], preview.lang))
         for misconception in spec.get("misconceptions") or []:
-            preview.details.append((f"misconception {misconception.get('answer')}", misconception.get("message", "")))
+            preview.details.append((f"misconception {misconception.get('answer')}", misconception.get("message", ""),
+                                    preview.lang))
     elif qtype == QuestionType.MATRIX:
         preview.answer_html = _value_html(spec.get("answer"))
-        preview.details.append(("tolerance", _tolerance_text(spec.get("tolerance"))))
-        preview.details.append(("shape_given", "yes" if spec.get("shape_given", True) else "no"))
+        preview.details.append(("tolerance", _tolerance_text(spec.get("tolerance")), ""))
+        preview.details.append(("shape_given", "yes" if spec.get("shape_given", True) else "no", ""))
     elif qtype == QuestionType.SYMBOLIC:
         preview.answer_html = _value_html(spec.get("answer"))
-        preview.details.append(("variables", ", ".join(spec.get("variables") or [])))
+        preview.details.append(("variables", ", ".join(spec.get("variables") or []), ""))
     elif qtype == QuestionType.TEXT:
         preview.answer_html = _value_html(list(spec.get("accept") or []))
-        preview.details.append(("case_sensitive", "yes" if spec.get("case_sensitive") else "no"))
-        preview.details.append(("regex", "yes" if spec.get("regex") else "no"))
+        preview.details.append(("case_sensitive", "yes" if spec.get("case_sensitive") else "no", ""))
+        preview.details.append(("regex", "yes" if spec.get("regex") else "no", ""))
     elif qtype == QuestionType.ESSAY:
         preview.key_points_html = [_md(point) for point in spec.get("key_points") or []]
         preview.peer_answers = [(p.get("name") or "", p.get("style") or "plain", _md(p.get("body")))
                                 for p in spec.get("peer_answers") or []]
         if spec.get("max_words"):
-            preview.details.append(("max_words", str(spec["max_words"])))
+            preview.details.append(("max_words", str(spec["max_words"]), ""))
     elif qtype == QuestionType.PARAM:
-        preview.details.append(("family", str(spec.get("family"))))
+        preview.details.append(("family", str(spec.get("family")), ""))
         if spec.get("constraints"):
-            preview.details.append(("constraints", json.dumps(spec["constraints"], ensure_ascii=False)))
+            preview.details.append(("constraints", json.dumps(spec["constraints"], ensure_ascii=False), ""))
         _param_preview(preview, spec, seed)
     return preview
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a single-quoted YAML scalar (a translation may hold a quote or a colon)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _template_texts() -> dict[str, str]:
+    """The new-question template's placeholder texts, in the request's language: the instructor
+    replaces them, and the file says which language it is written in (``lang``)."""
+    return {
+        "lang": grader_lang(),
+        "title": pgettext("the title a new question starts with", "New question"),
+        "prompt": _("The prompt: Markdown, with math written as $x^2$ or $$\\frac{a}{b}$$."),
+        "explanation": _("Why the answer is right."),
+        "right_option": _("The right option"),
+        "why_right": _("Why it is right"),
+        "wrong_option": _("A wrong option"),
+        "why_wrong": _("Why it is wrong"),
+        "true_statement": _("A true statement"),
+        "another_true_statement": _("Another true statement"),
+        "false_statement": _("A false statement"),
+        "why_false": _("Why it is false"),
+        "why_true": _("Why it is true"),
+        "wrong_answer_means": _("What this wrong answer means"),
+        "first_key_point": _("First key point"),
+        "second_key_point": _("Second key point"),
+    }
 
 
 _TEMPLATE_HEAD = """---
 id: new-{qtype}-question
 type: {qtype}
 topic: {topic}
-title: 新題目 (new question)
+title: {title}
+lang: {lang}
 difficulty: 1
 points: 1
 tags: []
 """
 _TEMPLATE_BODY = """---
-題目敘述 (prompt)：Markdown，數學式寫成 $x^2$ 或 $$\\frac{{a}}{{b}}$$。
+{prompt}
 
 ::: explanation
-為什麼答案是對的 (why the answer is right)。
+{explanation}
 :::
 """
 _TEMPLATE_SPECS: dict[str, str] = {
     "single": """choices:
-  - text: '正確的選項 (the right option)'
+  - text: {right_option}
     correct: true
-    feedback: '為什麼對 (why it is right)'
-  - text: '錯誤的選項 (a wrong option)'
-    feedback: '為什麼錯 (why it is wrong)'
+    feedback: {why_right}
+  - text: {wrong_option}
+    feedback: {why_wrong}
 """,
     "multiple": """choices:
-  - text: '正確的敘述 (a true statement)'
+  - text: {true_statement}
     correct: true
-  - text: '另一個正確的敘述 (another true statement)'
+  - text: {another_true_statement}
     correct: true
-  - text: '錯誤的敘述 (a false statement)'
-    feedback: '為什麼錯 (why it is false)'
+  - text: {false_statement}
+    feedback: {why_false}
 """,
     "truefalse": """answer: true
-feedback_false: '為什麼是對的 (why it is true)'
+feedback_false: {why_true}
 """,
     "numeric": """answer: 4
-tolerance: {rel: 0.01}
+tolerance: {{rel: 0.01}}
 misconceptions:
   - answer: 5
-    message: '常見錯誤的說明 (what this wrong answer means)'
+    message: {wrong_answer_means}
 """,
     "matrix": """answer:
   - [1, 0]
   - [0, 1]
-tolerance: {abs: 0.01}
+tolerance: {{abs: 0.01}}
 """,
     "symbolic": """answer: '2*n + 1'
 variables: [n]
@@ -357,8 +360,8 @@ variables: [n]
     "text": """accept: [ReLU, rectified linear unit]
 """,
     "essay": """key_points:
-  - '第一個評分重點 (first key point)'
-  - '第二個評分重點 (second key point)'
+  - {first_key_point}
+  - {second_key_point}
 """,
     "param": """family: {family}
 """,
@@ -366,9 +369,13 @@ variables: [n]
 
 
 def question_template(*, qtype: str, topic: str, family: str = "conv-by-hand") -> str:
-    """A blank question of ``qtype`` that passes validation, for the "new question" editor."""
-    spec = _TEMPLATE_SPECS[qtype].replace("{family}", family)
-    return _TEMPLATE_HEAD.format(qtype=qtype, topic=topic) + spec + _TEMPLATE_BODY.format()
+    """A blank question of ``qtype`` that passes validation, for the "new question" editor, its
+    placeholder texts in the request's language."""
+    texts = _template_texts()
+    quoted = {key: _yaml_text(value) for key, value in texts.items() if key not in ("lang", "prompt", "explanation")}
+    head = _TEMPLATE_HEAD.format(qtype=qtype, topic=topic, title=quoted["title"], lang=texts["lang"])
+    spec = _TEMPLATE_SPECS[qtype].format(family=family, **quoted)
+    return head + spec + _TEMPLATE_BODY.format(prompt=texts["prompt"], explanation=texts["explanation"])
 
 
 def default_template_topic() -> str:
@@ -415,8 +422,6 @@ def assessment_item_rows(*, assessment: Assessment) -> list[ItemRow]:
 
 def assessment_warnings(*, assessment: Assessment, rows: list[ItemRow]) -> list[str]:
     """Allowed but probably a mistake: each becomes a warning on the assessment's page."""
-    from django.utils.translation import gettext as _
-
     warnings: list[str] = []
     if assessment.mode == AssessmentMode.EXAM and not assessment.time_limit_minutes:
         warnings.append(_("This exam has no time limit."))
@@ -476,17 +481,3 @@ def grading_queue(*, course: Course) -> QuerySet[AttemptItem]:
         .select_related("attempt__user", "attempt__assessment", "question_version__question")
         .order_by("attempt__submitted_at", "attempt_id", "position")
     )
-
-
-def grading_item_get_for_staff(*, user: User, course_slug: str, item_id: int) -> tuple[Course, AttemptItem]:
-    """An essay answer of a submitted attempt in a course the user teaches (404 otherwise)."""
-    course = course_get_for_staff(user=user, course_slug=course_slug)
-    item = (
-        AttemptItem.objects.select_related("attempt__user", "attempt__assessment", "question_version__question")
-        .filter(pk=item_id, attempt__assessment__course=course, question_version__question__type="essay")
-        .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
-        .first()
-    )
-    if item is None:
-        raise Http404("No such answer to grade.")
-    return course, item

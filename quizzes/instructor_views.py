@@ -25,6 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import course_get_for_staff
 from accounts.models import Course
+from quizzes.access import (
+    assessment_get_for_staff,
+    assessment_item_get_for_staff,
+    grading_item_get_for_staff,
+    question_get_for_staff,
+)
 from quizzes.bank.format import BankError, BankValidationError
 from quizzes.bank.render import render_markdown
 from quizzes.instructor_forms import (
@@ -45,8 +51,6 @@ from quizzes.instructor_selectors import (
     BankFilters,
     QuestionPreview,
     assessment_extensions,
-    assessment_get_for_staff,
-    assessment_item_get_for_staff,
     assessment_item_rows,
     assessment_warnings,
     assessments_for_course,
@@ -54,10 +58,8 @@ from quizzes.instructor_selectors import (
     bank_tags,
     course_students,
     default_template_topic,
-    grading_item_get_for_staff,
     grading_queue,
     question_answer_count,
-    question_get_for_staff,
     question_preview,
     question_template,
     question_versions,
@@ -65,6 +67,7 @@ from quizzes.instructor_selectors import (
     topics_all,
 )
 from quizzes.models import Assessment, Question, QuestionType, Topic
+from quizzes.presenters import COURSE_CONTENT_LANG
 from quizzes.services.attempts import AttemptError, essay_grade_manually
 from quizzes.services.authoring import (
     assessment_create,
@@ -102,7 +105,8 @@ def _topic_label(topic: Topic) -> str:
 
 
 def _base_context(course: Course, **extra: Any) -> dict[str, Any]:
-    return {"course": course, "is_course_staff": True, **extra}
+    # content_lang: the language of the assessments' titles and descriptions (course content).
+    return {"course": course, "is_course_staff": True, "content_lang": COURSE_CONTENT_LANG, **extra}
 
 
 def _seed(raw: str | None, default: int = 1) -> int:
@@ -165,8 +169,10 @@ def question_detail(request: HttpRequest, course_slug: str, bank_id: str) -> Htt
 def _editor_response(request: HttpRequest, course: Course, *, form: Form, question: Question | None,
                      preview: QuestionPreview | None, errors: list[BankError], status: int = 200) -> HttpResponse:
     seed = form["seed"].value() or 1
+    # The language the source in the editor is written in: what it says (once it parses), else its question's.
+    source_lang = preview.lang if preview else question.current_version.lang if question and question.current_version else ""
     return render(request, "quizzes/instructor/question_edit.html", _base_context(
-        course, form=form, question=question, preview=preview, errors=errors, seed=seed,
+        course, form=form, question=question, preview=preview, errors=errors, seed=seed, source_lang=source_lang,
         file_name=f"{question.bank_id}.md" if question else "new-question.md",
         preview_url=reverse("instructor-question-preview", args=[course.slug]),
         answers=question_answer_count(question=question) if question else 0,
@@ -345,6 +351,8 @@ def _assessment_page(request: HttpRequest, assessment: Assessment, *, status: in
         "closes_at": assessment.closes_at, "time_limit_minutes": assessment.time_limit_minutes,
         "shuffle_questions": assessment.shuffle_questions,
     })
+    for name in ("title", "description"):  # course content, edited in its own language
+        settings_form.fields[name].widget.attrs["lang"] = COURSE_CONTENT_LANG
     return render(request, "quizzes/instructor/assessment_detail.html", _base_context(
         course, assessment=assessment, rows=rows, warnings=assessment_warnings(assessment=assessment, rows=rows),
         settings_form=settings_form,

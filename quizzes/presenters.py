@@ -16,25 +16,43 @@ Two layers, kept apart on purpose:
 
 The widgets are plain dicts (``kind``, ``name``, ``label``, ``options``, ``rows``/``cols`` …);
 :func:`fill_widgets` copies them with one student's saved answer for the templates.
+
+Languages: the interface (labels, the grader's statements, feedback and worked solutions) is in the
+request's language; the bank's own text (prompts, choices, units, explanations, hints, key points,
+classmates' answers, the feedback a bank question carries) is in its version's language
+(``QuestionVersion.lang``), which the views and templates put on the elements holding it as
+``lang="…"`` (WCAG 3.1.2, language of parts: an English page reads Chinese text in a Chinese voice).
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from dlcv_site.i18n import grader_lang
+from grader.i18n import LANGS, Wording, word
 from grader.problems import get_family
 from grader.questions import choice_order
 from grader.results import GradingResult
 from quizzes.bank.render import render_markdown
+from quizzes.models import QuestionVersion
+
+#: The language of a version read without its ``lang`` column (the model's default: the bank's).
+BANK_LANG: str = QuestionVersion._meta.get_field("lang").default
+#: The language of a course's own texts that have no language field: lab titles, descriptions and
+#: part titles, assessments' titles and descriptions (the bank loader makes its assessments from the
+#: bank's topic names). Course content is written in Traditional Chinese for now; the templates mark
+#: it with ``lang`` where it is shown, so an English page says which of its parts are Chinese.
+COURSE_CONTENT_LANG = "zh-Hant"
 
 DEFAULT_GRID = (2, 2)  # a grid whose shape is part of the answer starts this small
 MAX_GRID = 12
@@ -51,6 +69,17 @@ class VersionContent:
     explanation: str = field(compare=False)
     hint: str = field(compare=False)
     spec: dict[str, Any] = field(compare=False)
+    #: The language the version is written in (``QuestionVersion.lang``), for the ``lang`` of its text.
+    lang: str = field(compare=False, default=BANK_LANG)
+
+
+def version_lang(version: Any) -> str:
+    """The language a ``QuestionVersion`` is written in. A version read without its ``lang`` column
+    (a selector that reads only the shown fields) is taken to be in the bank's language rather than
+    costing a query per item."""
+    if "lang" in version.get_deferred_fields():
+        return BANK_LANG
+    return version.lang or BANK_LANG
 
 
 def version_content(version: Any) -> VersionContent:
@@ -58,7 +87,14 @@ def version_content(version: Any) -> VersionContent:
     return VersionContent(
         id=version.id, content_hash=version.content_hash, qtype=version.question.type, prompt=version.prompt,
         explanation=version.explanation, hint=version.hint or "", spec=version.spec or {},
+        lang=version_lang(version),
     )
+
+
+def in_lang(text: str, lang: str) -> SafeString:
+    """Text in another language than the page's, inline: ``<span lang="…">text</span>`` (escaped),
+    e.g. a lab part's title put into a translated sentence ("Part 1: …")."""
+    return format_html('<span lang="{}">{}</span>', lang, text)
 
 
 def markdown_html(text: str) -> SafeString:
@@ -143,19 +179,23 @@ def _version_html(content: VersionContent) -> tuple[SafeString, SafeString, tupl
 def _item_view(content: VersionContent, variant: Variant, lang: str) -> dict[str, Any]:
     spec, qtype = content.spec, content.qtype
     prompt_html, hint_html, choices_html = _version_html(content)
-    view: dict[str, Any] = {"type": qtype, "prompt_html": prompt_html, "widgets": [], "hint_html": hint_html}
+    # "lang": the language of the bank's text in the view (the prompt, the hint, the options' and
+    # the unit's ``content_lang``); labels and a parameterized question's statement are the request's.
+    view: dict[str, Any] = {"type": qtype, "prompt_html": prompt_html, "widgets": [], "hint_html": hint_html,
+                            "lang": content.lang}
     widgets: list[dict[str, Any]] = view["widgets"]
     if qtype in ("single", "multiple"):
         assert isinstance(variant, tuple)
         options = [{"value": index, "html": choices_html[index]} for index in variant]
         widgets.append({"kind": "radio" if qtype == "single" else "checkbox", "name": "value",
                         "label": _("Choose one") if qtype == "single" else _("Tick every option that applies"),
-                        "options": options, "value_type": "int"})
+                        "options": options, "value_type": "int", "content_lang": content.lang})
     elif qtype == "truefalse":
         widgets.append({"kind": "truefalse", "name": "value", "label": _("True or false"),
                         "options": [{"value": "true", "html": _("True")}, {"value": "false", "html": _("False")}]})
     elif qtype == "numeric":
-        widgets.append({"kind": "number", "name": "value", "label": _("Your answer"), "unit": spec.get("unit") or ""})
+        widgets.append({"kind": "number", "name": "value", "label": _("Your answer"), "unit": spec.get("unit") or "",
+                        "content_lang": content.lang})
     elif qtype == "matrix":
         shape_given = spec.get("shape_given", True)
         answer = spec.get("answer") or [[0]]
@@ -307,7 +347,10 @@ def item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, An
 
 def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
     spec, qtype = content.spec, content.qtype
-    solution: dict[str, Any] = {"explanation_html": markdown_html(content.explanation), "correct": {"kind": qtype}}
+    # "lang": the language of the bank's text here (explanation, options, accepted answers, units, key
+    # points, classmates' answers); the worked solution and a parameterized answer's labels are the request's.
+    solution: dict[str, Any] = {"explanation_html": markdown_html(content.explanation), "correct": {"kind": qtype},
+                                "lang": content.lang}
     correct = solution["correct"]
     if qtype in ("single", "multiple"):
         correct["options"] = [
@@ -319,6 +362,7 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         correct["text"] = _("True") if spec.get("answer") else _("False")
     elif qtype == "numeric":
         correct["text"] = f"{_fmt_number(spec.get('answer'))} {spec.get('unit') or ''}".strip()
+        correct["lang"] = content.lang if spec.get("unit") else ""  # the unit is the bank's word
     elif qtype == "matrix":
         correct["grid"] = [[_fmt_number(v) for v in row] for row in spec.get("answer") or []]
     elif qtype == "symbolic":
@@ -327,11 +371,12 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         accepted = [str(a) for a in spec.get("accept") or []]
         correct["text"] = accepted[0] if accepted else ""
         correct["others"] = [] if spec.get("regex") else accepted[1:]
+        correct["lang"] = content.lang  # answers as the bank accepts them
     elif qtype == "essay":
         solution["key_points"] = [_html_text(point) for point in spec.get("key_points") or []]
         solution["peers"] = [
-            {"name": peer.get("name") or _("A classmate"), "style": peer.get("style") or "plain",
-             "html": markdown_html(peer.get("body") or "")}
+            {"name": peer.get("name") or _("A classmate"), "name_lang": content.lang if peer.get("name") else "",
+             "style": peer.get("style") or "plain", "html": markdown_html(peer.get("body") or "")}
             for peer in spec.get("peer_answers") or []
         ]
     elif qtype == "param":
@@ -344,20 +389,33 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     return solution
 
 
+def is_verbatim(text: Wording) -> bool:
+    """Whether a result's text reads the same in every language: words passed through the grader as
+    they were written (a bank question's own feedback or misconception message), not the grader's
+    own, which it words in each language."""
+    return len({word(text, lang) for lang in LANGS}) == 1
+
+
 def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None = None,
                   lang: str | None = None) -> dict[str, Any] | None:
     """A stored or fresh grade as the student sees it, worded in ``lang`` (the grader's name; default:
-    the request's), its Markdown rendered, for templates."""
+    the request's), its Markdown rendered, for templates. Text that the bank wrote (``feedback_lang``,
+    a misconception's ``lang``) is in the question's language (``solution["lang"]``), not ``lang``."""
     if result is None:
         return None
     shown = result.for_student(lang=lang or grader_lang())
-    names = (solution or {}).get("misconception_names") or {}
+    solution = solution or {}
+    names: Mapping[str, str] = solution.get("misconception_names") or {}
+    content_lang = solution.get("lang") or BANK_LANG
     graded_by_hand = bool(result.graded_by)
     return {
         "valid": shown["gradable"],
         "score": shown["score"],
         "feedback_html": [markdown_html(shown["message"])] if shown["message"] and not graded_by_hand else [],
-        "misconceptions": [{"tag": tag, "message": names.get(tag, "")} for tag in shown["misconceptions"]],
+        "feedback_lang": content_lang if shown["message"] and is_verbatim(result.message) else "",
+        # A family's misconceptions are named tags (worded in ``names``); a bank question's are its own words.
+        "misconceptions": [{"tag": tag, "message": names.get(tag, ""), "lang": "" if tag in names else content_lang}
+                           for tag in shown["misconceptions"]],
         "format_errors": shown["format_errors"],
         "needs_manual_grading": shown["needs_manual_grading"],
         "manual_comment": shown["message"] if graded_by_hand else "",

@@ -5,24 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 
-from django.db import connection
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.models import Course, User
-from dlcv_site.rows import model_from_row, select_columns, table_name
+from quizzes import sql
 from quizzes.models import (
     Assessment,
-    AssessmentItem,
     AssessmentMode,
     Attempt,
     AttemptItem,
     AttemptStatus,
     PracticeRecord,
-    Question,
-    QuestionVersion,
 )
 
 
@@ -66,24 +61,14 @@ def assessments_for_student(*, user: User, course: Course, include_unpublished: 
     return [_row(assessment, attempts.get(assessment.id, [])) for assessment in assessments]
 
 
-@lru_cache(maxsize=1)
-def _landing_sql() -> str:
-    slots, attempts = table_name(AssessmentItem), table_name(Attempt)
-    return (f"SELECT (SELECT COALESCE(SUM(CASE WHEN s.question_id IS NULL THEN s.pool_count ELSE 1 END), 0) "
-            f"FROM {slots} s WHERE s.assessment_id = %s), {select_columns(Attempt, 't')} FROM (SELECT 1 AS one) o "
-            f"LEFT JOIN {attempts} t ON t.assessment_id = %s AND t.user_id = %s ORDER BY t.number DESC")
-
-
 def assessment_row_for_student(*, user: User, assessment: Assessment) -> AssessmentRow:
     """One assessment's row of :func:`assessments_for_student`, with its question count (the landing
-    page, which every student of an exam opens in the same minute: one statement written once)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_landing_sql(), [assessment.id, assessment.id, user.id])
-        rows = cursor.fetchall()
-    mine = [model_from_row(Attempt, row[1:]) for row in rows if row[1] is not None]
+    page, which every student of an exam opens in the same minute: one statement written once,
+    ``quizzes.sql.assessment_landing``)."""
+    question_count, mine = sql.assessment_landing(assessment_id=assessment.id, user_id=user.id)
     for attempt in mine:
         attempt.assessment = assessment  # results_visible reads it
-    return replace(_row(assessment, mine), question_count=int(rows[0][0]))
+    return replace(_row(assessment, mine), question_count=question_count)
 
 
 def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
@@ -92,36 +77,13 @@ def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
     return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(scores) if scores else None)
 
 
-# What the quiz and results pages read of an item's version and question: their content, not the
-# source file or metadata.
-_SHOWN_VERSION_FIELDS = ("id", "question_id", "content_hash", "prompt", "explanation", "hint", "spec")
-_SHOWN_QUESTION_FIELDS = ("id", "type")
-
-
-@lru_cache(maxsize=1)
-def _attempt_items_sql() -> str:
-    items, versions, questions = table_name(AttemptItem), table_name(QuestionVersion), table_name(Question)
-    return (f"SELECT {select_columns(AttemptItem, 'i')}, {select_columns(QuestionVersion, 'v', _SHOWN_VERSION_FIELDS)}, "
-            f"{select_columns(Question, 'q', _SHOWN_QUESTION_FIELDS)} FROM {items} i "
-            f"JOIN {versions} v ON v.id = i.question_version_id JOIN {questions} q ON q.id = v.question_id "
-            f"WHERE i.attempt_id = %s ORDER BY i.position")
-
-
 def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
-    """The attempt's items in order, each with its version and question (their shown fields; the
-    rest deferred). One statement written once: every exam page reads twenty of them."""
-    with connection.cursor() as cursor:
-        cursor.execute(_attempt_items_sql(), [attempt.id])
-        rows = cursor.fetchall()
-    first = len(AttemptItem._meta.concrete_fields)
-    second = first + len(_SHOWN_VERSION_FIELDS)
-    items = []
-    for row in rows:
-        item = model_from_row(AttemptItem, row[:first])
+    """The attempt's items in order, each with its version and question (their shown fields, as
+    ``quizzes.sql.SHOWN_VERSION_FIELDS`` and ``SHOWN_QUESTION_FIELDS`` name them; the rest deferred).
+    One statement written once (``quizzes.sql.attempt_items_shown``): every exam page reads twenty."""
+    items = sql.attempt_items_shown(attempt_id=attempt.id)
+    for item in items:
         item.attempt = attempt
-        item.question_version = model_from_row(QuestionVersion, row[first:second], _SHOWN_VERSION_FIELDS)
-        item.question_version.question = model_from_row(Question, row[second:], _SHOWN_QUESTION_FIELDS)
-        items.append(item)
     return items
 
 

@@ -28,7 +28,14 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_sees_instructor_link
-from dlcv_site.http import BadRequest, json_body, json_error, json_login_required
+from dlcv_site.http import (
+    BadRequest,
+    json_body,
+    json_error,
+    json_login_required,
+    login_required_page_or_json,
+    wants_json,
+)
 from dlcv_site.i18n import grader_lang
 from grader.results import GradingResult
 from quizzes import item_html, prepared_views, presenters
@@ -71,10 +78,6 @@ def _response_from(data: dict[str, Any]) -> Any:
     return data["response"]
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def _lang() -> str:
     return get_language() or "zh-hant"
 
@@ -101,7 +104,9 @@ def _owned(request: HttpRequest, attempt: Attempt) -> bool:
 
 
 def _base_context(request: HttpRequest) -> dict[str, Any]:
-    return {"is_course_staff": user_sees_instructor_link(user=request.user)}
+    # content_lang: the language of the assessments' titles and descriptions (course content).
+    return {"is_course_staff": user_sees_instructor_link(user=request.user),
+            "content_lang": presenters.COURSE_CONTENT_LANG}
 
 
 def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
@@ -297,7 +302,7 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     return render(request, "quizzes/results.html", context)
 
 
-@login_required
+@login_required_page_or_json
 @require_POST
 def attempt_submit_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """Submit by the student, or by the page when its countdown ends (``reason=timeout``)."""
@@ -307,11 +312,11 @@ def attempt_submit_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     timeout = request.POST.get("reason") == "timeout" or request.GET.get("reason") == "timeout"
     if timeout and not overdue and attempt.status == AttemptStatus.IN_PROGRESS:
         # The browser's clock ran ahead of ours: nothing to do until the server's deadline.
-        return json_error(409, "not_yet", _("Time is not up yet.")) if _wants_json(request) else redirect(
+        return json_error(409, "not_yet", _("Time is not up yet.")) if wants_json(request) else redirect(
             "attempt", attempt_id=attempt.id)
     attempt = attempt_submit(attempt=attempt, auto=overdue)
     results_url = reverse("attempt-results", args=[attempt.id])
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"status": attempt.status, "results_url": results_url})
     messages.success(request, _("Submitted at the deadline.") if overdue else _("Your answers are submitted."))
     return redirect(results_url)
@@ -382,11 +387,11 @@ def item_variant(request: HttpRequest, attempt_id: int, item_id: int) -> HttpRes
     try:
         new_item = practice_another_variant(item=item)
     except AttemptError as exc:
-        if _wants_json(request):
+        if wants_json(request):
             return _attempt_error(exc)
         messages.error(request, exc.message)
         return redirect("attempt", attempt_id=attempt_id)
-    if not _wants_json(request):
+    if not wants_json(request):
         return redirect(reverse("attempt", args=[attempt_id]) + f"#item-{new_item.id}")
     new_item.question_version.question = item.question_version.question
     entry = _item_entry(new_item, _lang(), show_solution=False)

@@ -27,7 +27,7 @@ import numpy as np
 from grader.answers import Tolerance
 from grader.i18n import N_, Text, Wording, gettext_for, join_list
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, fmt_decimal, pick
 from grader.reference import (
     leaky_relu,
     leaky_relu_grad,
@@ -204,13 +204,6 @@ _MISCONCEPTIONS = (
 # --------------------------------------------------------------------------- text helpers
 
 
-def _n(x: float, digits: int = 4) -> str:
-    if float(x).is_integer():
-        return str(int(x))
-    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
-
-
 _TEX = {"sigmoid": "\\sigma", "tanh": "\\tanh", "relu": "\\mathrm{ReLU}", "leaky_relu": "\\mathrm{LeakyReLU}", "identity": ""}
 _DERIV = {
     "sigmoid": "\\sigma(z)(1 - \\sigma(z))",
@@ -223,11 +216,7 @@ _DERIV = {
 
 def _p(x: float) -> str:
     """A factor in a product: negative numbers in parentheses."""
-    return f"({_n(x)})" if x < 0 else _n(x)
-
-
-def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
-    return options[int(rng.integers(len(options)))]
+    return f"({fmt_decimal(x)})" if x < 0 else fmt_decimal(x)
 
 
 @dataclass(frozen=True)
@@ -264,7 +253,7 @@ class BackpropChain(ProblemFamily):
 
     def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
         c = constraints
-        variant = c.get("variant") or _pick(rng, list(VARIANTS))
+        variant = c.get("variant") or pick(rng, list(VARIANTS))
         if variant not in VARIANTS or c.get("convention", "torch") not in ("torch", "slides"):
             raise ValueError(f"{self.name}: bad constraints {dict(c)}")
         for _ in range(1000):
@@ -281,43 +270,43 @@ class BackpropChain(ProblemFamily):
             points = []
             for fn in fns:
                 if fn in ("relu", "leaky_relu"):
-                    z = _pick(rng, [-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 1.5, 2.0])
+                    z = pick(rng, [-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 1.5, 2.0])
                 else:
-                    z = _pick(rng, [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0])
+                    z = pick(rng, [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0])
                 points.append({"f": fn, "z": z})
             params["points"] = points
             kink = [p["f"] for p in points if p["f"] in ("relu", "leaky_relu") and p["z"] == 0]
             if kink:
-                conv = c.get("convention") or _pick(rng, ["torch", "slides"])
+                conv = c.get("convention") or pick(rng, ["torch", "slides"])
                 # With the slides' ReLU'(0) = 1, "the value ReLU(0) = 0" and "the other convention"
                 # would be the same wrong number: such a variant cannot tell them apart.
                 if conv == "slides" and "relu" in kink:
                     return None
                 params["convention"] = conv
             return params
-        params["x"] = _pick(rng, [v for v in halves if v != 0])
-        params["t"] = _pick(rng, [0, 1]) if rng.random() < 0.6 else _pick(rng, [-0.5, 0.5])
+        params["x"] = pick(rng, [v for v in halves if v != 0])
+        params["t"] = pick(rng, [0, 1]) if rng.random() < 0.6 else pick(rng, [-0.5, 0.5])
         params["loss"] = "half" if rng.random() < 0.75 else "plain"
         weights = [v for v in halves if v != 0 and abs(v) <= 1.5]
         if variant == "neuron":
-            params["f"] = _pick(rng, ["sigmoid", "sigmoid", "tanh", "leaky_relu"])
-            params["w"] = _pick(rng, weights)
-            params["b"] = _pick(rng, halves[2:-2])
+            params["f"] = pick(rng, ["sigmoid", "sigmoid", "tanh", "leaky_relu"])
+            params["w"] = pick(rng, weights)
+            params["b"] = pick(rng, halves[2:-2])
             z = params["w"] * params["x"] + params["b"]
             if params["f"] == "leaky_relu" and z >= 0:
                 return None  # make the slope matter (and stay off the kink)
         else:
-            params["f1"] = _pick(rng, ["sigmoid", "tanh", "relu", "leaky_relu"])
-            params["f2"] = _pick(rng, ["identity", "sigmoid"])
-            params["w1"], params["w2"] = _pick(rng, weights), _pick(rng, weights)
-            params["b1"], params["b2"] = _pick(rng, halves[2:-2]), _pick(rng, halves[2:-2])
+            params["f1"] = pick(rng, ["sigmoid", "tanh", "relu", "leaky_relu"])
+            params["f2"] = pick(rng, ["identity", "sigmoid"])
+            params["w1"], params["w2"] = pick(rng, weights), pick(rng, weights)
+            params["b1"], params["b2"] = pick(rng, halves[2:-2]), pick(rng, halves[2:-2])
             z1 = params["w1"] * params["x"] + params["b1"]
             if params["f1"] == "relu" and (z1 <= 0 or z1 == 1 or params["f2"] == "identity"):
                 return None
             if params["f1"] == "leaky_relu" and z1 >= 0:
                 return None
         if params["t"] not in (0, 1) and ("sigmoid" in (params.get("f"), params.get("f2"))):
-            params["t"] = _pick(rng, [0.2, 0.5, 0.8])
+            params["t"] = pick(rng, [0.2, 0.5, 0.8])
         grads = _grads(params)
         if min(abs(v) for v in grads.values()) < 0.01:
             return None
@@ -341,7 +330,7 @@ class BackpropChain(ProblemFamily):
                 p = params["points"][int(name[1:])]
                 out.append(
                     _DerivativePart(
-                        name, "number", N_("%(function)s'(%(z)s)"), tolerance=TOL, function=p["f"], point=_n(p["z"])
+                        name, "number", N_("%(function)s'(%(z)s)"), tolerance=TOL, function=p["f"], point=fmt_decimal(p["z"])
                     )
                 )
         return out
@@ -368,7 +357,7 @@ class BackpropChain(ProblemFamily):
             items = []
             for i, p in enumerate(params["points"]):
                 fn = _TEX[p["f"]]
-                items.append(f"{i + 1}. ${fn}'({_n(p['z'])})$")
+                items.append(f"{i + 1}. ${fn}'({fmt_decimal(p['z'])})$")
             lines = [_("Compute the derivative of each activation function at the given point:"), "\n".join(items)]
             if any(p["f"] == "leaky_relu" for p in params["points"]):
                 lines.append(leaky)
@@ -393,7 +382,7 @@ class BackpropChain(ProblemFamily):
         if v == "neuron":
             fn = _TEX[params["f"]]
             net = f"y = {fn}(w x + b)"
-            vals = f"w = {_n(params['w'])},\\ b = {_n(params['b'])},\\ x = {_n(params['x'])},\\ t = {_n(params['t'])}"
+            vals = f"w = {fmt_decimal(params['w'])},\\ b = {fmt_decimal(params['b'])},\\ x = {fmt_decimal(params['x'])},\\ t = {fmt_decimal(params['t'])}"
             asks = ["$\\partial L/\\partial w$", "$\\partial L/\\partial b$", "$\\partial L/\\partial x$"]
             uses = [params["f"]]
         else:
@@ -401,8 +390,8 @@ class BackpropChain(ProblemFamily):
             out = f"y = {f2}(w_2 h + b_2)" if f2 else "y = w_2 h + b_2"
             net = f"h = {f1}(w_1 x + b_1),\\quad {out}"
             vals = (
-                f"w_1 = {_n(params['w1'])},\\ b_1 = {_n(params['b1'])},\\ w_2 = {_n(params['w2'])},\\ "
-                f"b_2 = {_n(params['b2'])},\\ x = {_n(params['x'])},\\ t = {_n(params['t'])}"
+                f"w_1 = {fmt_decimal(params['w1'])},\\ b_1 = {fmt_decimal(params['b1'])},\\ w_2 = {fmt_decimal(params['w2'])},\\ "
+                f"b_2 = {fmt_decimal(params['b2'])},\\ x = {fmt_decimal(params['x'])},\\ t = {fmt_decimal(params['t'])}"
             )
             asks = [
                 "$\\partial L/\\partial w_2$",
@@ -436,15 +425,15 @@ class BackpropChain(ProblemFamily):
                 d = ans[f"d{i}"]
                 if fn == "sigmoid":
                     s = _f(fn, z)
-                    step = f"\\sigma({_n(z)}) = {_n(s)},\\quad \\sigma'({_n(z)}) = {_n(s)}(1 - {_n(s)}) = {_n(d)}"
+                    step = f"\\sigma({fmt_decimal(z)}) = {fmt_decimal(s)},\\quad \\sigma'({fmt_decimal(z)}) = {fmt_decimal(s)}(1 - {fmt_decimal(s)}) = {fmt_decimal(d)}"
                 elif fn == "tanh":
                     s = _f(fn, z)
-                    step = f"\\tanh({_n(z)}) = {_n(s)},\\quad \\tanh'({_n(z)}) = 1 - ({_n(s)})^2 = {_n(d)}"
+                    step = f"\\tanh({fmt_decimal(z)}) = {fmt_decimal(s)},\\quad \\tanh'({fmt_decimal(z)}) = 1 - ({fmt_decimal(s)})^2 = {fmt_decimal(d)}"
                 elif z == 0:
                     rule = _("torch: left derivative") if conv == "torch" else _("slides: 1 for z \\ge 0")
-                    step = f"{_TEX[fn]}'(0) = {_n(d)}\\quad(\\text{{{rule}}})"
+                    step = f"{_TEX[fn]}'(0) = {fmt_decimal(d)}\\quad(\\text{{{rule}}})"
                 else:
-                    step = f"{_TEX[fn]}'({_n(z)}) = {_n(d)}\\quad (z {'>' if z > 0 else '<'} 0)"
+                    step = f"{_TEX[fn]}'({fmt_decimal(z)}) = {fmt_decimal(d)}\\quad (z {'>' if z > 0 else '<'} 0)"
                 out.append(f"{i + 1}. ${step}$")
             return "\n\n".join(out) + "\n"
         fw = _forward(params)
@@ -456,44 +445,44 @@ class BackpropChain(ProblemFamily):
             fn = params["f"]
             dz = _df(fn, fw["z"], conv)
             out.append(
-                f"$z = w x + b = ({_n(params['w'])})({_n(params['x'])}) + ({_n(params['b'])}) = {_n(fw['z'])}$, "
-                f"$y = {_TEX[fn]}(z) = {_n(fw['y'])}$"
+                f"$z = w x + b = ({fmt_decimal(params['w'])})({fmt_decimal(params['x'])}) + ({fmt_decimal(params['b'])}) = {fmt_decimal(fw['z'])}$, "
+                f"$y = {_TEX[fn]}(z) = {fmt_decimal(fw['y'])}$"
             )
             out.append(_("**Backward pass**"))
-            out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {_n(dy)}$")
-            out.append(f"$f'(z) = {_DERIV[fn]} = {_n(dz)}$")
+            out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {fmt_decimal(dy)}$")
+            out.append(f"$f'(z) = {_DERIV[fn]} = {fmt_decimal(dz)}$")
             delta = dy * dz
-            out.append(f"$\\delta = \\frac{{\\partial L}}{{\\partial z}} = {_p(dy)} \\times {_p(dz)} = {_n(delta)}$")
+            out.append(f"$\\delta = \\frac{{\\partial L}}{{\\partial z}} = {_p(dy)} \\times {_p(dz)} = {fmt_decimal(delta)}$")
             out.append(
-                f"$$\\frac{{\\partial L}}{{\\partial w}} = \\delta\\, x = {_n(ans['dL_dw'])},\\quad "
-                f"\\frac{{\\partial L}}{{\\partial b}} = \\delta = {_n(ans['dL_db'])},\\quad "
-                f"\\frac{{\\partial L}}{{\\partial x}} = \\delta\\, w = {_n(ans['dL_dx'])}$$"
+                f"$$\\frac{{\\partial L}}{{\\partial w}} = \\delta\\, x = {fmt_decimal(ans['dL_dw'])},\\quad "
+                f"\\frac{{\\partial L}}{{\\partial b}} = \\delta = {fmt_decimal(ans['dL_db'])},\\quad "
+                f"\\frac{{\\partial L}}{{\\partial x}} = \\delta\\, w = {fmt_decimal(ans['dL_dx'])}$$"
             )
             return "\n\n".join(out) + "\n"
         f1, f2 = params["f1"], params["f2"]
         out.append(
-            f"$z_1 = w_1 x + b_1 = {_n(fw['z1'])}$, $h = {_TEX[f1]}(z_1) = {_n(fw['h'])}$, "
-            f"$z_2 = w_2 h + b_2 = {_n(fw['z2'])}$, $y = {(_TEX[f2] + '(z_2)') if f2 != 'identity' else 'z_2'} = {_n(fw['y'])}$"
+            f"$z_1 = w_1 x + b_1 = {fmt_decimal(fw['z1'])}$, $h = {_TEX[f1]}(z_1) = {fmt_decimal(fw['h'])}$, "
+            f"$z_2 = w_2 h + b_2 = {fmt_decimal(fw['z2'])}$, $y = {(_TEX[f2] + '(z_2)') if f2 != 'identity' else 'z_2'} = {fmt_decimal(fw['y'])}$"
         )
         out.append(_("**Backward pass**"))
         d2f = _df(f2, fw["z2"], conv)
         d1f = _df(f1, fw["z1"], conv)
         delta2 = dy * d2f
         delta1 = delta2 * params["w2"] * d1f
-        out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {_n(dy)}$")
+        out.append(f"$\\frac{{\\partial L}}{{\\partial y}} = {c}(y - t) = {fmt_decimal(dy)}$")
         if f2 != "identity":
-            out.append(f"$f_2'(z_2) = {_DERIV[f2]} = {_n(d2f)}$, $\\delta_2 = {_p(dy)} \\times {_p(d2f)} = {_n(delta2)}$")
+            out.append(f"$f_2'(z_2) = {_DERIV[f2]} = {fmt_decimal(d2f)}$, $\\delta_2 = {_p(dy)} \\times {_p(d2f)} = {fmt_decimal(delta2)}$")
         else:
-            out.append(f"$\\delta_2 = \\frac{{\\partial L}}{{\\partial z_2}} = {_n(delta2)}$")
-        out.append(f"$\\frac{{\\partial L}}{{\\partial w_2}} = \\delta_2\\, h = {_n(ans['dL_dw2'])}$")
+            out.append(f"$\\delta_2 = \\frac{{\\partial L}}{{\\partial z_2}} = {fmt_decimal(delta2)}$")
+        out.append(f"$\\frac{{\\partial L}}{{\\partial w_2}} = \\delta_2\\, h = {fmt_decimal(ans['dL_dw2'])}$")
         out.append(
-            f"$f_1'(z_1) = {_DERIV[f1]} = {_n(d1f)}$, "
-            f"$\\delta_1 = \\delta_2\\, w_2\\, f_1'(z_1) = {_p(delta2)} \\times {_p(params['w2'])} \\times {_p(d1f)} = {_n(delta1)}$"
+            f"$f_1'(z_1) = {_DERIV[f1]} = {fmt_decimal(d1f)}$, "
+            f"$\\delta_1 = \\delta_2\\, w_2\\, f_1'(z_1) = {_p(delta2)} \\times {_p(params['w2'])} \\times {_p(d1f)} = {fmt_decimal(delta1)}$"
         )
         out.append(
-            f"$$\\frac{{\\partial L}}{{\\partial w_1}} = \\delta_1 x = {_n(ans['dL_dw1'])},\\quad "
-            f"\\frac{{\\partial L}}{{\\partial b_1}} = \\delta_1 = {_n(ans['dL_db1'])},\\quad "
-            f"\\frac{{\\partial L}}{{\\partial x}} = \\delta_1 w_1 = {_n(ans['dL_dx'])}$$"
+            f"$$\\frac{{\\partial L}}{{\\partial w_1}} = \\delta_1 x = {fmt_decimal(ans['dL_dw1'])},\\quad "
+            f"\\frac{{\\partial L}}{{\\partial b_1}} = \\delta_1 = {fmt_decimal(ans['dL_db1'])},\\quad "
+            f"\\frac{{\\partial L}}{{\\partial x}} = \\delta_1 w_1 = {fmt_decimal(ans['dL_dx'])}$$"
         )
         return "\n\n".join(out) + "\n"
 

@@ -45,8 +45,10 @@ __all__ = [
     "cells_right",
     "check_lang",
     "compare_cells",
+    "fmt_decimal",
     "jsonable",
     "latex_matrix",
+    "pick",
     "wrong_size",
 ]
 
@@ -82,6 +84,20 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [jsonable(v) for v in obj]
     return obj
+
+
+def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
+    """One of ``options``, drawn with ``rng`` (a variant's choices)."""
+    return options[int(rng.integers(len(options)))]
+
+
+def fmt_decimal(x: float, digits: int = 4) -> str:
+    """A number for statements and worked solutions: rounded to ``digits`` decimals, no trailing
+    zeros, never "-0"."""
+    if float(x).is_integer():
+        return str(int(x))
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
 
 
 def _fmt(x: Any) -> str:

@@ -378,7 +378,7 @@ _MISCONCEPTIONS = (
 # --------------------------------------------------------------------------- the family
 
 
-def _n(x: int) -> str:
+def _grouped(x: int) -> str:
     """A count with thousands separators, for LaTeX."""
     return f"{x:,}".replace(",", "{,}")
 
@@ -670,8 +670,8 @@ class ConvCost(ProblemFamily):
                 lines.append(
                     _("Total: %(multiplies)s multiplies, %(params)s parameters.")
                     % {
-                        "multiplies": f"${_n(answer['mult_' + key])}$",
-                        "params": f"${_n(answer['params_' + key])}$",
+                        "multiplies": f"${_grouped(answer['mult_' + key])}$",
+                        "params": f"${_grouped(answer['params_' + key])}$",
                     }
                 )
         mults = [answer[k] for k in answer if k.startswith("mult_")]
@@ -686,8 +686,8 @@ class ConvCost(ProblemFamily):
         c_out, oh, ow = c.out_shape
         bias = f" + {c.biases}" if c.biases else ""
         return _("%(multiplies)s multiplies; parameters %(params)s") % {
-            "multiplies": f"$({c_out} \\cdot {oh} \\cdot {ow}) \\cdot ({c_in_g} \\cdot {k}^2) = {_n(c.multiplies)}$",
-            "params": f"${c_out} \\cdot {c_in_g} \\cdot {k}^2{bias} = {_n(c.params)}$",
+            "multiplies": f"$({c_out} \\cdot {oh} \\cdot {ow}) \\cdot ({c_in_g} \\cdot {k}^2) = {_grouped(c.multiplies)}$",
+            "params": f"${c_out} \\cdot {c_in_g} \\cdot {k}^2{bias} = {_grouped(c.params)}$",
         }
 
     def _explain_plain(self, p: Params, _: Callable[[str], str]) -> str:
@@ -713,23 +713,23 @@ class ConvCost(ProblemFamily):
         bias_sym = " + C_\\text{out}" if p["bias"] else ""
         lines.append(
             f"$C_\\text{{out}} \\cdot C_\\text{{in}} \\cdot k \\cdot k{bias_sym}"
-            f" = {c_out} \\cdot {c_in} \\cdot {k} \\cdot {k}{bias} = {_n(cost.params)}$"
+            f" = {c_out} \\cdot {c_in} \\cdot {k} \\cdot {k}{bias} = {_grouped(cost.params)}$"
         )
         lines.append(_("**3. Multiplies**"))
         lines.append(
             f"$(C_\\text{{out}} H_\\text{{out}} W_\\text{{out}}) \\cdot (C_\\text{{in}} k^2) = ({c_out} \\cdot {oh} \\cdot {ow}) "
-            f"\\cdot ({c_in} \\cdot {k}^2) = {_n(cost.activation_elements)} \\cdot {c_in * k * k} = {_n(cost.multiplies)}$"
+            f"\\cdot ({c_in} \\cdot {k}^2) = {_grouped(cost.activation_elements)} \\cdot {c_in * k * k} = {_grouped(cost.multiplies)}$"
         )
         lines.append(
             _("(FLOPs, counting the additions too, would be twice that: $%(flops)s$.)")
-            % {"flops": _n(cost.flops)}
+            % {"flops": _grouped(cost.flops)}
         )
         lines.append(_("**4. Activation memory**"))
         value = answer["memory"]
         shown = f"{value:,}" if isinstance(value, int) else f"{value:.6g}"
         lines.append(
-            f"${_n(cost.activation_elements)} \\times 4 = {_n(cost.activation_bytes)}$ bytes; "
-            f"$ {_n(cost.activation_bytes)} / {_n(base)} = {shown.replace(',', '{,}')}$ {unit}"
+            f"${_grouped(cost.activation_elements)} \\times 4 = {_grouped(cost.activation_bytes)}$ bytes; "
+            f"$ {_grouped(cost.activation_bytes)} / {_grouped(base)} = {shown.replace(',', '{,}')}$ {unit}"
         )
         return "\n\n".join(lines) + "\n"
 

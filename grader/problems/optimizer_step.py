@@ -29,7 +29,7 @@ import numpy as np
 from grader.answers import Tolerance
 from grader.i18n import N_, Plural, Text, Wording, gettext_for, join_list
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, pick
 from grader.reference import adam_step, momentum_step, rmsprop_step, rmsprop_step_slides, sgd_step
 
 TOL = Tolerance(rel=1e-3, abs=1e-9, sigfigs=3)
@@ -229,7 +229,7 @@ _MISCONCEPTIONS = (
 # --------------------------------------------------------------------------- text helpers
 
 
-def _n(x: float, sig: int = 5) -> str:
+def _sig(x: float, sig: int = 5) -> str:
     """``x`` as a plain decimal with ``sig`` significant digits (no exponent, no trailing zeros)."""
     x = float(x)
     if x == 0:
@@ -242,18 +242,14 @@ def _n(x: float, sig: int = 5) -> str:
 
 
 def _tv(values: list[float], sig: int = 5) -> str:
-    return "(" + ",\\ ".join(_n(v, sig) for v in values) + ")"
+    return "(" + ",\\ ".join(_sig(v, sig) for v in values) + ")"
 
 
 def _eps_tex(eps: float) -> str:
     if eps < 1e-3:
         exp = round(math.log10(eps))
         return f"10^{{{exp}}}"
-    return _n(eps)
-
-
-def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
-    return options[int(rng.integers(len(options)))]
+    return _sig(eps)
 
 
 # --------------------------------------------------------------------------- the family
@@ -275,13 +271,13 @@ class OptimizerStep(ProblemFamily):
 
     def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
         c = constraints
-        opt = c.get("optimizer") or _pick(rng, ["sgd", "momentum", "momentum", "rmsprop", "rmsprop-slides", "adam", "adam"])
+        opt = c.get("optimizer") or pick(rng, ["sgd", "momentum", "momentum", "rmsprop", "rmsprop-slides", "adam", "adam"])
         default_steps = 2 if opt in ("momentum", "rmsprop-slides") else int(rng.integers(1, 3))
         steps = int(c.get("steps") or default_steps)
         size = int(c.get("size") or rng.integers(2, 4))
         if opt not in OPTIMIZERS or steps not in (1, 2) or size not in (2, 3):
             raise ValueError(f"{self.name}: bad constraints {dict(c)}")
-        theta = [_pick(rng, [-1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0]) for _ in range(size)]
+        theta = [pick(rng, [-1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0]) for _ in range(size)]
         positive = opt in ("rmsprop", "rmsprop-slides") and rng.random() < 0.6
         grads = []
         for _ in range(steps):
@@ -291,24 +287,24 @@ class OptimizerStep(ProblemFamily):
             grads.append(g)
         params: Params = {"optimizer": opt, "theta": theta, "grads": grads}
         if opt in ("sgd", "momentum"):
-            lr = _pick(rng, [0.1, 0.2, 0.5])
+            lr = pick(rng, [0.1, 0.2, 0.5])
             lrs = [lr] * steps
             if opt == "momentum" and steps == 2 and rng.random() < 0.5:
                 lrs = [lr, lr / 2]  # a scheduler halves the learning rate after the first step
             params["lrs"] = lrs
             if opt == "momentum":
-                params["momentum"] = _pick(rng, [0.9, 0.8, 0.5])
+                params["momentum"] = pick(rng, [0.9, 0.8, 0.5])
         elif opt == "rmsprop":
-            params["lrs"] = [_pick(rng, [0.01, 0.02])] * steps
-            params["alpha"] = _pick(rng, [0.9, 0.99])
-            params["eps"] = _pick(rng, [1e-8, 0.01, 0.01])
+            params["lrs"] = [pick(rng, [0.01, 0.02])] * steps
+            params["alpha"] = pick(rng, [0.9, 0.99])
+            params["eps"] = pick(rng, [1e-8, 0.01, 0.01])
         elif opt == "rmsprop-slides":
-            params["lrs"] = [_pick(rng, [0.1, 0.2])] * steps
-            params["alpha"] = _pick(rng, [0.9, 0.5])
+            params["lrs"] = [pick(rng, [0.1, 0.2])] * steps
+            params["alpha"] = pick(rng, [0.9, 0.5])
         else:
-            params["lrs"] = [_pick(rng, [0.1, 0.2])] * steps
+            params["lrs"] = [pick(rng, [0.1, 0.2])] * steps
             params["betas"] = [0.9, 0.999]
-            params["eps"] = _pick(rng, [1e-8, 0.1, 0.1, 0.01])
+            params["eps"] = pick(rng, [1e-8, 0.1, 0.1, 0.01])
         return params
 
     def parts(self, params: Params) -> list[Part]:
@@ -332,13 +328,13 @@ class OptimizerStep(ProblemFamily):
         steps = len(grads)
         hyper = []
         if len(set(lrs)) == 1:
-            hyper.append(f"\\eta = {_n(lrs[0])}")
+            hyper.append(f"\\eta = {_sig(lrs[0])}")
         else:
-            hyper.append(f"\\eta_1 = {_n(lrs[0])},\\ \\eta_2 = {_n(lrs[1])}")
+            hyper.append(f"\\eta_1 = {_sig(lrs[0])},\\ \\eta_2 = {_sig(lrs[1])}")
         if opt == "momentum":
-            hyper.append(f"\\mu = {_n(params['momentum'])}")
+            hyper.append(f"\\mu = {_sig(params['momentum'])}")
         if opt in ("rmsprop", "rmsprop-slides"):
-            hyper.append(f"\\alpha = {_n(params['alpha'])}")
+            hyper.append(f"\\alpha = {_sig(params['alpha'])}")
         if opt == "adam":
             hyper.append(f"\\beta_1 = {params['betas'][0]},\\ \\beta_2 = {params['betas'][1]}")
         if opt in ("rmsprop", "adam"):
@@ -378,7 +374,7 @@ class OptimizerStep(ProblemFamily):
                 "%(sigfigs)d significant figures (within %(percent)s %% or correct to %(sigfigs)d significant "
                 "figures is accepted)."
             )
-            % {"sigfigs": TOL.sigfigs, "percent": _n(100 * (TOL.rel or 0))},
+            % {"sigfigs": TOL.sigfigs, "percent": _sig(100 * (TOL.rel or 0))},
         ]
         return "\n\n".join(lines) + "\n"
 
@@ -394,38 +390,38 @@ class OptimizerStep(ProblemFamily):
             line = [_("*Step %(step)d*: %(gradient)s") % {"step": t, "gradient": f"$g = {_tv(g)}$"}]
             if opt == "sgd":
                 theta, state = sgd_step(theta, g_arr, state, lr=lr)
-                line.append(f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, g = {_tv(_vec(theta))}$")
+                line.append(f"$\\theta \\leftarrow \\theta - {_sig(lr)}\\, g = {_tv(_vec(theta))}$")
             elif opt == "momentum":
                 theta, state = momentum_step(theta, g_arr, state, lr=lr, momentum=params["momentum"])
-                rule = "b = g" if t == 1 else f"b \\leftarrow {_n(params['momentum'])}\\, b + g"
+                rule = "b = g" if t == 1 else f"b \\leftarrow {_sig(params['momentum'])}\\, b + g"
                 line.append(f"${rule} = {_tv(_vec(state['momentum_buffer']))}$")
-                line.append(f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, b = {_tv(_vec(theta))}$")
+                line.append(f"$\\theta \\leftarrow \\theta - {_sig(lr)}\\, b = {_tv(_vec(theta))}$")
             elif opt == "rmsprop":
                 theta, state = rmsprop_step(theta, g_arr, state, lr=lr, alpha=params["alpha"], eps=params["eps"])
                 a = params["alpha"]
-                line.append(f"$v \\leftarrow {_n(a)}\\, v + {_n(1 - a)}\\, g^2 = {_tv(_vec(state['square_avg']), 6)}$")
+                line.append(f"$v \\leftarrow {_sig(a)}\\, v + {_sig(1 - a)}\\, g^2 = {_tv(_vec(state['square_avg']), 6)}$")
                 line.append(
                     f"$\\sqrt{{v}} = {_tv(_vec(np.sqrt(state['square_avg'])))}$, "
-                    f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, g / (\\sqrt{{v}} + {_eps_tex(params['eps'])}) = {_tv(_vec(theta))}$"
+                    f"$\\theta \\leftarrow \\theta - {_sig(lr)}\\, g / (\\sqrt{{v}} + {_eps_tex(params['eps'])}) = {_tv(_vec(theta))}$"
                 )
             elif opt == "rmsprop-slides":
                 theta, state = rmsprop_step_slides(theta, g_arr, state, lr=lr, alpha=params["alpha"])
                 a = params["alpha"]
-                rule = "\\sigma = |g|" if t == 1 else f"\\sigma \\leftarrow \\sqrt{{{_n(a)}\\, \\sigma^2 + {_n(1 - a)}\\, g^2}}"
+                rule = "\\sigma = |g|" if t == 1 else f"\\sigma \\leftarrow \\sqrt{{{_sig(a)}\\, \\sigma^2 + {_sig(1 - a)}\\, g^2}}"
                 line.append(f"${rule} = {_tv(_vec(state['sigma']))}$")
-                line.append(f"$\\theta \\leftarrow \\theta - \\frac{{{_n(lr)}}}{{\\sigma}}\\, g = {_tv(_vec(theta))}$")
+                line.append(f"$\\theta \\leftarrow \\theta - \\frac{{{_sig(lr)}}}{{\\sigma}}\\, g = {_tv(_vec(theta))}$")
             else:
                 b1, b2 = params["betas"]
                 theta, state = adam_step(theta, g_arr, state, lr=lr, betas=(b1, b2), eps=params["eps"])
                 m, v = np.asarray(state["exp_avg"]), np.asarray(state["exp_avg_sq"])
                 mh, vh = m / (1 - b1**t), v / (1 - b2**t)
-                line.append(f"$m \\leftarrow {b1}\\, m + {_n(1 - b1)}\\, g = {_tv(_vec(m), 6)}$")
-                line.append(f"$v \\leftarrow {b2}\\, v + {_n(1 - b2)}\\, g^2 = {_tv(_vec(v), 6)}$")
+                line.append(f"$m \\leftarrow {b1}\\, m + {_sig(1 - b1)}\\, g = {_tv(_vec(m), 6)}$")
+                line.append(f"$v \\leftarrow {b2}\\, v + {_sig(1 - b2)}\\, g^2 = {_tv(_vec(v), 6)}$")
                 line.append(
                     f"$\\hat m = m / (1 - {b1}^{t}) = {_tv(_vec(mh))}$, $\\hat v = v / (1 - {b2}^{t}) = {_tv(_vec(vh), 6)}$"
                 )
                 line.append(
-                    f"$\\theta \\leftarrow \\theta - {_n(lr)}\\, \\hat m / (\\sqrt{{\\hat v}} + {_eps_tex(params['eps'])}) = {_tv(_vec(theta))}$"
+                    f"$\\theta \\leftarrow \\theta - {_sig(lr)}\\, \\hat m / (\\sqrt{{\\hat v}} + {_eps_tex(params['eps'])}) = {_tv(_vec(theta))}$"
                 )
             out.append("\n\n".join(line))
         ans = _solve(params)

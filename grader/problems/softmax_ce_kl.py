@@ -27,7 +27,7 @@ import numpy as np
 from grader.answers import Tolerance
 from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, fmt_decimal
 from grader.reference import (
     cross_entropy,
     entropy,
@@ -235,16 +235,8 @@ _MISCONCEPTIONS = (
 # --------------------------------------------------------------------------- text helpers
 
 
-def _n(x: float, digits: int = 4) -> str:
-    """A number for statements and explanations (rounded, no trailing zeros)."""
-    if float(x).is_integer():
-        return str(int(x))
-    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
-
-
 def _vec(values: list[float], digits: int = 4) -> str:
-    return "(" + ",\\ ".join(_n(v, digits) for v in values) + ")"
+    return "(" + ",\\ ".join(fmt_decimal(v, digits) for v in values) + ")"
 
 
 def _log_sym(unit: str) -> str:
@@ -339,7 +331,7 @@ class SoftmaxCeKl(ProblemFamily):
         lines: list[str] = []
         if "logits" in params:
             z = params["logits"]
-            zs = ",\\ ".join(_n(x) for x in z)
+            zs = ",\\ ".join(fmt_decimal(x) for x in z)
             lines.append(
                 _("A classifier outputs the logits $z = (%(logits)s)$ for %(n)d classes (class 0 … %(last)d).")
                 % {"logits": zs, "n": len(z), "last": len(z) - 1}
@@ -402,8 +394,8 @@ class SoftmaxCeKl(ProblemFamily):
             total = sum(ez)
             out.append("**Softmax**")
             out.append(
-                "$$" + ",\\ ".join(f"e^{{{_n(x)}}} = {_n(e)}" for x, e in zip(z, ez, strict=True))
-                + f",\\qquad \\sum_k e^{{z_k}} = {_n(total)}$$"
+                "$$" + ",\\ ".join(f"e^{{{fmt_decimal(x)}}} = {fmt_decimal(e)}" for x, e in zip(z, ez, strict=True))
+                + f",\\qquad \\sum_k e^{{z_k}} = {fmt_decimal(total)}$$"
             )
             q = [float(x) for x in softmax(z)]
             out.append(f"$$q = \\mathrm{{softmax}}(z) = {_vec(q)}$$")
@@ -413,12 +405,12 @@ class SoftmaxCeKl(ProblemFamily):
             zj = params["logits"][j]
             out.append("**Sigmoid**")
             out.append(
-                f"$$\\sigma(z_{{{j}}}) = \\frac{{1}}{{1 + e^{{-({_n(zj)})}}}} = {_n(ans['sigmoid'])}$$"
+                f"$$\\sigma(z_{{{j}}}) = \\frac{{1}}{{1 + e^{{-({fmt_decimal(zj)})}}}} = {fmt_decimal(ans['sigmoid'])}$$"
             )
             out.append(_("The sigmoid looks at one logit only; the other classes do not matter."))
             out.append(_("**Cross-entropy loss**"))
             qy = float(softmax(params["logits"])[y])
-            out.append(f"$$-{log} q_{{{y}}} = -{log} {_n(qy, 5)} = {_n(ans['loss'])}\\ \\text{{{unit}}}$$")
+            out.append(f"$$-{log} q_{{{y}}} = -{log} {fmt_decimal(qy, 5)} = {fmt_decimal(ans['loss'])}\\ \\text{{{unit}}}$$")
             out.append(_summary(ans, unit, lang))
             return "\n\n".join(out) + "\n"
         p = [float(x) for x in params["p"]]
@@ -426,30 +418,30 @@ class SoftmaxCeKl(ProblemFamily):
         names = _names(params)
 
         def terms(a: list[float], b: list[float]) -> str:
-            return " + ".join(f"{_n(x)}\\,{log}\\,{_n(y, 4)}" for x, y in zip(a, b, strict=True))
+            return " + ".join(f"{fmt_decimal(x)}\\,{log}\\,{fmt_decimal(y, 4)}" for x, y in zip(a, b, strict=True))
 
         h_p = float(entropy(p, _base(unit)))
         h_pq = float(cross_entropy(p, q, _base(unit)))
         if "entropy" in names or "kl_pq" in names:
             out.append(_("**Entropy**"))
-            out.append(f"$$H(p) = -\\left({terms(p, p)}\\right) = {_n(h_p)}$$")
+            out.append(f"$$H(p) = -\\left({terms(p, p)}\\right) = {fmt_decimal(h_p)}$$")
         if "cross_entropy" in names or "kl_pq" in names:
             out.append(_("**Cross-entropy**"))
-            out.append(f"$$H(p, q) = -\\left({terms(p, q)}\\right) = {_n(h_pq)}$$")
+            out.append(f"$$H(p, q) = -\\left({terms(p, q)}\\right) = {fmt_decimal(h_pq)}$$")
         if "kl_pq" in names:
             out.append(_("**KL divergence**"))
-            ratio = " + ".join(f"{_n(a)}\\,{log}\\frac{{{_n(a)}}}{{{_n(b, 4)}}}" for a, b in zip(p, q, strict=True))
+            ratio = " + ".join(f"{fmt_decimal(a)}\\,{log}\\frac{{{fmt_decimal(a)}}}{{{fmt_decimal(b, 4)}}}" for a, b in zip(p, q, strict=True))
             out.append(
-                f"$$\\mathrm{{KL}}(p\\,\\|\\,q) = \\sum_i p_i {log}\\frac{{p_i}}{{q_i}} = {ratio} = {_n(ans['kl_pq'])}$$"
+                f"$$\\mathrm{{KL}}(p\\,\\|\\,q) = \\sum_i p_i {log}\\frac{{p_i}}{{q_i}} = {ratio} = {fmt_decimal(ans['kl_pq'])}$$"
             )
             out.append(
                 _("Equivalently $H(p, q) - H(p) = %(cross_entropy)s - %(entropy)s$.")
-                % {"cross_entropy": _n(h_pq), "entropy": _n(h_p)}
+                % {"cross_entropy": fmt_decimal(h_pq), "entropy": fmt_decimal(h_p)}
             )
         if "kl_qp" in names:
-            ratio = " + ".join(f"{_n(b, 4)}\\,{log}\\frac{{{_n(b, 4)}}}{{{_n(a)}}}" for a, b in zip(p, q, strict=True))
+            ratio = " + ".join(f"{fmt_decimal(b, 4)}\\,{log}\\frac{{{fmt_decimal(b, 4)}}}{{{fmt_decimal(a)}}}" for a, b in zip(p, q, strict=True))
             out.append(
-                f"$$\\mathrm{{KL}}(q\\,\\|\\,p) = \\sum_i q_i {log}\\frac{{q_i}}{{p_i}} = {ratio} = {_n(ans['kl_qp'])}$$"
+                f"$$\\mathrm{{KL}}(q\\,\\|\\,p) = \\sum_i q_i {log}\\frac{{q_i}}{{p_i}} = {ratio} = {fmt_decimal(ans['kl_qp'])}$$"
             )
             out.append(_("KL is not symmetric: the two directions differ."))
         out.append(_summary(ans, unit, lang))
@@ -460,7 +452,7 @@ def _summary(ans: Response, unit: str, lang: str) -> str:
     _ = gettext_for(lang)
 
     def value(v: Any) -> str:
-        return f"${_vec(v)}$" if isinstance(v, list) else f"${_n(v)}$"
+        return f"${_vec(v)}$" if isinstance(v, list) else f"${fmt_decimal(v)}$"
 
     body = "; ".join(f"{_(_LABELS[k])} = {value(v)}" for k, v in ans.items())
     return _("**Answer** (logarithmic values in %(unit)s): %(answers)s") % {"unit": unit, "answers": body}

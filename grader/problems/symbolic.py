@@ -34,7 +34,7 @@ from grader import answers
 from grader.answers import AnswerFormatError, Tolerance
 from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
-from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response
+from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, pick
 
 TOPICS = ("output-size", "size-dilated", "same-padding", "conv-params", "activation-derivative")
 SYMBOLS: dict[str, tuple[str, ...]] = {
@@ -343,10 +343,6 @@ def _tex(formula: str) -> str:
     return text
 
 
-def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
-    return options[int(rng.integers(len(options)))]
-
-
 # --------------------------------------------------------------------------- the family
 
 
@@ -361,16 +357,16 @@ class Symbolic(ProblemFamily):
     constraint_keys = {"topic": "one of " + ", ".join(TOPICS)}
 
     def sample(self, rng: np.random.Generator, constraints: Mapping[str, Any]) -> Params:
-        topic = constraints.get("topic") or _pick(rng, list(TOPICS))
+        topic = constraints.get("topic") or pick(rng, list(TOPICS))
         if topic not in TOPICS:
             raise ValueError(f"{self.name}: unknown topic {topic!r}; use one of {', '.join(TOPICS)}")
         params: Params = {"topic": topic}
         if topic in ("output-size", "size-dilated"):
             while True:
-                k = _pick(rng, [1, 3, 5, 7])
-                s = _pick(rng, [1, 2, 2, 4])
-                p = _pick(rng, [0, 1, 2, 3])
-                d = _pick(rng, [2, 3]) if topic == "size-dilated" else 1
+                k = pick(rng, [1, 3, 5, 7])
+                s = pick(rng, [1, 2, 2, 4])
+                p = pick(rng, [0, 1, 2, 3])
+                d = pick(rng, [2, 3]) if topic == "size-dilated" else 1
                 span = d * (k - 1) + 1
                 n = int(rng.integers(8, 129))
                 room = n + 2 * p - span
@@ -378,17 +374,17 @@ class Symbolic(ProblemFamily):
                     break
             params["numbers"] = {"n": n, "k": k, "p": p, "s": s} | ({"d": d} if topic == "size-dilated" else {})
         elif topic == "same-padding":
-            params["numbers"] = {"k": _pick(rng, [3, 5, 7, 9, 11])}
+            params["numbers"] = {"k": pick(rng, [3, 5, 7, 9, 11])}
         elif topic == "conv-params":
             params["bias"] = bool(rng.random() < 0.7)
-            c_in = _pick(rng, [1, 3, 16, 32, 64, 128, 256])
+            c_in = pick(rng, [1, 3, 16, 32, 64, 128, 256])
             params["numbers"] = {
                 "C_in": c_in,
-                "C_out": _pick(rng, [8, 16, 32, 64, 96, 128, 256, 512]),
-                "k": _pick(rng, [3, 5, 7, 11] if c_in <= 3 else [1, 3, 3, 5]),
+                "C_out": pick(rng, [8, 16, 32, 64, 96, 128, 256, 512]),
+                "k": pick(rng, [3, 5, 7, 11] if c_in <= 3 else [1, 3, 3, 5]),
             }
         else:
-            params["function"] = _pick(rng, ["sigmoid", "tanh"])
+            params["function"] = pick(rng, ["sigmoid", "tanh"])
             if params["function"] == "sigmoid":
                 params["at"] = round(int(rng.integers(1, 20)) / 20, 2)  # σ(x) in 0.05 … 0.95
             else:

@@ -3,20 +3,19 @@ with a clear message, and nothing the student's process does can raise its score
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-from conftest import service_missing
 from grader.codelabs.base import Check, CodeLab, Limits, TestCase
 from grader.codelabs.checks import expect_array
 from grader.codelabs.grade import grade_code
 from grader.i18n import Verbatim, word
 from grader.results import GradingResult
-from grader.sandbox.runner import SandboxConfig, SandboxRunner, SandboxUnavailable, UnsandboxedRunner
+from grader.sandbox.runner import SandboxRunner, UnsandboxedRunner
+from grader.tests.sandbox_support import open_sandbox
 from grader.tests.test_sandbox import job_processes
 
 X = np.arange(6.0).reshape(2, 3)
@@ -51,15 +50,7 @@ GOOD = "def double(x):\n    return 2 * x\n"
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxRunner]:
-    if shutil.which("bwrap") is None:
-        service_missing("bubblewrap: `bwrap` is not installed (apt-get install bubblewrap)")
-    runner = SandboxRunner(SandboxConfig())
-    try:
-        runner.warm(torch=False)
-    except SandboxUnavailable as exc:
-        service_missing(f"bubblewrap cannot start the sandbox here: {exc}")
-    yield runner
-    runner.close()
+    yield from open_sandbox(torch=False)
 
 
 def grade(sandbox: SandboxRunner, source: str, seed: int = 1) -> GradingResult:

@@ -9,7 +9,6 @@ something the sandbox lacks) fails here.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import service_missing
 from grader.codelabs import all_codelabs, catalog, labs
 from grader.codelabs.base import CodeLab
 from grader.codelabs.grade import grade_code
 from grader.codelabs.public import public_tests_script
 from grader.i18n import word
-from grader.sandbox.runner import SandboxConfig, SandboxRunner, SandboxUnavailable
+from grader.sandbox.runner import SandboxRunner
+from grader.tests.sandbox_support import open_sandbox
 
 LABS = all_codelabs()
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -32,15 +31,7 @@ IDS = [lab.slug for lab in LABS]
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxRunner]:
-    if shutil.which("bwrap") is None:
-        service_missing("bubblewrap: `bwrap` is not installed (apt-get install bubblewrap)")
-    runner = SandboxRunner(SandboxConfig())
-    try:
-        runner.warm(torch=any(lab.uses_torch for lab in LABS))
-    except SandboxUnavailable as exc:
-        service_missing(f"bubblewrap cannot start the sandbox here: {exc}")
-    yield runner
-    runner.close()
+    yield from open_sandbox(torch=any(lab.uses_torch for lab in LABS))
 
 
 def test_the_catalog_has_the_nine_labs_of_the_issue() -> None:

@@ -8,13 +8,11 @@ then the job's own), so any process whose ``NSpid`` is that deep is a leftover.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-from conftest import service_missing
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import (
     JobOutcome,
@@ -24,6 +22,7 @@ from grader.sandbox.runner import (
     SandboxUnavailable,
     make_runner,
 )
+from grader.tests.sandbox_support import open_sandbox
 
 # No per-call timers here (per_call_share=0): these tests are about the job-level limits.
 FAST = Limits(cpu_seconds=3, wall_seconds=4, memory_mb=256, max_processes=16, output_bytes=4096, per_call_share=0)
@@ -62,15 +61,7 @@ def job_processes() -> list[str]:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxRunner]:
-    if shutil.which("bwrap") is None:
-        service_missing("bubblewrap: `bwrap` is not installed (apt-get install bubblewrap)")
-    runner = SandboxRunner(SandboxConfig())
-    try:
-        runner.warm(torch=True)
-    except SandboxUnavailable as exc:
-        service_missing(f"bubblewrap cannot start the sandbox here: {exc}")
-    yield runner
-    runner.close()
+    yield from open_sandbox(torch=True)
 
 
 def run(sandbox: SandboxRunner, source: str, *calls: tuple[str, tuple], limits: Limits = FAST,

@@ -12,7 +12,6 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -24,19 +23,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Enrollment, Role, User
 from dlcv_site.errors import ServiceError
-from dlcv_site.rows import (
-    convert_column,
-    insert_rows,
-    insert_statement,
-    model_from_row,
-    select_columns,
-    table_name,
-)
+from dlcv_site.rows import insert_rows
 from grader.i18n import Verbatim
 from grader.questions import grade_question, graded_unanswered, graded_unreadable
 from grader.results import GradingResult
 from grader.seeds import variant_seed
-from quizzes import prepared_views
+from quizzes import prepared_views, sql
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -44,7 +36,6 @@ from quizzes.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
-    Extension,
     PracticeRecord,
     Question,
     QuestionType,
@@ -88,26 +79,14 @@ class _Drawn(NamedTuple):
     points: Decimal  # the slot's points, else the version's
 
 
-@lru_cache(maxsize=1)
-def _slots_sql() -> str:
-    slots, questions, versions = table_name(AssessmentItem), table_name(Question), table_name(QuestionVersion)
-    return (f"SELECT s.question_id, q.bank_id, q.current_version_id, v.points, s.points, s.pool_topic_id, "
-            f"s.pool_tag, s.pool_count FROM {slots} s LEFT JOIN {questions} q ON q.id = s.question_id "
-            f"LEFT JOIN {versions} v ON v.id = q.current_version_id WHERE s.assessment_id = %s ORDER BY s.position")
-
-
 def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
-    # Plain rows, not models, by SQL written once: every student of an exam reads these same rows
-    # when they start.
+    # Plain rows, not models, by SQL written once (``quizzes.sql.assessment_slots``): every student
+    # of an exam reads these same rows when they start.
     chosen: list[_Drawn] = []
     used: set[int] = set()
-    with connection.cursor() as cursor:
-        cursor.execute(_slots_sql(), [assessment.id])
-        slots = cursor.fetchall()
-    for question_id, bank_id, version_id, version_points, points, pool_topic_id, pool_tag, pool_count in slots:
-        points = None if points is None else convert_column(AssessmentItem, "points", points)
+    for question_id, bank_id, version_id, version_points, points, pool_topic_id, pool_tag, pool_count in (
+            sql.assessment_slots(assessment_id=assessment.id)):
         if question_id is not None:
-            version_points = convert_column(QuestionVersion, "points", version_points)
             chosen.append(_Drawn(bank_id, version_id, points if points is not None else version_points))
             used.add(question_id)
             continue
@@ -164,16 +143,6 @@ def attempt_start(*, user: User, assessment: Assessment, now: datetime | None = 
         return Attempt.objects.get(assessment=assessment, user=user, status=AttemptStatus.IN_PROGRESS)
 
 
-@lru_cache(maxsize=1)
-def _latest_attempt_sql() -> str:
-    attempts, extensions = table_name(Attempt), table_name(Extension)
-    # The open attempt if there is one, else the latest (its number), and the student's extension.
-    return (f"SELECT {select_columns(Attempt, 't')}, (SELECT e.extra_minutes FROM {extensions} e "
-            f"WHERE e.assessment_id = %s AND e.user_id = %s) FROM (SELECT 1 AS one) o "
-            f"LEFT JOIN {attempts} t ON t.id = (SELECT l.id FROM {attempts} l WHERE l.assessment_id = %s "
-            f"AND l.user_id = %s ORDER BY CASE WHEN l.status = %s THEN 0 ELSE 1 END, l.number DESC LIMIT 1)")
-
-
 _NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_score")
 
 
@@ -190,12 +159,9 @@ def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Atte
 
 def _read_and_create(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
     # Every student of an exam starts within the same minute: SQL written once, two statements
-    # to read (the latest attempt with the extension, the slots) and one or two to write.
-    with connection.cursor() as cursor:
-        cursor.execute(_latest_attempt_sql(), [assessment.id, user.id, assessment.id, user.id, AttemptStatus.IN_PROGRESS])
-        row = cursor.fetchone()
-    latest = model_from_row(Attempt, row[:-1]) if row[0] is not None else None
-    extra = row[-1] or 0
+    # to read (the latest attempt with the extension, the slots) and one or two to write (``quizzes.sql``).
+    latest, extra = sql.attempt_latest_with_extension(assessment_id=assessment.id, user_id=user.id)
+    extra = extra or 0
     if latest is not None and latest.status == AttemptStatus.IN_PROGRESS:
         return latest
     previous = latest.number if latest is not None else 0
@@ -213,20 +179,13 @@ def _read_and_create(*, user: User, assessment: Assessment, now: datetime) -> At
 
 
 def _insert_attempt(attempt: Attempt, items: list[dict[str, Any]]) -> int:
-    """INSERT the attempt and its items; the new attempt's id."""
+    """INSERT the attempt and its items; the new attempt's id. On PostgreSQL one statement."""
     attempt_row = {name: getattr(attempt, name) for name in _NEW_ATTEMPT_COLUMNS}
-    if connection.vendor != "postgresql" or not items:
+    if not sql.available() or not items:
         (attempt_id,) = insert_rows(Attempt, [attempt_row], returning_pk=True)
         insert_rows(AttemptItem, [{**item, "attempt_id": attempt_id} for item in items])
         return attempt_id
-    attempt_sql, attempt_params = insert_statement(Attempt, [attempt_row], returning_pk=True)
-    items_sql, items_params = insert_statement(AttemptItem, items,
-                                               sql_values={"attempt_id": "(SELECT id FROM new_attempt)"})
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH new_attempt AS ({attempt_sql}), new_items AS ({items_sql}) SELECT id FROM new_attempt",
-                       attempt_params + items_params)
-        (attempt_id,) = cursor.fetchone()
-    return attempt_id
+    return sql.attempt_insert_with_items(attempt_row=attempt_row, items=items)
 
 
 @dataclass(frozen=True)
@@ -246,38 +205,22 @@ class NotYourItem(LookupError):
     """No such item in an attempt of this user (the view answers 404: ids reveal nothing)."""
 
 
-@lru_cache(maxsize=1)
-def _save_sql() -> str:
-    item, attempt = table_name(AttemptItem), table_name(Attempt)
-    return (
-        f"UPDATE {item} SET response = %s, response_saved_at = %s, save_count = save_count + 1 "
-        f"WHERE id = %s AND attempt_id = %s AND EXISTS (SELECT 1 FROM {attempt} WHERE {attempt}.id = %s "
-        f"AND {attempt}.user_id = %s AND {attempt}.status = %s "
-        f"AND ({attempt}.deadline IS NULL OR {attempt}.deadline >= %s)) RETURNING save_count"
-    )
-
-
 def attempt_item_save(*, user: User, attempt_id: int, item_id: int, response: Any,
                       now: datetime | None = None) -> SaveResult:
     """Autosave one answer to the user's own attempt, refused after the deadline or submission.
 
-    The most frequent request of an exam, so it is one statement: an UPDATE … RETURNING whose WHERE
-    holds ``access.attempt_item_get_for_owner``'s rule (an item of the user's own attempt — even
-    staff cannot answer for a student), the open status and the deadline. Only a refused save reads
-    more, to say why. Raises ``NotYourItem``, ``AttemptNotOpen``, ``DeadlinePassed`` or ``ResponseTooLarge``.
+    The most frequent request of an exam, so it is one statement (``quizzes.sql.attempt_item_save_response``):
+    an UPDATE … RETURNING whose WHERE holds ``access.attempt_item_get_for_owner``'s rule (an item of
+    the user's own attempt — even staff cannot answer for a student), the open status and the
+    deadline. Only a refused save reads more, to say why. Raises ``NotYourItem``, ``AttemptNotOpen``,
+    ``DeadlinePassed`` or ``ResponseTooLarge``.
     """
     now = now or timezone.now()
     _check_response_size(response)
-    fields = AttemptItem._meta
-    values = [fields.get_field("response").get_db_prep_save(response, connection),
-              fields.get_field("response_saved_at").get_db_prep_save(now, connection),
-              item_id, attempt_id, attempt_id, user.pk, AttemptStatus.IN_PROGRESS,
-              Attempt._meta.get_field("deadline").get_db_prep_save(now, connection)]
-    with connection.cursor() as cursor:
-        cursor.execute(_save_sql(), values)
-        row = cursor.fetchone()
-    if row is not None:
-        return SaveResult(saved_at=now, save_count=row[0])
+    save_count = sql.attempt_item_save_response(user_id=user.pk, attempt_id=attempt_id, item_id=item_id,
+                                                response=response, now=now)
+    if save_count is not None:
+        return SaveResult(saved_at=now, save_count=save_count)
     status = Attempt.objects.filter(pk=attempt_id, user=user, items__pk=item_id).values_list("status", flat=True).first()
     if status is None:
         raise NotYourItem(item_id)

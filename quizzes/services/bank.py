@@ -168,7 +168,9 @@ def _relative(path: str, root: Path | None) -> str:
 @transaction.atomic
 def mock_exam_ensure(*, course: Course, year: int, time_limit_minutes: int = 120) -> Assessment:
     """The mock exam of a past year for a course: its questions in exam order, numeric parts after
-    their essay. Mock exams are timed and self-assessed, with unlimited attempts."""
+    their essay. Mock exams are timed and self-assessed, with unlimited attempts. Its title and
+    description are course content, written like the bank in Traditional Chinese (the pages mark
+    them ``lang="zh-Hant"``: ``quizzes.presenters.COURSE_CONTENT_LANG``), not interface text."""
     questions = [q for q in Question.objects.filter(bank_id__startswith=f"exam-{year}-q", retired=False)]
     if not questions:
         raise ValueError(f"no past-exam questions for {year}: run load_bank first")
@@ -203,6 +205,7 @@ def practice_sets_ensure(*, course: Course, per_topic: int = PRACTICE_PER_TOPIC)
     """A practice set per topic (a pool of ``per_topic`` questions) and a mixed one (one per topic).
 
     Practice is unlimited: every new session draws again, and parameterized questions get fresh variants.
+    Titles and descriptions are made from the bank's topic names: course content, like the mock exams'.
     """
     topics = [t for t in Topic.objects.exclude(slug="past-exams") if t.questions.filter(retired=False).exists()]
     sets: list[Assessment] = []
