@@ -393,8 +393,15 @@ class SubmissionOutputSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     late_days = serializers.IntegerField()
-    score = serializers.FloatField(allow_null=True, help_text="Points after the attempts and late policies.")
-    raw_score = serializers.FloatField(allow_null=True, help_text="0–1, before policies.")
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="Points after the attempts and late policies (the stored Submission.points; this name is kept for "
+                  "compatibility: it is not a 0–1 score).",
+    )
+    raw_score = serializers.FloatField(
+        allow_null=True,
+        help_text="The 0–1 score before the policies (the stored Submission.score; this name is kept for compatibility).",
+    )
     points = serializers.FloatField(allow_null=True, help_text="Points before policies.")
     max_points = serializers.FloatField(allow_null=True)
     misconceptions = serializers.ListField(child=serializers.CharField())
@@ -537,9 +544,17 @@ class MyGradesApi(ApiView):
         due_at = serializers.DateTimeField(allow_null=True)
         attempts_used = serializers.IntegerField(help_text="Submissions that count (failed gradings do not).")
         attempts_allowed = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
-        max_points = serializers.FloatField()
-        best_score = serializers.FloatField(allow_null=True)
-        latest_score = serializers.FloatField(allow_null=True)
+        max_points = serializers.FloatField(help_text="The lab's total points.")
+        best_score = serializers.FloatField(
+            allow_null=True,
+            help_text="The best graded submission's points after the attempts and late policies (not a 0–1 score; "
+                      "the name is kept for compatibility).",
+        )
+        latest_score = serializers.FloatField(
+            allow_null=True,
+            help_text="The latest submission's points after the policies (null until graded; the name is kept for "
+                      "compatibility).",
+        )
         latest_status = serializers.CharField(allow_null=True, help_text="queued, running, graded or failed.")
         latest_submission = serializers.IntegerField(allow_null=True, help_text="Id of the latest submission.")
 
@@ -559,8 +574,9 @@ class MyGradesApi(ApiView):
                 "attempts_used": row.attempts_used,
                 "attempts_allowed": row.attempt_limit,
                 "max_points": row.max_points,
-                "best_score": row.best_score,
-                "latest_score": latest.score if latest is not None else None,
+                # The API's names: its "score"s are points after the policies (Submission.points).
+                "best_score": row.best_points,
+                "latest_score": latest.points if latest is not None else None,
                 "latest_status": latest.status if latest is not None else None,
                 "latest_submission": latest.pk if latest is not None else None,
             })

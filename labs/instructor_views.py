@@ -63,7 +63,7 @@ def gradebook(request: HttpRequest, course_slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def gradebook_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
-    """One row per student: username, name, then each lab's and each assessment's best score."""
+    """One row per student: username, name, then each lab's and each assessment's best points."""
     course = course_get_for_staff(user=request.user, course_slug=course_slug)
     book = course_gradebook(course=course)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -74,7 +74,7 @@ def gradebook_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
     for row in book.rows:
         writer.writerow([
             _csv_text(row.student.username), _csv_text(_display_name(row.student)),
-            *[_csv_number(score) for score in row.scores],
+            *[_csv_number(points) for points in row.points],
         ])
     return response
 

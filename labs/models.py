@@ -96,8 +96,16 @@ class Submission(models.Model):
     claim_token = models.UUIDField(null=True, blank=True)
     result_writes = models.PositiveIntegerField(default=0, help_text="How many times a result was stored.")
     late_days = models.PositiveIntegerField(default=0)
-    score = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True, help_text="Points after policies.")
-    raw_score = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True, help_text="0–1 before policies.")
+    # One vocabulary with grader.results: a score is a fraction 0–1, points are points. (The JSON API
+    # keeps its older names: see labs.presenters.submission_api_view.)
+    points = models.DecimalField(
+        max_digits=8, decimal_places=4, null=True, blank=True,
+        help_text="Points earned after the lab's attempts and late policies (null until graded).",
+    )
+    score = models.DecimalField(
+        max_digits=8, decimal_places=4, null=True, blank=True,
+        help_text="The result's score, a fraction 0–1, before the lab's policies (null until graded).",
+    )
     result = models.JSONField(null=True, blank=True, help_text="Per part: score, points, feedback, misconceptions.")
     error = models.TextField(blank=True)
 
@@ -111,8 +119,8 @@ class Submission(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status=SubmissionStatus.GRADED)
-                | Q(score__isnull=False, raw_score__isnull=False, finished_at__isnull=False),
-                name="submission_graded_has_score",
+                | Q(points__isnull=False, score__isnull=False, finished_at__isnull=False),
+                name="submission_graded_has_points_and_score",
             ),
         ]
         indexes = [

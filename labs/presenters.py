@@ -499,7 +499,9 @@ def submission_api_view(submission: Submission, *, lang: str) -> dict[str, Any]:
         "status": submission.status, "lang": submission.lang, "created_at": submission.created_at,
         "enqueued_at": submission.enqueued_at, "started_at": submission.started_at,
         "finished_at": submission.finished_at, "late_days": submission.late_days,
-        "score": submission.score, "raw_score": submission.raw_score,
+        # The API's names, kept for the scripts that read them (dlcv_submit.py among them): its
+        # "score" is the points after the lab's policies, its "raw_score" the 0–1 score before them.
+        "score": submission.points, "raw_score": submission.score,
         "points": shown["points"] if shown else None, "max_points": shown["max_points"] if shown else None,
         "misconceptions": shown["misconceptions"] if shown else [],
         "parts": [_api_part(part) for part in shown["parts"]] if shown else [],

@@ -43,7 +43,7 @@ class LabRow:
     lab: Lab
     max_points: Decimal
     attempts_used: int  # submissions that count (all but failed gradings)
-    best_score: Decimal | None  # best graded score, in points after policies
+    best_points: Decimal | None  # the best graded submission's points (after the attempts and late policies)
 
     @property
     def policy(self) -> LabPolicy:
@@ -65,10 +65,10 @@ def _max_points() -> Subquery:
 
 
 def labs_for_student(*, user: User, course: Course, include_unpublished: bool = False) -> list[LabRow]:
-    """The course's labs with the student's attempts used and best score (one query)."""
+    """The course's labs with the student's attempts used and best points (one query)."""
     mine = Submission.objects.filter(lab=OuterRef("pk"), user=user).order_by().values("lab")
     used = mine.exclude(status=SubmissionStatus.FAILED).annotate(n=Count("pk")).values("n")
-    best = mine.filter(status=SubmissionStatus.GRADED).annotate(best=Max("score")).values("best")
+    best = mine.filter(status=SubmissionStatus.GRADED).annotate(best=Max("points")).values("best")
     labs = (
         Lab.objects.filter(course=course)
         .annotate(
@@ -89,7 +89,7 @@ def labs_for_student(*, user: User, course: Course, include_unpublished: bool = 
 
 
 def lab_row_for_student(*, user: User, lab: Lab) -> LabRow:
-    """One lab's row (for its page): attempts used, left and the best score."""
+    """One lab's row (for its page): attempts used, left and the best points."""
     rows = labs_for_student(user=user, course=lab.course, include_unpublished=True)
     return next(row for row in rows if row.lab.pk == lab.pk)
 
@@ -113,7 +113,7 @@ class GradebookColumn:
 @dataclass(frozen=True)
 class GradebookRow:
     student: User
-    scores: list[Decimal | None]  # one per column, None: nothing graded (or visible) yet
+    points: list[Decimal | None]  # one per column, None: nothing graded (or visible) yet
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,8 @@ class Gradebook:
 
 
 def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradebook:
-    """Students × (labs, then assessments): the best graded lab score and the best *visible*
-    assessment score (what the student sees: exams only once released). Five queries."""
+    """Students × (labs, then assessments): a lab's best graded points (after its policies) and an
+    assessment's best *visible* points (what the student sees: exams only once released). Five queries."""
     now = now or timezone.now()
     students = [
         enrollment.user
@@ -143,17 +143,17 @@ def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradeboo
         for row in Submission.objects.filter(lab__course=course, status=SubmissionStatus.GRADED)
         .order_by()
         .values("user_id", "lab_id")
-        .annotate(best=Max("score"))
+        .annotate(best=Max("points"))
     }
     assessments = list(Assessment.objects.filter(course=course).order_by("mode", "opens_at", "slug"))
     quiz_best: dict[tuple[int, int], Decimal] = {}
     quiz_max: dict[int, Decimal] = {}
     for row in (
-        Attempt.objects.filter(assessment__course=course, score__isnull=False)
+        Attempt.objects.filter(assessment__course=course, points__isnull=False)
         .filter(attempts_visible(now))
         .order_by()
         .values("user_id", "assessment_id")
-        .annotate(best=Max("score"), of=Max("max_score"))
+        .annotate(best=Max("points"), of=Max("max_points"))
     ):
         quiz_best[(row["user_id"], row["assessment_id"])] = row["best"]
         quiz_max[row["assessment_id"]] = max(quiz_max.get(row["assessment_id"], row["of"]), row["of"])

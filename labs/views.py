@@ -236,8 +236,8 @@ def submission_state(request: HttpRequest, submission_id: int) -> HttpResponse:
     return JsonResponse({
         "id": submission.pk,
         **panels["context"]["state"],
-        "score": float(submission.score) if submission.score is not None else None,
-        "points": result["points"],
+        # Points after the lab's attempts and late policies, out of the result's max_points.
+        "points": float(submission.points) if submission.points is not None else None,
         "max_points": result["max_points"],
         "status_html": panels["status_html"],
         "result_html": panels["result_html"],

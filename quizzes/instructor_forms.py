@@ -100,7 +100,7 @@ class ExtensionForm(forms.Form):
 
 
 class EssayGradeForm(forms.Form):
-    """Points for one exam essay (0 … the item's points) and an optional comment for the student."""
+    """Points for one exam essay (0 … the item's ``max_points``) and an optional comment for the student."""
 
     points = forms.FloatField(label=_("Points"), min_value=0)
     comment = forms.CharField(label=_("Comment for the student"), required=False, max_length=5000,

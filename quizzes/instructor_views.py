@@ -486,16 +486,16 @@ def grading_queue_view(request: HttpRequest, course_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def grading_item_view(request: HttpRequest, course_slug: str, item_id: int) -> HttpResponse:
     course, item = grading_item_get_for_staff(user=request.user, course_slug=course_slug, item_id=item_id)
-    form = EssayGradeForm(request.POST or None, max_points=float(item.points))
+    form = EssayGradeForm(request.POST or None, max_points=float(item.max_points))
     if request.method == "POST" and form.is_valid():
         points = form.cleaned_data["points"]
         try:
-            essay_grade_manually(item=item, score=points / float(item.points), comment=form.cleaned_data["comment"],
+            essay_grade_manually(item=item, score=points / float(item.max_points), comment=form.cleaned_data["comment"],
                                  grader=request.user)
         except AttemptError as exc:
             form.add_error("points", exc.message)
         else:
-            messages.success(request, _("Graded: %(points)s / %(max)s.") % {"points": points, "max": item.points})
+            messages.success(request, _("Graded: %(points)s / %(max)s.") % {"points": points, "max": item.max_points})
             return redirect("instructor-grading-queue", course_slug=course.slug)
     spec = item.question_version.spec
     context = _base_context(

@@ -3,7 +3,7 @@
 Rendering ``quizzes/_item.html`` twenty times was most of the cost of an exam page, yet students see
 a few variants of each question. An item nobody has answered yet renders the same for everyone with
 the same question version (id, content hash, type), variant (``presenters.item_variant``: the option
-order), points, language, page mode (practice or not, read only or not) and rendering code, except
+order), worth (max_points), language, page mode (practice or not, read only or not) and rendering code, except
 for its own id, its attempt's id (in its URLs) and its position — and a parameterized question's
 statement, which holds each student's numbers (its answer boxes come in a few layouts, which are part
 of the key). So it is rendered once with stand-ins in those places (``STAND_IN``,
@@ -128,7 +128,7 @@ def _cache_key(entry: dict[str, Any], *, lang: str, practice: bool, readonly: bo
     if any(str(number) in shown for number in STAND_IN.values()) or str(OPTION_VALUE_STAND_IN)[:-2] in shown:
         return None  # a question quoting a stand-in number would have it replaced
     return (f"quizzes:item:{render_version()}:{content.id}:{content.content_hash}:{content.qtype}:"
-            f"{_variant_part(entry)}:{entry['item'].points}:{lang}:{'practice' if practice else 'timed'}:"
+            f"{_variant_part(entry)}:{entry['item'].max_points}:{lang}:{'practice' if practice else 'timed'}:"
             f"{'ro' if readonly else 'rw'}")
 
 
@@ -141,7 +141,7 @@ def _render(entry: dict[str, Any], *, practice: bool, readonly: bool) -> str:
 def _shared_entry(entry: dict[str, Any], order: tuple[int, ...] | None) -> dict[str, Any]:
     """The entry as anyone would have it: the item's numbers and statement replaced by stand-ins."""
     item, view = entry["item"], entry["view"]
-    stand_in = SimpleNamespace(**STAND_IN, points=item.points, response_saved_at=None, checks=0,
+    stand_in = SimpleNamespace(**STAND_IN, max_points=item.max_points, response_saved_at=None, checks=0,
                                needs_manual_grading=False, self_assessment=None)
     if view.get("statement_html"):
         view = {**view, "statement_html": STATEMENT_STAND_IN}

@@ -175,8 +175,14 @@ class Attempt(models.Model):
     started_at = models.DateTimeField()
     deadline = models.DateTimeField(null=True, blank=True, help_text="Server-side; saves after it are refused.")
     submitted_at = models.DateTimeField(null=True, blank=True)
-    score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
-    max_score = models.DecimalField(max_digits=8, decimal_places=3, default=0)
+    points = models.DecimalField(
+        max_digits=8, decimal_places=3, null=True, blank=True,
+        help_text="Points earned: the sum of each item's score × its max_points (null until submitted).",
+    )
+    max_points = models.DecimalField(
+        max_digits=8, decimal_places=3, default=0,
+        help_text="The most points the attempt can earn: its items' max_points.",
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -205,12 +211,18 @@ class AttemptItem(models.Model):
     position = models.PositiveIntegerField()
     question_version = models.ForeignKey(QuestionVersion, on_delete=models.PROTECT, related_name="+")
     seed = models.BigIntegerField(default=0)
-    points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    max_points = models.DecimalField(
+        max_digits=6, decimal_places=2, default=1,
+        help_text="What the item is worth: the slot's points, else its question version's.",
+    )
     response = models.JSONField(null=True, blank=True)
     response_saved_at = models.DateTimeField(null=True, blank=True)
     save_count = models.PositiveIntegerField(default=0)
     graded_at = models.DateTimeField(null=True, blank=True)
-    score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True, help_text="0–1")
+    score = models.DecimalField(
+        max_digits=6, decimal_places=4, null=True, blank=True,
+        help_text="The grade, a fraction 0–1 (points earned: score × max_points); null until graded.",
+    )
     feedback = models.JSONField(null=True, blank=True)
     needs_manual_grading = models.BooleanField(default=False)
     self_assessment = models.JSONField(null=True, blank=True)

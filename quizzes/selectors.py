@@ -47,7 +47,7 @@ class AssessmentRow:
     assessment: Assessment
     attempt: Attempt | None  # the latest
     attempts: int
-    best_score: Decimal | None
+    best_points: Decimal | None  # the most points of a submitted attempt whose results the student can see
     question_count: int | None = None  # on the landing page only (a pool counts its draws)
 
 
@@ -73,8 +73,8 @@ def assessment_row_for_student(*, user: User, assessment: Assessment) -> Assessm
 
 def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
     """``mine``: the student's attempts at ``assessment``, latest first."""
-    scores = [a.score for a in mine if a.score is not None and results_visible(attempt=a)]
-    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(scores) if scores else None)
+    points = [a.points for a in mine if a.points is not None and results_visible(attempt=a)]
+    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(points) if points else None)
 
 
 def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:

@@ -128,7 +128,7 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
         "saved_at_display": _time_display(item.response_saved_at),
         "solution": solution,
         "feedback": presenters.feedback_view(feedback, solution),
-        "earned": (item.score * item.points) if item.score is not None else None,
+        "earned": (item.score * item.max_points) if item.score is not None else None,
     }
 
 
@@ -372,7 +372,7 @@ def item_check(request: HttpRequest, attempt_id: int, item_id: int) -> JsonRespo
     solution = presenters.item_solution(content, item.seed, lang)
     entry = {"item": item, "view": presenters.item_view(content, item.seed, lang), "solution": solution,
              "feedback": presenters.feedback_view(grade, solution, grader_lang(lang)),
-             "earned": round(grade.score * float(item.points), 2)}
+             "earned": round(grade.score * float(item.max_points), 2)}
     result["saved_at_display"] = _time_display(now)
     result["html"] = render_to_string("quizzes/_feedback.html", {"entry": entry, "practice": True, "exam": False,
                                                                   "self_assess": True}, request)

@@ -25,13 +25,13 @@ def test_insert_rows_writes_what_bulk_create_writes() -> None:
     attempt = attempt_start(user=make_member(course, Role.STUDENT),
                             assessment=make_assessment(course, ["act-dead-relu-05"]))
     version_id = attempt.items.get().question_version_id
-    given = {"attempt_id": attempt.id, "question_version_id": version_id, "seed": 2**40 + 7, "points": Decimal("2.50")}
+    given = {"attempt_id": attempt.id, "question_version_id": version_id, "seed": 2**40 + 7, "max_points": Decimal("2.50")}
     ours = insert_rows(AttemptItem, [{**given, "position": 10}, {**given, "position": 11}], returning_pk=True)
     orm = AttemptItem.objects.bulk_create([AttemptItem(**given, position=12)])[0]
     assert len(ours) == 2 and all(isinstance(pk, int) for pk in ours)
     first, second, reference = (AttemptItem.objects.get(pk=pk) for pk in (*ours, orm.pk))
     assert {**_row(first), "position": 12} == _row(reference)  # every default, every type
-    assert second.position == 11 and first.points == Decimal("2.50") and first.seed == 2**40 + 7
+    assert second.position == 11 and first.max_points == Decimal("2.50") and first.seed == 2**40 + 7
     assert insert_rows(AttemptItem, []) == []
 
 

@@ -9,8 +9,8 @@ result. On PostgreSQL each of the two is one statement (``labs.sql``); elsewhere
 same in a transaction.
 
 The stored result is a ``grader.results.GradingResult`` with every text in every language and the
-lab's policy applied: ``Submission.raw_score`` is its score (0–1), ``Submission.score`` the points
-after the attempt and late factors.
+lab's policy applied: ``Submission.score`` is its score (0–1, before the policy), ``Submission.points``
+the points after the attempt and late factors.
 """
 
 from __future__ import annotations
@@ -103,13 +103,14 @@ def _grade(submission: Submission, parts: Sequence[LabPart]) -> GradingResult:
 
 
 def _outcome(submission: Submission, result: GradingResult, position: int) -> dict[str, Any]:
-    """The row's new values: the result with the lab's policy applied, its raw and final scores."""
+    """The row's new values: the result with the lab's policy applied, its score (0–1, before the
+    policy) and its points (after it)."""
     policy = LabPolicy.of(submission.lab)
     applied = PolicyApplied(attempt=position, attempt_factor=policy.attempt_factor(position),
                             late_days=submission.late_days, late_factor=policy.late_factor(submission.late_days))
     return {
-        "raw_score": Decimal(result.score).quantize(_Q4),
-        "score": Decimal(result.max_points * result.score * applied.factor).quantize(_Q4),
+        "score": Decimal(result.score).quantize(_Q4),
+        "points": Decimal(result.max_points * result.score * applied.factor).quantize(_Q4),
         "result": result.with_policy(applied).to_json(),
     }
 

@@ -85,8 +85,8 @@ def lab_regrade(*, lab: Lab) -> str:
             claim_token=None,
             started_at=None,
             finished_at=None,
+            points=None,
             score=None,
-            raw_score=None,
             result=None,
             error="",
         )

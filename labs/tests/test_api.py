@@ -515,8 +515,9 @@ def test_my_grades_shows_best_latest_and_attempts_used(course: Course, student: 
     assert set(grades) == {"limited", "untouched"}
     row = grades["limited"]
     assert row["attempts_used"] == 2 and row["attempts_allowed"] == 2 and row["max_points"] == 5.0
-    assert row["best_score"] == pytest.approx(float(first.score)) == 5.0
-    assert row["latest_score"] == pytest.approx(float(latest.score)) and row["latest_score"] < row["best_score"]
+    # The API's names: best_score and latest_score are points after the policies (Submission.points).
+    assert row["best_score"] == pytest.approx(float(first.points)) == 5.0
+    assert row["latest_score"] == pytest.approx(float(latest.points)) and row["latest_score"] < row["best_score"]
     assert row["latest_submission"] == latest.pk and row["latest_status"] == "graded"
     untouched = grades["untouched"]
     assert untouched["attempts_used"] == 0 and untouched["best_score"] is None and untouched["latest_submission"] is None

@@ -318,7 +318,7 @@ def test_a_wrong_file_exits_1_after_logging_in_with_a_password(
     assert "Logged in." in result.stderr
     assert "\n  FAIL " in result.stdout and "Passed " in result.stdout
     submission = Submission.objects.get()
-    assert submission.status == SubmissionStatus.GRADED and submission.raw_score < 1
+    assert submission.status == SubmissionStatus.GRADED and submission.score < 1
     assert submission.user == student and submission.source_code == WRONG
 
 

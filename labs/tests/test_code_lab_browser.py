@@ -81,7 +81,7 @@ def test_a_student_writes_loads_submits_and_watches_the_tests_graded(
     assert submission.status == SubmissionStatus.GRADED and submission.source_code == spec.solution()
     row = page.locator(f'[data-history-row="{submission.pk}"]')
     expect(row.locator("[data-history-status]")).to_have_text("Graded")
-    expect(row.locator("[data-history-score]")).to_have_text(re.compile(r"^10 / 10$"))
+    expect(row.locator("[data-history-points]")).to_have_text(re.compile(r"^10 / 10$"))
     assert page.evaluate("(key) => window.localStorage.getItem(key)", f"dlcv:code-draft:{student.pk}:iou") is None
     assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1  # nothing forces sideways scrolling
     page.screenshot(path=str(SCREENSHOTS / "code-lab-graded-375.png"), full_page=True)

@@ -108,7 +108,7 @@ def store_graded(submission: Submission, *, tests: list[dict[str, Any]] | None =
         "sandboxed": True, **code,
     }
     Submission.objects.filter(pk=submission.pk).update(
-        status=SubmissionStatus.GRADED, finished_at=timezone.now(), raw_score=earned / total, score=earned,
+        status=SubmissionStatus.GRADED, finished_at=timezone.now(), score=earned / total, points=earned,
         result={"code": result_code, "parts": [], "points": earned, "max_points": total, "misconceptions": [],
                 "attempt": 1, "attempt_factor": 1, "late_days": 0, "late_factor": 1, "lang": "en"},
     )
@@ -173,7 +173,7 @@ def test_the_editor_starts_from_the_latest_submission_and_the_page_lists_them_al
     history = html[html.index("data-history-rows"):]
     assert history.index(f'data-history-row="{latest.pk}"') < history.index(f'data-history-row="{first.pk}"')
     assert "Submission 2" in history and "Submission 1" in history
-    assert re.search(rf'data-history-row="{first.pk}".*?data-history-score>1 / ', history, re.S)
+    assert re.search(rf'data-history-row="{first.pk}".*?data-history-points>1 / ', history, re.S)
     # The results panel watches the latest submission (queued: labs.js polls its state URL).
     panel = html[html.index("data-results-panel"):html.index("my-submissions")]
     assert f'data-state-url="/submissions/{latest.pk}/state"' in panel and 'data-pending="true"' in panel
@@ -280,7 +280,7 @@ def test_the_state_endpoint_renders_the_code_results_when_graded(code_lab: Lab, 
     assert not state["delayed"] and "running your code" in state["status_html"]
     store_graded(submission)
     state = client.get(f"/submissions/{submission.pk}/state").json()
-    assert state["done"] and state["score"] == 1.0 and state["max_points"] == 4.0
+    assert state["done"] and state["points"] == 1.0 and state["max_points"] == 4.0
     assert 'data-test="nms-ties"' in state["result_html"] and HOSTILE not in state["result_html"]
 
 

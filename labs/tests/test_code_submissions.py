@@ -109,7 +109,7 @@ def test_graded_in_the_sandbox_solution_full_marks_then_a_hostile_one_is_a_clean
     submission_grade(submission_id=good.pk, stale_after=services.CODE_STALE_RUNNING_AFTER)
     good.refresh_from_db()
     assert good.status == SubmissionStatus.GRADED, good.error
-    assert good.raw_score == 1 and float(good.score) == pytest.approx(float(code_lab.code_points))
+    assert good.score == 1 and float(good.points) == pytest.approx(float(code_lab.code_points))
     tests = good.result["tests"]
     assert tests and all(t["status"] == "passed" for t in tests) and any(not t["public"] for t in tests)
 
@@ -117,10 +117,10 @@ def test_graded_in_the_sandbox_solution_full_marks_then_a_hostile_one_is_a_clean
     services.code_runner()  # the same warm runner
     submission_grade(submission_id=bad.pk, stale_after=services.CODE_STALE_RUNNING_AFTER)
     bad.refresh_from_db()
-    assert bad.status == SubmissionStatus.GRADED and bad.raw_score == 0
+    assert bad.status == SubmissionStatus.GRADED and bad.score == 0
     messages = " ".join(t["message"]["en"] for t in bad.result["tests"])
     assert "used up the per-test" in messages and "Skipped: box_iou() already ran out of time" in messages
-    assert float(bad.score) == 0
+    assert float(bad.points) == 0
 
 
 @pytest.mark.django_db
@@ -220,6 +220,6 @@ def test_graded_end_to_end_by_a_celery_worker_on_the_code_queue(celery_worker_pr
     wait_for(lambda: Submission.objects.filter(pk=sub.pk, status=SubmissionStatus.GRADED).exists(), timeout=90,
              what="the code worker to grade the submission")
     sub.refresh_from_db()
-    assert sub.raw_score == 1 and sub.result["run"]["sandboxed"] is True
+    assert sub.score == 1 and sub.result["run"]["sandboxed"] is True
     assert sub.grading_runs == 1 and sub.result_writes == 1
     assert time.monotonic() - started < 90

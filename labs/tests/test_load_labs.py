@@ -78,8 +78,8 @@ def test_each_shipped_lab_grades_a_right_answer_full_marks(slug: str) -> None:
     submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
     submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
-    assert submission.status == SubmissionStatus.GRADED and submission.raw_score == 1
-    assert submission.score == sum(part.points for part in lab.parts.all())
+    assert submission.status == SubmissionStatus.GRADED and submission.score == 1
+    assert submission.points == sum(part.points for part in lab.parts.all())
 
 
 @pytest.mark.django_db

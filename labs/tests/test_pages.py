@@ -250,7 +250,7 @@ def test_state_json_goes_queued_grading_graded(lab: Lab, student: User) -> None:
     submission_grade(submission_id=submission.pk)
     state = client.get(url).json()
     assert (state["status"], state["pending"], state["done"]) == ("graded", False, True)
-    assert state["score"] == 5.0 and state["max_points"] == 5.0
+    assert state["points"] == 5.0 and state["max_points"] == 5.0
     # The part's title is the lab's own text, marked with its language (<span lang="zh-Hant">).
     assert "Graded" in state["status_html"] and "Part 1: Conv" in re.sub(r"<[^>]+>", "", state["result_html"])
 
@@ -386,8 +386,8 @@ def _bulk_course(course: Course, students: int = 100) -> tuple[list[User], list[
     labs = [make_lab(course, f"lab{n}") for n in range(1, 5)]
     now = timezone.now()
     Submission.objects.bulk_create([
-        Submission(lab=lab, user=user, number=1, status=SubmissionStatus.GRADED, score=Decimal(i % 6),
-                   raw_score=Decimal(i % 6) / 5, finished_at=now, result={"parts": []})
+        Submission(lab=lab, user=user, number=1, status=SubmissionStatus.GRADED, points=Decimal(i % 6),
+                   score=Decimal(i % 6) / 5, finished_at=now, result={"parts": []})
         for lab in labs for i, user in enumerate(users)
     ])
     assessments = [
@@ -397,7 +397,7 @@ def _bulk_course(course: Course, students: int = 100) -> tuple[list[User], list[
     ]
     Attempt.objects.bulk_create([
         Attempt(assessment=assessment, user=user, number=number, status=AttemptStatus.SUBMITTED, started_at=now,
-                submitted_at=now, score=Decimal(number + i % 3), max_score=Decimal(10))
+                submitted_at=now, points=Decimal(number + i % 3), max_points=Decimal(10))
         for assessment in assessments for i, user in enumerate(users) for number in (1, 2)
     ])
     return users, labs, assessments
@@ -425,7 +425,7 @@ def test_the_gradebook_csv_has_a_bom_one_row_per_student_and_the_visible_scores(
     assert rows[0] == ["username", "name", "lab:lab1", "lab:lab2", "lab:lab3", "lab:lab4",
                        "quiz:midterm", "quiz:mock", "quiz:practice"]
     assert len(rows) == 1 + 12 and [row[0] for row in rows[1:]] == [user.username for user in users]
-    first = dict(zip(rows[0], rows[2], strict=True))  # s001: lab score 1, quiz best = 2 + 1 % 3 = 3
+    first = dict(zip(rows[0], rows[2], strict=True))  # s001: lab points 1, quiz best = 2 + 1 % 3 = 3
     assert first["name"] == "學生001" and first["lab:lab1"] == "1"
     assert first["quiz:practice"] == "3" and first["quiz:mock"] == "3"
     assert first["quiz:midterm"] == ""  # an exam's results are not released: not visible, not in the book
@@ -454,7 +454,7 @@ def _fixed_results(lab: Lab, students: list[User]) -> None:
     now = timezone.now()
     Submission.objects.bulk_create([
         Submission(lab=lab, user=students[i % len(students)], number=1 + i // len(students),
-                   status=SubmissionStatus.GRADED, score=Decimal(1), raw_score=Decimal("0.5"), finished_at=now,
+                   status=SubmissionStatus.GRADED, points=Decimal(1), score=Decimal("0.5"), finished_at=now,
                    result={"parts": [{"key": "conv", "family": "conv-by-hand", "score": score, "correct": correct,
                                       "misconceptions": tags, "items": []},
                                      {"key": "cost", "family": "conv-cost", "score": 1.0, "correct": True,
@@ -540,7 +540,7 @@ def test_a_coco_map_part_has_no_pr_curve_and_its_page_renders_after_the_due_date
     lab = make_lab(course, parts=(("coco", "detection-map", {"method": "coco"}, 3),),
                    due_at=timezone.now() + timedelta(days=1))
     submission = graded(lab, student, lab_answers(lab, student), now=timezone.now())
-    assert submission.raw_score == 1
+    assert submission.score == 1
     Lab.objects.filter(pk=lab.pk).update(due_at=timezone.now() - timedelta(minutes=1))  # answers revealed
     client = client_for(student)
     page = client.get(f"/submissions/{submission.pk}/")

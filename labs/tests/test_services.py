@@ -93,7 +93,7 @@ def test_format_error_is_invalid_writes_nothing_and_costs_no_attempt(course, stu
     assert not Submission.objects.exists()
     submission = submit_and_grade(lab, student)
     assert submission.number == 1 and submission.status == SubmissionStatus.GRADED
-    assert submission.score == Decimal("5.0000") and submission.raw_score == 1
+    assert submission.points == Decimal("5.0000") and submission.score == 1
 
 
 @pytest.mark.django_db
@@ -124,8 +124,8 @@ def test_unreadable_answers_are_invalid(course, student, answers: str, bad_key: 
 @pytest.mark.django_db
 def test_declining_points_then_refused(course, student) -> None:
     lab = make_lab(course, attempts_policy=DECLINING)
-    scores = [submit_and_grade(lab, student).score for _ in range(3)]
-    assert scores == [Decimal("5.0000"), Decimal("4.0000"), Decimal("3.0000")]
+    points = [submit_and_grade(lab, student).points for _ in range(3)]
+    assert points == [Decimal("5.0000"), Decimal("4.0000"), Decimal("3.0000")]
     with pytest.raises(SubmissionRefused) as caught:
         submission_create(user=student, lab=lab, answers=lab_answers(lab, student))
     assert caught.value.code == "attempts_exhausted"
@@ -135,7 +135,7 @@ def test_declining_points_then_refused(course, student) -> None:
     assert caught.value.code == "attempts_exhausted"
     assert Submission.objects.count() == 3
     # Another student's attempts are their own.
-    assert submit_and_grade(lab, make_member(course)).score == Decimal("5.0000")
+    assert submit_and_grade(lab, make_member(course)).points == Decimal("5.0000")
 
 
 @pytest.mark.django_db
@@ -150,12 +150,12 @@ def test_a_failed_grading_costs_no_attempt(course, student, monkeypatch) -> None
     monkeypatch.setattr(type(family), "grade", broken)
     failed = submit_and_grade(lab, student)
     assert failed.status == SubmissionStatus.FAILED and "ZeroDivisionError" in failed.error
-    assert failed.score is None and failed.result_writes == 1
+    assert failed.points is None and failed.score is None and failed.result_writes == 1
     monkeypatch.setattr(type(family), "grade", original)
     first, second = submit_and_grade(lab, student), submit_and_grade(lab, student)
     assert (first.number, second.number) == (2, 3)
-    assert first.score == Decimal("5.0000") and first.result["policy"]["attempt"] == 1
-    assert second.score == Decimal("2.5000") and second.result["policy"]["attempt"] == 2
+    assert first.points == Decimal("5.0000") and first.result["policy"]["attempt"] == 1
+    assert second.points == Decimal("2.5000") and second.result["policy"]["attempt"] == 2
     with pytest.raises(SubmissionRefused):  # two counted submissions: the failed one is not one
         submission_create(user=student, lab=lab, answers=lab_answers(lab, student))
 
@@ -166,7 +166,7 @@ def test_late_penalty_per_started_day(course, student) -> None:
     lab = make_lab(course, due_at=now - timedelta(days=1, hours=2), late_policy={"penalty_per_day": 0.1, "max_late_days": 3})
     submission = submit_and_grade(lab, student, now=now)
     assert submission.late_days == 2
-    assert submission.raw_score == 1 and submission.score == Decimal("4.0000")
+    assert submission.score == 1 and submission.points == Decimal("4.0000")
     assert submission.result["policy"]["late_factor"] == pytest.approx(0.8)
 
 
@@ -176,7 +176,7 @@ def test_late_penalty_and_declining_points_multiply(course, student) -> None:
     lab = make_lab(course, due_at=now - timedelta(hours=1), attempts_policy=DECLINING,
                    late_policy={"penalty_per_day": 0.25, "max_late_days": 2})
     submit_and_grade(lab, student, now=now)
-    assert submit_and_grade(lab, student, now=now).score == Decimal("3.0000")  # 5 × 0.8 × 0.75
+    assert submit_and_grade(lab, student, now=now).points == Decimal("3.0000")  # 5 × 0.8 × 0.75
 
 
 @pytest.mark.django_db
@@ -275,7 +275,7 @@ def test_result_has_per_part_scores_feedback_tags_and_cells(course, student) -> 
     assert conv_result["message"]["en"] and conv_result["message"]["zh-Hant"]  # stored in every language
     output = next(item for item in conv_result["parts"] if item["name"] == "output")
     assert "cells" in output and "expected" not in output  # per-cell results, no answer revealed
-    assert float(submission.raw_score) == pytest.approx((conv_result["points"] + 2) / 5, abs=1e-4)
+    assert float(submission.score) == pytest.approx((conv_result["points"] + 2) / 5, abs=1e-4)
     assert (submission.grading_runs, submission.result_writes) == (1, 1)
     assert submission.started_at <= submission.finished_at
 
@@ -330,7 +330,7 @@ def test_a_worker_that_lost_its_claim_does_not_overwrite_the_newer_result(course
     submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
     assert (submission.status, submission.grading_runs, submission.result_writes) == (SubmissionStatus.GRADED, 2, 1)
-    assert submission.score == Decimal("5.0000")
+    assert submission.points == Decimal("5.0000")
 
 
 @pytest.mark.django_db
@@ -379,7 +379,7 @@ def test_on_postgresql_the_claim_and_the_result_are_one_statement_each(postgres_
     assert claim.startswith("UPDATE") and "RETURNING" in claim and "synchronous_commit" in claim
     assert write.startswith("UPDATE") and "synchronous_commit" in write
     submission.refresh_from_db()
-    assert (submission.status, submission.result["policy"]["attempt"], submission.score) == (
+    assert (submission.status, submission.result["policy"]["attempt"], submission.points) == (
         SubmissionStatus.GRADED, 2, Decimal("4.0000"))
 
 
@@ -388,11 +388,11 @@ def test_grading_uses_the_parts_as_they_are_now(course, student) -> None:
     """The worker memoizes a lab's parts on their content: an edited part is never graded stale."""
     lab = make_lab(course)
     first = submit_and_grade(lab, student)
-    assert [p["max_points"] for p in first.result["parts"]] == [3, 2] and first.score == Decimal("5.0000")
+    assert [p["max_points"] for p in first.result["parts"]] == [3, 2] and first.points == Decimal("5.0000")
     LabPart.objects.filter(lab=lab, key="cost").update(points=Decimal("4.5"), title="Cost, again")
     second = submit_and_grade(lab, student)
     cost = second.result["parts"][1]
-    assert (cost["max_points"], cost["label"], second.score) == (4.5, "Cost, again", Decimal("7.5000"))
+    assert (cost["max_points"], cost["label"], second.points) == (4.5, "Cost, again", Decimal("7.5000"))
 
 
 # --------------------------------------------------------------------------- sweeper and regrades

@@ -68,7 +68,7 @@ def _submission(lab: Lab, user: User, number: int, status: str, now: datetime, *
         variant={"seed": number}, lang="en", enqueued_at=now - timedelta(minutes=10),
         started_at=None if started_ago is None else now - started_ago, grading_runs=0 if started_ago is None else 1,
         claim_token=token, finished_at=now - timedelta(minutes=1) if graded or status == SubmissionStatus.FAILED else None,
-        score=Decimal("4.0000") if graded else None, raw_score=Decimal("0.8000") if graded else None,
+        points=Decimal("4.0000") if graded else None, score=Decimal("0.8000") if graded else None,
         result={"score": 0.8} if graded else None, error="boom" if status == SubmissionStatus.FAILED else "",
     )
 
@@ -174,8 +174,8 @@ WRITE_STATES: dict[str, tuple[str, uuid.UUID | None]] = {
 def _outcome(kind: str, now: datetime) -> dict[str, Any]:
     written = {"finished_at": now, "claim_token": None}
     if kind == "graded":
-        return {**written, "status": SubmissionStatus.GRADED, "raw_score": Decimal("0.7500"),
-                "score": Decimal("3.3750"), "result": {"score": 0.75, "parts": [{"message": {"zh-Hant": "對", "en": "ok"}}]}}
+        return {**written, "status": SubmissionStatus.GRADED, "score": Decimal("0.7500"),
+                "points": Decimal("3.3750"), "result": {"score": 0.75, "parts": [{"message": {"zh-Hant": "對", "en": "ok"}}]}}
     return {**written, "status": SubmissionStatus.FAILED, "error": "RuntimeError: part 'conv' no longer parses"}
 
 

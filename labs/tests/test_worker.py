@@ -51,8 +51,8 @@ def test_end_to_end_graded_by_the_worker(celery_worker_process, course, student)
     assert cost_result["name"] == "cost" and cost_result["score"] == 1 and cost_result["points"] == 2
     assert conv_result["name"] == "conv" and conv_result["score"] < 1
     assert tag in conv_result["misconceptions"] and tag in submission.result["misconceptions"]
-    assert 0 < submission.raw_score < 1
-    assert float(submission.score) == pytest.approx(float(submission.raw_score) * 5, abs=1e-3)
+    assert 0 < submission.score < 1
+    assert float(submission.points) == pytest.approx(float(submission.score) * 5, abs=1e-3)
     assert (submission.grading_runs, submission.result_writes) == (1, 1)
     assert submission.created_at <= submission.started_at <= submission.finished_at
 
@@ -91,7 +91,7 @@ def test_a_worker_killed_while_grading_loses_nothing_and_grades_once(queue, cour
         wait_for(lambda: graded(submission.pk), timeout=GRADED_WITHIN, what="the new worker to grade it")
         time.sleep(1.0)  # a late redelivery of the killed worker's message must change nothing
         row.refresh_from_db()
-        assert row.status == SubmissionStatus.GRADED and row.raw_score == 1
+        assert row.status == SubmissionStatus.GRADED and row.score == 1
         assert row.grading_runs >= 2 and row.result_writes == 1
     finally:
         kill_worker(slow)
@@ -118,6 +118,6 @@ def test_submissions_the_broker_lost_are_sent_again_by_the_sweeper(queue, course
         assert submissions_requeue_stuck(older_than=timedelta(0)) == 5
         wait_for(lambda: graded(*ids), timeout=GRADED_WITHIN, what="all five submissions to be graded")
         rows = Submission.objects.filter(pk__in=ids)
-        assert all(row.result_writes == 1 and row.raw_score == 1 for row in rows)
+        assert all(row.result_writes == 1 and row.score == 1 for row in rows)
     finally:
         stop_worker(worker)

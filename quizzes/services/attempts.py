@@ -76,7 +76,7 @@ class _Drawn(NamedTuple):
 
     bank_id: str
     version_id: int
-    points: Decimal  # the slot's points, else the version's
+    max_points: Decimal  # what its item is worth: the slot's points, else the version's
 
 
 def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
@@ -104,13 +104,13 @@ def _draw_questions(assessment: Assessment, rng: random.Random) -> list[_Drawn]:
 
 def _plan(assessment: Assessment, user_id: int, number: int) -> tuple[list[_Drawn], list[dict[str, Any]]]:
     """What attempt ``number`` of this user is made of: its questions in order and its items' rows
-    (position, version, points, seed). A function of its arguments and the assessment's slots, so
+    (position, version, max_points, seed). A function of its arguments and the assessment's slots, so
     an exam's attempts can be foreseen before they start (``exam_variants_prepare``)."""
     rng = random.Random(variant_seed("draw", assessment.id, user_id, number))
     drawn = _draw_questions(assessment, rng)
     if assessment.shuffle_questions:
         rng.shuffle(drawn)
-    items = [{"position": position, "question_version_id": d.version_id, "points": d.points,
+    items = [{"position": position, "question_version_id": d.version_id, "max_points": d.max_points,
               "seed": variant_seed(assessment.id, user_id, number, d.bank_id)}
              for position, d in enumerate(drawn, start=1)]
     return drawn, items
@@ -143,7 +143,7 @@ def attempt_start(*, user: User, assessment: Assessment, now: datetime | None = 
         return Attempt.objects.get(assessment=assessment, user=user, status=AttemptStatus.IN_PROGRESS)
 
 
-_NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_score")
+_NEW_ATTEMPT_COLUMNS = ("assessment_id", "user_id", "number", "status", "started_at", "deadline", "max_points")
 
 
 def _attempt_start(*, user: User, assessment: Assessment, now: datetime) -> Attempt:
@@ -172,7 +172,7 @@ def _read_and_create(*, user: User, assessment: Assessment, now: datetime) -> At
     number = previous + 1
     drawn, items = _plan(assessment, user.id, number)
     attempt = Attempt(assessment=assessment, user=user, number=number, started_at=now,
-                      deadline=_deadline(assessment, extra, now), max_score=sum((d.points for d in drawn), Decimal(0)))
+                      deadline=_deadline(assessment, extra, now), max_points=sum((d.max_points for d in drawn), Decimal(0)))
     attempt.id = _insert_attempt(attempt, items)
     attempt._state.adding = False
     return attempt
@@ -281,7 +281,7 @@ def practice_another_variant(*, item: AttemptItem) -> AttemptItem:
     position = (attempt.items.aggregate(top=Max("position"))["top"] or 0) + 1
     return AttemptItem.objects.create(
         attempt=attempt, position=position, question_version=question.current_version or item.question_version,
-        seed=random.SystemRandom().randrange(1, 2**31 - 1), points=item.points,
+        seed=random.SystemRandom().randrange(1, 2**31 - 1), max_points=item.max_points,
     )
 
 
@@ -292,7 +292,7 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
     attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=attempt.pk)
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt
-    total = Decimal(0)
+    points = Decimal(0)
     items = list(attempt.items.select_related("question_version__question"))
     for item in items:
         version = item.question_version
@@ -307,12 +307,12 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
         grade = replace(grade, needs_manual_grading=qtype == QuestionType.ESSAY and item.response is not None
                         and attempt.assessment.mode == AssessmentMode.EXAM)
         _store_grade(item, grade, now)
-        total += item.score * item.points
+        points += item.score * item.max_points
     AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at", "needs_manual_grading"])
     attempt.status = AttemptStatus.AUTO_SUBMITTED if auto else AttemptStatus.SUBMITTED
     attempt.submitted_at = now
-    attempt.score = total
-    attempt.save(update_fields=["status", "submitted_at", "score"])
+    attempt.points = points
+    attempt.save(update_fields=["status", "submitted_at", "points"])
     return attempt
 
 
@@ -342,7 +342,8 @@ def essay_self_assess(*, item: AttemptItem, points_met: list[int]) -> AttemptIte
 @transaction.atomic
 def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grader: User,
                          now: datetime | None = None) -> AttemptItem:
-    """An instructor's grade for an exam essay; the attempt's total follows."""
+    """An instructor's grade for an exam essay (``score``: a fraction 0–1 of the item's
+    ``max_points``); the attempt's points follow."""
     if not 0 <= score <= 1:
         raise AttemptError(_("The score is a fraction between 0 and 1."))
     now = now or timezone.now()
@@ -354,8 +355,8 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
                                   graded_by=grader.get_username()).to_json()
     item.save(update_fields=["score", "needs_manual_grading", "graded_at", "feedback"])
     attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
-    attempt.score = sum((i.score or 0) * i.points for i in attempt.items.all())
-    attempt.save(update_fields=["score"])
+    attempt.points = sum((i.score or 0) * i.max_points for i in attempt.items.all())
+    attempt.save(update_fields=["points"])
     return item
 
 

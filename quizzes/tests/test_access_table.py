@@ -174,7 +174,7 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
 def _snapshot() -> tuple[list[tuple[Any, ...]], ...]:
     """What any quizzes view could write (sessions and last_login aside)."""
     return (
-        list(Attempt.objects.order_by("pk").values_list("pk", "user_id", "assessment_id", "status", "score",
+        list(Attempt.objects.order_by("pk").values_list("pk", "user_id", "assessment_id", "status", "points",
                                                         "submitted_at")),
         list(AttemptItem.objects.order_by("pk").values_list("pk", "attempt_id", "response", "save_count", "checks",
                                                             "score", "needs_manual_grading", "self_assessment",

@@ -93,7 +93,7 @@ def test_exam_fixes_variants_and_order_per_student_and_allows_one_attempt(course
     attempt = attempt_start(user=student, assessment=exam)
     assert attempt_start(user=student, assessment=exam).pk == attempt.pk  # a double click reopens, no second
     order = list(attempt.items.values_list("question_version__question__bank_id", "seed"))
-    assert sorted(b for b, _ in order) == sorted(EXAM_QUESTIONS) and attempt.max_score > 0
+    assert sorted(b for b, _ in order) == sorted(EXAM_QUESTIONS) and attempt.max_points > 0
     other = attempt_start(user=make_member(course, Role.STUDENT), assessment=exam)
     assert list(other.items.values_list("seed", flat=True)) != [s for _, s in order]
     attempt_submit(attempt=attempt)
@@ -115,11 +115,11 @@ def test_starting_an_exam_is_two_reads_and_two_writes(course, student, django_as
         assert statements.count("SELECT") == 2 and statements.count("INSERT") == 2, statements
     assert attempt.pk and attempt.number == 1 and attempt.deadline == attempt.started_at + timedelta(minutes=70)
     stored = type(attempt).objects.get(pk=attempt.pk)
-    assert (stored.status, stored.deadline, stored.max_score, stored.user_id) == (
-        AttemptStatus.IN_PROGRESS, attempt.deadline, attempt.max_score, student.pk)
+    assert (stored.status, stored.deadline, stored.max_points, stored.user_id) == (
+        AttemptStatus.IN_PROGRESS, attempt.deadline, attempt.max_points, student.pk)
     items = list(stored.items.order_by("position"))
-    assert [i.position for i in items] == [1, 2, 3, 4, 5] and items[1].points == Decimal("2.5")
-    assert stored.max_score == sum((i.points for i in items), Decimal(0))
+    assert [i.position for i in items] == [1, 2, 3, 4, 5] and items[1].max_points == Decimal("2.5")
+    assert stored.max_points == sum((i.max_points for i in items), Decimal(0))
     assert all(i.response is None and i.save_count == 0 and i.checks == 0 and not i.needs_manual_grading
                and i.seed > 0 for i in items)
     with django_assert_max_num_queries(3):  # a reload finds the open attempt in the first read
@@ -174,8 +174,8 @@ def test_auto_submit_grades_what_was_saved(course, student) -> None:
     assert attempts_submit_overdue(now=attempt.deadline + timedelta(seconds=1)) == 1
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.AUTO_SUBMITTED
-    auto_points = sum(i.points for i in attempt.items.exclude(question_version__question__type="essay"))
-    assert attempt.score == auto_points  # everything right, the essay waits for a human
+    auto_points = sum(i.max_points for i in attempt.items.exclude(question_version__question__type="essay"))
+    assert attempt.points == auto_points  # everything right, the essay waits for a human
     essay = attempt.items.get(question_version__question__type="essay")
     assert essay.needs_manual_grading
     with pytest.raises(AttemptNotOpen):
@@ -193,7 +193,7 @@ def test_manual_essay_grade_updates_the_total(course, student) -> None:
     grader = make_member(course, Role.INSTRUCTOR)
     essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
     attempt.refresh_from_db()
-    assert float(attempt.score) == pytest.approx(0.8 * 15)
+    assert float(attempt.points) == pytest.approx(0.8 * 15)
 
 
 @pytest.mark.django_db
@@ -337,8 +337,8 @@ def test_pools_draw_distinct_questions_of_their_topic_and_tag(course, student) -
     attempt = attempt_start(user=student, assessment=exam)
     items = list(attempt.items.select_related("question_version__question").order_by("position"))
     questions = [item.question_version.question for item in items]
-    assert questions[0] == fixed and items[0].points == Decimal("2")
+    assert questions[0] == fixed and items[0].max_points == Decimal("2")
     assert len(set(questions)) == len(questions) == 5 and all(q.topic == topic for q in questions)
     assert tag in items[1].question_version.tags
     assert all(item.question_version_id == q.current_version_id for item, q in zip(items, questions, strict=True))
-    assert attempt.max_score == sum(item.points for item in items)
+    assert attempt.max_points == sum(item.max_points for item in items)

@@ -28,7 +28,7 @@ def test_landing_row_counts_pool_draws_and_lists_attempts_latest_first(course, d
     student = make_member(course, Role.STUDENT)
     with django_assert_num_queries(1):
         row = assessment_row_for_student(user=student, assessment=practice)
-    assert (row.question_count, row.attempt, row.attempts, row.best_score) == (6, None, 0, None)
+    assert (row.question_count, row.attempt, row.attempts, row.best_points) == (6, None, 0, None)
 
     first = attempt_start(user=student, assessment=practice)
     attempt_submit(attempt=first)
@@ -38,7 +38,7 @@ def test_landing_row_counts_pool_draws_and_lists_attempts_latest_first(course, d
     with django_assert_num_queries(1):
         row = assessment_row_for_student(user=student, assessment=practice)
     assert (row.question_count, row.attempts, row.attempt.pk, row.attempt.number) == (6, 2, second.pk, 2)
-    assert row.attempt.assessment is practice and row.best_score == Attempt.objects.get(pk=first.pk).score
+    assert row.attempt.assessment is practice and row.best_points == Attempt.objects.get(pk=first.pk).points
 
 
 @pytest.mark.django_db
@@ -47,11 +47,11 @@ def test_attempt_items_reads_items_versions_and_questions_in_one_query(course, d
     attempt = attempt_start(user=make_member(course, Role.STUDENT), assessment=exam)
     with django_assert_num_queries(1):
         items = attempt_items(attempt=attempt)
-        shown = [(i.pk, i.position, i.seed, i.points, i.response, i.question_version.content_hash,
+        shown = [(i.pk, i.position, i.seed, i.max_points, i.response, i.question_version.content_hash,
                   i.question_version.prompt, i.question_version.spec, i.question_version.hint,
                   i.question_version.explanation, i.question_version.question.type, i.attempt.pk) for i in items]
     orm = AttemptItem.objects.filter(attempt=attempt).select_related("question_version__question").order_by("position")
-    assert shown == [(i.pk, i.position, i.seed, i.points, i.response, i.question_version.content_hash,
+    assert shown == [(i.pk, i.position, i.seed, i.max_points, i.response, i.question_version.content_hash,
                       i.question_version.prompt, i.question_version.spec, i.question_version.hint,
                       i.question_version.explanation, i.question_version.question.type, attempt.pk) for i in orm]
     assert [i.position for i in items] == [1, 2, 3] and isinstance(items[0].question_version.spec, dict)

@@ -223,14 +223,14 @@ def test_assessment_for_member_equals_access_rule_1(who: str, lookup: str, djang
 
 
 def _attempt(assessment: Assessment, user: User, number: int, status: str = AttemptStatus.SUBMITTED, *,
-             deadline: datetime | None = None, score: str | None = None) -> Attempt:
+             deadline: datetime | None = None, points: str | None = None) -> Attempt:
     now = timezone.now()
     submitted = status != AttemptStatus.IN_PROGRESS
     return Attempt.objects.create(
         assessment=assessment, user=user, number=number, status=status,
         started_at=now - timedelta(minutes=90 - number, microseconds=number), deadline=deadline,
         submitted_at=now - timedelta(minutes=number) if submitted else None,
-        score=Decimal(score) if score is not None else None, max_score=Decimal("7.500"),
+        points=Decimal(points) if points is not None else None, max_points=Decimal("7.500"),
     )
 
 
@@ -243,7 +243,7 @@ def test_attempt_with_assessment_equals_select_related(case: str, django_assert_
                                            results_released_at=timezone.now())
     student, other = make_user(), make_user()
     attempts = {
-        "submitted with a deadline": _attempt(assessment, student, 1, deadline=timezone.now(), score="3.250"),
+        "submitted with a deadline": _attempt(assessment, student, 1, deadline=timezone.now(), points="3.250"),
         "in progress without one": _attempt(assessment, other, 1, AttemptStatus.IN_PROGRESS),
     }
     attempt_id = attempts[case].pk if case in attempts else max(a.pk for a in attempts.values()) + 1000
@@ -353,10 +353,10 @@ def test_attempt_insert_with_items_writes_what_the_orm_writes(postgres_required:
     now = timezone.now()
     attempt_row = {"assessment_id": assessment.pk, "user_id": student.pk, "number": 2,
                    "status": AttemptStatus.IN_PROGRESS, "started_at": now,
-                   "deadline": now + timedelta(minutes=70) if exam else None, "max_score": Decimal("6.750")}
-    items = [{"position": 1, "question_version_id": versions[0], "points": Decimal("2.50"), "seed": 2**40 + 7},
-             {"position": 2, "question_version_id": versions[1], "points": Decimal("1.25"), "seed": 1},
-             {"position": 3, "question_version_id": versions[0], "points": Decimal("3.00"), "seed": 2**31 - 2}]
+                   "deadline": now + timedelta(minutes=70) if exam else None, "max_points": Decimal("6.750")}
+    items = [{"position": 1, "question_version_id": versions[0], "max_points": Decimal("2.50"), "seed": 2**40 + 7},
+             {"position": 2, "question_version_id": versions[1], "max_points": Decimal("1.25"), "seed": 1},
+             {"position": 3, "question_version_id": versions[0], "max_points": Decimal("3.00"), "seed": 2**31 - 2}]
     items = items if exam else items[:1]
 
     def by_sql() -> int:
@@ -522,8 +522,8 @@ def test_assessment_landing_equals_its_orm_rule(case: str, django_assert_num_que
     if case == "slots and attempts":
         for number, status in ((2, AttemptStatus.SUBMITTED), (1, AttemptStatus.AUTO_SUBMITTED),
                                (3, AttemptStatus.IN_PROGRESS)):
-            _attempt(full, student, number, status, score="1.500" if number < 3 else None)
-    _attempt(full, classmate, 1, AttemptStatus.SUBMITTED, score="2.000")
+            _attempt(full, student, number, status, points="1.500" if number < 3 else None)
+    _attempt(full, classmate, 1, AttemptStatus.SUBMITTED, points="2.000")
     _attempt(empty, classmate, 1, AttemptStatus.IN_PROGRESS)
     assessment = empty if case.startswith("no slot") else full
     with django_assert_num_queries(1):
@@ -550,7 +550,7 @@ def test_attempt_items_shown_equal_select_related_only(case: str, django_assert_
         for position, version, response in ((3, q2.current_version, None), (1, q1.current_version, {"choice": 1}),
                                             (2, old_version, {"value": "0.5"})):
             AttemptItem.objects.create(attempt=attempt, position=position, question_version=version, seed=position * 11,
-                                       points=Decimal("1.25"), response=response, save_count=position,
+                                       max_points=Decimal("1.25"), response=response, save_count=position,
                                        response_saved_at=timezone.now() if response else None,
                                        feedback={"score": 1} if position == 2 else None, score=Decimal("0.5000"))
     AttemptItem.objects.create(attempt=other, position=1, question_version=q2.current_version, seed=1)

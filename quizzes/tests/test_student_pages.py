@@ -526,7 +526,7 @@ def test_practice_results_show_scores(course, student, student_client) -> None: 
     _post_json(student_client, _save_url(_item(attempt, NUMERIC)), {"response": {"value": "-0.5"}})
     student_client.post(reverse("attempt-submit", args=[attempt.id]))
     attempt.refresh_from_db()
-    assert attempt.score == Decimal("1")
+    assert attempt.points == Decimal("1")
     html = student_client.get(reverse("attempt-results", args=[attempt.id])).content.decode()
     assert "Score: 1 / 2" in html and "Correct" in html
 

@@ -232,7 +232,7 @@
     var cells = [link, time, status, document.createTextNode("—")];
     cells.forEach(function (child, i) {
       var td = document.createElement("td");
-      if (i === 3) td.dataset.historyScore = "";
+      if (i === 3) td.dataset.historyPoints = "";
       td.appendChild(child);
       tr.appendChild(td);
     });
@@ -282,9 +282,9 @@
       var status = row.querySelector("[data-history-status]");
       status.className = "sub-status sub-" + state.status;
       status.textContent = state.label;
-      if (state.done && state.score !== null && state.score !== undefined) {
-        row.querySelector("[data-history-score]").textContent =
-          number(state.score) + (state.max_points !== null && state.max_points !== undefined ? " / " + number(state.max_points) : "");
+      if (state.done && state.points !== null && state.points !== undefined) {
+        row.querySelector("[data-history-points]").textContent =
+          number(state.points) + (state.max_points !== null && state.max_points !== undefined ? " / " + number(state.max_points) : "");
       }
     }, true);
   }
