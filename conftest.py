@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,18 @@ def cache_down() -> Iterator[None]:
                                "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}
     with override_settings(CACHES=unreachable):
         yield
+
+
+@pytest.fixture
+def migration_executor() -> Iterator[Any]:
+    """A migration executor for tests that migrate the test database back and forth; the schema is
+    put back at the latest migrations afterwards, whatever happens (``dlcv_site.tests.db_support``)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    try:
+        yield executor
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

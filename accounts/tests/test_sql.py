@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
-from django.db.models import Model
 from django.utils import timezone
 
 from accounts import sql
@@ -21,6 +20,7 @@ from accounts.backends import UserBackend
 from accounts.models import STAFF_ROLES, Course, Enrollment, Role, User
 from accounts.selectors import courses_taught_by, user_is_course_staff
 from accounts.tests.factories import PASSWORD, make_course
+from dlcv_site.tests.db_support import model_fields
 
 _names = itertools.count(1)
 
@@ -32,16 +32,6 @@ def _password_hash() -> str:
 
 def make_user(username: str | None = None, **fields: Any) -> User:
     return User.objects.create(username=username or f"sql-user-{next(_names)}", password=_password_hash(), **fields)
-
-
-def _fields(instance: Model | None) -> Any:
-    """Every loaded concrete field as (type, value), the instance's state and its deferred fields."""
-    if instance is None:
-        return None
-    deferred = instance.get_deferred_fields()
-    values = {f.attname: (type(getattr(instance, f.attname)), getattr(instance, f.attname))
-              for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
-    return type(instance), values, instance._state.adding, instance._state.db, deferred
 
 
 # --------------------------------------------------------------------------- staff anywhere
@@ -114,8 +104,8 @@ def test_user_by_id_equals_its_orm_rule(who: str, django_assert_num_queries: Any
     with django_assert_num_queries(1):
         ours = sql.user_by_id(pk=pk)
     orm = User._default_manager.filter(pk=pk).first()
-    assert _fields(ours) == _fields(orm)
+    assert model_fields(ours) == model_fields(orm)
     assert (ours is None) == (who == "no such id")
     # The backend built on it returns what Django's ModelBackend returns, whatever the id's form.
     for user_id in (pk, str(pk)):
-        assert _fields(UserBackend().get_user(user_id)) == _fields(ModelBackend().get_user(user_id))
+        assert model_fields(UserBackend().get_user(user_id)) == model_fields(ModelBackend().get_user(user_id))

@@ -14,23 +14,13 @@ from typing import Any
 import pytest
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.contrib.sessions.models import Session
-from django.db.models import Model
 from django.utils import timezone
 
 from dlcv_site import sql
 from dlcv_site.sessions import SessionStore
+from dlcv_site.tests.db_support import model_fields
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-
-
-def _fields(instance: Model | None) -> Any:
-    """Every loaded concrete field as (type, value), the instance's state and its deferred fields."""
-    if instance is None:
-        return None
-    deferred = instance.get_deferred_fields()
-    values = {f.attname: (type(getattr(instance, f.attname)), getattr(instance, f.attname))
-              for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
-    return type(instance), values, instance._state.adding, instance._state.db, deferred
 
 
 # --------------------------------------------------------------------------- the health check
@@ -69,7 +59,7 @@ def test_session_unexpired_equals_its_orm_rule(case: str, django_assert_num_quer
     with django_assert_num_queries(1):
         ours = sql.session_unexpired(session_key=key, now=now)
     orm = Session.objects.filter(session_key=key, expire_date__gt=now).first()
-    assert _fields(ours) == _fields(orm)
+    assert model_fields(ours) == model_fields(orm)
     assert (ours is not None) == (case in ("fresh", "expires in a microsecond"))
 
 
@@ -88,7 +78,7 @@ def test_the_session_store_reads_what_djangos_database_store_reads(case: str) ->
         Session.objects.create(session_key="k" * 32, expire_date=now + SESSIONS[case],
                                session_data=DatabaseStore().encode({"case": case}))
     ours, django_store = SessionStore("k" * 32), DatabaseStore("k" * 32)
-    assert _fields(ours._get_session_from_db()) == _fields(django_store._get_session_from_db())
+    assert model_fields(ours._get_session_from_db()) == model_fields(django_store._get_session_from_db())
     assert ours.session_key == django_store.session_key  # both forget a key with no live row
 
 

@@ -3,34 +3,17 @@ value (both ways), and the check constraint follows under its new name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from django.apps.registry import Apps
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from dlcv_site.tests.db_support import migrate_to
+
 BEFORE = [("labs", "0002_lab_codelab")]
 AFTER = [("labs", "0003_submission_points_and_score")]
-
-
-@pytest.fixture
-def executor() -> Iterator[MigrationExecutor]:
-    """A migration executor; the schema is put back at the latest migrations afterwards, whatever happens."""
-    executor = MigrationExecutor(connection)
-    try:
-        yield executor
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-def _migrate(executor: MigrationExecutor, targets: list[tuple[str, str]]) -> Apps:
-    executor.loader.build_graph()  # the applied set changed since the last plan
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def _constraints() -> set[str]:
@@ -39,8 +22,8 @@ def _constraints() -> set[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_rename_keeps_every_submission_grade_both_ways(executor: MigrationExecutor) -> None:
-    old = _migrate(executor, BEFORE)
+def test_the_rename_keeps_every_submission_grade_both_ways(migration_executor: MigrationExecutor) -> None:
+    old = migrate_to(migration_executor, BEFORE)
     user = old.get_model("accounts", "User").objects.create(username="before-the-rename")
     course = old.get_model("accounts", "Course").objects.create(slug="c", title="C")
     lab = old.get_model("labs", "Lab").objects.create(course=course, slug="l", title="L")
@@ -51,7 +34,7 @@ def test_the_rename_keeps_every_submission_grade_both_ways(executor: MigrationEx
     queued = OldSubmission.objects.create(lab=lab, user=user, number=2, status="queued")
     assert "submission_graded_has_score" in _constraints()
 
-    new = _migrate(executor, AFTER)
+    new = migrate_to(migration_executor, AFTER)
     Submission = new.get_model("labs", "Submission")
     rows = {row.pk: row for row in Submission.objects.all()}
     assert (rows[graded.pk].points, rows[graded.pk].score) == (Decimal("4.5000"), Decimal("0.9000"))
@@ -63,6 +46,6 @@ def test_the_rename_keeps_every_submission_grade_both_ways(executor: MigrationEx
         with pytest.raises(IntegrityError), transaction.atomic():
             Submission.objects.filter(pk=graded.pk).update(**{missing: None})
 
-    old = _migrate(executor, BEFORE)  # and back: the old names get their values again
+    old = migrate_to(migration_executor, BEFORE)  # and back: the old names get their values again
     row = old.get_model("labs", "Submission").objects.get(pk=graded.pk)
     assert (row.score, row.raw_score) == (Decimal("4.5000"), Decimal("0.9000"))

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Course, User
 from accounts.tests.factories import make_course
+from dlcv_site.tests.db_support import model_fields
 from labs import sql
 from labs.models import Lab, Submission, SubmissionStatus
 from labs.services import grading
@@ -35,16 +35,6 @@ STALE_AFTER = grading.STALE_RUNNING_AFTER
 def make_user() -> User:
     """A user without a password: hashing one costs a quarter of a second, and no cell logs in."""
     return User.objects.create(username=f"labs-sql-{next(_names)}")
-
-
-def _fields(instance: Model | None) -> Any:
-    """Every loaded concrete field as (type, value), the instance's state and its deferred fields."""
-    if instance is None:
-        return None
-    deferred = instance.get_deferred_fields()
-    values = {f.attname: (type(getattr(instance, f.attname)), getattr(instance, f.attname))
-              for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
-    return type(instance), values, instance._state.adding, instance._state.db, deferred
 
 
 def _table() -> list[dict[str, Any]]:
@@ -138,9 +128,9 @@ def test_submission_claim_equals_the_orm_claim(postgres_required: None, state: s
         assert our_table == _table()  # nothing claimed, nothing written
         return
     (submission, parts, earlier), (orm_submission, orm_parts, orm_earlier) = ours, orm
-    assert _fields(submission) == _fields(orm_submission)
-    assert _fields(submission.lab) == _fields(orm_submission.lab)
-    assert [_fields(part) for part in parts] == [_fields(part) for part in orm_parts]
+    assert model_fields(submission) == model_fields(orm_submission)
+    assert model_fields(submission.lab) == model_fields(orm_submission.lab)
+    assert [model_fields(part) for part in parts] == [model_fields(part) for part in orm_parts]
     assert earlier == orm_earlier == {"first submission": 0, "after failed and non-failed ones": 3,
                                       "a lab without parts": 1}[history]
     assert (submission.status, submission.claim_token, submission.started_at) == (SubmissionStatus.RUNNING, token, now)

@@ -1,7 +1,8 @@
 """Past exams as bank questions: the HackMD share note + our key points + reconstructed figures.
 
-Pure Python. Every exam question becomes an essay question (points, year, classmates' answers as
-peer answers, our key points); a reconstructed figure with numbers adds numeric parts.
+Pure Python (Django only for gettext). Every exam question becomes an essay question (points, year,
+classmates' answers as peer answers, our key points); a reconstructed figure with numbers adds
+numeric parts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from quizzes.bank.format import BankError, QuestionSource
 from quizzes.bank.hackmd import ExamQuestion, HackMDFormatError, exam_question_id, parse_exam_share
+from quizzes.bank.i18n import gettext as _
 
 EXAM_TOPIC = "past-exams"
 
@@ -110,7 +112,8 @@ def load_exam_bank(exams_dir: Path) -> tuple[ExamBank, list[BankError]]:
         for question in parsed:
             key = f"{question.year}-{question.number}"
             if not key_points.get(key):
-                errors.append(BankError(str(key_points_path), 1, f"no key points for exam question {key}"))
+                errors.append(BankError(str(key_points_path), 1,
+                                        _("no key points for exam question %(key)s") % {"key": key}))
                 continue
             entry = reconstructed.get(key) or {}
             figure = entry.get("figure") if entry.get("status") == "reconstructed" else None

@@ -1,7 +1,8 @@
 """Parser and validator of the question-bank text format (``fixtures/bank/FORMAT.md``).
 
-Pure Python (no Django): a question file is YAML front matter between ``---`` lines, a Markdown +
-LaTeX prompt, then ``::: explanation`` (required) and ``::: hint`` (optional) blocks.
+Pure Python (Django only for gettext, see ``quizzes.bank.i18n``): a question file is YAML front
+matter between ``---`` lines, a Markdown + LaTeX prompt, then ``::: explanation`` (required) and
+``::: hint`` (optional) blocks.
 
 Usage::
 
@@ -11,7 +12,8 @@ Usage::
         print(error)  # fixtures/bank/pooling/x.md:7: unknown key 'tolerence' (did you mean 'tolerance'?)
 
 Every problem in a file is collected (not just the first) and reported as a :class:`BankError`
-whose line points at the offending line of the file.
+whose line points at the offending line of the file. Messages are in the active language (the
+request's in the question editor); YAML keys, values and paths in them are quoted as written.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from quizzes.bank.i18n import gettext as _
+from quizzes.bank.i18n import pgettext
 
 __all__ = [
     "ADMONITION_KINDS",
@@ -166,8 +171,10 @@ class _Errors:
 
 
 def _did_you_mean(word: str, choices: Collection[str]) -> str:
+    """`` (did you mean 'x'?)`` (with its leading space), or "" when nothing is close."""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    # Translators: appended to a message right after the unknown word, e.g. "unknown key 'tolerence'".
+    return _(" (did you mean %(suggestion)s?)") % {"suggestion": repr(close[0])} if close else ""
 
 
 # --------------------------------------------------------------------------- YAML with line numbers
@@ -213,15 +220,15 @@ class _YamlBuilder:
 
     def build(self, loader: Any, node: yaml.Node, active: frozenset[int] = frozenset()) -> _Y:
         if id(node) in active:
-            self.errors.add(self.line(node), "recursive YAML alias")
+            self.errors.add(self.line(node), _("recursive YAML alias"))
             return _Y(node, None, self.line(node))
         active = active | {id(node)}
         if isinstance(node, yaml.ScalarNode):
             if node.style == '"' and "\\" in self.source[node.start_mark.index : node.end_mark.index]:
                 self.errors.add(
                     self.line(node),
-                    "backslash in a double-quoted string (YAML turns \\f, \\t, \\a … into control "
-                    "characters): write LaTeX in single quotes or a block scalar",
+                    _("backslash in a double-quoted string (YAML turns \\f, \\t, \\a … into control "
+                      "characters): write LaTeX in single quotes or a block scalar"),
                 )
             return _Y(node, loader.construct_object(node, deep=True), self.line(node))
         if isinstance(node, yaml.SequenceNode):
@@ -231,17 +238,18 @@ class _YamlBuilder:
         for key_node, value_node in node.value:
             key_line = self.line(key_node)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.errors.add(key_line, "YAML merge keys ('<<') are not supported")
+                self.errors.add(key_line, _("YAML merge keys ('<<') are not supported"))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.errors.add(key_line, "keys must be plain strings")
+                self.errors.add(key_line, _("keys must be plain strings"))
                 continue
             key = key_node.value
             if key in entries:
-                self.errors.add(key_line, f"duplicate key {key!r} (first at line {entries[key][0]})")
+                self.errors.add(key_line, _("duplicate key %(key)s (first at line %(line)d)")
+                                % {"key": repr(key), "line": entries[key][0]})
                 continue
             entries[key] = (key_line, self.build(loader, value_node, active))
-        return _Y(node, {k: v.value for k, (_, v) in entries.items()}, self.line(node), entries=entries)
+        return _Y(node, {k: v.value for k, (_line, v) in entries.items()}, self.line(node), entries=entries)
 
 
 def _compose(source: str, line_offset: int, errors: _Errors) -> _Y | None:
@@ -254,14 +262,25 @@ def _compose(source: str, line_offset: int, errors: _Errors) -> _Y | None:
         return _YamlBuilder(source, line_offset, errors).build(loader, node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = f"YAML syntax error: {exc.problem or exc.context}"
+        # PyYAML's own words (problem, context) stay as PyYAML writes them.
+        values = {"problem": exc.problem or exc.context}
+        escape = "escape" in (exc.problem or "")
         if exc.context and exc.problem and exc.context_mark is not None:
-            message += f" ({exc.context} at line {exc.context_mark.line + line_offset})"
-        if "escape" in (exc.problem or ""):
-            message += "; write LaTeX in single quotes or a block scalar, never in double quotes"
+            values |= {"context": exc.context, "line": exc.context_mark.line + line_offset}
+            message = (
+                _("YAML syntax error: %(problem)s (%(context)s at line %(line)d); write LaTeX in single quotes "
+                  "or a block scalar, never in double quotes")
+                if escape else _("YAML syntax error: %(problem)s (%(context)s at line %(line)d)")
+            ) % values
+        else:
+            message = (
+                _("YAML syntax error: %(problem)s; write LaTeX in single quotes or a block scalar, never in "
+                  "double quotes")
+                if escape else _("YAML syntax error: %(problem)s")
+            ) % values
         errors.add((mark.line if mark else 0) + line_offset, message)
     except yaml.YAMLError as exc:  # e.g. ReaderError (control characters)
-        errors.add(line_offset, f"YAML error: {exc}")
+        errors.add(line_offset, _("YAML error: %(error)s") % {"error": exc})
     finally:
         loader.dispose()
     return None
@@ -285,11 +304,11 @@ def _as_number(y: _Y) -> int | float | None:
 def _type_name(y: _Y) -> str:
     value = y.value
     if value is None:
-        return "nothing"
+        return pgettext("what a YAML value is", "nothing")
     if isinstance(y.node, yaml.MappingNode):
-        return "a mapping"
+        return pgettext("what a YAML value is", "a mapping")
     if isinstance(y.node, yaml.SequenceNode):
-        return "a list"
+        return pgettext("what a YAML value is", "a list")
     return f"{type(value).__name__} {y.raw!r}"
 
 
@@ -299,7 +318,7 @@ class _Map:
     def __init__(self, y: _Y, errors: _Errors, where: str = "") -> None:
         self.y = y
         self.errors = errors
-        self.where = where  # e.g. "choice 2: "
+        self.where = where  # e.g. "choice 2" (translated), put before each message
         self.entries = y.entries or {}
 
     def get(self, key: str) -> _Y | None:
@@ -311,16 +330,20 @@ class _Map:
         return entry[0] if entry else self.y.line
 
     def error(self, line: int, message: str) -> None:
-        self.errors.add(line, self.where + message)
+        if self.where:
+            # Translators: e.g. "choice 2: unknown key 'corect'".
+            message = _("%(where)s: %(message)s") % {"where": self.where, "message": message}
+        self.errors.add(line, message)
 
     def check_keys(self, allowed: Collection[str], required: Collection[str], *, missing_line: int | None = None) -> None:
         """Report unknown keys (with a suggestion) and missing required ones."""
-        for key, (line, _) in self.entries.items():
+        for key, (line, _value) in self.entries.items():
             if key not in allowed:
-                self.error(line, f"unknown key {key!r}{_did_you_mean(key, allowed)}")
+                self.error(line, _("unknown key %(key)s%(suggestion)s")
+                           % {"key": repr(key), "suggestion": _did_you_mean(key, allowed)})
         for key in required:
             if key not in self.entries:
-                self.error(missing_line or self.y.line, f"missing required key {key!r}")
+                self.error(missing_line or self.y.line, _("missing required key %(key)s") % {"key": repr(key)})
 
     def string(self, key: str, *, nullable: bool = True) -> str | None:
         """A scalar as text, exactly as written (so ``text: 0.5`` gives ``'0.5'``); None if absent.
@@ -331,11 +354,11 @@ class _Map:
         if y is None or (y.is_null and nullable):
             return None
         if y.raw is None or y.is_null:
-            self.error(y.line, f"{key!r} must be a string, not {_type_name(y)}")
+            self.error(y.line, _("%(key)s must be a string, not %(value)s") % {"key": repr(key), "value": _type_name(y)})
             return None
         text = y.raw.strip()
         if not text:
-            self.error(y.line, f"{key!r} must not be empty")
+            self.error(y.line, _("%(key)s must not be empty") % {"key": repr(key)})
             return None
         return text
 
@@ -344,7 +367,8 @@ class _Map:
         if y is None:
             return default
         if not isinstance(y.value, bool):
-            self.error(y.line, f"{key!r} must be true or false, not {_type_name(y)}")
+            self.error(y.line, _("%(key)s must be true or false, not %(value)s")
+                       % {"key": repr(key), "value": _type_name(y)})
             return default
         return y.value
 
@@ -354,9 +378,9 @@ class _Map:
             return None
         number = _as_number(y)
         if number is None:
-            self.error(y.line, f"{key!r} must be a number, not {_type_name(y)}")
+            self.error(y.line, _("%(key)s must be a number, not %(value)s") % {"key": repr(key), "value": _type_name(y)})
         elif not math.isfinite(number):
-            self.error(y.line, f"{key!r} must be a finite number, not {y.raw}")
+            self.error(y.line, _("%(key)s must be a finite number, not %(value)s") % {"key": repr(key), "value": y.raw})
             return None
         return number
 
@@ -366,11 +390,14 @@ class _Map:
             return None
         value = y.value
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(y.line, f"{key!r} must be an integer, not {_type_name(y)}")
+            self.error(y.line, _("%(key)s must be an integer, not %(value)s") % {"key": repr(key), "value": _type_name(y)})
             return None
         if value < minimum or (maximum is not None and value > maximum):
-            bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            self.error(y.line, f"{key!r} must be {bound}, not {value}")
+            values = {"key": repr(key), "minimum": minimum, "maximum": maximum, "value": value}
+            if maximum is not None:
+                self.error(y.line, _("%(key)s must be between %(minimum)d and %(maximum)d, not %(value)d") % values)
+            else:
+                self.error(y.line, _("%(key)s must be at least %(minimum)d, not %(value)d") % values)
             return None
         return value
 
@@ -379,7 +406,7 @@ class _Map:
         if y is None or y.is_null:
             return None
         if y.items is None:
-            self.error(y.line, f"{key!r} must be a list, not {_type_name(y)}")
+            self.error(y.line, _("%(key)s must be a list, not %(value)s") % {"key": repr(key), "value": _type_name(y)})
             return None
         return y.items
 
@@ -388,7 +415,7 @@ class _Map:
         if y is None or y.is_null:
             return None
         if y.entries is None:
-            self.error(y.line, f"{key!r} must be a mapping, not {_type_name(y)}")
+            self.error(y.line, _("%(key)s must be a mapping, not %(value)s") % {"key": repr(key), "value": _type_name(y)})
             return None
         return _Map(y, self.errors, self.where)
 
@@ -401,11 +428,12 @@ def _string_list(m: _Map, key: str, *, non_empty: bool) -> list[tuple[str, int]]
     out: list[tuple[str, int]] = []
     for index, item in enumerate(items, 1):
         if item.raw is None or item.is_null or not item.raw.strip():
-            m.error(item.line, f"{key!r} item {index} must be a non-empty string, not {_type_name(item)}")
+            m.error(item.line, _("%(key)s item %(number)d must be a non-empty string, not %(value)s")
+                    % {"key": repr(key), "number": index, "value": _type_name(item)})
             continue
         out.append((item.raw.strip(), item.line))
     if non_empty and not items:
-        m.error(m.key_line(key), f"{key!r} must list at least one item")
+        m.error(m.key_line(key), _("%(key)s must list at least one item") % {"key": repr(key)})
     return out
 
 
@@ -440,14 +468,14 @@ def _tolerance(ctx: _Context) -> dict[str, float | int]:
         value = m.number(key)
         if value is not None:
             if value < 0:
-                m.error(m.get(key).line, f"tolerance {key!r} must not be negative")  # type: ignore[union-attr]
+                m.error(m.get(key).line, _("tolerance %(key)s must not be negative") % {"key": repr(key)})  # type: ignore[union-attr]
             else:
                 out[key] = value
     sigfigs = m.integer("sigfigs", minimum=1, maximum=17)
     if sigfigs is not None:
         out["sigfigs"] = sigfigs
     if not m.entries:
-        m.error(m.y.line, "tolerance must give rel, abs or sigfigs")
+        m.error(m.y.line, _("tolerance must give rel, abs or sigfigs"))
     return out
 
 
@@ -459,9 +487,10 @@ def _choices(ctx: _Context, qtype: str) -> dict[str, Any]:
     seen: dict[str, int] = {}
     for index, item in enumerate(items or [], 1):
         if item.entries is None:
-            m.error(item.line, f"choice {index} must be a mapping {{text, correct?, feedback?}}, not {_type_name(item)}")
+            m.error(item.line, _("choice %(number)d must be a mapping {text, correct?, feedback?}, not %(value)s")
+                    % {"number": index, "value": _type_name(item)})
             continue
-        c = _Map(item, ctx.errors, f"choice {index}: ")
+        c = _Map(item, ctx.errors, _("choice %(number)d") % {"number": index})
         c.check_keys(("text", "correct", "feedback"), ("text",))
         text = c.string("text", nullable=False)
         correct = c.boolean("correct", False)
@@ -470,7 +499,7 @@ def _choices(ctx: _Context, qtype: str) -> dict[str, Any]:
         ctx.markdown(feedback, c.get("feedback"))
         if text is not None:
             if text in seen:
-                c.error(c.get("text").line, f"same text as choice at line {seen[text]}")  # type: ignore[union-attr]
+                c.error(c.get("text").line, _("same text as choice at line %(line)d") % {"line": seen[text]})  # type: ignore[union-attr]
             seen[text] = c.get("text").line  # type: ignore[union-attr]
         if correct:
             correct_lines.append(item.line)
@@ -478,12 +507,14 @@ def _choices(ctx: _Context, qtype: str) -> dict[str, Any]:
     if items is not None:
         line = m.key_line("choices")
         if not 2 <= len(items) <= 8:
-            m.error(line, f"'choices' must have 2 to 8 items, found {len(items)}")
+            m.error(line, _("'choices' must have 2 to 8 items, found %(count)d") % {"count": len(items)})
         if qtype == "single" and len(correct_lines) != 1:
-            where = f" (lines {', '.join(map(str, correct_lines))})" if correct_lines else ""
-            m.error(line, f"type 'single' needs exactly one correct choice, found {len(correct_lines)}{where}")
+            values = {"count": len(correct_lines), "lines": ", ".join(map(str, correct_lines))}
+            m.error(line, (_("type 'single' needs exactly one correct choice, found %(count)d (lines %(lines)s)")
+                           if correct_lines else _("type 'single' needs exactly one correct choice, found %(count)d"))
+                    % values)
         if qtype == "multiple" and not correct_lines:
-            m.error(line, "type 'multiple' needs at least one correct choice")
+            m.error(line, _("type 'multiple' needs at least one correct choice"))
     return {"choices": choices, "shuffle": m.boolean("shuffle", True)}
 
 
@@ -495,7 +526,7 @@ def _truefalse(ctx: _Context) -> dict[str, Any]:
         if isinstance(y.value, bool):
             answer = y.value
         else:
-            m.error(y.line, f"'answer' must be true or false, not {_type_name(y)}")
+            m.error(y.line, _("'answer' must be true or false, not %(value)s") % {"value": _type_name(y)})
     spec = {"answer": answer, "feedback_true": m.string("feedback_true"), "feedback_false": m.string("feedback_false")}
     ctx.markdown(spec["feedback_true"], m.get("feedback_true"))
     ctx.markdown(spec["feedback_false"], m.get("feedback_false"))
@@ -508,15 +539,16 @@ def _numeric(ctx: _Context) -> dict[str, Any]:
     misconceptions: list[dict[str, Any]] = []
     for index, item in enumerate(m.sequence("misconceptions") or [], 1):
         if item.entries is None:
-            m.error(item.line, f"misconception {index} must be a mapping {{answer, message}}, not {_type_name(item)}")
+            m.error(item.line, _("misconception %(number)d must be a mapping {answer, message}, not %(value)s")
+                    % {"number": index, "value": _type_name(item)})
             continue
-        c = _Map(item, ctx.errors, f"misconception {index}: ")
+        c = _Map(item, ctx.errors, _("misconception %(number)d") % {"number": index})
         c.check_keys(("answer", "message"), ("answer", "message"))
         wrong = c.number("answer")
         message = c.string("message", nullable=False)
         ctx.markdown(message, c.get("message"))
         if wrong is not None and answer is not None and wrong == answer:
-            c.error(c.get("answer").line, "misconception answer equals the correct answer")  # type: ignore[union-attr]
+            c.error(c.get("answer").line, _("misconception answer equals the correct answer"))  # type: ignore[union-attr]
         misconceptions.append({"answer": wrong, "message": message or ""})
     return {"answer": answer, "tolerance": _tolerance(ctx), "unit": m.string("unit"), "misconceptions": misconceptions}
 
@@ -527,22 +559,25 @@ def _matrix(ctx: _Context) -> dict[str, Any]:
     rows: list[list[int | float]] = []
     if y is not None:
         if y.items is None or not y.items:
-            m.error(y.line, f"'answer' must be a non-empty list of rows, not {_type_name(y)}")
+            m.error(y.line, _("'answer' must be a non-empty list of rows, not %(value)s") % {"value": _type_name(y)})
         else:
             width: int | None = None
             for r, row in enumerate(y.items, 1):
                 if row.items is None or not row.items:
-                    m.error(row.line, f"matrix row {r} must be a non-empty list of numbers, not {_type_name(row)}")
+                    m.error(row.line, _("matrix row %(row)d must be a non-empty list of numbers, not %(value)s")
+                            % {"row": r, "value": _type_name(row)})
                     continue
                 if width is None:
                     width = len(row.items)
                 elif len(row.items) != width:
-                    m.error(row.line, f"matrix is not rectangular: row {r} has {len(row.items)} cells, row 1 has {width}")
+                    m.error(row.line, _("matrix is not rectangular: row %(row)d has %(cells)d cells, row 1 has %(width)d")
+                            % {"row": r, "cells": len(row.items), "width": width})
                 values: list[int | float] = []
                 for c, cell in enumerate(row.items, 1):
                     number = _as_number(cell)
                     if number is None or not math.isfinite(number):
-                        m.error(cell.line, f"matrix cell ({r}, {c}) must be a finite number, not {_type_name(cell)}")
+                        m.error(cell.line, _("matrix cell (%(row)d, %(column)d) must be a finite number, not %(value)s")
+                                % {"row": r, "column": c, "value": _type_name(cell)})
                         number = math.nan
                     values.append(number)
                 rows.append(values)
@@ -580,7 +615,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def check_symbolic(expression: str, variables: Collection[str]) -> str | None:
-    """Parse ``expression`` safely with sympy; return an error message, or None if it is fine.
+    """Parse ``expression`` safely with sympy; return an error message (translated), or None if it is fine.
 
     Only numbers, ``+ - * / ** ^ ( ) ,``, the declared ``variables`` and
     :data:`SYMBOLIC_FUNCTIONS` are allowed (checked on Python tokens first), so nothing arbitrary
@@ -590,33 +625,34 @@ def check_symbolic(expression: str, variables: Collection[str]) -> str | None:
     import tokenize
 
     if len(expression) > SYMBOLIC_MAX_LENGTH:
-        return f"symbolic answer longer than {SYMBOLIC_MAX_LENGTH} characters"
+        return _("symbolic answer longer than %(max)d characters") % {"max": SYMBOLIC_MAX_LENGTH}
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(expression).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
-        return f"symbolic answer does not parse: {exc}"
+        return _("symbolic answer does not parse: %(error)s") % {"error": exc}
     undeclared: list[str] = []
     for index, tok in enumerate(tokens):
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
             continue
         if tok.type == tokenize.NUMBER:
             if tok.string[-1] in "jJ" or len(tok.string) > 40:
-                return f"symbolic answer: unsupported number {tok.string!r}"
+                return _("symbolic answer: unsupported number %(number)s") % {"number": repr(tok.string)}
         elif tok.type == tokenize.NAME:
             if tok.string in variables or tok.string in SYMBOLIC_FUNCTIONS:
                 continue
             following = tokens[index + 1].string if index + 1 < len(tokens) else ""
             if following == "(":
                 allowed = ", ".join(sorted(SYMBOLIC_FUNCTIONS))
-                return f"symbolic answer uses unknown function {tok.string!r} (allowed: {allowed})"
+                return (_("symbolic answer uses unknown function %(name)s (allowed: %(allowed)s)")
+                        % {"name": repr(tok.string), "allowed": allowed})
             undeclared.append(tok.string)
         elif tok.type == tokenize.OP and tok.string in _SYMBOLIC_OPS:
             continue
         else:
-            return f"symbolic answer: {tok.string!r} is not allowed"
+            return _("symbolic answer: %(token)s is not allowed") % {"token": repr(tok.string)}
     if undeclared:
         names = ", ".join(dict.fromkeys(undeclared))
-        return f"symbolic answer uses undeclared variable(s) {names}: add them to 'variables'"
+        return _("symbolic answer uses undeclared variable(s) %(names)s: add them to 'variables'") % {"names": names}
 
     import sympy
     from sympy.parsing.sympy_parser import (
@@ -644,12 +680,12 @@ def check_symbolic(expression: str, variables: Collection[str]) -> str | None:
                 transformations=(*standard_transformations, convert_xor, implicit_multiplication),
                 evaluate=False,
             )
-    except TimeoutError as exc:
-        return f"symbolic answer: parsing {exc}"
+    except TimeoutError:
+        return _("symbolic answer: parsing took longer than %(seconds)s s") % {"seconds": f"{SYMBOLIC_TIME_LIMIT:g}"}
     except Exception as exc:  # sympy raises many types (SyntaxError, TypeError, TokenError …)
-        return f"symbolic answer does not parse: {type(exc).__name__}: {exc}"
+        return _("symbolic answer does not parse: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
     if not isinstance(result, sympy.Expr):
-        return f"symbolic answer is not an expression (got {type(result).__name__})"
+        return _("symbolic answer is not an expression (got %(type)s)") % {"type": type(result).__name__}
     return None
 
 
@@ -660,18 +696,20 @@ def _symbolic(ctx: _Context) -> dict[str, Any]:
     for item in items or []:
         name = (item.raw or "").strip()
         if item.raw is None or not _VARIABLE_RE.match(name):
-            m.error(item.line, f"variable {name or _type_name(item)!r} must be a name like n, k, x_1")
+            m.error(item.line, _("variable %(name)s must be a name like n, k, x_1")
+                    % {"name": repr(name or _type_name(item))})
         elif keyword.iskeyword(name):
-            m.error(item.line, f"variable {name!r} is a Python keyword; use another name (e.g. 'lam')")
+            m.error(item.line, _("variable %(name)s is a Python keyword; use another name (e.g. 'lam')")
+                    % {"name": repr(name)})
         elif name in variables:
-            m.error(item.line, f"variable {name!r} is declared twice")
+            m.error(item.line, _("variable %(name)s is declared twice") % {"name": repr(name)})
         else:
             variables.append(name)
     y = m.get("answer")
     answer: str | None = None
     if y is not None:
         if y.raw is None or y.is_null or isinstance(y.value, bool) or not y.raw.strip():
-            m.error(y.line, f"'answer' must be a sympy expression in quotes, not {_type_name(y)}")
+            m.error(y.line, _("'answer' must be a sympy expression in quotes, not %(value)s") % {"value": _type_name(y)})
         else:
             answer = y.raw.strip()
             if items is not None:  # with broken variables, "undeclared" would only add noise
@@ -690,8 +728,9 @@ def _text(ctx: _Context) -> dict[str, Any]:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                m.error(line, f"accepted answer {pattern!r} is not a valid regex: {exc}")
-    return {"accept": [a for a, _ in accept], "case_sensitive": m.boolean("case_sensitive", False), "regex": regex}
+                m.error(line, _("accepted answer %(pattern)s is not a valid regex: %(error)s")
+                        % {"pattern": repr(pattern), "error": exc})
+    return {"accept": [a for a, _line in accept], "case_sensitive": m.boolean("case_sensitive", False), "regex": regex}
 
 
 def _essay(ctx: _Context) -> dict[str, Any]:
@@ -702,22 +741,24 @@ def _essay(ctx: _Context) -> dict[str, Any]:
     peers: list[dict[str, str]] = []
     for index, item in enumerate(m.sequence("peer_answers") or [], 1):
         if item.entries is None:
-            m.error(item.line, f"peer answer {index} must be a mapping {{name, body, style}}, not {_type_name(item)}")
+            m.error(item.line, _("peer answer %(number)d must be a mapping {name, body, style}, not %(value)s")
+                    % {"number": index, "value": _type_name(item)})
             continue
-        p = _Map(item, ctx.errors, f"peer answer {index}: ")
+        p = _Map(item, ctx.errors, _("peer answer %(number)d") % {"number": index})
         p.check_keys(("name", "body", "style"), ("body",))
         name_y = p.get("name")
         name = (name_y.raw or "").strip() if name_y is not None and name_y.raw is not None else ""
         if name_y is not None and name_y.raw is None:
-            p.error(name_y.line, f"'name' must be a string, not {_type_name(name_y)}")
+            p.error(name_y.line, _("'name' must be a string, not %(value)s") % {"value": _type_name(name_y)})
         body = p.string("body", nullable=False)
         ctx.markdown(body, p.get("body"))
         style = p.string("style") or "plain"
         if style not in PEER_ANSWER_STYLES:
-            p.error(p.key_line("style"), f"'style' must be one of {', '.join(PEER_ANSWER_STYLES)}, not {style!r}")
+            p.error(p.key_line("style"), _("'style' must be one of %(styles)s, not %(value)s")
+                    % {"styles": ", ".join(PEER_ANSWER_STYLES), "value": repr(style)})
         peers.append({"name": name or "", "body": body or "", "style": style})
     max_words = m.integer("max_words", minimum=1)
-    return {"key_points": [k for k, _ in key_points], "peer_answers": peers, "max_words": max_words}
+    return {"key_points": [k for k, _line in key_points], "peer_answers": peers, "max_words": max_words}
 
 
 def _param(ctx: _Context) -> dict[str, Any]:
@@ -725,11 +766,13 @@ def _param(ctx: _Context) -> dict[str, Any]:
     family = m.string("family", nullable=False)
     if family is not None:
         if not SLUG_RE.match(family):
-            m.error(m.key_line("family"), f"'family' must be a slug like 'conv-by-hand', not {family!r}")
+            m.error(m.key_line("family"), _("'family' must be a slug like 'conv-by-hand', not %(value)s")
+                    % {"value": repr(family)})
         elif ctx.known_families is not None and family not in ctx.known_families:
             m.error(
                 m.key_line("family"),
-                f"unknown problem family {family!r}{_did_you_mean(family, ctx.known_families)}",
+                _("unknown problem family %(family)s%(suggestion)s")
+                % {"family": repr(family), "suggestion": _did_you_mean(family, ctx.known_families)},
             )
     constraints = m.mapping("constraints")
     return {"family": family, "constraints": dict(constraints.y.value) if constraints else {}}
@@ -787,8 +830,8 @@ def _parse_body(lines: list[str], first: int, errors: _Errors) -> _Body:
         elif not after_blocks:
             prompt.append(text)
         elif text.strip() and not stray_reported:
-            errors.add(lineno, "text after the blocks, outside any block: move it into the prompt (before the first "
-                               "':::' block) or into a block")
+            errors.add(lineno, _("text after the blocks, outside any block: move it into the prompt (before the "
+                                 "first ':::' block) or into a block"))
             stray_reported = True
 
     for index, text in enumerate(lines):
@@ -810,21 +853,25 @@ def _parse_body(lines: list[str], first: int, errors: _Errors) -> _Body:
             name, rest = opener.group(1).lower(), opener.group(2)
             if name in SECTION_NAMES and not containers:
                 if current is not None:
-                    errors.add(current.line, f"'::: {current.name}' is not closed before '::: {name}' at line {lineno}")
+                    errors.add(current.line, _("'::: %(name)s' is not closed before '::: %(next)s' at line %(line)d")
+                               % {"name": current.name, "next": name, "line": lineno})
                     current.closed = True
                 if rest:
-                    errors.add(lineno, f"unexpected text after '::: {name}': {rest!r}")
+                    errors.add(lineno, _("unexpected text after '::: %(name)s': %(text)s")
+                               % {"name": name, "text": repr(rest)})
                 if name in sections:
-                    errors.add(lineno, f"duplicate '::: {name}' block (first at line {sections[name].line})")
+                    errors.add(lineno, _("duplicate '::: %(name)s' block (first at line %(line)d)")
+                               % {"name": name, "line": sections[name].line})
                 current = _Section(name, lineno)
                 sections.setdefault(name, current)
                 continue
             if name in SECTION_NAMES:
-                errors.add(lineno, f"'::: {name}' inside an open ':::{containers[-1][0]}' block (line {containers[-1][1]})")
+                errors.add(lineno, _("'::: %(name)s' inside an open ':::%(open)s' block (line %(line)d)")
+                           % {"name": name, "open": containers[-1][0], "line": containers[-1][1]})
             elif name not in ADMONITION_KINDS:
                 known = (*SECTION_NAMES, *sorted(ADMONITION_KINDS))
-                errors.add(lineno, f"unknown block '::: {name}'{_did_you_mean(name, known)}; "
-                                   f"known blocks: {', '.join(known)}")
+                errors.add(lineno, _("unknown block '::: %(name)s'%(suggestion)s; known blocks: %(known)s")
+                           % {"name": name, "suggestion": _did_you_mean(name, known), "known": ", ".join(known)})
             containers.append((name, lineno))
             add(text)
             continue
@@ -837,16 +884,17 @@ def _parse_body(lines: list[str], first: int, errors: _Errors) -> _Body:
                 current = None
                 after_blocks = True
             else:
-                errors.add(lineno, "':::' closes nothing: no block is open")
+                errors.add(lineno, _("':::' closes nothing: no block is open"))
             continue
         add(text)
 
     if fence is not None:
-        errors.add(fence[2], "code fence opened here is never closed")
+        errors.add(fence[2], _("code fence opened here is never closed"))
     for name, line in containers:
-        errors.add(line, f"':::{name}' opened here is never closed")
+        errors.add(line, _("':::%(name)s' opened here is never closed") % {"name": name})
     if current is not None and not current.closed:
-        errors.add(current.line, f"'::: {current.name}' opened here is never closed (add a line ':::')")
+        errors.add(current.line, _("'::: %(name)s' opened here is never closed (add a line ':::')")
+                   % {"name": current.name})
     return _Body("\n".join(prompt), first, sections)
 
 
@@ -881,34 +929,36 @@ def parse_question(
     normalized = normalize_text(text)
     lines = normalized.split("\n")[:-1]
     if not lines or lines[0].rstrip() != "---":
-        errors.add(1, "a question file must start with a '---' line (YAML front matter, see FORMAT.md)")
+        errors.add(1, _("a question file must start with a '---' line (YAML front matter, see FORMAT.md)"))
         raise BankValidationError(errors.items)
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
     if end is None:
-        errors.add(1, "front matter opened here is never closed (no second '---' line)")
+        errors.add(1, _("front matter opened here is never closed (no second '---' line)"))
         raise BankValidationError(errors.items)
 
+    before_yaml = len(errors.items)
     root_y = _compose("\n".join(lines[1:end]) + "\n", 2, errors)
+    yaml_failed = len(errors.items) > before_yaml  # a None root with errors: the YAML did not parse
     body = _parse_body(lines[end + 1 :], end + 2, errors)
     body_line = end + 2 if end + 1 < len(lines) else end + 1
     explanation = body.sections.get("explanation")
     hint = body.sections.get("hint")
 
     if explanation is None:
-        errors.add(len(lines), "missing '::: explanation' block (required for every question)")
+        errors.add(len(lines), _("missing '::: explanation' block (required for every question)"))
     elif not _strip_block("\n".join(explanation.lines)).strip():
-        errors.add(explanation.line, "'::: explanation' block is empty")
+        errors.add(explanation.line, _("'::: explanation' block is empty"))
     if hint is not None and not _strip_block("\n".join(hint.lines)).strip():
-        errors.add(hint.line, "'::: hint' block is empty (remove it or write the hint)")
+        errors.add(hint.line, _("'::: hint' block is empty (remove it or write the hint)"))
 
     fields: dict[str, Any] = {}
     spec: dict[str, Any] = {}
     ctx: _Context | None = None
     if root_y is None:
-        if not any(e.message.startswith("YAML") for e in errors.items):
-            errors.add(1, "front matter is empty")
+        if not yaml_failed:
+            errors.add(1, _("front matter is empty"))
     elif root_y.entries is None:
-        errors.add(root_y.line, f"front matter must be a mapping of keys, not {_type_name(root_y)}")
+        errors.add(root_y.line, _("front matter must be a mapping of keys, not %(value)s") % {"value": _type_name(root_y)})
     else:
         root = _Map(root_y, errors)
         ctx = _Context(errors, root, known_families)
@@ -922,7 +972,7 @@ def parse_question(
 
     qtype = fields.get("type")
     if qtype != "param" and root_y is not None and not body.prompt.strip():
-        errors.add(body_line, "the prompt (Markdown after the front matter) is empty")
+        errors.add(body_line, _("the prompt (Markdown after the front matter) is empty"))
 
     if check_math:
         from quizzes.bank.render import math_errors
@@ -957,18 +1007,21 @@ def parse_question(
 def _check_top_keys(root: _Map, qtype: str) -> None:
     """Unknown keys, keys of another type, missing required keys."""
     allowed = (*COMMON_KEYS, *TYPE_KEYS[qtype])
-    for key, (line, _) in root.entries.items():
+    for key, (line, _value) in root.entries.items():
         if key in allowed:
             continue
         owners = [t for t, keys in TYPE_KEYS.items() if key in keys]
         if owners:
-            root.error(line, f"key {key!r} is not used by type {qtype!r} (it belongs to {', '.join(owners)})")
+            root.error(line, _("key %(key)s is not used by type %(type)s (it belongs to %(types)s)")
+                       % {"key": repr(key), "type": repr(qtype), "types": ", ".join(owners)})
         else:
-            root.error(line, f"unknown key {key!r}{_did_you_mean(key, ALL_KEYS)}")
+            root.error(line, _("unknown key %(key)s%(suggestion)s")
+                       % {"key": repr(key), "suggestion": _did_you_mean(key, ALL_KEYS)})
     for key in (*COMMON_REQUIRED, *TYPE_REQUIRED[qtype]):
         if key not in root.entries:
-            root.error(1, f"missing required key {key!r} (type {qtype!r})" if key in TYPE_REQUIRED[qtype]
-                       else f"missing required key {key!r}")
+            values = {"key": repr(key), "type": repr(qtype)}
+            root.error(1, (_("missing required key %(key)s (type %(type)s)") if key in TYPE_REQUIRED[qtype]
+                           else _("missing required key %(key)s")) % values)
 
 
 def _common_fields(root: _Map, topics: Collection[str] | None) -> dict[str, Any]:
@@ -976,14 +1029,15 @@ def _common_fields(root: _Map, topics: Collection[str] | None) -> dict[str, Any]
     out: dict[str, Any] = {}
     qid = root.string("id", nullable=False)
     if qid is not None and not SLUG_RE.match(qid):
-        root.error(root.key_line("id"), f"'id' must be a slug of [a-z0-9-], not {qid!r}")
+        root.error(root.key_line("id"), _("'id' must be a slug of [a-z0-9-], not %(value)s") % {"value": repr(qid)})
     out["id"] = qid
 
     qtype = root.string("type", nullable=False)
     if qtype is not None and qtype not in QUESTION_TYPES:
         root.error(
             root.key_line("type"),
-            f"unknown type {qtype!r}{_did_you_mean(qtype, QUESTION_TYPES)}; types: {', '.join(QUESTION_TYPES)}",
+            _("unknown type %(type)s%(suggestion)s; types: %(types)s")
+            % {"type": repr(qtype), "suggestion": _did_you_mean(qtype, QUESTION_TYPES), "types": ", ".join(QUESTION_TYPES)},
         )
         qtype = None
     out["type"] = qtype
@@ -991,11 +1045,12 @@ def _common_fields(root: _Map, topics: Collection[str] | None) -> dict[str, Any]
     topic = root.string("topic", nullable=False)
     if topic is not None:
         if not SLUG_RE.match(topic):
-            root.error(root.key_line("topic"), f"'topic' must be a slug of [a-z0-9-], not {topic!r}")
+            root.error(root.key_line("topic"), _("'topic' must be a slug of [a-z0-9-], not %(value)s") % {"value": repr(topic)})
         elif topics is not None and topic not in topics:
             root.error(
                 root.key_line("topic"),
-                f"unknown topic {topic!r}{_did_you_mean(topic, topics)} (topics are listed in topics.yaml)",
+                _("unknown topic %(topic)s%(suggestion)s (topics are listed in topics.yaml)")
+                % {"topic": repr(topic), "suggestion": _did_you_mean(topic, topics)},
             )
     out["topic"] = topic
 
@@ -1004,22 +1059,23 @@ def _common_fields(root: _Map, topics: Collection[str] | None) -> dict[str, Any]
     out["difficulty"] = difficulty if difficulty is not None else 1
     points = root.number("points")
     if points is not None and points <= 0:
-        root.error(root.key_line("points"), f"'points' must be positive, not {points}")
+        root.error(root.key_line("points"), _("'points' must be positive, not %(value)s") % {"value": points})
     out["points"] = points if points is not None and points > 0 else 1
 
     tags: list[str] = []
     for tag, line in _string_list(root, "tags", non_empty=False):
         if not SLUG_RE.match(tag):
-            root.error(line, f"tag {tag!r} must be a slug of [a-z0-9-]")
+            root.error(line, _("tag %(tag)s must be a slug of [a-z0-9-]") % {"tag": repr(tag)})
         elif tag in tags:
-            root.error(line, f"duplicate tag {tag!r}")
+            root.error(line, _("duplicate tag %(tag)s") % {"tag": repr(tag)})
         else:
             tags.append(tag)
     out["tags"] = tuple(tags)
 
     lang = root.string("lang")
     if lang is not None and lang not in LANGS:
-        root.error(root.key_line("lang"), f"'lang' must be one of {', '.join(LANGS)}, not {lang!r}{_did_you_mean(lang, LANGS)}")
+        root.error(root.key_line("lang"), _("'lang' must be one of %(langs)s, not %(value)s%(suggestion)s")
+                   % {"langs": ", ".join(LANGS), "value": repr(lang), "suggestion": _did_you_mean(lang, LANGS)})
         lang = None
     out["lang"] = lang or "zh-Hant"
     return out
@@ -1034,25 +1090,25 @@ def load_topics(path: Path) -> list[dict[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        errors.add(1, f"cannot read topics: {exc}")
+        errors.add(1, _("cannot read topics: %(error)s") % {"error": exc})
         raise BankValidationError(errors.items) from exc
     root = _compose(text, 1, errors)
     topics: list[dict[str, str]] = []
     if root is not None and root.items is None:
-        errors.add(root.line, "topics.yaml must be a list of {slug, zh, en}")
+        errors.add(root.line, _("topics.yaml must be a list of {slug, zh, en}"))
     seen: set[str] = set()
     for item in (root.items or []) if root is not None else []:
         if item.entries is None:
-            errors.add(item.line, "each topic must be a mapping {slug, zh, en}")
+            errors.add(item.line, _("each topic must be a mapping {slug, zh, en}"))
             continue
         m = _Map(item, errors)
         m.check_keys(("slug", "zh", "en"), ("slug", "zh", "en"))
         slug, zh, en = m.string("slug", nullable=False), m.string("zh", nullable=False), m.string("en", nullable=False)
         if slug is not None:
             if not SLUG_RE.match(slug):
-                m.error(m.key_line("slug"), f"topic slug {slug!r} must be a slug of [a-z0-9-]")
+                m.error(m.key_line("slug"), _("topic slug %(slug)s must be a slug of [a-z0-9-]") % {"slug": repr(slug)})
             elif slug in seen:
-                m.error(m.key_line("slug"), f"duplicate topic {slug!r}")
+                m.error(m.key_line("slug"), _("duplicate topic %(slug)s") % {"slug": repr(slug)})
             seen.add(slug)
             topics.append({"slug": slug, "zh": zh or "", "en": en or ""})
     if errors.items:
@@ -1099,10 +1155,11 @@ def load_bank_dir(
             raw = file.read_bytes()
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            errors.append(BankError(path, raw[: exc.start].count(b"\n") + 1, f"not valid UTF-8: {exc.reason}"))
+            errors.append(BankError(path, raw[: exc.start].count(b"\n") + 1,
+                                    _("not valid UTF-8: %(reason)s") % {"reason": exc.reason}))
             continue
         except OSError as exc:
-            errors.append(BankError(path, 1, f"cannot read: {exc}"))
+            errors.append(BankError(path, 1, _("cannot read: %(error)s") % {"error": exc}))
             continue
         try:
             question = parse_question(text, path, topics=topics, known_families=families, check_math=check_math)
@@ -1112,16 +1169,20 @@ def load_bank_dir(
         id_line = _key_line(text, "id")
         problems: list[BankError] = []
         if file.name != f"{question.id}.md":
-            problems.append(BankError(path, id_line, f"file name {file.name!r} does not match id {question.id!r} "
-                                                     f"(rename the file to {question.id}.md)"))
+            problems.append(BankError(path, id_line, _("file name %(name)s does not match id %(id)s (rename the file "
+                                                       "to %(file)s)")
+                                      % {"name": repr(file.name), "id": repr(question.id), "file": f"{question.id}.md"}))
         if len(relative.parts) < 2:
-            problems.append(BankError(path, 1, f"put question files in a topic folder: {question.topic}/{file.name}"))
+            problems.append(BankError(path, 1, _("put question files in a topic folder: %(path)s")
+                                      % {"path": f"{question.topic}/{file.name}"}))
         elif relative.parts[0] != question.topic:
             problems.append(BankError(path, _key_line(text, "topic"),
-                                      f"file is in folder {relative.parts[0]!r} but its topic is {question.topic!r}"))
+                                      _("file is in folder %(folder)s but its topic is %(topic)s")
+                                      % {"folder": repr(relative.parts[0]), "topic": repr(question.topic)}))
         if question.id in first_seen:
             other, other_line = first_seen[question.id]
-            problems.append(BankError(path, id_line, f"duplicate id {question.id!r}: also in {other}:{other_line}"))
+            problems.append(BankError(path, id_line, _("duplicate id %(id)s: also in %(path)s:%(line)d")
+                                      % {"id": repr(question.id), "path": other, "line": other_line}))
         else:
             first_seen[question.id] = (path, id_line)
         if problems:

@@ -1,6 +1,7 @@
 """Parse a HackMD "DLCV Exam - Share" note into past exam questions and classmates' answers.
 
-Pure Python (no Django). The format, as the 109/108 share note writes it::
+Pure Python (Django only for gettext: error messages are in the active language). The format, as
+the 109/108 share note writes it::
 
     # DLCV Exam - Share
     ## 109 年                      (a year section; "# 109 年", "## 110" also work)
@@ -27,6 +28,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from quizzes.bank.i18n import gettext as _
+
 __all__ = [
     "ANSWER_STYLES",
     "ExamQuestion",
@@ -42,12 +45,12 @@ _BLOCK_STYLES = frozenset(ANSWER_STYLES[1:])
 
 
 class HackMDFormatError(ValueError):
-    """The note's structure cannot be recovered; ``line`` is 1-based."""
+    """The note's structure cannot be recovered; ``line`` is 1-based, ``message`` translated."""
 
     def __init__(self, line: int, message: str) -> None:
         self.line = line
         self.message = message
-        super().__init__(f"line {line}: {message}")
+        super().__init__(_("line %(line)d: %(message)s") % {"line": line, "message": message})
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _images(markdown: str) -> tuple[str, ...]:
     """Image URLs in Markdown (``![](url)``) or HTML (``<img src>``), in order of appearance."""
     found = [(m.start(), m.group(1)) for m in _IMAGE_RE.finditer(markdown)]
     found += [(m.start(), m.group(1)) for m in _HTML_IMAGE_RE.finditer(markdown)]
-    return tuple(url for _, url in sorted(found))
+    return tuple(url for _position, url in sorted(found))
 
 
 # ----------------------------------------------------------------------------- the parser
@@ -215,7 +218,7 @@ class _Parser:
     # -- one line
     def feed(self, number: int, line: str) -> None:
         if self.fence is not None:
-            marker, _ = self.fence
+            marker, _opened_at = self.fence
             if line.strip().startswith(marker) and not line.strip().strip(marker[0]).strip():
                 self.fence = None
             self._append(line)
@@ -236,8 +239,8 @@ class _Parser:
         if _QUESTION_RE.match(line):
             raise HackMDFormatError(
                 opened_at,
-                f"':::' block opened here is not closed before the heading on line {number} "
-                f"({line.strip()[:40]!r}); add a ':::' line at the end of the answer",
+                _("':::' block opened here is not closed before the heading on line %(line)d (%(heading)s); add "
+                  "a ':::' line at the end of the answer") % {"line": number, "heading": repr(line.strip()[:40])},
             )
         if _BLOCK_CLOSE_RE.match(line):
             if self.nested:
@@ -267,20 +270,21 @@ class _Parser:
         if _QUESTION_LIKE_RE.match(line):
             raise HackMDFormatError(
                 number,
-                f"question heading without a weight: {line.strip()[:60]!r} (expected '### N. (15%) …')",
+                _("question heading without a weight: %(heading)s (expected '### N. (15%%) …')")
+                % {"heading": repr(line.strip()[:60])},
             )
         opened = _BLOCK_OPEN_RE.match(line)
         if opened:
             self._open_block(number, opened.group(1), opened.group(2))
             return
         if _BLOCK_CLOSE_RE.match(line):
-            raise HackMDFormatError(number, "':::' closes no open block")
+            raise HackMDFormatError(number, _("':::' closes no open block"))
         name = _plain_header(line)
         if name is not None:
             if self.question is None:
                 if self.year is None:
                     return  # a header-like line in the preamble
-                raise HackMDFormatError(number, f"answer by {name!r} before any question heading")
+                raise HackMDFormatError(number, _("answer by %(name)s before any question heading") % {"name": repr(name)})
             self._finish_answer()
             self._finish_stray()
             self.answer = _Answer(name=name, style="plain", line=number)
@@ -289,13 +293,14 @@ class _Parser:
 
     def _start_question(self, number: int, match: re.Match[str]) -> None:
         if self.year is None:
-            raise HackMDFormatError(number, "question heading before any year section (e.g. '## 109')")
+            raise HackMDFormatError(number, _("question heading before any year section (e.g. '## 109')"))
         self._finish_question()
         q_number, points = int(match.group(1)), int(match.group(2))
         key = (self.year, q_number)
         if key in self.seen:
             raise HackMDFormatError(
-                number, f"question {q_number} of {self.year} appears twice (first on line {self.seen[key]})"
+                number, _("question %(number)d of %(year)d appears twice (first on line %(line)d)")
+                % {"number": q_number, "year": self.year, "line": self.seen[key]}
             )
         self.seen[key] = number
         chapter = int(match.group(3)) if match.group(3) else None
@@ -315,7 +320,8 @@ class _Parser:
         if style not in _BLOCK_STYLES:
             raise HackMDFormatError(
                 number,
-                f"unknown block ':::{kind}' (answers use :::warning, :::info, :::success or :::danger)",
+                _("unknown block ':::%(kind)s' (answers use :::warning, :::info, :::success or :::danger)")
+                % {"kind": kind},
             )
         if self.question is None:
             self.preamble_block = number  # e.g. an info box under the title or a year heading: skipped
@@ -327,16 +333,16 @@ class _Parser:
 
     def finish(self, last_line: int) -> list[ExamQuestion]:
         if self.fence is not None:
-            raise HackMDFormatError(self.fence[1], f"code fence {self.fence[0]!r} is never closed")
+            raise HackMDFormatError(self.fence[1], _("code fence %(fence)s is never closed") % {"fence": repr(self.fence[0])})
         if self.nested:
-            raise HackMDFormatError(self.nested[-1], "':::' container inside an answer is never closed")
+            raise HackMDFormatError(self.nested[-1], _("':::' container inside an answer is never closed"))
         if self.block is not None:
-            raise HackMDFormatError(self.block.line, f"':::{self.block.style}' block is never closed")
+            raise HackMDFormatError(self.block.line, _("':::%(style)s' block is never closed") % {"style": self.block.style})
         if self.preamble_block is not None:
-            raise HackMDFormatError(self.preamble_block, "':::' block is never closed")
+            raise HackMDFormatError(self.preamble_block, _("':::' block is never closed"))
         self._finish_question()
         if not self.questions:
-            raise HackMDFormatError(last_line, "no question headings found (expected '### N. (15%) …')")
+            raise HackMDFormatError(last_line, _("no question headings found (expected '### N. (15%) …')"))
         return [_build(q) for q in self.questions]
 
 

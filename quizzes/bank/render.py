@@ -1,4 +1,4 @@
-"""Markdown + LaTeX → HTML with server-side MathML (no Django, no JavaScript, no CDN).
+"""Markdown + LaTeX → HTML with server-side MathML (no Django but gettext, no JavaScript, no CDN).
 
 * Markdown: markdown-it-py, the ``commonmark`` preset plus tables; raw HTML in the source is
   escaped (``html`` stays off), so student-visible content cannot inject markup or script.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element, tostring
@@ -31,6 +31,9 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from quizzes.bank.i18n import gettext as _
+from quizzes.bank.i18n import gettext_noop
+
 __all__ = ["ADMONITION_KINDS", "MathError", "latex_to_mathml", "math_errors", "render_markdown"]
 
 ADMONITION_KINDS: frozenset[str] = frozenset({"info", "warning", "success", "danger"})
@@ -40,7 +43,23 @@ MAX_MATH_LENGTH = 5000
 
 
 class MathError(ValueError):
-    """LaTeX that latex2mathml cannot convert (or that converts to something broken)."""
+    """LaTeX that latex2mathml cannot convert (or that converts to something broken).
+
+    ``str()`` is English: it goes into rendered (and cached) HTML shared by every language.
+    :meth:`translated` words it in the active language, for the bank's error messages.
+    """
+
+    def __init__(self, message: str, params: Mapping[str, object] | None = None, *, translatable: bool = True) -> None:
+        self.msgid = message  # marked with gettext_noop where raised
+        self.params = dict(params or {})
+        self.translatable = translatable  # False: latex2mathml's own words
+        super().__init__(message % self.params if self.params else message)
+
+    def translated(self) -> str:
+        if not self.translatable:
+            return str(self)
+        text = _(self.msgid)
+        return text % self.params if self.params else text
 
 
 # --------------------------------------------------------------------------- LaTeX → MathML
@@ -84,9 +103,9 @@ def _check_braces(latex: str) -> None:
     depth = 0
     for depth in _brace_depths(latex):
         if depth < 0:
-            raise MathError("unbalanced braces: '}' without '{'")
+            raise MathError(gettext_noop("unbalanced braces: '}' without '{'"))
     if depth:
-        raise MathError(f"unbalanced braces: {depth} '{{' not closed")
+        raise MathError(gettext_noop("unbalanced braces: %(count)d '{' not closed"), {"count": depth})
 
 
 def _sanitize(element: Element) -> None:
@@ -98,7 +117,8 @@ def _sanitize(element: Element) -> None:
                 del node.attrib[name]
         text = node.text or ""
         if node.tag != "mtext" and _UNKNOWN_COMMAND_RE.match(text):
-            raise MathError(f"unsupported LaTeX command {_UNKNOWN_COMMAND_RE.match(text).group(0)}")  # type: ignore[union-attr]
+            raise MathError(gettext_noop("unsupported LaTeX command %(command)s"),
+                            {"command": _UNKNOWN_COMMAND_RE.match(text).group(0)})  # type: ignore[union-attr]
 
 
 # A parameterized question's data (numeric matrices) took most of its rendering time in latex2mathml,
@@ -148,9 +168,9 @@ def latex_to_mathml(latex: str, *, display: bool = False) -> str:
     """
     source = latex.strip()
     if not source:
-        raise MathError("empty formula")
+        raise MathError(gettext_noop("empty formula"))
     if len(source) > MAX_MATH_LENGTH:
-        raise MathError(f"formula longer than {MAX_MATH_LENGTH} characters")
+        raise MathError(gettext_noop("formula longer than %(max)d characters"), {"max": MAX_MATH_LENGTH})
     _check_braces(source)
     for pattern, replacement in _REWRITES:
         source = pattern.sub(replacement, source)
@@ -164,7 +184,7 @@ def _convert(source: str, *, display: bool, fast_matrices: bool) -> str:
     try:
         element = convert_to_element(converted, display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises assorted exception types
-        raise MathError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        raise MathError(f"{type(exc).__name__}: {exc}".rstrip(": "), translatable=False) from exc
     _sanitize(element)
     mathml = _CHAR_REF_RE.sub(r"&\1;", tostring(element, encoding="unicode"))
     if not matrices:
@@ -406,14 +426,18 @@ def render_markdown(text: str) -> str:
 
 
 def math_errors(text: str) -> list[tuple[int, str]]:
-    """Every formula in ``text`` that would fall back to ``math-error``: (0-based line, message)."""
+    """Every formula in ``text`` that would fall back to ``math-error``: (0-based line, message).
+
+    The messages are in the active language (they become the bank's error messages).
+    """
     errors: list[tuple[int, str]] = []
 
     def check(latex: str, display: bool, line: int) -> None:
         try:
             latex_to_mathml(latex, display=display)
         except MathError as exc:
-            errors.append((line, f"LaTeX cannot be rendered ({exc}): {latex.strip()!r}"))
+            errors.append((line, _("LaTeX cannot be rendered (%(error)s): %(latex)s")
+                           % {"error": exc.translated(), "latex": repr(latex.strip())}))
 
     for token in _MD.parse(text):
         if token.type == "math_block" and token.map:

@@ -70,7 +70,8 @@ def question_source_check(
     from grader.problems import all_families, get_family
 
     if len(text) > MAX_SOURCE_LENGTH:
-        raise BankValidationError([BankError(path, 1, f"the text is longer than {MAX_SOURCE_LENGTH} characters")])
+        raise BankValidationError([BankError(path, 1, _("the text is longer than %(max)d characters")
+                                             % {"max": MAX_SOURCE_LENGTH})])
     topics = set(Topic.objects.values_list("slug", flat=True))
     families = {family.name for family in all_families()}
     try:
@@ -84,13 +85,14 @@ def question_source_check(
     if bank_id is not None and source.id != bank_id:
         errors.append(_id_changed(path, text, bank_id))
     if creating and Question.objects.filter(bank_id=source.id).exists():
-        errors.append(BankError(path, _key_line(text, "id"), f"id {source.id!r} is already in the bank"))
+        errors.append(BankError(path, _key_line(text, "id"), _("id %(id)s is already in the bank") % {"id": repr(source.id)}))
     if source.type == "param":
         # The parser checks the family's name; generate() is what rejects unknown constraints.
         try:
             get_family(source.spec["family"]).generate(0, source.spec.get("constraints") or None)
         except (ValueError, TypeError, KeyError) as exc:
-            errors.append(BankError(path, _key_line(text, "constraints"), f"constraints: {exc}"))
+            # The family's own words (the grader core's, in English) follow the key.
+            errors.append(BankError(path, _key_line(text, "constraints"), _("constraints: %(error)s") % {"error": exc}))
     if errors:
         raise BankValidationError(errors)
     return source
@@ -108,8 +110,8 @@ def _front_matter_value(text: str, key: str) -> str | None:
 
 def _id_changed(path: str, text: str, bank_id: str) -> BankError:
     return BankError(path, _key_line(text, "id"),
-                     f"the id must stay {bank_id!r}: ids are stable (past attempts and assessments refer to "
-                     f"them); to make a different question, use “New question”")
+                     _("the id must stay %(id)s: ids are stable (past attempts and assessments refer to them); to "
+                       "make a different question, use “New question”") % {"id": repr(bank_id)})
 
 
 def _source_display_path(question: Question) -> str:
@@ -133,15 +135,15 @@ def question_save_source(*, user: User, question: Question, text: str) -> Questi
     )
     path = _source_display_path(question)
     if not question_is_editable(question=question):
-        raise BankValidationError([BankError(path, 1, "past-exam questions are generated from fixtures/exams "
-                                                      "and cannot be edited here")])
+        raise BankValidationError([BankError(path, 1, _("past-exam questions are generated from fixtures/exams "
+                                                        "and cannot be edited here"))])
     source = question_source_check(text=text, path=path, bank_id=question.bank_id)
     has_answers = AttemptItem.objects.filter(question_version__question=question).exists()
     if source.type != question.type and has_answers:
         # Graders read the type from the question, so old versions must keep theirs.
         raise BankValidationError([BankError(path, _key_line(text, "type"),
-                                             f"the type cannot change from {question.type!r} once the question "
-                                             f"has answers: make a new question instead")])
+                                             _("the type cannot change from %(type)s once the question has "
+                                               "answers: make a new question instead") % {"type": repr(question.type)})])
     fields = {**_version_fields(source), "source_text": normalize_text(text)}
     current = question.current_version
     if current is not None and current.content_hash == source.content_hash:
@@ -180,7 +182,7 @@ def question_create_from_source(*, user: User, text: str) -> QuestionVersion:
             )
     except IntegrityError:  # created by someone else since the check
         raise BankValidationError([BankError("new-question.md", _key_line(text, "id"),
-                                             f"id {source.id!r} is already in the bank")]) from None
+                                             _("id %(id)s is already in the bank") % {"id": repr(source.id)})]) from None
     version = QuestionVersion.objects.create(
         question=question, number=1, **{**_version_fields(source), "source_text": normalize_text(text)}
     )

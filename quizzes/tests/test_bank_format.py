@@ -319,6 +319,32 @@ def test_symbolic_answers_never_reach_eval() -> None:
     assert time.perf_counter() - start < 2
 
 
+def test_messages_are_in_the_active_language() -> None:
+    """gettext: Chinese under zh-hant (the editor's request language), the same English as ever under en.
+    The math-error tooltip in rendered HTML stays English: rendered HTML is cached for every language."""
+    from django.utils import translation
+
+    from quizzes.bank.render import render_markdown
+
+    text = make(HEAD + "type: single\ntags: [a, a]\nchoices:\n  - {text: x, correct: true}\n  - {text: y, corect: 1}\n",
+                "Prompt $}$.\n\n::: explanation\nWhy.\n:::\n")
+    with translation.override("zh-hant"):
+        zh = [str(e) for e in errors_of(text)]
+        assert 'title="unbalanced braces: &#x27;}&#x27; without &#x27;{&#x27;"' in render_markdown("$}$")
+    with translation.override("en"):
+        en = [str(e) for e in errors_of(text)]
+    assert en == [
+        "q.md:6: duplicate tag 'a'",
+        "q.md:9: choice 2: unknown key 'corect' (did you mean 'correct'?)",
+        "q.md:11: LaTeX cannot be rendered (unbalanced braces: '}' without '{'): '}'",
+    ]
+    assert zh == [
+        "q.md:6: 重複的標籤 'a'",
+        "q.md:9: 第 2 個選項：未知的鍵 'corect'（是不是要寫 'correct'？）",
+        "q.md:11: LaTeX 無法呈現（大括號不成對：有 '}' 卻沒有對應的 '{'）：'}'",
+    ]
+
+
 # --------------------------------------------------------------------------- fuzzing: only BankValidationError
 
 

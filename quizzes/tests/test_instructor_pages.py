@@ -282,6 +282,38 @@ def test_preview_reports_errors_with_their_lines(course: Course, staff_client: C
 
 
 @pytest.mark.django_db
+def test_bank_errors_are_worded_in_the_request_language(course: Course, staff_client: Client, bank: None) -> None:
+    """The validator's messages (format.py, render.py, authoring.py) follow the request's language;
+    YAML keys and values stay as written."""
+    broken = BROKEN.replace("Prompt $x^2$.", "Prompt $\\frac{1$.")
+
+    def errors(text: str, language: str) -> dict[int, str]:
+        response = staff_client.post(url("instructor-question-preview", course),
+                                     {"text": text, "seed": 1, "bank_id": SINGLE_ID}, HTTP_ACCEPT_LANGUAGE=language)
+        return {error["line"]: error["message"] for error in response.json()["errors"]}
+
+    zh = errors(broken, "zh-hant")
+    assert zh[6] == "'difficulty' 必須介於 1 到 3 之間，不能是 7"
+    assert zh[11] == "第 2 個選項：未知的鍵 'corect'（是不是要寫 'correct'？）"
+    assert zh[13] == "LaTeX 無法呈現（大括號不成對：有 1 個 '{' 沒有關閉）：'\\\\frac{1'"
+    renamed = errors(broken.replace("id: act-dead-relu-05", "id: renamed"), "zh-TW,zh;q=0.9,en;q=0.8")
+    assert renamed[2].startswith("id 必須維持 'act-dead-relu-05'：") and "「新增題目」" in renamed[2]
+
+    en = errors(broken, "en")
+    assert en[6] == "'difficulty' must be between 1 and 3, not 7"
+    assert en[11] == "choice 2: unknown key 'corect' (did you mean 'correct'?)"
+    assert en[13] == "LaTeX cannot be rendered (unbalanced braces: 1 '{' not closed): '\\\\frac{1'"
+    assert en.keys() == zh.keys()
+
+    # The editor page (the preview button without JavaScript) words them the same way.
+    page = staff_client.post(url("instructor-question-edit", course, SINGLE_ID),
+                             {"text": broken, "seed": 5, "action": "preview"}, HTTP_ACCEPT_LANGUAGE="zh-hant")
+    html = page.content.decode()
+    assert "act-dead-relu-05.md:6" in html and "必須介於 1 到 3 之間，不能是 7" in html and "未知的鍵" in html
+    assert "must be between" not in html and "unknown key" not in html
+
+
+@pytest.mark.django_db
 def test_preview_of_a_good_question_has_mathml_choices_in_seed_order_and_the_explanation(
     course: Course, staff_client: Client, bank: None
 ) -> None:

@@ -3,39 +3,21 @@ max_points: every stored attempt keeps its values (both ways)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from django.apps.registry import Apps
-from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from dlcv_site.tests.db_support import migrate_to
 
 BEFORE = [("quizzes", "0001_initial")]
 AFTER = [("quizzes", "0002_attempt_points_and_item_max_points")]
 
 
-@pytest.fixture
-def executor() -> Iterator[MigrationExecutor]:
-    """A migration executor; the schema is put back at the latest migrations afterwards, whatever happens."""
-    executor = MigrationExecutor(connection)
-    try:
-        yield executor
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-def _migrate(executor: MigrationExecutor, targets: list[tuple[str, str]]) -> Apps:
-    executor.loader.build_graph()  # the applied set changed since the last plan
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
-def test_the_rename_keeps_every_attempt_points_both_ways(executor: MigrationExecutor) -> None:
-    old = _migrate(executor, BEFORE)
+def test_the_rename_keeps_every_attempt_points_both_ways(migration_executor: MigrationExecutor) -> None:
+    old = migrate_to(migration_executor, BEFORE)
     user = old.get_model("accounts", "User").objects.create(username="before-the-rename")
     course = old.get_model("accounts", "Course").objects.create(slug="c", title="C")
     topic = old.get_model("quizzes", "Topic").objects.create(slug="t", name_zh="t", name_en="t")
@@ -51,7 +33,7 @@ def test_the_rename_keeps_every_attempt_points_both_ways(executor: MigrationExec
     item = old.get_model("quizzes", "AttemptItem").objects.create(
         attempt=attempt, position=1, question_version=version, points=Decimal("2.50"), score=Decimal("0.7500"))
 
-    new = _migrate(executor, AFTER)
+    new = migrate_to(migration_executor, AFTER)
     stored = new.get_model("quizzes", "Attempt").objects.get(pk=attempt.pk)
     assert (stored.points, stored.max_points) == (Decimal("1.875"), Decimal("2.500"))
     stored = new.get_model("quizzes", "Attempt").objects.get(pk=unsubmitted.pk)
@@ -59,7 +41,7 @@ def test_the_rename_keeps_every_attempt_points_both_ways(executor: MigrationExec
     stored = new.get_model("quizzes", "AttemptItem").objects.get(pk=item.pk)
     assert (stored.max_points, stored.score) == (Decimal("2.50"), Decimal("0.7500"))
 
-    old = _migrate(executor, BEFORE)  # and back: the old names get their values again
+    old = migrate_to(migration_executor, BEFORE)  # and back: the old names get their values again
     stored = old.get_model("quizzes", "Attempt").objects.get(pk=attempt.pk)
     assert (stored.score, stored.max_score) == (Decimal("1.875"), Decimal("2.500"))
     assert old.get_model("quizzes", "AttemptItem").objects.get(pk=item.pk).points == Decimal("2.50")

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import pytest
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Model, Q, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -35,6 +35,7 @@ from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES, Course, Enrollment, Role, User
 from accounts.tests.factories import make_course
 from dlcv_site.rows import insert_rows
+from dlcv_site.tests.db_support import model_fields
 from quizzes import sql
 from quizzes.access import assessment_get_for_member, attempt_item_get_for_owner
 from quizzes.models import (
@@ -59,16 +60,6 @@ _names = itertools.count(1)
 def make_user(**fields: Any) -> User:
     """A user without a password: hashing one costs a quarter of a second, and no cell logs in."""
     return User.objects.create(username=f"sql-user-{next(_names)}", **fields)
-
-
-def _fields(instance: Model | None) -> Any:
-    """Every loaded concrete field as (type, value), the instance's state and its deferred fields."""
-    if instance is None:
-        return None
-    deferred = instance.get_deferred_fields()
-    values = {f.attname: (type(getattr(instance, f.attname)), getattr(instance, f.attname))
-              for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
-    return type(instance), values, instance._state.adding, instance._state.db, deferred
 
 
 def _typed(row: tuple[Any, ...]) -> tuple[tuple[type, Any], ...]:
@@ -196,7 +187,7 @@ def test_assessment_for_member_equals_access_rule_1(who: str, lookup: str, djang
     else:
         assert ours is not None
         assessment, role = ours
-        assert (_fields(assessment), _fields(assessment.course), role) == (_fields(orm), _fields(orm.course), orm_role)
+        assert (model_fields(assessment), model_fields(assessment.course), role) == (model_fields(orm), model_fields(orm.course), orm_role)
 
     # The rule built on it.
     expected = _rule_1_by_the_orm(user, course_slug, assessment_slug)
@@ -208,8 +199,8 @@ def test_assessment_for_member_equals_access_rule_1(who: str, lookup: str, djang
         assert expected is None
     else:
         assert expected is not None
-        assert (_fields(assessment), _fields(assessment.course), role) == (
-            _fields(expected[0]), _fields(expected[1]), expected[2])
+        assert (model_fields(assessment), model_fields(assessment.course), role) == (
+            model_fields(expected[0]), model_fields(expected[1]), expected[2])
 
     # And the table itself, so that the two cannot agree on a wrong rule.
     enrolment, superuser = MEMBERS[who]
@@ -254,8 +245,8 @@ def test_attempt_with_assessment_equals_select_related(case: str, django_assert_
         assert ours is None
     else:
         assert ours is not None
-        assert (_fields(ours), _fields(ours.assessment), _fields(ours.assessment.course)) == (
-            _fields(orm), _fields(orm.assessment), _fields(orm.assessment.course))
+        assert (model_fields(ours), model_fields(ours.assessment), model_fields(ours.assessment.course)) == (
+            model_fields(orm), model_fields(orm.assessment), model_fields(orm.assessment.course))
 
 
 # --------------------------------------------------------------------------- starting an attempt
@@ -322,7 +313,7 @@ def test_attempt_latest_with_extension_equals_its_orm_rule(history: str, extensi
     orm_latest = Attempt.objects.filter(assessment=assessment, user=student).order_by(open_first, "-number").first()
     orm_extra = Extension.objects.filter(assessment=assessment, user=student).values_list(
         "extra_minutes", flat=True).first()
-    assert (_fields(latest), extra) == (_fields(orm_latest), orm_extra)
+    assert (model_fields(latest), extra) == (model_fields(orm_latest), orm_extra)
     expected_number = {"no attempt": None, "one submitted": 1, "submitted, then open": 2,
                        "open, then a later submitted": 1, "submitted and auto-submitted, a gap": 3}[history]
     assert (latest.number if latest else None, extra) == (expected_number, extension)
@@ -531,7 +522,7 @@ def test_assessment_landing_equals_its_orm_rule(case: str, django_assert_num_que
     draws = Case(When(question__isnull=True, then=F("pool_count")), default=Value(1), output_field=IntegerField())
     orm_count = AssessmentItem.objects.filter(assessment=assessment).aggregate(n=Coalesce(Sum(draws), 0))["n"]
     orm_attempts = Attempt.objects.filter(assessment=assessment, user=student).order_by("-number")
-    assert (count, [_fields(a) for a in attempts]) == (orm_count, [_fields(a) for a in orm_attempts])
+    assert (count, [model_fields(a) for a in attempts]) == (orm_count, [model_fields(a) for a in orm_attempts])
     assert (count, [a.number for a in attempts]) == {
         "slots and attempts": (7, [3, 2, 1]), "slots, no attempt": (7, []), "no slot, no attempt": (0, [])}[case]
 
@@ -563,7 +554,7 @@ def test_attempt_items_shown_equal_select_related_only(case: str, django_assert_
                .only(*item_fields, *(f"question_version__{name}" for name in version_fields),
                      *(f"question_version__question__{name}" for name in sql.SHOWN_QUESTION_FIELDS))
                .order_by("position"))
-    assert [(_fields(i), _fields(i.question_version), _fields(i.question_version.question)) for i in ours] == [
-        (_fields(i), _fields(i.question_version), _fields(i.question_version.question)) for i in orm]
+    assert [(model_fields(i), model_fields(i.question_version), model_fields(i.question_version.question)) for i in ours] == [
+        (model_fields(i), model_fields(i.question_version), model_fields(i.question_version.question)) for i in orm]
     assert [i.position for i in ours] == ([1, 2, 3] if case == "three items" else [])
     assert all(i.question_version.get_deferred_fields() for i in ours)  # the source and metadata are not read
