@@ -27,7 +27,11 @@ class Course(models.Model):
         ordering = ["-created_at", "slug"]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.term})" if self.term else self.title
+        # The term once: a title that already ends with it (as the demo course's did) keeps it alone.
+        term = f"({self.term})"
+        if not self.term or self.title.endswith(term):
+            return self.title
+        return f"{self.title} {term}"
 
 
 class Role(models.TextChoices):

@@ -45,7 +45,7 @@ DEMO_COURSE_SLUG = "dlcv-demo"
 @transaction.atomic
 def demo_course_create(*, reset_passwords: bool = False) -> tuple[Course, list[DemoAccount]]:
     """The demo course with one instructor and one student; passwords are returned only when set."""
-    course = course_create(slug=DEMO_COURSE_SLUG, title="Deep Learning for Computer Vision (demo)", term="demo")
+    course = course_create(slug=DEMO_COURSE_SLUG, title="Deep Learning for Computer Vision", term="demo")
     accounts: list[DemoAccount] = []
     for username, role in (("demo-instructor", Role.INSTRUCTOR), ("demo-student", Role.STUDENT)):
         user, created = User.objects.get_or_create(username=username, defaults={"display_name": username})

@@ -765,3 +765,31 @@ def test_the_same_pages_in_chinese_show_the_translated_interface(world: World, s
             if chinese == UI_WORDS[name] or chinese not in interface.replace("&#x27;", "'"):
                 problems.append(f"{name}: {UI_WORDS[name]!r} is not shown as {chinese!r}")
     assert not problems, "zh-Hant pages:\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------- the page titles
+
+#: A parenthesised word said twice in a row: "… (demo) (demo)".
+DOUBLED = re.compile(r"(\([^()]+\))\s*\1")
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stored_title", ["Deep Learning for Computer Vision",
+                                          # the demo course as earlier set-ups stored it
+                                          "Deep Learning for Computer Vision (demo)"])
+def test_no_page_says_the_course_term_twice(world: World, stored_title: str) -> None:
+    Course.objects.filter(pk=world.course.pk).update(title=stored_title)  # rolled back with the test
+    pages = {**world.pages, "home": reverse("home")}
+    doubled = []
+    for lang in ("en", "zh-hant"):
+        for name, url in pages.items():
+            response = _client_for(world, name, lang).get(url)
+            assert response.status_code == 200, f"{name}: {url} answered {response.status_code}"
+            html = response.content.decode()
+            title = " ".join(TITLE.search(html).group(1).split())
+            texts = [" ".join(text.split()) for text in read_html(html, page_lang=lang).kept]
+            for where, shown in [("<title>", title)] + [("page", text) for text in texts]:
+                if match := DOUBLED.search(shown):
+                    doubled.append(f"{name} ({lang}) {where}: …{_around(shown, match)}…")
+    assert not doubled, "a term said twice:\n  " + "\n  ".join(doubled)
