@@ -4,7 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dlcv_site import views
 
+handler400 = views.bad_request
+handler403 = views.permission_denied
 handler404 = views.not_found
+handler500 = views.server_error
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
