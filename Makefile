@@ -94,7 +94,10 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dlcv_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 BENCH_CACHE_URL ?= redis://127.0.0.1:6379/9
 
+# The exam load's gunicorn serves var/static like make run's: collected first (WhiteNoise warns
+# "No directory at: var/static/" on a fresh clone otherwise).
 bench: $(VENV)/.test-deps
+	$(MANAGE) collectstatic --noinput -v0
 	$(BIN)/python -m grader.bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m labs.bench --prefetch $(NUMERIC_PREFETCH)
 	$(BIN)/python -m grader.sandbox.bench
