@@ -42,16 +42,29 @@ setup: $(VENV)/.run-deps
 	$(MANAGE) load_labs --course dlcv-demo
 
 ## make run: install, migrate, load the bank, start the grader worker and the web server.
+# Stopping (Ctrl-C, or SIGTERM to make, which make passes on to this shell): the shell waits in
+# `wait`, where a trap runs at once (not only after a foreground command ends). It sends SIGTERM to
+# the three processes, gives them STOP_GRACE seconds (gunicorn ends at once; a celery worker's warm
+# shutdown takes ~8 s even when idle with the embedded broker, whose loop polls every 2 s), then
+# kills what is left. Each runs in a process group of its own (setsid), so that kill reaches their
+# children too (the worker's pool and beat, gunicorn's workers). A task cut short is delivered again
+# with Redis (late acks). One of the three ending on its own stops the others as well.
+STOP_GRACE ?= 6
 run: setup
 	@echo "Starting the grader workers and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops all)"
-	@$(BIN)/celery -A dlcv_site worker -B -Q numeric -c $(GRADER_CONCURRENCY) --prefetch-multiplier $(NUMERIC_PREFETCH) -n numeric@%h -l warning \
-	    --schedule var/celerybeat-schedule & worker=$$!; \
-	$(BIN)/celery -A dlcv_site worker -Q code -c $(CODE_CONCURRENCY) --prefetch-multiplier 1 -n code@%h \
-	    -l warning & code_worker=$$!; \
-	trap 'kill $$worker $$code_worker 2>/dev/null; wait $$worker $$code_worker 2>/dev/null' EXIT INT TERM; \
+	@pids=""; \
+	stop() { trap - EXIT INT TERM; kill -TERM $$pids 2>/dev/null; groups=$$(printf -- ' -%s' $$pids); \
+	    for _ in $$(seq $$(( $(STOP_GRACE) * 10 ))); do kill -0 -- $$groups 2>/dev/null || return 0; sleep 0.1; done; \
+	    echo "Still running $(STOP_GRACE) s after the stop: killed"; kill -KILL -- $$groups 2>/dev/null; return 0; }; \
+	trap stop EXIT INT TERM; \
+	setsid $(BIN)/celery -A dlcv_site worker -B -Q numeric -c $(GRADER_CONCURRENCY) --prefetch-multiplier $(NUMERIC_PREFETCH) -n numeric@%h -l warning \
+	    --schedule var/celerybeat-schedule & pids="$$pids $$!"; \
+	setsid $(BIN)/celery -A dlcv_site worker -Q code -c $(CODE_CONCURRENCY) --prefetch-multiplier 1 -n code@%h \
+	    -l warning & pids="$$pids $$!"; \
 	echo "Open http://$(HOST):$(PORT)/   health: http://$(HOST):$(PORT)/healthz"; \
-	$(BIN)/gunicorn dlcv_site.wsgi -c python:dlcv_site.gunicorn_conf -b $(HOST):$(PORT) -w $(WEB_WORKERS) \
-	    --access-logfile -
+	setsid $(BIN)/gunicorn dlcv_site.wsgi -c python:dlcv_site.gunicorn_conf -b $(HOST):$(PORT) -w $(WEB_WORKERS) \
+	    --access-logfile - & pids="$$pids $$!"; \
+	wait -n
 
 ## Separate processes, for running on several machines (DATABASE_URL and REDIS_URL set).
 web: setup
