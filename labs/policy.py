@@ -37,10 +37,11 @@ class Window(Enum):
 
 
 class Refusal(Enum):
-    """Why a submission at some moment is refused."""
+    """Why a submission at some moment (and after some attempts) is refused."""
 
     CLOSED = "closed"  # past the due date, and the lab takes no late submissions
     TOO_LATE = "too_late"  # past the last late day
+    NO_ATTEMPTS_LEFT = "no_attempts_left"  # every counted attempt is used
 
 
 class HasPolicyFields(Protocol):
@@ -131,6 +132,15 @@ class LabPolicy:
         if self.max_late_days is None:
             return Refusal.CLOSED
         return Refusal.TOO_LATE if days > self.max_late_days else None
+
+    def submission_refusal(self, now: datetime, attempts_used: int) -> Refusal | None:
+        """Why a student who has used ``attempts_used`` counted attempts may not submit at ``now``,
+        or None when a submission is taken: the window first (a closed lab is closed for everyone),
+        then the attempts. The lab pages disable their form by it; the service refuses by it."""
+        window_refusal = self.refusal(now)
+        if window_refusal is not None:
+            return window_refusal
+        return Refusal.NO_ATTEMPTS_LEFT if self.attempts_left(attempts_used) == 0 else None
 
     def late_factor(self, late_days: int) -> float:
         """The share of its score a submission ``late_days`` late keeps."""

@@ -28,7 +28,7 @@ from grader.problems import get_family
 from grader.problems.base import Part, ProblemFamily
 from grader.results import GradingResult, PartResult
 from labs.models import Lab, LabKind, LabPart, Submission, SubmissionStatus
-from labs.policy import LabPolicy, Window
+from labs.policy import LabPolicy, Refusal, Window
 from labs.services import MAX_SOURCE_BYTES, lab_part_params
 from quizzes import presenters as quiz_presenters
 
@@ -49,6 +49,12 @@ TEST_STATUS_LABELS = {
     "failed": gettext_lazy("Failed"),
     "error": gettext_lazy("Error"),
     "not_run": gettext_lazy("Not run"),
+}
+#: Why the lab page's form is disabled, as the student reads it (``LabPolicy.submission_refusal``).
+REFUSAL_REASONS = {
+    Refusal.CLOSED: gettext_lazy("This lab is closed for submissions."),
+    Refusal.TOO_LATE: gettext_lazy("The late-submission period of this lab is over."),
+    Refusal.NO_ATTEMPTS_LEFT: gettext_lazy("You have used all your attempts of this lab."),
 }
 _HEADING_TAG = re.compile(r"<(/?)h([1-5])>")
 
@@ -77,6 +83,14 @@ def lab_window(lab: Lab, now: datetime) -> dict[str, Any]:
     window = policy.window(now)
     return {"policy": policy, "closes_at": policy.closes_at, "late": window is Window.LATE,
             "closed": window is Window.CLOSED}
+
+
+def lab_submitting(lab: Lab, *, attempts_used: int, now: datetime) -> dict[str, Any]:
+    """Whether the student may submit now (``LabPolicy.submission_refusal`` decides) and, if not,
+    why, worded for the lab page: its form is disabled with the reason beside it."""
+    refusal = LabPolicy.of(lab).submission_refusal(now, attempts_used)
+    return {"submit_refusal": refusal.value if refusal else "",
+            "submit_refusal_reason": str(REFUSAL_REASONS[refusal]) if refusal else ""}
 
 
 @lru_cache(maxsize=2048)

@@ -79,12 +79,14 @@ def lab_page(request: HttpRequest, lab_slug: str) -> HttpResponse:
     answers = submissions[0].answers if submissions else None  # start from the latest: fix it, submit again
     parts = presenters.part_entries(list(lab.parts.order_by("position")),
                                     lab_variant_seed(lab_id=lab.pk, user_id=user.pk), grader_lang(), answers, {})
+    row, now = lab_row_for_student(user=user, lab=lab), timezone.now()
     context = {
-        "lab": lab, "course": lab.course, "role": role, "row": lab_row_for_student(user=user, lab=lab),
+        "lab": lab, "course": lab.course, "role": role, "row": row,
         "parts": parts, "submissions": submissions, "submit_url": _submit_url(lab),
         "description_html": markdown_html(lab.description) if lab.description else "",
         "config": {"strings": presenters.lab_strings()},
-        **presenters.lab_window(lab, timezone.now()),
+        **presenters.lab_window(lab, now),
+        **presenters.lab_submitting(lab, attempts_used=row.attempts_used, now=now),
         **_base_context(request),
     }
     return render(request, "labs/lab_page.html", context)
@@ -140,8 +142,9 @@ def _code_lab_page(request: HttpRequest, lab: Lab, role: str) -> HttpResponse:
         latest_panel = {"submission": latest, "state": panels["context"]["state"],
                         "status_html": panels["status_html"], "result_html": panels["result_html"]}
     source = latest.source_code if latest is not None and latest.source_code else spec.starter()
+    row, now = lab_row_for_student(user=user, lab=lab), timezone.now()
     context = {
-        "lab": lab, "course": lab.course, "role": role, "row": lab_row_for_student(user=user, lab=lab),
+        "lab": lab, "course": lab.course, "role": role, "row": row,
         "spec_title": spec.title_in(flang),
         "statement_html": presenters.codelab_statement_html(spec.statement(flang)),
         "functions": spec.functions, "limits": spec.limits, "student_files": spec.student_files,
@@ -157,7 +160,8 @@ def _code_lab_page(request: HttpRequest, lab: Lab, role: str) -> HttpResponse:
             "lang": flang,
             "max_bytes": MAX_SOURCE_BYTES,
         },
-        **presenters.lab_window(lab, timezone.now()),
+        **presenters.lab_window(lab, now),
+        **presenters.lab_submitting(lab, attempts_used=row.attempts_used, now=now),
         **_base_context(request),
     }
     return render(request, "labs/code_lab_page.html", context)

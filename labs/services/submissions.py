@@ -70,7 +70,7 @@ def _check_window(policy: LabPolicy, now: datetime) -> int:
 
 def _check_attempts(policy: LabPolicy, counted: int) -> None:
     limit = policy.attempt_limit
-    if limit is not None and counted >= limit:
+    if limit is not None and policy.attempts_left(counted) == 0:
         message = ngettext("You have used your only submission of this lab.",
                            "You have used all %(n)d submissions of this lab.", limit) % {"n": limit}
         raise SubmissionRefused(message, code="attempts_exhausted")

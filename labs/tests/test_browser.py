@@ -92,3 +92,48 @@ def test_a_student_submits_one_wrong_cell_and_watches_it_graded_live(
     page.screenshot(path=str(SCREENSHOTS / "lab-graded-375.png"), full_page=True)
     assert Submission.objects.count() == 1
     page.context.close()
+
+
+COST_ONLY = (("cost", "conv-cost", {"kind": "grouped"}, 2),)
+
+
+def test_a_lab_with_no_attempts_left_or_past_its_late_window_disables_its_form_with_the_reason(
+        browser: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: None)
+    course = make_course("dlcv")
+    student = make_member(course, username="alice")
+    lab = make_lab(course, "once", parts=COST_ONLY, attempts_policy={"mode": "declining", "points": [1.0]})
+    page = _page(browser, live_server, student, width=375)
+    page.goto(f"{live_server.url}/labs/once/")
+    submit = page.get_by_role("button", name="Submit for grading")
+    expect(page.locator("[data-attempts-left]")).to_have_text("1 attempt left")  # before any submit
+    expect(submit).to_be_enabled()
+    for name, typed in part_answer(lab.parts.get(), student).items():
+        page.locator(f"#w-cost-{name}").fill(typed)
+    submit.click()
+    expect(page).to_have_url(re.compile(r"/submissions/\d+/$"))
+
+    page.goto(f"{live_server.url}/labs/once/")
+    reason = "You have used all your attempts of this lab."
+    expect(submit).to_be_disabled()
+    expect(submit).to_have_accessible_description(reason)
+    expect(page.locator("[data-lab-notice]")).to_have_text(reason)  # up front, above the parts
+    expect(page.locator("[data-attempts-left]")).to_have_count(0)
+    page.locator("#w-cost-" + next(iter(part_answer(lab.parts.get(), student)))).press("Enter")
+    page.wait_for_timeout(500)
+    expect(page).to_have_url(f"{live_server.url}/labs/once/")
+    assert Submission.objects.count() == 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lab-no-attempts-left-375.png"), full_page=True)
+
+    make_lab(course, "past", parts=COST_ONLY, due_at=timezone.now() - timedelta(days=4),
+             late_policy={"penalty_per_day": 0.1, "max_late_days": 3})
+    page.goto(f"{live_server.url}/labs/past/")
+    expect(submit).to_be_disabled()
+    expect(submit).to_have_accessible_description("The late-submission period of this lab is over.")
+    page.context.close()

@@ -195,6 +195,21 @@ def test_the_latest_graded_result_is_on_the_lab_page(code_lab: Lab, student: Use
 
 
 @pytest.mark.django_db
+def test_the_code_lab_page_disables_submitting_once_the_attempts_are_used(code_lab: Lab, student: User) -> None:
+    Lab.objects.filter(pk=code_lab.pk).update(attempts_policy={"mode": "declining", "points": [1.0]})
+    code_lab.refresh_from_db()
+    client = client_for(student)
+    html = client.get(f"/labs/{code_lab.slug}/").content.decode()
+    assert '<p class="attempts-left" data-attempts-left>1 attempt left</p>' in html
+    assert "<button type=\"submit\" data-code-submit>" in html
+    submitted(code_lab, student)
+    html = client.get(f"/labs/{code_lab.slug}/").content.decode()
+    assert '<button type="submit" data-code-submit disabled aria-describedby="submit-refusal">' in html
+    assert 'data-submit-refusal="no_attempts_left">You have used all your attempts of this lab.</p>' in html
+    assert "data-refused" in html
+
+
+@pytest.mark.django_db
 def test_numeric_labs_keep_their_page(course: Course, student: User) -> None:
     make_lab(course, "lab1")
     html = client_for(student).get("/labs/lab1/").content.decode()

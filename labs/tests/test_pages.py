@@ -214,6 +214,57 @@ def test_refusals_are_shown_as_a_message(course: Course, student: User) -> None:
     assert Submission.objects.filter(lab=once).count() == 1
 
 
+SUBMIT_BUTTON = re.compile(r"<button type=\"submit\" data-submit[^>]*>")
+
+
+def submit_button(html: str) -> str:
+    return SUBMIT_BUTTON.search(html).group(0)
+
+
+def test_the_lab_page_shows_the_attempts_left_and_disables_the_form_when_none_are(
+        course: Course, student: User) -> None:
+    twice = make_lab(course, "twice", attempts_policy={"mode": "declining", "points": [1.0, 0.5]})
+    client = client_for(student)
+    html = client.get("/labs/twice/").content.decode()
+    assert '<p class="attempts-left" data-attempts-left>2 attempts left</p>' in html
+    assert "disabled" not in submit_button(html) and "data-refused" not in html
+    graded(twice, student, lab_answers(twice, student))
+    html = client.get("/labs/twice/").content.decode()
+    assert '<p class="attempts-left" data-attempts-left>1 attempt left</p>' in html
+    graded(twice, student, lab_answers(twice, student))
+
+    html = client.get("/labs/twice/").content.decode()
+    button = submit_button(html)
+    assert " disabled" in button and 'aria-describedby="submit-refusal"' in button
+    assert ('<p class="submit-refusal" id="submit-refusal" data-submit-refusal="no_attempts_left">'
+            "You have used all your attempts of this lab.</p>") in html
+    assert "data-refused" in html and "data-attempts-left" not in html
+    # Up front too, above the parts.
+    assert html.index("You have used all your attempts of this lab.") < html.index('data-part="conv"')
+
+
+@pytest.mark.parametrize(("due_ago", "late_policy", "reason", "code"), [
+    (timedelta(days=4), {"penalty_per_day": 0.1, "max_late_days": 3},
+     "The late-submission period of this lab is over.", "too_late"),
+    (timedelta(hours=1), {}, "This lab is closed for submissions.", "closed"),
+])
+def test_a_lab_past_its_late_window_disables_the_form_with_the_reason(
+        course: Course, student: User, due_ago: timedelta, late_policy: dict[str, Any], reason: str,
+        code: str) -> None:
+    make_lab(course, "past", due_at=timezone.now() - due_ago, late_policy=late_policy)
+    html = client_for(student).get("/labs/past/").content.decode()
+    assert " disabled" in submit_button(html)
+    assert f'data-submit-refusal="{code}">{reason}</p>' in html
+
+
+def test_a_late_lab_with_attempts_left_keeps_its_form(course: Course, student: User) -> None:
+    make_lab(course, "late", due_at=timezone.now() - timedelta(hours=1),
+             late_policy={"penalty_per_day": 0.1, "max_late_days": 3})
+    html = client_for(student).get("/labs/late/").content.decode()
+    assert "disabled" not in submit_button(html) and "data-refused" not in html
+    assert "a submission now is late" in html
+
+
 def test_logged_out_scripts_get_401(lab: Lab) -> None:
     response = submit_json(client_for(None), lab, {})
     assert response.status_code == 401 and response.json()["detail"]

@@ -71,6 +71,27 @@ def test_declining_points_and_the_attempt_limit() -> None:
     assert unlimited.attempt_factor(7) == 1.0
 
 
+TWO_ATTEMPTS = {"mode": "declining", "points": [1.0, 0.5]}
+
+
+@pytest.mark.parametrize(
+    ("now", "late", "attempts", "used", "refusal"),
+    [
+        (DUE - HOUR, LATE, TWO_ATTEMPTS, 1, None),
+        (DUE - HOUR, LATE, TWO_ATTEMPTS, 2, Refusal.NO_ATTEMPTS_LEFT),
+        (DUE + HOUR, LATE, TWO_ATTEMPTS, 1, None),  # late, and taken
+        (DUE + HOUR, LATE, TWO_ATTEMPTS, 2, Refusal.NO_ATTEMPTS_LEFT),
+        # Closed says closed, whatever the attempts: it is the reason nobody can submit.
+        (DUE + HOUR, {}, TWO_ATTEMPTS, 2, Refusal.CLOSED),
+        (DUE + 4 * DAY, LATE, TWO_ATTEMPTS, 0, Refusal.TOO_LATE),
+        (DUE - HOUR, LATE, None, 500, None),  # unlimited attempts
+    ],
+)
+def test_submission_refusal_weighs_the_window_then_the_attempts(
+        now: datetime, late: dict, attempts: dict | None, used: int, refusal: Refusal | None) -> None:
+    assert policy(attempts=attempts, late=late).submission_refusal(now, used) is refusal
+
+
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [

@@ -290,7 +290,7 @@
   }
 
   async function submit() {
-    if (busy) return;
+    if (busy || form.hasAttribute("data-refused")) return;  // the page says why (no attempts left, closed)
     var source = editor.value;
     clearError();
     if (!source.trim()) { showError([S.empty]); editor.focus(); return; }
@@ -340,6 +340,7 @@
       showError([S.too_many]);
     } else {
       showError([detail || S.error]);  // 409: closed, attempts used up (the server's words)
+      if (res.status === 409) { form.setAttribute("data-refused", ""); button.disabled = true; }
     }
   }
 

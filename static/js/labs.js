@@ -136,7 +136,7 @@
 
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
-      if (busy) return;
+      if (busy || form.hasAttribute("data-refused")) return;  // the page says why (no attempts left, closed)
       busy = true;
       button.disabled = true;
       if (!key) key = newKey();
@@ -168,7 +168,9 @@
       }
       key = null;  // the server answered and stored nothing: a new click is a new submission
       busy = false;
-      button.disabled = false;
+      // 409: the lab refuses every further submission (closed, no attempts left): stay disabled.
+      if (res.status === 409) form.setAttribute("data-refused", "");
+      button.disabled = form.hasAttribute("data-refused");
       statusEl.textContent = "";
       var message = (data && data.detail) || S.error;
       if (res.status === 400 && data && data.code === "invalid") message = S.invalid;
