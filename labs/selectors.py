@@ -33,7 +33,7 @@ from grader.results import GradingResult
 from labs.models import Lab, LabPart, Submission, SubmissionStatus
 from labs.policy import LabPolicy
 from quizzes.models import Assessment, Attempt
-from quizzes.selectors import attempts_visible
+from quizzes.selectors import attempts_visible, in_syllabus_order
 
 # --------------------------------------------------------------------------- a student's labs
 
@@ -145,7 +145,7 @@ def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradeboo
         .values("user_id", "lab_id")
         .annotate(best=Max("points"))
     }
-    assessments = list(Assessment.objects.filter(course=course).order_by("mode", "opens_at", "slug"))
+    assessments = list(in_syllabus_order(Assessment.objects.filter(course=course), by_mode=True))
     quiz_best: dict[tuple[int, int], Decimal] = {}
     quiz_max: dict[int, Decimal] = {}
     for row in (

@@ -35,6 +35,7 @@ from quizzes.models import (
     QuestionVersion,
     Topic,
 )
+from quizzes.selectors import in_syllabus_order
 
 BANK_PAGE_SIZE = 50
 
@@ -387,11 +388,9 @@ def default_template_topic() -> str:
 
 
 def assessments_for_course(*, course: Course) -> QuerySet[Assessment]:
-    return (
-        Assessment.objects.filter(course=course)
-        .annotate(item_count=Count("items", distinct=True), attempt_count=Count("attempts", distinct=True))
-        .order_by("opens_at", "slug")
-    )
+    assessments = Assessment.objects.filter(course=course).annotate(
+        item_count=Count("items", distinct=True), attempt_count=Count("attempts", distinct=True))
+    return in_syllabus_order(assessments)
 
 
 @dataclass(frozen=True)

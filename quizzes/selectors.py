@@ -6,19 +6,42 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Course, User
 from quizzes import sql
 from quizzes.models import (
     Assessment,
+    AssessmentItem,
     AssessmentMode,
     Attempt,
     AttemptItem,
     AttemptStatus,
     PracticeRecord,
 )
+
+
+def _syllabus_position() -> Subquery:
+    """The syllabus position (``Topic.position``: the order of ``fixtures/bank/topics.yaml``) of the
+    one topic an assessment's items come from — a topic's practice set; None when they come from
+    several (the mixed practice set, most exams)."""
+    items = (
+        AssessmentItem.objects.filter(assessment=OuterRef("pk")).order_by().values("assessment")
+        .annotate(topics=Count(Coalesce("pool_topic_id", "question__topic_id"), distinct=True),
+                  position=Min(Coalesce("pool_topic__position", "question__topic__position")))
+        .filter(topics=1).values("position")
+    )
+    return Subquery(items)
+
+
+def in_syllabus_order(assessments: QuerySet[Assessment], *, by_mode: bool = False) -> QuerySet[Assessment]:
+    """Every list of assessments in one order (the dashboard, the gradebook, the instructor's list):
+    by mode when the list is grouped by it, by opening time, then as the syllabus orders their topics
+    (one topic's sets first, in ``topics.yaml``'s order; sets of several topics after them), then by slug."""
+    return assessments.annotate(syllabus_position=_syllabus_position()).order_by(
+        *(["mode"] if by_mode else []), "opens_at", F("syllabus_position").asc(nulls_last=True), "slug")
 
 
 def results_visible(*, attempt: Attempt, now: datetime | None = None) -> bool:
@@ -52,7 +75,7 @@ class AssessmentRow:
 
 
 def assessments_for_student(*, user: User, course: Course, include_unpublished: bool = False) -> list[AssessmentRow]:
-    assessments = Assessment.objects.filter(course=course).order_by("mode", "opens_at", "slug")
+    assessments = in_syllabus_order(Assessment.objects.filter(course=course), by_mode=True)
     if not include_unpublished:
         assessments = assessments.filter(published=True)
     attempts: dict[int, list[Attempt]] = {}
@@ -111,7 +134,7 @@ def practice_strengths(*, user: User, course: Course) -> list[TopicStrength]:
         PracticeRecord.objects.filter(user=user, question_id__in=practised)
         .values("question__topic__slug", "question__topic__name_zh", "question__topic__name_en")
         .annotate(n=Count("id"), mean=Avg("latest_score"))
-        .order_by("mean", "question__topic__slug")
+        .order_by("mean", "question__topic__position", "question__topic__slug")  # equals: in syllabus order
     )
     return [TopicStrength(r["question__topic__slug"], r["question__topic__name_zh"], r["question__topic__name_en"],
                           r["n"], float(r["mean"])) for r in rows]
