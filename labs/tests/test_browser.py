@@ -137,3 +137,33 @@ def test_a_lab_with_no_attempts_left_or_past_its_late_window_disables_its_form_w
     expect(submit).to_be_disabled()
     expect(submit).to_have_accessible_description("The late-submission period of this lab is over.")
     page.context.close()
+
+
+def test_a_code_lab_with_no_attempts_left_takes_no_ctrl_enter_submit(
+        browser: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    from labs.models import Lab
+    from labs.services import lab_upsert, submission_create
+
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: None)
+    course = make_course("dlcv")
+    student = make_member(course, username="alice")
+    lab, _ = lab_upsert(course=course, spec={"slug": "iou", "title": "IoU and NMS", "kind": "code", "codelab": "iou-nms"})
+    Lab.objects.filter(pk=lab.pk).update(attempts_policy={"mode": "declining", "points": [1.0]})
+    lab.refresh_from_db()
+    submission_create(user=student, lab=lab, source_code="def box_iou(a, b):\n    return 1\n", lang="en")
+
+    page = _page(browser, live_server, student, width=375)
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.goto(f"{live_server.url}/labs/iou/")
+    submit = page.get_by_role("button", name="Submit for grading")
+    expect(submit).to_be_disabled()
+    expect(submit).to_have_accessible_description("You have used all your attempts of this lab.")
+    page.locator("#code-editor").press("Control+Enter")  # the editor's own shortcut submits the form
+    page.wait_for_timeout(500)
+    assert posts == []  # not even asked: the page knew
+    expect(page.locator("[data-editor-errors]")).to_be_hidden()
+    assert Submission.objects.count() == 1
+    page.context.close()
