@@ -119,6 +119,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["SIGTERM to make", "Ctrl-C"])
 def test_make_run_ends_everything_it_started_when_stopped(tmp_path: Path, stop: str) -> None:
     """make run on a free port, with a var dir and a SQLite database of its own, up and healthy
