@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from grader.answers import AnswerFormatError
+from grader.answers import AnswerFormatError, display_number
 from grader.i18n import word
 from grader.problems import get_family
 from grader.problems.base import Part, ProblemFamily
@@ -306,6 +306,7 @@ def _pr_table(family: ProblemFamily, params: dict[str, Any], raw: Mapping[str, A
     """The TP/FP table as the student wrote it, entry by entry right or wrong; correct values if revealed."""
     given = _given_values(family, params, raw, ("tp", "precision", "recall"))
     expected = family.solve(params) if reveal else {}
+    tolerances = {part.name: part.tol for part in family.parts(params)}
     n = max((len(v) for v in given.values()), default=0)
 
     def at(values: Any, i: int) -> Any:
@@ -325,8 +326,10 @@ def _pr_table(family: ProblemFamily, params: dict[str, Any], raw: Mapping[str, A
         }
         if reveal:
             row["correct"] = {"tp": "TP" if at(expected.get("tp"), i) else "FP",
-                              "precision": _fmt(float(at(expected.get("precision"), i) or 0.0)),
-                              "recall": _fmt(float(at(expected.get("recall"), i) or 0.0))}
+                              "precision": display_number(float(at(expected.get("precision"), i) or 0.0),
+                                                          tolerances.get("precision")),
+                              "recall": display_number(float(at(expected.get("recall"), i) or 0.0),
+                                                       tolerances.get("recall"))}
         rows.append(row)
     return rows
 

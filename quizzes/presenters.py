@@ -39,9 +39,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from dlcv_site.i18n import grader_lang
+from grader.answers import display_number
 from grader.i18n import LANGS, Wording, word
 from grader.problems import get_family
-from grader.questions import choice_order
+from grader.questions import choice_order, spec_tolerance
 from grader.results import GradingResult
 from quizzes.bank.render import render_markdown
 from quizzes.models import QuestionVersion
@@ -316,22 +317,16 @@ def is_answered(response: Any) -> bool:
 # --------------------------------------------------------------------------- solutions
 
 
-def _fmt_number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def param_solution_parts(family: Any, params: dict[str, Any], flang: str) -> list[dict[str, Any]]:
     """A family variant's correct answer per answer box: ``{"label", "grid"}`` for matrices, else
     ``{"label", "text"}`` as typed. Solutions only (also used by the lab pages after the due date)."""
     expected = family.solve(params)
-    typed = family.format_answer(params, expected)
+    typed = family.display_answer(params, expected)
     parts = []
     for part in family.parts(params):
         entry: dict[str, Any] = {"name": part.name, "label": part.label_in(flang) or part.name}
         if part.kind == "matrix" and isinstance(expected.get(part.name), list):
-            entry["grid"] = [[_fmt_number(v) for v in row] for row in expected[part.name]]
+            entry["grid"] = [[display_number(v, part.tol) for v in row] for row in expected[part.name]]
         else:
             entry["text"] = typed.get(part.name, "")
         parts.append(entry)
@@ -361,10 +356,10 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     elif qtype == "truefalse":
         correct["text"] = _("True") if spec.get("answer") else _("False")
     elif qtype == "numeric":
-        correct["text"] = f"{_fmt_number(spec.get('answer'))} {spec.get('unit') or ''}".strip()
+        correct["text"] = f"{display_number(spec.get('answer'), spec_tolerance(spec))} {spec.get('unit') or ''}".strip()
         correct["lang"] = content.lang if spec.get("unit") else ""  # the unit is the bank's word
     elif qtype == "matrix":
-        correct["grid"] = [[_fmt_number(v) for v in row] for row in spec.get("answer") or []]
+        correct["grid"] = [[display_number(v, spec_tolerance(spec)) for v in row] for row in spec.get("answer") or []]
     elif qtype == "symbolic":
         correct["text"] = str(spec.get("answer", ""))
     elif qtype == "text":

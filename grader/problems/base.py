@@ -100,15 +100,10 @@ def fmt_decimal(x: float, digits: int = 4) -> str:
     return "0" if text in {"-0", ""} else text
 
 
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return str(int(x)) if x.is_integer() else f"{x:g}"
-    return str(x)
-
-
-def latex_matrix(rows: Sequence[Sequence[Any]], env: str = "bmatrix") -> str:
-    """``\\begin{bmatrix} 1 & 0 \\\\ -1 & 2 \\end{bmatrix}`` from nested lists."""
-    body = r" \\ ".join(" & ".join(_fmt(v) for v in row) for row in rows)
+def latex_matrix(rows: Sequence[Sequence[Any]], env: str = "bmatrix", tol: answers.Tolerance | None = None) -> str:
+    """``\\begin{bmatrix} 1 & 0 \\\\ -1 & 2 \\end{bmatrix}`` from nested lists; numbers as
+    :func:`grader.answers.display_number` shows them (an expected answer: pass its part's ``tol``)."""
+    body = r" \\ ".join(" & ".join(answers.display_number(v, tol) for v in row) for row in rows)
     return rf"\begin{{{env}}} {body} \end{{{env}}}"
 
 
@@ -581,8 +576,15 @@ class ProblemFamily(ABC):
 
     def format_answer(self, params: Params, answer: Response) -> dict[str, str]:
         """``answer`` written as a person would type it into the boxes (part name → text)."""
-        kinds = {p.name: p.kind for p in self.parts(params)}
-        return {name: answers.format_value(kinds[name], value) for name, value in answer.items()}
+        parts = {p.name: p for p in self.parts(params)}
+        return {name: answers.format_value(parts[name].kind, value) for name, value in answer.items()}
+
+    def display_answer(self, params: Params, answer: Response) -> dict[str, str]:
+        """``answer`` as a student is shown it: :meth:`format_answer` with real numbers rounded to the
+        precision each part is graded at (:func:`grader.answers.display_number`)."""
+        parts = {p.name: p for p in self.parts(params)}
+        return {name: answers.format_value(parts[name].kind, value, parts[name].tol)
+                for name, value in answer.items()}
 
     def title_in(self, lang: str) -> str:
         return gettext_for(lang)(self.title)
