@@ -44,7 +44,7 @@ from grader.i18n import LANGS, Wording, word
 from grader.problems import get_family
 from grader.questions import choice_order, spec_tolerance
 from grader.results import GradingResult
-from quizzes.bank.render import render_markdown
+from quizzes.bank.render import render_hackmd, render_markdown
 from quizzes.models import QuestionVersion
 
 #: The language of a version read without its ``lang`` column (the model's default: the bank's).
@@ -101,6 +101,21 @@ def in_lang(text: str, lang: str) -> SafeString:
 def markdown_html(text: str) -> SafeString:
     """Bank Markdown + LaTeX as safe HTML (raw HTML in the source is escaped)."""
     return mark_safe(render_markdown(text or ""))  # render_markdown escapes raw HTML
+
+
+def peer_answers_view(peers: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Classmates' answers as every page shows them: HackMD's line breaks kept, an empty answer
+    labelled "(no answer)" in the request's language, a nameless one "A classmate"."""
+    out = []
+    for peer in peers:
+        body = (peer.get("body") or "").strip()
+        out.append({
+            "name": peer.get("name") or _("A classmate"), "name_lang": lang if peer.get("name") else "",
+            "style": peer.get("style") or "plain", "empty": not body,
+            "html": mark_safe(render_hackmd(body)) if body else "",
+            "empty_label": "" if body else _("(no answer)"),
+        })
+    return out
 
 
 def _html_text(text: str) -> SafeString:
@@ -369,11 +384,7 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         correct["lang"] = content.lang  # answers as the bank accepts them
     elif qtype == "essay":
         solution["key_points"] = [_html_text(point) for point in spec.get("key_points") or []]
-        solution["peers"] = [
-            {"name": peer.get("name") or _("A classmate"), "name_lang": content.lang if peer.get("name") else "",
-             "style": peer.get("style") or "plain", "html": markdown_html(peer.get("body") or "")}
-            for peer in spec.get("peer_answers") or []
-        ]
+        solution["peers"] = peer_answers_view(spec.get("peer_answers") or [], content.lang)
     elif qtype == "param":
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
@@ -415,3 +426,34 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
         "needs_manual_grading": shown["needs_manual_grading"],
         "manual_comment": shown["message"] if graded_by_hand else "",
     }
+
+
+# --------------------------------------------------------------------------- a past exam to study
+
+
+def past_exam_study(versions: list[Any], lang: str) -> list[dict[str, Any]]:
+    """A past exam laid out for study, question by question: the prompt (figures served from the
+    project), our key points, every classmate's answer, and after an essay the numeric parts drawn
+    from its figure (with their answers and explanations). No attempt, nothing graded."""
+    questions: list[dict[str, Any]] = []
+    for version in versions:
+        content = version_content(version)
+        solution = item_solution(content, 0, lang)
+        if content.qtype == "essay" or not questions:
+            spec = content.spec
+            questions.append({
+                "bank_id": version.question.bank_id, "number": spec.get("number"), "year": spec.get("year"),
+                "points": version.points, "lang": content.lang,
+                "prompt_html": markdown_html(content.prompt),
+                "key_points": solution.get("key_points") or [],
+                "peers": solution.get("peers") or [],
+                "parts": [],
+            })
+            continue
+        questions[-1]["parts"].append({
+            "bank_id": version.question.bank_id, "lang": content.lang,
+            "prompt_html": markdown_html(content.prompt),
+            "answer": solution["correct"].get("text", ""), "answer_lang": solution["correct"].get("lang", ""),
+            "explanation_html": solution["explanation_html"],
+        })
+    return questions

@@ -44,12 +44,14 @@ from quizzes.access import (
     attempt_get_for_owner,
     attempt_get_for_user,
     attempt_item_get_for_owner,
+    past_exam_get_for_member,
 )
 from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus
 from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
     attempt_items,
+    past_exam_versions,
     practice_strengths,
     results_visible,
 )
@@ -219,6 +221,16 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
         **_base_context(request),
     }
     return render(request, "quizzes/assessment_landing.html", context)
+
+
+@login_required
+@require_GET
+def past_exam_study(request: HttpRequest, course_slug: str, assessment_slug: str) -> HttpResponse:
+    """A past exam to read: its questions, every classmate's answer and our key points, untimed."""
+    assessment = past_exam_get_for_member(user=request.user, course_slug=course_slug, assessment_slug=assessment_slug)
+    questions = presenters.past_exam_study(past_exam_versions(assessment=assessment), _lang())
+    context = {"assessment": assessment, "course": assessment.course, "questions": questions, **_base_context(request)}
+    return render(request, "quizzes/past_exam_study.html", context)
 
 
 @login_required
