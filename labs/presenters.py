@@ -59,6 +59,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _misconception_names(family: ProblemFamily | None, tags: tuple[str, ...], flang: str) -> list[dict[str, str]]:
+    """A part's misconceptions as a student reads them: named (the tag stays an attribute)."""
+    known = {m.tag: m for m in family.misconceptions} if family is not None else {}
+    return [{"tag": tag, "name": known[tag].name(flang)} for tag in tags if tag in known]
+
+
 def _points(value: Any) -> str:
     """1.5 → "1.5", 2.0 → "2" (points are quarters and halves; never "1.50")."""
     try:
@@ -353,7 +359,7 @@ def _result_entries(submission: Submission, result: GradingResult, flang: str, r
         entry: dict[str, Any] = {
             "position": position, "key": key, "title": title, "title_html": quiz_presenters.in_lang(title, LAB_CONTENT_LANG),
             "points": graded.points, "max_points": graded.max_points, "score": graded.score, "correct": graded.correct,
-            "misconceptions": [{"tag": tag} for tag in graded.misconceptions],
+            "misconceptions": _misconception_names(family, graded.misconceptions, flang),
             "ns": {"item": {"id": f"s{submission.pk}-{key}"}},
             "grid_family": family_name in GRID_FAMILIES,
             "feedback_html": quiz_presenters.markdown_html(word(graded.message, flang)),

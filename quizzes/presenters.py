@@ -42,6 +42,7 @@ from dlcv_site.i18n import grader_lang
 from grader.answers import display_number
 from grader.i18n import LANGS, Wording, word
 from grader.problems import get_family
+from grader.problems.base import first_sentence
 from grader.questions import choice_order, spec_tolerance
 from grader.results import GradingResult
 from quizzes.bank.render import render_hackmd, render_markdown
@@ -371,6 +372,9 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     elif qtype == "truefalse":
         correct["text"] = _("True") if spec.get("answer") else _("False")
     elif qtype == "numeric":
+        # The bank's known wrong answers, named by their own words (their keys are internal).
+        solution["bank_misconception_names"] = {
+            m.get("tag") or m["message"][:60]: first_sentence(m["message"]) for m in spec.get("misconceptions") or []}
         correct["text"] = f"{display_number(spec.get('answer'), spec_tolerance(spec))} {spec.get('unit') or ''}".strip()
         correct["lang"] = content.lang if spec.get("unit") else ""  # the unit is the bank's word
     elif qtype == "matrix":
@@ -391,7 +395,7 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         flang = grader_lang(lang)
         correct["parts"] = param_solution_parts(family, params, flang)
         solution["family_explanation_html"] = markdown_html(family.explain(params, flang))
-        solution["misconception_names"] = {m.tag: m.message(flang) for m in family.misconceptions}
+        solution["misconception_names"] = {m.tag: m.name(flang) for m in family.misconceptions}
     return solution
 
 
@@ -412,6 +416,7 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
     shown = result.for_student(lang=lang or grader_lang())
     solution = solution or {}
     names: Mapping[str, str] = solution.get("misconception_names") or {}
+    bank_names: Mapping[str, str] = solution.get("bank_misconception_names") or {}
     content_lang = solution.get("lang") or BANK_LANG
     graded_by_hand = bool(result.graded_by)
     return {
@@ -419,9 +424,10 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
         "score": shown["score"],
         "feedback_html": [markdown_html(shown["message"])] if shown["message"] and not graded_by_hand else [],
         "feedback_lang": content_lang if shown["message"] and is_verbatim(result.message) else "",
-        # A family's misconceptions are named tags (worded in ``names``); a bank question's are its own words.
-        "misconceptions": [{"tag": tag, "message": names.get(tag, ""), "lang": "" if tag in names else content_lang}
-                           for tag in shown["misconceptions"]],
+        # Named, never by their tags: a family's in ``lang``, a bank question's in its own language.
+        "misconceptions": [{"tag": tag, "name": names[tag], "lang": ""} if tag in names
+                           else {"tag": tag, "name": bank_names[tag], "lang": content_lang}
+                           for tag in shown["misconceptions"] if tag in names or tag in bank_names],
         "format_errors": shown["format_errors"],
         "needs_manual_grading": shown["needs_manual_grading"],
         "manual_comment": shown["message"] if graded_by_hand else "",

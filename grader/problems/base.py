@@ -20,6 +20,7 @@ See ``grader/README.md`` ("How to add a family") before writing a new family.
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ __all__ = [
     "compare_cells",
     "fmt_decimal",
     "jsonable",
+    "first_sentence",
     "latex_matrix",
     "pick",
     "wrong_size",
@@ -84,6 +86,15 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [jsonable(v) for v in obj]
     return obj
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*$])|(?<=[。！？])|[:：;；](?=\s|$)|(?<=[:：；])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence (or clause before a colon) of a message, without its final stop."""
+    head = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+    return head.rstrip(".。:：;；") or text.strip()
 
 
 def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
@@ -195,6 +206,11 @@ class Misconception:
 
     def message(self, lang: str = "en") -> str:
         return gettext_for(lang)(self.text)
+
+    def name(self, lang: str = "en") -> str:
+        """What a student reads as this mistake's name: the message's first sentence (the tag is
+        an internal key, never shown)."""
+        return first_sentence(self.message(lang))
 
     def to_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "message": {lang: self.message(lang) for lang in LANGS}, "main": self.main}
