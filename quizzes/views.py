@@ -120,16 +120,21 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
     view = (prepared or {}).get((content.id, item.seed)) or presenters.variant_view(content, variant, lang)
     solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
     feedback = GradingResult.from_json(item.feedback) if show_solution else None
+    answered = presenters.is_answered(item.response)
+    shown_feedback = presenters.feedback_view(feedback, solution)
+    if shown_feedback is not None and not answered:
+        # "Your answer" already says there is none; the grade's "No answer given." would say it twice.
+        shown_feedback["feedback_html"] = []
     return {
         "item": item,
         "content": content,
         "variant": variant,
         "view": view,
         "widgets": presenters.fill_widgets(view, item.response, feedback),
-        "answered": presenters.is_answered(item.response),
+        "answered": answered,
         "saved_at_display": _time_display(item.response_saved_at),
         "solution": solution,
-        "feedback": presenters.feedback_view(feedback, solution),
+        "feedback": shown_feedback,
         "earned": (item.score * item.max_points) if item.score is not None else None,
     }
 

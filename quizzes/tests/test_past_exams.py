@@ -212,3 +212,17 @@ def test_the_study_view_is_for_the_course_members_only(past_exams: Any) -> None:
     mock.save(update_fields=["published"])
     assert _client(past_exams["student"]).get(_study_url(past_exams, 108)).status_code == 404
     assert _client(past_exams["ta"]).get(_study_url(past_exams, 108)).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "said", "not_said"), [("en", "No answer", "未作答。"), ("zh-hant", "未作答。", "No answer")])
+def test_an_unanswered_question_is_said_once_in_the_page_language(past_exams: Any, lang: str, said: str,
+                                                                  not_said: str) -> None:
+    from quizzes.services.attempts import attempt_start, attempt_submit
+
+    attempt = attempt_start(user=past_exams["student"], assessment=past_exams["mocks"][108])
+    attempt_submit(attempt=attempt)
+    html = _client(past_exams["student"], lang).get(reverse("attempt-results", args=[attempt.id])).content.decode()
+    questions = attempt.items.count()
+    assert html.count(said) == questions, "one 'no answer' per unanswered question"
+    assert not_said not in html
