@@ -226,3 +226,10 @@ def test_an_unanswered_question_is_said_once_in_the_page_language(past_exams: An
     questions = attempt.items.count()
     assert html.count(said) == questions, "one 'no answer' per unanswered question"
     assert not_said not in html
+
+
+@pytest.mark.django_db
+def test_staff_preview_shows_classmates_answers_as_students_read_them(past_exams: Any) -> None:
+    url = reverse("instructor-question", args=[past_exams["course"].slug, "exam-108-q1"])
+    html = _client(past_exams["ta"]).get(url).content.decode()
+    assert "(no answer)" in html and "<br />" in html
