@@ -51,6 +51,7 @@ def test_study_view_from_the_dashboard_offline_figures_and_line_breaks(
     from playwright.sync_api import expect
 
     course, student = past_exam_course
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = _page(browser, live_server, student, lang, 375)
     external: list[str] = []
     page.on("request", lambda request: external.append(request.url)
