@@ -19,6 +19,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "Tolerance",
     "expressions_equal",
     "format_value",
+    "display_number",
     "normalize_text",
     "numbers_match",
     "parse_choice",
@@ -697,20 +699,64 @@ def numbers_match(given: float, expected: float, tol: Tolerance | None = None) -
 # --------------------------------------------------------------------------- formatting
 
 
-def _fmt_num(x: Any) -> str:
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e16:
+#: Significant digits an exactly short number keeps when shown (``0.1875``, ``2.5e-07``).
+_SHORT_DIGITS = 6
+#: Digits that remove binary float noise (``0.4899999999999999`` is 0.49) and nothing else.
+_NOISE_DIGITS = 12
+
+
+def _positional(x: float, digits: int) -> str:
+    """``x`` rounded to ``digits`` significant figures, written without an exponent or trailing zeros."""
+    text = format(Decimal(f"{x:.{digits}g}"), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def display_number(value: Any, tol: Tolerance | None = None) -> str:
+    """A computed number as a student is shown it: the one rule for expected answers everywhere.
+
+    Whole numbers as integers; a value that is short once binary float noise is removed, exactly
+    (``0.4899999999999999`` → ``0.49``, ``0.1875``); anything longer rounded to the fewest
+    significant figures (at least 3) that ``tol`` — the precision the part is graded at — accepts
+    (``2.111111111111111`` at 3 significant figures → ``2.11``), so what is shown is always a
+    right answer. Without a tolerance (exact grading) it keeps 12 significant figures.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    x = float(value)
+    if not math.isfinite(x):
+        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
+    if x.is_integer() and abs(x) < 1e16:
         return str(int(x))
-    return repr(x) if isinstance(x, float) else str(x)
+    clean = float(f"{x:.{_NOISE_DIGITS}g}")
+    for digits in range(1, _SHORT_DIGITS + 1):
+        if float(f"{clean:.{digits}g}") == clean:
+            return _positional(clean, digits)
+    for digits in range(3, _NOISE_DIGITS + 1):
+        rounded = float(f"{clean:.{digits}g}")
+        if tol is not None and not tol.exact and numbers_match(rounded, x, tol):
+            return _positional(rounded, digits)
+    return _positional(clean, _NOISE_DIGITS)
 
 
-def format_value(kind: str, value: Any) -> str:
-    """Write ``value`` as a person would type it for a part of ``kind`` (inverse of the parsers)."""
+def _fmt_num(x: Any, tol: Tolerance | None = None) -> str:
+    if isinstance(x, float):
+        return display_number(x, tol)
+    return str(x)
+
+
+def format_value(kind: str, value: Any, tol: Tolerance | None = None) -> str:
+    """Write ``value`` as a person would type it for a part of ``kind`` (inverse of the parsers);
+    real numbers as :func:`display_number` shows them at the part's tolerance ``tol``."""
     if kind in {"integer", "number"}:
-        return _fmt_num(value)
+        return _fmt_num(value, tol)
     if kind == "shape":
         return "×".join(str(d) for d in value)
     if kind in {"vector", "indices"}:
-        return ", ".join(_fmt_num(v) for v in value)
+        return ", ".join(_fmt_num(v, tol) for v in value)
     if kind == "matrix":
-        return "\n".join(" ".join(_fmt_num(v) for v in row) for row in value)
+        return "\n".join(" ".join(_fmt_num(v, tol) for v in row) for row in value)
     return str(value)

@@ -26,7 +26,9 @@ from grader.answers import (
 from grader.i18n import Joined, Text, Verbatim, Wording
 from grader.results import GradingResult, PartResult
 
-__all__ = ["MAX_ESSAY_CHARS", "choice_order", "grade_question", "graded_unanswered", "graded_unreadable"]
+__all__ = [
+    "MAX_ESSAY_CHARS", "choice_order", "grade_question", "graded_unanswered", "graded_unreadable", "spec_tolerance",
+]
 
 MAX_ESSAY_CHARS = 20_000  # characters in an essay; far beyond any honest answer, small enough to store
 MAX_SHORT_TEXT_CHARS = 500
@@ -45,7 +47,8 @@ def _graded(score: float, *, feedback: list[str] | None = None, misconceptions: 
                          misconceptions=misconceptions)
 
 
-def _tolerance(spec: dict[str, Any]) -> Tolerance:
+def spec_tolerance(spec: dict[str, Any]) -> Tolerance:
+    """A numeric or matrix question's tolerance (default ``rel 1e-6``): how it is graded and shown."""
     tol = spec.get("tolerance") or {"rel": 1e-6}
     return Tolerance(rel=tol.get("rel"), abs=tol.get("abs"), sigfigs=tol.get("sigfigs"))
 
@@ -102,7 +105,7 @@ def _grade_numeric(spec: dict[str, Any], response: dict[str, Any]) -> GradingRes
         value = parse_number(response.get("value", ""))
     except AnswerFormatError as exc:
         return _invalid(exc.text)
-    tol = _tolerance(spec)
+    tol = spec_tolerance(spec)
     if numbers_match(value, spec["answer"], tol):
         return _graded(1.0)
     for misconception in spec.get("misconceptions") or []:
@@ -119,7 +122,7 @@ def _grade_matrix(spec: dict[str, Any], response: dict[str, Any]) -> GradingResu
         given = parse_matrix(response.get("value", ""), shape=shape if spec.get("shape_given", True) else None)
     except AnswerFormatError as exc:
         return _invalid(exc.text)
-    tol = _tolerance(spec)
+    tol = spec_tolerance(spec)
     cells = [
         [i < len(given) and j < len(given[i]) and numbers_match(given[i][j], expected[i][j], tol)
          for j in range(shape[1])]

@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from grader.answers import AnswerFormatError
+from grader.answers import AnswerFormatError, display_number
 from grader.i18n import word
 from grader.problems import get_family
 from grader.problems.base import Part, ProblemFamily
@@ -63,6 +63,12 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.4g}"
     return str(value)
+
+
+def _misconception_names(family: ProblemFamily | None, tags: tuple[str, ...], flang: str) -> list[dict[str, str]]:
+    """A part's misconceptions as a student reads them: named (the tag stays an attribute)."""
+    known = {m.tag: m for m in family.misconceptions} if family is not None else {}
+    return [{"tag": tag, "name": known[tag].name(flang)} for tag in tags if tag in known]
 
 
 def _points(value: Any) -> str:
@@ -320,6 +326,7 @@ def _pr_table(family: ProblemFamily, params: dict[str, Any], raw: Mapping[str, A
     """The TP/FP table as the student wrote it, entry by entry right or wrong; correct values if revealed."""
     given = _given_values(family, params, raw, ("tp", "precision", "recall"))
     expected = family.solve(params) if reveal else {}
+    tolerances = {part.name: part.tol for part in family.parts(params)}
     n = max((len(v) for v in given.values()), default=0)
 
     def at(values: Any, i: int) -> Any:
@@ -339,8 +346,10 @@ def _pr_table(family: ProblemFamily, params: dict[str, Any], raw: Mapping[str, A
         }
         if reveal:
             row["correct"] = {"tp": "TP" if at(expected.get("tp"), i) else "FP",
-                              "precision": _fmt(float(at(expected.get("precision"), i) or 0.0)),
-                              "recall": _fmt(float(at(expected.get("recall"), i) or 0.0))}
+                              "precision": display_number(float(at(expected.get("precision"), i) or 0.0),
+                                                          tolerances.get("precision")),
+                              "recall": display_number(float(at(expected.get("recall"), i) or 0.0),
+                                                       tolerances.get("recall"))}
         rows.append(row)
     return rows
 
@@ -364,7 +373,7 @@ def _result_entries(submission: Submission, result: GradingResult, flang: str, r
         entry: dict[str, Any] = {
             "position": position, "key": key, "title": title, "title_html": quiz_presenters.in_lang(title, LAB_CONTENT_LANG),
             "points": graded.points, "max_points": graded.max_points, "score": graded.score, "correct": graded.correct,
-            "misconceptions": [{"tag": tag} for tag in graded.misconceptions],
+            "misconceptions": _misconception_names(family, graded.misconceptions, flang),
             "ns": {"item": {"id": f"s{submission.pk}-{key}"}},
             "grid_family": family_name in GRID_FAMILIES,
             "feedback_html": quiz_presenters.markdown_html(word(graded.message, flang)),

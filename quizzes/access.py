@@ -13,7 +13,15 @@ from django.http import Http404
 from accounts.access import course_get_for_staff, user_is_staff_of_course
 from accounts.models import STAFF_ROLES, Course, User
 from quizzes import sql
-from quizzes.models import Assessment, AssessmentItem, Attempt, AttemptItem, AttemptStatus, Question
+from quizzes.models import (
+    Assessment,
+    AssessmentItem,
+    AssessmentMode,
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    Question,
+)
 
 
 def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: str) -> tuple[Assessment, str]:
@@ -31,6 +39,15 @@ def assessment_get_for_member(*, user: User, course_slug: str, assessment_slug: 
     if role is None or (not assessment.published and role not in STAFF_ROLES):
         raise Http404("No such assessment.")
     return assessment, role
+
+
+def past_exam_get_for_member(*, user: User, course_slug: str, assessment_slug: str) -> Assessment:
+    """A past exam (a mock exam) of a course the user is enrolled in, to study without an attempt:
+    the rule of :func:`assessment_get_for_member`, and only mock exams (anything else is 404)."""
+    assessment, _role = assessment_get_for_member(user=user, course_slug=course_slug, assessment_slug=assessment_slug)
+    if assessment.mode != AssessmentMode.MOCK:
+        raise Http404("No such past exam.")
+    return assessment
 
 
 def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:

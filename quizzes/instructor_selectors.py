@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -21,7 +21,7 @@ from accounts.models import Course, Enrollment, Role, User
 from dlcv_site.i18n import grader_lang
 from grader.questions import choice_order
 from quizzes.bank.exams import EXAM_TOPIC
-from quizzes.bank.render import render_markdown
+from quizzes.bank.render import render_hackmd, render_markdown
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -268,7 +268,10 @@ def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> Ques
         preview.details.append(("regex", "yes" if spec.get("regex") else "no", ""))
     elif qtype == QuestionType.ESSAY:
         preview.key_points_html = [_md(point) for point in spec.get("key_points") or []]
-        preview.peer_answers = [(p.get("name") or "", p.get("style") or "plain", _md(p.get("body")))
+        # As students read them: HackMD's line breaks kept, an empty answer labelled.
+        preview.peer_answers = [(p.get("name") or "", p.get("style") or "plain",
+                                 mark_safe(render_hackmd(p["body"])) if (p.get("body") or "").strip()
+                                 else format_html('<p class="muted">{}</p>', _("(no answer)")))
                                 for p in spec.get("peer_answers") or []]
         if spec.get("max_words"):
             preview.details.append(("max_words", str(spec["max_words"]), ""))

@@ -39,11 +39,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from dlcv_site.i18n import grader_lang
+from grader.answers import display_number
 from grader.i18n import LANGS, Wording, word
 from grader.problems import get_family
-from grader.questions import choice_order
+from grader.problems.base import first_sentence
+from grader.questions import choice_order, spec_tolerance
 from grader.results import GradingResult
-from quizzes.bank.render import render_markdown
+from quizzes.bank.render import render_hackmd, render_markdown
 from quizzes.models import QuestionVersion
 
 #: The language of a version read without its ``lang`` column (the model's default: the bank's).
@@ -100,6 +102,21 @@ def in_lang(text: str, lang: str) -> SafeString:
 def markdown_html(text: str) -> SafeString:
     """Bank Markdown + LaTeX as safe HTML (raw HTML in the source is escaped)."""
     return mark_safe(render_markdown(text or ""))  # render_markdown escapes raw HTML
+
+
+def peer_answers_view(peers: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Classmates' answers as every page shows them: HackMD's line breaks kept, an empty answer
+    labelled "(no answer)" in the request's language, a nameless one "A classmate"."""
+    out = []
+    for peer in peers:
+        body = (peer.get("body") or "").strip()
+        out.append({
+            "name": peer.get("name") or _("A classmate"), "name_lang": lang if peer.get("name") else "",
+            "style": peer.get("style") or "plain", "empty": not body,
+            "html": mark_safe(render_hackmd(body)) if body else "",
+            "empty_label": "" if body else _("(no answer)"),
+        })
+    return out
 
 
 def _html_text(text: str) -> SafeString:
@@ -316,22 +333,16 @@ def is_answered(response: Any) -> bool:
 # --------------------------------------------------------------------------- solutions
 
 
-def _fmt_number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def param_solution_parts(family: Any, params: dict[str, Any], flang: str) -> list[dict[str, Any]]:
     """A family variant's correct answer per answer box: ``{"label", "grid"}`` for matrices, else
     ``{"label", "text"}`` as typed. Solutions only (also used by the lab pages after the due date)."""
     expected = family.solve(params)
-    typed = family.format_answer(params, expected)
+    typed = family.display_answer(params, expected)
     parts = []
     for part in family.parts(params):
         entry: dict[str, Any] = {"name": part.name, "label": part.label_in(flang) or part.name}
         if part.kind == "matrix" and isinstance(expected.get(part.name), list):
-            entry["grid"] = [[_fmt_number(v) for v in row] for row in expected[part.name]]
+            entry["grid"] = [[display_number(v, part.tol) for v in row] for row in expected[part.name]]
         else:
             entry["text"] = typed.get(part.name, "")
         parts.append(entry)
@@ -361,10 +372,13 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     elif qtype == "truefalse":
         correct["text"] = _("True") if spec.get("answer") else _("False")
     elif qtype == "numeric":
-        correct["text"] = f"{_fmt_number(spec.get('answer'))} {spec.get('unit') or ''}".strip()
+        # The bank's known wrong answers, named by their own words (their keys are internal).
+        solution["bank_misconception_names"] = {
+            m.get("tag") or m["message"][:60]: first_sentence(m["message"]) for m in spec.get("misconceptions") or []}
+        correct["text"] = f"{display_number(spec.get('answer'), spec_tolerance(spec))} {spec.get('unit') or ''}".strip()
         correct["lang"] = content.lang if spec.get("unit") else ""  # the unit is the bank's word
     elif qtype == "matrix":
-        correct["grid"] = [[_fmt_number(v) for v in row] for row in spec.get("answer") or []]
+        correct["grid"] = [[display_number(v, spec_tolerance(spec)) for v in row] for row in spec.get("answer") or []]
     elif qtype == "symbolic":
         correct["text"] = str(spec.get("answer", ""))
     elif qtype == "text":
@@ -374,18 +388,14 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         correct["lang"] = content.lang  # answers as the bank accepts them
     elif qtype == "essay":
         solution["key_points"] = [_html_text(point) for point in spec.get("key_points") or []]
-        solution["peers"] = [
-            {"name": peer.get("name") or _("A classmate"), "name_lang": content.lang if peer.get("name") else "",
-             "style": peer.get("style") or "plain", "html": markdown_html(peer.get("body") or "")}
-            for peer in spec.get("peer_answers") or []
-        ]
+        solution["peers"] = peer_answers_view(spec.get("peer_answers") or [], content.lang)
     elif qtype == "param":
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
         flang = grader_lang(lang)
         correct["parts"] = param_solution_parts(family, params, flang)
         solution["family_explanation_html"] = markdown_html(family.explain(params, flang))
-        solution["misconception_names"] = {m.tag: m.message(flang) for m in family.misconceptions}
+        solution["misconception_names"] = {m.tag: m.name(flang) for m in family.misconceptions}
     return solution
 
 
@@ -406,6 +416,7 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
     shown = result.for_student(lang=lang or grader_lang())
     solution = solution or {}
     names: Mapping[str, str] = solution.get("misconception_names") or {}
+    bank_names: Mapping[str, str] = solution.get("bank_misconception_names") or {}
     content_lang = solution.get("lang") or BANK_LANG
     graded_by_hand = bool(result.graded_by)
     return {
@@ -413,10 +424,42 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
         "score": shown["score"],
         "feedback_html": [markdown_html(shown["message"])] if shown["message"] and not graded_by_hand else [],
         "feedback_lang": content_lang if shown["message"] and is_verbatim(result.message) else "",
-        # A family's misconceptions are named tags (worded in ``names``); a bank question's are its own words.
-        "misconceptions": [{"tag": tag, "message": names.get(tag, ""), "lang": "" if tag in names else content_lang}
-                           for tag in shown["misconceptions"]],
+        # Named, never by their tags: a family's in ``lang``, a bank question's in its own language.
+        "misconceptions": [{"tag": tag, "name": names[tag], "lang": ""} if tag in names
+                           else {"tag": tag, "name": bank_names[tag], "lang": content_lang}
+                           for tag in shown["misconceptions"] if tag in names or tag in bank_names],
         "format_errors": shown["format_errors"],
         "needs_manual_grading": shown["needs_manual_grading"],
         "manual_comment": shown["message"] if graded_by_hand else "",
     }
+
+
+# --------------------------------------------------------------------------- a past exam to study
+
+
+def past_exam_study(versions: list[Any], lang: str) -> list[dict[str, Any]]:
+    """A past exam laid out for study, question by question: the prompt (figures served from the
+    project), our key points, every classmate's answer, and after an essay the numeric parts drawn
+    from its figure (with their answers and explanations). No attempt, nothing graded."""
+    questions: list[dict[str, Any]] = []
+    for version in versions:
+        content = version_content(version)
+        solution = item_solution(content, 0, lang)
+        if content.qtype == "essay" or not questions:
+            spec = content.spec
+            questions.append({
+                "bank_id": version.question.bank_id, "number": spec.get("number"), "year": spec.get("year"),
+                "points": version.points, "lang": content.lang,
+                "prompt_html": markdown_html(content.prompt),
+                "key_points": solution.get("key_points") or [],
+                "peers": solution.get("peers") or [],
+                "parts": [],
+            })
+            continue
+        questions[-1]["parts"].append({
+            "bank_id": version.question.bank_id, "lang": content.lang,
+            "prompt_html": markdown_html(content.prompt),
+            "answer": solution["correct"].get("text", ""), "answer_lang": solution["correct"].get("lang", ""),
+            "explanation_html": solution["explanation_html"],
+        })
+    return questions

@@ -20,6 +20,7 @@ from quizzes.models import (
     AttemptItem,
     AttemptStatus,
     PracticeRecord,
+    QuestionVersion,
 )
 
 
@@ -138,3 +139,16 @@ def practice_strengths(*, user: User, course: Course) -> list[TopicStrength]:
     )
     return [TopicStrength(r["question__topic__slug"], r["question__topic__name_zh"], r["question__topic__name_en"],
                           r["n"], float(r["mean"])) for r in rows]
+
+
+def past_exam_versions(*, assessment: Assessment) -> list[QuestionVersion]:
+    """A past exam's questions in exam order, each at its current version (one query)."""
+    items = (AssessmentItem.objects.filter(assessment=assessment, question__isnull=False)
+             .select_related("question__current_version").order_by("position"))
+    versions = []
+    for item in items:
+        version = item.question.current_version
+        if version is not None and not item.question.retired:
+            version.question = item.question  # already read: version_content needs its type
+            versions.append(version)
+    return versions

@@ -10,6 +10,8 @@ urlpatterns = [
          name="assessment-landing"),
     path("courses/<slug:course_slug>/a/<slug:assessment_slug>/start", views.assessment_start,
          name="assessment-start"),
+    path("courses/<slug:course_slug>/a/<slug:assessment_slug>/study", views.past_exam_study,
+         name="past-exam-study"),
     path("attempts/<int:attempt_id>/", views.attempt_page, name="attempt"),
     path("attempts/<int:attempt_id>/state", views.attempt_state, name="attempt-state"),
     path("attempts/<int:attempt_id>/submit", views.attempt_submit_view, name="attempt-submit"),

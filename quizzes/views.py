@@ -44,12 +44,14 @@ from quizzes.access import (
     attempt_get_for_owner,
     attempt_get_for_user,
     attempt_item_get_for_owner,
+    past_exam_get_for_member,
 )
 from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus
 from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
     attempt_items,
+    past_exam_versions,
     practice_strengths,
     results_visible,
 )
@@ -118,16 +120,21 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
     view = (prepared or {}).get((content.id, item.seed)) or presenters.variant_view(content, variant, lang)
     solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
     feedback = GradingResult.from_json(item.feedback) if show_solution else None
+    answered = presenters.is_answered(item.response)
+    shown_feedback = presenters.feedback_view(feedback, solution)
+    if shown_feedback is not None and not answered:
+        # "Your answer" already says there is none; the grade's "No answer given." would say it twice.
+        shown_feedback["feedback_html"] = []
     return {
         "item": item,
         "content": content,
         "variant": variant,
         "view": view,
         "widgets": presenters.fill_widgets(view, item.response, feedback),
-        "answered": presenters.is_answered(item.response),
+        "answered": answered,
         "saved_at_display": _time_display(item.response_saved_at),
         "solution": solution,
-        "feedback": presenters.feedback_view(feedback, solution),
+        "feedback": shown_feedback,
         "earned": (item.score * item.max_points) if item.score is not None else None,
     }
 
@@ -219,6 +226,16 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
         **_base_context(request),
     }
     return render(request, "quizzes/assessment_landing.html", context)
+
+
+@login_required
+@require_GET
+def past_exam_study(request: HttpRequest, course_slug: str, assessment_slug: str) -> HttpResponse:
+    """A past exam to read: its questions, every classmate's answer and our key points, untimed."""
+    assessment = past_exam_get_for_member(user=request.user, course_slug=course_slug, assessment_slug=assessment_slug)
+    questions = presenters.past_exam_study(past_exam_versions(assessment=assessment), _lang())
+    context = {"assessment": assessment, "course": assessment.course, "questions": questions, **_base_context(request)}
+    return render(request, "quizzes/past_exam_study.html", context)
 
 
 @login_required

@@ -20,6 +20,7 @@ See ``grader/README.md`` ("How to add a family") before writing a new family.
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ __all__ = [
     "compare_cells",
     "fmt_decimal",
     "jsonable",
+    "first_sentence",
     "latex_matrix",
     "pick",
     "wrong_size",
@@ -86,6 +88,15 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*$])|(?<=[。！？])|[:：;；](?=\s|$)|(?<=[:：；])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence (or clause before a colon) of a message, without its final stop."""
+    head = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+    return head.rstrip(".。:：;；") or text.strip()
+
+
 def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
     """One of ``options``, drawn with ``rng`` (a variant's choices)."""
     return options[int(rng.integers(len(options)))]
@@ -100,15 +111,10 @@ def fmt_decimal(x: float, digits: int = 4) -> str:
     return "0" if text in {"-0", ""} else text
 
 
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return str(int(x)) if x.is_integer() else f"{x:g}"
-    return str(x)
-
-
-def latex_matrix(rows: Sequence[Sequence[Any]], env: str = "bmatrix") -> str:
-    """``\\begin{bmatrix} 1 & 0 \\\\ -1 & 2 \\end{bmatrix}`` from nested lists."""
-    body = r" \\ ".join(" & ".join(_fmt(v) for v in row) for row in rows)
+def latex_matrix(rows: Sequence[Sequence[Any]], env: str = "bmatrix", tol: answers.Tolerance | None = None) -> str:
+    """``\\begin{bmatrix} 1 & 0 \\\\ -1 & 2 \\end{bmatrix}`` from nested lists; numbers as
+    :func:`grader.answers.display_number` shows them (an expected answer: pass its part's ``tol``)."""
+    body = r" \\ ".join(" & ".join(answers.display_number(v, tol) for v in row) for row in rows)
     return rf"\begin{{{env}}} {body} \end{{{env}}}"
 
 
@@ -200,6 +206,11 @@ class Misconception:
 
     def message(self, lang: str = "en") -> str:
         return gettext_for(lang)(self.text)
+
+    def name(self, lang: str = "en") -> str:
+        """What a student reads as this mistake's name: the message's first sentence (the tag is
+        an internal key, never shown)."""
+        return first_sentence(self.message(lang))
 
     def to_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "message": {lang: self.message(lang) for lang in LANGS}, "main": self.main}
@@ -581,8 +592,15 @@ class ProblemFamily(ABC):
 
     def format_answer(self, params: Params, answer: Response) -> dict[str, str]:
         """``answer`` written as a person would type it into the boxes (part name → text)."""
-        kinds = {p.name: p.kind for p in self.parts(params)}
-        return {name: answers.format_value(kinds[name], value) for name, value in answer.items()}
+        parts = {p.name: p for p in self.parts(params)}
+        return {name: answers.format_value(parts[name].kind, value) for name, value in answer.items()}
+
+    def display_answer(self, params: Params, answer: Response) -> dict[str, str]:
+        """``answer`` as a student is shown it: :meth:`format_answer` with real numbers rounded to the
+        precision each part is graded at (:func:`grader.answers.display_number`)."""
+        parts = {p.name: p for p in self.parts(params)}
+        return {name: answers.format_value(parts[name].kind, value, parts[name].tol)
+                for name, value in answer.items()}
 
     def title_in(self, lang: str) -> str:
         return gettext_for(lang)(self.title)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.answers import Tolerance
+from grader.answers import Tolerance, display_number
 from grader.i18n import N_, Text, Wording, gettext_for
 from grader.problems import register
 from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, latex_matrix
@@ -282,10 +282,8 @@ def _region_text(params: Params, lang: str) -> str:
     ) % {"rows": rows, "cols": cols, "rh": rh, "rw": rw}
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
+def _fmt(v: Any, tol: Tolerance | None) -> str:
+    return display_number(v, tol)
 
 
 # --------------------------------------------------------------------------- the family
@@ -500,11 +498,12 @@ class ImageFilter(ProblemFamily):
         lines.append(_("**3. Each requested entry**"))
         r0, c0, rh, rw = params["region"]
         scale = params["scale"]
+        tol = self.parts(params)[1].tol
         for a in range(rh):
             for b in range(rw):
                 i, j = r0 + a, c0 + b
                 win = xp[i : i + 3, j : j + 3]
-                value = _fmt(answer["output"][a][b])
+                value = _fmt(answer["output"][a][b], tol)
                 if median:
                     vals = ", ".join(str(v) for v in sorted(win.ravel().tolist()))
                     lines.append(
@@ -516,11 +515,32 @@ class ImageFilter(ProblemFamily):
                     f"({int(t)})({int(v)})" for t, v in zip(taps.ravel(), win.ravel(), strict=True) if t and v
                 ]
                 total = int((taps * win).sum())
-                tail = f" = \\frac{{{total}}}{{{scale}}} = {value}" if scale > 1 else ""
-                lines.append(f"$Y[{i},{j}] = {' + '.join(terms) or '0'} = {total}{tail}$")
-        lines.append(_("**Answer**: %(answer)s") % {"answer": f"$${latex_matrix(answer['output'])}$$"})
+                products = " + ".join(terms) or "0"
+                if scale > 1:
+                    # The sum is divided by the kernel's divisor: the sum itself is not the output.
+                    exact = total % scale == 0
+                    tail = f" = {total // scale}" if exact else f" \\approx {value}"
+                    lines.append(
+                        f"$Y[{i},{j}] = \\frac{{1}}{{{scale}}}\\left({products}\\right) = \\frac{{{total}}}{{{scale}}}{tail}$"
+                    )
+                else:
+                    lines.append(f"$Y[{i},{j}] = {products} = {total}$")
+        if params["filter"] == "laplacian":
+            lines.append(_LAPLACIAN_SIGNS(lang))
+        lines.append(
+            _("**Answer**: %(answer)s") % {"answer": f"$${latex_matrix(answer['output'], tol=tol)}$$"}
+        )
         return "\n\n".join(lines) + "\n"
 
+
+#: Where a student meets both Laplacian kernels (this family draws either) and both ways of writing sharpening.
+_LAPLACIAN_SIGNS = Text(
+    "*Signs*: the Laplacian is written with a negative centre (e.g. $-4$, neighbours $+1$) or, as in the "
+    "slides, with a positive one ($+8$, all neighbours $-1$); the two differ only in sign. Sharpening adds the "
+    "detail back: image $-$ Laplacian with the negative-centre kernel, which is the same as image $+$ Laplacian "
+    "with the slides' positive-centre kernel; either way the sharpening kernel has a positive centre (5 with four "
+    "neighbours $-1$, or 9 with all eight $-1$)."
+)
 
 _HINTS = {
     "shape": N_("'valid' loses one pixel on each side for a 3×3 window; zero-padded 'same' keeps the input's size."),

@@ -397,3 +397,35 @@ def test_default_tolerances_by_kind() -> None:
 )
 def test_format_value_round_trips(kind: str, value: object, parser: object) -> None:
     assert parser(format_value(kind, value)) == value  # type: ignore[operator]
+
+
+# --------------------------------------------------------------------------- what a student is shown
+
+from grader.answers import Tolerance, display_number  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("value", "tol", "shown"),
+    [
+        (0.4899999999999999, Tolerance(rel=1e-3, sigfigs=3), "0.49"),  # float noise, exactly 0.49
+        (0.4899999999999999, None, "0.49"),
+        (19 / 9, Tolerance(rel=1e-3, abs=1e-9, sigfigs=3), "2.11"),  # the graded precision
+        (19 / 9, Tolerance(rel=1e-6), "2.11111"),
+        (0.05972578140253641, Tolerance(rel=2e-3, sigfigs=3), "0.0597"),
+        (0.1875, Tolerance(sigfigs=3), "0.1875"),  # short and exact: shown exactly
+        (0.08750000000000001, None, "0.0875"),
+        (72855552.0, None, "72855552"),
+        (-2.5e-7, None, "-0.00000025"),
+        (5, None, "5"),
+    ],
+)
+def test_display_number_rounds_to_the_graded_precision(value: float, tol: Tolerance | None, shown: str) -> None:
+    assert display_number(value, tol) == shown
+    if tol is not None:
+        assert numbers_match(parse_number(shown), value, tol)  # what is shown is a right answer
+
+
+def test_format_value_shows_vectors_at_their_tolerance() -> None:
+    tol = Tolerance(rel=1e-3, sigfigs=3)
+    assert format_value("vector", [0.4899999999999999, 1 / 3], tol) == "0.49, 0.333"
+    assert format_value("matrix", [[19 / 9, 2.0]], tol) == "2.11 2"

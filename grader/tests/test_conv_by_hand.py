@@ -212,7 +212,7 @@ def test_render_states_the_operation_and_settings() -> None:
     corr = FAMILY.render(params())
     assert "cross-correlation" in corr and "no padding" in corr and "dilation" not in corr
     zh = FAMILY.render(params(mode="convolution"), "zh-Hant")
-    assert "卷積 (convolution)" in zh and "步長 (stride)" in zh
+    assert "卷積 (convolution)" in zh and "步幅 (stride)" in zh
 
 
 def test_explain_walks_through_every_entry() -> None:

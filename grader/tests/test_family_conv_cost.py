@@ -181,3 +181,23 @@ def test_constraints() -> None:
     assert FAMILY.generate(2, {"kind": "plain", "unit": "KB"})["unit"] == "KB"
     with pytest.raises(ValueError, match="kind must be one of"):
         FAMILY.generate(1, {"kind": "fancy"})
+
+
+def test_the_notes_alexnet_example_is_asked_in_kib_as_the_notes_compute_it() -> None:
+    """The notes divide by 1,024 (784 "KB"): a drawn AlexNet variant asks in KiB, so 784 is right."""
+    drawn = [FAMILY.generate(seed, {"kind": "plain"}) for seed in range(400)]
+    alexnet = [p for p in drawn if p["alexnet"]]
+    assert alexnet, "no AlexNet variant in 400 seeds"
+    assert {p["unit"] for p in alexnet} == {"KiB"}
+    assert {p["unit"] for p in drawn if not p["alexnet"]} >= {"KB", "KiB"}  # other layers still mix units
+    assert all(FAMILY.solve(p)["memory"] == 784 for p in alexnet)
+    # Asked in KB on purpose, the statement says what the notes' "KB" was.
+    for lang, words in (("en", "divide by 1,024"), ("zh-Hant", "1,024")):
+        assert words in FAMILY.render({**ALEXNET, "unit": "KB"}, lang)
+
+
+def test_worked_solution_says_the_notes_count_a_multiply_add_as_one_flop() -> None:
+    en = FAMILY.explain(ALEXNET)
+    assert "one multiply–add as one operation" in en and "145{,}711{,}104" in en
+    zh = FAMILY.explain(ALEXNET, "zh-Hant")
+    assert "乘法加加" not in zh and "145{,}711{,}104" in zh and "一次運算" in zh

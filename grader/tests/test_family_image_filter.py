@@ -222,3 +222,37 @@ def test_cached_planes_equal_direct_reference_calls() -> None:
                     )
             mean = apply_filter(image, np.ones((3, 3), dtype=int), padding=padding) / 9
             assert np.array_equal(_filtered(p, padding=padding, mean=True), mean)
+
+
+def test_worked_solution_writes_true_equations_for_scaled_kernels() -> None:
+    """Not "= 19 = \\frac{19}{9} = 2.111": the sum is divided by the divisor, and a rounded value is ≈."""
+    from grader.problems import get_family
+
+    family = get_family("image-filter")
+    seen_approx = seen_exact = False
+    for seed in range(30):
+        params = family.generate(seed, {"filter": "box"})
+        text = family.explain(params)
+        for line in text.split("\n\n"):
+            if not line.startswith("$Y["):
+                continue
+            assert line.count("=") >= 2 and "\\frac{1}{9}\\left(" in line
+            total = int(line.split("\\frac{")[-1].split("}")[0])
+            if total % 9:
+                assert f"\\frac{{{total}}}{{9}} \\approx" in line
+                seen_approx = True
+            else:
+                assert line.endswith(f"= {total // 9}$")
+                seen_exact = True
+        assert "111111" not in text and "= 19 =" not in text
+    assert seen_approx and seen_exact
+
+
+def test_laplacian_solutions_reconcile_the_two_sign_conventions() -> None:
+    from grader.problems import get_family
+
+    family = get_family("image-filter")
+    for seed in range(6):
+        params = family.generate(seed, {"filter": "laplacian"})
+        assert "image $-$ Laplacian" in family.explain(params) and "image $+$ Laplacian" in family.explain(params)
+        assert "原圖 $-$ Laplacian" in family.explain(params, "zh-Hant")

@@ -174,6 +174,6 @@ def test_statement_and_explanation() -> None:
     assert "assume the division is exact" in text and "`floor(...)` is accepted" in text
     assert "$n = 32$" in text
     zh = FAMILY.render(PARAMS, "zh-Hant")
-    assert "偏差 (bias)" in zh and "`C_in`" in zh
+    assert "偏置 (bias)" in zh and "`C_in`" in zh
     assert "\\sigma(x)\\,(1 - \\sigma(x))" in FAMILY.explain(SIGMOID)
     assert "23296" in FAMILY.explain(PARAMS)

@@ -34,7 +34,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from quizzes.bank.i18n import gettext as _
 from quizzes.bank.i18n import gettext_noop
 
-__all__ = ["ADMONITION_KINDS", "MathError", "latex_to_mathml", "math_errors", "render_markdown"]
+__all__ = ["ADMONITION_KINDS", "MathError", "latex_to_mathml", "math_errors", "render_hackmd", "render_markdown"]
 
 ADMONITION_KINDS: frozenset[str] = frozenset({"info", "warning", "success", "danger"})
 
@@ -399,8 +399,8 @@ def _render_admonition_close(
     return "</div>\n"
 
 
-def _build() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+def _build(*, breaks: bool = False) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False, "breaks": breaks}).enable("table")
     alt = ["paragraph", "reference", "blockquote", "list"]
     md.block.ruler.before("fence", "math_block", _math_block_rule, {"alt": alt})
     md.block.ruler.before("fence", "admonition", _container_rule, {"alt": alt})
@@ -414,6 +414,8 @@ def _build() -> MarkdownIt:
 
 
 _MD = _build()
+#: HackMD's flavour: a single newline is a line break (classmates wrote their answers in HackMD).
+_MD_HACKMD = _build(breaks=True)
 
 
 # --------------------------------------------------------------------------- public API
@@ -423,6 +425,13 @@ _MD = _build()
 def render_markdown(text: str) -> str:
     """Render question Markdown (with ``$…$`` / ``$$…$$`` LaTeX) to safe HTML with MathML."""
     return _MD.render(text)
+
+
+@lru_cache(maxsize=4096)
+def render_hackmd(text: str) -> str:
+    """:func:`render_markdown` as HackMD shows a note: every single newline is a line break
+    (``<br>``), so a classmate's answer keeps the lines it was written in."""
+    return _MD_HACKMD.render(text)
 
 
 def math_errors(text: str) -> list[tuple[int, str]]:

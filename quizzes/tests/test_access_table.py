@@ -50,7 +50,7 @@ from quizzes.models import (
     QuestionVersion,
 )
 from quizzes.services.attempts import attempt_start, attempt_submit
-from quizzes.services.bank import BankContents, bank_read, bank_sync
+from quizzes.services.bank import BankContents, bank_read, bank_sync, mock_exam_ensure
 from quizzes.tests.factories import FIXTURES, make_assessment, save_answer
 
 SINGLE = "act-dead-relu-05"
@@ -90,6 +90,7 @@ class World:
     other_student: User
     draft_first: AssessmentItem
     practice_item: AssessmentItem  # an item of another assessment than the draft
+    past_exam: Assessment  # the 109 mock exam (a past exam: it has a study view)
 
     @property
     def owner(self) -> User:
@@ -149,6 +150,7 @@ def _build_world() -> World:
         classmate_numeric=_item(classmate_attempt, NUMERIC), other_essay=_item(other_attempt, ESSAY),
         other_student=other_student,
         draft_first=draft.items.get(position=1), practice_item=practice.items.get(position=1),
+        past_exam=mock_exam_ensure(course=course, year=109),
     )
 
 
@@ -335,6 +337,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         lambda w: reverse("assessment-landing", args=[w.course.slug, w.practice.slug])),
     ("assessment-landing[unpublished]", "GET"): Endpoint(
         lambda w: reverse("assessment-landing", args=[w.course.slug, w.draft.slug])),
+    ("past-exam-study", "GET"): Endpoint(
+        lambda w: reverse("past-exam-study", args=[w.course.slug, w.past_exam.slug])),
+    ("past-exam-study[not a past exam]", "GET"): Endpoint(
+        lambda w: reverse("past-exam-study", args=[w.course.slug, w.practice.slug])),
     ("assessment-start", "POST"): Endpoint(
         lambda w: reverse("assessment-start", args=[w.course.slug, w.drill.slug]), data=lambda w: {},
         effect=_started(lambda w: w.drill), goes_to=_started_at(lambda w: w.drill)),
@@ -438,6 +444,9 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("course-dashboard", "GET"):                       (LOGIN,   200,  200,      200,  200,      404,        200),
     ("assessment-landing", "GET"):                     (LOGIN,   200,  200,      200,  200,      404,        200),
     ("assessment-landing[unpublished]", "GET"):        (LOGIN,   404,  404,      200,  200,      404,        200),
+    # A past exam's study view: the course's members, no attempt; only past (mock) exams have one.
+    ("past-exam-study", "GET"):                        (LOGIN,   200,  200,      200,  200,      404,        200),
+    ("past-exam-study[not a past exam]", "GET"):       (LOGIN,   404,  404,      404,  404,      404,        404),
     ("assessment-start", "POST"):                      (LOGIN,   302,  302,      302,  302,      404,        302),
     ("assessment-start[unpublished]", "POST"):         (LOGIN,   404,  404,      302,  302,      404,        302),
     # The owner's attempt: staff read it, nobody else knows it exists.

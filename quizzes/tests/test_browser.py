@@ -192,8 +192,10 @@ def test_practice_with_a_matrix_and_a_conv_by_hand_question_names_the_misconcept
     conv.locator('[data-name="shape"] input').fill(typed["shape"])
     conv.get_by_role("button", name="Check").click()
     feedback = conv.locator("[data-feedback]")
-    expect(feedback.locator(".misconceptions")).to_contain_text(tag)
-    message = next(m for m in family.misconceptions if m.tag == tag).message("en")
+    misconception = next(m for m in family.misconceptions if m.tag == tag)
+    expect(feedback.locator(".misconceptions")).to_contain_text(misconception.name("en"))  # named, not tagged
+    expect(feedback.locator(".misconceptions")).not_to_contain_text(tag)
+    message = misconception.message("en")
     expect(feedback).to_contain_text(message[:40])
     expect(feedback.locator(".worked")).to_contain_text("Worked solution for your variant")
     expect(conv.locator('[data-error-for="shape"]')).to_be_hidden()
