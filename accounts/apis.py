@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.lockout import lockout_message, lockout_minutes
 from accounts.services import token_get_or_create
-from dlcv_site.api import ApiView, StrictJSONParser, error_responses
+from dlcv_site.api import ApiView, StrictInputSerializer, StrictJSONParser, error_responses
 
 
 class TokenObtainApi(ApiView):
@@ -27,7 +27,7 @@ class TokenObtainApi(ApiView):
     throttle_classes: list[Any] = []
     parser_classes = [StrictJSONParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 

@@ -116,7 +116,7 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         return Response({"detail": exc.message, "code": exc.code, "errors": exc.errors},
                         status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ServiceError):
-        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
     if isinstance(exc, Http404):
         # One message for "no such object" and "not yours": the body must not tell them apart.
         exc = exceptions.NotFound()
@@ -152,6 +152,18 @@ def api_not_found() -> JsonResponse:
     return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=status.HTTP_404_NOT_FOUND)
 
 
+class StrictInputSerializer(serializers.Serializer):
+    """An API body that names a field the operation does not take is refused (400, each unknown
+    field named), not silently ignored: a client that misspells or misplaces a field learns it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise exceptions.ValidationError({key[:100]: [_("Unknown field.")] for key in unknown[:20]})
+        return super().to_internal_value(data)
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False, help_text="Stable reason for a 409 (e.g. attempts_exhausted).")
@@ -171,7 +183,9 @@ _ERROR_DESCRIPTIONS = {
     401: "Not authenticated.",
     404: "No such object, or not yours.",
     409: "Refused: see `code` (e.g. the lab is closed or the attempts are used up).",
+    411: "A body without Content-Length (chunked transfer encoding) is not accepted.",
     413: "Body larger than 256 KB.",
+    422: "The Idempotency-Key was used before with a different body (`code`: idempotency_key_reused).",
     429: "Too many requests; see Retry-After.",
 }
 

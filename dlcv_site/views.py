@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from dlcv_site.api import api_not_found
 from dlcv_site.health import health_report
+from dlcv_site.middleware import is_api_path
 
 
 @never_cache
@@ -17,6 +18,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The site's 404: JSON under ``/api/`` (an API client never gets a page to parse), the page elsewhere."""
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return api_not_found()
     return defaults.page_not_found(request, exception)

@@ -47,6 +47,14 @@ class SubmissionRefused(ServiceError):
     """The lab's policy refused it: ``code`` is ``closed``, ``attempts_exhausted`` or ``unsupported``."""
 
 
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key names an earlier submission whose work differs: a client bug (the key was
+    reused for new work), answered 422 as the IETF Idempotency-Key draft says, never with the old one."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
 @dataclass(frozen=True)
 class SubmissionCreateResult:
     submission: Submission
@@ -126,10 +134,18 @@ def _checked_source(source_code: str | None) -> str:
     return source_code
 
 
-def _existing(lab: Lab, user: User, idempotency_key: str) -> Submission | None:
+def _existing(lab: Lab, user: User, idempotency_key: str, answers: Mapping[str, Any] | None,
+              source_code: str | None) -> Submission | None:
+    """The submission a retry with this key names (None without a key or if none has it yet); the
+    same key with other answers or another file raises ``IdempotencyKeyReused``."""
     if not idempotency_key:
         return None
-    return Submission.objects.filter(lab=lab, user=user, idempotency_key=idempotency_key).first()
+    existing = Submission.objects.filter(lab=lab, user=user, idempotency_key=idempotency_key).first()
+    if existing is not None and (existing.answers != dict(answers or {})
+                                 or existing.source_code != (source_code or "")):
+        raise IdempotencyKeyReused(_("This Idempotency-Key was used for a submission with different content. "
+                                     "Use a new key for new work."))
+    return existing
 
 
 def submission_create(
@@ -158,7 +174,7 @@ def submission_create(
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ValueError(f"idempotency_key longer than {IDEMPOTENCY_KEY_MAX_LENGTH} characters")
     now = now or timezone.now()
-    existing = _existing(lab, user, idempotency_key)
+    existing = _existing(lab, user, idempotency_key, answers, source_code)
     if existing is not None:
         return SubmissionCreateResult(existing, created=False)
     if lab.kind not in (LabKind.NUMERIC, LabKind.CODE) or (lab.kind == LabKind.CODE and not lab.codelab):
@@ -190,7 +206,7 @@ def submission_create(
             # One student's submissions to any lab are serialized here, so two concurrent requests
             # cannot both pass the attempts check, take the same number or reuse a key.
             User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-            existing = _existing(lab, user, idempotency_key)
+            existing = _existing(lab, user, idempotency_key, answers, source_code)
             if existing is not None:
                 return SubmissionCreateResult(existing, created=False)
             mine = Submission.objects.filter(lab=lab, user=user).aggregate(last=Max("number"), counted=_counted())
@@ -211,7 +227,7 @@ def submission_create(
             transaction.on_commit(partial(queue.enqueue_gradings, [submission.pk], lab.kind))
     except IntegrityError:
         # A writer that did not take the lock (or SQLite's looser locking) won the race for the key.
-        existing = _existing(lab, user, idempotency_key)
+        existing = _existing(lab, user, idempotency_key, answers, source_code)
         if existing is None:
             raise
         return SubmissionCreateResult(existing, created=False)
