@@ -121,6 +121,17 @@ def test_the_token_api_counts_with_the_login_page(settings: Any) -> None:
     assert api_login("bob", PASSWORD).status_code == 200
 
 
+@pytest.mark.django_db
+def test_the_admin_login_counts_with_the_login_page(settings: Any) -> None:
+    make_user("root", is_staff=True, is_superuser=True)
+    admin = Client()
+    for _ in range(account_limit(settings) - 1):
+        assert admin.post("/admin/login/", {"username": "root", "password": "guess"}, REMOTE_ADDR=HALL).status_code == 200
+    assert admin.post("/admin/login/", {"username": "root", "password": "guess"}, REMOTE_ADDR=HALL).status_code == 429
+    assert admin.post("/admin/login/", {"username": "root", "password": PASSWORD}).status_code == 429
+    assert page_login("root", PASSWORD, address=ELSEWHERE).status_code == 429
+
+
 # --------------------------------------------------------------------------- per address
 
 
