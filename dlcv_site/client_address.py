@@ -32,9 +32,11 @@ def _parse(text: str) -> IPAddress | None:
     elif text.count(":") == 1:  # "192.0.2.1:5000"
         text = text.split(":", 1)[0]
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    # "::ffff:10.0.0.1" (an IPv4 peer on a dual-stack socket) is 10.0.0.1.
+    return address.ipv4_mapped or address if isinstance(address, ipaddress.IPv6Address) else address
 
 
 def _trusted(address: IPAddress | None, networks: tuple[IPNetwork, ...]) -> bool:

@@ -212,6 +212,7 @@ def test_a_lecture_hall_behind_one_address_logs_in(settings: Any) -> None:
         (["127.0.0.1"], "127.0.0.1", "", "127.0.0.1"),
         (["127.0.0.1"], "127.0.0.1", "203.0.113.7:5123", "203.0.113.7"),
         (["::1"], "::1", "[2001:db8::5]:443", "2001:db8::5"),
+        (["10.0.0.0/8"], "::ffff:10.1.1.1", "203.0.113.7", "203.0.113.7"),  # an IPv4 proxy on a dual-stack socket
     ],
 )
 def test_client_address(settings: Any, trusted: list[str], remote: str, forwarded: str, expected: str) -> None:
