@@ -219,3 +219,14 @@ def test_client_address(settings: Any, trusted: list[str], remote: str, forwarde
     settings.TRUSTED_PROXIES = trusted
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+def test_the_api_throttles_use_the_same_client_address(settings: Any) -> None:
+    """REST framework's own ``get_ident`` believes any X-Forwarded-For; the site's throttle does not."""
+    from rest_framework.request import Request
+
+    from dlcv_site.api import SubmissionRateThrottle
+
+    settings.TRUSTED_PROXIES = []
+    request = Request(RequestFactory().get("/", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="1.2.3.4"))
+    assert SubmissionRateThrottle().get_ident(request) == "203.0.113.7"
