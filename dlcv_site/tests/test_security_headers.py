@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -73,6 +75,16 @@ def test_one_setting_switches_https_hardening_on(tmp_path: Path) -> None:
         "CSRF_COOKIE_SECURE": True, "LANGUAGE_COOKIE_SECURE": True}
     # Each part can still be set on its own.
     assert _settings_with(tmp_path, SECURE_HTTPS="1", SECURE_HSTS_SECONDS="600")["SECURE_HSTS_SECONDS"] == 600
+
+
+def test_djangos_deployment_check_passes_with_the_switch_on(tmp_path: Path) -> None:
+    """Only HSTS for subdomains and the preload list are left to the deployment to decide."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_") and not k.endswith("COOKIE_SECURE")}
+    environ.update(DLCV_VAR_DIR=str(tmp_path / "var"), SECURE_HTTPS="1", SECRET_KEY=secrets.token_urlsafe(50))
+    out = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=conftest.PROJECT_DIR, env=environ,
+                         capture_output=True, text=True)
+    warnings = set(re.findall(r"\(security\.(W\d+)\)", out.stdout + out.stderr))
+    assert out.returncode == 0 and warnings <= {"W005", "W021"}, out.stdout + out.stderr
 
 
 @pytest.fixture
