@@ -134,18 +134,19 @@ def _checked_source(source_code: str | None) -> str:
     return source_code
 
 
-def _existing(lab: Lab, user: User, idempotency_key: str, answers: Mapping[str, Any] | None,
-              source_code: str | None) -> Submission | None:
-    """The submission a retry with this key names (None without a key or if none has it yet); the
-    same key with other answers or another file raises ``IdempotencyKeyReused``."""
+def _existing(lab: Lab, user: User, idempotency_key: str) -> Submission | None:
     if not idempotency_key:
         return None
-    existing = Submission.objects.filter(lab=lab, user=user, idempotency_key=idempotency_key).first()
-    if existing is not None and (existing.answers != dict(answers or {})
-                                 or existing.source_code != (source_code or "")):
+    return Submission.objects.filter(lab=lab, user=user, idempotency_key=idempotency_key).first()
+
+
+def _retried(existing: Submission, answers: Mapping[str, Any] | None, source_code: str | None) -> SubmissionCreateResult:
+    """A retry with a key already used: the first submission, if the work sent is the same; the same
+    key with other answers or another file raises ``IdempotencyKeyReused``."""
+    if existing.answers != dict(answers or {}) or existing.source_code != (source_code or ""):
         raise IdempotencyKeyReused(_("This Idempotency-Key was used for a submission with different content. "
                                      "Use a new key for new work."))
-    return existing
+    return SubmissionCreateResult(existing, created=False)
 
 
 def submission_create(
@@ -166,7 +167,7 @@ def submission_create(
     nothing written, no attempt used) or ``SubmissionRefused`` (``closed``, ``attempts_exhausted``,
     ``unsupported``). The same non-empty ``idempotency_key`` again returns the first submission
     with ``created=False``, also when the retries race (a per-student row lock, and the unique
-    constraint behind it).
+    constraint behind it); with other answers or another file it raises ``IdempotencyKeyReused``.
     """
     lang = lang or grader_lang()
     if lang not in LANGS:
@@ -174,9 +175,9 @@ def submission_create(
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ValueError(f"idempotency_key longer than {IDEMPOTENCY_KEY_MAX_LENGTH} characters")
     now = now or timezone.now()
-    existing = _existing(lab, user, idempotency_key, answers, source_code)
+    existing = _existing(lab, user, idempotency_key)
     if existing is not None:
-        return SubmissionCreateResult(existing, created=False)
+        return _retried(existing, answers, source_code)
     if lab.kind not in (LabKind.NUMERIC, LabKind.CODE) or (lab.kind == LabKind.CODE and not lab.codelab):
         raise SubmissionRefused(_("This lab is not graded from numeric answers."), code="unsupported")
     if lab.kind == LabKind.NUMERIC and source_code:
@@ -206,9 +207,9 @@ def submission_create(
             # One student's submissions to any lab are serialized here, so two concurrent requests
             # cannot both pass the attempts check, take the same number or reuse a key.
             User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-            existing = _existing(lab, user, idempotency_key, answers, source_code)
+            existing = _existing(lab, user, idempotency_key)
             if existing is not None:
-                return SubmissionCreateResult(existing, created=False)
+                return _retried(existing, answers, source_code)
             mine = Submission.objects.filter(lab=lab, user=user).aggregate(last=Max("number"), counted=_counted())
             _check_attempts(policy, mine["counted"])
             submission = Submission.objects.create(
@@ -227,8 +228,8 @@ def submission_create(
             transaction.on_commit(partial(queue.enqueue_gradings, [submission.pk], lab.kind))
     except IntegrityError:
         # A writer that did not take the lock (or SQLite's looser locking) won the race for the key.
-        existing = _existing(lab, user, idempotency_key, answers, source_code)
+        existing = _existing(lab, user, idempotency_key)
         if existing is None:
             raise
-        return SubmissionCreateResult(existing, created=False)
+        return _retried(existing, answers, source_code)
     return SubmissionCreateResult(submission, created=True)
