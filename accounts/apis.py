@@ -13,25 +13,21 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.lockout import lockout_message, lockout_minutes
 from accounts.services import token_get_or_create
-from dlcv_site.api import (
-    ApiView,
-    LoginFailureByAddressThrottle,
-    LoginFailureByUsernameThrottle,
-    StrictJSONParser,
-    error_responses,
-)
+from dlcv_site.api import ApiView, StrictInputSerializer, StrictJSONParser, error_responses
 
 
 class TokenObtainApi(ApiView):
-    """Exchange a username and password for the user's API token."""
+    """Exchange a username and password for the user's API token. Failed attempts count towards
+    the same lockout as the login page's (``accounts.lockout``): 429 when locked out."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-    throttle_classes = [LoginFailureByAddressThrottle, LoginFailureByUsernameThrottle]
+    throttle_classes: list[Any] = []
     parser_classes = [StrictJSONParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
@@ -60,8 +56,9 @@ class TokenObtainApi(ApiView):
             password=serializer.validated_data["password"],
         )
         if user is None:
-            for throttle in self.get_throttles():
-                throttle.record_failure(request)  # type: ignore[attr-defined]
+            if getattr(request._request, "axes_locked_out", False):
+                minutes = lockout_minutes(request._request)
+                raise exceptions.Throttled(wait=minutes * 60, detail=lockout_message(minutes))
             raise exceptions.ValidationError(
                 {"non_field_errors": [_("Unable to log in with the provided credentials.")]})
         token = token_get_or_create(user=user)

@@ -11,7 +11,6 @@ becomes a 400 (:class:`~dlcv_site.errors.InvalidInput`) or a 409 here, so views 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -28,9 +27,10 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView, exception_handler
 
+from dlcv_site.client_address import client_address
 from dlcv_site.errors import InvalidInput, ServiceError
 
 #: Largest request body any API accepts (answers to a whole lab fit in a few KB).
@@ -116,7 +116,7 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         return Response({"detail": exc.message, "code": exc.code, "errors": exc.errors},
                         status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ServiceError):
-        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
     if isinstance(exc, Http404):
         # One message for "no such object" and "not yours": the body must not tell them apart.
         exc = exceptions.NotFound()
@@ -152,6 +152,18 @@ def api_not_found() -> JsonResponse:
     return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=status.HTTP_404_NOT_FOUND)
 
 
+class StrictInputSerializer(serializers.Serializer):
+    """An API body that names a field the operation does not take is refused (400, each unknown
+    field named), not silently ignored: a client that misspells or misplaces a field learns it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise exceptions.ValidationError({key[:100]: [_("Unknown field.")] for key in unknown[:20]})
+        return super().to_internal_value(data)
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False, help_text="Stable reason for a 409 (e.g. attempts_exhausted).")
@@ -171,7 +183,9 @@ _ERROR_DESCRIPTIONS = {
     401: "Not authenticated.",
     404: "No such object, or not yours.",
     409: "Refused: see `code` (e.g. the lab is closed or the attempts are used up).",
+    411: "A body without Content-Length (chunked transfer encoding) is not accepted.",
     413: "Body larger than 256 KB.",
+    422: "The Idempotency-Key was used before with a different body (`code`: idempotency_key_reused).",
     429: "Too many requests; see Retry-After.",
 }
 
@@ -190,7 +204,8 @@ def _rate(name: str, default: str) -> str:
 
 class _SurvivesCacheOutage:
     """Throttles count in the cache; while it is unreachable they let requests through (and log):
-    a Redis outage must not stop students submitting (the attempts policy still holds) or logging in."""
+    a Redis outage must not stop students submitting (the attempts policy still holds). (Failed
+    logins are counted in the database: ``accounts.lockout``.)"""
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         try:
@@ -205,58 +220,9 @@ class SubmissionRateThrottle(_SurvivesCacheOutage, UserRateThrottle):
 
     scope = "lab_submissions"
 
+    def get_ident(self, request: Request) -> str:
+        # REST framework's own reads X-Forwarded-For from anyone; ours believes trusted proxies only.
+        return client_address(request._request)
+
     def get_rate(self) -> str:
         return _rate("SUBMISSION_RATE", "30/min")
-
-
-class _LoginFailureThrottle(SimpleRateThrottle):
-    """Counts failed logins only (a successful one costs nothing): ``allow_request`` looks, and
-    ``record_failure`` counts. Rate: ``LOGIN_FAILURE_RATE`` (default 10/min)."""
-
-    def get_rate(self) -> str:
-        return _rate("LOGIN_FAILURE_RATE", "10/min")
-
-    def ident(self, request: Request) -> str | None:
-        raise NotImplementedError
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        ident = self.ident(request)
-        return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
-        return len(self.history) < self.num_requests
-
-    def record_failure(self, request: Request) -> None:
-        key = self.get_cache_key(request, None)  # type: ignore[arg-type]
-        if key is not None:
-            now = self.timer()
-            try:
-                history = [t for t in self.cache.get(key, []) if t > now - self.duration]
-                self.cache.set(key, [now, *history], self.duration)
-            except Exception:
-                logger.warning("throttle cache unavailable; a failed login not counted", exc_info=True)
-
-
-class LoginFailureByAddressThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
-    scope = "login_failures_address"
-
-    def ident(self, request: Request) -> str | None:
-        return self.get_ident(request)
-
-
-class LoginFailureByUsernameThrottle(_SurvivesCacheOutage, _LoginFailureThrottle):
-    """Also per username, so guessing one account's password from many addresses is slow too."""
-
-    scope = "login_failures_username"
-
-    def ident(self, request: Request) -> str | None:
-        data = request.data
-        username = data.get("username") if isinstance(data, Mapping) else None
-        if not isinstance(username, str) or not username:
-            return None
-        return hashlib.sha256(username.strip().lower().encode("utf-8", "replace")).hexdigest()

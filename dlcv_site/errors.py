@@ -1,7 +1,8 @@
 """What a service raises when a rule refuses a request: one base for every app.
 
 Views and the API turn a :class:`ServiceError` into a page message or a JSON answer
-(``dlcv_site.api``: 400 for :class:`InvalidInput`, 409 for the rest, with ``code`` and ``detail``).
+(``dlcv_site.api``: 400 for :class:`InvalidInput`, ``http_status`` — 409 unless a subclass says
+otherwise — for the rest, with ``code`` and ``detail``).
 Messages are translated where they are raised, in the active language (the request's), so they
 reach the student in the language they asked for; ``code`` never changes with the language.
 """
@@ -16,6 +17,8 @@ class ServiceError(Exception):
     """A rule refused the action: ``code`` is stable for clients, ``message`` is for people."""
 
     code = "refused"
+    #: The API's answer (``dlcv_site.api``): 409, or what a subclass says.
+    http_status = 409
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)

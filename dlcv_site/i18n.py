@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from grader.i18n import LANGS
 
@@ -37,15 +38,30 @@ def query_language(request: HttpRequest) -> str | None:
     return _QUERY_LANGUAGES.get(request.GET.get("lang", ""))
 
 
+def _api_lang_refusal(request: HttpRequest) -> JsonResponse | None:
+    """The API's schema allows ``lang`` = ``en`` or ``zh-Hant`` only: anything else given (empty,
+    unknown, repeated) is a 400 there, in the language the request chose otherwise."""
+    values = request.GET.getlist("lang")
+    if not values or (len(values) == 1 and values[0] in LANGS):
+        return None
+    message = _("lang must be one of: %(choices)s.") % {"choices": ", ".join(LANGS)}
+    return JsonResponse({"detail": message, "errors": {"lang": [message]}}, status=400)
+
+
 class QueryLanguageMiddleware:
     """``?lang=en`` or ``?lang=zh-Hant`` on any URL: that language for this request only (the
     language switch and ``Accept-Language`` choose it otherwise, via Django's LocaleMiddleware,
-    which must come before this one)."""
+    which must come before this one). Pages ignore a ``lang`` they do not know; the API refuses it.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            refusal = _api_lang_refusal(request)
+            if refusal is not None:
+                return refusal
         language = query_language(request)
         if language is None:
             return self.get_response(request)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DLCV_VAR_DIR", BASE_DIR / "var"))
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "quizzes",
     "labs",
@@ -66,15 +69,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "dlcv_site.i18n.QueryLanguageMiddleware",  # ?lang= for one request (after LocaleMiddleware)
-    "django.middleware.common.CommonMiddleware",
+    "dlcv_site.middleware.ChunkedBodyMiddleware",  # 411 before anything reads a body it cannot see
+    "dlcv_site.middleware.SiteCommonMiddleware",  # Django's CommonMiddleware, no slash redirects under /api/
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a login lockout into accounts.lockout.lockout_response
 ]
 
 ROOT_URLCONF = "dlcv_site.urls"
@@ -126,12 +132,40 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 # ModelBackend, with the per-request user row read by SQL compiled once (accounts/backends.py).
-AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginLockoutBackend", "accounts.backends.UserBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# Failed logins (django-axes, accounts/lockout.py): counted in the database per account and per client
+# address, each against its own limit within LOGIN_LOCKOUT_MINUTES of the last failure. An address's
+# limit is high: a lecture hall behind one NAT address logs in together, typos and all (300 students
+# in 2 minutes, a third of them mistyping once: accounts/tests/test_login_lockout.py); a password
+# spray from one address is still stopped there, a guess at one account after a few.
+LOGIN_FAILURE_LIMITS = {
+    "username": int(os.environ.get("LOGIN_ACCOUNT_FAILURE_LIMIT", "10")),
+    "ip_address": int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "150")),
+}
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks): dlcv_site/client_address.py.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = list(LOGIN_FAILURE_LIMITS)
+AXES_FAILURE_LIMIT = max(LOGIN_FAILURE_LIMITS.values())  # the handler applies each parameter's own limit
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Attempts while locked out are refused without counting: one account cannot push its address's count
+# past its own limit. Never reset on success either: that would clear the address's count too, and a
+# sprayer could clear it with a login of their own.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "dlcv_site.client_address.client_address"
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login (an exam's start is hundreds of them)
+AXES_VERBOSE = False  # lockouts and failures are still logged; not every start-up
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -219,7 +253,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 SUBMISSION_RATE = os.environ.get("SUBMISSION_RATE", "30/min")
-LOGIN_FAILURE_RATE = os.environ.get("LOGIN_FAILURE_RATE", "10/min")
 
 # CACHE_URL=redis://host:6379/2 shares the cache (and so the API throttles) across web processes.
 # A database of its own: clearing a cache flushes its whole Redis database, never the broker's.
@@ -241,8 +274,38 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts, styles, images and fonts from this site only, no inline script or style (templates keep
+# theirs in static/: dlcv_site/tests/test_security_headers.py loads every page kind in Chromium and
+# asserts no violation). data: images for Swagger UI's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- HTTPS deployments: SECURE_HTTPS=1 switches on all of it ----------------------------------
+# (TLS ends at the reverse proxy, which must set X-Forwarded-Proto.) Each part can be set on its own.
+SECURE_HTTPS = env_bool("SECURE_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # health checks from inside the network speak plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SECURE_HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", SECURE_HTTPS) else None
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = {
@@ -250,6 +313,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; failures and lockouts are WARNINGs.
+    "loggers": {"axes": {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")}},
 }
 
 # Test-only: seconds a grading job sleeps after claiming its row (the kill -9 reliability test).

@@ -20,6 +20,7 @@ from rest_framework import exceptions
 from dlcv_site.api import api_not_found
 from dlcv_site.health import health_report
 from dlcv_site.http import json_error, wants_json
+from dlcv_site.middleware import is_api_path
 
 
 @never_cache
@@ -31,7 +32,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return is_api_path(request.path)
 
 
 def _logged_in(request: HttpRequest) -> bool:
@@ -66,6 +67,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The site's 404: JSON under ``/api/`` (an API client never gets a page to parse), the page elsewhere."""
     if _is_api(request):
         return api_not_found()
     if wants_json(request):

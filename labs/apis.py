@@ -27,7 +27,14 @@ from rest_framework.response import Response
 
 from accounts.models import STAFF_ROLES, User
 from accounts.selectors import enrollments_for_user
-from dlcv_site.api import ApiView, PayloadTooLarge, StrictJSONParser, SubmissionRateThrottle, error_responses
+from dlcv_site.api import (
+    ApiView,
+    PayloadTooLarge,
+    StrictInputSerializer,
+    StrictJSONParser,
+    SubmissionRateThrottle,
+    error_responses,
+)
 from dlcv_site.i18n import django_language, grader_lang
 from grader.answers import MAX_TEXT_CHARS
 from grader.i18n import LANGS
@@ -441,9 +448,23 @@ def _uploaded_source(data: Mapping[str, Any]) -> str:
     return source
 
 
+def _refuse_fields_of_the_other_kind(kind: str, data: Mapping[str, Any]) -> None:
+    """A numeric lab takes ``answers``, a coding lab ``source_code`` or ``file``: the other kind's
+    field is refused by name, never ignored (the work sent would be lost without a word)."""
+    if kind == LabKind.NUMERIC:
+        wrong = {name: gettext("This lab is graded from numeric answers: send answers, not %(field)s.")
+                 % {"field": name} for name in ("source_code", "file") if name in data}
+    else:
+        wrong = {"answers": gettext("This lab is graded from a Python file: send source_code or file, not answers.")} \
+            if "answers" in data else {}
+    if wrong:
+        raise exceptions.ValidationError({name: [message] for name, message in wrong.items()})
+
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, pattern=IDEMPOTENCY_KEY_PATTERN,
-    description="Any unique string (e.g. a UUID): a retry with the same key returns the first submission (200).",
+    description="Any unique string (e.g. a UUID): a retry with the same key and body returns the first submission "
+    "(200); the same key with a different body is refused (422).",
 )
 
 
@@ -454,7 +475,7 @@ class SubmissionCreateApi(ApiView):
 
     parser_classes = [StrictJSONParser, MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         answers = AnswersField(required=False, help_text="Numeric labs: {part key: {answer box name: answer}}.")
         source_code = serializers.CharField(
             required=False, trim_whitespace=False, allow_blank=True,
@@ -485,7 +506,7 @@ class SubmissionCreateApi(ApiView):
         responses={
             201: OpenApiResponse(SubmissionOutputSerializer, description="Created and queued for grading."),
             200: OpenApiResponse(SubmissionOutputSerializer, description="Retry: the first submission with this Idempotency-Key."),
-            **error_responses(400, 401, 404, 409, 413, 429),
+            **error_responses(400, 401, 404, 409, 411, 413, 422, 429),
         },
     )
     def post(self, request: Request, lab_slug: str) -> Response:
@@ -498,6 +519,7 @@ class SubmissionCreateApi(ApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        _refuse_fields_of_the_other_kind(lab.kind, data)
         source_code = _uploaded_source(data) if lab.kind == LabKind.CODE else None
         if lab.kind == LabKind.NUMERIC and "answers" not in data:
             raise exceptions.ValidationError({"answers": [_("This field is required.")]})

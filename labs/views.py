@@ -13,6 +13,8 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -250,6 +252,7 @@ def submission_state(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@csp_update({"style-src": [UNSAFE_INLINE]})  # matplotlib's SVG styles its own elements inline (no scripts)
 def submission_pr_curve(request: HttpRequest, submission_id: int, part_key: str) -> HttpResponse:
     """The precision/recall picture of a graded detection part (cached per submission and grading)."""
     submission = submission_get_for_user(user=request.user, submission_id=submission_id)

@@ -47,6 +47,14 @@ class SubmissionRefused(ServiceError):
     """The lab's policy refused it: ``code`` is ``closed``, ``attempts_exhausted`` or ``unsupported``."""
 
 
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key names an earlier submission whose work differs: a client bug (the key was
+    reused for new work), answered 422 as the IETF Idempotency-Key draft says, never with the old one."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
 @dataclass(frozen=True)
 class SubmissionCreateResult:
     submission: Submission
@@ -132,6 +140,15 @@ def _existing(lab: Lab, user: User, idempotency_key: str) -> Submission | None:
     return Submission.objects.filter(lab=lab, user=user, idempotency_key=idempotency_key).first()
 
 
+def _retried(existing: Submission, answers: Mapping[str, Any] | None, source_code: str | None) -> SubmissionCreateResult:
+    """A retry with a key already used: the first submission, if the work sent is the same; the same
+    key with other answers or another file raises ``IdempotencyKeyReused``."""
+    if existing.answers != dict(answers or {}) or existing.source_code != (source_code or ""):
+        raise IdempotencyKeyReused(_("This Idempotency-Key was used for a submission with different content. "
+                                     "Use a new key for new work."))
+    return SubmissionCreateResult(existing, created=False)
+
+
 def submission_create(
     *,
     user: User,
@@ -150,7 +167,7 @@ def submission_create(
     nothing written, no attempt used) or ``SubmissionRefused`` (``closed``, ``attempts_exhausted``,
     ``unsupported``). The same non-empty ``idempotency_key`` again returns the first submission
     with ``created=False``, also when the retries race (a per-student row lock, and the unique
-    constraint behind it).
+    constraint behind it); with other answers or another file it raises ``IdempotencyKeyReused``.
     """
     lang = lang or grader_lang()
     if lang not in LANGS:
@@ -160,7 +177,7 @@ def submission_create(
     now = now or timezone.now()
     existing = _existing(lab, user, idempotency_key)
     if existing is not None:
-        return SubmissionCreateResult(existing, created=False)
+        return _retried(existing, answers, source_code)
     if lab.kind not in (LabKind.NUMERIC, LabKind.CODE) or (lab.kind == LabKind.CODE and not lab.codelab):
         raise SubmissionRefused(_("This lab is not graded from numeric answers."), code="unsupported")
     if lab.kind == LabKind.NUMERIC and source_code:
@@ -192,7 +209,7 @@ def submission_create(
             User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
             existing = _existing(lab, user, idempotency_key)
             if existing is not None:
-                return SubmissionCreateResult(existing, created=False)
+                return _retried(existing, answers, source_code)
             mine = Submission.objects.filter(lab=lab, user=user).aggregate(last=Max("number"), counted=_counted())
             _check_attempts(policy, mine["counted"])
             submission = Submission.objects.create(
@@ -214,5 +231,5 @@ def submission_create(
         existing = _existing(lab, user, idempotency_key)
         if existing is None:
             raise
-        return SubmissionCreateResult(existing, created=False)
+        return _retried(existing, answers, source_code)
     return SubmissionCreateResult(submission, created=True)

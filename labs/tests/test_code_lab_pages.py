@@ -224,6 +224,8 @@ def test_code_labs_are_submitted_through_the_api_only(code_lab: Lab, student: Us
     assert 'action="/api/labs/code-iou/submissions/"' in html
     assert client.post("/labs/code-iou/submit", {"answers": "{}"}).status_code == 404  # no second endpoint
     response = client.post("/api/labs/code-iou/submissions/", {"answers": {}}, content_type="application/json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["answers"]  # a numeric lab's field
+    response = client.post("/api/labs/code-iou/submissions/", {}, content_type="application/json")
     assert response.status_code == 400 and "source_code" in response.json()["errors"]
     assert not Submission.objects.exists()
 

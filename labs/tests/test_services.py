@@ -216,7 +216,8 @@ def test_same_idempotency_key_returns_the_first_submission(course, student) -> N
 def test_a_key_inserted_by_a_racing_writer_is_caught_by_the_constraint(course, student, monkeypatch) -> None:
     """The unique constraint backs the lock: an IntegrityError on the key returns the winner's row."""
     lab = make_lab(course)
-    winner = Submission.objects.create(lab=lab, user=student, number=1, idempotency_key="k", answers={})
+    winner = Submission.objects.create(lab=lab, user=student, number=1, idempotency_key="k",
+                                       answers=lab_answers(lab, student))  # the same body, sent twice
     real = submission_services._existing
     calls = {"n": 0}
 
