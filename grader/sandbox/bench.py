@@ -69,9 +69,10 @@ def _fork_preimported_ms(repeat: int) -> list[float]:
 
 def baselines(runner: SandboxRunner, repeat: int) -> dict[str, Any]:
     cfg = runner.config
+    numpy_site = str(cfg.runtime(("numpy",)).site_dir)
     bwrap_numpy = [
         cfg.bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-        sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {cfg.resolved_site_packages()!r}); import numpy",
+        sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {numpy_site!r}); import numpy",
     ]
     return {
         "fork_exec_true": _summary(_timed(lambda: subprocess.run(["/bin/true"], check=True), repeat)),
@@ -83,7 +84,7 @@ def baselines(runner: SandboxRunner, repeat: int) -> dict[str, Any]:
 
 
 def overhead(runner: SandboxRunner, torch: bool, repeat: int) -> dict[str, Any]:
-    job = JobSpec(source=TRIVIAL, calls=CALL, limits=Limits(), torch=torch)
+    job = JobSpec(source=TRIVIAL, calls=CALL, limits=Limits(), packages=("numpy", "torch") if torch else ("numpy",))
     runner.run(job)  # warm
     totals, overheads = [], []
     for _ in range(repeat):

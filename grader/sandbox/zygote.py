@@ -145,7 +145,13 @@ def _call_error(exc):
         return {"exception": "MemoryError",
                 "error": "MemoryError: your function ran out of memory, most likely in a recursion too deep "
                          f"(the interpreter failed with {type(exc).__name__}: {exc})"}
-    return {"error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__}
+    return {"error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__, **_missing_module(exc)}
+
+
+def _missing_module(exc):
+    """For an import that failed: the module it asked for (the grader words what the lab allows)."""
+    name = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    return {"module": name[:200]} if isinstance(name, str) and name else {}
 
 
 def run_harness(wire, result_fd, work_dir):
@@ -181,7 +187,7 @@ def run_harness(wire, result_fd, work_dir):
         exec(code, module.__dict__)
     except BaseException as exc:
         emit({"kind": "import_error", "error": f"{type(exc).__name__}: {exc}",
-              "exception": type(exc).__name__, "traceback": _student_traceback(exc, filename),
+              "exception": type(exc).__name__, **_missing_module(exc), "traceback": _student_traceback(exc, filename),
               "seconds": time.perf_counter() - started})
         return
     emit({"kind": "imported", "seconds": time.perf_counter() - started})

@@ -66,7 +66,7 @@ def sandbox() -> Iterator[SandboxRunner]:
 
 def run(sandbox: SandboxRunner, source: str, *calls: tuple[str, tuple], limits: Limits = FAST,
         torch: bool = False) -> JobOutcome:
-    job = JobSpec(source=source, limits=limits, torch=torch, calls=[
+    job = JobSpec(source=source, limits=limits, packages=("numpy", "torch") if torch else ("numpy",), calls=[
         {"id": f"t{i}", "function": name, "args": args, "kwargs": {}} for i, (name, args) in enumerate(calls)
     ])
     outcome = sandbox.run(job)
@@ -355,7 +355,7 @@ def test_a_dead_zygote_fails_its_job_as_ours_and_is_restarted(sandbox: SandboxRu
 
     from grader.sandbox.runner import SandboxError
 
-    zygote = sandbox.zygote(False)
+    zygote = sandbox.zygote(("numpy",))
     errors: list[BaseException] = []
 
     def slow_job() -> None:
