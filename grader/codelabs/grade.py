@@ -161,9 +161,16 @@ def grade_code(*, lab: CodeLab, source: str, seed: int, runner: Runner,
     tests: list[TestResult] = []
     summary: Text | None = None
     died_during_seen = False
+    # The job signalled its own sandbox (its process group, every process, its parent): the run
+    # ended there, and nothing it returned counts.
+    stopped_itself = bool(outcome.status.get("stopped_itself"))
     for case in cases:
         frame = results.get(case.name)
-        if import_error is not None:
+        if stopped_itself:
+            summary = Text("Your code stopped its own process (it sent a signal to the processes running it), "
+                           "so this run has no result: 0 points.")
+            tests.append(_test(case, "error", None, summary, None))
+        elif import_error is not None:
             summary = summary or _import_failure(import_error, packages)
             tests.append(_test(case, "not_run", None, summary, None))
         elif frame is None:

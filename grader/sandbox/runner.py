@@ -5,13 +5,18 @@ per function call), its capped stdout/stderr and its exit status. It never judge
 caller compares the returned values with the reference, outside the student's process.
 
 The sandbox (``bwrap``): every namespace unshared (no network at all), a read-only root holding
-only ``/usr``, the Python runtime and the allowed packages (not the project, the reference code,
-the settings or any socket), an empty environment, uid 65534. Inside, ``zygote.py`` has imported
-numpy (and torch) once and forks a supervisor per job, which puts the job in its own user, mount
-and PID namespace with fresh tmpfs mounts, no capabilities and rlimits, and kills it at the wall
-limit. When the grader itself runs as root, the sandbox is started as uid 65534 so that the
-process limit applies (root is exempt from RLIMIT_NPROC); a private mount namespace makes the
-runtime visible to that uid without changing any permission on the host.
+only the runtime for the job's package set (:mod:`grader.sandbox.runtime`: the interpreter's
+standard library without site-packages, and numpy, or numpy and torch, with their own imports —
+a numpy lab's sandbox has no torch at all) and the system libraries it loads; not /usr, not the
+host's or the virtualenv's site-packages, not the project, the reference code, the settings or
+any socket; an empty environment, uid 65534. Inside, ``zygote.py`` has imported the packages once
+and forks per job an init, a guard and the job in their own user, mount and PID namespace and
+session (see there), with fresh tmpfs mounts, no capabilities and rlimits, killed at the wall
+limit. The zygotes are started from one long-lived thread (:class:`_Starter`): bwrap's
+``--die-with-parent`` is tied to the starting thread. When the grader itself runs as root, the
+sandbox is started as uid 65534 so that the process limit applies (root is exempt from
+RLIMIT_NPROC); a private mount namespace makes the runtime visible to that uid without changing
+any permission on the host.
 """
 
 from __future__ import annotations

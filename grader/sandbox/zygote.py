@@ -9,11 +9,19 @@ pipes directly and the zygote never touches a job's data.
 Per job (``_supervise``):
 
 * the **supervisor** (a fork of the zygote) unshares a new user, mount, PID, IPC and UTS namespace
-  and forks the **job**, which is PID 1 there: when it exits or is killed, the kernel kills every
-  process it left behind, daemonized or not. The supervisor enforces the wall-clock limit with a
-  ``SIGKILL`` to the job and writes the exit status (JSON) to the status pipe.
-* the **job** mounts a fresh size-limited tmpfs on ``/work``, ``/tmp`` and ``/dev/shm`` and a
-  fresh ``/proc``, drops every capability (and sets no-new-privs), sets rlimits, closes every
+  and forks the job's **init**, PID 1 there. It enforces the wall-clock limit with a ``SIGKILL``
+  to init — which ends every process of the namespace, daemonized or not — and writes the exit
+  status (JSON) to the status pipe.
+* **init** starts a new session (the job's: nothing of the zygote's session or process group is
+  in it), mounts a fresh size-limited tmpfs on ``/work``, ``/tmp`` and ``/dev/shm`` and a fresh
+  ``/proc``, forks the **guard** (PID 2), and reaps. The kernel drops every signal a process of
+  the namespace sends its init with the default action, so the job cannot stop it.
+* the **guard** forks the **job** (PID 3) and reports how it ended. ``kill(0)``,
+  ``killpg(getpgrp())``, ``kill(-1)`` and ``kill(getppid())`` — the job signalling its own sandbox —
+  all reach the guard: init sees it die (or stop), kills the rest and reports ``stopped_itself``;
+  the grader scores that run 0 with "your code stopped its own process". The zygote, outside the
+  namespace and the session, is out of reach.
+* the **job** drops every capability (and sets no-new-privs), sets rlimits, closes every
   descriptor but 0–3, and runs the harness: import the student's module, call each function,
   stream each return value as a frame to fd 3. Nothing it does outlives it: its files are in its
   own tmpfs, its processes in its own PID namespace, its memory in its own forked address space.
@@ -235,19 +243,24 @@ def run_harness(wire, result_fd, work_dir):
     emit({"kind": "done"})
 
 
+def _fresh_mounts(limits):
+    """In the job's mount and PID namespace: a size-limited tmpfs on /work, /tmp and /dev/shm, and
+    a /proc that shows this namespace's processes only."""
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    size = int(limits["disk_mb"])
+    for target in (WORK_DIR, "/tmp", "/dev/shm"):
+        if os.path.isdir(target):
+            _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0700")
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+
+
 def _job_main(wire, limits, sandboxed):
-    """The job process: fresh mounts, no capabilities, rlimits, then the harness. Never returns."""
+    """The job process: no capabilities, rlimits, then the harness. Never returns."""
     code = 0
     work_dir = limits.get("work_dir") or WORK_DIR
     try:
         if sandboxed:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-            size = int(limits["disk_mb"])
-            for target in (WORK_DIR, "/tmp", "/dev/shm"):
-                if os.path.isdir(target):
-                    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0700")
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
             _drop_all_capabilities()
         os.chdir(work_dir)
         _set_limits(limits)
@@ -272,9 +285,103 @@ def _job_main(wire, limits, sandboxed):
     os._exit(code)
 
 
+def _set_signals(handlers):
+    for sig, handler in handlers.items():
+        try:
+            signal.signal(sig, handler)
+        except (OSError, ValueError, TypeError):
+            pass
+
+
+def _default_signals():
+    """Every catchable signal back to its default action (the zygote is Python: SIGINT would raise
+    KeyboardInterrupt), so that PID 1 of the job's namespace ignores what the job sends it and the
+    guard dies of it. Returns the zygote's own, for the job (Python ignores SIGPIPE and SIGXFSZ:
+    a closed pipe or a too-large file is an exception there, not a death)."""
+    catchable = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
+    saved = {sig: signal.getsignal(sig) for sig in catchable}
+    _set_signals({sig: signal.SIG_DFL for sig in catchable})
+    return {sig: handler for sig, handler in saved.items() if handler is not None}
+
+
+def _usage(wait_status, usage):
+    result = {"cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}
+    if os.WIFSIGNALED(wait_status):
+        result["signal"] = os.WTERMSIG(wait_status)
+    elif os.WIFSTOPPED(wait_status):
+        result["signal"] = os.WSTOPSIG(wait_status)
+    else:
+        result["exit_code"] = os.WEXITSTATUS(wait_status)
+    return result
+
+
+def _report(fd, message):
+    try:
+        os.write(fd, (json.dumps(message) + "\n").encode())
+    except OSError:
+        pass
+
+
+def _guard(wire, request, job_fds, report_fd, job_signals):
+    """PID 2 of the job's namespace, the job's parent: waits for it and reports how it ended. The job
+    can signal it (its group, ``kill(-1)``, its parent); the init below notices it die."""
+    pid = os.fork()
+    if pid == 0:
+        os.close(report_fd)
+        _set_signals(job_signals)
+        for target, source in enumerate(job_fds):
+            os.dup2(source, target)
+        _job_main(wire, request["limits"], sandboxed=True)
+    for fd in job_fds:
+        os.close(fd)
+    _, wait_status, usage = os.wait4(pid, 0)
+    _report(report_fd, {"job": _usage(wait_status, usage)})
+    os._exit(0)
+
+
+def _init(wire, request, job_fds, report_fd):
+    """PID 1 of the job's namespace: a new session, fresh mounts, the guard (which forks the job),
+    and the reaper. Signals from inside its namespace cannot stop it (the kernel ignores those with
+    the default action for a namespace's init). When the guard dies of a signal or is stopped, the
+    job has signalled its own sandbox: everything else in the namespace is killed and that is
+    reported as the job stopping itself."""
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        job_signals = _default_signals()
+        os.setsid()
+        _fresh_mounts(request["limits"])
+        guard = os.fork()
+        if guard == 0:
+            _guard(wire, request, job_fds, report_fd, job_signals)
+        for fd in job_fds:
+            os.close(fd)
+        stopped_itself = False
+        job_status = None
+        while True:
+            try:
+                pid, wait_status, usage = os.wait4(-1, os.WUNTRACED)
+            except ChildProcessError:
+                break
+            if pid == guard:
+                if os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0:
+                    break  # it reported the job's end; whatever the job left behind dies with us
+                stopped_itself = True
+                try:
+                    os.kill(-1, signal.SIGKILL)  # all but this process, in this namespace
+                except ProcessLookupError:
+                    pass  # nothing left
+            elif job_status is None and not os.WIFSTOPPED(wait_status):
+                job_status = _usage(wait_status, usage)  # the job, reparented to us
+        _report(report_fd, {"stopped_itself": stopped_itself, **({"job": job_status} if job_status else {})})
+    except BaseException as exc:
+        _report(report_fd, {"sandbox_error": f"{type(exc).__name__}: {exc}"})
+    os._exit(0)
+
+
 def _supervise(wire, request, fds):
-    """The supervisor process: new namespaces, fork the job, enforce the wall clock, report."""
+    """The supervisor process: new namespaces, fork the job's init, enforce the wall clock, report."""
     stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
+    job_fds = (stdin_fd, stdout_fd, stderr_fd, result_fd)
     status = {"kind": "status"}
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -283,15 +390,35 @@ def _supervise(wire, request, fds):
         _write_file("/proc/self/setgroups", "deny")
         _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
         _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
+        report_r, report_w = os.pipe()
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            for target, source in ((0, stdin_fd), (1, stdout_fd), (2, stderr_fd), (3, result_fd)):
-                os.dup2(source, target)
-            _job_main(wire, request["limits"], sandboxed=True)
-        for fd in (stdin_fd, stdout_fd, stderr_fd, result_fd):
+            os.close(report_r)
+            os.close(status_fd)
+            _init(wire, request, job_fds, report_w)
+        os.close(report_w)
+        for fd in job_fds:
             os.close(fd)
-        status.update(_wait_with_deadline(pid, started, float(request["limits"]["wall_seconds"])))
+        ended = _wait_with_deadline(pid, started, float(request["limits"]["wall_seconds"]))
+        reports = {}
+        with os.fdopen(report_r, "rb") as report:
+            for line in report.read(1 << 16).splitlines():
+                try:
+                    reports.update(json.loads(line))
+                except ValueError:
+                    pass
+        if "sandbox_error" in reports:
+            raise RuntimeError(reports["sandbox_error"])
+        # How the job ended (from its parent, or from init if its parent was killed); the resources
+        # are the whole namespace's.
+        job = reports.get("job")
+        if job:
+            for key in ("signal", "exit_code"):
+                ended.pop(key, None)
+            ended.update({k: job[k] for k in ("signal", "exit_code") if k in job})
+        status.update(ended)
+        status["stopped_itself"] = bool(reports.get("stopped_itself"))
     except BaseException as exc:
         status["sandbox_error"] = f"{type(exc).__name__}: {exc}"
     try:
@@ -301,7 +428,7 @@ def _supervise(wire, request, fds):
 
 
 def _wait_with_deadline(pid, started, wall_seconds):
-    """Wait for the job; SIGKILL it (and so its whole PID namespace) at the deadline."""
+    """Wait for the job's init; SIGKILL it (and so its whole PID namespace) at the deadline."""
     pidfd = os.pidfd_open(pid)
     import select
 
@@ -314,17 +441,7 @@ def _wait_with_deadline(pid, started, wall_seconds):
         os.kill(pid, signal.SIGKILL)
     _, wait_status, usage = os.wait4(pid, 0)
     os.close(pidfd)
-    result = {
-        "wall_seconds": time.monotonic() - started,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "max_rss_kb": usage.ru_maxrss,
-        "timed_out": timed_out,
-    }
-    if os.WIFSIGNALED(wait_status):
-        result["signal"] = os.WTERMSIG(wait_status)
-    else:
-        result["exit_code"] = os.WEXITSTATUS(wait_status)
-    return result
+    return {"wall_seconds": time.monotonic() - started, "timed_out": timed_out, **_usage(wait_status, usage)}
 
 
 # --------------------------------------------------------------------------- the zygote loop
