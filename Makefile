@@ -35,7 +35,8 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # The sandbox's own Python (var/sandbox): the interpreter's standard library, numpy, and numpy+torch,
 # as hard links into the virtualenv (a few seconds once; a few metadata reads when already built).
-sandbox-runtime: $(VENV)/.run-deps
+# (After the dependencies in each target that lists it: it reads the installed numpy and torch.)
+sandbox-runtime: | $(BIN)/python
 	$(BIN)/python -m grader.sandbox.runtime build
 
 setup: $(VENV)/.run-deps sandbox-runtime

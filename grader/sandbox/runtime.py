@@ -57,9 +57,8 @@ _LIBRARIES = "system-libraries.json"
 
 
 def default_runtime_dir() -> Path:
-    """``$GRADER_SANDBOX_RUNTIME`` or the project's ``var/sandbox``."""
-    configured = os.environ.get("GRADER_SANDBOX_RUNTIME", "")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "var" / "sandbox"
+    """The project's ``var/sandbox`` (``SandboxConfig.runtime_dir`` or ``--root`` choose another)."""
+    return Path(__file__).resolve().parents[2] / "var" / "sandbox"
 
 
 def runtime_name(packages: Iterable[str]) -> str:
@@ -291,7 +290,7 @@ def build_all(root: Path | None = None) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the sandbox's minimal Python runtimes.")
     parser.add_argument("command", choices=["build"])
-    parser.add_argument("--root", type=Path, default=None, help="default: var/sandbox ($GRADER_SANDBOX_RUNTIME)")
+    parser.add_argument("--root", type=Path, default=None, help="default: var/sandbox")
     args = parser.parse_args(argv)
     report = build_all(args.root)
     print(f"sandbox runtimes: {json.dumps(report)}")
