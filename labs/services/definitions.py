@@ -14,7 +14,7 @@ from django.db.models import F
 from accounts.models import Course
 from grader.codelabs import CodeLab, get_codelab
 from grader.problems import get_family
-from grader.sandbox.runtime import DEFAULT_PACKAGES, package_set_errors
+from grader.sandbox.runtime import package_set_errors
 from labs.models import Lab, LabKind, LabPart
 from labs.policy import policy_spec_errors
 
@@ -88,7 +88,7 @@ def lab_spec_errors(spec: Any) -> list[str]:
             codelab = get_codelab(str(spec.get("codelab") or ""))
         except KeyError as exc:
             return [*errors, f"codelab: {exc.args[0]}"]
-        return errors + _allowed_packages_errors(spec.get("allowed_packages", list(DEFAULT_PACKAGES)), codelab)
+        return errors + _allowed_packages_errors(spec.get("allowed_packages", list(codelab.allowed_packages)), codelab)
     if spec.get("codelab"):
         errors.append("codelab is only for kind: code")
     if "allowed_packages" in spec:
@@ -123,8 +123,10 @@ def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
     lab.description = (spec.get("description") or "").strip()
     lab.kind = spec.get("kind", LabKind.NUMERIC)
     lab.codelab = str(spec.get("codelab") or "") if lab.kind == LabKind.CODE else ""
+    # Default: what the code lab itself allows (numpy, unless its solution needs more).
     lab.allowed_packages = (
-        sorted(set(spec.get("allowed_packages") or DEFAULT_PACKAGES)) if lab.kind == LabKind.CODE else []
+        sorted(set(spec.get("allowed_packages") or get_codelab(lab.codelab).allowed_packages))
+        if lab.kind == LabKind.CODE else []
     )
     lab.code_points = (
         Decimal(str(get_codelab(lab.codelab).total_points())).quantize(Decimal("0.01")) if lab.codelab else Decimal(0)
