@@ -6,16 +6,19 @@ and talks to it over one Unix socket (fd 3): each job is a JSON line plus five d
 with ``SCM_RIGHTS`` — input, stdout, stderr, results, status — so the trusted side reads the job's
 pipes directly and the zygote never touches a job's data.
 
-Per job (``_supervise``):
+Per job (``_spawn``):
 
-* the **supervisor** (a fork of the zygote) unshares a new user, mount, PID, IPC and UTS namespace
-  and forks the job's **init**, PID 1 there. It enforces the wall-clock limit with a ``SIGKILL``
-  to init — which ends every process of the namespace, daemonized or not — and writes the exit
-  status (JSON) to the status pipe.
+* the zygote starts the job's **init** with one ``clone3`` straight into a new user, mount, PID,
+  IPC and UTS namespace: PID 1 there (where clone3 is refused, a fork unshares and forks it).
+  Each fork of a process that has imported torch costs tens of milliseconds, so a job costs
+  three: init, the guard, the job.
 * **init** starts a new session (the job's: nothing of the zygote's session or process group is
   in it), mounts a fresh size-limited tmpfs on ``/work``, ``/tmp`` and ``/dev/shm`` and a fresh
-  ``/proc``, forks the **guard** (PID 2), and reaps. The kernel drops every signal a process of
-  the namespace sends its init with the default action, so the job cannot stop it.
+  ``/proc``, forks the **guard** (PID 2), enforces the wall-clock limit (``SIGKILL`` to every
+  other process of the namespace, daemonized or not), reaps, and writes the job's status (JSON)
+  to the status pipe. The kernel drops every signal a process of the namespace sends its init
+  with the default action, so the job cannot stop it; when init ends, the kernel kills whatever
+  is left in the namespace.
 * the **guard** forks the **job** (PID 3) and reports how it ended. ``kill(0)``,
   ``killpg(getpgrp())``, ``kill(-1)`` and ``kill(getppid())`` — the job signalling its own sandbox —
   all reach the guard: init sees it die (or stop), kills the rest and reports ``stopped_itself``;
@@ -33,10 +36,12 @@ The zygote never runs student code, so no state can pass from one job to the nex
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -324,7 +329,7 @@ def _report(fd, message):
 
 def _guard(wire, request, job_fds, report_fd, job_signals):
     """PID 2 of the job's namespace, the job's parent: waits for it and reports how it ended. The job
-    can signal it (its group, ``kill(-1)``, its parent); the init below notices it die."""
+    can signal it (its group, ``kill(-1)``, its parent); init notices it die."""
     pid = os.fork()
     if pid == 0:
         os.close(report_fd)
@@ -339,86 +344,83 @@ def _guard(wire, request, job_fds, report_fd, job_signals):
     os._exit(0)
 
 
-def _init(wire, request, job_fds, report_fd):
-    """PID 1 of the job's namespace: a new session, fresh mounts, the guard (which forks the job),
-    and the reaper. Signals from inside its namespace cannot stop it (the kernel ignores those with
-    the default action for a namespace's init). When the guard dies of a signal or is stopped, the
-    job has signalled its own sandbox: everything else in the namespace is killed and that is
-    reported as the job stopping itself."""
+def _kill_the_rest():
     try:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        job_signals = _default_signals()
-        os.setsid()
-        _fresh_mounts(request["limits"])
-        guard = os.fork()
-        if guard == 0:
-            _guard(wire, request, job_fds, report_fd, job_signals)
-        for fd in job_fds:
-            os.close(fd)
-        stopped_itself = False
-        job_status = None
-        while True:
-            try:
-                pid, wait_status, usage = os.wait4(-1, os.WUNTRACED)
-            except ChildProcessError:
-                break
-            if pid == guard:
-                if os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0:
-                    break  # it reported the job's end; whatever the job left behind dies with us
-                stopped_itself = True
-                try:
-                    os.kill(-1, signal.SIGKILL)  # all but this process, in this namespace
-                except ProcessLookupError:
-                    pass  # nothing left
-            elif job_status is None and not os.WIFSTOPPED(wait_status):
-                job_status = _usage(wait_status, usage)  # the job, reparented to us
-        _report(report_fd, {"stopped_itself": stopped_itself, **({"job": job_status} if job_status else {})})
-    except BaseException as exc:
-        _report(report_fd, {"sandbox_error": f"{type(exc).__name__}: {exc}"})
-    os._exit(0)
+        os.kill(-1, signal.SIGKILL)  # every process of this namespace but its init
+    except ProcessLookupError:
+        pass  # nothing left
 
 
-def _supervise(wire, request, fds):
-    """The supervisor process: new namespaces, fork the job's init, enforce the wall clock, report."""
+def _init(wire, request, fds, map_ids):
+    """PID 1 of the job's namespace: a new session, fresh mounts, the guard (which forks the job),
+    the wall-clock limit, the reaper, and the job's status. Signals from inside its namespace
+    cannot stop it (the kernel drops those with the default action sent to a namespace's init).
+    When the guard dies of a signal or is stopped, the job has signalled its own sandbox: the rest
+    of the namespace is killed and that is reported as the job stopping itself."""
+    started = time.monotonic()
     stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
     job_fds = (stdin_fd, stdout_fd, stderr_fd, result_fd)
     status = {"kind": "status"}
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        uid, gid = os.getuid(), os.getgid()
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-        _write_file("/proc/self/setgroups", "deny")
-        _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
-        _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
+        if map_ids:
+            _map_own_ids(*map_ids)
+        job_signals = _default_signals()
+        os.setsid()
+        _fresh_mounts(request["limits"])
         report_r, report_w = os.pipe()
-        started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
+        guard = os.fork()
+        if guard == 0:
             os.close(report_r)
             os.close(status_fd)
-            _init(wire, request, job_fds, report_w)
+            _guard(wire, request, job_fds, report_w, job_signals)
         os.close(report_w)
         for fd in job_fds:
             os.close(fd)
-        ended = _wait_with_deadline(pid, started, float(request["limits"]["wall_seconds"]))
-        reports = {}
+        deadline = started + float(request["limits"]["wall_seconds"])
+        guard_fd = os.pidfd_open(guard)
+        poller = select.poll()
+        poller.register(guard_fd, select.POLLIN)
+        timed_out = stopped_itself = False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                _kill_the_rest()
+                break
+            # An exit wakes the poll at once; a stop (SIGSTOP) is seen within a slice.
+            poller.poll(min(remaining, 0.1) * 1000)
+            pid, wait_status, _ = os.wait4(guard, os.WNOHANG | os.WUNTRACED)
+            if pid == 0:
+                continue
+            if not (os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
+                stopped_itself = True
+                _kill_the_rest()
+            break
+        os.close(guard_fd)
+        job = None
+        if timed_out or stopped_itself:
+            while True:  # the job, reparented to us once the guard is gone
+                try:
+                    pid, wait_status, usage = os.wait4(-1, 0)
+                except ChildProcessError:
+                    break
+                if pid != guard and job is None and not os.WIFSTOPPED(wait_status):
+                    job = _usage(wait_status, usage)
+        else:
+            _kill_the_rest()  # what the job left behind
         with os.fdopen(report_r, "rb") as report:
             for line in report.read(1 << 16).splitlines():
-                try:
-                    reports.update(json.loads(line))
-                except ValueError:
-                    pass
-        if "sandbox_error" in reports:
-            raise RuntimeError(reports["sandbox_error"])
-        # How the job ended (from its parent, or from init if its parent was killed); the resources
-        # are the whole namespace's.
-        job = reports.get("job")
-        if job:
-            for key in ("signal", "exit_code"):
-                ended.pop(key, None)
-            ended.update({k: job[k] for k in ("signal", "exit_code") if k in job})
-        status.update(ended)
-        status["stopped_itself"] = bool(reports.get("stopped_itself"))
+                with contextlib.suppress(ValueError, AttributeError):
+                    job = json.loads(line).get("job") or job
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        status.update({"wall_seconds": time.monotonic() - started, "timed_out": timed_out,
+                       "stopped_itself": stopped_itself,
+                       "cpu_seconds": children.ru_utime + children.ru_stime, "max_rss_kb": children.ru_maxrss})
+        if timed_out or not job:
+            status["signal"] = signal.SIGKILL
+        else:
+            status.update({k: job[k] for k in ("signal", "exit_code") if k in job})
     except BaseException as exc:
         status["sandbox_error"] = f"{type(exc).__name__}: {exc}"
     try:
@@ -427,21 +429,54 @@ def _supervise(wire, request, fds):
         os._exit(0)
 
 
-def _wait_with_deadline(pid, started, wall_seconds):
-    """Wait for the job's init; SIGKILL it (and so its whole PID namespace) at the deadline."""
-    pidfd = os.pidfd_open(pid)
-    import select
+def _map_own_ids(uid, gid):
+    """In a new user namespace: map our own uid and gid (nobody else exists there)."""
+    _write_file("/proc/self/setgroups", "deny")
+    _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
 
-    timed_out = False
-    remaining = wall_seconds
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    if not poller.poll(max(0, remaining) * 1000):
-        timed_out = True
-        os.kill(pid, signal.SIGKILL)
-    _, wait_status, usage = os.wait4(pid, 0)
-    os.close(pidfd)
-    return {"wall_seconds": time.monotonic() - started, "timed_out": timed_out, **_usage(wait_status, usage)}
+
+class _CloneArgs(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size", "tls",
+        "set_tid", "set_tid_size", "cgroup")]
+
+
+SYS_CLONE3 = 435  # the same number on every architecture
+_JOB_NAMESPACES = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+_libc.syscall.restype = ctypes.c_long
+
+
+def _spawn(wire, request, fds, control):
+    """Start the job's init in new user, mount, PID, IPC and UTS namespaces: one ``clone3`` (a fork
+    straight into the namespaces — every fork of a process that has imported torch costs tens of
+    ms), or, where clone3 is refused, a fork that unshares and forks again."""
+    uid, gid = os.getuid(), os.getgid()
+    args = _CloneArgs(flags=_JOB_NAMESPACES, exit_signal=signal.SIGCHLD)
+    pid = _libc.syscall(SYS_CLONE3, ctypes.byref(args), ctypes.c_size_t(ctypes.sizeof(args)))
+    if pid == 0:
+        control.close()
+        _init(wire, request, fds, (uid, gid))
+    if pid > 0:
+        return
+    if os.fork() == 0:
+        control.close()
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # it waits for init
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            _check(_libc.unshare(_JOB_NAMESPACES), "unshare")
+            _map_own_ids(uid, gid)
+            init = os.fork()
+            if init == 0:
+                _init(wire, request, fds, None)
+            for fd in fds:
+                os.close(fd)
+            os.waitpid(init, 0)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.write(fds[4], (json.dumps({"kind": "status", "sandbox_error": f"{type(exc).__name__}: {exc}"})
+                                  + "\n").encode())
+        os._exit(0)
 
 
 # --------------------------------------------------------------------------- the zygote loop
@@ -458,6 +493,9 @@ def _reap():
 
 
 def serve(wire, control_fd):
+    # Each job's init reports on its status pipe; its exit status is nobody's business, and the
+    # kernel reaps it at once (a zombie init would stay visible in the job's namespace).
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
     control.settimeout(1.0)
     control.sendall((json.dumps({"ready": True, "pid": os.getpid(), "python": sys.version.split()[0],
@@ -485,9 +523,7 @@ def serve(wire, control_fd):
             continue
         sys.stdout.flush()
         sys.stderr.flush()
-        if os.fork() == 0:
-            control.close()
-            _supervise(wire, request, fds)
+        _spawn(wire, request, fds, control)
         for fd in fds:
             os.close(fd)
 

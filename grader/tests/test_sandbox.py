@@ -8,6 +8,7 @@ then the job's own), so any process whose ``NSpid`` is that deep is a leftover.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -49,14 +50,20 @@ def _descends_from_us(pid: str) -> bool:
     return False
 
 
-def job_processes() -> list[str]:
+def job_processes(settle: float = 2.0) -> list[str]:
     """Our jobs' processes still alive: descendants of this process that live in a job's PID
-    namespace, i.e. two levels below ours (ours → the sandbox's → the job's)."""
+    namespace, i.e. two levels below ours (ours → the sandbox's → the job's). The job's init writes
+    the status just before it exits: a moment (``settle``) is allowed for that exit."""
     mine = len(_status("self").get("NSpid", "").split())
-    return [
-        p for p in os.listdir("/proc")
-        if p.isdigit() and len(_status(p).get("NSpid", "").split()) >= mine + 2 and _descends_from_us(p)
-    ]
+    deadline = time.monotonic() + settle
+    while True:
+        left = [
+            p for p in os.listdir("/proc")
+            if p.isdigit() and len(_status(p).get("NSpid", "").split()) >= mine + 2 and _descends_from_us(p)
+        ]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
