@@ -6,17 +6,18 @@ and talks to it over one Unix socket (fd 3): each job is a JSON line plus five d
 with ``SCM_RIGHTS`` — input, stdout, stderr, results, status — so the trusted side reads the job's
 pipes directly and the zygote never touches a job's data.
 
-Per job (``_spawn``):
+Per job (``_start_init``, ``_init``, ``_guard``):
 
 * the zygote starts the job's **init** with one ``clone3`` straight into a new user, mount, PID,
-  IPC and UTS namespace: PID 1 there (where clone3 is refused, a fork unshares and forks it).
-  Each fork of a process that has imported torch costs tens of milliseconds, so a job costs
-  three: init, the guard, the job.
+  IPC and UTS namespace: PID 1 there (where clone3 is refused, a fork unshares and forks it). It
+  does so ahead of time, when no job is arriving: a *spare* init (with its guard) waits on a
+  socket for the next job and its five descriptors. Each fork of a process that has imported
+  torch costs tens of milliseconds; made ahead, only the job's own fork is in a job's time.
 * **init** starts a new session (the job's: nothing of the zygote's session or process group is
-  in it), mounts a fresh size-limited tmpfs on ``/work``, ``/tmp`` and ``/dev/shm`` and a fresh
-  ``/proc``, forks the **guard** (PID 2), enforces the wall-clock limit (``SIGKILL`` to every
-  other process of the namespace, daemonized or not), reaps, and writes the job's status (JSON)
-  to the status pipe. The kernel drops every signal a process of the namespace sends its init
+  in it) and forks the **guard** (PID 2); given a job, it mounts a fresh size-limited tmpfs on
+  ``/work``, ``/tmp`` and ``/dev/shm`` and a fresh ``/proc``, hands the job to the guard, enforces
+  the wall-clock limit (``SIGKILL`` to every other process of the namespace, daemonized or not),
+  reaps, and writes the job's status (JSON) to the status pipe. The kernel drops every signal a process of the namespace sends its init
   with the default action, so the job cannot stop it; when init ends, the kernel kills whatever
   is left in the namespace.
 * the **guard** forks the **job** (PID 3) and reports how it ended. ``kill(0)``,
@@ -327,9 +328,28 @@ def _report(fd, message):
         pass
 
 
-def _guard(wire, request, job_fds, report_fd, job_signals):
-    """PID 2 of the job's namespace, the job's parent: waits for it and reports how it ended. The job
-    can signal it (its group, ``kill(-1)``, its parent); init notices it die."""
+def _receive(sock):
+    """One request from ``sock``: a JSON line and the descriptors sent with it (``None`` at EOF)."""
+    buffer, fds = b"", []
+    while b"\n" not in buffer:
+        data, more, _flags, _addr = socket.recv_fds(sock, 65536, 8)
+        fds += more
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return None, []
+        buffer += data
+    return json.loads(buffer.partition(b"\n")[0]), fds
+
+
+def _guard(wire, sock, report_fd, job_signals):
+    """PID 2 of the job's namespace, the job's parent: forks the job when init hands it the job,
+    waits for it and reports how it ended. The job can signal it (its group, ``kill(-1)``, its
+    parent); init notices it die."""
+    request, job_fds = _receive(sock)
+    sock.close()
+    if request is None:
+        os._exit(0)
     pid = os.fork()
     if pid == 0:
         os.close(report_fd)
@@ -351,30 +371,41 @@ def _kill_the_rest():
         pass  # nothing left
 
 
-def _init(wire, request, fds, map_ids):
-    """PID 1 of the job's namespace: a new session, fresh mounts, the guard (which forks the job),
+def _init(wire, sock, map_ids):
+    """PID 1 of the job's namespace: a new session and the guard, made ahead of time (a spare); then,
+    once the zygote hands it a job on ``sock``, fresh mounts, the job to the guard (which forks it),
     the wall-clock limit, the reaper, and the job's status. Signals from inside its namespace
     cannot stop it (the kernel drops those with the default action sent to a namespace's init).
     When the guard dies of a signal or is stopped, the job has signalled its own sandbox: the rest
     of the namespace is killed and that is reported as the job stopping itself."""
-    started = time.monotonic()
-    stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
-    job_fds = (stdin_fd, stdout_fd, stderr_fd, result_fd)
     status = {"kind": "status"}
+    status_fd = None
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if map_ids:
             _map_own_ids(*map_ids)
         job_signals = _default_signals()
         os.setsid()
-        _fresh_mounts(request["limits"])
         report_r, report_w = os.pipe()
+        to_guard, guard_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         guard = os.fork()
         if guard == 0:
             os.close(report_r)
-            os.close(status_fd)
-            _guard(wire, request, job_fds, report_w, job_signals)
+            sock.close()
+            to_guard.close()
+            _guard(wire, guard_end, report_w, job_signals)
         os.close(report_w)
+        guard_end.close()
+        request, fds = _receive(sock)  # a spare waits here for its job
+        sock.close()
+        if request is None or len(fds) != 5:
+            os._exit(0)
+        started = time.monotonic()
+        stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
+        job_fds = (stdin_fd, stdout_fd, stderr_fd, result_fd)
+        _fresh_mounts(request["limits"])
+        socket.send_fds(to_guard, [(json.dumps(request) + "\n").encode()], list(job_fds))
+        to_guard.close()
         for fd in job_fds:
             os.close(fd)
         deadline = started + float(request["limits"]["wall_seconds"])
@@ -424,7 +455,8 @@ def _init(wire, request, fds, map_ids):
     except BaseException as exc:
         status["sandbox_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        os.write(status_fd, (json.dumps(status) + "\n").encode())
+        if status_fd is not None:
+            os.write(status_fd, (json.dumps(status) + "\n").encode())
     finally:
         os._exit(0)
 
@@ -447,20 +479,22 @@ _JOB_NAMESPACES = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CL
 _libc.syscall.restype = ctypes.c_long
 
 
-def _spawn(wire, request, fds, control):
-    """Start the job's init in new user, mount, PID, IPC and UTS namespaces: one ``clone3`` (a fork
-    straight into the namespaces — every fork of a process that has imported torch costs tens of
-    ms), or, where clone3 is refused, a fork that unshares and forks again."""
+def _start_init(wire, control):
+    """A spare for the next job: its init in new user, mount, PID, IPC and UTS namespaces, with its
+    guard, waiting on the returned socket. One ``clone3`` (a fork straight into the namespaces),
+    or, where clone3 is refused, a fork that unshares and forks again. Every fork of a process that
+    has imported torch costs tens of milliseconds: made ahead, they are not in a job's time."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     uid, gid = os.getuid(), os.getgid()
     args = _CloneArgs(flags=_JOB_NAMESPACES, exit_signal=signal.SIGCHLD)
     pid = _libc.syscall(SYS_CLONE3, ctypes.byref(args), ctypes.c_size_t(ctypes.sizeof(args)))
     if pid == 0:
         control.close()
-        _init(wire, request, fds, (uid, gid))
-    if pid > 0:
-        return
-    if os.fork() == 0:
+        ours.close()
+        _init(wire, theirs, (uid, gid))
+    if pid < 0 and os.fork() == 0:
         control.close()
+        ours.close()
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # it waits for init
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -468,15 +502,26 @@ def _spawn(wire, request, fds, control):
             _map_own_ids(uid, gid)
             init = os.fork()
             if init == 0:
-                _init(wire, request, fds, None)
-            for fd in fds:
-                os.close(fd)
+                _init(wire, theirs, None)
+            theirs.close()
             os.waitpid(init, 0)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.write(fds[4], (json.dumps({"kind": "status", "sandbox_error": f"{type(exc).__name__}: {exc}"})
-                                  + "\n").encode())
-        os._exit(0)
+        finally:
+            os._exit(0)
+    theirs.close()
+    return ours
+
+
+def _hand_over(wire, control, spare, line, fds):
+    """Give the job to ``spare`` (or to a fresh init if that one is gone)."""
+    for attempt in range(2):
+        init = spare if attempt == 0 and spare is not None else _start_init(wire, control)
+        try:
+            socket.send_fds(init, [line + b"\n"], fds)
+            return
+        except OSError:
+            continue
+        finally:
+            init.close()
 
 
 # --------------------------------------------------------------------------- the zygote loop
@@ -497,16 +542,20 @@ def serve(wire, control_fd):
     # kernel reaps it at once (a zombie init would stay visible in the job's namespace).
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
-    control.settimeout(1.0)
     control.sendall((json.dumps({"ready": True, "pid": os.getpid(), "python": sys.version.split()[0],
                                  "preloaded": sorted(m for m in ("numpy", "torch") if m in sys.modules)})
                      + "\n").encode())
     buffer = b""
+    spare = _start_init(wire, control)
     while True:
         _reap()
+        # Without a spare, wait only a moment: the next one is made when no job is arriving, so
+        # back-to-back jobs do not queue behind it.
+        control.settimeout(1.0 if spare else 0.05)
         try:
             data, fds, _flags, _addr = socket.recv_fds(control, 65536, 8)
         except TimeoutError:
+            spare = spare or _start_init(wire, control)
             continue
         if not data:
             return  # the grader went away: so do we (and, by PDEATHSIG, every job)
@@ -516,14 +565,14 @@ def serve(wire, control_fd):
                 os.close(fd)
             continue
         line, _, buffer = buffer.partition(b"\n")
-        request = json.loads(line)
         if len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             continue
         sys.stdout.flush()
         sys.stderr.flush()
-        _spawn(wire, request, fds, control)
+        _hand_over(wire, control, spare, line, fds)
+        spare = None
         for fd in fds:
             os.close(fd)
 

@@ -52,18 +52,23 @@ def _descends_from_us(pid: str) -> bool:
 
 def job_processes(settle: float = 2.0) -> list[str]:
     """Our jobs' processes still alive: descendants of this process that live in a job's PID
-    namespace, i.e. two levels below ours (ours → the sandbox's → the job's). The job's init writes
-    the status just before it exits: a moment (``settle``) is allowed for that exit."""
+    namespace, i.e. two levels below ours (ours → the sandbox's → the job's), and are the job (PID 3
+    there) or what it started — not the init and guard (PIDs 1 and 2) waiting for the next job. A
+    job's init writes the status just before it exits: a moment (``settle``) is allowed for that."""
     mine = len(_status("self").get("NSpid", "").split())
+
+    def left() -> list[str]:
+        found = []
+        for pid in os.listdir("/proc"):
+            nspids = _status(pid).get("NSpid", "").split() if pid.isdigit() else []
+            if len(nspids) >= mine + 2 and int(nspids[mine + 1]) >= 3 and _descends_from_us(pid):
+                found.append(pid)
+        return found
+
     deadline = time.monotonic() + settle
-    while True:
-        left = [
-            p for p in os.listdir("/proc")
-            if p.isdigit() and len(_status(p).get("NSpid", "").split()) >= mine + 2 and _descends_from_us(p)
-        ]
-        if not left or time.monotonic() > deadline:
-            return left
+    while (found := left()) and time.monotonic() < deadline:
         time.sleep(0.02)
+    return found
 
 
 @pytest.fixture(scope="module")
