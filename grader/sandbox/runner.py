@@ -480,7 +480,7 @@ class SandboxRunner:
         outcome = _outcome(buffers, truncated, job.limits)
         outcome.wall_seconds = time.monotonic() - started
         if timed_out:
-            # The supervisor should have killed the job at the wall limit; it did not answer, so
+            # The job's init should have killed the job at the wall limit; it did not answer, so
             # the zygote is not trusted any more: restart it (killing bwrap kills everything in it).
             zygote.stop()
             raise SandboxError("the sandbox did not report the job's end in time; it was restarted")
