@@ -10,7 +10,7 @@ Per job (``_start_init``, ``_init``, ``_guard``):
 
 * the zygote starts the job's **init** with one ``clone3`` straight into a new user, mount, PID,
   IPC and UTS namespace: PID 1 there (where clone3 is refused, a fork unshares and forks it). It
-  does so ahead of time, when no job is arriving: a *spare* init (with its guard) waits on a
+  does so ahead of time, while the previous job runs: a *spare* init (with its guard) waits on a
   socket for the next job and its five descriptors. Each fork of a process that has imported
   torch costs tens of milliseconds; made ahead, only the job's own fork is in a job's time.
 * **init** starts a new session (the job's: nothing of the zygote's session or process group is
@@ -542,6 +542,7 @@ def serve(wire, control_fd):
     # kernel reaps it at once (a zombie init would stay visible in the job's namespace).
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
+    control.settimeout(1.0)
     control.sendall((json.dumps({"ready": True, "pid": os.getpid(), "python": sys.version.split()[0],
                                  "preloaded": sorted(m for m in ("numpy", "torch") if m in sys.modules)})
                      + "\n").encode())
@@ -549,13 +550,9 @@ def serve(wire, control_fd):
     spare = _start_init(wire, control)
     while True:
         _reap()
-        # Without a spare, wait only a moment: the next one is made when no job is arriving, so
-        # back-to-back jobs do not queue behind it.
-        control.settimeout(1.0 if spare else 0.05)
         try:
             data, fds, _flags, _addr = socket.recv_fds(control, 65536, 8)
         except TimeoutError:
-            spare = spare or _start_init(wire, control)
             continue
         if not data:
             return  # the grader went away: so do we (and, by PDEATHSIG, every job)
@@ -572,9 +569,9 @@ def serve(wire, control_fd):
         sys.stdout.flush()
         sys.stderr.flush()
         _hand_over(wire, control, spare, line, fds)
-        spare = None
         for fd in fds:
             os.close(fd)
+        spare = _start_init(wire, control)  # the next job's, while this one runs
 
 
 def bootstrap(wire_source, config):
