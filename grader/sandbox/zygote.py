@@ -492,7 +492,13 @@ def _start_init(wire, control):
         control.close()
         ours.close()
         _init(wire, theirs, (uid, gid))
-    if pid < 0 and os.fork() == 0:
+    try:
+        child = os.fork() if pid < 0 else -1
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
+    if child == 0:
         control.close()
         ours.close()
         try:
@@ -511,10 +517,21 @@ def _start_init(wire, control):
     return ours
 
 
+def _spare(wire, control):
+    """A spare init, or ``None`` if none can be made now (the job's status will say why)."""
+    try:
+        return _start_init(wire, control)
+    except OSError:
+        return None
+
+
 def _hand_over(wire, control, spare, line, fds):
-    """Give the job to ``spare`` (or to a fresh init if that one is gone)."""
+    """Give the job to ``spare`` (or to a fresh init if that one is gone). If no init can be made,
+    the job's status says so (the trusted side counts that as the sandbox failing, not the job)."""
     for attempt in range(2):
-        init = spare if attempt == 0 and spare is not None else _start_init(wire, control)
+        init = spare if attempt == 0 and spare is not None else _spare(wire, control)
+        if init is None:
+            continue
         try:
             socket.send_fds(init, [line + b"\n"], fds)
             return
@@ -522,6 +539,9 @@ def _hand_over(wire, control, spare, line, fds):
             continue
         finally:
             init.close()
+    with contextlib.suppress(OSError):
+        os.write(fds[4], (json.dumps({"kind": "status", "sandbox_error": "no process could be started"})
+                          + "\n").encode())
 
 
 # --------------------------------------------------------------------------- the zygote loop
@@ -547,7 +567,7 @@ def serve(wire, control_fd):
                                  "preloaded": sorted(m for m in ("numpy", "torch") if m in sys.modules)})
                      + "\n").encode())
     buffer = b""
-    spare = _start_init(wire, control)
+    spare = _spare(wire, control)
     while True:
         _reap()
         try:
@@ -571,7 +591,7 @@ def serve(wire, control_fd):
         _hand_over(wire, control, spare, line, fds)
         for fd in fds:
             os.close(fd)
-        spare = _start_init(wire, control)  # the next job's, while this one runs
+        spare = _spare(wire, control)  # the next job's, while this one runs
 
 
 def bootstrap(wire_source, config):
