@@ -17,7 +17,7 @@ NUMERIC_PREFETCH ?= 4
 # Coding labs: their own worker, one job at a time per process (prefetch 1), each in the sandbox.
 CODE_CONCURRENCY ?= 1
 
-.PHONY: run test lint web worker code-worker beat setup bench clean messages
+.PHONY: run test lint web worker code-worker beat setup bench clean messages sandbox-runtime
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed, found {sys.version}"'
@@ -33,7 +33,13 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-setup: $(VENV)/.run-deps
+# The sandbox's own Python (var/sandbox): the interpreter's standard library, numpy, and numpy+torch,
+# as hard links into the virtualenv (a few seconds once; a few metadata reads when already built).
+# (After the dependencies in each target that lists it: it reads the installed numpy and torch.)
+sandbox-runtime: | $(BIN)/python
+	$(BIN)/python -m grader.sandbox.runtime build
+
+setup: $(VENV)/.run-deps sandbox-runtime
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput -v0
 	$(MANAGE) load_bank
@@ -75,7 +81,7 @@ worker: $(VENV)/.run-deps
 	$(BIN)/celery -A dlcv_site worker -Q numeric -c $(GRADER_CONCURRENCY) --prefetch-multiplier $(NUMERIC_PREFETCH) -n numeric@%h -l info
 
 # Needs bubblewrap (apt-get install bubblewrap); student code never runs outside it.
-code-worker: $(VENV)/.run-deps
+code-worker: $(VENV)/.run-deps sandbox-runtime
 	$(BIN)/celery -A dlcv_site worker -Q code -c $(CODE_CONCURRENCY) --prefetch-multiplier 1 -n code@%h -l info
 
 # Exactly one beat process per deployment: it submits overdue exam attempts every 15 s.
@@ -86,7 +92,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 
 ## make test: the same set-up, lint, then the whole suite.
-test: $(VENV)/.test-deps lint
+test: $(VENV)/.test-deps lint sandbox-runtime
 	$(MANAGE) collectstatic --noinput -v0
 	$(BIN)/pytest
 

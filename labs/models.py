@@ -27,6 +27,9 @@ class Lab(models.Model):
     kind = models.CharField(max_length=16, choices=LabKind.choices, default=LabKind.NUMERIC)
     # Coding labs: the grader's lab spec (grader.codelabs) this lab runs, e.g. "conv2d-forward".
     codelab = models.CharField(max_length=80, blank=True)
+    # Coding labs: what the student's file may import besides the standard library (a sandbox
+    # runtime, e.g. ["numpy"] or ["numpy", "torch"]); empty: the code lab's own.
+    allowed_packages = models.JSONField(default=list, blank=True)
     # A coding lab's total points (the sum of its tests'); numeric labs sum their parts instead.
     code_points = models.DecimalField(max_digits=6, decimal_places=2, default=0)
     description = models.TextField(blank=True, help_text="Markdown + LaTeX, zh-Hant.")

@@ -64,7 +64,9 @@ def requeue_stuck_submissions() -> int:
 def _warm_the_sandbox(**_: object) -> None:
     """A worker process that consumes the ``code`` queue loads the coding labs and starts its
     sandbox zygotes (numpy, torch) in the background, so the first student of the day does not
-    wait ~3 s for ``import torch``. Numeric-only workers skip it."""
+    wait ~3 s for ``import torch``. Numeric-only workers skip it. The runner starts the zygotes from
+    its own long-lived thread, so they outlive this short one (bwrap's --die-with-parent is tied to
+    the thread that started it)."""
     queues = getattr(current_app.amqp.queues, "consume_from", None) or {}
     if CODE_QUEUE not in queues:
         return

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from grader.i18n import Text, Wording, gettext_for
 from grader.sandbox.limits import Limits
+from grader.sandbox.runtime import DEFAULT_PACKAGES
 
 __all__ = ["Check", "CodeLab", "Limits", "TestCase", "lab_file"]
 
@@ -73,7 +74,9 @@ class CodeLab(ABC):
     slug: ClassVar[str]  # also the folder name under grader/codelabs/labs/
     title: ClassVar[str]  # N_("English title"), translated by title_in
     functions: ClassVar[tuple[str, ...]]  # what the student's module must define
-    uses_torch: ClassVar[bool] = False
+    # What the student's file may import besides the standard library (a runtime of
+    # grader.sandbox.runtime.PACKAGE_SETS); a course's lab definition may allow more, never less.
+    allowed_packages: ClassVar[tuple[str, ...]] = DEFAULT_PACKAGES
     limits: ClassVar[Limits] = Limits()
     module_name: ClassVar[str] = "submission"  # the student's file is imported under this name
     # What public_tests.py compares: "values" (with the model solution's outputs) or "shapes"
@@ -86,6 +89,10 @@ class CodeLab(ABC):
                         kwargs: dict[str, Any]) -> Any:
         """What public_tests.py expects for a public case: by default the model solution's output."""
         return solution_function(*args, **kwargs)
+
+    @property
+    def uses_torch(self) -> bool:
+        return "torch" in self.allowed_packages
 
     def title_in(self, lang: str) -> str:
         """The lab's title in ``lang``."""

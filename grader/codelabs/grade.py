@@ -10,18 +10,44 @@ side, so nothing it prints, patches or forges can raise a score.
 from __future__ import annotations
 
 import signal
+import sys
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from grader.i18n import N_, Plural, Text, Verbatim, Wording
 from grader.results import GradingResult, RunOutput, TestResult
 from grader.sandbox.runner import JobOutcome, JobSpec
+from grader.sandbox.runtime import runtime_name
 
 from .base import Check, CodeLab, TestCase
 
-__all__ = ["ALLOWED_IMPORTS", "GraderBug", "Runner", "grade_code", "job_for"]
+__all__ = ["GraderBug", "Runner", "allowed_imports", "grade_code", "job_for"]
 
-#: What the student's file may import (worded where it is shown: ``Text(ALLOWED_IMPORTS)``).
-ALLOWED_IMPORTS = N_("the Python standard library, numpy and torch")
+#: What a student's file may import, per sandbox runtime (worded where it is shown).
+_ALLOWED_IMPORTS = {
+    "numpy": N_("the Python standard library and numpy"),
+    "numpy-torch": N_("the Python standard library, numpy and torch"),
+}
+
+
+def allowed_imports(packages: Sequence[str]) -> Text:
+    """What a lab allowing ``packages`` lets the student import, as a lazy text."""
+    return Text(_ALLOWED_IMPORTS[runtime_name(packages)])
+
+
+def _forbidden_module(frame: dict[str, Any], packages: Sequence[str]) -> str | None:
+    """The top-level package a failed import asked for, if the lab does not allow it."""
+    if frame.get("exception") not in ("ModuleNotFoundError", "ImportError"):
+        return None
+    module = str(frame.get("module") or "").split(".")[0][:100]
+    if not module or module in packages or module in sys.stdlib_module_names:
+        return None
+    return module
+
+
+def _not_allowed(module: str, packages: Sequence[str]) -> Text:
+    return Text("This lab allows only %(allowed)s: %(module)s is not available to your code.",
+                allowed=allowed_imports(packages), module=module)
 
 
 class Runner(Protocol):
@@ -34,9 +60,9 @@ class GraderBug(RuntimeError):
     """A check raised: our fault, never the student's (the submission is marked failed, not 0)."""
 
 
-def job_for(lab: CodeLab, source: str, cases: list[TestCase]) -> JobSpec:
+def job_for(lab: CodeLab, source: str, cases: list[TestCase], packages: Sequence[str] | None = None) -> JobSpec:
     calls = [{"id": c.name, "function": c.function, "args": tuple(c.args), "kwargs": dict(c.kwargs)} for c in cases]
-    return JobSpec(source=source, calls=calls, limits=lab.limits, torch=lab.uses_torch,
+    return JobSpec(source=source, calls=calls, limits=lab.limits, packages=tuple(packages or lab.allowed_packages),
                    filename="submission.py", module=lab.module_name)
 
 
@@ -63,15 +89,18 @@ def _death(outcome: JobOutcome, lab: CodeLab) -> Text:
     return Text("Your program exited (exit code %(code)s) before every test had run.", code=status.get("exit_code"))
 
 
-def _import_failure(frame: dict[str, Any]) -> Text:
+def _import_failure(frame: dict[str, Any], packages: Sequence[str]) -> Text:
     exception = frame.get("exception")
+    forbidden = _forbidden_module(frame, packages)
+    if forbidden:
+        return _not_allowed(forbidden, packages)
     error = str(frame.get("error", ""))
     trace = str(frame.get("traceback", ""))
     if exception == "SystemExit":
         return Text("Your file called sys.exit() while it was being imported; remove top-level code that exits.")
     if exception in ("ModuleNotFoundError", "ImportError"):
         return Text("Your file could not be imported: %(error)s. The grader has only %(allowed)s.",
-                    error=error, allowed=Text(ALLOWED_IMPORTS))
+                    error=error, allowed=allowed_imports(packages))
     return Text("Your file could not be imported:\n%(error)s", error=trace or error)
 
 
@@ -119,19 +148,30 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def grade_code(*, lab: CodeLab, source: str, seed: int, runner: Runner) -> GradingResult:
-    """Run ``source`` against every case of ``lab`` for ``seed`` and score it."""
+def grade_code(*, lab: CodeLab, source: str, seed: int, runner: Runner,
+               allowed_packages: Sequence[str] | None = None) -> GradingResult:
+    """Run ``source`` against every case of ``lab`` for ``seed`` and score it. ``allowed_packages``
+    (the course's lab definition; default: the code lab's own) picks the sandbox runtime."""
     cases = lab.cases(seed)
-    outcome = runner.run(job_for(lab, source, cases))
+    job = job_for(lab, source, cases, allowed_packages)
+    packages = job.packages
+    outcome = runner.run(job)
     results = outcome.results
     import_error = outcome.frame("import_error")
     tests: list[TestResult] = []
     summary: Text | None = None
     died_during_seen = False
+    # The job signalled its own sandbox (its process group, every process, its parent): the run
+    # ended there, and nothing it returned counts.
+    stopped_itself = bool(outcome.status.get("stopped_itself"))
     for case in cases:
         frame = results.get(case.name)
-        if import_error is not None:
-            summary = summary or _import_failure(import_error)
+        if stopped_itself:
+            summary = Text("Your code stopped its own process (it sent a signal to the processes running it), "
+                           "so this run has no result: 0 points.")
+            tests.append(_test(case, "error", None, summary, None))
+        elif import_error is not None:
+            summary = summary or _import_failure(import_error, packages)
             tests.append(_test(case, "not_run", None, summary, None))
         elif frame is None:
             why = _death(outcome, lab)
@@ -143,6 +183,9 @@ def grade_code(*, lab: CodeLab, source: str, seed: int, runner: Runner) -> Gradi
                 tests.append(_test(case, "not_run", None, Text("Not run: your program had already stopped."), None))
         elif frame.get("kind") == "error" and frame.get("exception") == "CallTimeout":
             tests.append(_test(case, "error", None, _call_timeout(frame), frame.get("seconds")))
+        elif frame.get("kind") == "error" and _forbidden_module(frame, packages):
+            tests.append(_test(case, "error", None, _not_allowed(str(_forbidden_module(frame, packages)), packages),
+                               frame.get("seconds"), str(frame.get("traceback", ""))))
         elif frame.get("kind") == "error":
             # What the student's own code raised: the same in every language.
             error = Verbatim(str(frame.get("error", "")))

@@ -10,13 +10,20 @@ Measured in one run on this machine (ratios matter, not absolute numbers):
 * throughput: trivial numpy submissions graded per second with ``--workers`` graders in parallel;
 * wall time to grade the conv2d-forward lab's model solution and the train-cnn lab's.
 
+* cold after start (issue 16): a fresh runner warmed from a thread that then ends, as a code worker
+  does at start; the first submission's wall time next to the warm ones', and whether a zygote had
+  to be started again;
+* the machine: a fixed pure-Python loop and the load average, to read the rest against.
+
 Goals (issue 6): overhead p50 ≤ 50 ms (numpy) and ≤ 100 ms (torch), p99 ≤ 2 × p50, ≥ 20 trivial
-numpy submissions graded per second on 2 cores.
+numpy submissions graded per second on 2 cores. Issue 16: the first submission after a worker
+start within 1.5 × a warm one (``--only-cold`` measures just that).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -69,9 +76,10 @@ def _fork_preimported_ms(repeat: int) -> list[float]:
 
 def baselines(runner: SandboxRunner, repeat: int) -> dict[str, Any]:
     cfg = runner.config
+    numpy_site = str(cfg.runtime(("numpy",)).site_dir)
     bwrap_numpy = [
         cfg.bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-        sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {cfg.resolved_site_packages()!r}); import numpy",
+        sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {numpy_site!r}); import numpy",
     ]
     return {
         "fork_exec_true": _summary(_timed(lambda: subprocess.run(["/bin/true"], check=True), repeat)),
@@ -83,7 +91,7 @@ def baselines(runner: SandboxRunner, repeat: int) -> dict[str, Any]:
 
 
 def overhead(runner: SandboxRunner, torch: bool, repeat: int) -> dict[str, Any]:
-    job = JobSpec(source=TRIVIAL, calls=CALL, limits=Limits(), torch=torch)
+    job = JobSpec(source=TRIVIAL, calls=CALL, limits=Limits(), packages=("numpy", "torch") if torch else ("numpy",))
     runner.run(job)  # warm
     totals, overheads = [], []
     for _ in range(repeat):
@@ -134,6 +142,42 @@ def throughput(runner: SandboxRunner, workers: int, seconds: float) -> dict[str,
             "per_second": round(sum(done) / elapsed, 1)}
 
 
+def machine_speed() -> dict[str, float]:
+    """What this machine does in a fixed amount of pure-Python work, to read the others against."""
+    def loop() -> None:
+        total = 0
+        for i in range(1_000_000):
+            total += i
+    return {"python_loop_1e6_ms": round(statistics.median(_timed(loop, 5)), 1),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def cold_after_start(torch: bool, starts: int, repeat: int) -> dict[str, Any]:
+    """Issue 16, item 2: a worker starts, warms its sandbox from a short-lived thread (as
+    ``labs.tasks`` does) and the thread ends; then the first submission vs the warm ones after it.
+    Goal: first ≤ 1.5 × warm (p50s). Each start is a new runner, so a new set of zygotes."""
+    job = JobSpec(source=TRIVIAL, calls=CALL, limits=Limits(), packages=("numpy", "torch") if torch else ("numpy",))
+    firsts, warms, restarts = [], [], 0
+    for _ in range(starts):
+        runner = SandboxRunner(SandboxConfig())
+        try:
+            warm_up = threading.Thread(target=runner.warm, kwargs={"torch": torch}, name="warm-sandbox")
+            warm_up.start()
+            warm_up.join()
+            time.sleep(0.5)  # the worker waits for its first task; a zygote tied to the thread dies here
+            zygote = runner.zygote(job.packages)
+            before = zygote.starts
+            run_one = functools.partial(runner.run, job)
+            firsts.append(_timed(run_one, 1)[0])
+            restarts += zygote.starts - before
+            warms += _timed(run_one, repeat)
+        finally:
+            runner.close()
+    first, warm = statistics.median(firsts), statistics.median(warms)
+    return {"first_after_start": _summary(firsts), "warm": _summary(warms), "zygote_restarts": restarts,
+            "ratio_p50": round(first / warm, 2), "goal_ratio": 1.5, "met": first <= 1.5 * warm and restarts == 0}
+
+
 def lab_walls(runner: SandboxRunner) -> dict[str, Any]:
     from grader.codelabs import all_codelabs
     from grader.codelabs.grade import grade_code
@@ -156,7 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--skip-labs", action="store_true")
+    parser.add_argument("--starts", type=int, default=5, help="worker starts for the cold-after-start figure")
+    parser.add_argument("--only-cold", action="store_true", help="only the cold-after-start figures")
     args = parser.parse_args(argv)
+    if args.only_cold:
+        report = {"machine": machine_speed(),
+                  "cold_after_start": {"numpy": cold_after_start(False, args.starts, 20),
+                                       "torch": cold_after_start(True, args.starts, 20)}}
+        print(json.dumps(report, indent=2))
+        return 0
     runner = SandboxRunner(SandboxConfig())
     try:
         started = time.perf_counter()
@@ -167,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         torch_start = time.perf_counter() - started
         report: dict[str, Any] = {
             "cpus": os.cpu_count(),
+            "machine": machine_speed(),
             "zygote_start_s": {"numpy": round(numpy_start, 2), "torch": round(torch_start, 2)},
             "baselines": baselines(runner, max(10, args.repeat // 4)),
             "numpy_lab": overhead(runner, False, args.repeat),
@@ -175,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if not args.skip_labs:
             report["labs"] = lab_walls(runner)
+        report["cold_after_start"] = {"numpy": cold_after_start(False, args.starts, 20),
+                                      "torch": cold_after_start(True, args.starts, 20)}
         for name, goal in (("numpy_lab", 50.0), ("torch_lab", 100.0)):
             o = report[name]["overhead"]
             report[name]["goal_p50_ms"] = goal

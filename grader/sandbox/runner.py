@@ -5,13 +5,18 @@ per function call), its capped stdout/stderr and its exit status. It never judge
 caller compares the returned values with the reference, outside the student's process.
 
 The sandbox (``bwrap``): every namespace unshared (no network at all), a read-only root holding
-only ``/usr``, the Python runtime and the allowed packages (not the project, the reference code,
-the settings or any socket), an empty environment, uid 65534. Inside, ``zygote.py`` has imported
-numpy (and torch) once and forks a supervisor per job, which puts the job in its own user, mount
-and PID namespace with fresh tmpfs mounts, no capabilities and rlimits, and kills it at the wall
-limit. When the grader itself runs as root, the sandbox is started as uid 65534 so that the
-process limit applies (root is exempt from RLIMIT_NPROC); a private mount namespace makes the
-runtime visible to that uid without changing any permission on the host.
+only the runtime for the job's package set (:mod:`grader.sandbox.runtime`: the interpreter's
+standard library without site-packages, and numpy, or numpy and torch, with their own imports —
+a numpy lab's sandbox has no torch at all) and the system libraries it loads; not /usr, not the
+host's or the virtualenv's site-packages, not the project, the reference code, the settings or
+any socket; an empty environment, uid 65534. Inside, ``zygote.py`` has imported the packages once
+and forks per job an init, a guard and the job in their own user, mount and PID namespace and
+session (see there), with fresh tmpfs mounts, no capabilities and rlimits, killed at the wall
+limit. The zygotes are started from one long-lived thread (:class:`_Starter`): bwrap's
+``--die-with-parent`` is tied to the starting thread. When the grader itself runs as root, the
+sandbox is started as uid 65534 so that the process limit applies (root is exempt from
+RLIMIT_NPROC); a private mount namespace makes the runtime visible to that uid without changing
+any permission on the host.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import ctypes
 import json
 import logging
 import os
+import queue
 import selectors
 import shutil
 import socket
@@ -30,13 +36,15 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import wire
 from .limits import Limits
+from .runtime import DEFAULT_PACKAGES, Runtime, ensure_runtime, runtime_name
 
 __all__ = [
     "JobOutcome",
@@ -53,12 +61,6 @@ logger = logging.getLogger(__name__)
 
 SANDBOX_UID = 65534  # "nobody"
 SITE_DIR = "/opt/site"
-# What student code may import besides the standard library: numpy and torch, and what torch
-# itself imports lazily.
-ALLOWED_PACKAGES = (
-    "numpy", "numpy.libs", "torch", "torchgen", "functorch", "typing_extensions.py", "sympy", "mpmath",
-    "filelock", "fsspec", "networkx", "jinja2", "markupsafe",
-)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS")
 _SOURCE_DIR = Path(__file__).resolve().parent
@@ -77,7 +79,9 @@ class JobSpec:
     source: str
     calls: Sequence[Mapping[str, Any]]  # {"id", "function", "args", "kwargs"}
     limits: Limits = Limits()
-    torch: bool = False  # needs the torch-preloaded zygote
+    # What the job may import besides the standard library: one of runtime.PACKAGE_SETS. The job
+    # runs in the zygote of that runtime, whose file system holds those packages and nothing else.
+    packages: tuple[str, ...] = DEFAULT_PACKAGES
     filename: str = "submission.py"
     module: str = "submission"
 
@@ -119,30 +123,14 @@ class JobOutcome:
 @dataclass(frozen=True)
 class SandboxConfig:
     bwrap: str = "bwrap"
-    python_prefix: str = sys.base_prefix
-    python_executable: str = ""  # relative to the prefix; default: this interpreter's
-    site_packages: str = ""  # default: where numpy is installed
-    allowed_packages: tuple[str, ...] = ALLOWED_PACKAGES
+    runtime_dir: str = ""  # default: runtime.default_runtime_dir() (var/sandbox)
     threads: int = 1  # cores a job may use: BLAS/OpenMP/torch thread counts
     stage_dir: str = os.path.join(tempfile.gettempdir(), "dlcv-sandbox-stage")
     start_timeout: float = 120.0
 
-    def resolved_site_packages(self) -> str:
-        if self.site_packages:
-            return self.site_packages
-        import numpy
-
-        return str(Path(numpy.__file__).resolve().parent.parent)
-
-    def resolved_executable(self) -> str:
-        if self.python_executable:
-            return self.python_executable
-        exe = Path(sys.executable).resolve()
-        prefix = Path(self.python_prefix).resolve()
-        try:
-            return str(exe.relative_to(prefix))
-        except ValueError:
-            return f"bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    def runtime(self, packages: Sequence[str]) -> Runtime:
+        """The built runtime for ``packages`` (built now if the set-up has not)."""
+        return ensure_runtime(packages, Path(self.runtime_dir) if self.runtime_dir else None)
 
     def environ(self) -> dict[str, str]:
         env = {name: str(self.threads) for name in THREAD_VARIABLES}
@@ -193,34 +181,70 @@ def _root_preexec(stage: str, sources: Sequence[str]) -> Any:
 # --------------------------------------------------------------------------- the zygote
 
 
+class _Starter:
+    """Starts the zygotes from one thread that lives as long as this process.
+
+    bwrap's ``--die-with-parent`` is ``PR_SET_PDEATHSIG``, which fires when the *thread* that forked
+    bwrap ends, not the process: a zygote started by a short-lived thread (the code worker's
+    warm-up) died with it, and the first submission paid for a new one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] | None = None
+        self._pid = 0
+
+    def _serve(self, jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        while True:
+            function, future = jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(function())
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._queue is None or self._pid != os.getpid():  # none yet, or we are a fork's child
+                self._queue, self._pid = queue.SimpleQueue(), os.getpid()
+                threading.Thread(target=self._serve, args=(self._queue,), name="sandbox-starter", daemon=True).start()
+            jobs = self._queue
+        future: Future[Any] = Future()
+        jobs.put((function, future))
+        return future.result()
+
+
+_STARTER = _Starter()
+
+
 class _Zygote:
-    def __init__(self, config: SandboxConfig, preload: Sequence[str]) -> None:
+    def __init__(self, config: SandboxConfig, packages: Sequence[str]) -> None:
         self.config = config
-        self.preload = tuple(preload)
+        self.packages = tuple(packages)
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
         self.info: dict[str, Any] = {}
+        self.starts = 0
 
     def _command(self, control_fd: int) -> tuple[list[str], list[str]]:
         cfg = self.config
-        site = cfg.resolved_site_packages()
-        # The runtime keeps its own path: its binary finds libpython through a RUNPATH.
-        binds: list[tuple[str, str]] = [(cfg.python_prefix, cfg.python_prefix)]
-        for name in cfg.allowed_packages:
-            path = os.path.join(site, name)
-            if os.path.exists(path):
-                binds.append((path, f"{SITE_DIR}/{name}"))
+        runtime = cfg.runtime(self.packages)
+        # Nothing of the host's /usr but the shared libraries the runtime loads; the interpreter at
+        # its own path, but only the runtime's minimal copy of it (no site-packages); the packages
+        # of this package set only.
+        binds: list[tuple[str, str]] = [(str(source), str(dest)) for source, dest in runtime.python_binds()]
+        binds.append((str(runtime.site_dir), SITE_DIR))
         as_root = os.geteuid() == 0
         args = [cfg.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
-                "--ro-bind", "/usr", "/usr"]
-        for name in ("lib", "lib64", "bin", "sbin", "lib32"):
+                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
+        for name in ("lib", "lib64", "lib32"):
             host = f"/{name}"
             if os.path.islink(host):
                 args += ["--symlink", os.readlink(host), host]
-            elif os.path.isdir(host):
-                args += ["--ro-bind", host, host]
+        for library in runtime.system_libraries:
+            # At its real directory (/lib is a link to usr/lib), under the name the loader asks for.
+            args += ["--ro-bind", library, os.path.join(os.path.realpath(os.path.dirname(library)),
+                                                        os.path.basename(library))]
         if os.path.exists("/etc/ld.so.cache"):
             args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
         sources = []
@@ -229,13 +253,16 @@ class _Zygote:
             args += ["--ro-bind", f"{cfg.stage_dir}/{index}" if as_root else source, dest]
         args += ["--proc", "/proc", "--dev", "/dev", "--dir", "/work", "--dir", "/tmp", "--remount-ro", "/"]
         bootstrap = {
-            "environ": cfg.environ(), "sys_path": [SITE_DIR], "preload": list(self.preload),
+            "environ": cfg.environ(), "sys_path": [SITE_DIR], "preload": list(self.packages),
             "threads": cfg.threads, "mode": "serve", "control_fd": control_fd,
         }
-        args += [os.path.join(cfg.python_prefix, cfg.resolved_executable()), "-I", "-S", "-B", "-c", _zygote_program(bootstrap)]
+        args += [str(runtime.python_prefix / runtime.executable), "-I", "-S", "-B", "-c", _zygote_program(bootstrap)]
         return args, sources
 
     def start(self) -> None:
+        _STARTER.call(self._start)
+
+    def _start(self) -> None:
         if shutil.which(self.config.bwrap) is None:
             raise SandboxUnavailable(
                 f"bubblewrap ({self.config.bwrap!r}) is not installed: apt-get install bubblewrap"
@@ -264,6 +291,7 @@ class _Zygote:
             raise SandboxUnavailable(f"the sandbox did not start: {err.strip() or 'no output'}")
         self.info = json.loads(line)
         self.info["start_seconds"] = time.monotonic() - started
+        self.starts += 1
         parent.settimeout(None)
         self.control = parent
         logger.info("sandbox zygote ready: %s", self.info)
@@ -413,24 +441,26 @@ class SandboxRunner:
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self._zygotes: dict[bool, _Zygote] = {}
+        self._zygotes: dict[str, _Zygote] = {}
         self._lock = threading.Lock()
 
-    def zygote(self, torch: bool) -> _Zygote:
+    def zygote(self, packages: Sequence[str] = DEFAULT_PACKAGES) -> _Zygote:
+        name = runtime_name(packages)
         with self._lock:
-            if torch not in self._zygotes:
-                zygote = _Zygote(self.config, ("numpy", "torch") if torch else ("numpy",))
+            if name not in self._zygotes:
+                zygote = _Zygote(self.config, packages)
                 zygote.start()
-                self._zygotes[torch] = zygote
-            return self._zygotes[torch]
+                self._zygotes[name] = zygote
+            return self._zygotes[name]
 
     def warm(self, torch: bool = True) -> None:
-        self.zygote(False)
+        """Start the numpy zygote, and the numpy+torch one when ``torch`` (from any thread)."""
+        self.zygote(("numpy",))
         if torch:
-            self.zygote(True)
+            self.zygote(("numpy", "torch"))
 
     def run(self, job: JobSpec) -> JobOutcome:
-        zygote = self.zygote(job.torch)
+        zygote = self.zygote(job.packages)
         request = {"limits": job.limits.for_job() | {"environ": self.config.environ()}}
         payload = _job_payload(job)
         with _pipes(5) as pipes:
@@ -450,7 +480,7 @@ class SandboxRunner:
         outcome = _outcome(buffers, truncated, job.limits)
         outcome.wall_seconds = time.monotonic() - started
         if timed_out:
-            # The supervisor should have killed the job at the wall limit; it did not answer, so
+            # The job's init should have killed the job at the wall limit; it did not answer, so
             # the zygote is not trusted any more: restart it (killing bwrap kills everything in it).
             zygote.stop()
             raise SandboxError("the sandbox did not report the job's end in time; it was restarted")
@@ -488,10 +518,10 @@ class UnsandboxedRunner:
         payload = _job_payload(job)
         with tempfile.TemporaryDirectory(prefix="dlcv-job-") as work_dir:
             limits = job.limits.for_job() | {"work_dir": work_dir, "environ": self.config.environ()}
-            site = self.config.resolved_site_packages()
+            runtime = self.config.runtime(job.packages)
             bootstrap = {
-                "environ": self.config.environ(), "sys_path": [site],
-                "preload": ["numpy", "torch"] if job.torch else ["numpy"],
+                "environ": self.config.environ(), "sys_path": [str(runtime.site_dir)],
+                "preload": list(job.packages),
                 "threads": self.config.threads, "mode": "direct", "limits": limits,
             }
             with _pipes(4) as pipes:

@@ -6,14 +6,26 @@ and talks to it over one Unix socket (fd 3): each job is a JSON line plus five d
 with ``SCM_RIGHTS`` — input, stdout, stderr, results, status — so the trusted side reads the job's
 pipes directly and the zygote never touches a job's data.
 
-Per job (``_supervise``):
+Per job (``_start_init``, ``_init``, ``_guard``):
 
-* the **supervisor** (a fork of the zygote) unshares a new user, mount, PID, IPC and UTS namespace
-  and forks the **job**, which is PID 1 there: when it exits or is killed, the kernel kills every
-  process it left behind, daemonized or not. The supervisor enforces the wall-clock limit with a
-  ``SIGKILL`` to the job and writes the exit status (JSON) to the status pipe.
-* the **job** mounts a fresh size-limited tmpfs on ``/work``, ``/tmp`` and ``/dev/shm`` and a
-  fresh ``/proc``, drops every capability (and sets no-new-privs), sets rlimits, closes every
+* the zygote starts the job's **init** with one ``clone3`` straight into a new user, mount, PID,
+  IPC and UTS namespace: PID 1 there (where clone3 is refused, a fork unshares and forks it). It
+  does so ahead of time, while the previous job runs: a *spare* init (with its guard) waits on a
+  socket for the next job and its five descriptors. Each fork of a process that has imported
+  torch costs tens of milliseconds; made ahead, only the job's own fork is in a job's time.
+* **init** starts a new session (the job's: nothing of the zygote's session or process group is
+  in it) and forks the **guard** (PID 2); given a job, it mounts a fresh size-limited tmpfs on
+  ``/work``, ``/tmp`` and ``/dev/shm`` and a fresh ``/proc``, hands the job to the guard, enforces
+  the wall-clock limit (``SIGKILL`` to every other process of the namespace, daemonized or not),
+  reaps, and writes the job's status (JSON) to the status pipe. The kernel drops every signal a process of the namespace sends its init
+  with the default action, so the job cannot stop it; when init ends, the kernel kills whatever
+  is left in the namespace.
+* the **guard** forks the **job** (PID 3) and reports how it ended. ``kill(0)``,
+  ``killpg(getpgrp())``, ``kill(-1)`` and ``kill(getppid())`` — the job signalling its own sandbox —
+  all reach the guard: init sees it die (or stop), kills the rest and reports ``stopped_itself``;
+  the grader scores that run 0 with "your code stopped its own process". The zygote, outside the
+  namespace and the session, is out of reach.
+* the **job** drops every capability (and sets no-new-privs), sets rlimits, closes every
   descriptor but 0–3, and runs the harness: import the student's module, call each function,
   stream each return value as a frame to fd 3. Nothing it does outlives it: its files are in its
   own tmpfs, its processes in its own PID namespace, its memory in its own forked address space.
@@ -25,10 +37,12 @@ The zygote never runs student code, so no state can pass from one job to the nex
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -145,7 +159,13 @@ def _call_error(exc):
         return {"exception": "MemoryError",
                 "error": "MemoryError: your function ran out of memory, most likely in a recursion too deep "
                          f"(the interpreter failed with {type(exc).__name__}: {exc})"}
-    return {"error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__}
+    return {"error": f"{type(exc).__name__}: {exc}"[:2000], "exception": type(exc).__name__, **_missing_module(exc)}
+
+
+def _missing_module(exc):
+    """For an import that failed: the module it asked for (the grader words what the lab allows)."""
+    name = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    return {"module": name[:200]} if isinstance(name, str) and name else {}
 
 
 def run_harness(wire, result_fd, work_dir):
@@ -181,7 +201,7 @@ def run_harness(wire, result_fd, work_dir):
         exec(code, module.__dict__)
     except BaseException as exc:
         emit({"kind": "import_error", "error": f"{type(exc).__name__}: {exc}",
-              "exception": type(exc).__name__, "traceback": _student_traceback(exc, filename),
+              "exception": type(exc).__name__, **_missing_module(exc), "traceback": _student_traceback(exc, filename),
               "seconds": time.perf_counter() - started})
         return
     emit({"kind": "imported", "seconds": time.perf_counter() - started})
@@ -229,19 +249,24 @@ def run_harness(wire, result_fd, work_dir):
     emit({"kind": "done"})
 
 
+def _fresh_mounts(limits):
+    """In the job's mount and PID namespace: a size-limited tmpfs on /work, /tmp and /dev/shm, and
+    a /proc that shows this namespace's processes only."""
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    size = int(limits["disk_mb"])
+    for target in (WORK_DIR, "/tmp", "/dev/shm"):
+        if os.path.isdir(target):
+            _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0700")
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+
+
 def _job_main(wire, limits, sandboxed):
-    """The job process: fresh mounts, no capabilities, rlimits, then the harness. Never returns."""
+    """The job process: no capabilities, rlimits, then the harness. Never returns."""
     code = 0
     work_dir = limits.get("work_dir") or WORK_DIR
     try:
         if sandboxed:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-            size = int(limits["disk_mb"])
-            for target in (WORK_DIR, "/tmp", "/dev/shm"):
-                if os.path.isdir(target):
-                    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0700")
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
             _drop_all_capabilities()
         os.chdir(work_dir)
         _set_limits(limits)
@@ -266,59 +291,257 @@ def _job_main(wire, limits, sandboxed):
     os._exit(code)
 
 
-def _supervise(wire, request, fds):
-    """The supervisor process: new namespaces, fork the job, enforce the wall clock, report."""
-    stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
+def _set_signals(handlers):
+    for sig, handler in handlers.items():
+        try:
+            signal.signal(sig, handler)
+        except (OSError, ValueError, TypeError):
+            pass
+
+
+def _default_signals():
+    """Every catchable signal back to its default action (the zygote is Python: SIGINT would raise
+    KeyboardInterrupt), so that PID 1 of the job's namespace ignores what the job sends it and the
+    guard dies of it. Returns the zygote's own, for the job (Python ignores SIGPIPE and SIGXFSZ:
+    a closed pipe or a too-large file is an exception there, not a death)."""
+    catchable = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
+    saved = {sig: signal.getsignal(sig) for sig in catchable}
+    _set_signals({sig: signal.SIG_DFL for sig in catchable})
+    return {sig: handler for sig, handler in saved.items() if handler is not None}
+
+
+def _usage(wait_status, usage):
+    result = {"cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}
+    if os.WIFSIGNALED(wait_status):
+        result["signal"] = os.WTERMSIG(wait_status)
+    elif os.WIFSTOPPED(wait_status):
+        result["signal"] = os.WSTOPSIG(wait_status)
+    else:
+        result["exit_code"] = os.WEXITSTATUS(wait_status)
+    return result
+
+
+def _report(fd, message):
+    try:
+        os.write(fd, (json.dumps(message) + "\n").encode())
+    except OSError:
+        pass
+
+
+def _receive(sock):
+    """One request from ``sock``: a JSON line and the descriptors sent with it (``None`` at EOF)."""
+    buffer, fds = b"", []
+    while b"\n" not in buffer:
+        data, more, _flags, _addr = socket.recv_fds(sock, 65536, 8)
+        fds += more
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return None, []
+        buffer += data
+    return json.loads(buffer.partition(b"\n")[0]), fds
+
+
+def _guard(wire, sock, report_fd, job_signals):
+    """PID 2 of the job's namespace, the job's parent: forks the job when init hands it the job,
+    waits for it and reports how it ended. The job can signal it (its group, ``kill(-1)``, its
+    parent); init notices it die."""
+    request, job_fds = _receive(sock)
+    sock.close()
+    if request is None:
+        os._exit(0)
+    pid = os.fork()
+    if pid == 0:
+        os.close(report_fd)
+        _set_signals(job_signals)
+        for target, source in enumerate(job_fds):
+            os.dup2(source, target)
+        _job_main(wire, request["limits"], sandboxed=True)
+    for fd in job_fds:
+        os.close(fd)
+    _, wait_status, usage = os.wait4(pid, 0)
+    _report(report_fd, {"job": _usage(wait_status, usage)})
+    os._exit(0)
+
+
+def _kill_the_rest():
+    try:
+        os.kill(-1, signal.SIGKILL)  # every process of this namespace but its init
+    except ProcessLookupError:
+        pass  # nothing left
+
+
+def _init(wire, sock, map_ids):
+    """PID 1 of the job's namespace: a new session and the guard, made ahead of time (a spare); then,
+    once the zygote hands it a job on ``sock``, fresh mounts, the job to the guard (which forks it),
+    the wall-clock limit, the reaper, and the job's status. Signals from inside its namespace
+    cannot stop it (the kernel drops those with the default action sent to a namespace's init).
+    When the guard dies of a signal or is stopped, the job has signalled its own sandbox: the rest
+    of the namespace is killed and that is reported as the job stopping itself."""
     status = {"kind": "status"}
+    status_fd = None
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        uid, gid = os.getuid(), os.getgid()
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-        _write_file("/proc/self/setgroups", "deny")
-        _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
-        _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
+        if map_ids:
+            _map_own_ids(*map_ids)
+        job_signals = _default_signals()
+        os.setsid()
+        report_r, report_w = os.pipe()
+        to_guard, guard_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        guard = os.fork()
+        if guard == 0:
+            os.close(report_r)
+            sock.close()
+            to_guard.close()
+            _guard(wire, guard_end, report_w, job_signals)
+        os.close(report_w)
+        guard_end.close()
+        request, fds = _receive(sock)  # a spare waits here for its job
+        sock.close()
+        if request is None or len(fds) != 5:
+            os._exit(0)
         started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            for target, source in ((0, stdin_fd), (1, stdout_fd), (2, stderr_fd), (3, result_fd)):
-                os.dup2(source, target)
-            _job_main(wire, request["limits"], sandboxed=True)
-        for fd in (stdin_fd, stdout_fd, stderr_fd, result_fd):
+        stdin_fd, stdout_fd, stderr_fd, result_fd, status_fd = fds
+        job_fds = (stdin_fd, stdout_fd, stderr_fd, result_fd)
+        _fresh_mounts(request["limits"])
+        socket.send_fds(to_guard, [(json.dumps(request) + "\n").encode()], list(job_fds))
+        to_guard.close()
+        for fd in job_fds:
             os.close(fd)
-        status.update(_wait_with_deadline(pid, started, float(request["limits"]["wall_seconds"])))
+        deadline = started + float(request["limits"]["wall_seconds"])
+        guard_fd = os.pidfd_open(guard)
+        poller = select.poll()
+        poller.register(guard_fd, select.POLLIN)
+        timed_out = stopped_itself = False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                _kill_the_rest()
+                break
+            # An exit wakes the poll at once; a stop (SIGSTOP) is seen within a slice.
+            poller.poll(min(remaining, 0.1) * 1000)
+            pid, wait_status, _ = os.wait4(guard, os.WNOHANG | os.WUNTRACED)
+            if pid == 0:
+                continue
+            if not (os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
+                stopped_itself = True
+                _kill_the_rest()
+            break
+        os.close(guard_fd)
+        job = None
+        if timed_out or stopped_itself:
+            while True:  # the job, reparented to us once the guard is gone
+                try:
+                    pid, wait_status, usage = os.wait4(-1, 0)
+                except ChildProcessError:
+                    break
+                if pid != guard and job is None and not os.WIFSTOPPED(wait_status):
+                    job = _usage(wait_status, usage)
+        else:
+            _kill_the_rest()  # what the job left behind
+        with os.fdopen(report_r, "rb") as report:
+            for line in report.read(1 << 16).splitlines():
+                with contextlib.suppress(ValueError, AttributeError):
+                    job = json.loads(line).get("job") or job
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        status.update({"wall_seconds": time.monotonic() - started, "timed_out": timed_out,
+                       "stopped_itself": stopped_itself,
+                       "cpu_seconds": children.ru_utime + children.ru_stime, "max_rss_kb": children.ru_maxrss})
+        if timed_out or not job:
+            status["signal"] = signal.SIGKILL
+        else:
+            status.update({k: job[k] for k in ("signal", "exit_code") if k in job})
     except BaseException as exc:
         status["sandbox_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        os.write(status_fd, (json.dumps(status) + "\n").encode())
+        if status_fd is not None:
+            os.write(status_fd, (json.dumps(status) + "\n").encode())
     finally:
         os._exit(0)
 
 
-def _wait_with_deadline(pid, started, wall_seconds):
-    """Wait for the job; SIGKILL it (and so its whole PID namespace) at the deadline."""
-    pidfd = os.pidfd_open(pid)
-    import select
+def _map_own_ids(uid, gid):
+    """In a new user namespace: map our own uid and gid (nobody else exists there)."""
+    _write_file("/proc/self/setgroups", "deny")
+    _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
 
-    timed_out = False
-    remaining = wall_seconds
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    if not poller.poll(max(0, remaining) * 1000):
-        timed_out = True
-        os.kill(pid, signal.SIGKILL)
-    _, wait_status, usage = os.wait4(pid, 0)
-    os.close(pidfd)
-    result = {
-        "wall_seconds": time.monotonic() - started,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "max_rss_kb": usage.ru_maxrss,
-        "timed_out": timed_out,
-    }
-    if os.WIFSIGNALED(wait_status):
-        result["signal"] = os.WTERMSIG(wait_status)
-    else:
-        result["exit_code"] = os.WEXITSTATUS(wait_status)
-    return result
+
+class _CloneArgs(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size", "tls",
+        "set_tid", "set_tid_size", "cgroup")]
+
+
+SYS_CLONE3 = 435  # the same number on every architecture
+_JOB_NAMESPACES = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+_libc.syscall.restype = ctypes.c_long
+
+
+def _start_init(wire, control):
+    """A spare for the next job: its init in new user, mount, PID, IPC and UTS namespaces, with its
+    guard, waiting on the returned socket. One ``clone3`` (a fork straight into the namespaces),
+    or, where clone3 is refused, a fork that unshares and forks again. Every fork of a process that
+    has imported torch costs tens of milliseconds: made ahead, they are not in a job's time."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    uid, gid = os.getuid(), os.getgid()
+    args = _CloneArgs(flags=_JOB_NAMESPACES, exit_signal=signal.SIGCHLD)
+    pid = _libc.syscall(SYS_CLONE3, ctypes.byref(args), ctypes.c_size_t(ctypes.sizeof(args)))
+    if pid == 0:
+        control.close()
+        ours.close()
+        _init(wire, theirs, (uid, gid))
+    try:
+        child = os.fork() if pid < 0 else -1
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
+    if child == 0:
+        control.close()
+        ours.close()
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # it waits for init
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            _check(_libc.unshare(_JOB_NAMESPACES), "unshare")
+            _map_own_ids(uid, gid)
+            init = os.fork()
+            if init == 0:
+                _init(wire, theirs, None)
+            theirs.close()
+            os.waitpid(init, 0)
+        finally:
+            os._exit(0)
+    theirs.close()
+    return ours
+
+
+def _spare(wire, control):
+    """A spare init, or ``None`` if none can be made now (the job's status will say why)."""
+    try:
+        return _start_init(wire, control)
+    except OSError:
+        return None
+
+
+def _hand_over(wire, control, spare, line, fds):
+    """Give the job to ``spare`` (or to a fresh init if that one is gone). If no init can be made,
+    the job's status says so (the trusted side counts that as the sandbox failing, not the job)."""
+    for attempt in range(2):
+        init = spare if attempt == 0 and spare is not None else _spare(wire, control)
+        if init is None:
+            continue
+        try:
+            socket.send_fds(init, [line + b"\n"], fds)
+            return
+        except OSError:
+            continue
+        finally:
+            init.close()
+    with contextlib.suppress(OSError):
+        os.write(fds[4], (json.dumps({"kind": "status", "sandbox_error": "no process could be started"})
+                          + "\n").encode())
 
 
 # --------------------------------------------------------------------------- the zygote loop
@@ -335,12 +558,16 @@ def _reap():
 
 
 def serve(wire, control_fd):
+    # Each job's init reports on its status pipe; its exit status is nobody's business, and the
+    # kernel reaps it at once (a zombie init would stay visible in the job's namespace).
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
     control.settimeout(1.0)
     control.sendall((json.dumps({"ready": True, "pid": os.getpid(), "python": sys.version.split()[0],
                                  "preloaded": sorted(m for m in ("numpy", "torch") if m in sys.modules)})
                      + "\n").encode())
     buffer = b""
+    spare = _spare(wire, control)
     while True:
         _reap()
         try:
@@ -355,18 +582,16 @@ def serve(wire, control_fd):
                 os.close(fd)
             continue
         line, _, buffer = buffer.partition(b"\n")
-        request = json.loads(line)
         if len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             continue
         sys.stdout.flush()
         sys.stderr.flush()
-        if os.fork() == 0:
-            control.close()
-            _supervise(wire, request, fds)
+        _hand_over(wire, control, spare, line, fds)
         for fd in fds:
             os.close(fd)
+        spare = _spare(wire, control)  # the next job's, while this one runs
 
 
 def bootstrap(wire_source, config):

@@ -12,12 +12,14 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import Course
-from grader.codelabs import get_codelab
+from grader.codelabs import CodeLab, get_codelab
 from grader.problems import get_family
+from grader.sandbox.runtime import package_set_errors
 from labs.models import Lab, LabKind, LabPart
 from labs.policy import policy_spec_errors
 
-_SPEC_KEYS = {"slug", "title", "description", "due_days", "attempts_policy", "late_policy", "parts", "kind", "codelab"}
+_SPEC_KEYS = {"slug", "title", "description", "due_days", "attempts_policy", "late_policy", "parts", "kind", "codelab",
+              "allowed_packages"}
 _PART_KEYS = {"key", "title", "family", "constraints", "points"}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -57,6 +59,15 @@ def _part_errors(index: int, part: Any) -> list[str]:
     return errors
 
 
+def _allowed_packages_errors(packages: Any, codelab: CodeLab) -> list[str]:
+    """``allowed_packages``: a sandbox runtime that holds what the code lab's own solution needs."""
+    errors = package_set_errors(packages)
+    if not errors and not set(codelab.allowed_packages) <= set(packages):
+        errors.append(f"allowed_packages {list(packages)!r}: the code lab {codelab.slug!r} needs "
+                      f"{list(codelab.allowed_packages)!r}")
+    return errors
+
+
 def lab_spec_errors(spec: Any) -> list[str]:
     """What is wrong with a lab definition (a ``fixtures/labs/*.yaml`` file); empty if it is fine."""
     if not isinstance(spec, Mapping):
@@ -74,12 +85,14 @@ def lab_spec_errors(spec: Any) -> list[str]:
         if spec.get("parts"):
             errors.append("a coding lab has no parts: its tests come from the grader's code lab")
         try:
-            get_codelab(str(spec.get("codelab") or ""))
+            codelab = get_codelab(str(spec.get("codelab") or ""))
         except KeyError as exc:
-            errors.append(f"codelab: {exc.args[0]}")
-        return errors
+            return [*errors, f"codelab: {exc.args[0]}"]
+        return errors + _allowed_packages_errors(spec.get("allowed_packages", list(codelab.allowed_packages)), codelab)
     if spec.get("codelab"):
         errors.append("codelab is only for kind: code")
+    if "allowed_packages" in spec:
+        errors.append("allowed_packages is only for kind: code")
     parts = spec.get("parts")
     if not isinstance(parts, list) or not parts:
         return [*errors, "parts must be a non-empty list"]
@@ -110,6 +123,11 @@ def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
     lab.description = (spec.get("description") or "").strip()
     lab.kind = spec.get("kind", LabKind.NUMERIC)
     lab.codelab = str(spec.get("codelab") or "") if lab.kind == LabKind.CODE else ""
+    # Default: what the code lab itself allows (numpy, unless its solution needs more).
+    lab.allowed_packages = (
+        sorted(set(spec.get("allowed_packages") or get_codelab(lab.codelab).allowed_packages))
+        if lab.kind == LabKind.CODE else []
+    )
     lab.code_points = (
         Decimal(str(get_codelab(lab.codelab).total_points())).quantize(Decimal("0.01")) if lab.codelab else Decimal(0)
     )

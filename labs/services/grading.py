@@ -97,7 +97,7 @@ def _grade(submission: Submission, parts: Sequence[LabPart]) -> GradingResult:
     if submission.lab.kind == LabKind.CODE:
         spec = get_codelab(str(submission.variant.get("codelab") or submission.lab.codelab))
         return grade_code(lab=spec, source=submission.source_code, seed=int(submission.variant.get("seed", 0)),
-                          runner=code_runner())
+                          runner=code_runner(), allowed_packages=submission.lab.allowed_packages or None)
     seed = lab_variant_seed(lab_id=submission.lab_id, user_id=submission.user_id)
     return grade_numeric_parts(parts, submission.variant or {}, submission.answers or {}, seed)
 

@@ -22,6 +22,7 @@ from labs.services import (
     SubmissionInvalid,
     SubmissionRefused,
     grading,
+    lab_spec_errors,
     lab_upsert,
     queue,
     submission_create,
@@ -63,6 +64,48 @@ def test_lab_specs_are_checked_for_code_labs(course: Course) -> None:
         lab_upsert(course=course, spec={"slug": "x", "title": "X", "kind": "code", "codelab": "nope"})
     with pytest.raises(ValueError, match="kind must be"):
         lab_upsert(course=course, spec={"slug": "x", "title": "X", "kind": "essay", "parts": []})
+
+
+@pytest.mark.django_db
+def test_a_code_lab_declares_its_allowed_packages_by_default_its_code_labs(course: Course) -> None:
+    lab, _ = lab_upsert(course=course, spec={"slug": "code-np", "title": "N", "kind": "code", "codelab": CODELAB})
+    assert lab.allowed_packages == ["numpy"]
+    lab, _ = lab_upsert(course=course, spec={"slug": "code-np", "title": "N", "kind": "code", "codelab": CODELAB,
+                                             "allowed_packages": ["torch", "numpy"]})
+    lab.refresh_from_db()
+    assert lab.allowed_packages == ["numpy", "torch"]
+    # A code lab whose solution needs torch allows it by default.
+    lab, _ = lab_upsert(course=course, spec={"slug": "code-t", "title": "T", "kind": "code", "codelab": "train-cnn"})
+    assert lab.allowed_packages == ["numpy", "torch"]
+
+
+@pytest.mark.parametrize("spec, error", [
+    ({"codelab": CODELAB, "allowed_packages": ["numpy", "scipy"]}, "is not a sandbox runtime"),
+    ({"codelab": CODELAB, "allowed_packages": "numpy"}, "must be a list"),
+    ({"codelab": "train-cnn", "allowed_packages": ["numpy"]}, "needs ['numpy', 'torch']"),
+])
+def test_allowed_packages_are_validated(spec: dict[str, Any], error: str) -> None:
+    errors = lab_spec_errors({"slug": "code-x", "title": "X", "kind": "code", **spec})
+    assert any(error in e for e in errors), errors
+
+
+def test_a_numeric_lab_has_no_allowed_packages() -> None:
+    spec = {"slug": "num-x", "title": "X", "allowed_packages": ["numpy"],
+            "parts": [{"key": "a", "title": "A", "family": "conv-by-hand"}]}
+    assert "allowed_packages is only for kind: code" in lab_spec_errors(spec)
+
+
+@pytest.mark.django_db
+def test_a_torch_file_for_a_numpy_lab_is_graded_zero_with_the_labs_rule(code_lab: Lab, student: User,
+                                                                        sent: list[Any]) -> None:
+    source = "import torch\n" + get_codelab(CODELAB).solution()
+    sub = submission_create(user=student, lab=code_lab, source_code=source, lang="en").submission
+    submission_grade(submission_id=sub.pk, stale_after=services.CODE_STALE_RUNNING_AFTER)
+    sub.refresh_from_db()
+    assert sub.status == SubmissionStatus.GRADED and sub.score == 0
+    assert sub.result["message"]["en"] == (
+        "This lab allows only the Python standard library and numpy: torch is not available to your code.")
+    assert sub.result["message"]["zh-Hant"].startswith("本作業只允許使用")
 
 
 @pytest.mark.django_db

@@ -153,7 +153,7 @@ class TrainCnnLab(CodeLab):
     slug: ClassVar[str] = "train-cnn"
     title: ClassVar[str] = N_("Train a small CNN on 8 × 8 digits")
     functions: ClassVar[tuple[str, ...]] = ("train",)
-    uses_torch: ClassVar[bool] = True
+    allowed_packages: ClassVar[tuple[str, ...]] = ("numpy", "torch")
     # Accuracy is measured on held-out data students never get: locally, only shapes are checked.
     public_compare: ClassVar[str] = "shapes"
     # The sandbox runs torch on one thread; the model solution trains in about a second per call.
