@@ -187,6 +187,9 @@ CELERY_TASK_DEFAULT_QUEUE = "numeric"
 # Numeric grading and sandboxed code grading never share a queue, so code labs cannot starve numbers.
 GRADER_QUEUES = ["numeric", "code"]
 CELERY_TASK_ROUTES = {"grader.grade_code_*": {"queue": "code"}, "grader.grade_numeric_*": {"queue": "numeric"}}
+# Each grading queue's hard time limit (s): its tasks' time_limit, and what the Redis visibility timeout
+# of the workers consuming it is sized from (dlcv_site.worker_recovery).
+GRADER_QUEUE_TIME_LIMITS = {"numeric": 30, "code": 270}
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
