@@ -13,19 +13,21 @@ import logging
 import threading
 
 from celery import Task, current_app, shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 
 from grader.codelabs import all_codelabs
+from labs.models import LabKind
 from labs.services import (
     CODE_STALE_RUNNING_AFTER,
     REQUEUE_STUCK_AFTER,
     code_runner,
     submission_grade,
+    submissions_requeue_after_restart,
     submissions_requeue_stuck,
 )
-from labs.services.queue import CODE_QUEUE, GRADE_CODE_TASK, GRADE_NUMERIC_TASK, NUMERIC_QUEUE
+from labs.services.queue import CODE_QUEUE, GRADE_CODE_TASK, GRADE_NUMERIC_TASK, NUMERIC_QUEUE, grading_route
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +87,22 @@ def _warm_the_sandbox(**_: object) -> None:
             logger.warning("could not warm the sandbox", exc_info=True)
 
     threading.Thread(target=warm, name="warm-sandbox", daemon=True).start()
+
+
+@worker_ready.connect
+def _take_back_what_a_killed_worker_held(**_: object) -> None:
+    """Embedded mode (`make run` without Redis): the broker of files forgets the messages a killed
+    worker had taken, so the restarted worker sends its kinds' unfinished submissions again itself —
+    no beat needed. (On Redis the worker puts back its own reservations: dlcv_site.worker_recovery.)"""
+    if settings.BROKER_MODE != "filesystem":
+        return
+    queues = getattr(current_app.amqp.queues, "consume_from", None) or {}
+    kinds = [kind for kind in (LabKind.NUMERIC, LabKind.CODE) if grading_route(kind)[1] in queues]
+    if not kinds:
+        return
+    try:
+        count = submissions_requeue_after_restart(kinds=kinds)
+        if count:
+            logger.warning("sent again %d unfinished %s submissions a killed worker held", count, "/".join(kinds))
+    finally:
+        connections.close_all()  # the main process forks no more: it keeps no connection

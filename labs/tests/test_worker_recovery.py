@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -22,6 +24,7 @@ from django.conf import settings
 
 from accounts.models import Course
 from accounts.tests.factories import make_member
+from conftest import PROJECT_DIR, _database_url_for_worker
 from grader.codelabs import get_codelab
 from labs.models import Lab, Submission, SubmissionStatus
 from labs.services import lab_upsert, submission_create
@@ -166,4 +169,43 @@ def test_a_code_worker_killed_and_restarted_grades_everything_once(
     wait_for(lambda: _running(ids, 1), timeout=30, what="the code worker to start grading one")
     kill_worker(first)
     workers.append(start_worker(code_queue, name="code", node=node, concurrency=1, prefetch=1))
+    _graded_once(ids)
+
+
+def _embedded_env(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of `make run` without Redis: the broker is made of files under ``var_dir``."""
+    return dict(os.environ, DATABASE_URL=_database_url_for_worker(), REDIS_URL="", CACHE_URL="",
+                DLCV_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **(extra or {}))
+
+
+def _send_through_embedded_broker(var_dir: Path, ids: list[int]) -> None:
+    """What the web process of `make run` does on commit: the grading messages, into the files."""
+    code = f"from labs.services.queue import enqueue_gradings; enqueue_gradings({ids!r})"
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=_embedded_env(var_dir),
+                   check=True, capture_output=True, timeout=60)
+
+
+def _start_embedded_worker(var_dir: Path, node: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`make run`'s numeric worker without Redis."""
+    worker_env = _embedded_env(var_dir, env)
+    command = [sys.executable, "-m", "celery", "-A", "dlcv_site", "worker", "-Q", "numeric", "-c", "2",
+               "--prefetch-multiplier", "4", "-n", node, "-l", "info", "--without-gossip", "--without-mingle"]
+    with (var_dir / "worker.log").open("ab") as log:
+        return subprocess.Popen(command, cwd=PROJECT_DIR, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def test_the_embedded_brokers_worker_killed_and_restarted_grades_everything_once(
+    numeric_queue: str, node: str, workers: list[subprocess.Popen[bytes]], course: Course, tmp_path: Path,
+) -> None:
+    """`make run` without Redis: the broker of files forgets what a killed worker had taken, so the
+    restarted worker sends its unfinished submissions again itself (no beat, no sweeper)."""
+    ids = _numeric_submissions(course, 4)  # their Redis messages go to a private queue nobody reads
+    _send_through_embedded_broker(tmp_path, ids)
+    first = _start_embedded_worker(tmp_path, node, SLOW)
+    workers.append(first)
+    wait_for(lambda: _running(ids, 1), timeout=60, what=f"the worker to start grading; log in {tmp_path}")
+    kill_worker(first)
+    assert Submission.objects.filter(pk__in=ids, status=SubmissionStatus.GRADED).count() < len(ids)
+    workers.append(_start_embedded_worker(tmp_path, node))
     _graded_once(ids)
