@@ -46,8 +46,12 @@ class BodyDeadline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._declared_length(scope) > self.max_bytes:
+        declared = self._declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
             await _refuse(send, 413, b"Request Entity Too Large")
+            return
+        if declared == 0:  # no body (most requests): the server says so at once, no deadline needed
+            await self.app(scope, receive, send)
             return
         try:
             body = await asyncio.wait_for(self._read_body(receive), timeout=self.total_seconds)
@@ -62,14 +66,18 @@ class BodyDeadline:
         await self.app(scope, _replay(body, receive), send)
 
     @staticmethod
-    def _declared_length(scope: Scope) -> int:
+    def _declared_length(scope: Scope) -> int | None:
+        """The body's declared length: 0 without a body, None when it comes chunked."""
+        length = 0
         for name, value in scope.get("headers", ()):
+            if name == b"transfer-encoding":
+                return None
             if name == b"content-length":
                 try:
-                    return int(value)
+                    length = int(value)
                 except ValueError:
-                    return 0  # the server refuses a malformed one before it gets here
-        return 0
+                    return None  # the server refuses a malformed one before it gets here
+        return length
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

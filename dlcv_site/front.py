@@ -59,8 +59,26 @@ class WsgiInThreads:
         await loop.run_in_executor(self._executor, self._run, environ, send, loop)
 
     def _run(self, environ: dict[str, Any], send: Send, loop: asyncio.AbstractEventLoop) -> None:
+        # Messages go to the event loop in batches: one hop for a page, one per 64 KB of a file.
+        pending: list[Message] = []
+        pending_bytes = 0
+
+        async def send_all(messages: list[Message]) -> None:
+            for message in messages:
+                await send(message)
+
+        def flush() -> None:
+            nonlocal pending, pending_bytes
+            if pending:
+                asyncio.run_coroutine_threadsafe(send_all(pending), loop).result()
+            pending, pending_bytes = [], 0
+
         def deliver(message: Message) -> None:
-            asyncio.run_coroutine_threadsafe(send(message), loop).result()
+            nonlocal pending_bytes
+            pending.append(message)
+            pending_bytes += len(message.get("body", b""))
+            if pending_bytes >= 65536:
+                flush()
 
         start: dict[str, Any] = {}
 
@@ -81,6 +99,7 @@ class WsgiInThreads:
             if not started:
                 deliver(start)
             deliver({"type": "http.response.body", "body": b"", "more_body": False})
+            flush()
         finally:
             close = getattr(result, "close", None)
             if close is not None:
