@@ -105,4 +105,4 @@ def _take_back_what_a_killed_worker_held(**_: object) -> None:
         if count:
             logger.warning("sent again %d unfinished %s submissions a killed worker held", count, "/".join(kinds))
     finally:
-        connections.close_all()  # the main process forks no more: it keeps no connection
+        connections.close_all()  # the main process forks new pool children later: they must not share it
