@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from dlcv_site.celery import app
 from dlcv_site.worker_recovery import (
     RESTORE_INTERVAL,
     broker_options_for_worker,
     visibility_timeout_for,
     worker_queues,
 )
-from labs.services.queue import CODE_QUEUE, GRADE_CODE_TASK, GRADE_NUMERIC_TASK, NUMERIC_QUEUE
+from labs import tasks
+from labs.services.queue import CODE_QUEUE, NUMERIC_QUEUE
 
 LIMITS = settings.GRADER_QUEUE_TIME_LIMITS
 
@@ -20,8 +20,7 @@ LIMITS = settings.GRADER_QUEUE_TIME_LIMITS
 def test_each_queues_visibility_timeout_outlasts_its_tasks_hard_time_limit() -> None:
     """A message is never put back while its task may still run; a numeric one is put back (and its
     submission graded) well within the 3 minutes a killed worker may cost."""
-    for task_name, queue in ((GRADE_NUMERIC_TASK, NUMERIC_QUEUE), (GRADE_CODE_TASK, CODE_QUEUE)):
-        task = app.tasks[task_name]
+    for task, queue in ((tasks.grade_numeric_submission, NUMERIC_QUEUE), (tasks.grade_code_submission, CODE_QUEUE)):
         assert task.time_limit == LIMITS[queue] and task.soft_time_limit < task.time_limit
         assert visibility_timeout_for([queue], LIMITS) > task.time_limit
     assert visibility_timeout_for([NUMERIC_QUEUE], LIMITS) + RESTORE_INTERVAL < 180
