@@ -179,10 +179,12 @@ def percentile(values: list[float], fraction: float) -> float:
 def report(name: str, result: Run) -> str:
     p50, p99 = percentile(result.latencies, 0.5), percentile(result.latencies, 0.99)
     met = "met" if p99 < GOAL_P99_SECONDS else "NOT met"
+    ended = ", ".join(f"{count}× {status if status else 'closed without an answer'}"
+                      for status, count in sorted(result.stalling.answers.items())) or "none"
     return (f"{name}: {len(result.latencies)} normal requests {dict(result.statuses)}, p50 {p50 * 1000:.0f} ms, "
             f"p99 {p99 * 1000:.0f} ms, max {max(result.latencies) * 1000:.0f} ms (goal p99 < "
-            f"{GOAL_P99_SECONDS * 1000:.0f} ms: {met}); stalled requests answered {dict(result.stalling.answers)} "
-            f"of {result.stalling.opened} opened")
+            f"{GOAL_P99_SECONDS * 1000:.0f} ms: {met}); stalled requests ended: {ended} of {result.stalling.opened} "
+            "opened (the rest still stalled at the end)")
 
 
 def calibration_ms() -> float:
