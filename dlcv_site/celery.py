@@ -4,7 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import celeryd_after_setup, celeryd_init, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
 
@@ -47,3 +47,34 @@ def _close_old_connections_after(task: Any = None, state: str | None = None, **k
         close_old_connections()
     else:  # a failed or retried task may have been interrupted mid-query: start afresh
         connections.close_all()
+
+
+def _on_redis(conf: Any) -> bool:
+    return str(conf.broker_url or "").startswith(("redis://", "rediss://"))
+
+
+@celeryd_init.connect
+def _size_this_workers_broker_options(sender: str = "", conf: Any = None, options: Any = None, **_: Any) -> None:
+    """Before the worker connects: reservations kept under its own name, a visibility timeout sized
+    to its queues' hard time limits (dlcv_site.worker_recovery)."""
+    if conf is None or not _on_redis(conf):
+        return
+    from django.conf import settings
+
+    from dlcv_site import worker_recovery
+
+    queues = worker_recovery.worker_queues((options or {}).get("queues"), conf.task_default_queue)
+    conf.broker_transport_options = worker_recovery.broker_options_for_worker(
+        nodename=sender, queues=queues, time_limits=settings.GRADER_QUEUE_TIME_LIMITS,
+        base=conf.broker_transport_options or {},
+    )
+
+
+@celeryd_after_setup.connect
+def _restore_what_an_earlier_run_reserved(sender: str = "", instance: Any = None, conf: Any = None, **_: Any) -> None:
+    """Before the worker consumes: its earlier run's unacknowledged messages go back to their queues."""
+    if conf is None or not _on_redis(conf):
+        return
+    from dlcv_site import worker_recovery
+
+    worker_recovery.restore_earlier_reservations(instance.app if instance is not None else app)

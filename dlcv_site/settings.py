@@ -223,6 +223,9 @@ CELERY_TASK_DEFAULT_QUEUE = "numeric"
 # Numeric grading and sandboxed code grading never share a queue, so code labs cannot starve numbers.
 GRADER_QUEUES = ["numeric", "code"]
 CELERY_TASK_ROUTES = {"grader.grade_code_*": {"queue": "code"}, "grader.grade_numeric_*": {"queue": "numeric"}}
+# Each grading queue's hard time limit (s): its tasks' time_limit, and what the Redis visibility timeout
+# of the workers consuming it is sized from (dlcv_site.worker_recovery).
+GRADER_QUEUE_TIME_LIMITS = {"numeric": 30, "code": 270}
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -306,7 +309,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECUR
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # also the largest body the web front takes (deploy/nginx.conf)
+# The web front (dlcv_site.front): threads per process, and how long a request body may stall (s).
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "4"))
+REQUEST_BODY_IDLE_TIMEOUT = float(os.environ.get("REQUEST_BODY_IDLE_TIMEOUT", "10"))
+REQUEST_BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "60"))
 
 LOGGING = {
     "version": 1,

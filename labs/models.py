@@ -97,6 +97,9 @@ class Submission(models.Model):
     grading_runs = models.PositiveIntegerField(default=0, help_text="How many times a worker claimed it.")
     # The current claim: a result is written only by the worker holding it (conditional UPDATE).
     claim_token = models.UUIDField(null=True, blank=True)
+    # The broker message (Celery task id) that made the current claim: a later delivery of that same
+    # message means its earlier run died (its worker was lost), so it may take the claim over.
+    claim_task_id = models.CharField(max_length=64, blank=True, default="")
     result_writes = models.PositiveIntegerField(default=0, help_text="How many times a result was stored.")
     late_days = models.PositiveIntegerField(default=0)
     # One vocabulary with grader.results: a score is a fraction 0–1, points are points. (The JSON API

@@ -67,11 +67,12 @@ def _claim_sql() -> str:
     )
     submissions, labs, parts = table_name(Submission), table_name(Lab), table_name(LabPart)
     return (
-        f"UPDATE {submissions} AS s SET status = %(running)s, claim_token = %(token)s, "
+        f"UPDATE {submissions} AS s SET status = %(running)s, claim_token = %(token)s, claim_task_id = %(task_id)s, "
         "grading_runs = s.grading_runs + 1, started_at = %(now)s, finished_at = NULL, error = '' "
         f"FROM {labs} AS l, {_RELAXED_FROM} "
         "WHERE s.id = %(id)s AND l.id = s.lab_id "
-        "AND (s.status = %(queued)s OR (s.status = %(running)s AND s.started_at < %(stale_before)s)) "
+        "AND (s.status = %(queued)s OR (s.status = %(running)s AND (s.started_at < %(stale_before)s "
+        "OR (%(task_id)s <> '' AND s.claim_task_id = %(task_id)s)))) "
         f"RETURNING {select_columns(Submission, 's')}, {select_columns(Lab, 'l')}, "
         f"(SELECT json_agg(json_build_object({part_json}) ORDER BY p.position)::text "
         f"FROM {parts} AS p WHERE p.lab_id = s.lab_id), "
@@ -81,9 +82,10 @@ def _claim_sql() -> str:
 
 
 def submission_claim(
-    *, submission_id: int, token: uuid.UUID, now: datetime, stale_before: datetime
+    *, submission_id: int, token: uuid.UUID, now: datetime, stale_before: datetime, task_id: str = ""
 ) -> tuple[Submission, list[LabPart], int] | None:
-    """Claim a submission that is queued (or running since before ``stale_before``) and return,
+    """Claim a submission that is queued (or running since before ``stale_before``, or running under
+    a claim made by the same message ``task_id``: a delivery again of it) and return,
     from the same statement, the row with its lab selected, the lab's parts (numeric columns read
     as text, exact) and how many earlier submissions of the student for the lab did not fail;
     None when there is nothing to claim."""
@@ -95,6 +97,7 @@ def submission_claim(
                 "token": token,
                 "now": now,
                 "stale_before": stale_before,
+                "task_id": task_id,
                 "queued": SubmissionStatus.QUEUED.value,
                 "running": SubmissionStatus.RUNNING.value,
                 "failed": SubmissionStatus.FAILED.value,

@@ -12,19 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 
-from celery import current_app, shared_task
-from celery.signals import worker_process_init
-from django.db import InterfaceError, OperationalError
+from celery import Task, current_app, shared_task
+from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 
 from grader.codelabs import all_codelabs
+from labs.models import LabKind
 from labs.services import (
     CODE_STALE_RUNNING_AFTER,
     REQUEUE_STUCK_AFTER,
     code_runner,
     submission_grade,
+    submissions_requeue_after_restart,
     submissions_requeue_stuck,
 )
-from labs.services.queue import CODE_QUEUE, GRADE_CODE_TASK, GRADE_NUMERIC_TASK
+from labs.services.queue import CODE_QUEUE, GRADE_CODE_TASK, GRADE_NUMERIC_TASK, NUMERIC_QUEUE, grading_route
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +42,27 @@ _RETRY_TRANSIENT = {
 _GRADING = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True, **_RETRY_TRANSIENT}
 
 
-@shared_task(name=GRADE_NUMERIC_TASK, soft_time_limit=20, time_limit=30, **_GRADING)
-def grade_numeric_submission(submission_id: int) -> None:
-    """Grade one numeric lab submission (a no-op unless it is still waiting to be graded)."""
-    submission_grade(submission_id=submission_id)
+# Hard time limits per queue (settings.GRADER_QUEUE_TIME_LIMITS): the Redis visibility timeout of the
+# workers consuming a queue is sized from the same figure (dlcv_site.worker_recovery).
+_NUMERIC_LIMIT = settings.GRADER_QUEUE_TIME_LIMITS[NUMERIC_QUEUE]
+_CODE_LIMIT = settings.GRADER_QUEUE_TIME_LIMITS[CODE_QUEUE]
+
+
+@shared_task(bind=True, name=GRADE_NUMERIC_TASK, soft_time_limit=_NUMERIC_LIMIT - 10, time_limit=_NUMERIC_LIMIT,
+             **_GRADING)
+def grade_numeric_submission(self: Task, submission_id: int) -> None:
+    """Grade one numeric lab submission (a no-op unless it is still waiting to be graded, or this
+    message's earlier run died with its worker)."""
+    submission_grade(submission_id=submission_id, task_id=self.request.id or "")
 
 
 # Queue "code": its own workers with prefetch 1, so a minute-long training run never holds up
 # numeric grading and a worker never hoards jobs it cannot start. The time limits are above the
 # longest lab's wall limit (90 s) plus sandbox start; the sandbox enforces the real limits.
-@shared_task(name=GRADE_CODE_TASK, soft_time_limit=240, time_limit=270, **_GRADING)
-def grade_code_submission(submission_id: int) -> None:
+@shared_task(bind=True, name=GRADE_CODE_TASK, soft_time_limit=_CODE_LIMIT - 30, time_limit=_CODE_LIMIT, **_GRADING)
+def grade_code_submission(self: Task, submission_id: int) -> None:
     """Run one coding-lab submission in the sandbox and store its per-test result (idempotent)."""
-    submission_grade(submission_id=submission_id, stale_after=CODE_STALE_RUNNING_AFTER)
+    submission_grade(submission_id=submission_id, stale_after=CODE_STALE_RUNNING_AFTER, task_id=self.request.id or "")
 
 
 @shared_task(name="grader.requeue_stuck_submissions", ignore_result=True, soft_time_limit=25, time_limit=30)
@@ -78,3 +89,22 @@ def _warm_the_sandbox(**_: object) -> None:
             logger.warning("could not warm the sandbox", exc_info=True)
 
     threading.Thread(target=warm, name="warm-sandbox", daemon=True).start()
+
+
+@worker_ready.connect
+def _take_back_what_a_killed_worker_held(**_: object) -> None:
+    """Embedded mode (`make run` without Redis): the broker of files forgets the messages a killed
+    worker had taken, so the restarted worker sends its kinds' unfinished submissions again itself —
+    no beat needed. (On Redis the worker puts back its own reservations: dlcv_site.worker_recovery.)"""
+    if settings.BROKER_MODE != "filesystem":
+        return
+    queues = getattr(current_app.amqp.queues, "consume_from", None) or {}
+    kinds = [kind for kind in (LabKind.NUMERIC, LabKind.CODE) if grading_route(kind)[1] in queues]
+    if not kinds:
+        return
+    try:
+        count = submissions_requeue_after_restart(kinds=kinds)
+        if count:
+            logger.warning("sent again %d unfinished %s submissions a killed worker held", count, "/".join(kinds))
+    finally:
+        connections.close_all()  # the main process forks new pool children later: they must not share it

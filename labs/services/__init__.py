@@ -14,6 +14,7 @@ from labs.services.regrade import (
     REQUEUE_STUCK_AFTER,
     lab_regrade,
     lab_regrade_progress,
+    submissions_requeue_after_restart,
     submissions_requeue_stuck,
 )
 from labs.services.submissions import (
@@ -42,5 +43,6 @@ __all__ = [
     "lab_variant_seed",
     "submission_create",
     "submission_grade",
+    "submissions_requeue_after_restart",
     "submissions_requeue_stuck",
 ]

@@ -118,20 +118,27 @@ def _outcome(submission: Submission, result: GradingResult, position: int) -> di
 # --------------------------------------------------------------------------- claim and write
 
 
-def _claimable(now: datetime, stale_after: timedelta) -> Q:
-    return Q(status=SubmissionStatus.QUEUED) | Q(status=SubmissionStatus.RUNNING, started_at__lt=now - stale_after)
+def _claimable(now: datetime, stale_after: timedelta, task_id: str) -> Q:
+    """Queued; or running under a claim presumed dead: stale, or made by this same message (a message
+    is delivered again only once the worker that ran it was lost, or after the broker's visibility
+    timeout, which is longer than the task's hard time limit — either way that run is over)."""
+    running = Q(status=SubmissionStatus.RUNNING)
+    dead_claim = Q(started_at__lt=now - stale_after)
+    if task_id:
+        dead_claim |= Q(claim_task_id=task_id)
+    return Q(status=SubmissionStatus.QUEUED) | (running & dead_claim)
 
 
 def _claim_with_orm(
-    submission_id: int, token: uuid.UUID, now: datetime, stale_after: timedelta
+    submission_id: int, token: uuid.UUID, now: datetime, stale_after: timedelta, task_id: str = ""
 ) -> tuple[Submission, list[LabPart], int] | None:
     """``labs.sql.submission_claim``'s rule, portable: the conditional UPDATE, then the reads."""
     with sql.relaxed_durability():
         claimed = (
             Submission.objects.filter(pk=submission_id)
-            .filter(_claimable(now, stale_after))
-            .update(status=SubmissionStatus.RUNNING, claim_token=token, grading_runs=F("grading_runs") + 1,
-                    started_at=now, finished_at=None, error="")
+            .filter(_claimable(now, stale_after, task_id))
+            .update(status=SubmissionStatus.RUNNING, claim_token=token, claim_task_id=task_id,
+                    grading_runs=F("grading_runs") + 1, started_at=now, finished_at=None, error="")
         )
         if not claimed:
             return None
@@ -145,13 +152,16 @@ def _claim_with_orm(
     return submission, parts, earlier
 
 
-def _claim(submission_id: int, token: uuid.UUID, stale_after: timedelta) -> tuple[Submission, list[LabPart], int] | None:
+def _claim(
+    submission_id: int, token: uuid.UUID, stale_after: timedelta, task_id: str
+) -> tuple[Submission, list[LabPart], int] | None:
     """Claim the row and read what grading needs: ``(submission, parts, earlier counted
     submissions)``, or None when there is nothing to grade."""
     now = timezone.now()
     if sql.available():
-        return sql.submission_claim(submission_id=submission_id, token=token, now=now, stale_before=now - stale_after)
-    return _claim_with_orm(submission_id, token, now, stale_after)
+        return sql.submission_claim(submission_id=submission_id, token=token, now=now, stale_before=now - stale_after,
+                                    task_id=task_id)
+    return _claim_with_orm(submission_id, token, now, stale_after, task_id)
 
 
 def _write_with_orm(submission_id: int, token: uuid.UUID, values: Mapping[str, Any]) -> int:
@@ -181,15 +191,16 @@ def _test_slow_seconds() -> float:
     return float(value or 0)
 
 
-def submission_grade(*, submission_id: int, stale_after: timedelta = STALE_RUNNING_AFTER) -> None:
-    """Claim, grade and store one submission; a no-op unless it is queued (or stale running).
+def submission_grade(*, submission_id: int, stale_after: timedelta = STALE_RUNNING_AFTER, task_id: str = "") -> None:
+    """Claim, grade and store one submission; a no-op unless it is queued (or stale running, or
+    running under a claim the same broker message ``task_id`` made before its worker was lost).
 
     A grader exception (our bug, or the task's soft time limit) stores ``failed`` with the error;
     failed submissions never count as an attempt. Database errors propagate (the task retries
     them) after handing the row back to the queue.
     """
     token = uuid.uuid4()
-    claim = _claim(submission_id, token, stale_after)
+    claim = _claim(submission_id, token, stale_after, task_id)
     if claim is None:
         logger.info("submission %s: nothing to grade (not queued, or being graded)", submission_id)
         return
@@ -211,7 +222,7 @@ def submission_grade(*, submission_id: int, stale_after: timedelta = STALE_RUNNI
         # Hand the row back so the task's retry can claim it; if even that fails, the sweeper will.
         try:
             Submission.objects.filter(pk=submission_id, claim_token=token).update(
-                status=SubmissionStatus.QUEUED, claim_token=None, enqueued_at=timezone.now()
+                status=SubmissionStatus.QUEUED, claim_token=None, claim_task_id="", enqueued_at=timezone.now()
             )
         except (OperationalError, InterfaceError):
             logger.exception("submission %s: could not release the claim", submission_id)

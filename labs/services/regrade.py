@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -39,6 +40,20 @@ def submissions_requeue_stuck(*, older_than: timedelta = REQUEUE_STUCK_AFTER, no
         | Q(status=SubmissionStatus.RUNNING, started_at__lt=cutoff, lab__kind=LabKind.NUMERIC)
         | Q(status=SubmissionStatus.RUNNING, started_at__lt=code_cutoff, lab__kind=LabKind.CODE)
     )
+    return _requeue(stuck, now)
+
+
+def submissions_requeue_after_restart(*, kinds: Sequence[str], now: datetime | None = None) -> int:
+    """Embedded mode only (one machine; a broker of files, which forgets what a killed worker had
+    taken): when the worker for ``kinds`` starts, no other worker grades those kinds, so every such
+    submission still queued or running was left by its killed predecessor. All go back to queued and
+    are sent again; a message still waiting in the broker then finds its row claimed or graded and
+    does nothing. Returns how many were re-enqueued."""
+    pending = Q(status__in=[SubmissionStatus.QUEUED, SubmissionStatus.RUNNING], lab__kind__in=list(kinds))
+    return _requeue(pending, now or timezone.now())
+
+
+def _requeue(stuck: Q, now: datetime) -> int:
     with transaction.atomic():
         rows = list(
             Submission.objects.select_for_update(skip_locked=True, of=("self",))

@@ -51,13 +51,13 @@ def _rolled_back(write: Callable[[], T]) -> tuple[T, list[dict[str, Any]]]:
 
 
 def _submission(lab: Lab, user: User, number: int, status: str, now: datetime, *,
-                started_ago: timedelta | None = None, token: uuid.UUID | None = None) -> Submission:
+                started_ago: timedelta | None = None, token: uuid.UUID | None = None, task_id: str = "") -> Submission:
     graded = status == SubmissionStatus.GRADED
     return Submission.objects.create(
         lab=lab, user=user, number=number, status=status, answers={"conv": {"output": "1 2"}},
         variant={"seed": number}, lang="en", enqueued_at=now - timedelta(minutes=10),
         started_at=None if started_ago is None else now - started_ago, grading_runs=0 if started_ago is None else 1,
-        claim_token=token, finished_at=now - timedelta(minutes=1) if graded or status == SubmissionStatus.FAILED else None,
+        claim_token=token, claim_task_id=task_id, finished_at=now - timedelta(minutes=1) if graded or status == SubmissionStatus.FAILED else None,
         points=Decimal("4.0000") if graded else None, score=Decimal("0.8000") if graded else None,
         result={"score": 0.8} if graded else None, error="boom" if status == SubmissionStatus.FAILED else "",
     )
@@ -69,11 +69,16 @@ def _submission(lab: Lab, user: User, number: int, status: str, now: datetime, *
 CLAIM_STATES: dict[str, tuple[str, timedelta | None]] = {
     "queued": (SubmissionStatus.QUEUED, None),
     "running, fresh": (SubmissionStatus.RUNNING, timedelta(seconds=10)),
+    # A delivery again of the message that claimed it: its earlier run died with its worker.
+    "running, fresh, claimed by this same message": (SubmissionStatus.RUNNING, timedelta(seconds=10)),
     "running, exactly at the stale line": (SubmissionStatus.RUNNING, STALE_AFTER),
     "running, stale": (SubmissionStatus.RUNNING, STALE_AFTER + timedelta(microseconds=1)),
     "graded": (SubmissionStatus.GRADED, timedelta(minutes=2)),
     "failed": (SubmissionStatus.FAILED, timedelta(minutes=2)),
 }
+#: the task id of the message claiming in every cell (another message made every other running claim)
+MESSAGE = "6f1c2a9e-message-claiming"
+CLAIMABLE = ("queued", "running, stale", "running, fresh, claimed by this same message")
 #: what came before: earlier submissions of the student for the lab (number, status), and the parts
 HISTORIES = {
     "first submission": [],
@@ -98,8 +103,10 @@ def _claim_world(state: str, history: str, now: datetime) -> Submission:
         _submission(lab, student, number, status, now, started_ago=timedelta(hours=1))
     number = len(earlier) + 1
     status, started_ago = CLAIM_STATES[state]
+    running = status == SubmissionStatus.RUNNING
     target = _submission(lab, student, number, status, now, started_ago=started_ago,
-                         token=uuid.uuid4() if status == SubmissionStatus.RUNNING else None)
+                         token=uuid.uuid4() if running else None,
+                         task_id=(MESSAGE if "this same message" in state else "another-message") if running else "")
     # Noise: a later submission of the student, the classmate's, the student's on another lab.
     _submission(lab, student, number + 1, SubmissionStatus.GRADED, now, started_ago=timedelta(minutes=1))
     _submission(lab, classmate, 1, SubmissionStatus.GRADED, now, started_ago=timedelta(minutes=1))
@@ -117,12 +124,13 @@ def test_submission_claim_equals_the_orm_claim(postgres_required: None, state: s
 
     def by_sql() -> Any:
         with django_assert_num_queries(1):
-            return sql.submission_claim(submission_id=target.pk, token=token, now=now, stale_before=now - STALE_AFTER)
+            return sql.submission_claim(submission_id=target.pk, token=token, now=now, stale_before=now - STALE_AFTER,
+                                        task_id=MESSAGE)
 
     ours, our_table = _rolled_back(by_sql)
-    orm, orm_table = _rolled_back(lambda: grading._claim_with_orm(target.pk, token, now, STALE_AFTER))
+    orm, orm_table = _rolled_back(lambda: grading._claim_with_orm(target.pk, token, now, STALE_AFTER, MESSAGE))
     assert our_table == orm_table
-    claimable = state in ("queued", "running, stale")
+    claimable = state in CLAIMABLE
     assert (ours is not None) == (orm is not None) == claimable
     if ours is None:
         assert our_table == _table()  # nothing claimed, nothing written
@@ -134,6 +142,20 @@ def test_submission_claim_equals_the_orm_claim(postgres_required: None, state: s
     assert earlier == orm_earlier == {"first submission": 0, "after failed and non-failed ones": 3,
                                       "a lab without parts": 1}[history]
     assert (submission.status, submission.claim_token, submission.started_at) == (SubmissionStatus.RUNNING, token, now)
+    assert submission.claim_task_id == MESSAGE
+
+
+@pytest.mark.django_db
+def test_a_claim_without_a_message_never_takes_over_a_fresh_one(postgres_required: None) -> None:
+    """Grading outside Celery (no task id) matches no claim's empty task id."""
+    now = timezone.now()
+    lab = make_lab(make_course())
+    target = _submission(lab, make_user(), 1, SubmissionStatus.RUNNING, now, started_ago=timedelta(seconds=10),
+                         token=uuid.uuid4())
+    token = uuid.uuid4()
+    assert _rolled_back(lambda: sql.submission_claim(submission_id=target.pk, token=token, now=now,
+                                                     stale_before=now - STALE_AFTER, task_id="")) == (None, _table())
+    assert _rolled_back(lambda: grading._claim_with_orm(target.pk, token, now, STALE_AFTER, "")) == (None, _table())
 
 
 @pytest.mark.django_db

@@ -37,8 +37,9 @@ def private_queue(prefix: str) -> str:
 
 
 def start_worker(queue: str, *, name: str, env: dict[str, str] | None = None, concurrency: int = 1,
-                 timeout: float = 60) -> subprocess.Popen[bytes]:
-    """A `celery worker` on the test database consuming only ``queue``; returns once it answers a ping."""
+                 timeout: float = 60, node: str | None = None, prefetch: int = 1) -> subprocess.Popen[bytes]:
+    """A `celery worker` on the test database consuming only ``queue``; returns once it answers a ping.
+    ``node``: its node name (a restart of the same worker reuses it); otherwise a fresh one."""
     from dlcv_site.tasks import ping
 
     log_path = Path(settings.VAR_DIR) / f"test-worker-{name}.log"
@@ -46,7 +47,8 @@ def start_worker(queue: str, *, name: str, env: dict[str, str] | None = None, co
     worker_env = dict(os.environ, DATABASE_URL=_database_url_for_worker(), PYTHONUNBUFFERED="1", **(env or {}))
     command = [
         sys.executable, "-m", "celery", "-A", "dlcv_site", "worker", "-Q", queue, "-c", str(concurrency),
-        "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "-l", "info", "--without-gossip", "--without-mingle",
+        "--prefetch-multiplier", str(prefetch), "-n", node or f"{name}-{uuid.uuid4().hex[:6]}@%h", "-l", "info",
+        "--without-gossip", "--without-mingle",
     ]
     with log_path.open("ab") as log_file:
         worker = subprocess.Popen(command, cwd=PROJECT_DIR, env=worker_env, stdout=log_file,
@@ -60,6 +62,12 @@ def start_worker(queue: str, *, name: str, env: dict[str, str] | None = None, co
             if worker.poll() is not None or time.monotonic() > deadline:
                 kill_worker(worker)
                 raise RuntimeError(f"worker {name} did not start: {exc}; log in {log_path}") from exc
+
+
+def pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of the worker's pool processes (the main process's children)."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
 
 
 def kill_worker(worker: subprocess.Popen[bytes]) -> None:

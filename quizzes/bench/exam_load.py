@@ -151,9 +151,11 @@ def prepare_exam(exam_id: int) -> str:
 
 def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread",
                    worker_connections: int | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DEBUG="false")
-    command = [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}",
-               "-w", str(workers), "--threads", str(threads), "-k", worker_class, "--backlog", "4096",
+    env = dict(os.environ, DEBUG="false", WEB_THREADS=str(threads))
+    # asgi: what `make run` and `make web` serve (dlcv_site.front: its threads from WEB_THREADS).
+    app, thread_flags = ("dlcv_site.front", []) if worker_class == "asgi" else ("dlcv_site.wsgi", ["--threads", str(threads)])
+    command = [sys.executable, "-m", "gunicorn", app, "-b", f"127.0.0.1:{port}",
+               "-w", str(workers), *thread_flags, "-k", worker_class, "--backlog", "4096",
                "-c", "python:dlcv_site.gunicorn_conf",
                "--log-level", "warning", "--timeout", "60", "--graceful-timeout", "5"]
     if worker_connections is not None:
@@ -372,8 +374,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--window", type=float, default=15.0, help="seconds per window of the p99-over-time lines")
-    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread",
-                        help="gunicorn's worker class (sync ignores --threads)")
+    parser.add_argument("--worker-class", choices=("asgi", "gthread", "sync"), default="gthread",
+                        help="gunicorn's worker class: asgi serves dlcv_site.front as make web does (sync ignores --threads)")
     parser.add_argument("--early", type=int, default=0,
                         help="students who open the landing page before the start window (not timed)")
     parser.add_argument("--worker-connections", type=int, default=None,
@@ -412,7 +414,7 @@ def main() -> None:
             server.wait()
     acknowledged, lost = verify(acks)
     calibration_after = calibration_ms()
-    workers = f"{args.workers}×{args.threads} gthread" if args.worker_class == "gthread" else f"{args.workers} sync"
+    workers = f"{args.workers} sync" if args.worker_class == "sync" else f"{args.workers}×{args.threads} {args.worker_class}"
     print(f"\n{args.students} students, gunicorn {workers}, cache "
           f"{'redis' if os.environ.get('CACHE_URL') else 'per process'}, a new connection per request, run {wall:.0f} s")
     print(f"{'operation':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
