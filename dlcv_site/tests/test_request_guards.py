@@ -1,7 +1,9 @@
 """Requests Django would misread, and the API's edges: chunked bodies, unknown /api/ URLs, ?lang=.
 
-Through the test client, and through a real gunicorn on a socket (what ``make run`` serves): a
-chunked body reached Django as an empty one there, which the test client cannot reproduce.
+Through the test client (a chunked body handed to Django without its length is refused with 411:
+what any plain WSGI server would do), and through the real server ``make run`` and ``make web`` start
+(gunicorn's ASGI worker serving ``dlcv_site.front``), which reads a chunked body whole and hands it on
+with its length.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def gunicorn_port(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
-    """``make run``'s web server (gunicorn with the site's settings) on the test database."""
+    """``make run``'s web server (gunicorn's ASGI worker serving the front) on the test database."""
     with django_db_blocker.unblock():
         database_url = conftest._database_url_for_worker()
     port = _free_port()
@@ -143,8 +145,8 @@ def gunicorn_port(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-c", "python:dlcv_site.gunicorn_conf",
-             "-b", f"127.0.0.1:{port}", "-w", "1"],
+            [sys.executable, "-m", "gunicorn", "dlcv_site.front", "-k", "asgi", "--no-control-socket",
+             "-c", "python:dlcv_site.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", "1"],
             cwd=conftest.PROJECT_DIR, env=dict(os.environ, DATABASE_URL=database_url), stdout=log, stderr=log,
         )
     try:
@@ -186,13 +188,16 @@ def _exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_through_gunicorn_a_chunked_body_is_411_and_the_api_edges_are_json(gunicorn_port: int) -> None:
-    chunked = (b"POST /api/labs/lab1/submissions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+def test_through_gunicorn_a_chunked_body_is_read_and_the_api_edges_are_json(gunicorn_port: int) -> None:
+    # Only the username is sent: if the body were lost (read as empty), both fields would be missing.
+    payload = b'{"username": "nobody"}'
+    chunked = (b"POST /api/auth/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-               b'f\r\n{"answers": {}}\r\n0\r\n\r\n')
+               + f"{len(payload):x}".encode() + b"\r\n" + payload + b"\r\n0\r\n\r\n")
     status, headers, body = _exchange(gunicorn_port, chunked)
-    assert status == 411 and headers["content-type"] == "application/json"
-    assert json.loads(body)["code"] == "length_required"
+    assert status == 400 and headers["content-type"] == "application/json", body
+    errors = json.loads(body)["errors"]
+    assert "password" in errors and "username" not in errors, errors
     for path in (b"/api/labs/x%0A/submissions/", b"/api"):
         status, headers, body = _exchange(gunicorn_port, b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                           b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
@@ -203,8 +208,8 @@ def test_through_gunicorn_a_chunked_body_is_411_and_the_api_edges_are_json(gunic
 
 
 @pytest.mark.django_db(transaction=True)
-def test_through_gunicorn_a_malformed_content_length_is_gunicorns_own_html_400(gunicorn_port: int) -> None:
-    """gunicorn refuses it before Django sees it (README, "Running on real services"): HTML, not JSON."""
+def test_through_gunicorn_a_malformed_content_length_is_gunicorns_own_400(gunicorn_port: int) -> None:
+    """gunicorn refuses it before Django sees it (README, "Running on real services"): plain text, not JSON."""
     status, headers, _body = _exchange(gunicorn_port, b"POST /api/auth/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                        b"Content-Length: 12x\r\nConnection: close\r\n\r\n{}")
-    assert status == 400 and headers["content-type"] == "text/html"
+    assert status == 400 and not headers.get("content-type", "").startswith("application/json")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labs', '0003_submission_points_and_score'),
+        ('labs', '0004_lab_allowed_packages'),
     ]
 
     operations = [
