@@ -1,0 +1,296 @@
+"""Every page kind, in both languages, has no axe-core violation at WCAG 2.1 A/AA (issue 21).
+
+The course is the one the English-pages check builds (``test_english_pages.build_world``: the whole
+bank, the demo course, a practice with every question type checked, a released exam with a graded
+essay, graded numeric and coding labs, instructor pages …), committed here so that the live server
+sees it, plus the states that check kept only as HTML (an attempt before any check, results before
+release) and an exam being taken. ``PAGES`` below is the one table of what is checked: a new page
+kind is one line there (and, for its data, a few lines in ``build_world`` or ``_build_more``).
+
+axe-core comes from a package (``axe-playwright-python`` carries ``axe.min.js``; never a CDN). It runs
+in one Chromium page per person, reused from page to page. A failure names the page, the language,
+the rule, its impact and each failing element's selector. Needs-review items (axe's "incomplete")
+of serious or critical impact must be explained in ``EXPLAINED_REVIEWS`` or the test fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from dlcv_site.tests.test_english_pages import QUESTIONS, World, _answers, build_world, world_grading_patched
+from quizzes.models import Assessment, AssessmentMode
+from quizzes.services.attempts import attempt_item_save, attempt_start, attempt_submit
+from quizzes.tests.factories import make_assessment
+from quizzes.tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (browser: a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+#: The WCAG 2.1 A and AA rules of axe-core (its tags); best practices are not asked for.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+LANGUAGES = ("en", "zh-hant")
+
+
+@dataclass(frozen=True)
+class PageKind:
+    name: str  # a key of World.pages (or the URL itself, for pages without data)
+    who: str  # "anonymous", "student" (demo-student), "other" (bob, a second student) or "instructor"
+    ready: str = ""  # a selector that is there once the page's scripts have filled it in
+    status: int = 200
+
+
+#: The one table of the pages checked: every page kind of the site, each with data in it.
+PAGES: tuple[PageKind, ...] = (
+    # Anonymous.
+    PageKind("login page", "anonymous"),
+    # Student: quizzes.
+    PageKind("home", "student"),
+    PageKind("course dashboard", "student"),
+    PageKind("landing of a practice", "student"),
+    PageKind("landing of a practice set made from the bank", "student"),
+    PageKind("landing of a mock exam", "student"),
+    PageKind("landing of an exam", "student"),
+    PageKind("practice attempt, before any check", "other"),
+    PageKind("practice attempt, after checks", "student"),
+    PageKind("practice set made from the bank, checked once", "student"),
+    PageKind("an exam being taken", "other", ready="[data-timer]"),
+    PageKind("a past exam being answered", "student"),
+    PageKind("results of a submitted mock exam", "student"),
+    PageKind("results of an exam before release", "other"),
+    PageKind("results of a released exam", "student"),
+    # Student: labs, submissions, tokens.
+    PageKind("lab list", "student"),
+    PageKind("numeric lab", "student"),
+    PageKind("coding lab", "student"),
+    PageKind("graded numeric submission", "student"),
+    PageKind("graded detection submission, lab closed", "student"),
+    PageKind("graded coding submission", "student"),
+    PageKind("failed grading", "student"),
+    PageKind("API tokens", "student"),
+    # Instructor.
+    PageKind("instructor home", "instructor"),
+    PageKind("instructor course", "instructor"),
+    PageKind("bank list", "instructor"),
+    PageKind("bank list, one topic", "instructor"),
+    *(PageKind(f"question detail ({qtype})", "instructor") for qtype in QUESTIONS),
+    *(PageKind(f"question editor ({qtype})", "instructor") for qtype in ("single", "param", "essay")),
+    PageKind("new question (matrix)", "instructor"),
+    PageKind("assessments", "instructor"),
+    PageKind("new assessment", "instructor"),
+    PageKind("assessment detail (exam)", "instructor"),
+    PageKind("assessment detail (practice set made from the bank)", "instructor"),
+    PageKind("gradebook", "instructor"),
+    PageKind("lab statistics", "instructor"),
+    PageKind("grading queue", "instructor"),
+    PageKind("grading item", "instructor"),
+    PageKind("a student's attempt, read by staff", "instructor"),
+    PageKind("a student's graded lab submission, read by staff", "instructor"),
+)
+
+#: Needs-review items of serious or critical impact that are understood: (rule, axe's reason) → why they
+#: are fine. Anything else axe cannot decide fails the test until it is looked at and explained here.
+EXPLAINED_REVIEWS: dict[tuple[str, str], str] = {
+    ("color-contrast", "Element content contains only non-text characters"):
+        "maths operators and symbols (MathML <mo>, ✓, —): axe does not judge symbols; they have the "
+        "colour of the text around them, which axe does check",
+    ("color-contrast", "Element content is too short to determine if it is actual text content"):
+        "one-character maths identifiers and numbers (MathML <mi>, <mn>): the colour of the text around them",
+    ("color-contrast", "Element's background color could not be determined because it's partially obscured"):
+        "text scrolled out of sight inside a scrolling box (the gradebook's wide table, under its sticky name "
+        "column; the question editor's preview pane): the same colours on the same white background as the "
+        "part in sight, which axe checks",
+}
+
+
+def explained(finding: Finding) -> bool:
+    return any(finding.rule == rule and finding.detail.startswith(f"Fix any of the following: {reason}")
+               for rule, reason in EXPLAINED_REVIEWS)
+
+
+# --------------------------------------------------------------------------- the course
+
+
+def _build_more(world: World) -> None:
+    """The states the English-pages check read once and moved past, and an exam being taken (bob's)."""
+    course, other = world.course, world.other
+    practice = Assessment.objects.get(course=course, slug="every-type")
+    world.pages["practice attempt, before any check"] = reverse(
+        "attempt", args=[attempt_start(user=other, assessment=practice).id])
+
+    bank_ids = list(QUESTIONS.values())
+    midterm = make_assessment(course, bank_ids, mode=AssessmentMode.EXAM, slug="midterm", minutes=90)
+    submitted = attempt_start(user=other, assessment=midterm)
+    for item in submitted.items.select_related("question_version__question"):
+        attempt_item_save(user=other, attempt_id=submitted.id, item_id=item.id,
+                          response=_answers(item.question_version.question, item.seed, right=True))
+    attempt_submit(attempt=submitted)
+    world.pages["results of an exam before release"] = reverse("attempt-results", args=[submitted.id])
+
+    quiz = make_assessment(course, bank_ids, mode=AssessmentMode.EXAM, slug="quiz-3", minutes=50,
+                           closes_at=midterm.closes_at + timedelta(hours=1))
+    taking = attempt_start(user=other, assessment=quiz)
+    first = taking.items.select_related("question_version__question").first()
+    attempt_item_save(user=other, attempt_id=taking.id, item_id=first.id,
+                      response=_answers(first.question_version.question, first.seed, right=True))
+    world.pages["an exam being taken"] = reverse("attempt", args=[taking.id])
+    world.pages["login page"] = reverse("login")
+
+
+@pytest.fixture
+def live_world(transactional_db: None, live_server: Any) -> Iterator[World]:
+    """The course, committed (the live server reads it from its own connection); flushed afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        world_grading_patched(patch)
+        world = build_world()
+        _build_more(world)
+        yield world
+
+
+# --------------------------------------------------------------------------- axe in the browser
+
+
+def axe_script() -> str:
+    """axe-core's ``axe.min.js``, as the ``axe-playwright-python`` package ships it."""
+    try:
+        from axe_playwright_python.base import AXE_SCRIPT
+    except ImportError as exc:
+        pytest.fail(f"axe-core: the axe-playwright-python package is not importable ({exc})", pytrace=False)
+    return AXE_SCRIPT
+
+
+AXE_RUN = """async (tags) => {
+    const results = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                              resultTypes: ["violations", "incomplete"]});
+    const brief = (items) => items.filter((rule) => rule.nodes.length).map((rule) => ({
+        id: rule.id, impact: rule.impact, help: rule.help, tags: rule.tags,
+        nodes: rule.nodes.map((node) => ({target: node.target.join(" "), impact: node.impact,
+                                          summary: (node.failureSummary || "").slice(0, 300),
+                                          html: node.html.slice(0, 160)})),
+    }));
+    return {version: axe.version, violations: brief(results.violations), incomplete: brief(results.incomplete)};
+}"""
+
+
+@dataclass
+class Finding:
+    page: str
+    lang: str
+    rule: str
+    impact: str
+    help: str
+    target: str
+    detail: str
+
+    def __str__(self) -> str:
+        return (f"  [{self.lang}] {self.page}: {self.rule} ({self.impact}) {self.help}\n"
+                f"      at {self.target}\n      {self.detail}")
+
+
+def axe_check(page: Any, name: str, lang: str) -> tuple[str, list[Finding], list[Finding]]:
+    """axe-core's version, the violations and the needs-review items on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_script())
+    result = page.evaluate(AXE_RUN, WCAG_TAGS)
+
+    def findings(rules: list[dict[str, Any]]) -> list[Finding]:
+        return [Finding(name, lang, rule["id"], node["impact"] or rule["impact"] or "", rule["help"], node["target"],
+                        " ".join((node["summary"] or node["html"]).split()))
+                for rule in rules for node in rule["nodes"]]
+
+    return result["version"], findings(result["violations"]), findings(result["incomplete"])
+
+
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def people_pages(browser: Any, live_server: Any, world: World) -> Callable[[str, str], Any]:  # noqa: F811
+    """One browser context and page per person, reused; ``page_for(who, lang)`` sets the language."""
+    users = {"student": world.student, "other": world.other, "instructor": world.instructor}
+    pages: dict[str, Any] = {}
+
+    def page_for(who: str, lang: str) -> Any:
+        if who not in pages:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+            if who != "anonymous":
+                context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(users[who]),
+                                      "url": live_server.url}])
+            pages[who] = context.new_page()
+            pages[who].set_default_timeout(TIMEOUT_MS)
+        page = pages[who]
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
+        return page
+
+    page_for.pages = pages  # type: ignore[attr-defined]
+    return page_for
+
+
+def _report(findings: list[Finding], limit: int = 60) -> str:
+    lines = [str(finding) for finding in findings[:limit]]
+    if len(findings) > limit:
+        lines.append(f"  … and {len(findings) - limit} more")
+    return "\n".join(lines)
+
+
+def _per_rule(findings: list[Finding]) -> str:
+    counts = Counter(f.rule for f in findings)
+    pages = {rule: len({(f.page, f.lang) for f in findings if f.rule == rule}) for rule in counts}
+    return ", ".join(f"{rule}: {count} element(s) on {pages[rule]} page view(s)" for rule, count in counts.most_common())
+
+
+# --------------------------------------------------------------------------- the test
+
+
+def test_every_page_kind_in_both_languages_has_no_axe_violation(
+        browser: Any, live_server: Any, live_world: World) -> None:  # noqa: F811
+    world = live_world
+    unlisted = set(world.pages) - {kind.name for kind in PAGES}
+    missing = {kind.name for kind in PAGES} - set(world.pages)
+    assert not missing, f"pages in PAGES without data: {sorted(missing)}"
+    # The English-pages check's question editors and new-question forms: one of each form is enough.
+    unlisted -= {name for name in unlisted if name.startswith(("question editor (", "new question ("))}
+    assert not unlisted, f"pages the world builds that PAGES does not check: {sorted(unlisted)}"
+
+    page_for = people_pages(browser, live_server, world)
+    violations: list[Finding] = []
+    reviews: list[Finding] = []
+    version = ""
+    views = 0
+    for lang in LANGUAGES:
+        for kind in PAGES:
+            page = page_for(kind.who, lang)
+            response = page.goto(live_server.url + world.pages[kind.name])
+            assert response is not None and response.status == kind.status, (
+                f"{kind.name} ({lang}): {world.pages[kind.name]} answered {response and response.status}")
+            assert page.evaluate("document.documentElement.lang") == lang, f"{kind.name} is not in {lang}"
+            if kind.ready:
+                page.wait_for_selector(kind.ready)
+            version, found, review = axe_check(page, kind.name, lang)
+            violations += found
+            reviews += [r for r in review if r.impact in ("serious", "critical") and not explained(r)]
+            views += 1
+    for page in page_for.pages.values():  # type: ignore[attr-defined]
+        page.context.close()
+    print(f"\naxe-core {version}, {views} page views ({len(PAGES)} page kinds × {len(LANGUAGES)} languages), "
+          f"WCAG tags {WCAG_TAGS}: {len(violations)} violation(s) — {_per_rule(violations) or 'none'}; "
+          f"{len(reviews)} unexplained serious/critical needs-review item(s) — {_per_rule(reviews) or 'none'}")
+    if os.environ.get("A11Y_REPORT"):
+        print(_report(violations + reviews, limit=10_000))
+    assert not violations, f"axe-core {version}: WCAG 2.1 A/AA violations ({_per_rule(violations)}):\n" + _report(
+        violations)
+    assert not reviews, ("serious/critical needs-review items not explained in EXPLAINED_REVIEWS "
+                         f"({_per_rule(reviews)}):\n" + _report(reviews))
+
+
