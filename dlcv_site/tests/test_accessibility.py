@@ -16,6 +16,7 @@ of serious or critical impact must be explained in ``EXPLAINED_REVIEWS`` or the 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -294,3 +295,278 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
                          f"({_per_rule(reviews)}):\n" + _report(reviews))
 
 
+
+
+# --------------------------------------------------------------------------- keyboard only
+
+#: Records what the page's live regions would say: each change of a visible live region's text.
+SPOKEN_RECORDER = """() => {
+    window.spoken = [];
+    const live = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
+    new MutationObserver((records) => {
+        const regions = new Set();
+        for (const record of records) {
+            const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+            const region = node && node.closest(live);
+            if (region && !region.closest("[hidden]")) regions.add(region);
+        }
+        for (const region of regions) {
+            const text = region.textContent.replace(/\\s+/g, " ").trim();
+            if (text) window.spoken.push(text);
+        }
+    }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def tab_to(page: Any, target: Any, *, limit: int = 300) -> None:
+    """Press Tab until ``target`` has the focus, as a keyboard user would (fails after ``limit`` presses)."""
+    target.wait_for(state="attached")
+    for _ in range(limit):
+        if target.evaluate("(element) => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"Tab never reached {target} in {limit} presses", pytrace=False)
+
+
+def focused(page: Any) -> str:
+    return page.evaluate("""() => { const el = document.activeElement;
+        return el ? el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " " + (el.textContent || "").trim().slice(0, 40) : ""; }""")
+
+
+def assert_first_tab_is_the_skip_link(page: Any) -> None:
+    """A page just loaded: the first Tab reaches the skip link, and it leads to the main content."""
+    from playwright.sync_api import expect
+
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)"), focused(page)
+
+
+def spoken(page: Any) -> list[str]:
+    return page.evaluate("window.spoken.splice(0)")
+
+
+def assert_no_axe_violation(page: Any, name: str) -> None:
+    _, found, review = axe_check(page, name, "en")
+    unexplained = [r for r in review if r.impact in ("serious", "critical") and not explained(r)]
+    assert not found and not unexplained, _report(found + unexplained)
+
+
+@pytest.fixture
+def keyboard_course(browser: Any, transactional_db: None) -> Any:  # noqa: F811
+    from accounts.tests.factories import make_course
+    from quizzes.services.bank import BankContents, bank_sync
+    from quizzes.tests.test_student_pages import ONE_OF_EACH, _bank
+
+    contents = _bank()
+    wanted = set(ONE_OF_EACH)
+    bank_sync(contents=BankContents(topics=contents.topics, mock_exams={},
+                                    questions=[q for q in contents.questions if q.id in wanted]))
+    return make_course("dlcv")
+
+
+def _keyboard_page(browser: Any, live_server: Any, user: User) -> Any:  # noqa: F811
+    from quizzes.tests.test_browser import _page
+
+    page = _page(browser, live_server, user)
+    page.add_init_script(script=f"document.addEventListener('DOMContentLoaded', {SPOKEN_RECORDER})")
+    return page
+
+
+def test_a_practice_question_is_answered_and_checked_with_the_keyboard_alone(
+        browser: Any, live_server: Any, keyboard_course: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    from accounts.tests.factories import make_member
+    from quizzes.tests.test_student_pages import ESSAY, PARAM, SINGLE, _item
+
+    student = make_member(keyboard_course, username="alice")
+    practice = make_assessment(keyboard_course, [SINGLE, PARAM, ESSAY], mode=AssessmentMode.PRACTICE, minutes=None,
+                               slug="practice")
+    page = _keyboard_page(browser, live_server, student)
+    page.goto(f"{live_server.url}/courses/dlcv/a/practice/")
+    start = page.get_by_role("button", name="Start")
+    tab_to(page, start)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/attempts/\d+/$"))
+    attempt = practice.attempts.get(user=student)
+    assert_first_tab_is_the_skip_link(page)
+
+    # A single choice: Tab into the group, an arrow key picks an option; saving is shown, not spoken.
+    single = page.locator(f"#item-{_item(attempt, SINGLE).id}")
+    first_option = single.locator('input[type="radio"]').first
+    tab_to(page, first_option)
+    page.keyboard.press("Space")
+    expect(first_option).to_be_checked()
+    page.keyboard.press("ArrowDown")
+    second_option = single.locator('input[type="radio"]').nth(1)
+    expect(second_option).to_be_checked()
+    expect(second_option).to_be_focused()
+    expect(single.locator("[data-save-state]")).to_contain_text("Saved")
+    assert spoken(page) == []
+
+    # Check: the focus stays on the button, and the result is said once.
+    check = single.get_by_role("button", name="Check")
+    tab_to(page, check)
+    page.keyboard.press("Enter")
+    expect(single.locator("[data-feedback] .fb-score")).to_contain_text("Score")
+    expect(check).to_be_focused()
+    expect(check).not_to_have_attribute("aria-disabled", "true")
+    page.wait_for_timeout(300)  # the message is set 100 ms after its region is emptied
+    said = spoken(page)
+    assert len(said) == 1 and said[0].startswith("Score"), said
+
+    # Another variant: a new question is added, and the focus goes to its heading.
+    param = page.locator(f"#item-{_item(attempt, PARAM).id}")
+    variant = param.get_by_role("button", name="Another variant")
+    tab_to(page, variant)
+    page.keyboard.press("Enter")
+    expect(page.locator("section.q")).to_have_count(4)
+    expect(page.locator("section.q").last.locator("h2")).to_be_focused()
+
+    # An essay: its key points, then a self-assessment; the focus stays on each button pressed.
+    essay = page.locator(f"#item-{_item(attempt, ESSAY).id}")
+    essay_box = essay.locator("textarea")
+    tab_to(page, essay_box)
+    page.keyboard.type("Weight sharing: the same kernel everywhere.")
+    show = essay.get_by_role("button", name="Show key points & peer answers")
+    tab_to(page, show)
+    page.keyboard.press("Enter")
+    point = essay.locator("[data-self-assess] input[type=checkbox]").first
+    expect(point).to_be_visible()
+    expect(show).to_be_focused()
+    spoken(page)
+    tab_to(page, point)
+    page.keyboard.press("Space")
+    expect(point).to_be_checked()
+    save = essay.get_by_role("button", name="Save self-assessment")
+    tab_to(page, save)
+    page.keyboard.press("Enter")
+    expect(essay.locator("[data-self-status]")).to_contain_text("Self-assessment saved: 1 of")
+    expect(save).to_be_focused()
+    assert_no_axe_violation(page, "practice attempt after keyboard checks")
+    page.context.close()
+
+
+def test_an_exam_is_taken_and_submitted_with_the_keyboard_alone(
+        browser: Any, live_server: Any, keyboard_course: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    from accounts.tests.factories import make_member
+    from quizzes.tests.test_student_pages import NUMERIC, SINGLE, _item
+
+    student = make_member(keyboard_course, username="alice")
+    exam = make_assessment(keyboard_course, [NUMERIC, SINGLE], mode=AssessmentMode.EXAM, minutes=30, slug="final")
+    page = _keyboard_page(browser, live_server, student)
+    page.goto(f"{live_server.url}/courses/dlcv/")
+    link = page.get_by_role("link", name="final").first
+    tab_to(page, link)
+    page.keyboard.press("Enter")
+    start = page.get_by_role("button", name="Start")
+    tab_to(page, start)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/attempts/\d+/$"))
+    attempt = exam.attempts.get(user=student)
+    expect(page.get_by_role("timer", name="Time left")).to_be_visible()
+
+    numeric = page.locator(f"#w-{_item(attempt, NUMERIC).id}-value")
+    tab_to(page, numeric)
+    page.keyboard.type("-0.5")
+    expect(numeric).to_be_focused()
+    option = page.locator(f"#item-{_item(attempt, SINGLE).id} input[type=radio]").first
+    tab_to(page, option)
+    page.keyboard.press("Space")
+    expect(option).to_be_checked()
+    expect(page.locator("[data-save-state].is-saving")).to_have_count(0)
+    assert spoken(page) == []  # autosaving is shown, never spoken
+    assert_no_axe_violation(page, "exam being taken")
+
+    submit = page.get_by_role("button", name="Submit answers")
+    tab_to(page, submit)
+    page.keyboard.press("Enter")  # the confirm() dialog is accepted by _page's handler
+    expect(page).to_have_url(re.compile(rf"/attempts/{attempt.id}/results$"))
+    assert_first_tab_is_the_skip_link(page)
+    attempt.refresh_from_db()
+    assert attempt.status == "submitted" and attempt.items.get(
+        question_version__question__bank_id=NUMERIC).response == {"value": "-0.5"}
+    assert_no_axe_violation(page, "exam results")
+    page.context.close()
+
+
+def test_a_lab_is_submitted_with_the_keyboard_alone(browser: Any, live_server: Any, keyboard_course: Any,  # noqa: F811
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from playwright.sync_api import expect
+
+    from accounts.tests.factories import make_member
+    from labs.models import Submission
+    from labs.services import queue
+    from labs.tests.factories import make_lab, part_answer
+    from labs.tests.test_pages import GRID_PARTS
+
+    monkeypatch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: None)
+    student = make_member(keyboard_course, username="alice")
+    lab = make_lab(keyboard_course, "lab1", parts=GRID_PARTS[1:])
+    answers = part_answer(lab.parts.get(), student)
+    page = _keyboard_page(browser, live_server, student)
+    page.goto(f"{live_server.url}/labs/lab1/")
+    names = list(answers)
+    for name in names:
+        tab_to(page, page.locator(f"#w-cost-{name}"))
+        page.keyboard.type("not a number" if name == names[0] else answers[name])
+    submit = page.get_by_role("button", name="Submit for grading")
+    tab_to(page, submit)
+    page.keyboard.press("Enter")
+    # A format error: the focus goes to the box that needs fixing; nothing is stored.
+    first_box = page.locator(f"#w-cost-{names[0]}")
+    expect(first_box).to_have_attribute("aria-invalid", "true")
+    expect(first_box).to_be_focused()
+    assert not Submission.objects.exists()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(answers[names[0]])
+    page.keyboard.press("Enter")  # Enter in a field submits the form
+    expect(page).to_have_url(re.compile(r"/submissions/\d+/$"))
+    assert_first_tab_is_the_skip_link(page)
+    assert Submission.objects.count() == 1
+    page.context.close()
+
+
+def test_an_essay_is_graded_with_the_keyboard_alone(browser: Any, live_server: Any,  # noqa: F811
+                                                    keyboard_course: Any) -> None:
+    from playwright.sync_api import expect
+
+    from accounts.models import Role
+    from accounts.tests.factories import make_member
+    from quizzes.models import AttemptItem
+    from quizzes.tests.test_student_pages import ESSAY
+
+    student = make_member(keyboard_course, username="alice")
+    instructor = make_member(keyboard_course, Role.INSTRUCTOR, username="ian")
+    exam = make_assessment(keyboard_course, [ESSAY], mode=AssessmentMode.EXAM, minutes=30, slug="final")
+    attempt = attempt_start(user=student, assessment=exam)
+    item = attempt.items.get()
+    attempt_item_save(user=student, attempt_id=attempt.id, item_id=item.id, response={"text": "Shared kernels."})
+    attempt_submit(attempt=attempt)
+
+    page = _keyboard_page(browser, live_server, instructor)
+    page.goto(f"{live_server.url}/instructor/courses/dlcv/grading/")
+    link = page.locator(f'a[href$="/grading/{item.id}/"]').first
+    tab_to(page, link)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/grading/{item.id}/$"))
+    points = page.get_by_role("spinbutton", name="Points")
+    tab_to(page, points)
+    page.keyboard.type("1.5")
+    comment = page.locator("textarea")
+    tab_to(page, comment)
+    page.keyboard.type("Name the receptive field too.")
+    tab_to(page, page.get_by_role("button", name="Save grade"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/grading/$"))
+    expect(page.get_by_role("status")).to_contain_text("Graded: 1.5")
+    assert_first_tab_is_the_skip_link(page)
+    assert_no_axe_violation(page, "grading queue with its message")
+    graded = AttemptItem.objects.get(pk=item.pk)
+    assert not graded.needs_manual_grading and "Name the receptive field too." in str(graded.feedback)
+    page.context.close()
