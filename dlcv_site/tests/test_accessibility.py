@@ -570,3 +570,70 @@ def test_an_essay_is_graded_with_the_keyboard_alone(browser: Any, live_server: A
     graded = AttemptItem.objects.get(pk=item.pk)
     assert not graded.needs_manual_grading and "Name the receptive field too." in str(graded.feedback)
     page.context.close()
+
+
+# --------------------------------------------------------------------------- screen-reader names
+
+_MATH_SOURCE = re.compile(r"(?<!\\)\$(.+?)(?<!\\)\$")
+
+
+def spoken_text(source: str) -> str:
+    """What a screen reader should say for an option written in the bank's Markdown: its text, with
+    each ``$…$`` read as its TeX source (the formula's aria-label) and Markdown's marks dropped."""
+    text = _MATH_SOURCE.sub(lambda match: " ".join(match.group(1).split()), source)
+    text = re.sub(r"\*\*|`", "", text).replace("\\$", "$")
+    return " ".join(text.split())
+
+
+def test_every_choice_question_of_the_bank_names_each_option_with_its_text_and_its_maths(
+        browser: Any, live_server: Any, keyboard_course: Any) -> None:  # noqa: F811
+    """The accessibility tree (Chromium's, through CDP) of a practice holding every choice question of
+    the bank: each radio button and checkbox is named by its whole option, maths included."""
+    from accounts.tests.factories import make_member
+    from quizzes.models import Question
+    from quizzes.tests.factories import load_shipped_bank
+
+    load_shipped_bank()
+    questions = list(Question.objects.filter(type__in=["single", "multiple"]).select_related("current_version")
+                     .order_by("bank_id"))
+    assert len(questions) > 50
+    student = make_member(keyboard_course, username="alice")
+    practice = make_assessment(keyboard_course, [q.bank_id for q in questions], mode=AssessmentMode.PRACTICE,
+                               minutes=None, slug="every-choice")
+    attempt = attempt_start(user=student, assessment=practice)
+    items = {item.id: item for item in attempt.items.select_related("question_version__question")}
+
+    page = _keyboard_page(browser, live_server, student)
+    page.goto(f"{live_server.url}/attempts/{attempt.id}/")
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    inputs = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "section.q input[type=radio], "
+                                                                          "section.q input[type=checkbox]"})["nodeIds"]
+    names: dict[str, str] = {}
+    for node_id in inputs:
+        attributes = cdp.send("DOM.getAttributes", {"nodeId": node_id})["attributes"]
+        element_id = attributes[attributes.index("id") + 1]
+        ax_node = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node_id, "fetchRelatives": False})["nodes"][0]
+        names[element_id] = " ".join(((ax_node.get("name") or {}).get("value") or "").split())
+
+    problems: list[str] = []
+    options = with_maths = 0
+    for item_id, item in items.items():
+        choices = item.question_version.spec["choices"]
+        section = page.locator(f"#item-{item_id}")
+        for position, value in enumerate(section.locator("input[type=radio], input[type=checkbox]").evaluate_all(
+                "(inputs) => inputs.map((input) => [input.id, input.value])")):
+            element_id, index = value
+            expected = spoken_text(choices[int(index)]["text"])
+            options += 1
+            with_maths += "$" in choices[int(index)]["text"]
+            # Chromium puts a space around a formula's name, also beside CJK punctuation: spaces are not compared.
+            if re.sub(r"\s", "", expected) not in re.sub(r"\s", "", names.get(element_id, "")):
+                problems.append(f"{item.question_version.question.bank_id} option {position + 1}: "
+                                f"named {names.get(element_id)!r}, should say {expected!r}")
+    cdp.detach()
+    page.context.close()
+    print(f"\n{len(items)} choice questions, {options} options ({with_maths} with maths): "
+          f"{options - len(problems)} named in full")
+    assert len(names) == options and with_maths > 50
+    assert not problems, f"{len(problems)} options named without their text or maths:\n  " + "\n  ".join(problems[:40])
