@@ -10,13 +10,18 @@ kind is one line there (and, for its data, a few lines in ``build_world`` or ``_
 axe-core comes from a package (``axe-playwright-python`` carries ``axe.min.js``; never a CDN). It runs
 in one Chromium page per person, reused from page to page. A failure names the page, the language,
 the rule, its impact and each failing element's selector. Needs-review items (axe's "incomplete")
-of serious or critical impact must be explained in ``EXPLAINED_REVIEWS`` or the test fails.
+of serious or critical impact must be explained in ``EXPLAINED_REVIEWS`` or the test fails. Each page
+is also laid out 320 px wide, where it must not scroll sideways (WCAG 1.4.10, reflow).
+
+``A11Y_REPORT=1`` prints every finding; ``A11Y_PAGES=gradebook,lab`` checks only the pages whose names
+hold one of those parts (while fixing them; CI sets neither).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -211,6 +216,30 @@ def axe_check(page: Any, name: str, lang: str) -> tuple[str, list[Finding], list
     return result["version"], findings(result["violations"]), findings(result["incomplete"])
 
 
+REFLOW_WIDTH = 320  # CSS px: WCAG 1.4.10 (1280 px at 400 % zoom)
+
+
+def reflow_overflow(page: Any) -> str:
+    """At 320 px wide, how far the page scrolls sideways and the widest elements that make it ("" if it
+    does not): wide tables, formulas and code scroll inside their own boxes, the page never."""
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": 900})
+    try:
+        return page.evaluate("""(width) => {
+            const extra = document.documentElement.scrollWidth - width;
+            if (extra <= 1) return "";
+            const culprits = [...document.querySelectorAll("body *")]
+                .filter((el) => el.getBoundingClientRect().right > width + 1 && el.getClientRects().length)
+                .filter((el) => ![...el.children].some((child) => child.getBoundingClientRect().right > width + 1))
+                .slice(0, 5)
+                .map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+                             (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+                             ' "' + el.textContent.trim().slice(0, 24) + '" (' + Math.round(el.getBoundingClientRect().right) + " px)");
+            return `${extra} px too wide, by ${culprits.join(", ")}`;
+        }""", REFLOW_WIDTH)
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def session_cookie(user: User) -> str:
     client = Client()
     client.force_login(user)
@@ -265,12 +294,19 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
     assert not unlisted, f"pages the world builds that PAGES does not check: {sorted(unlisted)}"
 
     page_for = people_pages(browser, live_server, world)
+    # A developer's shortcut while fixing a page: A11Y_PAGES="gradebook,question detail" (parts of names).
+    only = [part for part in os.environ.get("A11Y_PAGES", "").split(",") if part]
     violations: list[Finding] = []
     reviews: list[Finding] = []
+    reflow: list[str] = []
+    seconds: dict[str, float] = {}
     version = ""
     views = 0
     for lang in LANGUAGES:
         for kind in PAGES:
+            if only and not any(part in kind.name for part in only):
+                continue
+            started = time.monotonic()
             page = page_for(kind.who, lang)
             response = page.goto(live_server.url + world.pages[kind.name])
             assert response is not None and response.status == kind.status, (
@@ -279,20 +315,28 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
             if kind.ready:
                 page.wait_for_selector(kind.ready)
             version, found, review = axe_check(page, kind.name, lang)
+            overflow = reflow_overflow(page)
+            if overflow:
+                reflow.append(f"  [{lang}] {kind.name}: {overflow}")
             violations += found
             reviews += [r for r in review if r.impact in ("serious", "critical") and not explained(r)]
             views += 1
+            seconds[f"{kind.name} ({lang})"] = time.monotonic() - started
     for page in page_for.pages.values():  # type: ignore[attr-defined]
         page.context.close()
     print(f"\naxe-core {version}, {views} page views ({len(PAGES)} page kinds × {len(LANGUAGES)} languages), "
           f"WCAG tags {WCAG_TAGS}: {len(violations)} violation(s) — {_per_rule(violations) or 'none'}; "
-          f"{len(reviews)} unexplained serious/critical needs-review item(s) — {_per_rule(reviews) or 'none'}")
+          f"{len(reviews)} unexplained serious/critical needs-review item(s) — {_per_rule(reviews) or 'none'}; "
+          f"{len(reflow)} page view(s) scrolling sideways at {REFLOW_WIDTH} px; {sum(seconds.values()):.0f} s in the "
+          "browser, slowest: " + ", ".join(f"{name} {took:.1f} s" for name, took in
+                                           sorted(seconds.items(), key=lambda kv: -kv[1])[:4]))
     if os.environ.get("A11Y_REPORT"):
         print(_report(violations + reviews, limit=10_000))
     assert not violations, f"axe-core {version}: WCAG 2.1 A/AA violations ({_per_rule(violations)}):\n" + _report(
         violations)
     assert not reviews, ("serious/critical needs-review items not explained in EXPLAINED_REVIEWS "
                          f"({_per_rule(reviews)}):\n" + _report(reviews))
+    assert not reflow, f"pages that scroll sideways at {REFLOW_WIDTH} px (WCAG 1.4.10):\n" + "\n".join(reflow)
 
 
 
