@@ -328,7 +328,7 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
           f"WCAG tags {WCAG_TAGS}: {len(violations)} violation(s) — {_per_rule(violations) or 'none'}; "
           f"{len(reviews)} unexplained serious/critical needs-review item(s) — {_per_rule(reviews) or 'none'}; "
           f"{len(reflow)} page view(s) scrolling sideways at {REFLOW_WIDTH} px; {sum(seconds.values()):.0f} s in the "
-          "browser, slowest: " + ", ".join(f"{name} {took:.1f} s" for name, took in
+          f"browser (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs), slowest: " + ", ".join(f"{name} {took:.1f} s" for name, took in
                                            sorted(seconds.items(), key=lambda kv: -kv[1])[:4]))
     if os.environ.get("A11Y_REPORT"):
         print(_report(violations + reviews, limit=10_000))
