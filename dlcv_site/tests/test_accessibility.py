@@ -388,6 +388,27 @@ def assert_first_tab_is_the_skip_link(page: Any) -> None:
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)"), focused(page)
 
 
+def _luminance(css_color: str) -> float:
+    red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", css_color)[:3])
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two CSS rgb() colours."""
+    lighter, darker = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def assert_focus_ring_shows(page: Any) -> None:
+    """The focused control's outline has 3:1 against the page's background (WCAG 1.4.11)."""
+    ring = page.evaluate("""() => { const style = getComputedStyle(document.activeElement);
+        return {style: style.outlineStyle, width: parseFloat(style.outlineWidth), color: style.outlineColor,
+                background: getComputedStyle(document.body).backgroundColor}; }""")
+    assert ring["style"] != "none" and ring["width"] >= 2, (focused(page), ring)
+    assert contrast(ring["color"], ring["background"]) >= 3, (focused(page), ring)
+
+
 def spoken(page: Any) -> list[str]:
     return page.evaluate("window.spoken.splice(0)")
 
@@ -454,6 +475,7 @@ def test_a_practice_question_is_answered_and_checked_with_the_keyboard_alone(
     # Check: the focus stays on the button, and the result is said once.
     check = single.get_by_role("button", name="Check")
     tab_to(page, check)
+    assert_focus_ring_shows(page)
     page.keyboard.press("Enter")
     expect(single.locator("[data-feedback] .fb-score")).to_contain_text("Score")
     expect(check).to_be_focused()
@@ -507,6 +529,7 @@ def test_an_exam_is_taken_and_submitted_with_the_keyboard_alone(
     page.goto(f"{live_server.url}/courses/dlcv/")
     link = page.get_by_role("link", name="final").first
     tab_to(page, link)
+    assert_focus_ring_shows(page)
     page.keyboard.press("Enter")
     start = page.get_by_role("button", name="Start")
     tab_to(page, start)
