@@ -1,4 +1,6 @@
-"""Every page kind, in both languages, has no axe-core violation at WCAG 2.1 A/AA (issue 21).
+"""Accessibility, WCAG 2.1 AA (issue 21), in headless Chromium: every page kind in both languages
+through axe-core and at 320 px; keyboard-only use; the names a screen reader reads for the bank's
+choice options.
 
 The course is the one the English-pages check builds (``test_english_pages.build_world``: the whole
 bank, the demo course, a practice with every question type checked, a released exam with a graded
@@ -49,7 +51,7 @@ LANGUAGES = ("en", "zh-hant")
 
 @dataclass(frozen=True)
 class PageKind:
-    name: str  # a key of World.pages (or the URL itself, for pages without data)
+    name: str  # a key of World.pages (its URL)
     who: str  # "anonymous", "student" (demo-student), "other" (bob, a second student) or "instructor"
     ready: str = ""  # a selector that is there once the page's scripts have filled it in
     status: int = 200
@@ -342,6 +344,9 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
 
 
 # --------------------------------------------------------------------------- keyboard only
+
+# The keyboard tests use a small course (the quiz browser tests' slice of the bank) of their own: after
+# each action they assert where the focus is, and what the live regions said.
 
 #: Records what the page's live regions would say: each change of a visible live region's text.
 SPOKEN_RECORDER = """() => {
