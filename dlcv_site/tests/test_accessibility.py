@@ -120,6 +120,9 @@ EXPLAINED_REVIEWS: dict[tuple[str, str], str] = {
 }
 
 
+OVERLAPPED = "background color could not be determined because it is overlapped by another element"
+
+
 def explained(finding: Finding) -> bool:
     return any(finding.rule == rule and finding.detail.startswith(f"Fix any of the following: {reason}")
                for rule, reason in EXPLAINED_REVIEWS)
@@ -317,6 +320,11 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
             if kind.ready:
                 page.wait_for_selector(kind.ready)
             version, found, review = axe_check(page, kind.name, lang)
+            if any(OVERLAPPED in r.detail for r in review if not explained(r)):
+                # axe saw an element covered at the moment it looked (seen once in a coding lab's test table,
+                # under load): it looks again; an element that stays covered fails below.
+                page.wait_for_timeout(500)
+                version, found, review = axe_check(page, kind.name, lang)
             overflow = reflow_overflow(page)
             if overflow:
                 reflow.append(f"  [{lang}] {kind.name}: {overflow}")
