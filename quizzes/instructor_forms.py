@@ -82,6 +82,8 @@ class ItemPoolForm(forms.Form):
                                 max_digits=6, decimal_places=2, min_value=0)
 
     def __init__(self, *args: Any, topics: list[tuple[str, str]], **kwargs: Any) -> None:
+        # Its own ids: the assessment page shows it beside ItemQuestionForm, whose "points" is id_points.
+        kwargs.setdefault("auto_id", "id_pool_%s")
         super().__init__(*args, **kwargs)
         self.fields["pool_topic"].choices = topics
 

@@ -538,29 +538,42 @@ def _build_instructor_pages(world: World) -> None:
                      .filter(bank_id__in=QUESTIONS.values())]
 
 
+def build_world() -> World:
+    """The course as ``make run`` builds it, then used until every page kind has something to show
+    (also the accessibility test's pages: ``dlcv_site/tests/test_accessibility.py``). Grading runs
+    here, in this process: the caller replaces ``queue.enqueue_gradings`` and ``grading.code_runner``
+    (``world_grading_patched``)."""
+    with translation.override("en"):
+        out = io.StringIO()
+        call_command("load_bank", stdout=out)
+        call_command("seed_demo", stdout=out)
+        call_command("seed_mock_exams", stdout=out)
+        call_command("load_labs", "--course", DEMO_COURSE_SLUG, stdout=out)
+    course = Course.objects.get(slug=DEMO_COURSE_SLUG)
+    world = World(course=course, student=User.objects.get(username="demo-student"),
+                  other=make_member(course, Role.STUDENT, username="bob"),
+                  instructor=User.objects.get(username="demo-instructor"))
+    make_member(course, Role.TA, username="tina")
+    _build_quizzes(world)
+    _build_labs(world)
+    _build_instructor_pages(world)
+    token_get_or_create(user=world.student)
+    world.pages["API tokens"] = reverse("account-tokens")
+    return world
+
+
+def world_grading_patched(patch: pytest.MonkeyPatch) -> None:
+    """Gradings are done by the builder itself (no worker); coding labs run in this process."""
+    patch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: None)
+    patch.setattr(grading, "code_runner", lambda: InProcessRunner(get_codelab("conv2d-forward")))
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     """The course, built once for this module in a transaction that is rolled back at its end."""
     with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch, transaction.atomic():
-        patch.setattr(queue, "enqueue_gradings", lambda ids, *args, **kwargs: None)
-        patch.setattr(grading, "code_runner", lambda: InProcessRunner(get_codelab("conv2d-forward")))
-        with translation.override("en"):
-            out = io.StringIO()
-            call_command("load_bank", stdout=out)
-            call_command("seed_demo", stdout=out)
-            call_command("seed_mock_exams", stdout=out)
-            call_command("load_labs", "--course", DEMO_COURSE_SLUG, stdout=out)
-        course = Course.objects.get(slug=DEMO_COURSE_SLUG)
-        world = World(course=course, student=User.objects.get(username="demo-student"),
-                      other=make_member(course, Role.STUDENT, username="bob"),
-                      instructor=User.objects.get(username="demo-instructor"))
-        make_member(course, Role.TA, username="tina")
-        _build_quizzes(world)
-        _build_labs(world)
-        _build_instructor_pages(world)
-        token_get_or_create(user=world.student)
-        world.pages["API tokens"] = reverse("account-tokens")
-        yield world
+        world_grading_patched(patch)
+        yield build_world()
         transaction.set_rollback(True)
 
 

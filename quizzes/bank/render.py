@@ -172,26 +172,35 @@ def latex_to_mathml(latex: str, *, display: bool = False) -> str:
     if len(source) > MAX_MATH_LENGTH:
         raise MathError(gettext_noop("formula longer than %(max)d characters"), {"max": MAX_MATH_LENGTH})
     _check_braces(source)
+    reading = " ".join(source.split())
     for pattern, replacement in _REWRITES:
         source = pattern.sub(replacement, source)
-    return _convert(source, display=display, fast_matrices=True)
+    return _convert(source, display=display, fast_matrices=True, reading=reading)
 
 
-def _convert(source: str, *, display: bool, fast_matrices: bool) -> str:
+def _convert(source: str, *, display: bool, fast_matrices: bool, reading: str | None = None) -> str:
     """latex2mathml's MathML for ``source``, sanitized; with ``fast_matrices``, numeric matrices
-    are written by ``_numeric_matrix_mathml`` (the same markup, several times faster)."""
+    are written by ``_numeric_matrix_mathml`` (the same markup, several times faster).
+
+    The ``<math>`` element is named by ``reading`` (the TeX source; ``source`` by default): Chromium gives MathML no name
+    of its own, so a label holding only maths would be read as nothing (WCAG 4.1.2; ``alttext`` is
+    not used for the name). A display formula scrolls sideways when it is wider than the page
+    (quiz.css), so it takes the keyboard focus, to be scrolled with the arrow keys (WCAG 2.1.1)."""
     converted, matrices = _without_numeric_matrices(source) if fast_matrices else (source, [])
     try:
         element = convert_to_element(converted, display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises assorted exception types
         raise MathError(f"{type(exc).__name__}: {exc}".rstrip(": "), translatable=False) from exc
     _sanitize(element)
+    element.set("aria-label", " ".join(source.split()) if reading is None else reading)  # tostring escapes it
+    if display:
+        element.set("tabindex", "0")
     mathml = _CHAR_REF_RE.sub(r"&\1;", tostring(element, encoding="unicode"))
     if not matrices:
         return mathml
     pieces = mathml.split(_MATRIX_STAND_IN_MATHML)
     if len(pieces) != len(matrices) + 1:  # a stand-in did not come out as one symbol: the slow way
-        return _convert(source, display=display, fast_matrices=False)
+        return _convert(source, display=display, fast_matrices=False, reading=reading)
     return pieces[0] + "".join(matrix + rest for matrix, rest in zip(matrices, pieces[1:], strict=True))
 
 

@@ -201,6 +201,8 @@
 
   function setStatus(st, kind, text) {
     var el = st.el.querySelector("[data-save-state]");
+    // Saving is shown, not spoken; a save that fails is said once, when it starts failing.
+    if (kind === "error" && !st.error) say(text);
     st.error = kind === "error";
     if (el) {
       el.textContent = text;
@@ -239,6 +241,26 @@
     var el = document.querySelector("[data-announce]");
     if (el) el.textContent = text;
   }
+
+  // The page's one polite live region: one message per event (a check's result, a failed save),
+  // instead of every status text on the page speaking up at once.
+  var sayTimer = null;
+  function say(text) {
+    var el = document.querySelector("[data-say]");
+    if (!el || !text) return;
+    el.textContent = "";
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(function () { el.textContent = text; }, 100); // a repeated message is spoken again
+  }
+
+  // A control stays focused while its request runs (a disabled button would drop the focus to the
+  // page): it is marked aria-disabled, and a second press meanwhile does nothing.
+  function busy(button) {
+    if (button.getAttribute("aria-disabled") === "true") return true;
+    button.setAttribute("aria-disabled", "true");
+    return false;
+  }
+  function idle(button) { button.removeAttribute("aria-disabled"); }
 
   function changed(itemEl) {
     if (!itemEl || !itemEl.dataset.saveUrl || timeUp) return;
@@ -423,14 +445,14 @@
     clearErrors(itemEl);
     var st = stateOf(itemEl);
     var response = collect(itemEl);
-    button.disabled = true;
     feedback.textContent = S.checking;
     var res = null;
     try { res = await postJSON(itemEl.dataset.checkUrl, { response: response }); } catch (e) { res = null; }
-    button.disabled = false;
-    if (!res) { feedback.textContent = S.network_error; return; }
+    idle(button);
+    if (!res) { feedback.textContent = S.network_error; say(S.network_error); return; }
     if (!res.ok || !res.data) {
       feedback.textContent = (res.data && res.data.message) || (res.status === 401 || res.status === 403 ? S.session : S.error);
+      say(feedback.textContent);
       return;
     }
     if (!res.data.gradable) {
@@ -439,6 +461,8 @@
       return;
     }
     feedback.innerHTML = res.data.html; // rendered by the server from a template (escaped)
+    var summary = feedback.querySelector(".fb-score") || feedback.querySelector("h3, p");
+    say((summary || feedback).textContent.replace(/\s+/g, " ").trim().slice(0, 300));
     markCells(itemEl, res.data.parts);
     if (JSON.stringify(st.pending || response) === JSON.stringify(response)) {
       st.sentSeq = st.seq; // the check stored exactly this answer: nothing left to autosave
@@ -449,12 +473,12 @@
   }
 
   async function anotherVariant(itemEl, button) {
-    button.disabled = true;
     var res = null;
     try { res = await postJSON(itemEl.dataset.variantUrl, {}); } catch (e) { res = null; }
-    button.disabled = false;
+    idle(button);
     if (!res || !res.ok || !res.data || !res.data.html) {
       itemEl.querySelector("[data-feedback]").textContent = (res && res.data && res.data.message) || S.network_error;
+      say(itemEl.querySelector("[data-feedback]").textContent);
       return;
     }
     var template = document.createElement("template");
@@ -474,10 +498,9 @@
     var points = Array.prototype.map.call(fieldset.querySelectorAll("input[type=checkbox]:checked"), function (i) {
       return parseInt(i.value, 10);
     });
-    button.disabled = true;
     var res = null;
     try { res = await postJSON(button.dataset.url, { points_met: points }); } catch (e) { res = null; }
-    button.disabled = false;
+    idle(button);
     if (res && res.ok && res.data) {
       status.textContent = fmt(S.self_saved, { n: points.length, of: res.data.self_assessment.of });
     } else {
@@ -492,9 +515,11 @@
     if (!button) return;
     var itemEl = button.closest("[data-item-id]");
     var action = button.dataset.action;
+    if (busy(button)) return;
     if (action === "check" && itemEl) check(itemEl, button);
     else if (action === "variant" && itemEl) anotherVariant(itemEl, button);
     else if (action === "self-assess") selfAssess(button);
+    else idle(button);
   });
 
   if (!quiz || cfg.readonly || cfg.results) return;
