@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+import conftest
 from accounts.models import Course, Role, User
 from accounts.tests.factories import PASSWORD, make_course, make_member
 from quizzes.bank.format import QUESTION_TYPES, parse_question
@@ -675,9 +676,10 @@ def chromium_path() -> str | None:
 @pytest.mark.django_db(transaction=True)
 def test_live_preview_and_error_lines_in_chromium(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Typing updates the errors and the preview (debounced); a 375 px wide page does not scroll sideways."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     if chromium_path() is None:
-        pytest.skip("no Chromium on this machine")
+        conftest.service_missing("Chromium (apt-get install chromium)")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     bank_sync(contents=shipped_bank(), source_root=FIXTURES.parent)
     course = make_course("dlcv")
