@@ -61,6 +61,10 @@ class PageKind:
 PAGES: tuple[PageKind, ...] = (
     # Anonymous.
     PageKind("login page", "anonymous"),
+    # The site's error pages (templates/errors/), logged out and in.
+    PageKind("error page: not found, logged out", "anonymous", status=404),
+    PageKind("error page: not found", "student", status=404),
+    PageKind("error page: an instructor page a student may not open", "student", status=403),
     # Student: quizzes.
     PageKind("home", "student"),
     PageKind("course dashboard", "student"),
@@ -285,14 +289,23 @@ def _per_rule(findings: list[Finding]) -> str:
     return ", ".join(f"{rule}: {count} element(s) on {pages[rule]} page view(s)" for rule, count in counts.most_common())
 
 
+def _error_pages(world: World) -> dict[str, str]:
+    return {
+        "error page: not found, logged out": "/no-such-page/",
+        "error page: not found": "/no-such-page/",
+        "error page: an instructor page a student may not open": world.pages["instructor course"],
+    }
+
+
 # --------------------------------------------------------------------------- the test
 
 
 def test_every_page_kind_in_both_languages_has_no_axe_violation(
         browser: Any, live_server: Any, live_world: World) -> None:  # noqa: F811
     world = live_world
-    unlisted = set(world.pages) - {kind.name for kind in PAGES}
-    missing = {kind.name for kind in PAGES} - set(world.pages)
+    world_pages = {**world.pages, **_error_pages(world)}
+    unlisted = set(world_pages) - {kind.name for kind in PAGES}
+    missing = {kind.name for kind in PAGES} - set(world_pages)
     assert not missing, f"pages in PAGES without data: {sorted(missing)}"
     # The English-pages check's question editors and new-question forms: one of each form is enough.
     unlisted -= {name for name in unlisted if name.startswith(("question editor (", "new question ("))}
@@ -313,9 +326,9 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
                 continue
             started = time.monotonic()
             page = page_for(kind.who, lang)
-            response = page.goto(live_server.url + world.pages[kind.name])
+            response = page.goto(live_server.url + world_pages[kind.name])
             assert response is not None and response.status == kind.status, (
-                f"{kind.name} ({lang}): {world.pages[kind.name]} answered {response and response.status}")
+                f"{kind.name} ({lang}): {world_pages[kind.name]} answered {response and response.status}")
             assert page.evaluate("document.documentElement.lang") == lang, f"{kind.name} is not in {lang}"
             if kind.ready:
                 page.wait_for_selector(kind.ready)
