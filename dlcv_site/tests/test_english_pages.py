@@ -782,8 +782,9 @@ def test_the_same_pages_in_chinese_show_the_translated_interface(world: World, s
 
 # --------------------------------------------------------------------------- the page titles
 
-#: A parenthesised word said twice in a row: "… (demo) (demo)".
-DOUBLED = re.compile(r"(\([^()]+\))\s*\1")
+#: A parenthesised word said twice in a row: "… (demo) (demo)" — a word, so not the factors of a
+#: worked product such as "(1)(1)".
+DOUBLED = re.compile(r"(\([^()]*[^\W\d_][^()]*\))\s*\1")
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
