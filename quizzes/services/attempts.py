@@ -237,12 +237,12 @@ def _store_grade(item: AttemptItem, grade: GradingResult, now: datetime) -> None
     item.needs_manual_grading = grade.needs_manual_grading
 
 
-@transaction.atomic
 def _grading_spec(version: QuestionVersion) -> dict[str, Any]:
     """The version's spec with the feedback it passes to the grader in every language it has."""
     return grading_spec(version.spec, version.lang, version.translations)
 
 
+@transaction.atomic
 def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None) -> GradingResult:
     """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""
     now = now or timezone.now()
