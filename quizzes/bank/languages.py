@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["ENGLISH", "ENGLISH_REQUIRED", "english_coverage", "grading_spec", "has_translation", "translated_spec"]
+import yaml
+
+__all__ = ["ENGLISH", "REQUIRED_LANGUAGES_FILE", "english_coverage", "grading_spec", "has_translation",
+           "required_languages", "translated_spec"]
 
 ENGLISH = "en"
-#: Whether the bank check fails on a question without English (``quizzes.services.bank.bank_read``).
-#: Turned on once every question had it, so that a new question cannot come without it.
-ENGLISH_REQUIRED = False
+#: A bank's ``languages.yaml``: ``required: [en]``, the languages every question must carry besides its
+#: own (checked by ``quizzes.services.bank.bank_read``); turned on once every question had them, so that a
+#: new question cannot come without. A bank without the file requires none.
+REQUIRED_LANGUAGES_FILE = "languages.yaml"
 
 
 def has_translation(translations: Mapping[str, Any] | None, lang: str) -> bool:
@@ -88,6 +93,16 @@ def _at(items: Any, index: int, key: str | None = None) -> str | None:
         return None
     item = items[index]
     return item.get(key) if key is not None and isinstance(item, Mapping) else item if key is None else None
+
+
+def required_languages(bank_dir: Path) -> tuple[str, ...]:
+    """The languages ``bank_dir/languages.yaml`` requires (none without the file)."""
+    path = bank_dir / REQUIRED_LANGUAGES_FILE
+    if not path.is_file():
+        return ()
+    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    required = data.get("required") or [] if isinstance(data, dict) else []
+    return tuple(str(lang) for lang in required)
 
 
 def english_coverage(translations: Iterable[Mapping[str, Any] | None]) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from accounts.models import Course
 from quizzes.bank.exams import load_exam_bank
 from quizzes.bank.format import BankError, QuestionSource, load_bank_dir, load_topics
 from quizzes.bank.i18n import gettext as _
-from quizzes.bank.languages import ENGLISH, has_translation
+from quizzes.bank.languages import ENGLISH, has_translation, required_languages
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -64,17 +64,10 @@ def bank_read(*, fixtures_dir: Path) -> tuple[BankContents, list[BankError]]:
                 errors.append(BankError(question.path, 1, f"exam question id {question.id!r} is also a bank file id"))
         questions.extend(exam_bank.questions)
         mock_exams = exam_bank.mock_exams
-    if english_required():
+    if ENGLISH in required_languages(bank_dir):
         errors.extend(BankError(q.path, 1, _("no English text: add a '::: en' block (see FORMAT.md)"))
                       for q in questions if q.lang != ENGLISH and not has_translation(q.translations, ENGLISH))
     return BankContents(topics=topics, questions=questions, mock_exams=mock_exams), errors
-
-
-def english_required() -> bool:
-    """Whether every question must carry English (``quizzes.bank.languages.ENGLISH_REQUIRED``)."""
-    from quizzes.bank import languages
-
-    return languages.ENGLISH_REQUIRED
 
 
 def bank_english_coverage(questions: list[QuestionSource]) -> dict[str, tuple[int, int]]:

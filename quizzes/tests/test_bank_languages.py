@@ -221,3 +221,59 @@ def test_shipped_bank_english_coverage_is_reported() -> None:
     count, total = coverage[""]
     assert total == len(contents.questions) and 0 <= count <= total
     print(f"English coverage: {count}/{total} ({100 * count / total:.1f} %)")
+
+
+def test_every_question_of_the_shipped_bank_carries_english() -> None:
+    """Coverage is complete, so the bank check now requires English of every question."""
+    contents, errors = bank_read(fixtures_dir=FIXTURES)
+    assert errors == []
+    assert bank_english_coverage(contents.questions)[""] == (len(contents.questions), len(contents.questions))
+
+
+def test_a_question_without_english_fails_the_bank_check(tmp_path: Path) -> None:
+    import shutil
+
+    bank = tmp_path / "bank"
+    (bank / "activations").mkdir(parents=True)
+    shutil.copy(FIXTURES / "bank" / "topics.yaml", bank / "topics.yaml")
+    (bank / "activations" / "relu-dead-01.md").write_text(SINGLE.format(en=""), "utf-8")
+    _contents, errors = bank_read(fixtures_dir=tmp_path)
+    assert errors == []  # a bank without languages.yaml requires no translation
+    shutil.copy(FIXTURES / "bank" / "languages.yaml", bank / "languages.yaml")  # the shipped bank's: English
+    _contents, errors = bank_read(fixtures_dir=tmp_path)
+    assert [(e.path.endswith("relu-dead-01.md"), "'::: en'" in e.message) for e in errors] == [(True, True)]
+    (bank / "activations" / "relu-dead-01.md").write_text(SINGLE.format(en=ENGLISH), "utf-8")
+    _contents, errors = bank_read(fixtures_dir=tmp_path)
+    assert errors == []
+
+
+def test_past_exams_keep_their_language_under_an_english_summary() -> None:
+    contents, _errors = bank_read(fixtures_dir=FIXTURES)
+    essay = next(q for q in contents.questions if q.id == "exam-109-q1")
+    english = essay.translations["en"]
+    assert english["summary"].startswith("Why") and len(english["key_points"]) == len(essay.spec["key_points"])
+    content = _content(essay, 4)
+    with translation.override("en"):
+        view = presenters.item_view(content, 0, "en")
+        solution = presenters.item_solution(content, 0, "en")
+    assert view["lang"] == "en" and "features" in view["prompt_html"]
+    # The question as written, under its summary, marked as Chinese; so are the classmates' answers.
+    assert view["original_lang"] == "zh-Hant" and "卷積" in view["original_html"]
+    assert solution["peers"] and {peer["lang"] for peer in solution["peers"]} == {"zh-Hant"}
+    assert solution["lang"] == "en" and "Key points" in solution["explanation_html"]
+
+
+def test_an_english_entry_of_a_past_exam_must_match_its_key_points(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    exams = tmp_path / "exams"
+    shutil.copytree(FIXTURES / "exams", exams)
+    english = yaml.safe_load((exams / "english.yaml").read_text("utf-8"))
+    english["109-1"]["key_points"] = english["109-1"]["key_points"][:-1]
+    (exams / "english.yaml").write_text(yaml.safe_dump(english, allow_unicode=True), "utf-8")
+    from quizzes.bank.exams import load_exam_bank
+
+    _bank, errors = load_exam_bank(exams)
+    assert [(e.path.endswith("english.yaml"), e.message.startswith("109-1:")) for e in errors] == [(True, True)]
