@@ -424,8 +424,8 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     elif qtype == "text":
         # Answers as the bank accepts them, each in its own language; the page's language first.
         accepted = [{"text": str(a), "lang": _answer_lang(str(a), text.source_lang)} for a in spec.get("accept") or []]
-        if text.lang != text.source_lang:
-            accepted.sort(key=lambda answer: answer["lang"] != text.lang)
+        if text.lang != text.source_lang:  # a translated page lists the answers in its language
+            accepted = [answer for answer in accepted if answer["lang"] == text.lang] or accepted
         first = accepted[0] if accepted else {"text": "", "lang": ""}
         correct["text"], correct["lang"] = first["text"], first["lang"]
         correct["others"] = [] if spec.get("regex") else accepted[1:]

@@ -774,8 +774,9 @@ def test_the_same_pages_in_chinese_show_the_translated_interface(world: World, s
 
 
 #: Elements (by class) whose content stays in the language it was written in on an English page: a
-#: past exam's question (under its English summary) and the classmates' answers with their names.
-WRITTEN_AS_IT_WAS = {"q-original", "peer"}
+#: past exam's question (under its English summary) and the classmates' answers with their names;
+#: and the language switch, which names each language in that language.
+WRITTEN_AS_IT_WAS = {"q-original", "peer", "lang-switch"}
 #: The pages that show course content, whose bank questions, assessments and labs all carry English.
 CONTENT_PAGES = (
     "course dashboard", "landing of a practice", "practice attempt, before any check", "practice attempt, after checks",

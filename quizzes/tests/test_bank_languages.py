@@ -277,3 +277,15 @@ def test_an_english_entry_of_a_past_exam_must_match_its_key_points(tmp_path: Pat
 
     _bank, errors = load_exam_bank(exams)
     assert [(e.path.endswith("english.yaml"), e.message.startswith("109-1:")) for e in errors] == [(True, True)]
+
+
+def test_a_text_question_lists_the_accepted_answers_in_the_pages_language() -> None:
+    contents, _errors = bank_read(fixtures_dir=FIXTURES)
+    question = next(q for q in contents.questions if q.id == "bp-text-08")
+    content = _content(question, 5)
+    with translation.override("en"):
+        english = presenters.item_solution(content, 0, "en")["correct"]
+    with translation.override("zh-hant"):
+        chinese = presenters.item_solution(content, 0, "zh-hant")["correct"]
+    assert (english["text"], english["lang"], english["others"]) == ("chain rule", "en", [])
+    assert {other["lang"] for other in chinese["others"]} == {"zh-Hant"} and len(chinese["others"]) == 6

@@ -568,6 +568,29 @@ def test_assessment_settings_update(course: Course, staff_client: Client, instru
 
 
 @pytest.mark.django_db
+def test_an_assessment_in_english_for_english_pages(course: Course, staff_client: Client) -> None:
+    staff_client.post(url("instructor-assessment-new", course),
+                      {**SETTINGS, "title": "期中考", "title_en": "Midterm exam", "description_en": "Closed book.",
+                       "published": "on"})
+    assessment = Assessment.objects.get(course=course, slug="midterm")
+    assert assessment.translations == {"en": {"title": "Midterm exam", "description": "Closed book."}}
+    page = staff_client.get(url("instructor-assessment", course, assessment.pk)).content.decode()
+    assert 'value="Midterm exam"' in page  # shown back for editing
+    reader = login(make_member(course, Role.STUDENT, username="sam"))
+    for lang, title in (("en", '<h1 lang="en">Midterm exam</h1>'), ("zh-hant", '<h1 lang="zh-Hant">期中考</h1>')):
+        reader.cookies["django_language"] = lang
+        landing = reader.get(reverse("assessment-landing", args=[course.slug, "midterm"])).content.decode()
+        assert title in landing, lang
+    # Clearing the English shows the title as written, marked, on English pages.
+    staff_client.post(url("instructor-assessment", course, assessment.pk), {**SETTINGS, "title": "期中考", "published": "on"})
+    assessment.refresh_from_db()
+    assert assessment.translations == {}
+    reader.cookies["django_language"] = "en"
+    landing = reader.get(reverse("assessment-landing", args=[course.slug, "midterm"])).content.decode()
+    assert '<h1 lang="zh-Hant">期中考</h1>' in landing
+
+
+@pytest.mark.django_db
 def test_add_questions_and_pools_reorder_and_remove(
     course: Course, staff_client: Client, instructor: User, bank: None
 ) -> None:
