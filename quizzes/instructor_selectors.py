@@ -368,14 +368,54 @@ variables: [n]
 }
 
 
+#: A new question written in another language than English carries its English too (the bank requires
+#: it: fixtures/bank/languages.yaml); its placeholders are English whatever the page's language.
+_ENGLISH_TEMPLATE_SPECS: dict[str, str] = {
+    "single": """choices:
+  - text: 'The right option, in English'
+    feedback: 'Why it is right, in English'
+  - text: 'A wrong option, in English'
+    feedback: 'Why it is wrong, in English'
+""",
+    "multiple": """choices:
+  - text: 'A true statement, in English'
+  - text: 'Another true statement, in English'
+  - text: 'A false statement, in English'
+    feedback: 'Why it is false, in English'
+""",
+    "truefalse": """feedback_false: 'Why it is true, in English'
+""",
+    "numeric": """misconceptions:
+  - 'What this wrong answer means, in English'
+""",
+    "essay": """key_points:
+  - 'First key point, in English'
+  - 'Second key point, in English'
+""",
+}
+_ENGLISH_TEMPLATE = """
+::: en
+title: 'The title in English'
+prompt: |
+  The prompt in English.
+{spec}explanation: |
+  Why the answer is right, in English.
+:::
+"""
+
+
 def question_template(*, qtype: str, topic: str, family: str = "conv-by-hand") -> str:
     """A blank question of ``qtype`` that passes validation, for the "new question" editor, its
-    placeholder texts in the request's language."""
+    placeholder texts in the request's language (and a ``::: en`` block to fill in when that is
+    not English)."""
     texts = _template_texts()
     quoted = {key: _yaml_text(value) for key, value in texts.items() if key not in ("lang", "prompt", "explanation")}
     head = _TEMPLATE_HEAD.format(qtype=qtype, topic=topic, title=quoted["title"], lang=texts["lang"])
     spec = _TEMPLATE_SPECS[qtype].format(family=family, **quoted)
-    return head + spec + _TEMPLATE_BODY.format(prompt=texts["prompt"], explanation=texts["explanation"])
+    body = _TEMPLATE_BODY.format(prompt=texts["prompt"], explanation=texts["explanation"])
+    if texts["lang"] != "en":
+        body += _ENGLISH_TEMPLATE.format(spec=_ENGLISH_TEMPLATE_SPECS.get(qtype, ""))
+    return head + spec + body
 
 
 def default_template_topic() -> str:

@@ -289,3 +289,16 @@ def test_a_text_question_lists_the_accepted_answers_in_the_pages_language() -> N
         chinese = presenters.item_solution(content, 0, "zh-hant")["correct"]
     assert (english["text"], english["lang"], english["others"]) == ("chain rule", "en", [])
     assert {other["lang"] for other in chinese["others"]} == {"zh-Hant"} and len(chinese["others"]) == 6
+
+
+@pytest.mark.parametrize("qtype", ["single", "multiple", "truefalse", "numeric", "matrix", "symbolic", "text",
+                                   "essay", "param"])
+def test_a_new_question_written_in_chinese_starts_with_its_english_to_fill_in(qtype: str) -> None:
+    from quizzes.instructor_selectors import question_template
+
+    with translation.override("zh-hant"):
+        chinese = parse_question(question_template(qtype=qtype, topic="activations"), "x.md", topics={"activations"})
+    with translation.override("en"):
+        english = parse_question(question_template(qtype=qtype, topic="activations"), "x.md", topics={"activations"})
+    assert chinese.lang == "zh-Hant" and chinese.translations["en"]["title"] == "The title in English"
+    assert english.lang == "en" and english.translations == {}
