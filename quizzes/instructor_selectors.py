@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
@@ -21,6 +22,7 @@ from accounts.models import Course, Enrollment, Role, User
 from dlcv_site.i18n import grader_lang
 from grader.questions import choice_order
 from quizzes.bank.exams import EXAM_TOPIC
+from quizzes.bank.languages import translated_spec
 from quizzes.bank.render import render_markdown
 from quizzes.models import (
     Assessment,
@@ -177,6 +179,8 @@ class QuestionPreview:
     parts: list[PartPreview] = field(default_factory=list)
     worked_html: SafeString = mark_safe("")
     family_error: str = ""
+    #: The question's text in its other languages (its ``::: en`` block), laid out the same way.
+    translations: list[QuestionPreview] = field(default_factory=list)
 
 
 def _md(text: str | None) -> SafeString:
@@ -225,8 +229,26 @@ def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) ->
         preview.family_error = f"{type(exc).__name__}: {exc}"
 
 
-def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> QuestionPreview:
-    """Everything an instructor sees of one question for one seed: the student's view plus the answers."""
+def _translated_previews(qtype: str, content: QuestionContent, seed: int) -> list[QuestionPreview]:
+    """The question in each language its ``translations`` give (a past exam's: its summary), for one seed;
+    a parameterized question's generated variant is shown once, with the question as written."""
+    previews = []
+    for lang, text in (getattr(content, "translations", None) or {}).items():
+        if not text or lang == content.lang:
+            continue
+        translated = SimpleNamespace(
+            title=text.get("title") or content.title, difficulty=content.difficulty, points=content.points,
+            tags=content.tags, lang=lang, prompt=text.get("summary") or text.get("prompt") or "",
+            explanation=text.get("explanation") or "", hint=text.get("hint") or "",
+            spec=translated_spec(content.spec or {}, text), translations={},
+        )
+        previews.append(question_preview(qtype=qtype, content=translated, seed=seed, variant=False))
+    return previews
+
+
+def question_preview(*, qtype: str, content: QuestionContent, seed: int, variant: bool = True) -> QuestionPreview:
+    """Everything an instructor sees of one question for one seed: the student's view plus the answers,
+    and the same in each other language the question carries. ``variant=False``: no generated variant."""
     spec = content.spec or {}
     preview = QuestionPreview(
         qtype=qtype, title=content.title, difficulty=content.difficulty, points=content.points,
@@ -275,7 +297,10 @@ def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> Ques
         preview.details.append(("family", str(spec.get("family")), ""))
         if spec.get("constraints"):
             preview.details.append(("constraints", json.dumps(spec["constraints"], ensure_ascii=False), ""))
-        _param_preview(preview, spec, seed)
+        if variant:
+            _param_preview(preview, spec, seed)
+    if variant:
+        preview.translations = _translated_previews(qtype, content, seed)
     return preview
 
 

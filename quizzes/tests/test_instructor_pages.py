@@ -325,9 +325,13 @@ def test_preview_of_a_good_question_has_mathml_choices_in_seed_order_and_the_exp
     assert "Leaky ReLU" in html  # the explanation
     from grader.questions import choice_order
 
-    spec = Question.objects.get(bank_id=SINGLE_ID).current_version.spec
+    version = Question.objects.get(bank_id=SINGLE_ID).current_version
     order = [int(n) - 1 for n in re.findall(r"option (\d+) in the file", html)]
-    assert order == choice_order(spec, 3)
+    assert order == choice_order(version.spec, 3) * 2  # as written, then in English, in the same order
+    # The question's English (its ::: en block) is laid out below it, marked as English.
+    english = version.translations["en"]
+    assert "The question in English" in html
+    assert f'<h3 class="q-title" lang="en">{english["title"]}</h3>' in html
 
 
 @pytest.mark.django_db
