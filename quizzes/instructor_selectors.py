@@ -7,6 +7,7 @@ everyone else 404; objects of another course 404); these reads then work on what
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -229,6 +230,10 @@ def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) ->
         preview.family_error = f"{type(exc).__name__}: {exc}"
 
 
+#: CJK ideographs and punctuation: an accepted answer written in Chinese.
+_CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
 def _translated_previews(qtype: str, content: QuestionContent, seed: int) -> list[QuestionPreview]:
     """The question in each language its ``translations`` give (a past exam's: its summary), for one seed;
     a parameterized question's generated variant is shown once, with the question as written."""
@@ -242,7 +247,13 @@ def _translated_previews(qtype: str, content: QuestionContent, seed: int) -> lis
             explanation=text.get("explanation") or "", hint=text.get("hint") or "",
             spec=translated_spec(content.spec or {}, text), translations={},
         )
-        previews.append(question_preview(qtype=qtype, content=translated, seed=seed, variant=False))
+        shown = question_preview(qtype=qtype, content=translated, seed=seed, variant=False)
+        # What stays as written is shown once, above: classmates' answers; the accepted answers in other languages.
+        shown.peer_answers = []
+        if qtype == QuestionType.TEXT:
+            accepted = [a for a in translated.spec.get("accept") or [] if not _CJK.search(str(a))]
+            shown.answer_html = _value_html(accepted) if accepted else mark_safe("")
+        previews.append(shown)
     return previews
 
 
