@@ -8,7 +8,9 @@ clients and links to a page in a given language do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
@@ -18,12 +20,36 @@ from grader.i18n import LANGS
 
 #: ``?lang=`` values and the Django language each selects (the grader's names and Django's).
 _QUERY_LANGUAGES = {"en": "en", "zh-hant": "zh-hant", "zh-Hant": "zh-hant", "zh-tw": "zh-hant"}
+#: The language the course's content is written in (the bank, the labs, the assessments' titles):
+#: their ``translations`` (``{lang: {field: text}}``) give it in others.
+COURSE_LANG = "zh-Hant"
 
 
 def grader_lang(language_code: str | None = None) -> str:
     """The grader's name for ``language_code`` (default: the active language): "zh-Hant" or "en"."""
     code = (language_code or translation.get_language() or "").lower()
     return "zh-Hant" if code.startswith("zh") else "en"
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A piece of course content in the language a page shows it in: ``text`` is in ``lang``."""
+
+    text: str
+    lang: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def localized(text: str, translations: Mapping[str, Any] | None, key: str, lang: str | None = None,
+              source_lang: str = COURSE_LANG) -> Localized:
+    """Course content (a title, a description) in the request's language (``lang``: Django's or the
+    grader's code; default: the active one) if ``translations`` (``{lang: {key: text}}``) has it, else
+    as written, in ``source_lang``."""
+    wanted = grader_lang(lang)
+    translated = ((translations or {}).get(wanted) or {}).get(key) if wanted != source_lang else None
+    return Localized(translated, wanted) if translated else Localized(text, source_lang)
 
 
 def django_language(grader_language: str) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "LocalText",
     "Plural",
     "Text",
+    "Translated",
     "Verbatim",
     "Wording",
     "check_lang",
@@ -174,6 +175,31 @@ class Verbatim:
         return f"Verbatim({self.text!r})"
 
 
+class Translated:
+    """Text a person wrote in one language and translated into others: a question bank's feedback
+    with its English. Worded in the language asked for, else in the language it was written in
+    (``texts``' first entry)."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        if not texts:
+            raise ValueError("a translated text needs at least one language")
+        self.texts = tuple(texts.items())
+
+    def __call__(self, lang: str) -> str:
+        return dict(self.texts).get(lang) or self.texts[0][1]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Translated) and self.texts == other.texts
+
+    def __hash__(self) -> int:
+        return hash(self.texts)
+
+    def __repr__(self) -> str:
+        return f"Translated({dict(self.texts)!r})"
+
+
 class Joined:
     """Several texts worded in the same language and joined: as sentences (a space in English,
     nothing after a Chinese 。), or with a fixed separator such as a newline between list items."""
@@ -203,11 +229,11 @@ class Joined:
 
 #: Anything that can be worded in a language: a lazy text, or a stored one (``{lang: text}``, or a
 #: plain string stored before results kept every language).
-Wording = Text | Verbatim | Joined | Mapping[str, str] | str
+Wording = Text | Verbatim | Translated | Joined | Mapping[str, str] | str
 
 
 def _is_wording(value: Any) -> bool:
-    return isinstance(value, Text | Verbatim | Joined)
+    return isinstance(value, Text | Verbatim | Translated | Joined)
 
 
 def join_list(items: Iterable[str], lang: str) -> str:

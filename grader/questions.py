@@ -4,7 +4,8 @@ Pure Python (no Django). A response with a format error is *invalid*: it gets a 
 attempt. Parameterized questions delegate to the problem family for the student's variant (its
 seed). Every grade is a :class:`grader.results.GradingResult` worth 1 point (the slot's points are
 the quiz's business); texts are :mod:`grader.i18n` wordings, and the bank's own feedback (a choice's
-"why", a misconception's message) is the bank's text, shown as written.
+"why", a misconception's message) is the bank's text, shown as written: a string, or ``{lang: text}``
+when the question carries translations (the source language first), shown in the reader's language.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from grader.answers import (
     parse_matrix,
     parse_number,
 )
-from grader.i18n import Joined, Text, Verbatim, Wording
+from grader.i18n import Joined, Text, Translated, Verbatim, Wording
 from grader.results import GradingResult, PartResult
 
 __all__ = [
@@ -38,11 +39,19 @@ def _invalid(message: Wording, part: str = "value") -> GradingResult:
     return GradingResult.invalid({part: message})
 
 
-def _graded(score: float, *, feedback: list[str] | None = None, misconceptions: tuple[str, ...] = (),
+BankText = str | dict[str, str]
+
+
+def _bank_text(text: BankText) -> Wording:
+    """The bank's own text: as written, or in the reader's language when it is translated."""
+    return Verbatim(text) if isinstance(text, str) else Translated(text)
+
+
+def _graded(score: float, *, feedback: list[BankText] | None = None, misconceptions: tuple[str, ...] = (),
             parts: tuple[PartResult, ...] = (), message: Wording | None = None) -> GradingResult:
     """A question's grade, worth 1 point; ``feedback``: the bank's own texts, as paragraphs."""
     if message is None:
-        message = Joined((Verbatim(text) for text in feedback or () if text), separator="\n\n")
+        message = Joined((_bank_text(text) for text in feedback or () if text), separator="\n\n")
     return GradingResult(score=score, points=score, max_points=1.0, message=message, parts=parts,
                          misconceptions=misconceptions)
 
@@ -110,7 +119,9 @@ def _grade_numeric(spec: dict[str, Any], response: dict[str, Any]) -> GradingRes
         return _graded(1.0)
     for misconception in spec.get("misconceptions") or []:
         if numbers_match(value, misconception["answer"], tol):
-            tag = misconception.get("tag") or misconception["message"][:60]
+            message = misconception["message"]
+            source = message if isinstance(message, str) else next(iter(message.values()), "")
+            tag = misconception.get("tag") or source[:60]
             return _graded(0.0, feedback=[misconception["message"]], misconceptions=(tag,))
     return _graded(0.0)
 

@@ -35,7 +35,7 @@ from dlcv_site.api import (
     SubmissionRateThrottle,
     error_responses,
 )
-from dlcv_site.i18n import django_language, grader_lang
+from dlcv_site.i18n import django_language, grader_lang, localized
 from grader.answers import MAX_TEXT_CHARS
 from grader.i18n import LANGS
 from grader.problems.base import PART_KINDS
@@ -88,7 +88,7 @@ class LabListApi(ApiView):
 
     class OutputSerializer(serializers.Serializer):
         slug = serializers.CharField(source="lab.slug")
-        title = serializers.CharField(source="lab.title")
+        title = serializers.SerializerMethodField(help_text="In the request's language if the lab has it.")
         course = serializers.CharField()
         kind = serializers.CharField(source="lab.kind")
         published = serializers.BooleanField(source="lab.published")
@@ -100,6 +100,9 @@ class LabListApi(ApiView):
 
         def get_url(self, entry: CourseLabRow) -> str:
             return reverse("api-lab-detail", kwargs={"lab_slug": entry.lab.slug})
+
+        def get_title(self, entry: CourseLabRow) -> str:
+            return localized(entry.lab.title, entry.lab.translations, "title").text
 
     @extend_schema(operation_id="labs_list", tags=["labs"], responses={200: OutputSerializer(many=True), **error_responses(401)})
     def get(self, request: Request) -> Response:
@@ -174,10 +177,11 @@ class LabDetailApi(ApiView):
         seed = lab_variant_seed(lab_id=lab.pk, user_id=request.user.pk)
         data = {
             "slug": lab.slug,
-            "title": lab.title,
+            # The lab's own texts in the requested language if it has them, else as written.
+            "title": localized(lab.title, lab.translations, "title", lang).text,
             "course": lab.course.slug,
             "kind": lab.kind,
-            "description": lab.description,
+            "description": localized(lab.description, lab.translations, "description", lang).text,
             "published": lab.published,
             "due_at": lab.due_at,
             "attempts_policy": lab.attempts_policy or {},
@@ -590,7 +594,7 @@ class MyGradesApi(ApiView):
             latest = lab_submissions_for_student(user=request.user, lab=row.lab).first()
             grades.append({
                 "lab": row.lab.slug,
-                "title": row.lab.title,
+                "title": localized(row.lab.title, row.lab.translations, "title").text,
                 "course": row.course,
                 "due_at": row.lab.due_at,
                 "attempts_used": row.attempts_used,

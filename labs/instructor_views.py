@@ -88,7 +88,7 @@ def lab_stats(request: HttpRequest, course_slug: str, lab_slug: str) -> HttpResp
     for position, part in enumerate(stats.parts, start=1):
         peak = max((n for _label, n in part.bins), default=0)
         parts.append({
-            "position": position, "stats": part, "title_html": in_lang(part.title, LAB_CONTENT_LANG),
+            "position": position, "stats": part, "title_html": in_lang(part.title, part.title_lang),
             "bins": [{"label": label, "count": n, "width": round(100 * n / peak) if peak else 0,
                       "share": round(100 * n / part.answers) if part.answers else 0} for label, n in part.bins],
             "misconceptions": [{"share": share, "percent": round(100 * share.share),

@@ -33,6 +33,9 @@ class Lab(models.Model):
     # A coding lab's total points (the sum of its tests'); numeric labs sum their parts instead.
     code_points = models.DecimalField(max_digits=6, decimal_places=2, default=0)
     description = models.TextField(blank=True, help_text="Markdown + LaTeX, zh-Hant.")
+    translations = models.JSONField(
+        default=dict, blank=True, help_text="Title and description in other languages: {lang: {title, description}}.",
+    )
     published = models.BooleanField(default=True)
     due_at = models.DateTimeField(null=True, blank=True)
     # {"mode": "unlimited"} (before the due date) or {"mode": "declining", "points": [1.0, 0.8, 0.6]}
@@ -55,6 +58,7 @@ class LabPart(models.Model):
     position = models.PositiveIntegerField()
     key = models.SlugField(max_length=60, help_text="Stable name used in API answers, e.g. 'conv'.")
     title = models.CharField(max_length=200)
+    translations = models.JSONField(default=dict, blank=True, help_text="The title in other languages: {lang: {title}}.")
     family = models.CharField(max_length=80)
     constraints = models.JSONField(default=dict, blank=True)
     points = models.DecimalField(max_digits=6, decimal_places=2, default=1)

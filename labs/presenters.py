@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dlcv_site.i18n import localized
 from grader.answers import AnswerFormatError, display_number
 from grader.i18n import word
 from grader.problems import get_family
@@ -124,7 +125,7 @@ def part_entries(
         labels = {w["name"]: w["label"] for w in view["widgets"]}
         entries.append({
             "part": part,
-            "title_html": quiz_presenters.in_lang(part.title, LAB_CONTENT_LANG),
+            "title_html": _part_title_html(part, flang),
             "ns": {"item": {"id": part.key}},  # the widget template's id prefix: w-<part key>-<box>
             "statement_html": _statement_html(part.family, json.dumps(params, sort_keys=True), flang),
             "widgets": quiz_presenters.fill_widgets(view, {"parts": raw if isinstance(raw, Mapping) else {}}),
@@ -134,13 +135,19 @@ def part_entries(
     return entries
 
 
+def _part_title_html(part: LabPart, lang: str) -> SafeString:
+    """A lab part's title in ``lang`` if the lab has it, else as written, marked with its language."""
+    title = localized(part.title, part.translations, "title", lang)
+    return quiz_presenters.in_lang(title.text, title.lang)
+
+
 def part_view(part: LabPart, seed: int, lang: str) -> dict[str, Any]:
     """A part of a student's own variant for the API, stated in ``lang`` (never its solution)."""
     params = lab_part_params(part=part, seed=seed)
     family = get_family(part.family)
     return {
-        "key": part.key, "title": part.title, "family": part.family, "points": part.points,
-        "statement": family.render(params, lang),
+        "key": part.key, "title": localized(part.title, part.translations, "title", lang).text,
+        "family": part.family, "points": part.points, "statement": family.render(params, lang),
         "inputs": [_input_spec(box, lang) for box in family.parts(params)],
     }
 
@@ -370,8 +377,11 @@ def _result_entries(submission: Submission, result: GradingResult, flang: str, r
         except KeyError:
             family = None
         title = word(graded.label, flang) or key  # the lab part's title: the lab's own text
+        # In the reader's language when the lab has it (the stored label differs by language), else as written.
+        translated = word(graded.label, "en") != word(graded.label, "zh-Hant")
         entry: dict[str, Any] = {
-            "position": position, "key": key, "title": title, "title_html": quiz_presenters.in_lang(title, LAB_CONTENT_LANG),
+            "position": position, "key": key, "title": title,
+            "title_html": quiz_presenters.in_lang(title, flang if translated else LAB_CONTENT_LANG),
             "points": graded.points, "max_points": graded.max_points, "score": graded.score, "correct": graded.correct,
             "misconceptions": _misconception_names(family, graded.misconceptions, flang),
             "ns": {"item": {"id": f"s{submission.pk}-{key}"}},

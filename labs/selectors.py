@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Course, Enrollment, Role, User
+from dlcv_site.i18n import COURSE_LANG, Localized, localized
 from grader.problems import get_family
 from grader.results import GradingResult
 from labs.models import Lab, LabPart, Submission, SubmissionStatus
@@ -105,9 +106,10 @@ def lab_submissions_for_student(*, user: User, lab: Lab) -> QuerySet[Submission]
 class GradebookColumn:
     kind: str  # "lab" or "quiz"
     slug: str
-    title: str
+    title: str  # in the request's language when the lab or assessment has it, else as written
     max_points: Decimal | None
     published: bool
+    title_lang: str = COURSE_LANG  # the language ``title`` is in
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ class Gradebook:
     columns: list[GradebookColumn]
     rows: list[GradebookRow]
     labs: list[Lab] = field(default_factory=list)
+
+
+def _title(obj: Lab | Assessment) -> Localized:
+    """A lab's or an assessment's title in the request's language if it has it, else as written."""
+    return localized(obj.title, obj.translations, "title")
 
 
 def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradebook:
@@ -158,10 +165,12 @@ def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradeboo
         quiz_best[(row["user_id"], row["assessment_id"])] = row["best"]
         quiz_max[row["assessment_id"]] = max(quiz_max.get(row["assessment_id"], row["of"]), row["of"])
     columns = [
-        GradebookColumn("lab", lab.slug, lab.title, lab.points_total, lab.published)  # type: ignore[attr-defined]
+        GradebookColumn("lab", lab.slug, (t := _title(lab)).text, lab.points_total, lab.published,  # type: ignore[attr-defined]
+                        title_lang=t.lang)
         for lab in labs
     ] + [
-        GradebookColumn("quiz", a.slug, a.title, quiz_max.get(a.pk), a.published) for a in assessments
+        GradebookColumn("quiz", a.slug, (t := _title(a)).text, quiz_max.get(a.pk), a.published, title_lang=t.lang)
+        for a in assessments
     ]
     rows = [
         GradebookRow(
@@ -214,6 +223,7 @@ class PartStats:
     wrong: int
     misconceptions: list[MisconceptionShare]
     unexplained: int  # wrong answers that no misconception explains
+    title_lang: str = COURSE_LANG  # the language ``title`` is in (the requested one if the lab has it)
 
     @property
     def correct(self) -> int:
@@ -251,7 +261,8 @@ def _part_stats(part: LabPart, results: Sequence[GradingResult], lang: str) -> P
         for tag, count in sorted(tags.items(), key=lambda item: (-item[1], item[0]))
     ]
     return PartStats(
-        key=part.key, title=part.title, family=part.family, max_points=part.points, answers=answers,
+        key=part.key, title=(title := localized(part.title, part.translations, "title", lang)).text,
+        title_lang=title.lang, family=part.family, max_points=part.points, answers=answers,
         bins=[(label, n) for (label, _lo, _hi), n in zip(SCORE_BINS, bins, strict=True)],
         wrong=wrong, misconceptions=shares, unexplained=unexplained,
     )

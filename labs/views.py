@@ -31,7 +31,7 @@ from accounts.access import course_get_for_member
 from accounts.models import STAFF_ROLES, User
 from accounts.selectors import user_sees_instructor_link
 from dlcv_site.http import json_error, json_login_required
-from dlcv_site.i18n import grader_lang
+from dlcv_site.i18n import grader_lang, localized
 from grader.codelabs import CodeLab, get_codelab
 from grader.codelabs.public import public_tests_script
 from labs import presenters
@@ -85,7 +85,7 @@ def lab_page(request: HttpRequest, lab_slug: str) -> HttpResponse:
     context = {
         "lab": lab, "course": lab.course, "role": role, "row": row,
         "parts": parts, "submissions": submissions, "submit_url": _submit_url(lab),
-        "description_html": markdown_html(lab.description) if lab.description else "",
+        **_lab_description(lab),
         "config": {"strings": presenters.lab_strings()},
         **presenters.lab_window(lab, now),
         **presenters.lab_submitting(lab, attempts_used=row.attempts_used, now=now),
@@ -131,6 +131,13 @@ def _submission_panels(request: HttpRequest, submission: Submission) -> dict[str
     }
 
 
+def _lab_description(lab: Lab) -> dict[str, Any]:
+    """The lab's description in the request's language (else as written), and that language."""
+    description = localized(lab.description, lab.translations, "description")
+    return {"description_html": markdown_html(description.text) if description.text else "",
+            "description_lang": description.lang}
+
+
 def _code_lab_page(request: HttpRequest, lab: Lab, role: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     spec = _codelab(lab)
@@ -148,6 +155,7 @@ def _code_lab_page(request: HttpRequest, lab: Lab, role: str) -> HttpResponse:
     context = {
         "lab": lab, "course": lab.course, "role": role, "row": row,
         "spec_title": spec.title_in(flang),
+        **_lab_description(lab),
         "statement_html": presenters.codelab_statement_html(spec.statement(flang)),
         "functions": spec.functions, "limits": spec.limits, "student_files": spec.student_files,
         "source": source, "submissions": history, "latest": latest_panel,

@@ -57,6 +57,12 @@ class AssessmentForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     slug = forms.SlugField(label=_("Slug"), max_length=80, help_text=_("Letters, digits and hyphens; part of the URL"))
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # The same in English, for students who read the site in English (empty: they see the above).
+    title_en = forms.CharField(label=_("Title in English"), max_length=200, required=False,
+                               widget=forms.TextInput(attrs={"lang": "en"}),
+                               help_text=_("Shown on English pages; empty: the title above"))
+    description_en = forms.CharField(label=_("Description in English"), required=False,
+                                     widget=forms.Textarea(attrs={"rows": 3, "lang": "en"}))
     mode = forms.ChoiceField(label=_("Mode"), choices=AssessmentMode.choices)
     published = forms.BooleanField(label=_("Published (visible to students)"), required=False)
     opens_at = forms.DateTimeField(label=_("Opens at"), required=False, widget=_datetime_local(),

@@ -7,7 +7,9 @@ everyone else 404; objects of another course 404); these reads then work on what
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
@@ -21,6 +23,7 @@ from accounts.models import Course, Enrollment, Role, User
 from dlcv_site.i18n import grader_lang
 from grader.questions import choice_order
 from quizzes.bank.exams import EXAM_TOPIC
+from quizzes.bank.languages import translated_spec
 from quizzes.bank.render import render_hackmd, render_markdown
 from quizzes.models import (
     Assessment,
@@ -178,6 +181,8 @@ class QuestionPreview:
     parts: list[PartPreview] = field(default_factory=list)
     worked_html: SafeString = mark_safe("")
     family_error: str = ""
+    #: The question's text in its other languages (its ``::: en`` block), laid out the same way.
+    translations: list[QuestionPreview] = field(default_factory=list)
 
 
 def _md(text: str | None) -> SafeString:
@@ -226,8 +231,36 @@ def _param_preview(preview: QuestionPreview, spec: dict[str, Any], seed: int) ->
         preview.family_error = f"{type(exc).__name__}: {exc}"
 
 
-def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> QuestionPreview:
-    """Everything an instructor sees of one question for one seed: the student's view plus the answers."""
+#: CJK ideographs and punctuation: an accepted answer written in Chinese.
+_CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _translated_previews(qtype: str, content: QuestionContent, seed: int) -> list[QuestionPreview]:
+    """The question in each language its ``translations`` give (a past exam's: its summary), for one seed;
+    a parameterized question's generated variant is shown once, with the question as written."""
+    previews = []
+    for lang, text in (getattr(content, "translations", None) or {}).items():
+        if not text or lang == content.lang:
+            continue
+        translated = SimpleNamespace(
+            title=text.get("title") or content.title, difficulty=content.difficulty, points=content.points,
+            tags=content.tags, lang=lang, prompt=text.get("summary") or text.get("prompt") or "",
+            explanation=text.get("explanation") or "", hint=text.get("hint") or "",
+            spec=translated_spec(content.spec or {}, text), translations={},
+        )
+        shown = question_preview(qtype=qtype, content=translated, seed=seed, variant=False)
+        # What stays as written is shown once, above: classmates' answers; the accepted answers in other languages.
+        shown.peer_answers = []
+        if qtype == QuestionType.TEXT:
+            accepted = [a for a in translated.spec.get("accept") or [] if not _CJK.search(str(a))]
+            shown.answer_html = _value_html(accepted) if accepted else mark_safe("")
+        previews.append(shown)
+    return previews
+
+
+def question_preview(*, qtype: str, content: QuestionContent, seed: int, variant: bool = True) -> QuestionPreview:
+    """Everything an instructor sees of one question for one seed: the student's view plus the answers,
+    and the same in each other language the question carries. ``variant=False``: no generated variant."""
     spec = content.spec or {}
     preview = QuestionPreview(
         qtype=qtype, title=content.title, difficulty=content.difficulty, points=content.points,
@@ -279,7 +312,10 @@ def question_preview(*, qtype: str, content: QuestionContent, seed: int) -> Ques
         preview.details.append(("family", str(spec.get("family")), ""))
         if spec.get("constraints"):
             preview.details.append(("constraints", json.dumps(spec["constraints"], ensure_ascii=False), ""))
-        _param_preview(preview, spec, seed)
+        if variant:
+            _param_preview(preview, spec, seed)
+    if variant:
+        preview.translations = _translated_previews(qtype, content, seed)
     return preview
 
 
@@ -372,14 +408,54 @@ variables: [n]
 }
 
 
+#: A new question written in another language than English carries its English too (the bank requires
+#: it: fixtures/bank/languages.yaml); its placeholders are English whatever the page's language.
+_ENGLISH_TEMPLATE_SPECS: dict[str, str] = {
+    "single": """choices:
+  - text: 'The right option, in English'
+    feedback: 'Why it is right, in English'
+  - text: 'A wrong option, in English'
+    feedback: 'Why it is wrong, in English'
+""",
+    "multiple": """choices:
+  - text: 'A true statement, in English'
+  - text: 'Another true statement, in English'
+  - text: 'A false statement, in English'
+    feedback: 'Why it is false, in English'
+""",
+    "truefalse": """feedback_false: 'Why it is true, in English'
+""",
+    "numeric": """misconceptions:
+  - 'What this wrong answer means, in English'
+""",
+    "essay": """key_points:
+  - 'First key point, in English'
+  - 'Second key point, in English'
+""",
+}
+_ENGLISH_TEMPLATE = """
+::: en
+title: 'The title in English'
+prompt: |
+  The prompt in English.
+{spec}explanation: |
+  Why the answer is right, in English.
+:::
+"""
+
+
 def question_template(*, qtype: str, topic: str, family: str = "conv-by-hand") -> str:
     """A blank question of ``qtype`` that passes validation, for the "new question" editor, its
-    placeholder texts in the request's language."""
+    placeholder texts in the request's language (and a ``::: en`` block to fill in when that is
+    not English)."""
     texts = _template_texts()
     quoted = {key: _yaml_text(value) for key, value in texts.items() if key not in ("lang", "prompt", "explanation")}
     head = _TEMPLATE_HEAD.format(qtype=qtype, topic=topic, title=quoted["title"], lang=texts["lang"])
     spec = _TEMPLATE_SPECS[qtype].format(family=family, **quoted)
-    return head + spec + _TEMPLATE_BODY.format(prompt=texts["prompt"], explanation=texts["explanation"])
+    body = _TEMPLATE_BODY.format(prompt=texts["prompt"], explanation=texts["explanation"])
+    if texts["lang"] != "en":
+        body += _ENGLISH_TEMPLATE.format(spec=_ENGLISH_TEMPLATE_SPECS.get(qtype, ""))
+    return head + spec + body
 
 
 def default_template_topic() -> str:

@@ -293,6 +293,7 @@ def _assessment_fields(form: AssessmentForm) -> dict[str, Any]:
         "title": data["title"], "slug": data["slug"], "description": data["description"], "mode": data["mode"],
         "published": data["published"], "opens_at": data["opens_at"], "closes_at": data["closes_at"],
         "time_limit_minutes": data["time_limit_minutes"], "shuffle_questions": data["shuffle_questions"],
+        "english": {"title": data["title_en"].strip(), "description": data["description_en"].strip()},
     }
 
 
@@ -350,6 +351,8 @@ def _assessment_page(request: HttpRequest, assessment: Assessment, *, status: in
         "mode": assessment.mode, "published": assessment.published, "opens_at": assessment.opens_at,
         "closes_at": assessment.closes_at, "time_limit_minutes": assessment.time_limit_minutes,
         "shuffle_questions": assessment.shuffle_questions,
+        "title_en": (assessment.translations.get("en") or {}).get("title", ""),
+        "description_en": (assessment.translations.get("en") or {}).get("description", ""),
     })
     for name in ("title", "description"):  # course content, edited in its own language
         settings_form.fields[name].widget.attrs["lang"] = COURSE_CONTENT_LANG

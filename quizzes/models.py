@@ -73,6 +73,10 @@ class QuestionVersion(models.Model):
     difficulty = models.PositiveSmallIntegerField(default=1)
     tags = models.JSONField(default=list)
     lang = models.CharField(max_length=10, default="zh-Hant")
+    translations = models.JSONField(
+        default=dict, blank=True,
+        help_text="The text in other languages: {lang: {title, prompt, explanation, hint, choices…}} (bank ::: en).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -104,6 +108,9 @@ class Assessment(models.Model):
     time_limit_minutes = models.PositiveIntegerField(null=True, blank=True)
     results_released_at = models.DateTimeField(null=True, blank=True)
     shuffle_questions = models.BooleanField(default=False)
+    translations = models.JSONField(
+        default=dict, blank=True, help_text="Title and description in other languages: {lang: {title, description}}.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

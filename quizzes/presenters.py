@@ -18,9 +18,12 @@ The widgets are plain dicts (``kind``, ``name``, ``label``, ``options``, ``rows`
 :func:`fill_widgets` copies them with one student's saved answer for the templates.
 
 Languages: the interface (labels, the grader's statements, feedback and worked solutions) is in the
-request's language; the bank's own text (prompts, choices, units, explanations, hints, key points,
-classmates' answers, the feedback a bank question carries) is in its version's language
-(``QuestionVersion.lang``), which the views and templates put on the elements holding it as
+request's language; so is the bank's own text (prompts, choices, units, explanations, hints, key
+points, the feedback a bank question carries) when the version carries that language
+(``QuestionVersion.translations``, the file's ``::: en`` block), else it is in the version's own
+language (``QuestionVersion.lang``). Classmates' answers and past exams' questions stay in the
+language they were written in (a past exam's English is a summary shown above the question). The
+views and templates put the language of each piece of content on the element holding it as
 ``lang="…"`` (WCAG 3.1.2, language of parts: an English page reads Chinese text in a Chinese voice).
 """
 
@@ -38,15 +41,18 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from dlcv_site.i18n import grader_lang
+from dlcv_site.i18n import COURSE_LANG, Localized, grader_lang, localized
 from grader.answers import display_number
 from grader.i18n import LANGS, Wording, word
 from grader.problems import get_family
 from grader.problems.base import first_sentence
 from grader.questions import choice_order, spec_tolerance
 from grader.results import GradingResult
+from quizzes.bank.languages import translated_spec
 from quizzes.bank.render import render_hackmd, render_markdown
 from quizzes.models import QuestionVersion
+
+__all__ = ["Localized", "localized"]  # re-exported: course content in the request's language
 
 #: The language of a version read without its ``lang`` column (the model's default: the bank's).
 BANK_LANG: str = QuestionVersion._meta.get_field("lang").default
@@ -54,7 +60,10 @@ BANK_LANG: str = QuestionVersion._meta.get_field("lang").default
 #: part titles, assessments' titles and descriptions (the bank loader makes its assessments from the
 #: bank's topic names). Course content is written in Traditional Chinese for now; the templates mark
 #: it with ``lang`` where it is shown, so an English page says which of its parts are Chinese.
-COURSE_CONTENT_LANG = "zh-Hant"
+COURSE_CONTENT_LANG = COURSE_LANG
+#: CJK ideographs and punctuation: a text with one is written in Chinese (an accepted answer).
+_CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
 
 DEFAULT_GRID = (2, 2)  # a grid whose shape is part of the answer starts this small
 MAX_GRID = 12
@@ -73,6 +82,40 @@ class VersionContent:
     spec: dict[str, Any] = field(compare=False)
     #: The language the version is written in (``QuestionVersion.lang``), for the ``lang`` of its text.
     lang: str = field(compare=False, default=BANK_LANG)
+    #: Its text in other languages (``QuestionVersion.translations``): see :func:`content_in`.
+    translations: dict[str, dict[str, Any]] = field(compare=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContentText:
+    """A version's text as one page shows it: in the request's language when the version has it."""
+
+    prompt: str
+    explanation: str
+    hint: str
+    spec: dict[str, Any]
+    lang: str  # the language of the texts above (the spec's texts included)
+    source_lang: str  # the version's own language: classmates' answers, past exams' questions
+    #: A past exam's question as written (``prompt`` is then its summary in ``lang``), else "".
+    original_prompt: str = ""
+
+
+def content_in(content: VersionContent, lang: str) -> ContentText:
+    """``content``'s text in ``lang`` (Django's or the grader's code) if it carries that language,
+    else as written. A translation with a ``summary`` (past exams) summarises the question, which is
+    shown as written too."""
+    wanted = grader_lang(lang)
+    translation = content.translations.get(wanted) if wanted != content.lang else None
+    if not translation:
+        return ContentText(content.prompt, content.explanation, content.hint, content.spec, content.lang, content.lang)
+    summary = translation.get("summary")
+    return ContentText(
+        prompt=summary or translation.get("prompt") or "",
+        explanation=translation.get("explanation") or content.explanation,
+        hint=translation.get("hint") or "",
+        spec=translated_spec(content.spec, translation), lang=wanted, source_lang=content.lang,
+        original_prompt=content.prompt if summary else "",
+    )
 
 
 def version_lang(version: Any) -> str:
@@ -86,10 +129,11 @@ def version_lang(version: Any) -> str:
 
 def version_content(version: Any) -> VersionContent:
     """The cache key and payload for a ``QuestionVersion`` (its question must be selected)."""
+    translations = {} if "translations" in version.get_deferred_fields() else version.translations or {}
     return VersionContent(
         id=version.id, content_hash=version.content_hash, qtype=version.question.type, prompt=version.prompt,
         explanation=version.explanation, hint=version.hint or "", spec=version.spec or {},
-        lang=version_lang(version),
+        lang=version_lang(version), translations=translations,
     )
 
 
@@ -115,6 +159,7 @@ def peer_answers_view(peers: list[dict[str, Any]], lang: str) -> list[dict[str, 
             "style": peer.get("style") or "plain", "empty": not body,
             "html": mark_safe(render_hackmd(body)) if body else "",
             "empty_label": "" if body else _("(no answer)"),
+            "lang": lang,  # as written
         })
     return out
 
@@ -187,32 +232,39 @@ def _variant_view(content: VersionContent, variant: Variant, lang: str) -> dict[
 
 
 @lru_cache(maxsize=1024)
-def _version_html(content: VersionContent) -> tuple[SafeString, SafeString, tuple[SafeString, ...]]:
-    """The Markdown of a version, rendered once for all its variants: prompt, hint, and each choice."""
-    choices = tuple(_html_text(choice.get("text", "")) for choice in content.spec.get("choices") or [])
-    return markdown_html(content.prompt), markdown_html(content.hint) if content.hint else mark_safe(""), choices
+def _version_html(content: VersionContent, lang: str) -> tuple[SafeString, SafeString, tuple[SafeString, ...],
+                                                                 SafeString]:
+    """The Markdown of a version in ``lang``, rendered once for all its variants: prompt, hint, each
+    choice, and a past exam's question as written (under its summary)."""
+    text = content_in(content, lang)
+    choices = tuple(_html_text(choice.get("text", "")) for choice in text.spec.get("choices") or [])
+    return (markdown_html(text.prompt), markdown_html(text.hint) if text.hint else mark_safe(""), choices,
+            markdown_html(text.original_prompt) if text.original_prompt else mark_safe(""))
 
 
 def _item_view(content: VersionContent, variant: Variant, lang: str) -> dict[str, Any]:
-    spec, qtype = content.spec, content.qtype
-    prompt_html, hint_html, choices_html = _version_html(content)
+    qtype = content.qtype
+    text = content_in(content, lang)
+    spec = text.spec
+    prompt_html, hint_html, choices_html, original_html = _version_html(content, text.lang)
     # "lang": the language of the bank's text in the view (the prompt, the hint, the options' and
     # the unit's ``content_lang``); labels and a parameterized question's statement are the request's.
+    # "original_html": a past exam's question as written, in "original_lang", under its summary.
     view: dict[str, Any] = {"type": qtype, "prompt_html": prompt_html, "widgets": [], "hint_html": hint_html,
-                            "lang": content.lang}
+                            "lang": text.lang, "original_html": original_html, "original_lang": text.source_lang}
     widgets: list[dict[str, Any]] = view["widgets"]
     if qtype in ("single", "multiple"):
         assert isinstance(variant, tuple)
         options = [{"value": index, "html": choices_html[index]} for index in variant]
         widgets.append({"kind": "radio" if qtype == "single" else "checkbox", "name": "value",
                         "label": _("Choose one") if qtype == "single" else _("Tick every option that applies"),
-                        "options": options, "value_type": "int", "content_lang": content.lang})
+                        "options": options, "value_type": "int", "content_lang": text.lang})
     elif qtype == "truefalse":
         widgets.append({"kind": "truefalse", "name": "value", "label": _("True or false"),
                         "options": [{"value": "true", "html": _("True")}, {"value": "false", "html": _("False")}]})
     elif qtype == "numeric":
         widgets.append({"kind": "number", "name": "value", "label": _("Your answer"), "unit": spec.get("unit") or "",
-                        "content_lang": content.lang})
+                        "content_lang": text.lang})
     elif qtype == "matrix":
         shape_given = spec.get("shape_given", True)
         answer = spec.get("answer") or [[0]]
@@ -357,11 +409,14 @@ def item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, An
 
 
 def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, Any]:
-    spec, qtype = content.spec, content.qtype
-    # "lang": the language of the bank's text here (explanation, options, accepted answers, units, key
-    # points, classmates' answers); the worked solution and a parameterized answer's labels are the request's.
-    solution: dict[str, Any] = {"explanation_html": markdown_html(content.explanation), "correct": {"kind": qtype},
-                                "lang": content.lang}
+    qtype = content.qtype
+    text = content_in(content, lang)
+    spec = text.spec
+    # "lang": the language of the bank's text here (explanation, options, units, key points); classmates'
+    # answers and a bank misconception's tag are in "source_lang" (the version's own); the worked
+    # solution and a parameterized answer's labels are the request's.
+    solution: dict[str, Any] = {"explanation_html": markdown_html(text.explanation), "correct": {"kind": qtype},
+                                "lang": text.lang, "source_lang": text.source_lang}
     correct = solution["correct"]
     if qtype in ("single", "multiple"):
         correct["options"] = [
@@ -372,23 +427,29 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
     elif qtype == "truefalse":
         correct["text"] = _("True") if spec.get("answer") else _("False")
     elif qtype == "numeric":
-        # The bank's known wrong answers, named by their own words (their keys are internal).
+        # The bank's known wrong answers, named by their own words in the text shown (their keys are
+        # internal: the tag, or the message as written, the same in every language).
         solution["bank_misconception_names"] = {
-            m.get("tag") or m["message"][:60]: first_sentence(m["message"]) for m in spec.get("misconceptions") or []}
+            (source.get("tag") or source.get("message", "")[:60]): first_sentence(shown.get("message", ""))
+            for source, shown in zip(content.spec.get("misconceptions") or [], spec.get("misconceptions") or [],
+                                     strict=False)}
         correct["text"] = f"{display_number(spec.get('answer'), spec_tolerance(spec))} {spec.get('unit') or ''}".strip()
-        correct["lang"] = content.lang if spec.get("unit") else ""  # the unit is the bank's word
+        correct["lang"] = text.lang if spec.get("unit") else ""  # the unit is the bank's word
     elif qtype == "matrix":
         correct["grid"] = [[display_number(v, spec_tolerance(spec)) for v in row] for row in spec.get("answer") or []]
     elif qtype == "symbolic":
         correct["text"] = str(spec.get("answer", ""))
     elif qtype == "text":
-        accepted = [str(a) for a in spec.get("accept") or []]
-        correct["text"] = accepted[0] if accepted else ""
+        # Answers as the bank accepts them, each in its own language; the page's language first.
+        accepted = [{"text": str(a), "lang": _answer_lang(str(a), text.source_lang)} for a in spec.get("accept") or []]
+        if text.lang != text.source_lang:  # a translated page lists the answers in its language
+            accepted = [answer for answer in accepted if answer["lang"] == text.lang] or accepted
+        first = accepted[0] if accepted else {"text": "", "lang": ""}
+        correct["text"], correct["lang"] = first["text"], first["lang"]
         correct["others"] = [] if spec.get("regex") else accepted[1:]
-        correct["lang"] = content.lang  # answers as the bank accepts them
     elif qtype == "essay":
         solution["key_points"] = [_html_text(point) for point in spec.get("key_points") or []]
-        solution["peers"] = peer_answers_view(spec.get("peer_answers") or [], content.lang)
+        solution["peers"] = peer_answers_view(spec.get("peer_answers") or [], text.source_lang)
     elif qtype == "param":
         family = get_family(spec["family"])
         params = family.generate(seed, spec.get("constraints") or None)
@@ -397,6 +458,14 @@ def _item_solution(content: VersionContent, seed: int, lang: str) -> dict[str, A
         solution["family_explanation_html"] = markdown_html(family.explain(params, flang))
         solution["misconception_names"] = {m.tag: m.name(flang) for m in family.misconceptions}
     return solution
+
+
+def _answer_lang(answer: str, source_lang: str) -> str:
+    """The language an accepted answer is written in: Chinese if it has a CJK character, else English
+    (the bank's Chinese questions accept the English terms too)."""
+    if _CJK.search(answer):
+        return source_lang if source_lang.startswith("zh") else "zh-Hant"
+    return "en"
 
 
 def is_verbatim(text: Wording) -> bool:
@@ -417,16 +486,20 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
     solution = solution or {}
     names: Mapping[str, str] = solution.get("misconception_names") or {}
     bank_names: Mapping[str, str] = solution.get("bank_misconception_names") or {}
-    content_lang = solution.get("lang") or BANK_LANG
+    # Text the bank wrote reads the same in every language when it has no translation: it is in the
+    # version's own language; translated text is in the reader's (the page's).
+    source_lang = solution.get("source_lang") or solution.get("lang") or BANK_LANG
+    shown_lang = solution.get("lang") or source_lang
     graded_by_hand = bool(result.graded_by)
+
     return {
         "valid": shown["gradable"],
         "score": shown["score"],
         "feedback_html": [markdown_html(shown["message"])] if shown["message"] and not graded_by_hand else [],
-        "feedback_lang": content_lang if shown["message"] and is_verbatim(result.message) else "",
-        # Named, never by their tags: a family's in ``lang``, a bank question's in its own language.
+        "feedback_lang": source_lang if shown["message"] and is_verbatim(result.message) else "",
+        # Named, never by their tags: a family's in ``lang``, a bank question's in the text shown.
         "misconceptions": [{"tag": tag, "name": names[tag], "lang": ""} if tag in names
-                           else {"tag": tag, "name": bank_names[tag], "lang": content_lang}
+                           else {"tag": tag, "name": bank_names[tag], "lang": shown_lang}
                            for tag in shown["misconceptions"] if tag in names or tag in bank_names],
         "format_errors": shown["format_errors"],
         "needs_manual_grading": shown["needs_manual_grading"],

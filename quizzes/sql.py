@@ -226,7 +226,8 @@ def assessment_landing(*, assessment_id: int, user_id: int) -> tuple[int, list[A
 
 #: What the quiz and results pages read of an item's version and question: their content, not the
 #: source file or metadata.
-SHOWN_VERSION_FIELDS = ("id", "question_id", "content_hash", "prompt", "explanation", "hint", "spec", "lang")
+SHOWN_VERSION_FIELDS = ("id", "question_id", "content_hash", "prompt", "explanation", "hint", "spec", "lang",
+                        "translations")
 SHOWN_QUESTION_FIELDS = ("id", "type")
 
 

@@ -111,6 +111,13 @@ def _base_context(request: HttpRequest) -> dict[str, Any]:
             "content_lang": presenters.COURSE_CONTENT_LANG}
 
 
+def _description(text: str, translations: dict[str, Any]) -> dict[str, Any]:
+    """An assessment's description in the request's language (else as written), and that language."""
+    description = presenters.localized(text, translations, "description")
+    return {"description_html": presenters.markdown_html(description.text) if description.text else "",
+            "description_lang": description.lang}
+
+
 def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
                 prepared: dict[tuple[int, int], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Everything a template needs for one item; solutions only when the caller says they are visible.
@@ -222,7 +229,7 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
         "not_open_yet": assessment.mode == AssessmentMode.EXAM and bool(assessment.opens_at and now < assessment.opens_at),
         "closed": assessment.mode == AssessmentMode.EXAM and bool(assessment.closes_at and now >= assessment.closes_at),
         "question_count": row.question_count,
-        "description_html": presenters.markdown_html(assessment.description) if assessment.description else "",
+        **_description(assessment.description, assessment.translations),
         **_base_context(request),
     }
     return render(request, "quizzes/assessment_landing.html", context)

@@ -7,9 +7,10 @@ numeric and coding lab submissions (misconceptions, a wrong cell, passed/failed/
 tests, a run that stopped early), a grading that failed, an API token, instructor pages.
 
 Course content — the question bank, the labs' own titles and descriptions, assessments' titles and
-descriptions (the bank loader makes them from the bank's topic names) — is Chinese and stays so:
-every element holding it carries ``lang="zh-Hant"`` (WCAG 3.1.2, language of parts), and so do the
-classmates' names in the bank. The people of this course have plain user names, and a student's own
+descriptions (the bank loader makes them from the bank's topic names) — is written in Chinese and
+carries English (issue 17): an English page shows the English. What stays Chinese — the past exams'
+questions (under an English summary), the classmates' answers and names, content without a
+translation — is in elements that carry ``lang="zh-Hant"`` (WCAG 3.1.2, language of parts). The people of this course have plain user names, and a student's own
 answers and the instructor's comment are written in English here, so they need no exception. So a
 page in English is checked by parsing its
 HTML, dropping each subtree whose nearest ``lang`` is not English, dropping the content titles in
@@ -361,10 +362,11 @@ def _english(user: User | None) -> Client:
     return client
 
 
-def _titled(assessment: Assessment, title: str, description: str) -> Assessment:
-    """An assessment titled as its instructor would title it (course content: Chinese)."""
+def _titled(assessment: Assessment, title: str, description: str, english: tuple[str, str]) -> Assessment:
+    """An assessment titled as its instructor would title it: in Chinese, with an English translation."""
     assessment.title, assessment.description = title, description
-    assessment.save(update_fields=["title", "description"])
+    assessment.translations = {"en": {"title": english[0], "description": english[1]}}
+    assessment.save(update_fields=["title", "description", "translations"])
     return assessment
 
 
@@ -377,7 +379,8 @@ def _build_quizzes(world: World) -> None:
 
     # Practice: one of each type, each checked once (wrong, so feedback shows), then the page again.
     practice = _titled(make_assessment(course, bank_ids, mode=AssessmentMode.PRACTICE, minutes=None,
-                                       slug="every-type"), "每種題型練習", "每一種題型各一題。")
+                                       slug="every-type"), "每種題型練習", "每一種題型各一題。",
+                       ("Practice: one question of each type", "One question of each type."))
     attempt = attempt_start(user=student, assessment=practice)
     world.pages["practice attempt, before any check"] = reverse("attempt", args=[attempt.id])
     before = client.get(world.pages["practice attempt, before any check"])
@@ -422,7 +425,7 @@ def _build_quizzes(world: World) -> None:
 
     # An exam: answered, submitted, its essay graded by hand, results released.
     exam = _titled(make_assessment(course, bank_ids, mode=AssessmentMode.EXAM, slug="final", minutes=90),
-                   "期末考", "閉書考試。")
+                   "期末考", "閉書考試。", ("Final exam", "Closed-book exam."))
     for user in (student, other):
         exam_attempt = attempt_start(user=user, assessment=exam)
         for item in exam_attempt.items.select_related("question_version__question"):
@@ -807,3 +810,82 @@ def test_no_page_says_the_course_term_twice(world: World, stored_title: str) -> 
                 if match := DOUBLED.search(shown):
                     doubled.append(f"{name} ({lang}) {where}: …{_around(shown, match)}…")
     assert not doubled, "a term said twice:\n  " + "\n  ".join(doubled)
+
+
+# --------------------------------------------------------------------------- course content in English
+
+
+#: Elements (by class) whose content stays in the language it was written in on an English page: a
+#: past exam's question (under its English summary) and the classmates' answers with their names;
+#: and the language switch, which names each language in that language.
+WRITTEN_AS_IT_WAS = {"q-original", "peer", "lang-switch"}
+#: The pages that show course content, whose bank questions, assessments and labs all carry English.
+CONTENT_PAGES = (
+    "course dashboard", "landing of a practice", "practice attempt, before any check", "practice attempt, after checks",
+    "landing of a practice set made from the bank", "practice set made from the bank, checked once",
+    "landing of a mock exam", "results of a submitted mock exam", "a past exam being answered",
+    "results of a released exam", "lab list", "numeric lab", "coding lab", "graded numeric submission",
+    "graded detection submission, lab closed", "gradebook", "lab statistics",
+)
+
+
+class MarkedChinese(HTMLParser):
+    """The elements of a page marked ``lang="zh-…"``, with whether one of them (or an ancestor) is
+    content that stays as it was written (``WRITTEN_AS_IT_WAS``)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, set[str]]] = []
+        self.marked: list[tuple[str, bool]] = []  # (element path, allowed)
+
+    def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
+        attrs = dict(attrs_list)
+        classes = set((attrs.get("class") or "").split())
+        if tag not in VOID:
+            self.stack.append((_label(tag, attrs), classes))
+        if tag != "html" and (attrs.get("lang") or "").lower().startswith("zh"):
+            allowed = bool(classes & WRITTEN_AS_IT_WAS) or any(c & WRITTEN_AS_IT_WAS for _l, c in self.stack)
+            self.marked.append((" > ".join(label for label, _c in self.stack[1:]) or _label(tag, attrs), allowed))
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.stack) - 1, -1, -1):
+            if self.stack[depth][0].split("#")[0].split(".")[0].split("[")[0] == tag:
+                del self.stack[depth:]
+                break
+
+
+@pytest.mark.django_db
+def test_english_pages_show_the_course_content_in_english(world: World, settings: Any) -> None:
+    """No bank question, assessment or lab falls back to its Chinese on an English page: what is
+    marked Chinese is only what stays as it was written (past exams' questions, classmates' answers)."""
+    settings.LANGUAGE_CODE = "zh-hant"
+    fallbacks: dict[str, list[str]] = {}
+    kept: list[str] = []
+    for name in CONTENT_PAGES:
+        html = _client_for(world, name, "en").get(world.pages[name]).content.decode()
+        parser = MarkedChinese()
+        parser.feed(html)
+        wrong = [path for path, allowed in parser.marked if not allowed]
+        if wrong:
+            fallbacks[name] = wrong[:10]
+        kept += [path for path, allowed in parser.marked if allowed]
+    assert not fallbacks, "course content shown in Chinese on English pages:\n" + "\n".join(
+        f"  {name}:\n" + "\n".join(f"    {path}" for path in paths) for name, paths in fallbacks.items())
+    # The check sees the content that does stay Chinese (so it would see a fallback too).
+    assert any("q-original" in path for path in kept) and any("peer" in path for path in kept)
+
+
+@pytest.mark.django_db
+def test_english_pages_name_their_content_in_english(world: World) -> None:
+    """The English itself reaches the pages: a bank question's prompt and choice, an assessment's and a
+    lab's title, a topic's name, a past exam's summary."""
+    practice = _client_for(world, "practice attempt, before any check", "en").get(
+        world.pages["practice attempt, before any check"]).content.decode()
+    single = Question.objects.get(bank_id=QUESTIONS["single"]).current_version.translations["en"]
+    assert single["choices"][0]["text"].split(":")[0] in practice
+    assert "Practice: one question of each type" in practice
+    assert "Why is the data computed by a CNN" in practice  # exam-109-q1's English summary
+    dashboard = _client_for(world, "course dashboard", "en").get(world.pages["course dashboard"]).content.decode()
+    assert "Practice: Activation functions and derivatives" in dashboard and "Final exam 109 (mock)" in dashboard
+    labs = _client_for(world, "lab list", "en").get(world.pages["lab list"]).content.decode()
+    assert "Lab 1: convolution, pooling and transposed convolution" in labs

@@ -19,8 +19,31 @@ from labs.models import Lab, LabKind, LabPart
 from labs.policy import policy_spec_errors
 
 _SPEC_KEYS = {"slug", "title", "description", "due_days", "attempts_policy", "late_policy", "parts", "kind", "codelab",
-              "allowed_packages"}
-_PART_KEYS = {"key", "title", "family", "constraints", "points"}
+              "allowed_packages", "en"}
+_PART_KEYS = {"key", "title", "family", "constraints", "points", "en"}
+#: A lab's texts in English (``en:``): its title and description, and each part's title.
+_ENGLISH_KEYS = {"title", "description"}
+
+
+def _english_errors(where: str, english: Any, keys: set[str]) -> list[str]:
+    """What is wrong with an ``en:`` mapping (its ``title`` is required); empty if it is fine."""
+    if english is None:
+        return []
+    if not isinstance(english, Mapping):
+        return [f"{where}en must be a mapping of {', '.join(sorted(keys))}"]
+    errors = [f"{where}en: unknown field {k!r}" for k in english if k not in keys]
+    errors += [f"{where}en.{k} must be a non-empty string" for k in keys
+               if k in english and (not isinstance(english[k], str) or not english[k].strip())]
+    if "title" not in english:
+        errors.append(f"{where}en.title is required")
+    return errors
+
+
+def _translations(english: Any, keys: set[str]) -> dict[str, dict[str, str]]:
+    """``{"en": {...}}`` from a validated ``en:`` mapping ({} without one)."""
+    if not isinstance(english, Mapping):
+        return {}
+    return {"en": {k: str(english[k]).strip() for k in keys if english.get(k)}}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -32,6 +55,7 @@ def _part_errors(index: int, part: Any) -> list[str]:
     for field in ("key", "title", "family"):
         if not isinstance(part.get(field), str) or not part[field].strip():
             errors.append(f"{where}.{field} is required")
+    errors += _english_errors(f"{where}.", part.get("en"), {"title"})
     if errors:
         return errors
     if not _SLUG.match(part["key"]):
@@ -78,6 +102,7 @@ def lab_spec_errors(spec: Any) -> list[str]:
     if not isinstance(spec.get("title"), str) or not spec["title"].strip():
         errors.append("title is required")
     errors += policy_spec_errors(spec)
+    errors += _english_errors("", spec.get("en"), _ENGLISH_KEYS)
     kind = spec.get("kind", LabKind.NUMERIC)
     if kind not in LabKind.values:
         return [*errors, f"kind must be one of {', '.join(LabKind.values)}"]
@@ -121,6 +146,7 @@ def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
         lab = Lab(course=course, slug=spec["slug"])
     lab.title = spec["title"].strip()
     lab.description = (spec.get("description") or "").strip()
+    lab.translations = _translations(spec.get("en"), _ENGLISH_KEYS)
     lab.kind = spec.get("kind", LabKind.NUMERIC)
     lab.codelab = str(spec.get("codelab") or "") if lab.kind == LabKind.CODE else ""
     # Default: what the code lab itself allows (numpy, unless its solution needs more).
@@ -150,6 +176,7 @@ def lab_upsert(*, course: Course, spec: Mapping[str, Any]) -> tuple[Lab, bool]:
             defaults={
                 "position": position,
                 "title": part["title"].strip(),
+                "translations": _translations(part.get("en"), {"title"}),
                 "family": part["family"],
                 "constraints": dict(part.get("constraints") or {}),
                 "points": Decimal(str(part.get("points", 1))),

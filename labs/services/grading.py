@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from grader.codelabs import get_codelab
 from grader.codelabs.grade import Runner, grade_code
-from grader.i18n import Text
+from grader.i18n import Text, Translated, Wording
 from grader.problems import get_family
 from grader.problems.base import Params
 from grader.results import GradingResult, PartResult, PolicyApplied
@@ -56,6 +56,12 @@ _Q4 = Decimal("0.0001")
 # --------------------------------------------------------------------------- the grade itself
 
 
+def _part_label(part: LabPart) -> Wording:
+    """A lab part's title as a stored result words it: as written, and in English if the lab has it."""
+    english = ((part.translations or {}).get("en") or {}).get("title")
+    return Translated({"zh-Hant": part.title, "en": english}) if english else part.title
+
+
 def grade_numeric_parts(
     parts: Sequence[LabPart], variant: Mapping[str, Params], answers: Mapping[str, Any], seed: int
 ) -> GradingResult:
@@ -66,7 +72,7 @@ def grade_numeric_parts(
         max_points = float(part.points)
         raw = answers.get(part.key)
         if not raw:
-            graded.append(PartResult(name=part.key, label=part.title, score=0.0, points=0.0, max_points=max_points,
+            graded.append(PartResult(name=part.key, label=_part_label(part), score=0.0, points=0.0, max_points=max_points,
                                      correct=False, message=Text("No answer given."), family=part.family))
             continue
         params = variant.get(part.key) or lab_part_params(part=part, seed=seed)
@@ -74,7 +80,7 @@ def grade_numeric_parts(
         if not result.gradable:
             raise RuntimeError(f"part {part.key!r} no longer parses: {result.format_errors}")
         graded.append(PartResult(
-            name=part.key, label=part.title, score=result.score, points=round(result.score * max_points, 6),
+            name=part.key, label=_part_label(part), score=result.score, points=round(result.score * max_points, 6),
             max_points=max_points, correct=all(box.correct for box in result.parts), message=result.message,
             misconceptions=result.misconceptions, family=part.family, parts=result.parts,
         ))

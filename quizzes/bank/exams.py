@@ -2,7 +2,9 @@
 
 Pure Python (Django only for gettext). Every exam question becomes an essay question (points, year,
 classmates' answers as peer answers, our key points); a reconstructed figure with numbers adds
-numeric parts.
+numeric parts. ``english.yaml`` gives each question in English: a title, a summary of the question
+(the question and the classmates' answers stay as they were written; pages show the summary above
+them) and our key points; the numeric parts are worded in English here.
 """
 
 from __future__ import annotations
@@ -110,14 +112,25 @@ class ExamBank:
 
 
 def _source(qid: str, qtype: str, title: str, prompt: str, explanation: str, spec: dict[str, Any],
-            points: float, path: str, tags: tuple[str, ...]) -> QuestionSource:
-    payload = json.dumps([qid, qtype, title, prompt, explanation, spec, points, tags], ensure_ascii=False,
-                         sort_keys=True)
+            points: float, path: str, tags: tuple[str, ...],
+            translations: dict[str, dict[str, Any]] | None = None) -> QuestionSource:
+    translations = translations or {}
+    payload = json.dumps([qid, qtype, title, prompt, explanation, spec, points, tags]
+                         + ([translations] if translations else []), ensure_ascii=False, sort_keys=True)
     return QuestionSource(
         id=qid, type=qtype, topic=EXAM_TOPIC, title=title, difficulty=3, points=points, tags=tags,
         lang="zh-Hant", prompt=prompt, explanation=explanation, hint=None, spec=spec, path=path,
-        content_hash=hashlib.sha256(payload.encode()).hexdigest(),
+        content_hash=hashlib.sha256(payload.encode()).hexdigest(), translations=translations,
     )
+
+
+def _english_essay(english: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The ``translations`` of an exam essay from its ``english.yaml`` entry (none without one)."""
+    if not english:
+        return {}
+    key_points = [str(point) for point in english["key_points"]]
+    return {"en": {"title": str(english["title"]), "summary": str(english["summary"]), "key_points": key_points,
+                   "explanation": "**Key points**\n\n" + "\n".join(f"- {point}" for point in key_points)}}
 
 
 def _first_line(text: str, limit: int = 60) -> str:
@@ -126,7 +139,8 @@ def _first_line(text: str, limit: int = 60) -> str:
 
 
 def _essay(question: ExamQuestion, key_points: list[str], figure: str | None, path: str,
-           figures: dict[str, Figure], errors: list[BankError]) -> QuestionSource:
+           figures: dict[str, Figure], errors: list[BankError],
+           english: dict[str, Any] | None = None) -> QuestionSource:
     where = f"{question.year}-{question.number}"
     prompt, unknown = serve_figures(question.prompt, figures, where=where)
     peers = []
@@ -151,11 +165,15 @@ def _essay(question: ExamQuestion, key_points: list[str], figure: str | None, pa
                     if url in figures],
     }
     title = f"{question.year} 年第 {question.number} 題：{_first_line(question.prompt, 40)}"
+    translations = _english_essay(english)
+    if translations:
+        translations["en"]["title"] = f"Exam {question.year}, question {question.number}: {translations['en']['title']}"
     return _source(exam_question_id(question.year, question.number), "essay", title, prompt, explanation, spec,
-                   question.points, path, (f"exam-{question.year}",))
+                   question.points, path, (f"exam-{question.year}",), translations)
 
 
-def _numeric_parts(year: int, number: int, entry: dict[str, Any], path: str) -> list[QuestionSource]:
+def _numeric_parts(year: int, number: int, entry: dict[str, Any], path: str,
+                   english: dict[str, Any] | None = None) -> list[QuestionSource]:
     numeric = entry.get("numeric")
     if not numeric:
         return []
@@ -163,6 +181,15 @@ def _numeric_parts(year: int, number: int, entry: dict[str, Any], path: str) -> 
     setting = (f"（承 {year} 年第 {number} 題的重建圖）輸入 {numeric['input']['channels']} 張 "
                f"{numeric['input']['height']}×{numeric['input']['width']} 特徵圖，輸出 "
                f"{numeric['output']['channels']} 張同樣大小的特徵圖，卷積核 {numeric['kernel']}。約定：{convention}")
+    english_setting = ""
+    if english and english.get("numeric_convention"):
+        english_setting = (
+            f"(From the reconstructed figure of exam {year}, question {number}.) The input is "
+            f"{numeric['input']['channels']} feature maps of {numeric['input']['height']}×{numeric['input']['width']}, "
+            f"the output {numeric['output']['channels']} feature maps of the same size, with {numeric['kernel']} "
+            f"kernels. Conventions: {' '.join(str(english['numeric_convention']).split())}")
+    english_labels = {"normal": "the normal convolution module",
+                      "grouped": "the branched convolution module (8 branches of 8 maps each)"}
     parts = []
     for key, label in (("normal", "一般卷積模組"), ("grouped", "分支卷積模組（8 個分支，每支 8 張）")):
         part = numeric[key]
@@ -180,9 +207,34 @@ def _numeric_parts(year: int, number: int, entry: dict[str, Any], path: str) -> 
                  "message": "這是 FLOPs（乘法＋加法）；題目只問乘法數 (multiply–accumulates)。"},
             ],
         }
+        translations: dict[str, dict[str, Any]] = {}
+        if english_setting:
+            english_explanation = f"Multiplications $= {formula} = {part['multiplications']:,}$."
+            if key == "grouped":
+                english_explanation += (f" The normal convolution needs {numeric['ratio']} times as many: the number of "
+                                        "groups is the factor saved.")
+            translations["en"] = {
+                "title": f"Exam {year}, question {number} (numeric): multiplications of {english_labels[key]}",
+                "prompt": f"{english_setting}\n\nHow many multiplications does {english_labels[key]} need?",
+                "explanation": english_explanation, "unit": "multiplications",
+                "misconceptions": ["That is the FLOPs (multiplications + additions); the question asks only for the "
+                                   "multiplications (multiply–accumulates)."],
+            }
         parts.append(_source(f"exam-{year}-q{number}-{key}-multiplies", "numeric", f"{year} 年第 {number} 題（數值）：{label}乘法數",
-                             prompt, explanation, spec, 5, path, (f"exam-{year}",)))
+                             prompt, explanation, spec, 5, path, (f"exam-{year}",), translations))
     return parts
+
+
+def _english_problem(entry: Any, key_points: int) -> str | None:
+    """What is wrong with an ``english.yaml`` entry (translated), or None."""
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k].strip()
+                                              for k in ("title", "summary")):
+        return _("an English entry needs a title and a summary")
+    points = entry.get("key_points")
+    if not isinstance(points, list) or len(points) != key_points or not all(isinstance(p, str) and p for p in points):
+        return (_("the English key points must translate the %(count)d key points one for one")
+                % {"count": key_points})
+    return None
 
 
 def load_exam_bank(exams_dir: Path) -> tuple[ExamBank, list[BankError]]:
@@ -194,6 +246,10 @@ def load_exam_bank(exams_dir: Path) -> tuple[ExamBank, list[BankError]]:
     key_points: dict[str, list[str]] = yaml.safe_load(key_points_path.read_text("utf-8")) or {}
     figures, figure_errors = load_figures(exams_dir / "figures.yaml")
     errors.extend(figure_errors)
+    english_path = exams_dir / "english.yaml"
+    english: dict[str, dict[str, Any]] = (
+        yaml.safe_load(english_path.read_text("utf-8")) if english_path.exists() else {}
+    ) or {}
     reconstructed: dict[str, dict[str, Any]] = (
         yaml.safe_load(reconstructed_path.read_text("utf-8")) if reconstructed_path.exists() else {}
     ) or {}
@@ -213,8 +269,15 @@ def load_exam_bank(exams_dir: Path) -> tuple[ExamBank, list[BankError]]:
                 continue
             entry = reconstructed.get(key) or {}
             figure = entry.get("figure") if entry.get("status") == "reconstructed" else None
-            essay = _essay(question, list(key_points[key]), figure, str(note), figures, errors)
-            extra = _numeric_parts(question.year, question.number, entry, str(reconstructed_path)) if figure else []
+            in_english = english.get(key)
+            if in_english is not None:
+                problem = _english_problem(in_english, len(key_points[key]))
+                if problem:
+                    errors.append(BankError(str(english_path), 1, f"{key}: {problem}"))
+                    in_english = None
+            essay = _essay(question, list(key_points[key]), figure, str(note), figures, errors, in_english)
+            extra = (_numeric_parts(question.year, question.number, entry, str(reconstructed_path), in_english)
+                     if figure else [])
             questions.extend([essay, *extra])
             mock_exams.setdefault(question.year, []).extend(q.id for q in [essay, *extra])
     return ExamBank(questions=questions, mock_exams=mock_exams), errors

@@ -61,7 +61,10 @@ LANGS: tuple[str, ...] = ("zh-Hant", "en")
 ADMONITION_KINDS: frozenset[str] = frozenset({"info", "warning", "success", "danger"})
 # Styles of essay ``peer_answers`` (as quizzes.bank.hackmd.ANSWER_STYLES): "plain" or a HackMD container.
 PEER_ANSWER_STYLES: tuple[str, ...] = ("plain", "warning", "info", "success", "danger")
-SECTION_NAMES: tuple[str, ...] = ("explanation", "hint")
+#: The blocks after the prompt: ``explanation`` and ``hint`` in the question's language, and one block
+#: per other language (``::: en``: the question's text in English, see FORMAT.md).
+TRANSLATION_BLOCKS: dict[str, str] = {"en": "en"}  # block name -> language
+SECTION_NAMES: tuple[str, ...] = ("explanation", "hint", *TRANSLATION_BLOCKS)
 DEFAULT_TOLERANCE: dict[str, float] = {"rel": 1e-6}
 SKIPPED_FILE_NAMES = frozenset({"readme.md", "format.md"})
 
@@ -154,6 +157,10 @@ class QuestionSource:
     spec: dict[str, Any] = field(hash=False)
     path: str
     content_hash: str
+    #: The question's text in other languages: ``{"en": {"title", "prompt", "explanation", "hint",
+    #: "choices": [{"text", "feedback"}], "feedback_true", "feedback_false", "unit",
+    #: "misconceptions": [message, …], "key_points": [...]}}`` (only the keys the question has).
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
 
 
 # --------------------------------------------------------------------------- error collection
@@ -974,12 +981,30 @@ def parse_question(
     if qtype != "param" and root_y is not None and not body.prompt.strip():
         errors.add(body_line, _("the prompt (Markdown after the front matter) is empty"))
 
+    translations: dict[str, dict[str, Any]] = {}
+    translation_texts: list[tuple[str, int]] = []
+    for block, block_lang in TRANSLATION_BLOCKS.items():
+        section = body.sections.get(block)
+        if section is None:
+            continue
+        if fields.get("lang") == block_lang:
+            errors.add(section.line, _("'::: %(name)s' gives the question's text in the language it is already "
+                                       "written in") % {"name": block})
+            continue
+        if ctx is not None and fields.get("type") in TYPE_KEYS:
+            source = {"prompt": _strip_block(body.prompt), "hint": hint, "spec": spec, "type": fields["type"]}
+            translated = _translation(section, source, errors, translation_texts)
+            if translated is not None:
+                translations[block_lang] = translated
+
     if check_math:
         from quizzes.bank.render import math_errors
 
         texts: list[tuple[str, int]] = [(body.prompt, body.prompt_line)]
-        texts += [("\n".join(s.lines), s.line + 1) for s in body.sections.values()]
+        texts += [("\n".join(s.lines), s.line + 1) for name, s in body.sections.items()
+                  if name not in TRANSLATION_BLOCKS]
         texts += ctx.texts if ctx else []
+        texts += translation_texts
         for source, base in texts:
             for offset, message in math_errors(source):
                 errors.add(base + offset, message)
@@ -1001,7 +1026,135 @@ def parse_question(
         spec=spec,
         path=path,
         content_hash=hashlib.sha256(normalized.encode("utf-8")).hexdigest(),
+        translations=translations,
     )
+
+
+# --------------------------------------------------------------------------- translations
+
+#: Keys of a translation block, by question type (besides title, prompt, explanation, hint).
+TRANSLATION_TYPE_KEYS: dict[str, tuple[str, ...]] = {
+    "single": ("choices",), "multiple": ("choices",), "truefalse": ("feedback_true", "feedback_false"),
+    "numeric": ("unit", "misconceptions"), "matrix": (), "symbolic": (), "text": (), "essay": ("key_points",),
+    "param": (),
+}
+
+
+def _translation(section: _Section, source: dict[str, Any], errors: _Errors,
+                 texts: list[tuple[str, int]]) -> dict[str, Any] | None:
+    """Validate a ``::: en`` block (YAML) against the question it translates; its text, or None.
+
+    Every text the question has must be translated: title, prompt, explanation, the hint if there is
+    one, each choice (and its feedback), each misconception's message, each key point. The block's
+    Markdown strings are added to ``texts`` (to be math-checked) with their file lines.
+    """
+    content = "\n".join(section.lines)
+    if not content.strip():
+        errors.add(section.line, _("'::: %(name)s' block is empty") % {"name": section.name})
+        return None
+    before = len(errors.items)
+    root_y = _compose(content + "\n", section.line + 1, errors)
+    if root_y is None:
+        if len(errors.items) == before:
+            errors.add(section.line, _("'::: %(name)s' block is empty") % {"name": section.name})
+        return None
+    where = _("'::: %(name)s' block") % {"name": section.name}
+    if root_y.entries is None:
+        errors.add(root_y.line, _("%(where)s: must be a mapping of keys (title, prompt, explanation …), not "
+                                  "%(value)s") % {"where": where, "value": _type_name(root_y)})
+        return None
+    m = _Map(root_y, errors, where)
+    qtype, spec = source["type"], source["spec"]
+    required = ["title", "explanation"]
+    if source["prompt"].strip():
+        required.append("prompt")
+    if source["hint"] is not None:
+        required.append("hint")
+    type_keys = TRANSLATION_TYPE_KEYS[qtype]
+    m.check_keys(("title", "prompt", "explanation", "hint", *type_keys), required, missing_line=section.line)
+    out: dict[str, Any] = {}
+
+    def text(key: str) -> None:
+        value = m.string(key, nullable=False) if key in m.entries else None
+        if value is not None:
+            y = m.get(key)
+            offset = 1 if getattr(y.node, "style", None) in ("|", ">") else 0  # type: ignore[union-attr]
+            texts.append((value, y.line + offset))  # type: ignore[union-attr]
+            out[key] = value
+
+    for key in ("title", "prompt", "explanation", "hint"):
+        text(key)
+    if "hint" in out and source["hint"] is None:
+        m.error(m.key_line("hint"), _("'hint' translates nothing: the question has no '::: hint' block"))
+    if "choices" in type_keys and "choices" in m.entries:
+        out["choices"] = _translated_items(m, "choices", spec.get("choices") or [], ("text", "feedback"), texts)
+    elif "choices" in type_keys:
+        m.error(section.line, _("missing required key %(key)s") % {"key": repr("choices")})
+    for key in ("feedback_true", "feedback_false"):
+        if key in type_keys:
+            text(key)
+            if (key in out) != bool(spec.get(key)):
+                m.error(m.key_line(key) if key in out else section.line,
+                        (_("%(key)s translates nothing: the question has no %(key)s") if key in out
+                         else _("missing required key %(key)s")) % {"key": repr(key)})
+    if "unit" in type_keys:
+        text("unit")
+    if "misconceptions" in type_keys and (spec.get("misconceptions") or "misconceptions" in m.entries):
+        out["misconceptions"] = _translated_list(m, "misconceptions",
+                                                 [c["message"] for c in spec.get("misconceptions") or []],
+                                                 section.line, texts)
+    if "key_points" in type_keys:
+        out["key_points"] = _translated_list(m, "key_points", spec.get("key_points") or [], section.line, texts)
+    return out
+
+
+def _translated_list(m: _Map, key: str, originals: list[str], missing_line: int,
+                     texts: list[tuple[str, int]]) -> list[str]:
+    """A list of strings translating ``originals`` one for one."""
+    if key not in m.entries:
+        m.error(missing_line, _("missing required key %(key)s") % {"key": repr(key)})
+        return []
+    items = _string_list(m, key, non_empty=False)
+    if len(items) != len(originals):
+        m.error(m.key_line(key), _("%(key)s has %(count)d items, the question has %(expected)d: translate each, "
+                                   "in the same order") % {"key": repr(key), "count": len(items),
+                                                           "expected": len(originals)})
+    texts.extend(items)
+    return [item for item, _line in items]
+
+
+def _translated_items(m: _Map, key: str, originals: list[dict[str, Any]], names: tuple[str, ...],
+                      texts: list[tuple[str, int]]) -> list[dict[str, str]]:
+    """A list of mappings translating ``originals`` one for one: each has exactly the ``names``
+    the original has (e.g. a choice's ``text``, and its ``feedback`` if it has one)."""
+    items = m.sequence(key) or []
+    if len(items) != len(originals):
+        m.error(m.key_line(key), _("%(key)s has %(count)d items, the question has %(expected)d: translate each, "
+                                   "in the same order") % {"key": repr(key), "count": len(items),
+                                                           "expected": len(originals)})
+    out: list[dict[str, str]] = []
+    for index, (item, original) in enumerate(zip(items, originals, strict=False), 1):
+        if item.entries is None:
+            m.error(item.line, _("%(key)s item %(number)d must be a mapping, not %(value)s")
+                    % {"key": repr(key), "number": index, "value": _type_name(item)})
+            continue
+        c = _Map(item, m.errors, f"{m.where}: {key} {index}")
+        wanted = [name for name in names if original.get(name)]
+        c.check_keys(names, wanted)
+        entry: dict[str, str] = {}
+        for name in names:
+            value = c.string(name, nullable=False) if name in c.entries else None
+            if value is None:
+                continue
+            if name not in wanted:
+                c.error(c.key_line(name), _("%(key)s translates nothing: the question has no %(key)s")
+                        % {"key": repr(name)})
+            y = c.get(name)
+            offset = 1 if getattr(y.node, "style", None) in ("|", ">") else 0  # type: ignore[union-attr]
+            texts.append((value, y.line + offset))  # type: ignore[union-attr]
+            entry[name] = value
+        out.append(entry)
+    return out
 
 
 def _check_top_keys(root: _Map, qtype: str) -> None:

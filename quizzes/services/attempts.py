@@ -29,6 +29,7 @@ from grader.questions import grade_question, graded_unanswered, graded_unreadabl
 from grader.results import GradingResult
 from grader.seeds import variant_seed
 from quizzes import prepared_views, sql
+from quizzes.bank.languages import grading_spec
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -236,6 +237,11 @@ def _store_grade(item: AttemptItem, grade: GradingResult, now: datetime) -> None
     item.needs_manual_grading = grade.needs_manual_grading
 
 
+def _grading_spec(version: QuestionVersion) -> dict[str, Any]:
+    """The version's spec with the feedback it passes to the grader in every language it has."""
+    return grading_spec(version.spec, version.lang, version.translations)
+
+
 @transaction.atomic
 def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None) -> GradingResult:
     """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""
@@ -247,7 +253,7 @@ def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = N
         raise AttemptNotOpen(_("This practice session has ended."))
     _check_response_size(response)
     version = item.question_version
-    grade = grade_question(version.question.type, version.spec, response, seed=item.seed)
+    grade = grade_question(version.question.type, _grading_spec(version), response, seed=item.seed)
     if not grade.gradable:
         return grade
     item.response = response
@@ -300,7 +306,7 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
         if item.response is None:
             grade = graded_unanswered()
         else:
-            grade = grade_question(qtype, version.spec, item.response, seed=item.seed)
+            grade = grade_question(qtype, _grading_spec(version), item.response, seed=item.seed)
             if not grade.gradable:  # an unreadable saved answer at submission earns nothing, but says why
                 grade = graded_unreadable(grade)
         # Essays: graded by hand in exams; self-assessed in practice and mock exams.

@@ -225,14 +225,21 @@ def assessment_create(
     closes_at: datetime | None = None,
     time_limit_minutes: int | None = None,
     shuffle_questions: bool = False,
+    english: dict[str, str] | None = None,
 ) -> Assessment:
+    """``english``: the title and description in English (``{"title", "description"}``, empty ones left out)."""
     _assessment_check(course=course, slug=slug, opens_at=opens_at, closes_at=closes_at,
                       time_limit_minutes=time_limit_minutes)
     return Assessment.objects.create(
         course=course, created_by=user, title=title, slug=slug, description=description, mode=mode,
         published=published, opens_at=opens_at, closes_at=closes_at, time_limit_minutes=time_limit_minutes,
-        shuffle_questions=shuffle_questions,
+        shuffle_questions=shuffle_questions, translations=_english_translations(english),
     )
+
+
+def _english_translations(english: dict[str, str] | None) -> dict[str, dict[str, str]]:
+    texts = {key: value for key, value in (english or {}).items() if key in ("title", "description") and value}
+    return {"en": texts} if texts else {}
 
 
 @transaction.atomic
@@ -248,9 +255,13 @@ def assessment_update(
     closes_at: datetime | None,
     time_limit_minutes: int | None,
     shuffle_questions: bool,
+    english: dict[str, str] | None = None,
 ) -> Assessment:
+    """``english``: the title and description in English; None leaves them as they are."""
     _assessment_check(course=assessment.course, slug=slug, opens_at=opens_at, closes_at=closes_at,
                       time_limit_minutes=time_limit_minutes, exclude_id=assessment.pk)
+    if english is not None:
+        assessment.translations = _english_translations(english)
     assessment.title, assessment.slug, assessment.description = title, slug, description
     assessment.mode, assessment.published = mode, published
     assessment.opens_at, assessment.closes_at = opens_at, closes_at

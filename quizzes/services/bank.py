@@ -12,6 +12,8 @@ from django.db.models import Max
 from accounts.models import Course
 from quizzes.bank.exams import load_exam_bank
 from quizzes.bank.format import BankError, QuestionSource, load_bank_dir, load_topics
+from quizzes.bank.i18n import gettext as _
+from quizzes.bank.languages import ENGLISH, has_translation, required_languages
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -62,7 +64,21 @@ def bank_read(*, fixtures_dir: Path) -> tuple[BankContents, list[BankError]]:
                 errors.append(BankError(question.path, 1, f"exam question id {question.id!r} is also a bank file id"))
         questions.extend(exam_bank.questions)
         mock_exams = exam_bank.mock_exams
+    if ENGLISH in required_languages(bank_dir):
+        errors.extend(BankError(q.path, 1, _("no English text: add a '::: en' block (see FORMAT.md)"))
+                      for q in questions if q.lang != ENGLISH and not has_translation(q.translations, ENGLISH))
     return BankContents(topics=topics, questions=questions, mock_exams=mock_exams), errors
+
+
+def bank_english_coverage(questions: list[QuestionSource]) -> dict[str, tuple[int, int]]:
+    """Per topic (and ``""`` for the whole bank): (questions with English, questions)."""
+    coverage: dict[str, tuple[int, int]] = {}
+    for question in questions:
+        english = question.lang == ENGLISH or has_translation(question.translations, ENGLISH)
+        for key in (question.topic, ""):
+            count, total = coverage.get(key, (0, 0))
+            coverage[key] = (count + english, total + 1)
+    return coverage
 
 
 def _own_file_text(source: QuestionSource) -> str:
@@ -84,6 +100,7 @@ def _version_fields(source: QuestionSource) -> dict[str, object]:
         "difficulty": source.difficulty,
         "tags": list(source.tags),
         "lang": source.lang,
+        "translations": source.translations,
     }
 
 
@@ -169,8 +186,9 @@ def _relative(path: str, root: Path | None) -> str:
 def mock_exam_ensure(*, course: Course, year: int, time_limit_minutes: int = 120) -> Assessment:
     """The mock exam of a past year for a course: its questions in exam order, numeric parts after
     their essay. Mock exams are timed and self-assessed, with unlimited attempts. Its title and
-    description are course content, written like the bank in Traditional Chinese (the pages mark
-    them ``lang="zh-Hant"``: ``quizzes.presenters.COURSE_CONTENT_LANG``), not interface text."""
+    description are course content, written like the bank in Traditional Chinese with an English
+    translation (``translations``; the pages show the request's language, see
+    ``quizzes.presenters.content_text``), not interface text."""
     questions = [q for q in Question.objects.filter(bank_id__startswith=f"exam-{year}-q", retired=False)]
     if not questions:
         raise ValueError(f"no past-exam questions for {year}: run load_bank first")
@@ -181,6 +199,12 @@ def mock_exam_ensure(*, course: Course, year: int, time_limit_minutes: int = 120
                   "time_limit_minutes": time_limit_minutes,
                   "description": f"{year} 年考古題：寫完後對照評分重點與同學的答案自評。"},
     )
+    english = {"en": {"title": f"Final exam {year} (mock)",
+                      "description": f"The {year} final exam: answer it, then assess yourself against our key "
+                                     "points and your classmates' answers."}}
+    if assessment.translations != english:
+        assessment.translations = english
+        assessment.save(update_fields=["translations"])
     wanted = [q.id for q in questions]
     current = list(assessment.items.order_by("position").values_list("question_id", flat=True))
     if current != wanted:
@@ -205,7 +229,8 @@ def practice_sets_ensure(*, course: Course, per_topic: int = PRACTICE_PER_TOPIC)
     """A practice set per topic (a pool of ``per_topic`` questions) and a mixed one (one per topic).
 
     Practice is unlimited: every new session draws again, and parameterized questions get fresh variants.
-    Titles and descriptions are made from the bank's topic names: course content, like the mock exams'.
+    Titles and descriptions are made from the bank's topic names (both languages): course content,
+    like the mock exams'.
     """
     topics = [t for t in Topic.objects.exclude(slug="past-exams") if t.questions.filter(retired=False).exists()]
     sets: list[Assessment] = []
@@ -213,7 +238,11 @@ def practice_sets_ensure(*, course: Course, per_topic: int = PRACTICE_PER_TOPIC)
         assessment, _ = Assessment.objects.update_or_create(
             course=course, slug=f"practice-{topic.slug}",
             defaults={"title": f"練習：{topic.name_zh}", "mode": AssessmentMode.PRACTICE, "published": True,
-                      "description": f"{topic.name_en}. 每次練習從這個主題隨機抽 {per_topic} 題，可無限次練習。"},
+                      "description": f"每次練習從「{topic.name_zh}」隨機抽 {per_topic} 題，可無限次練習。",
+                      "translations": {"en": {
+                          "title": f"Practice: {topic.name_en}",
+                          "description": f"Each practice session draws {per_topic} random questions on this "
+                                         "topic; practise as often as you like."}}},
         )
         assessment.items.all().delete()
         AssessmentItem.objects.create(assessment=assessment, position=1, pool_topic=topic, pool_count=per_topic)
@@ -221,7 +250,9 @@ def practice_sets_ensure(*, course: Course, per_topic: int = PRACTICE_PER_TOPIC)
     mixed, _ = Assessment.objects.update_or_create(
         course=course, slug="practice-mixed",
         defaults={"title": "綜合練習 (mixed practice)", "mode": AssessmentMode.PRACTICE, "published": True,
-                  "shuffle_questions": True, "description": "每個主題各抽一題，順序隨機。"},
+                  "shuffle_questions": True, "description": "每個主題各抽一題，順序隨機。",
+                  "translations": {"en": {"title": "Mixed practice",
+                                          "description": "One question from each topic, in random order."}}},
     )
     mixed.items.all().delete()
     AssessmentItem.objects.bulk_create(

@@ -326,9 +326,13 @@ def test_preview_of_a_good_question_has_mathml_choices_in_seed_order_and_the_exp
     assert "Leaky ReLU" in html  # the explanation
     from grader.questions import choice_order
 
-    spec = Question.objects.get(bank_id=SINGLE_ID).current_version.spec
+    version = Question.objects.get(bank_id=SINGLE_ID).current_version
     order = [int(n) - 1 for n in re.findall(r"option (\d+) in the file", html)]
-    assert order == choice_order(spec, 3)
+    assert order == choice_order(version.spec, 3) * 2  # as written, then in English, in the same order
+    # The question's English (its ::: en block) is laid out below it, marked as English.
+    english = version.translations["en"]
+    assert "The question in English" in html
+    assert f'<h3 class="q-title" lang="en">{english["title"]}</h3>' in html
 
 
 @pytest.mark.django_db
@@ -566,6 +570,29 @@ def test_assessment_settings_update(course: Course, staff_client: Client, instru
     assert response.status_code == 302
     assessment.refresh_from_db()
     assert assessment.slug == "midterm" and assessment.published and assessment.shuffle_questions
+
+
+@pytest.mark.django_db
+def test_an_assessment_in_english_for_english_pages(course: Course, staff_client: Client) -> None:
+    staff_client.post(url("instructor-assessment-new", course),
+                      {**SETTINGS, "title": "期中考", "title_en": "Midterm exam", "description_en": "Closed book.",
+                       "published": "on"})
+    assessment = Assessment.objects.get(course=course, slug="midterm")
+    assert assessment.translations == {"en": {"title": "Midterm exam", "description": "Closed book."}}
+    page = staff_client.get(url("instructor-assessment", course, assessment.pk)).content.decode()
+    assert 'value="Midterm exam"' in page  # shown back for editing
+    reader = login(make_member(course, Role.STUDENT, username="sam"))
+    for lang, title in (("en", '<h1 lang="en">Midterm exam</h1>'), ("zh-hant", '<h1 lang="zh-Hant">期中考</h1>')):
+        reader.cookies["django_language"] = lang
+        landing = reader.get(reverse("assessment-landing", args=[course.slug, "midterm"])).content.decode()
+        assert title in landing, lang
+    # Clearing the English shows the title as written, marked, on English pages.
+    staff_client.post(url("instructor-assessment", course, assessment.pk), {**SETTINGS, "title": "期中考", "published": "on"})
+    assessment.refresh_from_db()
+    assert assessment.translations == {}
+    reader.cookies["django_language"] = "en"
+    landing = reader.get(reverse("assessment-landing", args=[course.slug, "midterm"])).content.decode()
+    assert '<h1 lang="zh-Hant">期中考</h1>' in landing
 
 
 @pytest.mark.django_db

@@ -105,8 +105,11 @@ def _secrets(attempt: Attempt) -> list[str]:
     """Text that must never reach an exam page before results are visible."""
     secrets: list[str] = []
     items = list(attempt.items.select_related("question_version__question"))
-    public = "".join(i.question_version.prompt + "".join(c["text"] for c in i.question_version.spec.get("choices", []))
-                     for i in items)
+    # What the page may show: each version's prompt and choices, in every language it carries.
+    texts = [(i.question_version.prompt, i.question_version.spec.get("choices", [])) for i in items]
+    texts += [(english.get("prompt", ""), english.get("choices", [])) for i in items
+              if (english := (i.question_version.translations or {}).get("en"))]
+    public = "".join(prompt + "".join(c["text"] for c in choices) for prompt, choices in texts)
     for item in items:
         version = item.question_version
         spec = version.spec
@@ -118,6 +121,12 @@ def _secrets(attempt: Attempt) -> list[str]:
         mine += [point[:30] for point in spec.get("key_points", [])]
         mine += [peer["body"].strip()[:30] for peer in spec.get("peer_answers", []) if len(peer["body"].strip()) > 8]
         mine += [m["message"][:10] for m in spec.get("misconceptions") or []]
+        english = (version.translations or {}).get("en") or {}
+        if english:  # the English of what is secret is secret too
+            mine.append(render_markdown(english["explanation"]).strip())
+            mine += [c["feedback"][:25] for c in english.get("choices", []) if c.get("feedback")]
+            mine += [message[:25] for message in english.get("misconceptions", [])]
+            mine += [str(english[key])[:25] for key in ("feedback_true", "feedback_false") if english.get(key)]
         mine += [a for a in spec.get("accept", []) if len(a) > 3]
         if version.question.type == "param":
             family = get_family(spec["family"])
@@ -403,8 +412,8 @@ def test_exam_results_are_hidden_until_released(course, student, student_client)
     html = student_client.get(url).content.decode()
     assert "Results are released by the instructor." not in html
     numeric = _item(attempt, NUMERIC).question_version
-    assert render_markdown(numeric.explanation).strip() in html
-    assert "正負號錯了" in html  # the misconception's message for 0.5
+    assert render_markdown(numeric.translations["en"]["explanation"]).strip() in html  # the page is in English
+    assert numeric.translations["en"]["misconceptions"][0] in html  # the misconception's message for 0.5, in English
     assert "<code>-0.5</code>" in html  # the correct answer
     assert "Graded by hand: not graded yet." in html  # the essay
     assert "特徵是學出來的" in html  # the student's own answer
@@ -423,7 +432,9 @@ def test_mock_exam_results_show_after_submit_with_self_assessment(course, studen
     student_client.post(reverse("attempt-submit", args=[attempt.id]))
     html = student_client.get(reverse("attempt-results", args=[attempt.id])).content.decode()
     spec = item.question_version.spec
-    assert spec["key_points"][0][:15] in html and spec["peer_answers"][0]["body"].strip()[:15] in html
+    # Our key points in the page's language (English); the classmates' answers as they were written.
+    key_points = item.question_version.translations["en"]["key_points"]
+    assert key_points[0][:15] in html and spec["peer_answers"][0]["body"].strip()[:15] in html
     assert "data-self-assess" in html
     response = _post_json(student_client, reverse("item-self-assess", args=[attempt.id, item.id]), {"points_met": [0, 2]})
     assert response.status_code == 200 and response.json()["self_assessment"]["points_met"] == [0, 2]
@@ -445,7 +456,10 @@ def test_practice_check_gives_feedback_and_format_errors_cost_nothing(course, st
 
     wrong = _post_json(student_client, _check_url(numeric), {"response": {"value": "0.5"}}).json()
     assert wrong["gradable"] and wrong["score"] == 0 and wrong["misconceptions"]
-    assert "正負號錯了" in wrong["html"] and render_markdown(numeric.question_version.explanation).strip() in wrong["html"]
+    # The bank's own feedback and explanation, in the page's language (English here).
+    english = numeric.question_version.translations["en"]
+    assert english["misconceptions"][0] in wrong["html"] and "正負號錯了" not in wrong["html"]
+    assert render_markdown(english["explanation"]).strip() in wrong["html"]
     numeric.refresh_from_db()
     assert numeric.checks == 1
 
@@ -464,7 +478,7 @@ def test_practice_check_gives_feedback_and_format_errors_cost_nothing(course, st
     assert render_markdown(family.explain(params, "en")).strip()[:60] in right.json()["html"]  # the page is in English
     # After a reload the last check is still shown.
     html = student_client.get(reverse("attempt", args=[attempt.id])).content.decode()
-    assert "正負號錯了" in html
+    assert english["misconceptions"][0] in html
 
 
 @pytest.mark.django_db
@@ -506,12 +520,13 @@ def test_practice_essay_reveals_key_points_and_peers_after_writing(course, stude
     attempt = attempt_start(user=student, assessment=_practice(course, [ESSAY]))
     item = _item(attempt, ESSAY)
     spec = item.question_version.spec
+    key_points = item.question_version.translations["en"]["key_points"]  # the page is in English
     html = student_client.get(reverse("attempt", args=[attempt.id])).content.decode()
-    assert spec["key_points"][0][:15] not in html and "Show key points" in html
+    assert key_points[0][:15] not in html and spec["key_points"][0][:15] not in html and "Show key points" in html
     empty = _post_json(student_client, _check_url(item), {"response": {"text": "  "}}).json()
     assert empty["gradable"] is False and empty["format_errors"]["text"]
     shown = _post_json(student_client, _check_url(item), {"response": {"text": "Features are learned."}}).json()
-    assert spec["key_points"][0][:15] in shown["html"]
+    assert key_points[0][:15] in shown["html"]
     peer = spec["peer_answers"][0]
     assert peer["body"].strip()[:15] in shown["html"] and f'admonition peer {peer["style"]}' in shown["html"]
     saved = _post_json(student_client, reverse("item-self-assess", args=[attempt.id, item.id]), {"points_met": [1]})
@@ -640,7 +655,7 @@ def test_students_sharing_a_question_each_get_their_own_variant_and_ids(course, 
         values = re.findall(rf'name="w-{item.id}-value" value="(\d+)"', html)
         assert [int(v) for v in values] == expected == choice_order(item.question_version.spec, item.seed)
         labels = re.findall(rf'<label for="w-{item.id}-value-\d+">(.*?)</label>', html, re.S)
-        choices = presenters.version_content(item.question_version).spec["choices"]
+        choices = presenters.content_in(presenters.version_content(item.question_version), "en").spec["choices"]  # as the English page words them
         assert [re.sub(r"<[^>]+>", "", label).strip() for label in labels] == [
             re.sub(r"<[^>]+>", "", str(presenters._html_text(choices[v]["text"]))).strip() for v in expected]
         mine = set(attempt.items.values_list("id", flat=True))
@@ -693,7 +708,7 @@ def test_an_edited_question_renders_anew(course, student, cache_writes) -> None:
 
     exam = _exam(course, [TEXT, NUMERIC])
     attempt = attempt_start(user=student, assessment=exam)
-    client = _client(student)
+    client = _client(student, "zh-hant")  # the version's own text (an edit below changes that text)
     version = _item(attempt, TEXT).question_version
     assert version.prompt.strip()[:20] in _page(client, attempt)
     # The same version with new content (what loading the bank does to a version nobody has
@@ -710,7 +725,7 @@ def test_an_edited_question_renders_anew(course, student, cache_writes) -> None:
                                        text=text.replace(version.prompt.strip()[:20], "A newer prompt, "))
     assert new_version.pk != version.pk
     bob = make_member(course, username="bob")
-    assert "A newer prompt, " in _page(_client(bob), attempt_start(user=bob, assessment=exam))
+    assert "A newer prompt, " in _page(_client(bob, "zh-hant"), attempt_start(user=bob, assessment=exam))
     assert "An edited prompt." in _page(client, attempt)
 
 
