@@ -84,3 +84,12 @@ from .functional import (  # noqa: F401 (re-exports)
     tanh_grad,
 )
 from .optim import adam_step, momentum_step, rmsprop_step, rmsprop_step_slides, sgd_step  # noqa: F401
+from .segmentation import (  # noqa: F401 (re-exports)
+    confusion_matrix,
+    dice_per_class,
+    frequency_weighted_iou,
+    iou_per_class,
+    mean_class_accuracy,
+    mean_iou,
+    pixel_accuracy,
+)
