@@ -52,7 +52,8 @@ from .sizes import receptive_field as receptive_field
 
 # isort: split
 
-# --- losses, activations, detection metrics, optimizers ---
+# --- losses, activations, detection metrics and targets, optimizers, segmentation metrics ---
+from .anchors import AnchorLabels, label_anchors, yolo_cell_target  # noqa: F401 (re-exports)
 from .detection import (  # noqa: F401 (re-exports)
     COCO_IOU_THRESHOLDS,
     COCO_RECALL_THRESHOLDS,
@@ -93,3 +94,4 @@ from .segmentation import (  # noqa: F401 (re-exports)
     mean_iou,
     pixel_accuracy,
 )
+from .yolo import centre_to_corners, corners_to_centre, decode_box_deltas, encode_box_deltas  # noqa: F401
