@@ -18,8 +18,10 @@ Conventions: ``grader/CONVENTIONS.md`` ("Detectors", "Anchors and cell targets")
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -59,7 +61,17 @@ def _labels(params: Params) -> Any:
     return label_anchors(params["anchors"], params["gts"], POSITIVE, NEGATIVE)
 
 
+@lru_cache(maxsize=4096)
+def _solve_json(key: str) -> str:
+    return json.dumps(_compute(json.loads(key)))
+
+
 def _solve(params: Params) -> Response:
+    """The answer; memoized (the misconception solvers start from it), a fresh copy each call."""
+    return json.loads(_solve_json(json.dumps(params, sort_keys=True)))
+
+
+def _compute(params: Params) -> Response:
     row, col, x, y = yolo_cell_target(params["centre"], tuple(params["image"]), params["grid"])
     return {
         "deltas": _floats(encode_box_deltas([params["anchor"]], [params["gt"]])),
@@ -346,6 +358,9 @@ class BoxEncodingAnchors(ProblemFamily):
 
     def solve(self, params: Params) -> Response:
         return _solve(params)
+
+    def clear_caches(self) -> None:
+        _solve_json.cache_clear()
 
     def hint(self, params: Params, part: Part, given: Any) -> Wording | None:
         return Text(_HINTS[part.name])
