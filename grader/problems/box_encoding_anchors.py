@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from grader.answers import EXACT, Tolerance
-from grader.i18n import N_, Text, Wording, gettext_for
+from grader.i18n import N_, Text, Wording, gettext_for, join_list
 from grader.problems import register
 from grader.problems.base import Misconception, Params, Part, ProblemFamily, Response, fmt_decimal, pick
 from grader.reference import (
@@ -380,7 +380,7 @@ class BoxEncodingAnchors(ProblemFamily):
         rows += [
             f"| A{i} | {a} |" + "".join(f" {v:.2f} |" for v in iou[i]) for i, a in enumerate(params["anchors"])
         ]
-        gts = ", ".join(f"$G_{k} = {g}$" for k, g in enumerate(params["gts"]))
+        gts = join_list([f"$G_{k} = {g}$" for k, g in enumerate(params["gts"])], lang)
         text = [
             _(
                 "Boxes are $[x_1, y_1, x_2, y_2]$ in pixels (continuous coordinates: width $x_2 - x_1$). An anchor "
