@@ -52,7 +52,8 @@ from .sizes import receptive_field as receptive_field
 
 # isort: split
 
-# --- losses, activations, detection metrics, optimizers ---
+# --- losses, activations, detection metrics and targets, optimizers, segmentation metrics ---
+from .anchors import AnchorLabels, label_anchors, yolo_cell_target  # noqa: F401 (re-exports)
 from .detection import (  # noqa: F401 (re-exports)
     COCO_IOU_THRESHOLDS,
     COCO_RECALL_THRESHOLDS,
@@ -84,3 +85,13 @@ from .functional import (  # noqa: F401 (re-exports)
     tanh_grad,
 )
 from .optim import adam_step, momentum_step, rmsprop_step, rmsprop_step_slides, sgd_step  # noqa: F401
+from .segmentation import (  # noqa: F401 (re-exports)
+    confusion_matrix,
+    dice_per_class,
+    frequency_weighted_iou,
+    iou_per_class,
+    mean_class_accuracy,
+    mean_iou,
+    pixel_accuracy,
+)
+from .yolo import centre_to_corners, corners_to_centre, decode_box_deltas, encode_box_deltas  # noqa: F401
