@@ -117,3 +117,17 @@ class EssayGradeForm(forms.Form):
         if points > self.max_points:
             raise forms.ValidationError(_("At most %(max)s points.") % {"max": self.max_points})
         return points
+
+
+class BankDownloadForm(forms.Form):
+    """Which files to download as a zip: one topic, or the whole bank when none is chosen."""
+
+    topic = forms.ChoiceField(label=_("Topic"), required=False)
+
+    def __init__(self, *args: Any, topics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].choices = [("", _("The whole bank")), *topics]
+
+
+class ConflictResolveForm(forms.Form):
+    keep = forms.ChoiceField(choices=[("file", _("The file's version")), ("browser", _("The browser's version"))])

@@ -36,7 +36,9 @@ from quizzes.bank.render import render_markdown
 from quizzes.instructor_forms import (
     MAX_SEED,
     AssessmentForm,
+    BankDownloadForm,
     BankFilterForm,
+    ConflictResolveForm,
     EssayGradeForm,
     ExtensionForm,
     ItemMoveForm,
@@ -54,6 +56,8 @@ from quizzes.instructor_selectors import (
     assessment_item_rows,
     assessment_warnings,
     assessments_for_course,
+    bank_browser_edited,
+    bank_conflicts,
     bank_questions,
     bank_tags,
     course_students,
@@ -82,6 +86,8 @@ from quizzes.services.authoring import (
     question_save_source,
     question_source_check,
 )
+from quizzes.services.bank import BankConflictMissing, bank_conflict_resolve
+from quizzes.services.bank_files import bank_zip
 
 # Course times are entered and shown in the course's time zone, whatever the server's is.
 COURSE_TIME_ZONE = ZoneInfo("Asia/Taipei")
@@ -216,8 +222,8 @@ def question_edit(request: HttpRequest, course_slug: str, bank_id: str) -> HttpR
         except BankValidationError as exc:
             return _editor_response(request, course, form=form, question=question, preview=None,
                                     errors=exc.errors, status=400)
-        messages.success(request, _("Saved as version %(number)d. Download the .md file and commit it to "
-                                    "fixtures/bank, or the next load_bank will bring back the file's text.")
+        messages.success(request, _("Saved as version %(number)d. It stays current when load_bank runs; download the "
+                                    ".md file and commit it so that the repository has it too.")
                          % {"number": saved.number})
         return redirect(f"{reverse('instructor-question-edit', args=[course.slug, question.bank_id])}?seed={seed}")
     preview, errors = _check_and_preview(text=text, seed=seed, bank_id=question.bank_id)
@@ -282,6 +288,57 @@ def question_download(request: HttpRequest, course_slug: str, bank_id: str) -> H
     response = HttpResponse(version.source_text, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{question.bank_id}.md"'
     return response
+
+
+@login_required
+@require_GET
+def bank_download(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """The bank (or one topic) as a zip in the bank's format: ``bank/<topic>/<id>.md``."""
+    course_get_for_staff(user=request.user, course_slug=course_slug)
+    topics = topics_all()
+    form = BankDownloadForm(request.GET, topics=[(t.slug, _topic_label(t)) for t in topics])
+    if not form.is_valid():
+        raise Http404("No such topic.")
+    topic = next((t for t in topics if t.slug == form.cleaned_data["topic"]), None)
+    response = HttpResponse(bank_zip(topic=topic), content_type="application/zip")
+    name = f"bank-{topic.slug}.zip" if topic else "bank.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def bank_sync_page(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """The bank's files and the database: conflicts to settle, browser edits whose files are behind."""
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    topics = topics_all()
+    return render(request, "quizzes/instructor/bank_sync.html", _base_context(
+        course, conflicts=bank_conflicts(), edited=bank_browser_edited(),
+        download_form=BankDownloadForm(topics=[(t.slug, _topic_label(t)) for t in topics])))
+
+
+@login_required
+@require_POST
+def bank_conflict_resolve_view(request: HttpRequest, course_slug: str, bank_id: str) -> HttpResponse:
+    course, question = question_get_for_staff(user=request.user, course_slug=course_slug, bank_id=bank_id)
+    form = ConflictResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the file's version or the browser's."))
+        return redirect("instructor-bank-sync", course.slug)
+    keep = form.cleaned_data["keep"]
+    try:
+        bank_conflict_resolve(question=question, keep=keep)
+    except BankConflictMissing:
+        messages.error(request, _("%(bank_id)s has no conflict to settle (run load_bank to look again).")
+                       % {"bank_id": bank_id})
+    except BankValidationError as exc:
+        messages.error(request, _("The file's version of %(bank_id)s does not load: %(errors)s")
+                       % {"bank_id": bank_id, "errors": "; ".join(f"{e.line}: {e.message}" for e in exc.errors)})
+    else:
+        messages.success(request, (_("%(bank_id)s now uses the file's version.") if keep == "file" else
+                                   _("%(bank_id)s keeps the browser's version; download it and commit it."))
+                         % {"bank_id": bank_id})
+    return redirect("instructor-bank-sync", course.slug)
 
 
 # --------------------------------------------------------------------------- assessments
