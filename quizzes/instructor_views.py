@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,6 +37,7 @@ from quizzes.instructor_forms import (
     MAX_SEED,
     AssessmentForm,
     BankDownloadForm,
+    BankExportForm,
     BankFilterForm,
     ConflictResolveForm,
     EssayGradeForm,
@@ -44,6 +45,7 @@ from quizzes.instructor_forms import (
     ItemMoveForm,
     ItemPoolForm,
     ItemQuestionForm,
+    MoodleImportForm,
     PreviewForm,
     QuestionSourceForm,
     QuestionTypeForm,
@@ -88,6 +90,7 @@ from quizzes.services.authoring import (
 )
 from quizzes.services.bank import BankConflictMissing, bank_conflict_resolve
 from quizzes.services.bank_files import bank_zip
+from quizzes.services.exchange import bank_export, bank_import_moodle
 
 # Course times are entered and shown in the course's time zone, whatever the server's is.
 COURSE_TIME_ZONE = ZoneInfo("Asia/Taipei")
@@ -134,10 +137,7 @@ def bank_list(request: HttpRequest, course_slug: str) -> HttpResponse:
     form = BankFilterForm(request.GET, topics=[(t.slug, _topic_label(t)) for t in topics], tags=bank_tags())
     form.is_valid()  # invalid fields are shown with their error and ignored
     data = form.cleaned_data
-    filters = BankFilters(text=(data.get("q") or "").strip(), topic=data.get("topic") or "",
-                          qtype=data.get("type") or "", difficulty=data.get("difficulty"),
-                          tag=data.get("tag") or "", retired=data.get("retired") or "")
-    page = Paginator(bank_questions(filters=filters), BANK_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(bank_questions(filters=_filters(data)), BANK_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "quizzes/instructor/bank_list.html", _base_context(
@@ -339,6 +339,57 @@ def bank_conflict_resolve_view(request: HttpRequest, course_slug: str, bank_id: 
                                    _("%(bank_id)s keeps the browser's version; download it and commit it."))
                          % {"bank_id": bank_id})
     return redirect("instructor-bank-sync", course.slug)
+
+
+def _filters(data: dict[str, Any]) -> BankFilters:
+    return BankFilters(text=(data.get("q") or "").strip(), topic=data.get("topic") or "",
+                       qtype=data.get("type") or "", difficulty=data.get("difficulty"),
+                       tag=data.get("tag") or "", retired=data.get("retired") or "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bank_exchange(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """Export the bank (its filters) as Moodle XML or a Common Cartridge (GET with ``export``); import a
+    Moodle XML file (POST): every question or none, errors by line."""
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    topic_choices = [(t.slug, _topic_label(t)) for t in topics_all()]
+    export_form = BankExportForm(request.GET if "export" in request.GET else None, topics=topic_choices,
+                                 tags=bank_tags(), initial={"export": "moodle", "variants": 3})
+    import_form = MoodleImportForm(request.POST or None, request.FILES or None, topics=topic_choices,
+                                   initial={"topic": default_template_topic()})
+    errors: list[BankError] = []
+    status = 200
+    if export_form.is_bound:
+        if not export_form.is_valid():
+            status = 400
+        else:
+            data = export_form.cleaned_data
+            exported = bank_export(questions=bank_questions(filters=_filters(data)), variants=data["variants"] or 3,
+                                   fmt=data["export"])
+            response = HttpResponse(exported.content, content_type=exported.content_type)
+            response["Content-Disposition"] = f'attachment; filename="{exported.file_name}"'
+            return response
+    if request.method == "POST":
+        if not import_form.is_valid():
+            status = 400
+        else:
+            upload = import_form.cleaned_data["file"]
+            try:
+                created = bank_import_moodle(user=request.user, data=upload.read(), file_name=upload.name,
+                                             default_topic=Topic.objects.get(slug=import_form.cleaned_data["topic"]))
+            except BankValidationError as exc:
+                errors, status = exc.errors, 400
+            else:
+                messages.success(request, ngettext(
+                    "Imported %(count)d question; download its file from the bank to commit it.",
+                    "Imported %(count)d questions; download their files from the bank to commit them.",
+                    len(created)) % {"count": len(created)})
+                return redirect("instructor-bank-exchange", course.slug)
+    unbound = BankExportForm(topics=topic_choices, tags=bank_tags(), initial={"export": "moodle", "variants": 3})
+    return render(request, "quizzes/instructor/bank_exchange.html", _base_context(
+        course, export_form=export_form if export_form.is_bound else unbound, import_form=import_form,
+        errors=errors), status=status)
 
 
 # --------------------------------------------------------------------------- assessments
