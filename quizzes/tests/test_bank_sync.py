@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from quizzes.bank.drift import Drift, classify
 from quizzes.models import Assessment, Attempt, AttemptItem, BankFileConflict, Question, QuestionVersion
 from quizzes.services.authoring import question_save_source
 from quizzes.services.bank import bank_read, bank_sync
+from quizzes.tests.test_browser import _chromium, _page
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 BANK_ID = "relu-derivative-01"
@@ -203,6 +205,24 @@ def test_questions_created_or_edited_in_the_browser_are_not_retired_when_their_f
 
 
 @pytest.mark.django_db
+def test_a_question_created_in_the_browser_is_in_sync_once_its_downloaded_file_is_committed(
+    fixtures_dir: Path,
+) -> None:
+    from quizzes.services.authoring import question_create_from_source
+
+    load(fixtures_dir)
+    text = QUESTION.format(title="新題", answer=1).replace(f"id: {BANK_ID}", "id: relu-new-01")
+    created = question_create_from_source(user=make_user(), text=text)
+    assert "created in the browser, no file yet" in load(fixtures_dir, "--check")[0]
+    (fixtures_dir / "bank" / "activations" / "relu-new-01.md").write_text(created.source_text, "utf-8")
+    assert "0 question(s) differ" in load(fixtures_dir, "--check")[0]
+    out, _err = load(fixtures_dir)
+    assert "0 created" in out and "2 unchanged" in out
+    question = Question.objects.get(bank_id="relu-new-01")
+    assert question.file_hash == created.content_hash and question.current_version_id == created.pk
+
+
+@pytest.mark.django_db
 def test_an_unedited_question_whose_file_is_removed_is_retired(fixtures_dir: Path) -> None:
     load(fixtures_dir)
     (fixtures_dir / "bank" / "activations" / f"{BANK_ID}.md").unlink()
@@ -370,3 +390,46 @@ def test_users_who_are_not_staff_cannot_download_the_bank() -> None:
     assert outsider.login(username=make_member(make_course("other"), Role.INSTRUCTOR).username, password=PASSWORD)
     assert outsider.get(reverse("instructor-bank-download", args=[course.slug])).status_code == 404
     assert User.objects.count() == 2
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls meanwhile are synchronous.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield from _chromium()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_saved_in_chromium_survives_make_runs_setup(chromium: Any, live_server: Any) -> None:
+    """The whole story in a real browser: an instructor saves an edit in the editor, `make run`'s set-up runs
+    (migrate, load_bank, seed_demo, …), the edit is still current, and an attempt started before it still
+    shows the version it started with."""
+    from quizzes.services.attempts import attempt_start
+
+    call_command("load_bank", stdout=io.StringIO())
+    course = make_course("dlcv")
+    instructor = make_member(course, Role.INSTRUCTOR)
+    question = Question.objects.get(bank_id="act-dead-relu-05")
+    original = question.current_version
+    assessment = Assessment.objects.create(course=course, slug="quiz", title="quiz", published=True)
+    assessment.items.create(position=1, question=question)
+    started = attempt_start(user=make_member(course), assessment=assessment)
+    edited_text = original.source_text.replace("Dead ReLU 問題", "Dead ReLU（在瀏覽器改的）")
+    assert edited_text != original.source_text
+    page = _page(chromium, live_server, instructor)
+    try:
+        page.goto(live_server.url + reverse("instructor-question-edit", args=[course.slug, question.bank_id]))
+        page.fill("#id_text", edited_text)
+        page.click("button[name=action][value=save]")
+        page.wait_for_selector("text=stays current when load_bank runs")
+        for name, *args in make_setup_commands():
+            call_command(name, *args, stdout=io.StringIO(), stderr=io.StringIO())
+        page.goto(live_server.url + reverse("instructor-question", args=[course.slug, question.bank_id]))
+        assert "Dead ReLU（在瀏覽器改的）" in page.content()
+    finally:
+        page.context.close()
+    question.refresh_from_db()
+    assert question.current_version.source_text == edited_text and question.current_version_id != original.pk
+    assert started.items.get().question_version_id == original.pk
