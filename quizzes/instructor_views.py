@@ -90,7 +90,7 @@ from quizzes.services.authoring import (
 )
 from quizzes.services.bank import BankConflictMissing, bank_conflict_resolve
 from quizzes.services.bank_files import bank_zip
-from quizzes.services.exchange import bank_export, bank_import_moodle
+from quizzes.services.exchange import bank_export, bank_import_moodle, lms_skipped
 
 # Course times are entered and shown in the course's time zone, whatever the server's is.
 COURSE_TIME_ZONE = ZoneInfo("Asia/Taipei")
@@ -389,7 +389,7 @@ def bank_exchange(request: HttpRequest, course_slug: str) -> HttpResponse:
     unbound = BankExportForm(topics=topic_choices, tags=bank_tags(), initial={"export": "moodle", "variants": 3})
     return render(request, "quizzes/instructor/bank_exchange.html", _base_context(
         course, export_form=export_form if export_form.is_bound else unbound, import_form=import_form,
-        errors=errors), status=status)
+        errors=errors, skipped=lms_skipped(questions=bank_questions(filters=BankFilters()))), status=status)
 
 
 # --------------------------------------------------------------------------- assessments

@@ -64,7 +64,7 @@ def _variant_blanks(part: object, answer: object, lang: str) -> list[Blank]:
         return [Blank(label, ", ".join(str(i) for i in answer))]  # type: ignore[attr-defined]
     if kind == "choice":
         return [Blank(label, str(answer))]
-    raise ValueError(kind)  # expressions: no system here grades a formula
+    raise ValueError(f"part kind {kind!r} is not exported")  # expressions: _skip_reason leaves them out
 
 
 def _param_variants(question: Question, variants: int) -> list[LmsQuestion]:
@@ -93,6 +93,30 @@ def _param_variants(question: Question, variants: int) -> list[LmsQuestion]:
     return out
 
 
+def _skip_reason(question: Question) -> str | None:
+    """Why a question cannot go to Moodle or QTI (in the request's language), or None."""
+    version = question.current_version
+    if question.type == QuestionType.PARAM:
+        from grader.problems import get_family
+
+        spec = version.spec or {} if version else {}
+        family = get_family(spec["family"])
+        if any(part.kind == "expression" for part in family.parts(family.generate(1, spec.get("constraints") or None))):
+            return _("its family asks for a formula, which Moodle and Canvas cannot grade")
+        return None
+    if question.type not in PLAIN_TYPES:
+        return _("type %(type)s has no equivalent in Moodle or QTI") % {"type": question.get_type_display()}
+    if question.type == QuestionType.TEXT and version is not None and (version.spec or {}).get("regex"):
+        return _("its accepted answers are regular expressions")
+    return None
+
+
+def lms_skipped(*, questions: Iterable[Question]) -> list[Skipped]:
+    """The questions an export leaves out, with why."""
+    return [Skipped(q.bank_id, reason) for q in questions if q.current_version is not None
+            for reason in [_skip_reason(q)] if reason]
+
+
 def lms_export_set(*, questions: Iterable[Question], variants: int) -> ExportSet:
     """The questions as other systems hold them, and the ones left out with why (in the request's language)."""
     if not 1 <= variants <= MAX_VARIANTS:
@@ -102,22 +126,14 @@ def lms_export_set(*, questions: Iterable[Question], variants: int) -> ExportSet
         version = question.current_version
         if version is None:
             continue
-        if question.type == QuestionType.PARAM:
-            try:
-                export.questions.extend(_param_variants(question, variants))
-            except ValueError:
-                export.skipped.append(Skipped(question.bank_id, _(
-                    "its family asks for a formula, which Moodle and Canvas cannot grade")))
-            continue
-        if question.type not in PLAIN_TYPES:
-            export.skipped.append(Skipped(question.bank_id, _("type %(type)s has no equivalent in Moodle or QTI")
-                                          % {"type": question.get_type_display()}))
-            continue
-        if question.type == QuestionType.TEXT and (version.spec or {}).get("regex"):
-            export.skipped.append(Skipped(question.bank_id, _("its accepted answers are regular expressions")))
-            continue
-        export.questions.append(lms_question_from_source(version, kind=question.type, id=question.bank_id,
-                                                         topic=question.topic.slug))
+        reason = _skip_reason(question)
+        if reason:
+            export.skipped.append(Skipped(question.bank_id, reason))
+        elif question.type == QuestionType.PARAM:
+            export.questions.extend(_param_variants(question, variants))
+        else:
+            export.questions.append(lms_question_from_source(version, kind=question.type, id=question.bank_id,
+                                                             topic=question.topic.slug))
     return export
 
 

@@ -158,7 +158,9 @@ def test_a_filtered_export_from_the_instructor_page(bank: None) -> None:
     client = Client()
     assert client.login(username=make_member(course, Role.INSTRUCTOR).username, password=PASSWORD)
     page = reverse("instructor-bank-exchange", args=[course.slug])
-    assert client.get(page).status_code == 200
+    html = client.get(page).content.decode()
+    matrix = Question.objects.filter(type="matrix", retired=False).order_by("bank_id").first()
+    assert "param-symbolic-01</code></a>: its family asks for a formula" in html and matrix.bank_id in html
     response = client.get(page, {"export": "moodle", "topic": "activations", "variants": 2})
     assert response["Content-Disposition"] == 'attachment; filename="dlcv-bank-moodle.xml"'
     assert_valid(moodle_schema(), response.content)
@@ -358,6 +360,16 @@ def test_the_bank_through_moodle_xml_and_back_is_unchanged(bank: None) -> None:
     again = bank_export(questions=[by_id[i] for i in ids], variants=1, fmt="moodle")
     before, after = normalized_moodle(export.content), normalized_moodle(again.content)
     assert [a for a, b in zip(after, before, strict=True) if a != b] == []
+
+
+def test_the_import_reads_no_external_entity(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET", "utf-8")
+    data = MOODLE_SAMPLE.replace('<?xml version="1.0" encoding="UTF-8"?>',
+                                 f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE quiz [<!ENTITY x SYSTEM '
+                                 f'"file://{secret}">]>').replace("Draw it.", "&x;")
+    questions, _errors = moodle_read(data.encode(), name="x.xml", topics=["activations"], default_topic="activations")
+    assert all("TOP-SECRET" not in (q.hint or "") + q.prompt for q in questions)
 
 
 def test_html_to_markdown_keeps_formulas_and_escapes_dollars() -> None:
