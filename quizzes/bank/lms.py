@@ -98,6 +98,10 @@ class LmsQuestion:
     max_words: int | None = None
     blanks: tuple[Blank, ...] = ()
     line: int = 0  # where an import read it
+    #: The question's text in its other languages, as ``QuestionVersion.translations`` holds it (the bank's
+    #: ``::: en`` block): ``{"en": {"title", "prompt", "explanation", "hint", "choices": [{"text",
+    #: "feedback"}], "feedback_true", "feedback_false", "misconceptions": [message], "key_points": […]}}``.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
 
 
 def absolute_tolerance(answer: float, tolerance: dict[str, Any] | None) -> float:
@@ -127,6 +131,53 @@ def _html(markdown: str | None, lang: str) -> str:
     if not markdown:
         return ""
     return f'<div lang="{html.escape(lang)}">{render_markdown_tex(markdown).strip()}</div>'
+
+
+#: Moodle's names of the bank's languages (its language packs: zh_tw is Traditional Chinese).
+MOODLE_LANGS: dict[str, str] = {"zh-Hant": "zh_tw", "en": "en"}
+
+Texts = list[tuple[str, str]]  # (language, Markdown), the question's own language first
+
+
+def _in_langs(q: LmsQuestion, own: str | None, *path: str | int) -> Texts:
+    """A text of the question in every language it has: its own, then each translation that gives it."""
+    if not own:
+        return []
+    out: Texts = [(q.lang, own)]
+    for lang, texts in q.translations.items():
+        value: Any = texts
+        for step in path:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                value = None
+                break
+        if lang != q.lang and isinstance(value, str) and value.strip():
+            out.append((lang, value))
+    return out
+
+
+def _moodle_html(texts: Texts, *, inline: bool = False) -> str:
+    """One language: HTML in an element that says its language. Several: Moodle's multi-language
+    content (the multilang filter shows the reader's language): one ``<span lang class="multilang">`` each."""
+    def html_of(markdown: str) -> str:
+        rendered = render_markdown_tex(markdown).strip()
+        return rendered.removeprefix("<p>").removesuffix("</p>") if inline else rendered
+
+    if len(texts) <= 1:
+        if not texts:
+            return ""
+        lang, markdown = texts[0]
+        return html_of(markdown) if inline else f'<div lang="{html.escape(lang)}">{html_of(markdown)}</div>'
+    return "".join(f'<span lang="{MOODLE_LANGS.get(lang, lang)}" class="multilang">{html_of(markdown)}</span>'
+                   for lang, markdown in texts)
+
+
+def _moodle_plain(texts: Texts) -> str:
+    if len(texts) <= 1:
+        return texts[0][1] if texts else ""
+    return "".join(f'<span lang="{MOODLE_LANGS.get(lang, lang)}" class="multilang">{html.escape(text)}</span>'
+                   for lang, text in texts)
 
 
 def _tag_text(tag: str) -> str:
@@ -160,16 +211,17 @@ def moodle_xml(questions: Sequence[LmsQuestion]) -> bytes:
         moodle_type = {"single": "multichoice", "multiple": "multichoice", "truefalse": "truefalse",
                        "numeric": "numerical", "text": "shortanswer", "essay": "essay", "blanks": "cloze"}[q.kind]
         element = etree.SubElement(quiz, "question", type=moodle_type)
-        _text(element, "name", q.title, fmt=None)
-        _text(element, "questiontext", _html(q.prompt, q.lang) + (_cloze(q) if q.kind == "blanks" else ""))
-        _text(element, "generalfeedback", _html(q.explanation, q.lang))
+        _text(element, "name", _moodle_plain(_in_langs(q, q.title, "title")), fmt=None)
+        _text(element, "questiontext", _moodle_html(_in_langs(q, q.prompt, "prompt"))
+              + (_cloze(q) if q.kind == "blanks" else ""))
+        _text(element, "generalfeedback", _moodle_html(_in_langs(q, q.explanation, "explanation")))
         etree.SubElement(element, "defaultgrade").text = number_text(q.points)
         etree.SubElement(element, "penalty").text = "0"
         etree.SubElement(element, "hidden").text = "0"
         etree.SubElement(element, "idnumber").text = q.id
         _moodle_body(element, q)
         if q.hint:
-            _text(element, "hint", _html(q.hint, q.lang))
+            _text(element, "hint", _moodle_html(_in_langs(q, q.hint, "hint")))
         if q.tags:
             tags = etree.SubElement(element, "tags")
             for tag in q.tags:
@@ -177,11 +229,12 @@ def moodle_xml(questions: Sequence[LmsQuestion]) -> bytes:
     return etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _moodle_answer(parent: etree._Element, fraction: float, text: str, feedback: str | None, lang: str,
-                   *, fmt: str = "html", html_text: bool = True) -> etree._Element:
+def _moodle_answer(parent: etree._Element, fraction: float, text: Texts | str, feedback: Texts,
+                   *, fmt: str = "html") -> etree._Element:
+    """An answer: ``text`` in its languages (HTML), or as written (a number, true/false)."""
     answer = etree.SubElement(parent, "answer", fraction=_fraction(fraction), format=fmt)
-    etree.SubElement(answer, "text").text = _html(text, lang) if html_text else text
-    _text(answer, "feedback", _html(feedback, lang))
+    etree.SubElement(answer, "text").text = text if isinstance(text, str) else _moodle_html(text)
+    _text(answer, "feedback", _moodle_html(feedback))
     return answer
 
 
@@ -192,24 +245,25 @@ def _moodle_body(element: etree._Element, q: LmsQuestion) -> None:
         etree.SubElement(element, "answernumbering").text = "abc"
         right = [c for c in q.choices if c.correct]
         wrong = len(q.choices) - len(right)
-        for choice in q.choices:
+        for index, choice in enumerate(q.choices):
             if q.kind == "single":
                 fraction = 100.0 if choice.correct else 0.0
             else:
                 fraction = 100.0 / len(right) if choice.correct else -100.0 / max(wrong, 1)
-            _moodle_answer(element, fraction, choice.text, choice.feedback, q.lang)
+            _moodle_answer(element, fraction, _in_langs(q, choice.text, "choices", index, "text"),
+                           _in_langs(q, choice.feedback, "choices", index, "feedback"))
     elif q.kind == "truefalse":
-        for value, feedback in ((True, q.feedback_true), (False, q.feedback_false)):
-            _moodle_answer(element, 100.0 if q.answer is value else 0.0, "true" if value else "false", feedback,
-                           q.lang, fmt="moodle_auto_format", html_text=False)
+        for value, feedback, key in ((True, q.feedback_true, "feedback_true"),
+                                     (False, q.feedback_false, "feedback_false")):
+            _moodle_answer(element, 100.0 if q.answer is value else 0.0, "true" if value else "false",
+                           _in_langs(q, feedback, key), fmt="moodle_auto_format")
     elif q.kind == "numeric":
         assert isinstance(q.answer, int | float)
-        answer = _moodle_answer(element, 100.0, number_text(q.answer), None, q.lang, fmt="moodle_auto_format",
-                                html_text=False)
+        answer = _moodle_answer(element, 100.0, number_text(q.answer), [], fmt="moodle_auto_format")
         etree.SubElement(answer, "tolerance").text = number_text(q.tolerance)
-        for wrong, message in q.misconceptions:
-            answer = _moodle_answer(element, 0.0, number_text(wrong), message, q.lang, fmt="moodle_auto_format",
-                                    html_text=False)
+        for index, (wrong, message) in enumerate(q.misconceptions):
+            answer = _moodle_answer(element, 0.0, number_text(wrong), _in_langs(q, message, "misconceptions", index),
+                                    fmt="moodle_auto_format")
             etree.SubElement(answer, "tolerance").text = "0"
         if q.unit:
             units = etree.SubElement(element, "units")
@@ -222,7 +276,7 @@ def _moodle_body(element: etree._Element, q: LmsQuestion) -> None:
     elif q.kind == "text":
         etree.SubElement(element, "usecase").text = "1" if q.case_sensitive else "0"
         for accepted in q.accept:
-            _moodle_answer(element, 100.0, accepted, None, q.lang, fmt="moodle_auto_format", html_text=False)
+            _moodle_answer(element, 100.0, accepted, [], fmt="moodle_auto_format")
     elif q.kind == "essay":
         etree.SubElement(element, "responseformat").text = "editor"
         etree.SubElement(element, "responserequired").text = "1"
@@ -230,8 +284,8 @@ def _moodle_body(element: etree._Element, q: LmsQuestion) -> None:
         etree.SubElement(element, "attachments").text = "0"
         if q.max_words:
             etree.SubElement(element, "maxwordlimit").text = str(q.max_words)
-        points = "".join(f"<li>{render_markdown_tex(p).strip().removeprefix('<p>').removesuffix('</p>')}</li>"
-                         for p in q.key_points)
+        points = "".join(f"<li>{_moodle_html(_in_langs(q, p, 'key_points', i), inline=True)}</li>"
+                         for i, p in enumerate(q.key_points))
         _text(element, "graderinfo", f'<ul lang="{html.escape(q.lang)}">{points}</ul>')
         _text(element, "responsetemplate", "")
 
@@ -267,6 +321,21 @@ def _mattext(parent: etree._Element, text: str, lang: str | None = None) -> None
     mattext.text = text
 
 
+def _material(parent: etree._Element, texts: Texts) -> None:
+    """Material in the question's language, with QTI's ``altmaterial`` (``xml:lang``) for each other one."""
+    if not texts:
+        return
+    lang, markdown = texts[0]
+    _mattext(parent, _html(markdown, lang), lang)
+    material = parent[-1]
+    for other, translated in texts[1:]:
+        alternative = etree.SubElement(material, _q("altmaterial"))
+        alternative.set(XML_LANG, other)
+        mattext = etree.SubElement(alternative, _q("mattext"), texttype="text/html")
+        mattext.set(XML_LANG, other)
+        mattext.text = _html(translated, other)
+
+
 def _meta(item: etree._Element, fields: Iterable[tuple[str, str]]) -> None:
     itemmetadata = etree.SubElement(item, _q("itemmetadata"))
     qtimetadata = etree.SubElement(itemmetadata, _q("qtimetadata"))
@@ -300,7 +369,7 @@ def _qti_item(section: etree._Element, q: LmsQuestion) -> None:
         fields.append(("cc_profile", _CC_PROFILES[q.kind]))
     _meta(item, fields)
     presentation = etree.SubElement(item, _q("presentation"))
-    _mattext(presentation, _html(q.prompt, q.lang), q.lang)
+    _material(presentation, _in_langs(q, q.prompt, "prompt"))
     resprocessing = etree.Element(_q("resprocessing"))
     outcomes = etree.SubElement(resprocessing, _q("outcomes"))
     etree.SubElement(outcomes, _q("decvar"), maxvalue="100", minvalue="0", varname="SCORE", vartype="Decimal")
@@ -320,7 +389,10 @@ def _qti_item(section: etree._Element, q: LmsQuestion) -> None:
                                   else "No")
         for index, choice in enumerate(choices, 1):
             label = etree.SubElement(render, _q("response_label"), ident=f"choice{index}")
-            _mattext(label, _html(choice.text, q.lang) if q.kind != "truefalse" else choice.text)
+            if q.kind == "truefalse":
+                _mattext(label, choice.text)
+            else:
+                _material(label, _in_langs(q, choice.text, "choices", index - 1, "text"))
         conditionvar = condition("100")
         if q.kind == "multiple":
             both = etree.SubElement(conditionvar, _q("and"))
@@ -366,7 +438,7 @@ def _qti_item(section: etree._Element, q: LmsQuestion) -> None:
     if q.explanation:
         feedback = etree.SubElement(item, _q("itemfeedback"), ident="general_fb")
         flow = etree.SubElement(feedback, _q("flow_mat"))
-        _mattext(flow, _html(q.explanation, q.lang), q.lang)
+        _material(flow, _in_langs(q, q.explanation, "explanation"))
 
 
 def qti_assessment(questions: Sequence[LmsQuestion], *, ident: str, title: str) -> bytes:
@@ -463,11 +535,25 @@ def _child_text(element: etree._Element, path: str) -> str:
     return (found.text or "") if found is not None else ""
 
 
-def _rich(element: etree._Element | None) -> str:
+_MULTILANG_RE = re.compile(r'<span[^>]*\blang="([A-Za-z_-]+)"[^>]*class="multilang"[^>]*>(.*?)</span>'
+                           r'|<span[^>]*class="multilang"[^>]*\blang="([A-Za-z_-]+)"[^>]*>(.*?)</span>', re.DOTALL)
+
+
+def _one_language(raw: str, lang: str) -> str:
+    """Of Moodle multi-language content, the part in ``lang`` (else the first): the bank keeps one
+    language per text here (the others would go into a translation block)."""
+    parts = [(m.group(1) or m.group(3), m.group(2) if m.group(1) else m.group(4)) for m in _MULTILANG_RE.finditer(raw)]
+    if not parts:
+        return raw
+    wanted = MOODLE_LANGS.get(lang, lang)
+    return next((body for code, body in parts if code == wanted), parts[0][1])
+
+
+def _rich(element: etree._Element | None, lang: str = "zh-Hant") -> str:
     """A Moodle text field (``<x format=…><text>…</text></x>``) as Markdown."""
     if element is None:
         return ""
-    raw = _child_text(element, "text")
+    raw = _one_language(_child_text(element, "text"), lang)
     fmt = element.get("format", "html")
     if fmt == "markdown":
         return raw.strip()
@@ -540,14 +626,18 @@ def _moodle_question(element: etree._Element, qtype: str, topic: str, default_la
         problems.append(_("question type %(type)s cannot be imported (the bank takes %(types)s)")
                         % {"type": repr(qtype), "types": ", ".join(MOODLE_IMPORTED)})
         return None
-    title = _child_text(element, "name/text").strip()
+    def rich(field_element: etree._Element | None) -> str:
+        return _rich(field_element, default_lang)
+
+    title = html.unescape(re.sub(r"<[^>]+>", "", _one_language(_child_text(element, "name/text"), default_lang)))
+    title = title.strip()
     idnumber = _child_text(element, "idnumber").strip()
     bank_id = idnumber if SLUG_RE.match(idnumber or "-") and idnumber else _slug(title)
     if not bank_id:
         bank_id = "moodle-" + hashlib.sha1(title.encode()).hexdigest()[:10]
     questiontext = element.find("questiontext")
     lang = _lang_of(questiontext, default_lang)
-    explanation = _rich(element.find("generalfeedback"))
+    explanation = rich(element.find("generalfeedback"))
     if not title:
         problems.append(_("the question has no <name>"))
     if not explanation:
@@ -555,15 +645,15 @@ def _moodle_question(element: etree._Element, qtype: str, topic: str, default_la
                         % {"id": bank_id})
     grade = _number(_child_text(element, "defaultgrade") or "1")
     common: dict[str, Any] = {
-        "id": bank_id, "title": title, "prompt": _rich(questiontext), "explanation": explanation, "topic": topic,
-        "hint": _rich(element.find("hint")) or None, "points": grade if grade and grade > 0 else 1.0,
+        "id": bank_id, "title": title, "prompt": rich(questiontext), "explanation": explanation, "topic": topic,
+        "hint": rich(element.find("hint")) or None, "points": grade if grade and grade > 0 else 1.0,
         "tags": tuple(t for t in (_tag_text(x.text or "") for x in element.findall("tags/tag/text")) if t),
         "lang": lang, "line": element.sourceline or 1,
     }
     answers = [(a, _number(a.get("fraction", "0")) or 0.0) for a in element.findall("answer")]
     if qtype == "multichoice":
         single = _child_text(element, "single").strip().lower() in ("true", "1")
-        choices = tuple(Choice(_rich(a), fraction > 0, _rich(a.find("feedback")) or None) for a, fraction in answers)
+        choices = tuple(Choice(rich(a), fraction > 0, rich(a.find("feedback")) or None) for a, fraction in answers)
         return LmsQuestion(kind="single" if single else "multiple", choices=choices,
                            shuffle=_child_text(element, "shuffleanswers").strip().lower() not in ("false", "0"),
                            **common)
@@ -572,7 +662,7 @@ def _moodle_question(element: etree._Element, qtype: str, topic: str, default_la
         if len(right) != 1 or _child_text(right[0], "text").strip().lower() not in ("true", "false"):
             problems.append(_("a true/false question needs one right answer, true or false"))
             return None
-        by_value = {_child_text(a, "text").strip().lower(): _rich(a.find("feedback")) or None for a, _f in answers}
+        by_value = {_child_text(a, "text").strip().lower(): rich(a.find("feedback")) or None for a, _f in answers}
         return LmsQuestion(kind="truefalse", answer=_child_text(right[0], "text").strip().lower() == "true",
                            feedback_true=by_value.get("true"), feedback_false=by_value.get("false"), **common)
     if qtype == "numerical":
@@ -581,9 +671,9 @@ def _moodle_question(element: etree._Element, qtype: str, topic: str, default_la
             problems.append(_("a numerical question needs exactly one right answer (a number) at 100%"))
             return None
         answer_element, answer = right[0]
-        misconceptions = tuple((value, _rich(a.find("feedback"))) for a, fraction in answers if fraction <= 0
+        misconceptions = tuple((value, rich(a.find("feedback"))) for a, fraction in answers if fraction <= 0
                                for value in [_number(_child_text(a, "text"))]
-                               if value is not None and value != answer and _rich(a.find("feedback")))
+                               if value is not None and value != answer and rich(a.find("feedback")))
         unit = next((u.text for u in element.findall("units/unit/unit_name") if u.text), None)
         return LmsQuestion(kind="numeric", answer=answer,
                            tolerance=abs(_number(_child_text(answer_element, "tolerance") or "0") or 0.0),
@@ -601,7 +691,7 @@ def _moodle_question(element: etree._Element, qtype: str, topic: str, default_la
     graderinfo = element.find("graderinfo")
     raw = _child_text(graderinfo, "text") if graderinfo is not None else ""
     items = re.findall(r"<li[^>]*>(.*?)</li>", raw, re.DOTALL) or re.findall(r"<p[^>]*>(.*?)</p>", raw, re.DOTALL)
-    key_points = tuple(p for p in (html_to_markdown(i) for i in items) if p) or (
+    key_points = tuple(p for p in (html_to_markdown(_one_language(i, default_lang)) for i in items) if p) or (
         (html_to_markdown(raw),) if raw.strip() else ())
     if not key_points:
         problems.append(_("an essay needs grader information: it becomes the bank's key points"))
@@ -684,7 +774,9 @@ def lms_question_from_source(source: Any, *, blanks: Sequence[Blank] = (), **ove
     common: dict[str, Any] = {
         "id": overrides.pop("id", getattr(source, "id", "")), "title": source.title, "prompt": source.prompt,
         "explanation": source.explanation, "hint": source.hint or None, "points": float(source.points),
-        "tags": tuple(source.tags or ()), "lang": source.lang, "topic": overrides.pop("topic", "")}
+        "tags": tuple(source.tags or ()), "lang": source.lang, "topic": overrides.pop("topic", ""),
+        # QuestionVersion.translations / QuestionSource.translations come with the English bank (issue 17 item 5).
+        "translations": dict(getattr(source, "translations", None) or {})}
     common.update(overrides)
     if qtype in ("single", "multiple"):
         return LmsQuestion(kind=qtype, choices=tuple(Choice(c["text"], bool(c["correct"]), c.get("feedback"))

@@ -80,10 +80,19 @@ def _param_variants(question: Question, variants: int) -> list[LmsQuestion]:
         params = family.generate(seed, spec.get("constraints") or None)
         answers = family.solve(params)
         blanks = [blank for part in family.parts(params) for blank in _variant_blanks(part, answers[part.name], lang)]
-        prompt = "\n\n".join(text for text in (version.prompt.strip(), family.render(params, lang)) if text)
-        explanation = "\n\n".join(t for t in (version.explanation.strip(), family.explain(params, lang)) if t)
-        common = {"id": f"{question.bank_id}-v{seed}", "topic": question.topic.slug, "prompt": prompt,
-                  "explanation": explanation, "title": f"{version.title} ({seed})"}
+        # The family states, solves and explains the variant in each language the question has.
+        texts = {lang: {"title": version.title, "prompt": version.prompt, "explanation": version.explanation}}
+        for other, translated in (getattr(version, "translations", None) or {}).items():
+            if other in ("en", "zh-Hant") and other != lang:
+                texts[other] = {key: translated.get(key) or "" for key in ("title", "prompt", "explanation")}
+        worded = {
+            language: {"title": f"{given['title']} ({seed})",
+                       "prompt": "\n\n".join(t for t in (given["prompt"].strip(), family.render(params, language)) if t),
+                       "explanation": "\n\n".join(t for t in (given["explanation"].strip(),
+                                                               family.explain(params, language)) if t)}
+            for language, given in texts.items()}
+        common = {"id": f"{question.bank_id}-v{seed}", "topic": question.topic.slug, **worded[lang],
+                  "translations": {language: text for language, text in worded.items() if language != lang}}
         if len(blanks) == 1 and not isinstance(blanks[0].answer, str):
             out.append(LmsQuestion(kind="numeric", answer=blanks[0].answer, tolerance=blanks[0].tolerance,
                                    points=float(version.points), tags=tuple(version.tags or ()), lang=version.lang,

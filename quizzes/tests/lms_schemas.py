@@ -332,6 +332,13 @@ QTI_XSD = r"""<?xml version="1.0" encoding="UTF-8"?>
     <xs:complexType><xs:sequence>
       <xs:element ref="qticomment" minOccurs="0"/>
       <xs:element ref="mattext" maxOccurs="unbounded"/>
+      <!-- The same material in another language (xml:lang). -->
+      <xs:element name="altmaterial" minOccurs="0" maxOccurs="unbounded">
+        <xs:complexType><xs:sequence>
+          <xs:element ref="qticomment" minOccurs="0"/>
+          <xs:element ref="mattext" maxOccurs="unbounded"/>
+        </xs:sequence><xs:attribute ref="xml:lang"/></xs:complexType>
+      </xs:element>
     </xs:sequence>
     <xs:attribute name="label" type="xs:string"/>
     <xs:attribute ref="xml:lang"/>

@@ -19,7 +19,16 @@ from lxml import etree
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, make_course, make_member, make_user
 from quizzes.bank.format import BankValidationError
-from quizzes.bank.lms import QTI_NS, absolute_tolerance, html_to_markdown, moodle_read
+from quizzes.bank.lms import (
+    QTI_NS,
+    Choice,
+    LmsQuestion,
+    absolute_tolerance,
+    common_cartridge,
+    html_to_markdown,
+    moodle_read,
+    moodle_xml,
+)
 from quizzes.models import Question, QuestionVersion, Topic
 from quizzes.services.bank import bank_read, bank_sync
 from quizzes.services.exchange import bank_export, bank_import_moodle, lms_export_set
@@ -27,6 +36,7 @@ from quizzes.tests.lms_schemas import cc_manifest_schema, moodle_schema, qti_sch
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 QTI = {"q": QTI_NS}
+XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +134,14 @@ def test_parameterized_variants_are_generated_by_their_family_and_agree_with_it(
     assert [b.answer for b in second.blanks] == [float(v) for v in expected]
     assert family.render(params, second.lang).strip()[:40] in second.prompt
     assert len({q.prompt for q in export.questions}) > 1  # variants differ
+    # With English text (the bank's ::: en block), each variant is also stated and explained in English.
+    question.current_version.translations = {"en": {"title": "Convolution by hand", "prompt": "",
+                                                    "explanation": "Slide the kernel."}}
+    english = lms_export_set(questions=[question], variants=2).questions[1].translations["en"]
+    assert english["title"] == "Convolution by hand (2)"
+    assert family.render(params, "en").strip() in english["prompt"]
+    assert english["explanation"].startswith("Slide the kernel.") and family.explain(params, "en").strip()[:30] in (
+        english["explanation"])
 
 
 @pytest.mark.django_db
@@ -370,6 +388,51 @@ def test_the_import_reads_no_external_entity(tmp_path: Path) -> None:
                                  f'"file://{secret}">]>').replace("Draw it.", "&x;")
     questions, _errors = moodle_read(data.encode(), name="x.xml", topics=["activations"], default_topic="activations")
     assert all("TOP-SECRET" not in (q.hint or "") + q.prompt for q in questions)
+
+
+ENGLISH = {"en": {
+    "title": "Saturating activations", "prompt": "Which activations saturate, $\\sigma$ among them?",
+    "explanation": "Both flatten out.", "hint": "Look at the tails.",
+    "choices": [{"text": "sigmoid", "feedback": "Yes."}, {"text": "tanh"}, {"text": "ReLU"}],
+    "feedback_true": "Right.", "misconceptions": ["That is the value, not the slope."],
+    "key_points": ["no saturation for x > 0", "cheap"]}}
+
+
+def bilingual(kind: str, **fields: Any) -> LmsQuestion:
+    return LmsQuestion(id=f"bi-{kind}", kind=kind, title="會飽和的激發函數", prompt="哪些激發函數會飽和？",  # type: ignore[arg-type]
+                       explanation="兩者都會變平。", hint="看兩端。", topic="activations", translations=ENGLISH,
+                       **fields)
+
+
+BILINGUAL = [
+    bilingual("multiple", choices=(Choice("sigmoid", True, "對。"), Choice("tanh", True), Choice("ReLU", False))),
+    bilingual("truefalse", answer=True, feedback_true="對。"),
+    bilingual("numeric", answer=0.25, tolerance=0.001, misconceptions=((0.5, "那是值，不是斜率。"),)),
+    bilingual("essay", key_points=("x > 0 時不飽和", "計算便宜")),
+]
+
+
+def test_a_question_goes_out_in_every_language_it_has() -> None:
+    """Moodle: the multilang filter's spans (zh_tw and en); QTI: altmaterial with xml:lang."""
+    moodle = moodle_xml(BILINGUAL)
+    assert_valid(moodle_schema(), moodle)
+    text = moodle.decode()
+    for english in ("Saturating activations", "Which activations saturate", "Both flatten out.", "Look at the tails.",
+                    "Yes.", "Right.", "That is the value, not the slope.", "no saturation for x &amp;gt; 0"):
+        assert english in text, english
+    assert text.count('lang="zh_tw" class="multilang"') >= 10 and 'lang="en" class="multilang"' in text
+    files = cartridge_files(common_cartridge(BILINGUAL, title="t"))
+    qti = next(data for name, data in files.items() if name.endswith("assessment_qti.xml"))
+    assert_valid(qti_schema(), qti)
+    root = etree.fromstring(qti)
+    english = root.findall(".//q:altmaterial[@xml:lang='en']/q:mattext", {**QTI, "xml": XML_NS})
+    assert any("Which activations saturate" in (m.text or "") for m in english)
+    assert any(">tanh<" in (m.text or "") for m in english)
+    # Read back, a multi-language file gives the bank the text in its own language.
+    back, errors = moodle_read(moodle, name="bi.xml", topics=["activations"], default_topic="activations")
+    assert errors == [] and [q.title for q in back] == ["會飽和的激發函數"] * 4
+    assert back[0].prompt == "哪些激發函數會飽和？" and back[0].choices[0].feedback == "對。"
+    assert back[3].key_points == ("x > 0 時不飽和", "計算便宜")
 
 
 def test_html_to_markdown_keeps_formulas_and_escapes_dollars() -> None:
