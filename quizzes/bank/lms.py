@@ -549,6 +549,69 @@ def _one_language(raw: str, lang: str) -> str:
     return next((body for code, body in parts if code == wanted), parts[0][1])
 
 
+_BANK_LANGS = {code: lang for lang, code in MOODLE_LANGS.items()}
+
+
+def _other_languages(raw: str, lang: str) -> dict[str, str]:
+    """Of Moodle multi-language content, the parts in the bank's languages other than ``lang`` (HTML)."""
+    out: dict[str, str] = {}
+    for m in _MULTILANG_RE.finditer(raw):
+        code, body = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        other = _BANK_LANGS.get(code)
+        if other is not None and other != lang:
+            out.setdefault(other, body)
+    return out
+
+
+def _translations_of(element: etree._Element, lang: str) -> dict[str, dict[str, Any]]:
+    """The question's texts in its other languages, as the bank's translation blocks hold them."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def put(other: str, key: str, value: Any) -> None:
+        out.setdefault(other, {})[key] = value
+
+    def texts(found: etree._Element | None, *, plain: bool = False) -> dict[str, str]:
+        if found is None:
+            return {}
+        raw = _child_text(found, "text")
+        return {other: (html.unescape(re.sub(r"<[^>]+>", "", body)).strip() if plain else html_to_markdown(body))
+                for other, body in _other_languages(raw, lang).items()}
+
+    for other, value in texts(element.find("name"), plain=True).items():
+        put(other, "title", value)
+    for key, tag in (("prompt", "questiontext"), ("explanation", "generalfeedback"), ("hint", "hint")):
+        for other, value in texts(element.find(tag)).items():
+            put(other, key, value)
+    answers = element.findall("answer")
+    qtype = element.get("type")
+    if qtype == "multichoice":
+        for index, answer in enumerate(answers):
+            for other, value in texts(answer).items():
+                choices = out.setdefault(other, {}).setdefault("choices", [{} for _a in answers])
+                choices[index]["text"] = value
+            for other, value in texts(answer.find("feedback")).items():
+                choices = out.setdefault(other, {}).setdefault("choices", [{} for _a in answers])
+                choices[index]["feedback"] = value
+    elif qtype == "truefalse":
+        for answer in answers:
+            key = f"feedback_{_child_text(answer, 'text').strip().lower()}"
+            for other, value in texts(answer.find("feedback")).items():
+                put(other, key, value)
+    elif qtype == "numerical":
+        for answer in answers:
+            if (_number(answer.get("fraction", "0")) or 0.0) > 0:
+                continue  # only wrong answers with feedback are the bank's misconceptions
+            for other, value in texts(answer.find("feedback")).items():
+                out.setdefault(other, {}).setdefault("misconceptions", []).append(value)
+    elif qtype == "essay":
+        graderinfo = element.find("graderinfo")
+        raw = _child_text(graderinfo, "text") if graderinfo is not None else ""
+        for item in re.findall(r"<li[^>]*>(.*?)</li>", raw, re.DOTALL):
+            for other, body in _other_languages(item, lang).items():
+                out.setdefault(other, {}).setdefault("key_points", []).append(html_to_markdown(body))
+    return out
+
+
 def _rich(element: etree._Element | None, lang: str = "zh-Hant") -> str:
     """A Moodle text field (``<x format=…><text>…</text></x>``) as Markdown."""
     if element is None:
@@ -648,7 +711,7 @@ def _moodle_question(element: etree._Element, qtype: str, topic: str, default_la
         "id": bank_id, "title": title, "prompt": rich(questiontext), "explanation": explanation, "topic": topic,
         "hint": rich(element.find("hint")) or None, "points": grade if grade and grade > 0 else 1.0,
         "tags": tuple(t for t in (_tag_text(x.text or "") for x in element.findall("tags/tag/text")) if t),
-        "lang": lang, "line": element.sourceline or 1,
+        "lang": lang, "line": element.sourceline or 1, "translations": _translations_of(element, lang),
     }
     answers = [(a, _number(a.get("fraction", "0")) or 0.0) for a in element.findall("answer")]
     if qtype == "multichoice":
@@ -762,8 +825,33 @@ def bank_text(q: LmsQuestion) -> str:
     body = [q.prompt.strip(), "", "::: explanation", q.explanation.strip(), ":::"]
     if q.hint:
         body += ["", "::: hint", q.hint.strip(), ":::"]
+    for lang, block in translation_blocks(q).items():
+        block_text = yaml.dump(block, Dumper=_BankDumper, allow_unicode=True, sort_keys=False, width=100)
+        body += ["", f"::: {lang}", block_text.rstrip("\n"), ":::"]
     front_text = yaml.dump(front, Dumper=_BankDumper, allow_unicode=True, sort_keys=False, width=100)
     return "---\n" + front_text + "---\n" + "\n".join(body) + "\n"
+
+
+def translation_blocks(q: LmsQuestion) -> dict[str, dict[str, Any]]:
+    """The question's translations as the bank's per-language blocks (``::: en``: FORMAT.md, "Both
+    languages"), for the languages the bank's format has a block for (``format.SECTION_NAMES``)."""
+    from quizzes.bank.format import SECTION_NAMES
+
+    blocks: dict[str, dict[str, Any]] = {}
+    for lang, texts in q.translations.items():
+        if lang == q.lang or lang not in SECTION_NAMES:
+            continue
+        block: dict[str, Any] = {key: texts[key] for key in ("title", "prompt") if texts.get(key)}
+        if q.kind in ("single", "multiple") and texts.get("choices"):
+            block["choices"] = [{key: c[key] for key in ("text", "feedback") if c.get(key)} for c in texts["choices"]]
+        for key in ("feedback_true", "feedback_false", "unit", "misconceptions", "key_points"):
+            if texts.get(key):
+                block[key] = texts[key]
+        for key in ("explanation", "hint"):
+            if texts.get(key):
+                block[key] = texts[key]
+        blocks[lang] = block
+    return blocks
 
 
 def lms_question_from_source(source: Any, *, blanks: Sequence[Blank] = (), **overrides: Any) -> LmsQuestion:

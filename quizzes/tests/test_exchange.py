@@ -24,6 +24,7 @@ from quizzes.bank.lms import (
     Choice,
     LmsQuestion,
     absolute_tolerance,
+    bank_text,
     common_cartridge,
     html_to_markdown,
     moodle_read,
@@ -433,6 +434,33 @@ def test_a_question_goes_out_in_every_language_it_has() -> None:
     assert errors == [] and [q.title for q in back] == ["會飽和的激發函數"] * 4
     assert back[0].prompt == "哪些激發函數會飽和？" and back[0].choices[0].feedback == "對。"
     assert back[3].key_points == ("x > 0 時不飽和", "計算便宜")
+    # … and keeps the other languages as the bank's translation blocks hold them.
+    english = ENGLISH["en"]
+    assert back[0].translations["en"] == {
+        "title": english["title"], "prompt": english["prompt"], "explanation": english["explanation"],
+        "hint": english["hint"], "choices": [{"text": "sigmoid", "feedback": "Yes."}, {"text": "tanh"},
+                                             {"text": "ReLU"}]}
+    assert back[1].translations["en"]["feedback_true"] == "Right."
+    assert back[2].translations["en"]["misconceptions"] == english["misconceptions"]
+    assert back[3].translations["en"]["key_points"] == english["key_points"]
+
+
+def test_translations_become_the_banks_en_block_where_the_format_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from quizzes.bank import format as bank_format
+
+    question = moodle_read(moodle_xml(BILINGUAL[:1]), name="bi.xml", topics=["activations"],
+                           default_topic="activations")[0][0]
+    if "en" not in bank_format.SECTION_NAMES:  # before the English bank's block: the main language only
+        assert "::: en" not in bank_text(question)
+        monkeypatch.setattr(bank_format, "SECTION_NAMES", (*bank_format.SECTION_NAMES, "en"))
+    text = bank_text(question)
+    block = text.split("::: en\n", 1)[1].rsplit("\n:::", 1)[0]
+    assert yaml.safe_load(block) == {
+        "title": "Saturating activations", "prompt": "Which activations saturate, $\\sigma$ among them?",
+        "choices": [{"text": "sigmoid", "feedback": "Yes."}, {"text": "tanh"}, {"text": "ReLU"}],
+        "explanation": "Both flatten out.", "hint": "Look at the tails."}
 
 
 def test_html_to_markdown_keeps_formulas_and_escapes_dollars() -> None:
