@@ -850,8 +850,26 @@ def translation_blocks(q: LmsQuestion) -> dict[str, dict[str, Any]]:
         for key in ("explanation", "hint"):
             if texts.get(key):
                 block[key] = texts[key]
-        blocks[lang] = block
+        if _complete(q, block):
+            blocks[lang] = block
     return blocks
+
+
+def _complete(q: LmsQuestion, block: dict[str, Any]) -> bool:
+    """Whether a translation gives every text the question has (the bank's block must: a file that gives
+    a language only in part, e.g. a past exam's English summary instead of its prompt, keeps its own)."""
+    needed = {"title": q.title, "explanation": q.explanation, "prompt": q.prompt, "hint": q.hint,
+              "feedback_true": q.feedback_true, "feedback_false": q.feedback_false}
+    if any(text and not block.get(key) for key, text in needed.items()):
+        return False
+    if q.kind in ("single", "multiple"):
+        choices = block.get("choices") or []
+        if len(choices) != len(q.choices) or any(not c.get("text") or bool(c.get("feedback")) != bool(o.feedback)
+                                                 for c, o in zip(choices, q.choices, strict=True)):
+            return False
+    if q.kind == "numeric" and len(block.get("misconceptions") or []) != len(q.misconceptions):
+        return False
+    return q.kind != "essay" or len(block.get("key_points") or []) == len(q.key_points)
 
 
 def lms_question_from_source(source: Any, *, blanks: Sequence[Blank] = (), **overrides: Any) -> LmsQuestion:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -461,6 +462,10 @@ def test_translations_become_the_banks_en_block_where_the_format_has_it(monkeypa
         "title": "Saturating activations", "prompt": "Which activations saturate, $\\sigma$ among them?",
         "choices": [{"text": "sigmoid", "feedback": "Yes."}, {"text": "tanh"}, {"text": "ReLU"}],
         "explanation": "Both flatten out.", "hint": "Look at the tails."}
+    # A language given only in part (here: no English prompt) is not a block the bank would take.
+    partial = replace(question, translations={"en": {k: v for k, v in question.translations["en"].items()
+                                                      if k != "prompt"}})
+    assert "::: en" not in bank_text(partial)
 
 
 def test_html_to_markdown_keeps_formulas_and_escapes_dollars() -> None:
