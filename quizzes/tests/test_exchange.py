@@ -369,7 +369,8 @@ def test_moodle_xml_to_bank_to_moodle_xml_keeps_every_question() -> None:
 
 @pytest.mark.django_db
 def test_the_bank_through_moodle_xml_and_back_is_unchanged(bank: None) -> None:
-    plain = [q for q in live_questions() if q.type != "param"]
+    # The bank's own files (past-exam questions are generated from fixtures/exams and never come back as files).
+    plain = [q for q in live_questions() if q.type != "param" and q.topic.slug != "past-exams"]
     export = bank_export(questions=plain, variants=1, fmt="moodle")
     ids = [q.id for q in lms_export_set(questions=plain, variants=1).questions]
     Question.objects.filter(bank_id__in=ids).delete()
