@@ -125,3 +125,44 @@ class EssayGradeForm(forms.Form):
         if points > self.max_points:
             raise forms.ValidationError(_("At most %(max)s points.") % {"max": self.max_points})
         return points
+
+
+class BankDownloadForm(forms.Form):
+    """Which files to download as a zip: one topic, or the whole bank when none is chosen."""
+
+    topic = forms.ChoiceField(label=_("Topic"), required=False)
+
+    def __init__(self, *args: Any, topics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].choices = [("", _("The whole bank")), *topics]
+
+
+class ConflictResolveForm(forms.Form):
+    keep = forms.ChoiceField(choices=[("file", _("The file's version")), ("browser", _("The browser's version"))])
+
+
+EXPORT_FORMATS = [("moodle", _("Moodle XML")), ("qti", _("QTI 1.2 in an IMS Common Cartridge (Canvas)"))]
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class BankExportForm(BankFilterForm):
+    """The bank browser's filters, plus the format and how many variants of each parameterized question."""
+
+    export = forms.ChoiceField(label=_("Format"), choices=EXPORT_FORMATS)
+    variants = forms.IntegerField(label=_("Variants per parameterized question"), min_value=1, max_value=50,
+                                  initial=3, required=False)
+
+
+class MoodleImportForm(forms.Form):
+    file = forms.FileField(label=_("Moodle XML file"))
+    topic = forms.ChoiceField(label=_("Topic for questions outside a topic's category"))
+
+    def __init__(self, *args: Any, topics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].choices = topics
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(size)d MB.") % {"size": MAX_IMPORT_BYTES // 2**20})
+        return upload

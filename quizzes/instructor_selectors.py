@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
+import yaml
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -22,7 +24,9 @@ from django.utils.translation import pgettext
 from accounts.models import Course, Enrollment, Role, User
 from dlcv_site.i18n import grader_lang
 from grader.questions import choice_order
+from quizzes.bank.drift import Drift, classify
 from quizzes.bank.exams import EXAM_TOPIC
+from quizzes.bank.format import QuestionSource, normalize_text
 from quizzes.bank.languages import translated_spec
 from quizzes.bank.render import render_hackmd, render_markdown
 from quizzes.models import (
@@ -32,6 +36,7 @@ from quizzes.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    BankFileConflict,
     Extension,
     Question,
     QuestionType,
@@ -461,6 +466,88 @@ def question_template(*, qtype: str, topic: str, family: str = "conv-by-hand") -
 def default_template_topic() -> str:
     topic = Topic.objects.exclude(slug=EXAM_TOPIC).order_by("position", "slug").values_list("slug", flat=True).first()
     return topic or "convolution"
+
+
+# --------------------------------------------------------------------------- the bank's files and the database
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    bank_id: str
+    drift: Drift
+    path: str
+
+
+def bank_drift(*, questions: list[QuestionSource], source_root: Path | None = None) -> list[DriftRow]:
+    """How each question's file and its database state differ (``quizzes.bank.drift``), in file order,
+    then the questions with no file; in-sync questions are left out. Two queries."""
+    existing = {q.bank_id: q for q in Question.objects.filter(retired=False).select_related("current_version")}
+    rows: list[DriftRow] = []
+    seen: set[str] = set()
+    for source in questions:
+        seen.add(source.id)
+        question = existing.get(source.id)
+        current = question.current_version if question is not None else None
+        drift = classify(file=source.content_hash, base=question.file_hash if question else "",
+                         current=None if question is None else current.content_hash if current else question.file_hash)
+        if drift is not Drift.IN_SYNC:
+            rows.append(DriftRow(source.id, drift, _relative_path(source.path, source_root)))
+    for bank_id, question in sorted(existing.items()):
+        if bank_id not in seen:
+            current = question.current_version
+            drift = classify(file=None, base=question.file_hash,
+                             current=current.content_hash if current else question.file_hash)
+            rows.append(DriftRow(bank_id, drift, question.source_path))
+    return rows
+
+
+def _relative_path(path: str, root: Path | None) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve())) if root else path
+    except ValueError:
+        return path
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    question: Question
+    browser_text: str
+    file_text: str  # "" when the file was removed
+
+
+def bank_conflicts() -> list[ConflictRow]:
+    """The conflicts load_bank recorded (file changed and browser edited), both texts; one query."""
+    conflicts = BankFileConflict.objects.select_related("question__current_version", "question__topic").order_by(
+        "question__bank_id")
+    return [ConflictRow(c.question, c.question.current_version.source_text if c.question.current_version else "",
+                        c.file_text) for c in conflicts]
+
+
+def bank_browser_edited() -> QuerySet[Question]:
+    """Live questions whose current version is not their file's (edited or created in the browser):
+    the files to download and commit. Conflicts are listed on their own."""
+    return (Question.objects.filter(retired=False, file_conflict__isnull=True)
+            .exclude(current_version__content_hash=F("file_hash"))
+            .exclude(current_version__isnull=True)
+            .select_related("current_version", "topic").order_by("topic__position", "bank_id"))
+
+
+def bank_source_files(*, topic: Topic | None = None) -> list[tuple[str, str]]:
+    """(path under fixtures/bank, text) of every live question with a file of its own (past-exam questions
+    come from fixtures/exams), as load_bank expects them: ``<topic>/<id>.md``; one query."""
+    questions = (Question.objects.filter(retired=False).exclude(topic__slug=EXAM_TOPIC)
+                 .exclude(source_path__startswith="fixtures/exams").select_related("current_version", "topic")
+                 .order_by("topic__position", "bank_id"))
+    if topic is not None:
+        questions = questions.filter(topic=topic)
+    return [(f"{q.topic.slug}/{q.bank_id}.md", normalize_text(q.current_version.source_text))
+            for q in questions if q.current_version is not None and q.current_version.source_text.strip()]
+
+
+def topics_yaml() -> str:
+    """fixtures/bank/topics.yaml as the database has it (load_bank writes the topics from it)."""
+    rows = [{"slug": t.slug, "zh": t.name_zh, "en": t.name_en} for t in Topic.objects.all()]
+    return yaml.safe_dump(rows, allow_unicode=True, sort_keys=False, width=1000)
 
 
 # --------------------------------------------------------------------------- assessments

@@ -7,6 +7,10 @@ from quizzes import instructor_views as views
 urlpatterns: list[URLPattern] = [
     path("bank/", views.bank_list, name="instructor-bank"),
     path("bank/new/", views.question_new, name="instructor-question-new"),
+    path("bank/download.zip", views.bank_download, name="instructor-bank-download"),
+    path("bank/exchange/", views.bank_exchange, name="instructor-bank-exchange"),
+    path("bank/sync/", views.bank_sync_page, name="instructor-bank-sync"),
+    path("bank/sync/<slug:bank_id>/resolve/", views.bank_conflict_resolve_view, name="instructor-bank-conflict-resolve"),
     path("bank/preview/", views.question_preview_api, name="instructor-question-preview"),
     path("questions/<slug:bank_id>/", views.question_detail, name="instructor-question"),
     path("questions/<slug:bank_id>/edit/", views.question_edit, name="instructor-question-edit"),

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -36,12 +36,16 @@ from quizzes.bank.render import render_markdown
 from quizzes.instructor_forms import (
     MAX_SEED,
     AssessmentForm,
+    BankDownloadForm,
+    BankExportForm,
     BankFilterForm,
+    ConflictResolveForm,
     EssayGradeForm,
     ExtensionForm,
     ItemMoveForm,
     ItemPoolForm,
     ItemQuestionForm,
+    MoodleImportForm,
     PreviewForm,
     QuestionSourceForm,
     QuestionTypeForm,
@@ -54,6 +58,8 @@ from quizzes.instructor_selectors import (
     assessment_item_rows,
     assessment_warnings,
     assessments_for_course,
+    bank_browser_edited,
+    bank_conflicts,
     bank_questions,
     bank_tags,
     course_students,
@@ -82,6 +88,9 @@ from quizzes.services.authoring import (
     question_save_source,
     question_source_check,
 )
+from quizzes.services.bank import BankConflictMissing, bank_conflict_resolve
+from quizzes.services.bank_files import bank_zip
+from quizzes.services.exchange import bank_export, bank_import_moodle, lms_skipped
 
 # Course times are entered and shown in the course's time zone, whatever the server's is.
 COURSE_TIME_ZONE = ZoneInfo("Asia/Taipei")
@@ -128,10 +137,7 @@ def bank_list(request: HttpRequest, course_slug: str) -> HttpResponse:
     form = BankFilterForm(request.GET, topics=[(t.slug, _topic_label(t)) for t in topics], tags=bank_tags())
     form.is_valid()  # invalid fields are shown with their error and ignored
     data = form.cleaned_data
-    filters = BankFilters(text=(data.get("q") or "").strip(), topic=data.get("topic") or "",
-                          qtype=data.get("type") or "", difficulty=data.get("difficulty"),
-                          tag=data.get("tag") or "", retired=data.get("retired") or "")
-    page = Paginator(bank_questions(filters=filters), BANK_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(bank_questions(filters=_filters(data)), BANK_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "quizzes/instructor/bank_list.html", _base_context(
@@ -216,8 +222,8 @@ def question_edit(request: HttpRequest, course_slug: str, bank_id: str) -> HttpR
         except BankValidationError as exc:
             return _editor_response(request, course, form=form, question=question, preview=None,
                                     errors=exc.errors, status=400)
-        messages.success(request, _("Saved as version %(number)d. Download the .md file and commit it to "
-                                    "fixtures/bank, or the next load_bank will bring back the file's text.")
+        messages.success(request, _("Saved as version %(number)d. It stays current when load_bank runs; download the "
+                                    ".md file and commit it so that the repository has it too.")
                          % {"number": saved.number})
         return redirect(f"{reverse('instructor-question-edit', args=[course.slug, question.bank_id])}?seed={seed}")
     preview, errors = _check_and_preview(text=text, seed=seed, bank_id=question.bank_id)
@@ -282,6 +288,108 @@ def question_download(request: HttpRequest, course_slug: str, bank_id: str) -> H
     response = HttpResponse(version.source_text, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{question.bank_id}.md"'
     return response
+
+
+@login_required
+@require_GET
+def bank_download(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """The bank (or one topic) as a zip in the bank's format: ``bank/<topic>/<id>.md``."""
+    course_get_for_staff(user=request.user, course_slug=course_slug)
+    topics = topics_all()
+    form = BankDownloadForm(request.GET, topics=[(t.slug, _topic_label(t)) for t in topics])
+    if not form.is_valid():
+        raise Http404("No such topic.")
+    topic = next((t for t in topics if t.slug == form.cleaned_data["topic"]), None)
+    response = HttpResponse(bank_zip(topic=topic), content_type="application/zip")
+    name = f"bank-{topic.slug}.zip" if topic else "bank.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def bank_sync_page(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """The bank's files and the database: conflicts to settle, browser edits whose files are behind."""
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    topics = topics_all()
+    return render(request, "quizzes/instructor/bank_sync.html", _base_context(
+        course, conflicts=bank_conflicts(), edited=bank_browser_edited(),
+        download_form=BankDownloadForm(topics=[(t.slug, _topic_label(t)) for t in topics])))
+
+
+@login_required
+@require_POST
+def bank_conflict_resolve_view(request: HttpRequest, course_slug: str, bank_id: str) -> HttpResponse:
+    course, question = question_get_for_staff(user=request.user, course_slug=course_slug, bank_id=bank_id)
+    form = ConflictResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the file's version or the browser's."))
+        return redirect("instructor-bank-sync", course.slug)
+    keep = form.cleaned_data["keep"]
+    try:
+        bank_conflict_resolve(question=question, keep=keep)
+    except BankConflictMissing:
+        messages.error(request, _("%(bank_id)s has no conflict to settle (run load_bank to look again).")
+                       % {"bank_id": bank_id})
+    except BankValidationError as exc:
+        messages.error(request, _("The file's version of %(bank_id)s does not load: %(errors)s")
+                       % {"bank_id": bank_id, "errors": "; ".join(f"{e.line}: {e.message}" for e in exc.errors)})
+    else:
+        messages.success(request, (_("%(bank_id)s now uses the file's version.") if keep == "file" else
+                                   _("%(bank_id)s keeps the browser's version; download it and commit it."))
+                         % {"bank_id": bank_id})
+    return redirect("instructor-bank-sync", course.slug)
+
+
+def _filters(data: dict[str, Any]) -> BankFilters:
+    return BankFilters(text=(data.get("q") or "").strip(), topic=data.get("topic") or "",
+                       qtype=data.get("type") or "", difficulty=data.get("difficulty"),
+                       tag=data.get("tag") or "", retired=data.get("retired") or "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bank_exchange(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """Export the bank (its filters) as Moodle XML or a Common Cartridge (GET with ``export``); import a
+    Moodle XML file (POST): every question or none, errors by line."""
+    course = course_get_for_staff(user=request.user, course_slug=course_slug)
+    topic_choices = [(t.slug, _topic_label(t)) for t in topics_all()]
+    export_form = BankExportForm(request.GET if "export" in request.GET else None, topics=topic_choices,
+                                 tags=bank_tags(), initial={"export": "moodle", "variants": 3})
+    import_form = MoodleImportForm(request.POST or None, request.FILES or None, topics=topic_choices,
+                                   initial={"topic": default_template_topic()})
+    errors: list[BankError] = []
+    status = 200
+    if export_form.is_bound:
+        if not export_form.is_valid():
+            status = 400
+        else:
+            data = export_form.cleaned_data
+            exported = bank_export(questions=bank_questions(filters=_filters(data)), variants=data["variants"] or 3,
+                                   fmt=data["export"])
+            response = HttpResponse(exported.content, content_type=exported.content_type)
+            response["Content-Disposition"] = f'attachment; filename="{exported.file_name}"'
+            return response
+    if request.method == "POST":
+        if not import_form.is_valid():
+            status = 400
+        else:
+            upload = import_form.cleaned_data["file"]
+            try:
+                created = bank_import_moodle(user=request.user, data=upload.read(), file_name=upload.name,
+                                             default_topic=Topic.objects.get(slug=import_form.cleaned_data["topic"]))
+            except BankValidationError as exc:
+                errors, status = exc.errors, 400
+            else:
+                messages.success(request, ngettext(
+                    "Imported %(count)d question; download its file from the bank to commit it.",
+                    "Imported %(count)d questions; download their files from the bank to commit them.",
+                    len(created)) % {"count": len(created)})
+                return redirect("instructor-bank-exchange", course.slug)
+    unbound = BankExportForm(topics=topic_choices, tags=bank_tags(), initial={"export": "moodle", "variants": 3})
+    return render(request, "quizzes/instructor/bank_exchange.html", _base_context(
+        course, export_form=export_form if export_form.is_bound else unbound, import_form=import_form,
+        errors=errors, skipped=lms_skipped(questions=bank_questions(filters=BankFilters()))), status=status)
 
 
 # --------------------------------------------------------------------------- assessments

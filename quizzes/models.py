@@ -48,6 +48,11 @@ class Question(models.Model):
         "QuestionVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source_path = models.CharField(max_length=300, blank=True)
+    file_hash = models.CharField(
+        max_length=64, blank=True,
+        help_text="The content hash of its bank file as load_bank last read it (empty: never read from a file). "
+                  "A current version that differs was edited in the browser since (quizzes/bank/drift.py).",
+    )
     retired = models.BooleanField(default=False, help_text="No longer in the bank files; kept for past attempts.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,6 +93,19 @@ class QuestionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question.bank_id} v{self.number}"
+
+
+class BankFileConflict(models.Model):
+    """A bank file that changed while its question was also edited in the browser: load_bank changes
+    nothing of the question until an instructor keeps one side (``quizzes.services.bank.bank_conflict_resolve``)."""
+
+    question = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="file_conflict")
+    file_text = models.TextField(blank=True, help_text="The file's text as load_bank read it; empty: the file was removed.")
+    file_hash = models.CharField(max_length=64, blank=True)
+    found_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"conflict on {self.question_id}"
 
 
 class AssessmentMode(models.TextChoices):

@@ -466,3 +466,32 @@ def math_errors(text: str) -> list[tuple[int, str]]:
                     line = token.map[0] + token.content[: child.meta.get("pos", 0)].count("\n")
                     check(child.content, child.type == "math_inline_display", line)
     return errors
+
+
+# --------------------------------------------------------------------------- HTML for other systems (LMS export)
+
+
+def _tex(delimiters: tuple[str, str]) -> Any:
+    def render(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return html.escape(f"{delimiters[0]}{tokens[idx].content.strip()}{delimiters[1]}", quote=False)
+
+    return render
+
+
+def _build_tex() -> MarkdownIt:
+    """As :func:`_build`, but formulas stay LaTeX between ``\\(…\\)`` / ``\\[…\\]`` (MathJax's and
+    Moodle's TeX filter's delimiters), for systems that typeset math themselves."""
+    md = _build()
+    md.add_render_rule("math_inline", _tex(("\\(", "\\)")))
+    md.add_render_rule("math_inline_display", _tex(("\\[", "\\]")))
+    md.add_render_rule("math_block", lambda self, tokens, idx, options, env: _tex(("\\[", "\\]"))(
+        self, tokens, idx, options, env) + "\n")
+    return md
+
+
+_MD_TEX = _build_tex()
+
+
+def render_markdown_tex(text: str) -> str:
+    """Question Markdown to safe HTML whose formulas are LaTeX in ``\\(…\\)`` / ``\\[…\\]``."""
+    return _MD_TEX.render(text)

@@ -2,27 +2,55 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from accounts.models import Course
+from quizzes.bank.drift import Drift, classify
 from quizzes.bank.exams import load_exam_bank
-from quizzes.bank.format import BankError, QuestionSource, load_bank_dir, load_topics
-from quizzes.bank.i18n import gettext as _
+from quizzes.bank.format import (
+    BankError,
+    BankValidationError,
+    QuestionSource,
+    load_bank_dir,
+    load_topics,
+    normalize_text,
+    parse_question,
+)
 from quizzes.bank.languages import ENGLISH, has_translation, required_languages
 from quizzes.models import (
     Assessment,
     AssessmentItem,
     AssessmentMode,
     AttemptItem,
+    BankFileConflict,
     Question,
     QuestionVersion,
     Topic,
 )
+
+
+@dataclass(frozen=True)
+class BankConflict:
+    """A question whose file changed while it was edited in the browser: both texts, nothing changed."""
+
+    bank_id: str
+    path: str
+    browser_text: str
+    file_text: str  # "" when the file was removed
+
+    def diff(self) -> str:
+        """A unified diff from the browser's version to the file's."""
+        return "".join(difflib.unified_diff(
+            self.browser_text.splitlines(keepends=True), self.file_text.splitlines(keepends=True),
+            fromfile=f"{self.bank_id} (browser, current)", tofile=f"{self.path} (file)"))
 
 
 @dataclass
@@ -32,11 +60,14 @@ class BankSyncReport:
     new_versions: list[str] = field(default_factory=list)
     unchanged: int = 0
     retired: list[str] = field(default_factory=list)
+    kept_browser_edits: list[str] = field(default_factory=list)  # edited in the browser, file unchanged: kept
+    conflicts: list[BankConflict] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"{len(self.created)} created, {len(self.new_versions)} new versions, "
                 f"{len(self.updated_in_place)} updated (unanswered), {self.unchanged} unchanged, "
-                f"{len(self.retired)} retired")
+                f"{len(self.retired)} retired, {len(self.kept_browser_edits)} browser edits kept, "
+                f"{len(self.conflicts)} conflicts")
 
 
 @dataclass(frozen=True)
@@ -104,13 +135,51 @@ def _version_fields(source: QuestionSource) -> dict[str, object]:
     }
 
 
+def _version_apply(*, question: Question, fields: dict[str, object], content_hash: str, answered: bool) -> str:
+    """Make ``fields`` the question's current version by the bank's versioning rule; say how.
+
+    An unanswered current version is updated in place (unless an earlier version already has this
+    content: it becomes current again); an answered one is never changed: a new version is added.
+    Returns "unchanged", "updated" or "new-version". The caller saves ``question``.
+    """
+    current = question.current_version
+    if current is not None and current.content_hash == content_hash:
+        return "unchanged"
+    same = QuestionVersion.objects.filter(question=question, content_hash=content_hash).first()
+    if current is not None and same is None and not answered:
+        for name, value in fields.items():
+            setattr(current, name, value)
+        current.save()
+        return "updated"
+    if same is None:
+        number = (question.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+        same = QuestionVersion.objects.create(question=question, number=number, **fields)
+    question.current_version = same
+    return "new-version"
+
+
+def _normalized_or_empty(text: str) -> str:
+    return normalize_text(text) if text.strip() else ""
+
+
+def _conflict_record(*, question: Question, file_text: str, file_hash: str, path: str) -> BankConflict:
+    BankFileConflict.objects.update_or_create(question=question,
+                                              defaults={"file_text": file_text, "file_hash": file_hash})
+    browser_text = question.current_version.source_text if question.current_version else ""
+    return BankConflict(bank_id=question.bank_id, path=path, browser_text=browser_text, file_text=file_text)
+
+
 @transaction.atomic
 def bank_sync(*, contents: BankContents, source_root: Path | None = None) -> BankSyncReport:
-    """Make the database match the bank files, versioning every question that has been answered.
+    """Make the database match the bank files without ever undoing a browser edit.
 
-    Editing an unanswered question updates its version in place; editing one that has answers adds a
-    new version (past attempts keep the version they answered). Questions gone from the files are
-    retired, never deleted.
+    Each question is classified by ``quizzes.bank.drift.classify``: a file that changed is applied
+    (an answered version is never changed: a new version is added, so past attempts keep the version
+    they answered; an unanswered one is updated in place); a question edited in the browser whose
+    file has not changed since is kept; a question changed on both sides is a conflict, recorded
+    (``BankFileConflict``) and reported with both texts, and nothing of it changes until an
+    instructor chooses (``bank_conflict_resolve``). Questions gone from the files are retired, never
+    deleted, unless they were edited or created in the browser.
     """
     report = BankSyncReport()
     for position, topic in enumerate(contents.topics):
@@ -124,6 +193,8 @@ def bank_sync(*, contents: BankContents, source_root: Path | None = None) -> Ban
         .values_list("question_version_id", flat=True)
         .distinct()
     )
+    conflicted = set(BankFileConflict.objects.values_list("question__bank_id", flat=True))
+    settled: list[int] = []  # questions whose recorded conflict no longer holds
     seen: set[str] = set()
     for source in contents.questions:
         seen.add(source.id)
@@ -132,7 +203,8 @@ def bank_sync(*, contents: BankContents, source_root: Path | None = None) -> Ban
         question = existing.get(source.id)
         if question is None:
             question = Question.objects.create(
-                bank_id=source.id, topic=topics[source.topic], type=source.type, source_path=relative_path
+                bank_id=source.id, topic=topics[source.topic], type=source.type, source_path=relative_path,
+                file_hash=source.content_hash,
             )
             version = QuestionVersion.objects.create(question=question, number=1, **fields)
             question.current_version = version
@@ -140,37 +212,100 @@ def bank_sync(*, contents: BankContents, source_root: Path | None = None) -> Ban
             report.created.append(source.id)
             continue
         current = question.current_version
-        meta_changed = (question.topic_id != topics[source.topic].id or question.type != source.type
-                        or question.retired or question.source_path != relative_path)
-        if current is not None and current.content_hash == source.content_hash:
+        drift = classify(file=source.content_hash, base=question.file_hash,
+                         current=current.content_hash if current is not None else question.file_hash)
+        if drift is not Drift.CONFLICT and source.id in conflicted:
+            settled.append(question.pk)
+        if drift is Drift.CONFLICT:
+            report.conflicts.append(_conflict_record(question=question, file_text=_normalized_or_empty(str(fields["source_text"])),
+                                                     file_hash=source.content_hash, path=relative_path))
+            continue
+        if drift is Drift.BROWSER_EDITED:
+            report.kept_browser_edits.append(source.id)
+            continue
+        # IN_SYNC or FILE_CHANGED: the file is current.
+        how = _version_apply(question=question, fields=fields, content_hash=source.content_hash,
+                             answered=current is not None and current.id in answered_versions)
+        if how == "unchanged":
             report.unchanged += 1
-        elif current is not None and current.id not in answered_versions and not QuestionVersion.objects.filter(
-            question=question, content_hash=source.content_hash
-        ).exists():
-            for name, value in fields.items():
-                setattr(current, name, value)
-            current.save()
+        elif how == "updated":
             report.updated_in_place.append(source.id)
         else:
-            version = QuestionVersion.objects.filter(question=question, content_hash=source.content_hash).first()
-            if version is None:
-                number = (question.versions.aggregate(top=Max("number"))["top"] or 0) + 1
-                version = QuestionVersion.objects.create(question=question, number=number, **fields)
-            question.current_version = version
-            meta_changed = True
             report.new_versions.append(source.id)
-        if meta_changed:
+        if (how == "new-version" or question.file_hash != source.content_hash or question.topic_id != topics[source.topic].id
+                or question.type != source.type or question.retired or question.source_path != relative_path):
             question.topic = topics[source.topic]
             question.type = source.type
             question.retired = False
             question.source_path = relative_path
+            question.file_hash = source.content_hash
             question.save()
     for bank_id, question in existing.items():
-        if bank_id not in seen and not question.retired:
+        if bank_id in seen or question.retired:
+            continue
+        current = question.current_version
+        drift = classify(file=None, base=question.file_hash,
+                         current=current.content_hash if current else question.file_hash)
+        if drift is Drift.FILE_REMOVED:
             question.retired = True
             question.save(update_fields=["retired", "updated_at"])
             report.retired.append(bank_id)
+            if bank_id in conflicted:
+                settled.append(question.pk)
+        elif drift is Drift.CONFLICT:
+            report.conflicts.append(_conflict_record(question=question, file_text="", file_hash="",
+                                                     path=question.source_path))
+        else:  # created in the browser, no file yet
+            report.kept_browser_edits.append(bank_id)
+    BankFileConflict.objects.filter(question_id__in=settled).delete()
     return report
+
+
+@transaction.atomic
+def bank_conflict_resolve(*, question: Question, keep: Literal["file", "browser"]) -> Question:
+    """Settle a recorded conflict: keep the file's text (as load_bank would apply it) or the browser's.
+
+    Keeping the browser's version marks the file as read, so the next load_bank keeps the browser's
+    version (the file is behind until it is replaced by the downloaded one); keeping the file's makes
+    it current by the versioning rule (attempts keep their versions), or retires the question when the
+    file was removed. Raises ``BankValidationError`` when the recorded file text no longer parses.
+    """
+    question = (Question.objects.select_for_update(of=("self",)).select_related("current_version", "topic")
+                .get(pk=question.pk))
+    conflict = BankFileConflict.objects.filter(question=question).first()
+    if conflict is None:
+        raise BankConflictMissing(question.bank_id)
+    if keep == "browser":
+        question.file_hash = conflict.file_hash  # "" when removed: as if created in the browser
+        question.save(update_fields=["file_hash", "updated_at"])
+    elif not conflict.file_text:
+        question.retired = True
+        question.save(update_fields=["retired", "updated_at"])
+    else:
+        from grader.problems import all_families
+
+        source = parse_question(conflict.file_text, question.source_path,
+                                topics=set(Topic.objects.values_list("slug", flat=True)),
+                                known_families={family.name for family in all_families()})
+        answered = question.current_version_id is not None and AttemptItem.objects.filter(
+            question_version_id=question.current_version_id).exists()
+        if source.type != question.type and AttemptItem.objects.filter(question_version__question=question).exists():
+            raise BankValidationError([BankError(question.source_path, 1, _(
+                "the type cannot change from %(type)s once the question has answers: make a new question instead")
+                % {"type": repr(question.type)})])
+        fields = {**_version_fields(source), "source_text": conflict.file_text}
+        _version_apply(question=question, fields=fields, content_hash=source.content_hash, answered=answered)
+        question.topic = Topic.objects.get(slug=source.topic)
+        question.type = source.type
+        question.file_hash = source.content_hash
+        question.retired = False
+        question.save()
+    conflict.delete()
+    return question
+
+
+class BankConflictMissing(LookupError):
+    """No recorded conflict for this question (load_bank records them)."""
 
 
 def _relative(path: str, root: Path | None) -> str:

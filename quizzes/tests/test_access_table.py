@@ -19,7 +19,9 @@ that is rolled back at the end; each cell runs in a savepoint of its own (pytest
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
@@ -44,6 +47,7 @@ from quizzes.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    BankFileConflict,
     Extension,
     PracticeRecord,
     Question,
@@ -58,6 +62,14 @@ MULTIPLE = "cnn-weight-sharing-03"
 NUMERIC = "bp-chain-rule-01"  # the right answer is -0.5
 ESSAY = "exam-109-q1"
 NEW_BANK_ID = "access-table-new-01"
+CONFLICTED = "act-leaky-relu-06"  # load_bank found its file changed after a browser edit
+IMPORTED_BANK_ID = "access-table-imported-01"
+MOODLE_FILE = f"""<?xml version="1.0" encoding="UTF-8"?><quiz><question type="truefalse">
+<name><text>Imported</text></name><idnumber>{IMPORTED_BANK_ID}</idnumber>
+<questiontext format="html"><text>ReLU is linear for x &gt; 0.</text></questiontext>
+<generalfeedback format="html"><text>Its slope is 1 there.</text></generalfeedback>
+<answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer>
+</question></quiz>"""
 
 #: An anonymous page request: a 302 to the login page that comes back to the page.
 LOGIN = "login"
@@ -141,6 +153,8 @@ def _build_world() -> World:
     other_attempt = attempt_start(user=other_student, assessment=other_exam)
     save_answer(_item(other_attempt, ESSAY), response={"text": "An answer in the other course."})
     attempt_submit(attempt=other_attempt)
+    BankFileConflict.objects.create(question=Question.objects.get(bank_id=CONFLICTED), file_hash="f" * 64,
+                                    file_text=_source(CONFLICTED).replace("title: ", "title: (file) ", 1))
     return World(
         course=course, other_course=other_course, users=users, classmate=classmate,
         practice=practice, drill=drill, draft=draft, exam=exam, other_exam=other_exam,
@@ -187,7 +201,9 @@ def _snapshot() -> tuple[list[tuple[Any, ...]], ...]:
         list(AssessmentItem.objects.order_by("pk").values_list("pk", "assessment_id", "position", "question_id",
                                                                "pool_topic_id", "points")),
         list(Extension.objects.order_by("pk").values_list("pk", "assessment_id", "user_id", "extra_minutes")),
-        list(Question.objects.order_by("pk").values_list("pk", "bank_id", "current_version_id", "type", "retired")),
+        list(Question.objects.order_by("pk").values_list("pk", "bank_id", "current_version_id", "type", "retired",
+                                                         "file_hash")),
+        list(BankFileConflict.objects.order_by("pk").values_list("pk", "question_id", "file_hash")),
         list(QuestionVersion.objects.order_by("pk").values_list("pk", "content_hash", "title")),
         list(PracticeRecord.objects.order_by("pk").values_list("pk", "user_id", "question_id", "tries")),
     )
@@ -271,6 +287,24 @@ def _question_created(_w: World, _user: User) -> None:
 
 def _question_saved(_w: World, _user: User) -> None:
     assert Question.objects.get(bank_id=SINGLE).current_version.title == "Dead ReLU (table)"
+
+
+def _conflict_settled(_w: World, _user: User) -> None:
+    question = Question.objects.get(bank_id=CONFLICTED)
+    assert question.file_hash == "f" * 64 and not BankFileConflict.objects.filter(question=question).exists()
+
+
+def _moodle_upload(_w: World) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("quiz.xml", MOODLE_FILE.encode(), "application/xml"), "topic": "activations"}
+
+
+def _imported(_w: World, _user: User) -> None:
+    assert Question.objects.get(bank_id=IMPORTED_BANK_ID).current_version.spec["answer"] is True
+
+
+def _zip(_w: World, _user: User, response: HttpResponse) -> None:
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert f"bank/activations/{SINGLE}.md" in archive.namelist()
 
 
 def _assessment_created(w: World, _user: User) -> None:
@@ -390,6 +424,15 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         goes_to=lambda w, _u: _i("instructor-question-edit", w, SINGLE) + "?seed=1"),
     ("instructor-question-download", "GET"): Endpoint(lambda w: _i("instructor-question-download", w, SINGLE),
                                                       check=_downloaded),
+    ("instructor-bank-download", "GET"): Endpoint(lambda w: _i("instructor-bank-download", w), check=_zip),
+    ("instructor-bank-sync", "GET"): Endpoint(lambda w: _i("instructor-bank-sync", w)),
+    ("instructor-bank-conflict-resolve", "POST"): Endpoint(
+        lambda w: _i("instructor-bank-conflict-resolve", w, CONFLICTED), data=lambda w: {"keep": "browser"},
+        effect=_conflict_settled, goes_to=lambda w, _u: _i("instructor-bank-sync", w)),
+    ("instructor-bank-exchange", "GET"): Endpoint(lambda w: _i("instructor-bank-exchange", w)),
+    ("instructor-bank-exchange", "POST"): Endpoint(
+        lambda w: _i("instructor-bank-exchange", w), data=_moodle_upload, effect=_imported,
+        goes_to=lambda w, _u: _i("instructor-bank-exchange", w)),
     ("instructor-assessments", "GET"): Endpoint(lambda w: _i("instructor-assessments", w)),
     ("instructor-assessment-new", "GET"): Endpoint(lambda w: _i("instructor-assessment-new", w)),
     ("instructor-assessment-new", "POST"): Endpoint(
@@ -470,6 +513,11 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-question-edit", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-edit", "POST"):              (LOGIN,   403,  403,      302,  302,      404,        302),
     ("instructor-question-download", "GET"):           (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-bank-download", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-bank-sync", "GET"):                   (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-bank-conflict-resolve", "POST"):      (LOGIN,   403,  403,      302,  302,      404,        302),
+    ("instructor-bank-exchange", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-bank-exchange", "POST"):              (LOGIN,   403,  403,      302,  302,      404,        302),
     ("instructor-assessments", "GET"):                 (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-assessment-new", "GET"):              (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-assessment-new", "POST"):             (LOGIN,   403,  403,      302,  302,      404,        302),
