@@ -194,7 +194,8 @@ def test_a_bank_misconception_is_shown_in_the_readers_language() -> None:
     with translation.override("en"):
         solution = presenters.item_solution(content, 1, "en")
         shown = presenters.feedback_view(grade, solution, "en")
-    assert shown["misconceptions"] == [{"tag": "You counted twice.", "message": "", "lang": "en"}]
+    # Named by its words in the reader's language; its key is the message as written (internal).
+    assert shown["misconceptions"] == [{"tag": "你算了兩次。", "name": "You counted twice", "lang": "en"}]
     assert shown["feedback_lang"] == ""  # translated: in the page's language
     untranslated = grade_question("numeric", question.spec, {"value": "8"})
     with translation.override("en"):
