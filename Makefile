@@ -112,6 +112,7 @@ BENCH_CACHE_URL ?= redis://127.0.0.1:6379/9
 bench: $(VENV)/.test-deps
 	$(MANAGE) collectstatic --noinput -v0
 	$(BIN)/python -m grader.bench
+	$(BIN)/python -m grader.item_analysis_bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m labs.bench --prefetch $(NUMERIC_PREFETCH)
 	$(BIN)/python -m grader.sandbox.bench
 	for students in 500 2000; do \

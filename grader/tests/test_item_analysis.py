@@ -241,3 +241,11 @@ def test_figures_stay_in_range(rows: list[list[float]]) -> None:
         assert item.item_rest_r is None or -1 - 1e-9 <= item.item_rest_r <= 1 + 1e-9
     assert sum(b.count for b in result.histogram) == len(rows)
     assert result.alpha is None or result.alpha <= 1 + 1e-9
+
+
+def test_the_bench_prints_its_goal_and_the_machine_speed(capsys) -> None:
+    from grader import item_analysis_bench
+
+    assert item_analysis_bench.main(["--students", "200", "--items", "6", "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "200 students × 6 items" in out and "goal ≤ 1 s" in out and "machine speed" in out
