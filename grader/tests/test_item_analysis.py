@@ -249,3 +249,13 @@ def test_the_bench_prints_its_goal_and_the_machine_speed(capsys) -> None:
     assert item_analysis_bench.main(["--students", "200", "--items", "6", "--runs", "1"]) == 0
     out = capsys.readouterr().out
     assert "200 students × 6 items" in out and "goal ≤ 1 s" in out and "machine speed" in out
+
+
+def test_a_variant_group_is_the_family_s_kind_of_variant() -> None:
+    from grader.problems import get_family
+
+    conv = get_family("conv-by-hand")
+    groups = {conv.variant_group(conv.generate(seed)) for seed in range(30)}
+    assert groups == {"convolution", "correlation"}
+    iou = get_family("iou-nms")
+    assert iou.variant_group(iou.generate(1)) == ""

@@ -1,0 +1,240 @@
+"""Reads for item analysis: the finished attempts of an assessment (or of every assessment that used
+a question) as a response matrix, handed to the pure statistics (``grader.item_analysis``).
+
+A fixed number of queries whatever the class size: the attempts, their items, the question versions
+they used. An item of the analysis is a question (pools draw different questions per student: a
+student not given a question is a missing cell, not a zero). An essay not yet graded by hand is
+missing too. A parameterized item's variant group is its family's ``variant_group`` of the variant
+the student was given, kept in the cache (a variant never changes for its seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from django.core.cache import cache
+
+from accounts.models import Course
+from grader.item_analysis import AssessmentStats, ItemColumn, ItemStats, analyse
+from grader.problems import get_family
+from quizzes.models import (
+    Assessment,
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    Question,
+    QuestionType,
+    QuestionVersion,
+)
+
+Population = Literal["all", "first"]
+POPULATIONS: tuple[Population, ...] = ("all", "first")
+FINISHED = (AttemptStatus.SUBMITTED, AttemptStatus.AUTO_SUBMITTED)
+CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUEFALSE)
+VARIANT_GROUP_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What the page says about an item besides its figures: the question it is."""
+
+    question_id: int
+    bank_id: str
+    title: str
+    lang: str
+    qtype: str
+    option_texts: tuple[str, ...]  # choice items: options in bank order (Markdown source)
+
+
+@dataclass(frozen=True)
+class AssessmentAnalysis:
+    assessment: Assessment
+    population: Population
+    stats: AssessmentStats
+    items: tuple[ItemInfo, ...]  # in the order of stats.items
+
+
+@dataclass(frozen=True)
+class QuestionInAssessment:
+    assessment: Assessment
+    assessment_n: int
+    item: ItemStats
+
+
+def _options(qtype: str, spec: dict[str, Any]) -> tuple[tuple[bool, ...], tuple[str, ...]]:
+    if qtype == QuestionType.TRUEFALSE:
+        answer = bool(spec.get("answer"))
+        return (answer, not answer), ("True", "False")
+    choices = spec.get("choices") or []
+    return (tuple(bool(c.get("correct")) for c in choices),
+            tuple(str(c.get("text", "")) for c in choices))
+
+
+def _chosen(qtype: str, response: Any) -> tuple[int, ...] | None:
+    """The options a saved response picked, in bank order (None: no readable pick)."""
+    if not isinstance(response, dict):
+        return None
+    if qtype == QuestionType.SINGLE:
+        picked = response.get("choice")
+        if isinstance(picked, str) and picked.strip().isdigit():
+            picked = int(picked)
+        return (picked,) if isinstance(picked, int) and not isinstance(picked, bool) else None
+    if qtype == QuestionType.MULTIPLE:
+        picked = response.get("choices")
+        if isinstance(picked, list) and picked and all(isinstance(i, int) and not isinstance(i, bool) for i in picked):
+            return tuple(picked)
+        return None
+    value = response.get("value")  # true/false: option 0 is "true", 1 is "false"
+    return (0,) if value is True else (1,) if value is False else None
+
+
+def _variant_groups(wanted: set[tuple[str, str, int]]) -> dict[tuple[str, str, int], str]:
+    """(family, constraints as JSON, seed) → variant group, from the cache or worked out once."""
+    def key(family: str, constraints: str, seed: int) -> str:
+        digest = hashlib.sha256(f"{family}|{constraints}|{seed}".encode()).hexdigest()[:32]
+        return f"quizzes:variant-group:{digest}"
+
+    keys = {want: key(*want) for want in wanted}
+    cached = cache.get_many(list(keys.values()))
+    out: dict[tuple[str, str, int], str] = {}
+    missing: dict[str, str] = {}
+    for want, cache_key in keys.items():
+        if cache_key in cached:
+            out[want] = cached[cache_key]
+            continue
+        family_name, constraints, seed = want
+        family = get_family(family_name)
+        group = family.variant_group(family.generate(seed, json.loads(constraints) or None))
+        out[want] = missing[cache_key] = group
+    if missing:
+        cache.set_many(missing, VARIANT_GROUP_SECONDS)
+    return out
+
+
+def _finished_attempts(assessment_ids: Sequence[int], population: Population) -> list[tuple[int, int]]:
+    """(attempt id, assessment id) of the finished attempts; "first": each student's first finished one."""
+    rows = (Attempt.objects.filter(assessment_id__in=assessment_ids, status__in=FINISHED)
+            .order_by("assessment_id", "user_id", "number").values_list("id", "assessment_id", "user_id"))
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for attempt_id, assessment_id, user_id in rows:
+        if population == "first":
+            if (assessment_id, user_id) in seen:
+                continue
+            seen.add((assessment_id, user_id))
+        out.append((attempt_id, assessment_id))
+    return out
+
+
+def _matrices(assessment_ids: Sequence[int], population: Population
+              ) -> dict[int, tuple[AssessmentStats, tuple[ItemInfo, ...]]]:
+    """Each assessment's statistics over its finished attempts: three queries in all."""
+    attempts = _finished_attempts(assessment_ids, population)
+    assessment_of = dict(attempts)
+    items = list(
+        AttemptItem.objects.filter(attempt_id__in=list(assessment_of))
+        .order_by("attempt_id", "position")
+        .values_list("attempt_id", "position", "question_version_id", "seed", "score", "max_points", "response",
+                     "feedback__misconceptions")
+    )
+    version_ids = {row[2] for row in items}
+    versions = {
+        v["id"]: v for v in QuestionVersion.objects.filter(id__in=version_ids).values(
+            "id", "number", "question_id", "question__bank_id", "question__type", "title", "lang", "spec")
+    }
+    # Per assessment: rows (attempts) and columns (questions, in order of first position).
+    rows_of: dict[int, dict[int, int]] = {aid: {} for aid in assessment_ids}
+    for attempt_id, assessment_id in attempts:
+        rows_of[assessment_id][attempt_id] = len(rows_of[assessment_id])
+    position_of: dict[int, dict[int, int]] = {aid: {} for aid in assessment_ids}
+    latest_version: dict[int, dict[str, Any]] = {}
+    for attempt_id, position, version_id, *_rest in items:
+        version = versions[version_id]
+        question_id = version["question_id"]
+        seen = position_of[assessment_of[attempt_id]]
+        seen[question_id] = min(seen.get(question_id, position), position)
+        if question_id not in latest_version or version["number"] > latest_version[question_id]["number"]:
+            latest_version[question_id] = version
+
+    wanted_groups: set[tuple[str, str, int]] = set()
+    for _attempt_id, _position, version_id, seed, *_rest in items:
+        version = versions[version_id]
+        if version["question__type"] == QuestionType.PARAM:
+            spec = version["spec"]
+            wanted_groups.add((spec["family"], json.dumps(spec.get("constraints") or {}, sort_keys=True), seed))
+    groups = _variant_groups(wanted_groups)
+
+    out: dict[int, tuple[AssessmentStats, tuple[ItemInfo, ...]]] = {}
+    cells: dict[int, list[tuple[int, int, Any]]] = {aid: [] for aid in assessment_ids}
+    for row in items:
+        cells[assessment_of[row[0]]].append(row)
+    for assessment_id in assessment_ids:
+        question_ids = sorted(position_of[assessment_id], key=lambda q: (position_of[assessment_id][q], q))
+        column_of = {q: j for j, q in enumerate(question_ids)}
+        n, m = len(rows_of[assessment_id]), len(question_ids)
+        scores = np.full((n, m), np.nan)
+        max_points = np.zeros(m)
+        chosen: list[list[tuple[int, ...] | None]] = [[None] * n for _ in range(m)]
+        tags: list[list[tuple[str, ...]]] = [[()] * n for _ in range(m)]
+        variant: list[list[str | None]] = [[None] * n for _ in range(m)]
+        for attempt_id, _position, version_id, seed, score, points, response, misconceptions in cells[assessment_id]:
+            version = versions[version_id]
+            i, j = rows_of[assessment_id][attempt_id], column_of[version["question_id"]]
+            max_points[j] = max(max_points[j], float(points))
+            if score is None:
+                continue  # not graded yet (an essay waiting for a person)
+            scores[i, j] = min(max(float(score), 0.0), 1.0)
+            qtype = version["question__type"]
+            if qtype in CHOICE_TYPES:
+                chosen[j][i] = _chosen(qtype, response)
+            if isinstance(misconceptions, list):
+                tags[j][i] = tuple(str(tag) for tag in misconceptions)
+            if qtype == QuestionType.PARAM:
+                spec = version["spec"]
+                variant[j][i] = groups[(spec["family"], json.dumps(spec.get("constraints") or {}, sort_keys=True),
+                                        seed)]
+        infos, columns = [], []
+        for j, question_id in enumerate(question_ids):
+            version = latest_version[question_id]
+            qtype = version["question__type"]
+            options, texts = _options(qtype, version["spec"]) if qtype in CHOICE_TYPES else ((), ())
+            infos.append(ItemInfo(question_id=question_id, bank_id=version["question__bank_id"],
+                                  title=version["title"], lang=version["lang"], qtype=qtype, option_texts=texts))
+            columns.append(ItemColumn(
+                key=version["question__bank_id"], max_points=float(max_points[j]) or 1.0, options=options,
+                chosen=chosen[j] if options else (), misconceptions=tags[j],
+                variant_groups=variant[j] if qtype == QuestionType.PARAM else (),
+            ))
+        out[assessment_id] = (analyse(scores, columns), tuple(infos))
+    return out
+
+
+def assessment_analysis(*, assessment: Assessment, population: Population = "all") -> AssessmentAnalysis:
+    """The item analysis of one assessment over its finished attempts (three queries)."""
+    stats, infos = _matrices([assessment.pk], population)[assessment.pk]
+    return AssessmentAnalysis(assessment=assessment, population=population, stats=stats, items=infos)
+
+
+def question_analysis(*, course: Course, question: Question, population: Population = "all"
+                      ) -> list[QuestionInAssessment]:
+    """One question's figures in every assessment of the course whose finished attempts used it
+    (each within its own assessment: the totals are that assessment's). Four queries."""
+    assessments = list(
+        Assessment.objects.filter(
+            course=course, attempts__status__in=FINISHED,
+            attempts__items__question_version__question=question,
+        ).distinct().order_by("opens_at", "slug")
+    )
+    matrices = _matrices([a.pk for a in assessments], population)
+    out = []
+    for assessment in assessments:
+        stats, infos = matrices[assessment.pk]
+        for info, item in zip(infos, stats.items, strict=True):
+            if info.question_id == question.pk:
+                out.append(QuestionInAssessment(assessment=assessment, assessment_n=stats.n, item=item))
+    return out
