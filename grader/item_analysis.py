@@ -51,6 +51,9 @@ class Thresholds:
     too_hard: float = 0.20  # facility at or below
     variant_spread: float = 0.10  # variant groups' facilities differ by more than this (10 points)
     min_group: int = 5  # a variant group counts for the spread from this many takers on
+    #: A wrong option is flagged when the upper group picks it more often than the lower group and
+    #: at least this share of the upper group does (one or two strong students are noise).
+    distractor_top_share: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class OptionStat:
     mean_total: float | None  # mean total (fraction) of those who picked it
     upper_share: float  # share of the upper group who picked it
     lower_share: float
+    drew_top_group: bool = False  # a wrong option the upper group picked more than the lower one
 
 
 @dataclass(frozen=True)
@@ -202,13 +206,14 @@ def _item(column: ItemColumn, scores: np.ndarray, totals: np.ndarray, total_poin
             count = int(choosers.size)
             upper_share = float(picked[upper, index].mean())
             lower_share = float(picked[lower, index].mean())
+            drew_top = (not correct and n >= 2 and upper_share > lower_share
+                        and upper_share >= thresholds.distractor_top_share)
             options.append(OptionStat(
                 index=index, correct=correct, count=count, frequency=count / n,
                 mean_total=float(totals[choosers].mean()) if count else None,
-                upper_share=upper_share, lower_share=lower_share,
+                upper_share=upper_share, lower_share=lower_share, drew_top_group=drew_top,
             ))
-            if not correct and n >= 2 and upper_share > 0 and upper_share > lower_share \
-                    and FLAG_DISTRACTOR_TOP not in flags:
+            if drew_top and FLAG_DISTRACTOR_TOP not in flags:
                 flags.append(FLAG_DISTRACTOR_TOP)
 
     misconceptions: tuple[MisconceptionStat, ...] = ()

@@ -65,8 +65,7 @@ def _item_row(number: int, info: ItemInfo, item: ItemStats) -> dict[str, Any]:
             "correct": option.correct, "count": option.count, "frequency": percent(option.frequency),
             "mean_total": percent(option.mean_total), "upper": percent(option.upper_share, 0),
             "lower": percent(option.lower_share, 0),
-            "top_group_distractor": not option.correct and option.upper_share > option.lower_share
-            and option.upper_share > 0,
+            "top_group_distractor": option.drew_top_group,
         } for option in item.options],
         "misconceptions": [{"tag": m.tag, "count": m.count, "frequency": percent(m.frequency)}
                            for m in item.misconceptions],

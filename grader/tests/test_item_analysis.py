@@ -147,7 +147,9 @@ def test_every_figure_agrees_with_a_direct_computation(seed: int, missing: bool)
                 up = sum(1 for i in upper if column.chosen[i] and index in column.chosen[i]) / len(upper)
                 low = sum(1 for i in lower if column.chosen[i] and index in column.chosen[i]) / len(lower)
                 assert (option.upper_share, option.lower_share) == pytest.approx((up, low))
-                top_distractor |= not column.options[index] and up > 0 and up > low
+                drew = not column.options[index] and up >= 0.10 and up > low
+                assert option.drew_top_group == drew
+                top_distractor |= drew
             assert item.unanswered == sum(1 for i in took if not column.chosen[i])
             assert (FLAG_DISTRACTOR_TOP in item.flags) == top_distractor
 
