@@ -115,6 +115,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m grader.item_analysis_bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m labs.bench --prefetch $(NUMERIC_PREFETCH)
 	$(BIN)/python -m grader.sandbox.bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) $(BIN)/python -m quizzes.bench.item_analysis_page
 	for students in 500 2000; do \
 	    DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) \
 	        $(BIN)/python -m quizzes.bench.exam_load --students $$students --start-window 60 --save-rounds 4 || exit 1; \

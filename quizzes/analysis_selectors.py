@@ -18,6 +18,9 @@ from typing import Any, Literal
 
 import numpy as np
 from django.core.cache import cache
+from django.db.models import FloatField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from accounts.models import Course
 from grader.item_analysis import AssessmentStats, ItemColumn, ItemStats, analyse
@@ -75,44 +78,64 @@ def _options(qtype: str, spec: dict[str, Any]) -> tuple[tuple[bool, ...], tuple[
             tuple(str(c.get("text", "")) for c in choices))
 
 
-def _chosen(qtype: str, response: Any) -> tuple[int, ...] | None:
-    """The options a saved response picked, in bank order (None: no readable pick)."""
-    if not isinstance(response, dict):
+_TRUE_WORDS = {"true", "t", "1", "是"}
+_FALSE_WORDS = {"false", "f", "0", "否"}
+
+
+def _chosen(qtype: str, picked: str | int | None) -> tuple[int, ...] | None:
+    """The options a saved response picked, in bank order (None: no readable pick), from the
+    response's key as text (``choice``, ``choices`` or ``value``: read in the database, so no row's
+    JSON is decoded here)."""
+    if picked is None:
         return None
+    text = str(picked).strip()
     if qtype == QuestionType.SINGLE:
-        picked = response.get("choice")
-        if isinstance(picked, str) and picked.strip().isdigit():
-            picked = int(picked)
-        return (picked,) if isinstance(picked, int) and not isinstance(picked, bool) else None
+        return (int(text),) if text.isdigit() else None
     if qtype == QuestionType.MULTIPLE:
-        picked = response.get("choices")
-        if isinstance(picked, list) and picked and all(isinstance(i, int) and not isinstance(i, bool) for i in picked):
-            return tuple(picked)
+        try:
+            values = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(values, list) and values and all(isinstance(i, int) and not isinstance(i, bool)
+                                                       for i in values):
+            return tuple(values)
         return None
-    value = response.get("value")  # true/false: option 0 is "true", 1 is "false"
-    return (0,) if value is True else (1,) if value is False else None
+    word = text.lower()  # true/false: option 0 is "true", 1 is "false"
+    return (0,) if word in _TRUE_WORDS else (1,) if word in _FALSE_WORDS else None
 
 
-def _variant_groups(wanted: set[tuple[str, str, int]]) -> dict[tuple[str, str, int], str]:
-    """(family, constraints as JSON, seed) → variant group, from the cache or worked out once."""
-    def key(family: str, constraints: str, seed: int) -> str:
-        digest = hashlib.sha256(f"{family}|{constraints}|{seed}".encode()).hexdigest()[:32]
-        return f"quizzes:variant-group:{digest}"
+def _tags(text: str | None) -> tuple[str, ...]:
+    if not text or text == "[]":
+        return ()
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(str(tag) for tag in values) if isinstance(values, list) else ()
 
-    keys = {want: key(*want) for want in wanted}
+
+def _variant_groups(wanted: dict[tuple[str, str], set[int]]) -> dict[tuple[str, str, int], str]:
+    """(family, constraints as JSON) → the seeds asked for; answers (family, constraints, seed) →
+    variant group. One cache entry per family and constraints holds every seed's group worked out so
+    far (generating a variant takes milliseconds: a class's worth is seconds, done once)."""
+    def key(family: str, constraints: str) -> str:
+        return f"quizzes:variant-groups:{hashlib.sha256(f'{family}|{constraints}'.encode()).hexdigest()[:32]}"
+
+    keys = {kind: key(*kind) for kind in wanted}
     cached = cache.get_many(list(keys.values()))
     out: dict[tuple[str, str, int], str] = {}
-    missing: dict[str, str] = {}
-    for want, cache_key in keys.items():
-        if cache_key in cached:
-            out[want] = cached[cache_key]
-            continue
-        family_name, constraints, seed = want
-        family = get_family(family_name)
-        group = family.variant_group(family.generate(seed, json.loads(constraints) or None))
-        out[want] = missing[cache_key] = group
-    if missing:
-        cache.set_many(missing, VARIANT_GROUP_SECONDS)
+    changed: dict[str, dict[int, str]] = {}
+    for (family_name, constraints), seeds in wanted.items():
+        known: dict[int, str] = dict(cached.get(keys[(family_name, constraints)]) or {})
+        missing = seeds - known.keys()
+        if missing:
+            family = get_family(family_name)
+            for seed in missing:
+                known[seed] = family.variant_group(family.generate(seed, json.loads(constraints) or None))
+            changed[keys[(family_name, constraints)]] = known
+        out.update({(family_name, constraints, seed): known[seed] for seed in seeds})
+    if changed:
+        cache.set_many(changed, VARIANT_GROUP_SECONDS)
     return out
 
 
@@ -136,11 +159,17 @@ def _matrices(assessment_ids: Sequence[int], population: Population
     """Each assessment's statistics over its finished attempts: three queries in all."""
     attempts = _finished_attempts(assessment_ids, population)
     assessment_of = dict(attempts)
+    # Floats and the few JSON keys needed, as text: a class's answers are read without decoding
+    # each row's JSON or making Decimals.
+    finished = (AttemptItem.objects.filter(attempt__assessment_id__in=assessment_ids, attempt__status__in=FINISHED)
+                if population == "all" else AttemptItem.objects.filter(attempt_id__in=list(assessment_of)))
     items = list(
-        AttemptItem.objects.filter(attempt_id__in=list(assessment_of))
+        finished
         .order_by("attempt_id", "position")
-        .values_list("attempt_id", "position", "question_version_id", "seed", "score", "max_points", "response",
-                     "feedback__misconceptions")
+        .values_list("attempt_id", "position", "question_version_id", "seed",
+                     Cast("score", FloatField()), Cast("max_points", FloatField()),
+                     KeyTextTransform("choice", "response"), KeyTextTransform("choices", "response"),
+                     KeyTextTransform("value", "response"), KeyTextTransform("misconceptions", "feedback"))
     )
     version_ids = {row[2] for row in items}
     versions = {
@@ -161,18 +190,21 @@ def _matrices(assessment_ids: Sequence[int], population: Population
         if question_id not in latest_version or version["number"] > latest_version[question_id]["number"]:
             latest_version[question_id] = version
 
-    wanted_groups: set[tuple[str, str, int]] = set()
+    group_kind = {vid: (v["spec"]["family"], json.dumps(v["spec"].get("constraints") or {}, sort_keys=True))
+                  for vid, v in versions.items() if v["question__type"] == QuestionType.PARAM}
+    wanted_groups: dict[tuple[str, str], set[int]] = {}
     for _attempt_id, _position, version_id, seed, *_rest in items:
-        version = versions[version_id]
-        if version["question__type"] == QuestionType.PARAM:
-            spec = version["spec"]
-            wanted_groups.add((spec["family"], json.dumps(spec.get("constraints") or {}, sort_keys=True), seed))
+        if version_id in group_kind:
+            wanted_groups.setdefault(group_kind[version_id], set()).add(seed)
     groups = _variant_groups(wanted_groups)
 
     out: dict[int, tuple[AssessmentStats, tuple[ItemInfo, ...]]] = {}
-    cells: dict[int, list[tuple[int, int, Any]]] = {aid: [] for aid in assessment_ids}
-    for row in items:
-        cells[assessment_of[row[0]]].append(row)
+    if len(assessment_ids) == 1:
+        cells: dict[int, list[tuple[Any, ...]]] = {assessment_ids[0]: items}
+    else:
+        cells = {aid: [] for aid in assessment_ids}
+        for row in items:
+            cells[assessment_of[row[0]]].append(row)
     for assessment_id in assessment_ids:
         question_ids = sorted(position_of[assessment_id], key=lambda q: (position_of[assessment_id][q], q))
         column_of = {q: j for j, q in enumerate(question_ids)}
@@ -182,22 +214,24 @@ def _matrices(assessment_ids: Sequence[int], population: Population
         chosen: list[list[tuple[int, ...] | None]] = [[None] * n for _ in range(m)]
         tags: list[list[tuple[str, ...]]] = [[()] * n for _ in range(m)]
         variant: list[list[str | None]] = [[None] * n for _ in range(m)]
-        for attempt_id, _position, version_id, seed, score, points, response, misconceptions in cells[assessment_id]:
-            version = versions[version_id]
-            i, j = rows_of[assessment_id][attempt_id], column_of[version["question_id"]]
-            max_points[j] = max(max_points[j], float(points))
+        kind_of = {vid: (v["question__type"], column_of.get(v["question_id"])) for vid, v in versions.items()}
+        row_of = rows_of[assessment_id]
+        for attempt_id, _position, version_id, seed, score, points, choice, choices, value, misconceptions \
+                in cells[assessment_id]:
+            qtype, j = kind_of[version_id]
+            i = row_of[attempt_id]
+            if points > max_points[j]:
+                max_points[j] = points
             if score is None:
                 continue  # not graded yet (an essay waiting for a person)
-            scores[i, j] = min(max(float(score), 0.0), 1.0)
-            qtype = version["question__type"]
+            scores[i, j] = min(max(score, 0.0), 1.0)
             if qtype in CHOICE_TYPES:
-                chosen[j][i] = _chosen(qtype, response)
-            if isinstance(misconceptions, list):
-                tags[j][i] = tuple(str(tag) for tag in misconceptions)
+                chosen[j][i] = _chosen(qtype, choice if qtype == QuestionType.SINGLE
+                                       else choices if qtype == QuestionType.MULTIPLE else value)
+            if misconceptions:
+                tags[j][i] = _tags(misconceptions)
             if qtype == QuestionType.PARAM:
-                spec = version["spec"]
-                variant[j][i] = groups[(spec["family"], json.dumps(spec.get("constraints") or {}, sort_keys=True),
-                                        seed)]
+                variant[j][i] = groups[(*group_kind[version_id], seed)]
         infos, columns = [], []
         for j, question_id in enumerate(question_ids):
             version = latest_version[question_id]

@@ -69,19 +69,26 @@ def test_the_selector_reads_the_attempts_as_they_are_stored(simulated: Assessmen
     for ours, theirs in zip(found.items, direct.items, strict=True):
         assert (ours.facility, ours.discrimination, ours.item_rest_r) == (
             theirs.facility, theirs.discrimination, theirs.item_rest_r)
-    # The choice item's options are read from the saved responses.
-    bad = next(item for item in found.items if item.key == BAD_ITEM)
-    chosen = choice_counts(simulated, BAD_ITEM)
-    assert {o.index: o.count for o in bad.options if o.count} == chosen
-
-
-def choice_counts(assessment: Assessment, bank_id: str) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for response in AttemptItem.objects.filter(attempt__assessment=assessment,
-                                               question_version__question__bank_id=bank_id
-                                               ).values_list("response", flat=True):
-        counts[response["choice"]] = counts.get(response["choice"], 0) + 1
-    return counts
+    # Every choice item's options (single, multiple, true/false) are read from the saved responses,
+    # and every item's misconception tags from the stored feedback.
+    for item in found.items:
+        rows = AttemptItem.objects.filter(attempt__assessment=simulated, question_version__question__bank_id=item.key)
+        qtype = Question.objects.get(bank_id=item.key).type
+        if qtype in ("single", "multiple", "truefalse"):
+            counts: dict[int, int] = {}
+            for response in rows.values_list("response", flat=True):
+                picked = ([response["choice"]] if qtype == "single" else response["choices"] if qtype == "multiple"
+                          else [0 if response["value"] else 1])
+                for index in picked:
+                    counts[index] = counts.get(index, 0) + 1
+            assert {o.index: o.count for o in item.options if o.count} == counts, item.key
+        tags: dict[str, int] = {}
+        for feedback in rows.values_list("feedback", flat=True):
+            for tag in set(feedback["misconceptions"]):
+                tags[tag] = tags.get(tag, 0) + 1
+        assert {m.tag: m.count for m in item.misconceptions} == tags, item.key
+    assert {q.type for q in Question.objects.filter(bank_id__in=bank_ids)} >= {"single", "multiple", "truefalse",
+                                                                                "numeric", "param"}
 
 
 def test_the_simulated_exam_s_planted_faults_are_flagged(course: Course, capsys: Any) -> None:
@@ -217,9 +224,12 @@ def test_the_csv_export(course: Course, simulated: Assessment) -> None:
     assert "Negative discrimination" in bad[10]
 
 
-def test_the_question_page_and_the_links(course: Course, simulated: Assessment) -> None:
+def test_the_question_page_and_the_links(course: Course, simulated: Assessment,
+                                         django_assert_max_num_queries: Any) -> None:
     client = login(make_member(course, Role.INSTRUCTOR))
-    response = client.get(reverse("instructor-question-analysis", args=[course.slug, UNFAIR_ITEM]))
+    client.get(reverse("instructor-question-analysis", args=[course.slug, UNFAIR_ITEM]))  # variant groups cached
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("instructor-question-analysis", args=[course.slug, UNFAIR_ITEM]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Simulated exam" in html and "Unfair variants" in html
