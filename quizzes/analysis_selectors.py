@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,8 @@ from quizzes.models import (
     QuestionType,
     QuestionVersion,
 )
+
+logger = logging.getLogger(__name__)
 
 Population = Literal["all", "first"]
 POPULATIONS: tuple[Population, ...] = ("all", "first")
@@ -122,7 +125,11 @@ def _variant_groups(wanted: dict[tuple[str, str], set[int]]) -> dict[tuple[str, 
         return f"quizzes:variant-groups:{hashlib.sha256(f'{family}|{constraints}'.encode()).hexdigest()[:32]}"
 
     keys = {kind: key(*kind) for kind in wanted}
-    cached = cache.get_many(list(keys.values()))
+    try:
+        cached = cache.get_many(list(keys.values())) if keys else {}
+    except Exception:  # a cache that is down: work them out (slower, never an error page)
+        logger.warning("variant groups' cache unavailable; working them out", exc_info=True)
+        cached = {}
     out: dict[tuple[str, str, int], str] = {}
     changed: dict[str, dict[int, str]] = {}
     for (family_name, constraints), seeds in wanted.items():
@@ -135,7 +142,10 @@ def _variant_groups(wanted: dict[tuple[str, str], set[int]]) -> dict[tuple[str, 
             changed[keys[(family_name, constraints)]] = known
         out.update({(family_name, constraints, seed): known[seed] for seed in seeds})
     if changed:
-        cache.set_many(changed, VARIANT_GROUP_SECONDS)
+        try:
+            cache.set_many(changed, VARIANT_GROUP_SECONDS)
+        except Exception:
+            logger.warning("variant groups not cached", exc_info=True)
     return out
 
 

@@ -244,3 +244,19 @@ def test_an_assessment_without_finished_attempts(course: Course) -> None:
     empty = make_assessment(course, ["conv-flip-kernel-04"], slug="empty")
     response = login(make_member(course, Role.INSTRUCTOR)).get(page_url(course, empty))
     assert response.status_code == 200 and "No finished attempts yet" in response.content.decode()
+
+
+def test_variant_groups_are_cached_and_a_cache_that_is_down_costs_only_time(simulated: Assessment, cache_down: None,
+                                                                             caplog: Any) -> None:
+    unfair = next(i for i in assessment_analysis(assessment=simulated).stats.items if i.key == UNFAIR_ITEM)
+    assert {g.group for g in unfair.variant_groups} == {"convolution", "correlation"}
+    assert "variant groups' cache unavailable" in caplog.text
+
+
+def test_variant_groups_come_from_the_cache_once_worked_out(simulated: Assessment, monkeypatch: Any) -> None:
+    from grader.problems import base
+
+    first = assessment_analysis(assessment=simulated).stats
+    monkeypatch.setattr(base.ProblemFamily, "generate", lambda *a, **k: pytest.fail("generated again"))
+    again = assessment_analysis(assessment=simulated).stats
+    assert [i.variant_groups for i in again.items] == [i.variant_groups for i in first.items]
