@@ -100,6 +100,14 @@ def test_an_instructor_finds_the_planted_faults(browser, live_server, simulated_
     text = open(download.path(), encoding="utf-8").read()
     assert BAD_ITEM in text and len(text.strip().splitlines()) == 1 + assessment.items.count()
 
+    # One question across assessments, from its link in the items table.
+    page.locator("table.analysis-items").get_by_role("link", name=UNFAIR_ITEM).click()
+    page.wait_for_url(f"**/questions/{UNFAIR_ITEM}/analysis/")
+    expect(page.locator("table.analysis-items tbody tr")).to_have_count(1)
+    expect(page.locator("table.analysis-items")).to_contain_text(words["unfair"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    page.screenshot(path=str(SCREENSHOTS / f"analysis-question-375-{lang}.png"), full_page=True)
+
     # Wide: the two charts side by side, for the report.
     wide = _page(browser, live_server, instructor, lang, 1280)
     wide.goto(f"{live_server.url}/instructor/courses/{course.slug}/assessments/{assessment.pk}/analysis/")
