@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,6 +22,7 @@ from grader.item_analysis import (
     ItemStats,
 )
 from quizzes.analysis_selectors import AssessmentAnalysis, ItemInfo, QuestionInAssessment
+from quizzes.bank.render import render_markdown
 from quizzes.models import QuestionType
 
 FLAG_WORDS = {
@@ -44,6 +46,14 @@ def decimal(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _inline_markdown(text: str) -> SafeString:
+    """An option's Markdown (maths included) as HTML, without its wrapping paragraph."""
+    html = render_markdown(text or "").strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return mark_safe(html)  # render_markdown escapes raw HTML
+
+
 def _option_label(info: ItemInfo, index: int) -> str:
     if info.qtype == QuestionType.TRUEFALSE:
         return _("True") if index == 0 else _("False")
@@ -61,7 +71,8 @@ def _item_row(number: int, info: ItemInfo, item: ItemStats) -> dict[str, Any]:
         "unanswered": item.unanswered,
         "options": [{
             "label": _option_label(info, option.index),
-            "text": info.option_texts[option.index] if option.index < len(info.option_texts) else "",
+            "text": _inline_markdown(info.option_texts[option.index]) if option.index < len(info.option_texts)
+            and info.qtype != QuestionType.TRUEFALSE else "",
             "correct": option.correct, "count": option.count, "frequency": percent(option.frequency),
             "mean_total": percent(option.mean_total), "upper": percent(option.upper_share, 0),
             "lower": percent(option.lower_share, 0),

@@ -197,6 +197,8 @@ def test_the_page_in_a_fixed_number_of_queries(course: Course, simulated: Assess
     assert html.count('<circle') == len(simulated.items.all())
     assert "Negative discrimination" in html and "Unfair variants" in html
     assert "kernel-not-flipped" in html and "convolution" in html
+    # Options are shown as the bank's Markdown renders them (maths as MathML), not as source.
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML"' in html and "$" not in html
 
 
 def test_the_page_in_chinese_and_a_bad_population(course: Course, simulated: Assessment) -> None:
