@@ -117,7 +117,7 @@ def _tags(text: str | None) -> tuple[str, ...]:
     return tuple(str(tag) for tag in values) if isinstance(values, list) else ()
 
 
-def _variant_groups(wanted: dict[tuple[str, str], set[int]]) -> dict[tuple[str, str, int], str]:
+def _variant_groups(wanted: dict[tuple[str, str], set[int]]) -> dict[tuple[str, str, int], str | None]:
     """(family, constraints as JSON) → the seeds asked for; answers (family, constraints, seed) →
     variant group. One cache entry per family and constraints holds every seed's group worked out so
     far (generating a variant takes milliseconds: a class's worth is seconds, done once)."""
@@ -130,15 +130,19 @@ def _variant_groups(wanted: dict[tuple[str, str], set[int]]) -> dict[tuple[str, 
     except Exception:  # a cache that is down: work them out (slower, never an error page)
         logger.warning("variant groups' cache unavailable; working them out", exc_info=True)
         cached = {}
-    out: dict[tuple[str, str, int], str] = {}
+    out: dict[tuple[str, str, int], str | None] = {}
     changed: dict[str, dict[int, str]] = {}
     for (family_name, constraints), seeds in wanted.items():
         known: dict[int, str] = dict(cached.get(keys[(family_name, constraints)]) or {})
         missing = seeds - known.keys()
         if missing:
-            family = get_family(family_name)
-            for seed in missing:
-                known[seed] = family.variant_group(family.generate(seed, json.loads(constraints) or None))
+            try:
+                family = get_family(family_name)
+                for seed in missing:
+                    known[seed] = family.variant_group(family.generate(seed, json.loads(constraints) or None))
+            except (KeyError, ValueError):  # a family renamed, or constraints it no longer takes
+                logger.warning("no variant groups for %s %s", family_name, constraints, exc_info=True)
+                continue
             changed[keys[(family_name, constraints)]] = known
         out.update({(family_name, constraints, seed): known[seed] for seed in seeds})
     if changed:
@@ -241,7 +245,7 @@ def _matrices(assessment_ids: Sequence[int], population: Population
             if misconceptions:
                 tags[j][i] = _tags(misconceptions)
             if qtype == QuestionType.PARAM:
-                variant[j][i] = groups[(*group_kind[version_id], seed)]
+                variant[j][i] = groups.get((*group_kind[version_id], seed))
         infos, columns = [], []
         for j, question_id in enumerate(question_ids):
             version = latest_version[question_id]

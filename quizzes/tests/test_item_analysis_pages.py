@@ -262,3 +262,13 @@ def test_variant_groups_come_from_the_cache_once_worked_out(simulated: Assessmen
     monkeypatch.setattr(base.ProblemFamily, "generate", lambda *a, **k: pytest.fail("generated again"))
     again = assessment_analysis(assessment=simulated).stats
     assert [i.variant_groups for i in again.items] == [i.variant_groups for i in first.items]
+
+
+def test_a_family_that_no_longer_exists_leaves_the_groups_out(simulated: Assessment, caplog: Any) -> None:
+    from quizzes.models import QuestionVersion
+
+    version = QuestionVersion.objects.get(question__bank_id=UNFAIR_ITEM)
+    version.spec = {**version.spec, "family": "renamed-family"}
+    version.save(update_fields=["spec"])
+    unfair = next(i for i in assessment_analysis(assessment=simulated).stats.items if i.key == UNFAIR_ITEM)
+    assert unfair.variant_groups == () and unfair.n == 60 and "no variant groups for renamed-family" in caplog.text
