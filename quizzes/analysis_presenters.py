@@ -78,7 +78,9 @@ def _item_row(number: int, info: ItemInfo, item: ItemStats) -> dict[str, Any]:
             "lower": percent(option.lower_share, 0),
             "top_group_distractor": option.drew_top_group,
         } for option in item.options],
-        "misconceptions": [{"tag": m.tag, "count": m.count, "frequency": percent(m.frequency)}
+        # A bank question's misconceptions without a tag are named by their message (course content).
+        "misconceptions": [{"tag": m.tag, "count": m.count, "frequency": percent(m.frequency),
+                            "lang": "" if info.qtype == QuestionType.PARAM else info.lang}
                            for m in item.misconceptions],
         "variant_groups": [{"group": g.group or _("(one kind only)"), "n": g.n, "facility": percent(g.facility)}
                            for g in item.variant_groups],
