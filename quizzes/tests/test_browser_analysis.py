@@ -80,6 +80,14 @@ def test_an_instructor_finds_the_planted_faults(browser, live_server, simulated_
     assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
     page.screenshot(path=str(SCREENSHOTS / f"analysis-375-{lang}.png"), full_page=True)
 
+    # An accessibility audit of the page (axe-core): no serious or critical violation.
+    from axe_playwright_python.sync_playwright import Axe
+
+    audit = Axe().run(page)
+    serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in audit.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == []
+
     # The unfair variant's groups, in its opened details.
     details = page.locator("details.item-details", has_text=UNFAIR_ITEM)
     expect(details).to_have_attribute("open", "")
