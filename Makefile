@@ -119,8 +119,10 @@ BENCH_CACHE_URL ?= redis://127.0.0.1:6379/9
 bench: $(VENV)/.test-deps
 	$(MANAGE) collectstatic --noinput -v0
 	$(BIN)/python -m grader.bench
+	$(BIN)/python -m grader.item_analysis_bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m labs.bench --prefetch $(NUMERIC_PREFETCH)
 	$(BIN)/python -m grader.sandbox.bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) $(BIN)/python -m quizzes.bench.item_analysis_page
 	$(BIN)/python -m dlcv_site.bench_stalled
 	for students in 500 2000; do \
 	    DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) \

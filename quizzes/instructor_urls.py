@@ -2,6 +2,7 @@
 
 from django.urls import URLPattern, path
 
+from quizzes import analysis_views
 from quizzes import instructor_views as views
 
 urlpatterns: list[URLPattern] = [
@@ -13,11 +14,17 @@ urlpatterns: list[URLPattern] = [
     path("bank/sync/<slug:bank_id>/resolve/", views.bank_conflict_resolve_view, name="instructor-bank-conflict-resolve"),
     path("bank/preview/", views.question_preview_api, name="instructor-question-preview"),
     path("questions/<slug:bank_id>/", views.question_detail, name="instructor-question"),
+    path("questions/<slug:bank_id>/analysis/", analysis_views.question_analysis_view,
+         name="instructor-question-analysis"),
     path("questions/<slug:bank_id>/edit/", views.question_edit, name="instructor-question-edit"),
     path("questions/<slug:bank_id>/source.md", views.question_download, name="instructor-question-download"),
     path("assessments/", views.assessment_list, name="instructor-assessments"),
     path("assessments/new/", views.assessment_new, name="instructor-assessment-new"),
     path("assessments/<int:assessment_id>/", views.assessment_detail, name="instructor-assessment"),
+    path("assessments/<int:assessment_id>/analysis/", analysis_views.assessment_analysis_view,
+         name="instructor-assessment-analysis"),
+    path("assessments/<int:assessment_id>/analysis.csv", analysis_views.assessment_analysis_csv_view,
+         name="instructor-assessment-analysis-csv"),
     path("assessments/<int:assessment_id>/items/", views.assessment_item_add_view,
          name="instructor-assessment-item-add"),
     path("assessments/<int:assessment_id>/items/<int:item_id>/move/", views.assessment_item_move_view,

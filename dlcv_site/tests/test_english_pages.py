@@ -527,6 +527,9 @@ def _build_instructor_pages(world: World) -> None:
         "lab statistics": reverse("instructor-lab-stats", args=[slug, NUMERIC_LAB]),
         "grading queue": reverse("instructor-grading-queue", args=[slug]),
         "grading item": reverse("instructor-grading-item", args=[slug, world.ids["grading_item"]]),
+        "item analysis (exam)": reverse("instructor-assessment-analysis", args=[slug, exam_id]),
+        "item analysis (practice, first attempts)": reverse("instructor-assessment-analysis", args=[
+            slug, Attempt.objects.get(pk=world.ids["practice_attempt"]).assessment_id]) + "?population=first",
         "a student's attempt, read by staff": reverse("attempt", args=[world.ids["practice_attempt"]]),
         "a student's graded lab submission, read by staff": reverse(
             "submission-page", args=[world.ids["numeric_submission"]]),
@@ -534,6 +537,7 @@ def _build_instructor_pages(world: World) -> None:
     for qtype, bank_id in QUESTIONS.items():
         pages[f"question detail ({qtype})"] = reverse("instructor-question", args=[slug, bank_id])
         pages[f"question editor ({qtype})"] = reverse("instructor-question-edit", args=[slug, bank_id])
+        pages[f"question across assessments ({qtype})"] = reverse("instructor-question-analysis", args=[slug, bank_id])
         pages[f"new question ({qtype})"] = reverse("instructor-question-new", args=[slug]) + f"?type={qtype}"
     world.pages.update(pages)
     world.staff_pages.update(pages)

@@ -266,6 +266,10 @@ def compare_cells(given: list[list[Any]], expected: list[list[Any]], tol: Tolera
     ]
 
 
+#: The parameters that name a variant's kind, in order of preference (:meth:`ProblemFamily.variant_group`).
+VARIANT_KEYS = ("variant", "kind", "mode", "method", "optimizer", "filter", "topic")
+
+
 # --------------------------------------------------------------------------- the family
 
 
@@ -448,6 +452,16 @@ class ProblemFamily(ABC):
                 best, best_bad = params, bad
         assert best is not None
         return best
+
+    def variant_group(self, params: Params) -> str:
+        """Which kind of variant ``params`` is, for comparing variants' difficulty (item analysis):
+        the value of its first categorical parameter among :attr:`VARIANT_KEYS` (e.g. a
+        convolution's ``mode``), empty when it has none. Families may override it."""
+        for key in VARIANT_KEYS:
+            value = params.get(key)
+            if isinstance(value, str):
+                return value
+        return ""
 
     def alternatives(self, params: Params) -> dict[str, Response]:
         """Each applicable misconception's answers (tag → part → value)."""

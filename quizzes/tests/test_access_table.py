@@ -469,6 +469,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         effect=_released,
         goes_to=_builder("#results")),
     ("instructor-grading-queue", "GET"): Endpoint(lambda w: _i("instructor-grading-queue", w)),
+    ("instructor-assessment-analysis", "GET"): Endpoint(lambda w: _i("instructor-assessment-analysis", w, w.draft.pk)),
+    ("instructor-assessment-analysis-csv", "GET"): Endpoint(
+        lambda w: _i("instructor-assessment-analysis-csv", w, w.draft.pk)),
+    ("instructor-question-analysis", "GET"): Endpoint(lambda w: _i("instructor-question-analysis", w, SINGLE)),
     ("instructor-grading-item", "GET"): Endpoint(lambda w: _i("instructor-grading-item", w, w.exam_essay.pk)),
     ("instructor-grading-item", "POST"): Endpoint(
         lambda w: _i("instructor-grading-item", w, w.exam_essay.pk), data=lambda w: {"points": 1, "comment": "Fair."},
@@ -529,6 +533,9 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-assessment-extension", "POST"):       (LOGIN,   403,  403,      302,  302,      404,        302),
     ("instructor-assessment-release", "POST"):         (LOGIN,   403,  403,      302,  302,      404,        302),
     ("instructor-grading-queue", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-assessment-analysis", "GET"):         (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-assessment-analysis-csv", "GET"):     (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-question-analysis", "GET"):           (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-item", "GET"):                (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-item", "POST"):               (LOGIN,   403,  403,      302,  302,      404,        302),
 }  # fmt: skip
@@ -560,6 +567,12 @@ ENDPOINTS.update({
     ("instructor-grading-item[via own course]", "POST"): Endpoint(
         lambda w: _i("instructor-grading-item", w, w.exam_essay.pk, slug=w.other_course.slug),
         data=lambda w: {"points": 1, "comment": "Fair."}),
+    ("instructor-assessment-analysis[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-assessment-analysis", w, w.draft.pk, slug=w.other_course.slug)),
+    ("instructor-assessment-analysis-csv[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-assessment-analysis-csv", w, w.draft.pk, slug=w.other_course.slug)),
+    ("instructor-assessment-analysis[other course's]", "GET"): Endpoint(
+        lambda w: _i("instructor-assessment-analysis", w, w.other_exam.pk)),
     ("instructor-question[via own course]", "GET"): Endpoint(
         lambda w: _i("instructor-question", w, SINGLE, slug=w.other_course.slug)),
     ("instructor-assessment[other course's]", "GET"): Endpoint(
@@ -618,10 +631,13 @@ MISMATCHED_IDS: list[tuple[str, str, str, int]] = [
     ("instructor-assessment-release[via own course]", "POST", "other-instructor", 404),
     ("instructor-grading-item[via own course]", "GET", "other-instructor", 404),
     ("instructor-grading-item[via own course]", "POST", "other-instructor", 404),
+    ("instructor-assessment-analysis[via own course]", "GET", "other-instructor", 404),
+    ("instructor-assessment-analysis-csv[via own course]", "GET", "other-instructor", 404),
     ("instructor-question[via own course]", "GET", "other-instructor", 200),  # the bank is shared by all courses
     # This course's staff, with the other course's objects or objects that are not what the page is for.
     ("instructor-assessment[other course's]", "GET", "instructor", 404),
     ("instructor-assessment[other course's]", "GET", "ta", 404),
+    ("instructor-assessment-analysis[other course's]", "GET", "instructor", 404),
     ("instructor-assessment-release[other course's]", "POST", "instructor", 404),
     ("instructor-grading-item[other course's]", "GET", "instructor", 404),
     ("instructor-grading-item[other course's]", "POST", "instructor", 404),
