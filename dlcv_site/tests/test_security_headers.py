@@ -58,7 +58,9 @@ HTTPS_SETTINGS = ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_PROXY_SS
 def _settings_with(tmp_path: Path, **env: str) -> dict[str, Any]:
     probe = ("import django, json; django.setup(); from django.conf import settings as s; "
              f"print(json.dumps({{name: getattr(s, name) for name in {HTTPS_SETTINGS!r}}}))")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_") and not k.endswith("COOKIE_SECURE")}
+    # Not the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE either (a deployment never sets it; check --deploy warns).
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_") and not k.endswith("COOKIE_SECURE")
+               and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environ.update(DJANGO_SETTINGS_MODULE="dlcv_site.settings", DLCV_VAR_DIR=str(tmp_path / "var"), **env)
     out = subprocess.run([sys.executable, "-c", probe], cwd=conftest.PROJECT_DIR, env=environ, capture_output=True,
                          text=True, check=True)
@@ -79,7 +81,9 @@ def test_one_setting_switches_https_hardening_on(tmp_path: Path) -> None:
 
 def test_djangos_deployment_check_passes_with_the_switch_on(tmp_path: Path) -> None:
     """Only HSTS for subdomains and the preload list are left to the deployment to decide."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_") and not k.endswith("COOKIE_SECURE")}
+    # Not the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE either (a deployment never sets it; check --deploy warns).
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_") and not k.endswith("COOKIE_SECURE")
+               and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environ.update(DLCV_VAR_DIR=str(tmp_path / "var"), SECURE_HTTPS="1", SECRET_KEY=secrets.token_urlsafe(50))
     out = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=conftest.PROJECT_DIR, env=environ,
                          capture_output=True, text=True)
