@@ -174,7 +174,7 @@ LOGOUT_REDIRECT_URL = "login"
 # --- email (invitations, password resets: accounts/services/invitations.py) ----------------------
 # EMAIL_URL: smtp://user:password@host:587/?tls=True (dj-email-url). Unset: each message is written
 # as a file under var/mail/ (Django's file backend; `make run` says where).
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_BACKEND = "accounts.mail.FilePerMessageBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 if os.environ.get("EMAIL_URL"):
     globals().update({k: v for k, v in dj_email_url.parse(os.environ["EMAIL_URL"]).items() if v is not None})

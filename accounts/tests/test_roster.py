@@ -218,3 +218,17 @@ def test_password_reset_mails_a_link_also_to_an_invited_account(client) -> None:
                                                     "new_password2": "another-long-phrase-7"})
     assert done.status_code == 302
     assert User.objects.get(student_number="r11000002").check_password("another-long-phrase-7")
+
+
+@pytest.mark.django_db
+def test_the_embedded_backend_writes_one_file_per_message(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_BACKEND = "accounts.mail.FilePerMessageBackend"
+    settings.EMAIL_FILE_PATH = tmp_path
+    course = make_course("dlcv")
+    apply(course, REGISTRAR)
+    ids = list(User.objects.filter(student_number__isnull=False).values_list("pk", flat=True))
+    assert invitations_send(user_ids=ids, course_id=course.pk, base_url="http://testserver/") == 3
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == 3
+    assert {next(a for a in ("ming", "hua", "ta") if f"-{a}@example.edu-" in f.name) for f in files} == {"ming", "hua", "ta"}
+    assert all("/accounts/invitation/" in f.read_text() for f in files)
