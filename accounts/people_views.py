@@ -19,6 +19,7 @@ from accounts.forms import CourseForm, JoinForm, RosterApplyForm, RosterUploadFo
 from accounts.models import STAFF_ROLES, Enrollment, Role, TeachingSection, User
 from accounts.presenters import roster_plan_view
 from accounts.roster import RosterFileError, roster_read_csv
+from accounts.selectors import user_sees_instructor_link
 from accounts.services.courses import (
     course_create_by,
     course_join,
@@ -56,7 +57,7 @@ def course_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Course created: %(course)s.") % {"course": course})
             return redirect("instructor-course", course_slug=course.slug)
-    return render(request, "accounts/course_new.html", {"form": form})
+    return render(request, "accounts/course_new.html", {"form": form, "is_course_staff": True})
 
 
 @login_required
@@ -65,7 +66,7 @@ def roster_import(request: HttpRequest, course_slug: str) -> HttpResponse:
     """GET: the upload form. POST with a file: its preview (nothing written). POST "apply" with the
     previewed text: the same file applied, in one transaction."""
     course = course_get_for_instructor(user=request.user, course_slug=course_slug)
-    context: dict[str, object] = {"course": course, "form": RosterUploadForm()}
+    context: dict[str, object] = {"course": course, "form": RosterUploadForm(), "is_course_staff": True}
     if request.method == "POST":
         if "apply" in request.POST:
             apply_form = RosterApplyForm(request.POST)
@@ -108,7 +109,7 @@ def _staff_context(course, form: StaffAddForm) -> dict[str, object]:  # type: ig
     sections: dict[int, list[str]] = {}
     for row in TeachingSection.objects.filter(course=course).order_by("section"):
         sections.setdefault(row.user_id, []).append(row.section)
-    return {"course": course, "form": form, "join_code": course.join_code,
+    return {"course": course, "form": form, "join_code": course.join_code, "is_course_staff": True,
             "staff": [{"enrollment": e, "is_ta": e.role == Role.TA, "sections": ", ".join(sections.get(e.user_id, []))}
                       for e in staff]}
 
@@ -191,7 +192,8 @@ def join(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("You are in %(course)s.") % {"course": course})
             return redirect("course-dashboard", course_slug=course.slug)
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/join.html", {"form": form}, status=status)
+    return render(request, "accounts/join.html",
+                  {"form": form, "is_course_staff": user_sees_instructor_link(user=request.user)}, status=status)
 
 
 class InvitationAcceptView(auth_views.PasswordResetConfirmView):

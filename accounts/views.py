@@ -24,7 +24,8 @@ def instructor_home(request: HttpRequest) -> HttpResponse:
     if not (user_is_course_staff(user=request.user) or may_create_course):
         raise PermissionDenied("Instructor pages are for a course's instructors and TAs.")
     return render(request, "accounts/instructor_home.html",
-                  {"courses": courses_taught_by(user=request.user), "may_create_course": may_create_course})
+                  {"courses": courses_taught_by(user=request.user), "may_create_course": may_create_course,
+                   "is_course_staff": True})
 
 
 @login_required
@@ -35,4 +36,4 @@ def instructor_course(request: HttpRequest, course_slug: str) -> HttpResponse:
     roster = Enrollment.objects.filter(course=course).select_related("user").order_by("role", "section",
                                                                                       "user__username")
     return render(request, "accounts/instructor_course.html",
-                  {"course": course, "roster": roster, "is_instructor": role == Role.INSTRUCTOR})
+                  {"course": course, "roster": roster, "is_instructor": role == Role.INSTRUCTOR, "is_course_staff": True})
