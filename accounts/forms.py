@@ -18,7 +18,8 @@ class CourseForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     term = forms.CharField(label=_("Term"), max_length=50, required=False)
     time_zone = forms.ChoiceField(label=_("Time zone"), initial="Asia/Taipei")
-    language = forms.ChoiceField(label=_("Language of its emails"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=_("Language of its emails"),
+                                 choices=[("zh-hant", _("Traditional Chinese")), ("en", _("English"))])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
