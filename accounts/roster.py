@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 
-MAX_ROSTER_BYTES = 5 * 1024 * 1024  # far above a class of 10,000 (about 100 bytes a row)
+# About 10,000 students (some 100 bytes a row); under DATA_UPLOAD_MAX_MEMORY_SIZE (2 MB), which the
+# preview's "apply" form (the file's text, sent back as a multipart field) must pass.
+MAX_ROSTER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)

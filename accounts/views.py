@@ -14,7 +14,9 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/home.html",
-        {"enrollments": enrollments, "is_course_staff": user_is_course_staff(user=request.user)},
+        {"enrollments": enrollments,
+         # Course creators without a course yet still need the way to "New course".
+         "is_course_staff": user_is_course_staff(user=request.user) or request.user.has_perm("accounts.create_course")},
     )
 
 

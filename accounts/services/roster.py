@@ -7,7 +7,8 @@ time. The rules:
 * A member is found by the roster's key through a :class:`UserMatcher` (the CSV import: the student
   number; the LMS, later: the platform's ``sub``). Someone the roster names who has no account gets
   one without a password, and an invitation to set one (``accounts.services.invitations``).
-* Names, emails, roles and sections follow the roster.
+* Roles and sections follow the roster; names and emails too, until the account's owner has set a
+  password (then they are the owner's: a roster cannot send their password resets elsewhere).
 * A *student* this source brought in (``Enrollment.source``) whom the roster no longer lists is
   dropped: the enrolment becomes a ``DroppedEnrollment`` (the course disappears from their pages;
   their attempts and submissions stay). Staff and students who came another way (a join code,
@@ -81,11 +82,19 @@ class StudentNumberMatcher:
                     password=make_password(None))
 
     def user_update(self, user: User, entry: RosterEntry) -> list[str]:
+        """The student number always; the name and email only while the account has no password yet:
+        once someone has set one, the account is theirs (a roster must not redirect its password
+        resets to another address)."""
         changed: list[str] = []
-        for name, value in (("student_number", entry.key), ("display_name", entry.name), ("email", entry.email)):
+        fields = [("student_number", entry.key)]
+        if not user.has_usable_password():
+            fields += [("display_name", entry.name), ("email", entry.email)]
+        for name, value in fields:
             if value and getattr(user, name) != value:
                 setattr(user, name, value)
                 changed.append(name)
+        if "email" in changed:
+            user.invited_at = None  # the invitation goes to the corrected address
         return changed
 
 
@@ -181,7 +190,8 @@ def roster_apply(*, course: Course, entries: list[RosterEntry], matcher: UserMat
     created = User.objects.bulk_create([matcher.user_new(change.entry) for change in plan.new if change.user is None])
     created_by_key = {user.username: user for user in created}
     if plan._user_updates:
-        fields = sorted({name for _user, names in plan._user_updates.values() for name in names})
+        fields = sorted({name for _user, names in plan._user_updates.values() for name in names}
+                        | {"invited_at"})
         User.objects.bulk_update([user for user, _names in plan._user_updates.values()], fields, batch_size=500)
 
     joining = [(change.user or created_by_key[change.entry.key], change.entry) for change in plan.new + plan.restored]

@@ -169,13 +169,28 @@ def test_a_problem_writes_nothing() -> None:
 
 
 @pytest.mark.django_db
-def test_an_account_named_by_its_student_number_is_adopted() -> None:
+def test_an_account_named_by_its_student_number_is_adopted_but_keeps_its_email() -> None:
     course = make_course("dlcv")
-    existing = make_user("r11000001")
+    existing = make_user("r11000001", email="own@example.org", display_name="Own name")
     plan = apply(course, REGISTRAR)
     assert len(plan.new) == 3 and plan.new[0].user == existing
     existing.refresh_from_db()
     assert existing.student_number == "r11000001" and existing.has_usable_password()
+    # The account has a password: its owner's email and name stay (no reset sent elsewhere).
+    assert (existing.email, existing.display_name) == ("own@example.org", "Own name")
+
+
+@pytest.mark.django_db
+def test_a_corrected_email_before_the_password_is_set_gets_a_new_invitation() -> None:
+    course = make_course("dlcv")
+    invited: list[int] = []
+    apply(course, REGISTRAR)
+    ming = User.objects.get(student_number="r11000001")
+    invitations_send(user_ids=[ming.pk], course_id=course.pk, base_url="http://testserver/")
+    plan = apply(course, REGISTRAR.replace("ming@example.edu", "ming@students.example.edu"), invited)
+    assert [(c.entry.key, c.fields) for c in plan.updated] == [("r11000001", ("email",))]
+    ming.refresh_from_db()
+    assert ming.email == "ming@students.example.edu" and ming.invited_at is None
 
 
 @pytest.mark.django_db
