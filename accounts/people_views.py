@@ -29,7 +29,7 @@ from accounts.services.courses import (
     course_staff_add,
     teaching_sections_set,
 )
-from accounts.services.invitations import invitations_send
+from accounts.services.invitations import invitations_enqueue
 from accounts.services.roster import RosterRefused, StudentNumberMatcher, roster_apply, roster_plan
 from dlcv_site.errors import InvalidInput, ServiceError
 
@@ -40,7 +40,7 @@ def _inviter(request: HttpRequest, course_id: int | None):  # type: ignore[no-un
 
 
 def _invite(user_ids: list[int], *, course_id: int | None, base_url: str) -> None:
-    invitations_send(user_ids=user_ids, course_id=course_id, base_url=base_url)
+    invitations_enqueue(user_ids, course_id=course_id, base_url=base_url)
 
 
 @login_required

@@ -4,6 +4,9 @@ it expires after ``PASSWORD_RESET_TIMEOUT`` and stops working once a password is
 
 from __future__ import annotations
 
+import logging
+
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -13,8 +16,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from kombu.exceptions import KombuError
 
 from accounts.models import Course, User
+
+logger = logging.getLogger(__name__)
+
+SEND_INVITATIONS_TASK = "accounts.send_invitations"
+#: Invitations per task: each task's mail goes out on one connection, well inside its time limit.
+INVITATIONS_PER_TASK = 100
 
 
 def invitation_link(*, user: User, base_url: str) -> str:
@@ -45,3 +55,15 @@ def invitations_send(*, user_ids: list[int], course_id: int | None, base_url: st
     get_connection().send_messages(messages)  # one connection for all (an SMTP server's session)
     User.objects.filter(pk__in=[user.pk for user in invited]).update(invited_at=timezone.now())
     return len(invited)
+
+
+def invitations_enqueue(user_ids: list[int], *, course_id: int | None, base_url: str) -> None:
+    """Send the invitations through the broker (``accounts.tasks``), by task name, in chunks. Call
+    it once committed. A broker failure is logged; importing the same roster again sends what is
+    missing (``roster_apply`` offers every member still uninvited)."""
+    try:
+        for start in range(0, len(user_ids), INVITATIONS_PER_TASK):
+            current_app.send_task(SEND_INVITATIONS_TASK,
+                                  args=[user_ids[start:start + INVITATIONS_PER_TASK], course_id, base_url])
+    except (KombuError, OSError):
+        logger.exception("could not enqueue invitations for %s accounts", len(user_ids))

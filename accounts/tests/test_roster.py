@@ -247,3 +247,25 @@ def test_the_embedded_backend_writes_one_file_per_message(settings, tmp_path) ->
     assert len(files) == 3
     assert {next(a for a in ("ming", "hua", "ta") if f"-{a}@example.edu-" in f.name) for f in files} == {"ming", "hua", "ta"}
     assert all("/accounts/invitation/" in f.read_text() for f in files)
+
+
+@pytest.mark.django_db
+def test_the_import_page_mails_invitations_through_the_broker_once(
+        client, monkeypatch, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from celery import current_app
+
+    from accounts.tasks import send_invitations
+
+    course = make_course("dlcv")
+    client.force_login(make_member(course, Role.INSTRUCTOR, username="prof"))
+    sent: list[tuple[str, list]] = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, **kw: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/instructor/courses/{course.slug}/roster/import/",
+                               {"apply": "1", "filename": "r.csv", "content": REGISTRAR})
+    assert response.status_code == 302
+    new_ids = sorted(User.objects.filter(student_number__isnull=False).values_list("pk", flat=True))
+    assert sent == [("accounts.send_invitations", [new_ids, course.pk, "http://testserver/"])]
+    assert mail.outbox == []  # nothing mailed inside the request
+    assert send_invitations(*sent[0][1]) == 3 and len(mail.outbox) == 3
+    assert send_invitations(*sent[0][1]) == 0 and len(mail.outbox) == 3  # a redelivered message sends nothing
