@@ -42,6 +42,7 @@ class RosterApplyForm(forms.Form):
 
     filename = forms.CharField(max_length=255)
     content = forms.CharField(max_length=MAX_ROSTER_BYTES, strip=False)
+    fingerprint = forms.CharField(max_length=64, required=False)  # the preview's plan (RosterPlan.fingerprint)
 
 
 class StaffAddForm(forms.Form):

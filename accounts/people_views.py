@@ -30,7 +30,13 @@ from accounts.services.courses import (
     teaching_sections_set,
 )
 from accounts.services.invitations import invitations_enqueue
-from accounts.services.roster import RosterRefused, StudentNumberMatcher, roster_apply, roster_plan
+from accounts.services.roster import (
+    RosterChanged,
+    RosterRefused,
+    StudentNumberMatcher,
+    roster_apply,
+    roster_plan,
+)
 from dlcv_site.errors import InvalidInput, ServiceError
 
 
@@ -74,6 +80,7 @@ def roster_import(request: HttpRequest, course_slug: str) -> HttpResponse:
                 return render(request, "accounts/roster_import.html", context, status=400)
             filename = apply_form.cleaned_data["filename"]
             data = apply_form.cleaned_data["content"].encode()
+            expected = apply_form.cleaned_data["fingerprint"] or None
         else:
             upload_form = RosterUploadForm(request.POST, request.FILES)
             context["form"] = upload_form
@@ -85,12 +92,16 @@ def roster_import(request: HttpRequest, course_slug: str) -> HttpResponse:
         try:
             entries = roster_read_csv(data=data, filename=filename)
             if "apply" in request.POST:
-                plan = roster_apply(course=course, entries=entries, matcher=matcher,
-                                    on_invite=_inviter(request, course.pk))
-                summary = plan.summary()
-                messages.success(request, _("Roster applied: %(new)s new, %(restored)s restored, %(updated)s "
-                                            "updated, %(dropped)s dropped, %(unchanged)s unchanged.") % summary)
-                return redirect("instructor-course", course_slug=course.slug)
+                try:
+                    plan = roster_apply(course=course, entries=entries, matcher=matcher,
+                                        on_invite=_inviter(request, course.pk), expected_fingerprint=expected)
+                except RosterChanged as exc:
+                    messages.warning(request, exc.message)  # the new preview follows
+                else:
+                    summary = plan.summary()
+                    messages.success(request, _("Roster applied: %(new)s new, %(restored)s restored, %(updated)s "
+                                                "updated, %(dropped)s dropped, %(unchanged)s unchanged.") % summary)
+                    return redirect("instructor-course", course_slug=course.slug)
             plan = roster_plan(course=course, entries=entries, matcher=matcher)
             if plan.errors:
                 raise RosterRefused(plan.errors)
@@ -98,8 +109,8 @@ def roster_import(request: HttpRequest, course_slug: str) -> HttpResponse:
             context["errors"] = exc.errors
             return render(request, "accounts/roster_import.html", context, status=400)
         context.update(preview=roster_plan_view(plan),
-                       apply_form=RosterApplyForm(initial={"filename": filename,
-                                                           "content": data.decode("utf-8-sig")}))
+                       apply_form=RosterApplyForm(initial={"filename": filename, "content": data.decode("utf-8-sig"),
+                                                           "fingerprint": plan.fingerprint()}))
     return render(request, "accounts/roster_import.html", context)
 
 

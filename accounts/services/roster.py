@@ -17,6 +17,7 @@ time. The rules:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -121,6 +122,14 @@ class RosterPlan:
     def changes(self) -> int:
         return len(self.new) + len(self.restored) + len(self.updated) + len(self.dropped)
 
+    def fingerprint(self) -> str:
+        """What this plan would do, in a short digest: the preview's, checked again at apply."""
+        parts = [f"new:{c.entry.key}:{c.entry.role}:{c.entry.section}" for c in self.new]
+        parts += [f"restored:{c.entry.key}" for c in self.restored]
+        parts += [f"updated:{c.entry.key}:{','.join(c.fields)}" for c in self.updated]
+        parts += [f"dropped:{e.user_id}" for e in self.dropped]
+        return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:32]
+
     def summary(self) -> dict[str, int]:
         return {"new": len(self.new), "restored": len(self.restored), "updated": len(self.updated),
                 "dropped": len(self.dropped), "unchanged": self.unchanged}
@@ -164,6 +173,12 @@ def roster_plan(*, course: Course, entries: list[RosterEntry], matcher: UserMatc
     return plan
 
 
+class RosterChanged(ServiceError):
+    """The course's roster changed between the preview and the apply: nothing was written."""
+
+    code = "roster_changed"
+
+
 class RosterRefused(ServiceError):
     """The roster cannot be applied as it is (``errors``: "file:line: …"); nothing was written."""
 
@@ -177,14 +192,18 @@ class RosterRefused(ServiceError):
 @transaction.atomic
 def roster_apply(*, course: Course, entries: list[RosterEntry], matcher: UserMatcher,
                  source: str = EnrollmentSource.ROSTER,
-                 on_invite: Callable[[list[int]], None] | None = None) -> RosterPlan:
+                 on_invite: Callable[[list[int]], None] | None = None,
+                 expected_fingerprint: str | None = None) -> RosterPlan:
     """Make the course's roster what ``entries`` say (see the module's rules); the plan it carried
     out. All or nothing: a problem raises :class:`RosterRefused` and writes nothing. ``on_invite``
-    gets, once committed, the ids of the listed accounts that have no password and were never invited."""
+    gets, once committed, the ids of the course's accounts that have no password and were never invited.
+    With ``expected_fingerprint`` (the preview's), a plan that differs raises :class:`RosterChanged`."""
     Course.objects.select_for_update().filter(pk=course.pk).first()  # one import of a course at a time
     plan = roster_plan(course=course, entries=entries, matcher=matcher, source=source)
     if plan.errors:
         raise RosterRefused(plan.errors)
+    if expected_fingerprint is not None and plan.fingerprint() != expected_fingerprint:
+        raise RosterChanged(_("The course's roster changed since this preview; check the new preview."))
     now = timezone.now()
 
     created = User.objects.bulk_create([matcher.user_new(change.entry) for change in plan.new if change.user is None])
@@ -230,5 +249,5 @@ def roster_apply(*, course: Course, entries: list[RosterEntry], matcher: UserMat
     return plan
 
 
-__all__ = ["RosterChange", "RosterFileError", "RosterPlan", "RosterRefused", "StudentNumberMatcher", "UserMatcher",
+__all__ = ["RosterChange", "RosterChanged", "RosterFileError", "RosterPlan", "RosterRefused", "StudentNumberMatcher", "UserMatcher",
            "roster_apply", "roster_plan"]

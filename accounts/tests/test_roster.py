@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 from django.utils import timezone
 
@@ -269,3 +270,25 @@ def test_the_import_page_mails_invitations_through_the_broker_once(
     assert mail.outbox == []  # nothing mailed inside the request
     assert send_invitations(*sent[0][1]) == 3 and len(mail.outbox) == 3
     assert send_invitations(*sent[0][1]) == 0 and len(mail.outbox) == 3  # a redelivered message sends nothing
+
+
+@pytest.mark.django_db
+def test_applying_a_preview_the_roster_has_outrun_writes_nothing_and_previews_again(client) -> None:  # type: ignore[no-untyped-def]
+    course = make_course("dlcv")
+    client.force_login(make_member(course, Role.INSTRUCTOR, username="prof"))
+    url = f"/instructor/courses/{course.slug}/roster/import/"
+    preview = client.post(url, {"file": SimpleUploadedFile("r.csv", REGISTRAR.encode())})
+    fingerprint = preview.context["apply_form"].initial["fingerprint"]
+    assert preview.context["preview"]["summary"]["new"] == 3
+    apply(course, REGISTRAR.replace("r11000003,陳助教,ta@example.edu,TA,\n", ""))  # someone else, meanwhile
+    before = list(Enrollment.objects.order_by("pk").values_list("user_id", "role", "section"))
+    again = client.post(url, {"apply": "1", "filename": "r.csv", "content": REGISTRAR, "fingerprint": fingerprint})
+    assert again.status_code == 200
+    assert "changed since this preview" in again.content.decode()
+    assert again.context["preview"]["summary"] == {"new": 1, "restored": 0, "updated": 0, "dropped": 0,
+                                                   "unchanged": 2}
+    assert list(Enrollment.objects.order_by("pk").values_list("user_id", "role", "section")) == before
+    fresh = again.context["apply_form"].initial["fingerprint"]
+    assert client.post(url, {"apply": "1", "filename": "r.csv", "content": REGISTRAR,
+                             "fingerprint": fresh}).status_code == 302
+    assert Enrollment.objects.filter(course=course).count() == 4
