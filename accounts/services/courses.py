@@ -65,7 +65,10 @@ def course_staff_add(*, course: Course, username: str, email: str, name: str, ro
             invited = [user.pk]
             transaction.on_commit(lambda: on_invite(invited))
     DroppedEnrollment.objects.filter(course=course, user=user).delete()
-    user_enroll(user=user, course=course, role=role)
+    enrollment = user_enroll(user=user, course=course, role=role)
+    if enrollment.source != EnrollmentSource.MANUAL:  # by hand now: a roster keeps this role
+        enrollment.source = EnrollmentSource.MANUAL
+        enrollment.save(update_fields=["source"])
     return user, created
 
 

@@ -7,7 +7,7 @@ time. The rules:
 * A member is found by the roster's key through a :class:`UserMatcher` (the CSV import: the student
   number; the LMS, later: the platform's ``sub``). Someone the roster names who has no account gets
   one without a password, and an invitation to set one (``accounts.services.invitations``).
-* Roles and sections follow the roster; names and emails too, until the account's owner has set a
+* Roles and sections follow the roster (except the role of staff an instructor added by hand); names and emails too, until the account's owner has set a
   password (then they are the owner's: a roster cannot send their password resets elsewhere).
 * A *student* this source brought in (``Enrollment.source``) whom the roster no longer lists is
   dropped: the enrolment becomes a ``DroppedEnrollment`` (the course disappears from their pages;
@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Course, DroppedEnrollment, Enrollment, EnrollmentSource, Role, User
+from accounts.models import STAFF_ROLES, Course, DroppedEnrollment, Enrollment, EnrollmentSource, Role, User
 from accounts.roster import RosterEntry, RosterFileError
 from accounts.selectors import nav_staff_forget
 from dlcv_site.errors import ServiceError
@@ -156,8 +156,10 @@ def roster_plan(*, course: Course, entries: list[RosterEntry], matcher: UserMatc
         if enrollment is None:
             (plan.restored if user.pk in dropped_ids else plan.new).append(RosterChange(entry=entry, user=user))
             continue
+        # Staff an instructor added by hand keep their role (a registrar lists a TA as a student).
+        keeps_role = enrollment.role in STAFF_ROLES and enrollment.source == EnrollmentSource.MANUAL
         enrollment_fields = [name for name, value in (("role", entry.role), ("section", entry.section))
-                             if getattr(enrollment, name) != value]
+                             if getattr(enrollment, name) != value and not (name == "role" and keeps_role)]
         if enrollment.role == Role.STUDENT and enrollment.source != source:
             enrollment_fields.append("source")  # the roster takes over a student who joined another way
         if enrollment_fields:
@@ -214,6 +216,8 @@ def roster_apply(*, course: Course, entries: list[RosterEntry], matcher: UserMat
         User.objects.bulk_update([user for user, _names in plan._user_updates.values()], fields, batch_size=500)
 
     joining = [(change.user or created_by_key[change.entry.key], change.entry) for change in plan.new + plan.restored]
+    changed_fields = {change.entry.key: change.fields for change in plan.updated}
+    plan_fields = {enrollment.pk: changed_fields.get(entry.key, ()) for enrollment, entry in plan._enrollment_updates}
     Enrollment.objects.bulk_create([
         Enrollment(user=user, course=course, role=entry.role, section=entry.section, source=source)
         for user, entry in joining
@@ -221,8 +225,10 @@ def roster_apply(*, course: Course, entries: list[RosterEntry], matcher: UserMat
     if plan.restored:
         DroppedEnrollment.objects.filter(course=course, user__in=[c.user for c in plan.restored]).delete()
     for enrollment, entry in plan._enrollment_updates:
-        enrollment.role, enrollment.section = entry.role, entry.section
-        if entry.role == Role.STUDENT:
+        enrollment.section = entry.section
+        if "role" in plan_fields[enrollment.pk]:
+            enrollment.role = entry.role
+        if enrollment.role == Role.STUDENT:
             enrollment.source = source
     if plan._enrollment_updates:
         Enrollment.objects.bulk_update([e for e, _entry in plan._enrollment_updates], ["role", "section", "source"],

@@ -292,3 +292,18 @@ def test_applying_a_preview_the_roster_has_outrun_writes_nothing_and_previews_ag
     assert client.post(url, {"apply": "1", "filename": "r.csv", "content": REGISTRAR,
                              "fingerprint": fresh}).status_code == 302
     assert Enrollment.objects.filter(course=course).count() == 4
+
+
+@pytest.mark.django_db
+def test_a_student_made_ta_by_hand_stays_ta_through_a_reimport() -> None:
+    from accounts.services.courses import course_staff_add
+
+    course = make_course("dlcv")
+    apply(course, REGISTRAR)
+    course_staff_add(course=course, username="r11000001", email="", name="", role=Role.TA)
+    plan = apply(course, REGISTRAR)  # the registrar still lists them as a student
+    assert plan.summary()["updated"] == 0 and plan.summary()["unchanged"] == 3
+    assert Enrollment.objects.get(course=course, user__student_number="r11000001").role == Role.TA
+    moved = apply(course, REGISTRAR.replace("ming@example.edu,student,A", "ming@example.edu,student,C"))
+    assert [c.fields for c in moved.updated] == [("section",)]
+    assert Enrollment.objects.get(course=course, user__student_number="r11000001").role == Role.TA
