@@ -69,6 +69,7 @@ run: setup
 	setsid $(BIN)/celery -A dlcv_site worker -Q code -c $(CODE_CONCURRENCY) --prefetch-multiplier 1 -n code@%h \
 	    -l warning & pids="$$pids $$!"; \
 	echo "Open http://$(HOST):$(PORT)/   health: http://$(HOST):$(PORT)/healthz"; \
+	if [ -z "$$EMAIL_URL" ]; then echo "Email (invitations, password resets): one file per message in $${DLCV_VAR_DIR:-$(CURDIR)/var}/mail/ (set EMAIL_URL=smtp://… to send)"; fi; \
 	WEB_THREADS=$(WEB_THREADS) setsid $(BIN)/gunicorn dlcv_site.front -k asgi -c python:dlcv_site.gunicorn_conf \
 	    -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & pids="$$pids $$!"; \
 	wait -n
@@ -124,6 +125,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m grader.sandbox.bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) $(BIN)/python -m quizzes.bench.item_analysis_page
 	$(BIN)/python -m dlcv_site.bench_stalled
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m accounts.bench --students 1000
 	for students in 500 2000; do \
 	    DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) \
 	        $(BIN)/python -m quizzes.bench.exam_load --students $$students --start-window 60 --save-rounds 4 \

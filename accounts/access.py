@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.models import STAFF_ROLES, Course, Enrollment, User
+from accounts.models import STAFF_ROLES, Course, Enrollment, Role, TeachingSection, User
 
 
 def course_get_for_member(*, user: User, course_slug: str) -> tuple[Course, str]:
@@ -39,3 +39,31 @@ def user_is_staff_of_course(*, user: User, course_id: int) -> bool:
     return user.is_superuser or Enrollment.objects.filter(
         user=user, course_id=course_id, role__in=STAFF_ROLES
     ).exists()
+
+
+def course_get_for_instructor(*, user: User, course_slug: str) -> Course:
+    """The course if the user is one of its instructors (or a superuser): the people pages (roster,
+    staff, join code). Its TAs and students get 403, everyone else 404."""
+    course, role = course_get_for_member(user=user, course_slug=course_slug)
+    if role != Role.INSTRUCTOR:
+        raise PermissionDenied("Only the course's instructors may manage its people.")
+    return course
+
+
+def course_creator_check(*, user: User) -> None:
+    """Creating courses: staff with the ``accounts.create_course`` permission (superusers have all)."""
+    if not user.has_perm("accounts.create_course"):
+        raise PermissionDenied("Creating courses needs the course-creator permission.")
+
+
+def sections_visible_to(*, user: User, course: Course) -> frozenset[str] | None:
+    """The sections whose students this member of the course's staff sees: None for every section
+    (instructors, superusers, a TA not limited), else a TA's ``TeachingSection`` rows. Students of a
+    section outside these are left out of the grading queue and the gradebook."""
+    if user.is_superuser:
+        return None
+    role = Enrollment.objects.filter(user=user, course=course).values_list("role", flat=True).first()
+    if role != Role.TA:
+        return None
+    sections = frozenset(TeachingSection.objects.filter(course=course, user=user).values_list("section", flat=True))
+    return sections or None

@@ -12,6 +12,10 @@ class User(AbstractUser):
     """Django's user, owned by the project so fields can be added without a migration rewrite."""
 
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    # The registrar's number: how a roster file names a student (``accounts.roster``). Unique when set.
+    student_number = models.CharField(_("student number"), max_length=64, unique=True, null=True, blank=True)
+    # When the invitation to set a password was last sent (None: never); re-imports do not send it again.
+    invited_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -21,10 +25,16 @@ class Course(models.Model):
     slug = models.SlugField(unique=True, max_length=64)
     title = models.CharField(max_length=200)
     term = models.CharField(max_length=50, blank=True)
+    time_zone = models.CharField(max_length=64, default="Asia/Taipei")
+    # The language of what the course sends (invitations); a page keeps the reader's language.
+    language = models.CharField(max_length=16, choices=settings.LANGUAGES, default="zh-hant")
+    # The optional join code (None: off); ``accounts.services.course_join_code_rotate`` makes one.
+    join_code = models.CharField(max_length=16, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "slug"]
+        permissions = [("create_course", "May create courses (and becomes their instructor)")]
 
     def __str__(self) -> str:
         # The term once: a title that already ends with it (as the demo course's did) keeps it alone.
@@ -43,10 +53,21 @@ class Role(models.TextChoices):
 STAFF_ROLES = (Role.TA, Role.INSTRUCTOR)
 
 
+class EnrollmentSource(models.TextChoices):
+    """How a member came in. A roster (CSV now, the LMS's later) drops only the students it brought."""
+
+    MANUAL = "manual", _("Added by staff")
+    ROSTER = "roster", _("Roster import")
+    JOIN_CODE = "join_code", _("Join code")
+    LTI = "lti", _("LMS")
+
+
 class Enrollment(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    section = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=16, choices=EnrollmentSource.choices, default=EnrollmentSource.MANUAL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,3 +78,39 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.course} as {self.role}"
+
+
+class DroppedEnrollment(models.Model):
+    """A member a roster dropped. The enrolment row is gone (so every page and query hides the course
+    from them); their attempts and submissions stay, and a later roster that lists them restores it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dropped_enrollments")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="dropped_enrollments")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    section = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=16, choices=EnrollmentSource.choices)
+    dropped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="one_drop_per_user_and_course"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} dropped from {self.course}"
+
+
+class TeachingSection(models.Model):
+    """A TA limited to sections: they see only those sections' students. No rows: every section."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="teaching_sections")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="teaching_sections")
+    section = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user", "section"], name="one_teaching_section"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} teaches section {self.section} of {self.course}"

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,6 +170,17 @@ AXES_VERBOSE = False  # lockouts and failures are still logged; not every start-
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- email (invitations, password resets: accounts/services/invitations.py) ----------------------
+# EMAIL_URL: smtp://user:password@host:587/?tls=True (dj-email-url). Unset: each message is written
+# as a file under var/mail/ (Django's file backend; `make run` says where).
+EMAIL_BACKEND = "accounts.mail.FilePerMessageBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+if os.environ.get("EMAIL_URL"):
+    globals().update({k: v for k, v in dj_email_url.parse(os.environ["EMAIL_URL"]).items() if v is not None})
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "DLCV Exam Prep <noreply@localhost>")
+# An invitation's or a reset's link works once, for this long (Django's token: it changes with the password).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT_DAYS", "7")) * 24 * 3600
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hant")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import course_get_for_staff
+from accounts.access import course_get_for_staff, sections_visible_to
 from accounts.models import User
 from dlcv_site.i18n import grader_lang
 from labs.access import lab_get_for_staff
@@ -56,7 +56,7 @@ def _csv_number(value: Decimal | None) -> str:
 @require_GET
 def gradebook(request: HttpRequest, course_slug: str) -> HttpResponse:
     course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    book = course_gradebook(course=course)
+    book = course_gradebook(course=course, sections=sections_visible_to(user=request.user, course=course))
     return render(request, "labs/instructor/gradebook.html", _context(course=course, book=book))
 
 
@@ -65,7 +65,7 @@ def gradebook(request: HttpRequest, course_slug: str) -> HttpResponse:
 def gradebook_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
     """One row per student: username, name, then each lab's and each assessment's best points."""
     course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    book = course_gradebook(course=course)
+    book = course_gradebook(course=course, sections=sections_visible_to(user=request.user, course=course))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
     response.write("\ufeff")  # the BOM: Excel then reads UTF-8 (zh-Hant names) instead of the ANSI code page

@@ -130,13 +130,18 @@ def _title(obj: Lab | Assessment) -> Localized:
     return localized(obj.title, obj.translations, "title")
 
 
-def course_gradebook(*, course: Course, now: datetime | None = None) -> Gradebook:
+def course_gradebook(*, course: Course, now: datetime | None = None,
+                     sections: frozenset[str] | None = None) -> Gradebook:
     """Students × (labs, then assessments): a lab's best graded points (after its policies) and an
-    assessment's best *visible* points (what the student sees: exams only once released). Five queries."""
+    assessment's best *visible* points (what the student sees: exams only once released). Five queries.
+    Only students of ``sections`` when given (``accounts.access.sections_visible_to``)."""
     now = now or timezone.now()
+    enrollments = Enrollment.objects.filter(course=course, role=Role.STUDENT)
+    if sections is not None:
+        enrollments = enrollments.filter(section__in=sections)
     students = [
         enrollment.user
-        for enrollment in Enrollment.objects.filter(course=course, role=Role.STUDENT)
+        for enrollment in enrollments
         .select_related("user")
         .order_by("user__username")
     ]

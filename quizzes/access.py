@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from accounts.access import course_get_for_staff, user_is_staff_of_course
+from accounts.access import course_get_for_staff, sections_visible_to, user_is_staff_of_course
 from accounts.models import STAFF_ROLES, Course, User
 from quizzes import sql
 from quizzes.models import (
@@ -110,11 +110,15 @@ def assessment_item_get_for_staff(*, user: User, course_slug: str, assessment_id
 
 
 def grading_item_get_for_staff(*, user: User, course_slug: str, item_id: int) -> tuple[Course, AttemptItem]:
-    """An essay answer of a submitted attempt in a course the user teaches (404 otherwise)."""
+    """An essay answer of a submitted attempt in a course the user teaches (404 otherwise; also for a
+    TA limited to sections, a student of another section: ``accounts.access.sections_visible_to``)."""
     course = course_get_for_staff(user=user, course_slug=course_slug)
+    items = AttemptItem.objects.select_related("attempt__user", "attempt__assessment", "question_version__question")
+    sections = sections_visible_to(user=user, course=course)
+    if sections is not None:
+        items = items.filter(attempt__user__enrollments__course=course, attempt__user__enrollments__section__in=sections)
     item = (
-        AttemptItem.objects.select_related("attempt__user", "attempt__assessment", "question_version__question")
-        .filter(pk=item_id, attempt__assessment__course=course, question_version__question__type="essay")
+        items.filter(pk=item_id, attempt__assessment__course=course, question_version__question__type="essay")
         .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
         .first()
     )

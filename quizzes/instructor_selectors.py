@@ -638,11 +638,14 @@ def questions_search(*, text: str, limit: int = 20) -> list[Question]:
     )
 
 
-def grading_queue(*, course: Course) -> QuerySet[AttemptItem]:
-    """Exam essays waiting for a human grade in this course, oldest submission first."""
+def grading_queue(*, course: Course, sections: frozenset[str] | None = None) -> QuerySet[AttemptItem]:
+    """Exam essays waiting for a human grade in this course, oldest submission first; only students
+    of ``sections`` when given (a TA limited to sections: ``accounts.access.sections_visible_to``)."""
+    items = AttemptItem.objects.filter(attempt__assessment__course=course, needs_manual_grading=True)
+    if sections is not None:
+        items = items.filter(attempt__user__enrollments__course=course, attempt__user__enrollments__section__in=sections)
     return (
-        AttemptItem.objects.filter(attempt__assessment__course=course, needs_manual_grading=True)
-        .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
+        items.exclude(attempt__status=AttemptStatus.IN_PROGRESS)
         .select_related("attempt__user", "attempt__assessment", "question_version__question")
         .order_by("attempt__submitted_at", "attempt_id", "position")
     )

@@ -23,7 +23,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import course_get_for_staff
+from accounts.access import course_get_for_staff, sections_visible_to
 from accounts.models import Course
 from quizzes.access import (
     assessment_get_for_staff,
@@ -589,7 +589,7 @@ def assessment_release_view(request: HttpRequest, course_slug: str, assessment_i
 def grading_queue_view(request: HttpRequest, course_slug: str) -> HttpResponse:
     """Exam essays waiting for a grade: a simple queue, oldest first."""
     course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    items = list(grading_queue(course=course)[:200])
+    items = list(grading_queue(course=course, sections=sections_visible_to(user=request.user, course=course))[:200])
     return render(request, "quizzes/instructor/grading_queue.html", _base_context(course, items=items))
 
 
