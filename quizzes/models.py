@@ -177,11 +177,13 @@ class Attempt(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     points = models.DecimalField(
         max_digits=8, decimal_places=3, null=True, blank=True,
-        help_text="Points earned: the sum of each item's score × its max_points (null until submitted).",
+        help_text="Points earned: the sum of each item's score × its max_points, self-assessed essays left out "
+                  "(null until submitted).",
     )
     max_points = models.DecimalField(
         max_digits=8, decimal_places=3, default=0,
-        help_text="The most points the attempt can earn: its items' max_points.",
+        help_text="The most points the attempt can earn: its items' max_points (once submitted, self-assessed "
+                  "essays of practice and mock exams are left out: quizzes.services.attempts.attempt_totals).",
     )
 
     class Meta:

@@ -72,6 +72,7 @@ class AssessmentRow:
     attempt: Attempt | None  # the latest
     attempts: int
     best_points: Decimal | None  # the most points of a submitted attempt whose results the student can see
+    best_max_points: Decimal | None = None  # that attempt's maximum (self-assessed essays are in neither)
     question_count: int | None = None  # on the landing page only (a pool counts its draws)
 
 
@@ -97,8 +98,10 @@ def assessment_row_for_student(*, user: User, assessment: Assessment) -> Assessm
 
 def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
     """``mine``: the student's attempts at ``assessment``, latest first."""
-    points = [a.points for a in mine if a.points is not None and results_visible(attempt=a)]
-    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(points) if points else None)
+    scored = [a for a in mine if a.points is not None and results_visible(attempt=a)]
+    best = max(scored, key=lambda a: a.points) if scored else None
+    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), best.points if best else None,
+                         best.max_points if best else None)
 
 
 def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:

@@ -46,7 +46,7 @@ from quizzes.access import (
     attempt_item_get_for_owner,
     past_exam_get_for_member,
 )
-from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus
+from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus, QuestionType
 from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
@@ -62,6 +62,7 @@ from quizzes.services.attempts import (
     attempt_item_save,
     attempt_start,
     attempt_submit,
+    attempt_totals,
     essay_self_assess,
     practice_another_variant,
     practice_check,
@@ -305,12 +306,16 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     items = attempt_items(attempt=attempt)
     entries = [_item_entry(item, lang, show_solution=True) for item in items] if visible else []
     pending_manual = sum(1 for item in items if item.needs_manual_grading)
+    mode = attempt.assessment.mode
+    essays = sum(1 for item in items if item.question_version.question.type == QuestionType.ESSAY)
     context = {
         "attempt": attempt, "assessment": attempt.assessment, "course": attempt.assessment.course,
         "visible": visible, "entries": entries, "owner": _owned(request, attempt),
         "answered": sum(1 for item in items if presenters.is_answered(item.response)), "total": len(items),
         "pending_manual": pending_manual,
         "exam": attempt.assessment.mode == AssessmentMode.EXAM,
+        "exam_essays": essays if mode == AssessmentMode.EXAM else 0,
+        "self_assessed": attempt_totals(mode=mode, items=items).self_assessed,
         "self_assess": attempt.assessment.mode != AssessmentMode.EXAM and _owned(request, attempt),
         "config": {"attemptId": attempt.id, "mode": attempt.assessment.mode, "readonly": False,
                    "results": True, "strings": _quiz_strings()},

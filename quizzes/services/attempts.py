@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -285,6 +286,35 @@ def practice_another_variant(*, item: AttemptItem) -> AttemptItem:
     )
 
 
+def essay_self_assessed(*, mode: str, question_type: str) -> bool:
+    """Whether an item is self-assessed rather than scored: essays outside exams (practice and mock
+    exams: the student ticks the key points they covered; nobody grades them)."""
+    return question_type == QuestionType.ESSAY and mode != AssessmentMode.EXAM
+
+
+@dataclass(frozen=True)
+class AttemptTotals:
+    points: Decimal  # earned on the items that count
+    max_points: Decimal  # the most the items that count can earn
+    self_assessed: int  # essays shown apart (not in either figure)
+
+
+def attempt_totals(*, mode: str, items: Iterable[AttemptItem]) -> AttemptTotals:
+    """An attempt's score: every item's score × max_points, self-assessed essays left out of both
+    the points and the maximum. The one rule for the stored ``Attempt.points``/``max_points`` that
+    the results page, the course dashboard and the gradebook all show. ``items`` carry their
+    question (``question_version__question``)."""
+    points = max_points = Decimal(0)
+    self_assessed = 0
+    for item in items:
+        if essay_self_assessed(mode=mode, question_type=item.question_version.question.type):
+            self_assessed += 1
+            continue
+        points += (item.score or 0) * item.max_points
+        max_points += item.max_points
+    return AttemptTotals(points, max_points, self_assessed)
+
+
 @transaction.atomic
 def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool = False) -> Attempt:
     """Grade every saved answer and close the attempt. Idempotent: a submitted attempt is returned as is."""
@@ -292,7 +322,6 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
     attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=attempt.pk)
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt
-    points = Decimal(0)
     items = list(attempt.items.select_related("question_version__question"))
     for item in items:
         version = item.question_version
@@ -307,12 +336,12 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
         grade = replace(grade, needs_manual_grading=qtype == QuestionType.ESSAY and item.response is not None
                         and attempt.assessment.mode == AssessmentMode.EXAM)
         _store_grade(item, grade, now)
-        points += item.score * item.max_points
     AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at", "needs_manual_grading"])
+    totals = attempt_totals(mode=attempt.assessment.mode, items=items)
     attempt.status = AttemptStatus.AUTO_SUBMITTED if auto else AttemptStatus.SUBMITTED
     attempt.submitted_at = now
-    attempt.points = points
-    attempt.save(update_fields=["status", "submitted_at", "points"])
+    attempt.points, attempt.max_points = totals.points, totals.max_points
+    attempt.save(update_fields=["status", "submitted_at", "points", "max_points"])
     return attempt
 
 
@@ -354,8 +383,9 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
     item.feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
                                   graded_by=grader.get_username()).to_json()
     item.save(update_fields=["score", "needs_manual_grading", "graded_at", "feedback"])
-    attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
-    attempt.points = sum((i.score or 0) * i.max_points for i in attempt.items.all())
+    attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=item.attempt_id)
+    attempt.points = attempt_totals(mode=attempt.assessment.mode,
+                                    items=attempt.items.select_related("question_version__question")).points
     attempt.save(update_fields=["points"])
     return item
 
