@@ -68,7 +68,7 @@ from quizzes.instructor_selectors import (
 )
 from quizzes.models import Assessment, Question, QuestionType, Topic
 from quizzes.presenters import COURSE_CONTENT_LANG
-from quizzes.services.attempts import AttemptError, essay_grade_manually
+from quizzes.services.attempts import PRACTICE_REVEAL_AFTER, AttemptError, essay_grade_manually
 from quizzes.services.authoring import (
     assessment_create,
     assessment_item_add,
@@ -293,6 +293,7 @@ def _assessment_fields(form: AssessmentForm) -> dict[str, Any]:
         "title": data["title"], "slug": data["slug"], "description": data["description"], "mode": data["mode"],
         "published": data["published"], "opens_at": data["opens_at"], "closes_at": data["closes_at"],
         "time_limit_minutes": data["time_limit_minutes"], "shuffle_questions": data["shuffle_questions"],
+        "practice_reveal_after": data["practice_reveal_after"] or PRACTICE_REVEAL_AFTER,
     }
 
 
@@ -349,7 +350,7 @@ def _assessment_page(request: HttpRequest, assessment: Assessment, *, status: in
         "title": assessment.title, "slug": assessment.slug, "description": assessment.description,
         "mode": assessment.mode, "published": assessment.published, "opens_at": assessment.opens_at,
         "closes_at": assessment.closes_at, "time_limit_minutes": assessment.time_limit_minutes,
-        "shuffle_questions": assessment.shuffle_questions,
+        "shuffle_questions": assessment.shuffle_questions, "practice_reveal_after": assessment.practice_reveal_after,
     })
     for name in ("title", "description"):  # course content, edited in its own language
         settings_form.fields[name].widget.attrs["lang"] = COURSE_CONTENT_LANG

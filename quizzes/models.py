@@ -104,6 +104,11 @@ class Assessment(models.Model):
     time_limit_minutes = models.PositiveIntegerField(null=True, blank=True)
     results_released_at = models.DateTimeField(null=True, blank=True)
     shuffle_questions = models.BooleanField(default=False)
+    practice_reveal_after = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Practice: wrong checks of a fixed question before its solution is shown unasked "
+                  "(the student may ask for it sooner).",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -229,6 +234,8 @@ class AttemptItem(models.Model):
     needs_manual_grading = models.BooleanField(default=False)
     self_assessment = models.JSONField(null=True, blank=True)
     checks = models.PositiveIntegerField(default=0, help_text="Graded checks in practice (format errors excluded).")
+    solution_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="Practice: when the student asked to see the solution.")
 
     class Meta:
         ordering = ["attempt", "position"]

@@ -66,6 +66,8 @@ from quizzes.services.attempts import (
     essay_self_assess,
     practice_another_variant,
     practice_check,
+    practice_item_solution_visible,
+    practice_solution_request,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -112,17 +114,21 @@ def _base_context(request: HttpRequest) -> dict[str, Any]:
             "content_lang": presenters.COURSE_CONTENT_LANG}
 
 
-def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
+def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool, show_feedback: bool = False,
                 prepared: dict[tuple[int, int], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Everything a template needs for one item; solutions only when the caller says they are visible.
+    """Everything a template needs for one item; solutions only when the caller says they are visible,
+    its last grade also when ``show_feedback`` (a practice retry: the grade without the answer).
     ``prepared``: views read from ``quizzes.prepared_views``, by (version id, seed)."""
     content = presenters.version_content(item.question_version)
     variant = presenters.item_variant(content, item.seed)  # a seeded shuffle: computed once per item
     view = (prepared or {}).get((content.id, item.seed)) or presenters.variant_view(content, variant, lang)
-    solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
-    feedback = GradingResult.from_json(item.feedback) if show_solution else None
+    solution = presenters.item_solution(content, item.seed, lang) if show_solution or show_feedback else None
+    feedback = GradingResult.from_json(item.feedback) if show_solution or show_feedback else None
     answered = presenters.is_answered(item.response)
     shown_feedback = presenters.feedback_view(feedback, solution)
+    retry = None
+    if not show_solution:
+        solution, retry = None, _retry(item) if show_feedback else None
     if shown_feedback is not None and not answered:
         # "Your answer" already says there is none; the grade's "No answer given." would say it twice.
         shown_feedback["feedback_html"] = []
@@ -136,8 +142,16 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
         "saved_at_display": _time_display(item.response_saved_at),
         "solution": solution,
         "feedback": shown_feedback,
+        "retry": retry,
         "earned": (item.score * item.max_points) if item.score is not None else None,
     }
+
+
+def _retry(item: AttemptItem) -> dict[str, Any]:
+    """A practice item checked wrong whose solution is not shown yet: tries left, and where to ask."""
+    checks_left = max(0, item.attempt.assessment.practice_reveal_after - item.checks)
+    return {"checks_left": checks_left,
+            "reveal_url": reverse("item-reveal", args=[item.attempt_id, item.id])}
 
 
 def _add_html(entries: list[dict[str, Any]], lang: str, *, practice: bool, readonly: bool) -> None:
@@ -270,7 +284,8 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     prepared = prepared_views.prepared_views(
         [(presenters.version_content(item.question_version), item.seed) for item in items], lang,
     ) if assessment.mode == AssessmentMode.EXAM else None
-    entries = [_item_entry(item, lang, show_solution=practice and item.feedback is not None, prepared=prepared)
+    entries = [_item_entry(item, lang, prepared=prepared, show_feedback=practice and item.feedback is not None,
+                           show_solution=practice and item.feedback is not None and practice_item_solution_visible(item))
                for item in items]
     readonly = not _owned(request, attempt)
     _add_html(entries, lang, practice=practice, readonly=readonly)
@@ -390,15 +405,34 @@ def item_check(request: HttpRequest, attempt_id: int, item_id: int) -> JsonRespo
     result = grade.for_student(lang=grader_lang(lang))
     if not grade.gradable:
         return JsonResponse(result)
+    item.refresh_from_db(fields=["checks", "feedback", "solution_requested_at"])
+    visible = practice_item_solution_visible(item)
     content = presenters.version_content(item.question_version)
     solution = presenters.item_solution(content, item.seed, lang)
-    entry = {"item": item, "view": presenters.item_view(content, item.seed, lang), "solution": solution,
+    entry = {"item": item, "view": presenters.item_view(content, item.seed, lang),
+             "solution": solution if visible else None, "retry": None if visible else _retry(item),
+             # The mistakes' names come with the solution; the answer only when it is visible.
              "feedback": presenters.feedback_view(grade, solution, grader_lang(lang)),
              "earned": round(grade.score * float(item.max_points), 2)}
     result["saved_at_display"] = _time_display(now)
+    result["solution_shown"] = visible
     result["html"] = render_to_string("quizzes/_feedback.html", {"entry": entry, "practice": True, "exam": False,
                                                                   "self_assess": True}, request)
     return JsonResponse(result)
+
+
+@json_login_required
+@require_POST
+def item_reveal(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
+    """Practice: the student asks for the solution of a question they are still trying."""
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    try:
+        item = practice_solution_request(item=item)
+    except AttemptError as exc:
+        return _attempt_error(exc)
+    entry = _item_entry(item, _lang(), show_solution=True)
+    return JsonResponse({"html": render_to_string("quizzes/_feedback.html", {
+        "entry": entry, "practice": True, "exam": False, "self_assess": True}, request)})
 
 
 @json_login_required

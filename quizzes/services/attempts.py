@@ -237,6 +237,49 @@ def _store_grade(item: AttemptItem, grade: GradingResult, now: datetime) -> None
     item.needs_manual_grading = grade.needs_manual_grading
 
 
+#: Wrong checks of a fixed practice question before its solution is shown unasked (the default of
+#: ``Assessment.practice_reveal_after``).
+PRACTICE_REVEAL_AFTER = 3
+#: Question types whose check shows the solution at once: an essay's key points are what the student
+#: assesses themselves by; a parameterized question offers another variant instead of a retry.
+SOLUTION_AT_ONCE = frozenset({QuestionType.ESSAY, QuestionType.PARAM})
+
+
+def practice_solution_visible(*, question_type: str, checks: int, correct: bool, requested: bool,
+                              reveal_after: int) -> bool:
+    """Whether a practice item's solution (correct answer, explanation) may be shown: at once for
+    essays and parameterized questions; for a fixed question once answered right, when the student
+    asks for it, or after ``reveal_after`` checks. The one rule for the check's answer and the page."""
+    if question_type in SOLUTION_AT_ONCE:
+        return checks > 0 or requested
+    return correct or requested or checks >= max(1, reveal_after)
+
+
+def practice_item_solution_visible(item: AttemptItem) -> bool:
+    """:func:`practice_solution_visible` for a stored item (its attempt's assessment and its question read)."""
+    feedback = item.feedback or {}
+    return practice_solution_visible(
+        question_type=item.question_version.question.type, checks=item.checks,
+        correct=bool(feedback) and float(feedback.get("score") or 0) >= 1,
+        requested=item.solution_requested_at is not None,
+        reveal_after=item.attempt.assessment.practice_reveal_after)
+
+
+@transaction.atomic
+def practice_solution_request(*, item: AttemptItem, now: datetime | None = None) -> AttemptItem:
+    """The student asks to see a practice item's solution (it stays shown)."""
+    item = AttemptItem.objects.select_for_update().select_related(
+        "attempt__assessment", "question_version__question").get(pk=item.pk)
+    if item.attempt.assessment.mode != AssessmentMode.PRACTICE:
+        raise AttemptError(_("Solutions on request are for practice only."))
+    if item.attempt.status != AttemptStatus.IN_PROGRESS:
+        raise AttemptNotOpen(_("This practice session has ended."))
+    if item.solution_requested_at is None:
+        item.solution_requested_at = now or timezone.now()
+        item.save(update_fields=["solution_requested_at"])
+    return item
+
+
 @transaction.atomic
 def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None) -> GradingResult:
     """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""

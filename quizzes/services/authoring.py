@@ -225,13 +225,14 @@ def assessment_create(
     closes_at: datetime | None = None,
     time_limit_minutes: int | None = None,
     shuffle_questions: bool = False,
+    practice_reveal_after: int = 3,
 ) -> Assessment:
     _assessment_check(course=course, slug=slug, opens_at=opens_at, closes_at=closes_at,
                       time_limit_minutes=time_limit_minutes)
     return Assessment.objects.create(
         course=course, created_by=user, title=title, slug=slug, description=description, mode=mode,
         published=published, opens_at=opens_at, closes_at=closes_at, time_limit_minutes=time_limit_minutes,
-        shuffle_questions=shuffle_questions,
+        shuffle_questions=shuffle_questions, practice_reveal_after=practice_reveal_after,
     )
 
 
@@ -248,6 +249,7 @@ def assessment_update(
     closes_at: datetime | None,
     time_limit_minutes: int | None,
     shuffle_questions: bool,
+    practice_reveal_after: int = 3,
 ) -> Assessment:
     _assessment_check(course=assessment.course, slug=slug, opens_at=opens_at, closes_at=closes_at,
                       time_limit_minutes=time_limit_minutes, exclude_id=assessment.pk)
@@ -255,6 +257,7 @@ def assessment_update(
     assessment.mode, assessment.published = mode, published
     assessment.opens_at, assessment.closes_at = opens_at, closes_at
     assessment.time_limit_minutes, assessment.shuffle_questions = time_limit_minutes, shuffle_questions
+    assessment.practice_reveal_after = practice_reveal_after
     assessment.save()
     return assessment
 

@@ -468,6 +468,20 @@
     if (heading) heading.focus({ preventScroll: true });
   }
 
+  // A wrong check keeps the solution back; the student may ask for it (the server renders it).
+  async function reveal(itemEl, button) {
+    var feedback = itemEl.querySelector("[data-feedback]");
+    button.disabled = true;
+    var res = null;
+    try { res = await postJSON(button.dataset.url, {}); } catch (e) { res = null; }
+    button.disabled = false;
+    if (!res || !res.ok || !res.data || !res.data.html) {
+      feedback.textContent = (res && res.data && res.data.message) || S.network_error;
+      return;
+    }
+    feedback.innerHTML = res.data.html; // rendered by the server from a template (escaped)
+  }
+
   async function selfAssess(button) {
     var fieldset = button.closest("[data-self-assess]");
     var status = fieldset.querySelector("[data-self-status]");
@@ -494,6 +508,7 @@
     var action = button.dataset.action;
     if (action === "check" && itemEl) check(itemEl, button);
     else if (action === "variant" && itemEl) anotherVariant(itemEl, button);
+    else if (action === "reveal" && itemEl) reveal(itemEl, button);
     else if (action === "self-assess") selfAssess(button);
   });
 
