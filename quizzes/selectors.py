@@ -19,6 +19,7 @@ from quizzes.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    Extension,
     PracticeRecord,
     QuestionVersion,
 )
@@ -155,3 +156,8 @@ def past_exam_versions(*, assessment: Assessment) -> list[QuestionVersion]:
             version.question = item.question  # already read: version_content needs its type
             versions.append(version)
     return versions
+
+
+def extension_minutes(*, user: User, assessment: Assessment) -> int:
+    """The student's extra minutes on the assessment (0 without an extension)."""
+    return Extension.objects.filter(assessment=assessment, user=user).values_list("extra_minutes", flat=True).first() or 0

@@ -51,6 +51,7 @@ from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
     attempt_items,
+    extension_minutes,
     past_exam_versions,
     practice_strengths,
     results_visible,
@@ -64,6 +65,7 @@ from quizzes.services.attempts import (
     attempt_submit,
     attempt_totals,
     essay_self_assess,
+    exam_window,
     practice_another_variant,
     practice_check,
     practice_item_solution_visible,
@@ -228,14 +230,17 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
     latest = row.attempt
     now = timezone.now()
     open_attempt = latest if latest is not None and latest.status == AttemptStatus.IN_PROGRESS else None
+    # Only an exam past its closing time needs the student's extension (one more read, rarely).
+    past_closing = assessment.closes_at is not None and now >= assessment.closes_at
+    extra = extension_minutes(user=request.user, assessment=assessment) if past_closing else 0
+    window = exam_window(assessment=assessment, extra_minutes=extra, now=now)
     context = {
         "assessment": assessment, "course": assessment.course, "role": role, "row": row,
         "latest": latest, "latest_visible": latest is not None and results_visible(attempt=latest, now=now),
         "open_attempt": open_attempt,
         "exam_done": assessment.mode == AssessmentMode.EXAM and latest is not None and open_attempt is None,
-        # Informational: attempt_start decides (an extension can keep the window open for one student).
-        "not_open_yet": assessment.mode == AssessmentMode.EXAM and bool(assessment.opens_at and now < assessment.opens_at),
-        "closed": assessment.mode == AssessmentMode.EXAM and bool(assessment.closes_at and now >= assessment.closes_at),
+        # The rule attempt_start refuses by: no start button where the server would refuse it.
+        "window": window,
         "question_count": row.question_count,
         "description_html": presenters.markdown_html(assessment.description) if assessment.description else "",
         **_base_context(request),

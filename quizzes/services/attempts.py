@@ -117,10 +117,35 @@ def _plan(assessment: Assessment, user_id: int, number: int) -> tuple[list[_Draw
     return drawn, items
 
 
+@dataclass(frozen=True)
+class ExamWindow:
+    """Where ``now`` falls in an exam's window for one student (their extension included): what the
+    start refuses by and what the landing page says, so the page never offers what the server refuses."""
+
+    not_open_yet: bool
+    closed: bool
+    opens_at: datetime | None
+    closes_at: datetime | None  # the student's own closing time (the exam's plus their extension)
+
+    @property
+    def open(self) -> bool:
+        return not (self.not_open_yet or self.closed)
+
+
+def exam_window(*, assessment: Assessment, extra_minutes: int, now: datetime) -> ExamWindow:
+    """The window rule for exams (practice and mock exams are not held to their window)."""
+    closes_at = assessment.closes_at + timedelta(minutes=extra_minutes) if assessment.closes_at else None
+    exam = assessment.mode == AssessmentMode.EXAM
+    return ExamWindow(not_open_yet=exam and bool(assessment.opens_at and now < assessment.opens_at),
+                      closed=exam and bool(closes_at and now >= closes_at),
+                      opens_at=assessment.opens_at, closes_at=closes_at)
+
+
 def _window_check(assessment: Assessment, extra: int, now: datetime) -> None:
-    if assessment.opens_at and now < assessment.opens_at:
+    window = exam_window(assessment=assessment, extra_minutes=extra, now=now)
+    if window.not_open_yet:
         raise AssessmentClosed(_("This assessment is not open yet."))
-    if assessment.closes_at and now >= assessment.closes_at + timedelta(minutes=extra):
+    if window.closed:
         raise AssessmentClosed(_("This assessment has closed."))
 
 
