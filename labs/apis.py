@@ -573,8 +573,9 @@ class MyGradesApi(ApiView):
         max_points = serializers.FloatField(help_text="The lab's total points.")
         best_score = serializers.FloatField(
             allow_null=True,
-            help_text="The best graded submission's points after the attempts and late policies (not a 0–1 score; "
-                      "the name is kept for compatibility).",
+            help_text="The caller's points in the lab: best per part over graded submissions, each part with the "
+                      "attempt and late factors of the submission that earned it (not a 0–1 score; the name is kept "
+                      "for compatibility).",
         )
         latest_score = serializers.FloatField(
             allow_null=True,

@@ -117,6 +117,12 @@ class Submission(models.Model):
         help_text="The result's score, a fraction 0–1, before the lab's policies (null until graded).",
     )
     result = models.JSONField(null=True, blank=True, help_text="Per part: score, points, feedback, misconceptions.")
+    # What the lab's points are made of (labs.policy.LabPolicy.lab_points: best per part).
+    part_points = models.JSONField(
+        default=dict, blank=True,
+        help_text="Each part's points after this submission's attempt and late factors (part key → points; "
+                  "a coding lab is one part, ''). Empty until graded.",
+    )
     error = models.TextField(blank=True)
 
     class Meta:

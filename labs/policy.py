@@ -14,18 +14,25 @@ The fields it reads (``labs.models.Lab``):
   — each started day past the due date costs ``penalty_per_day`` of the score, for at most
   ``max_late_days`` days;
 * ``due_at``: None for a lab without a due date (always open, answers never revealed).
+
+A student's points in a lab are **best per part** (:meth:`LabPolicy.lab_points`): each part keeps
+its best points over the graded submissions, each with the attempt and late factors of the
+submission that earned them. So a later attempt never lowers what a student has, and a correct
+later attempt is never undercut by an earlier, mostly wrong one that kept a higher factor.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
 DAY = timedelta(days=1)
+#: The one "part" of a coding lab in ``Submission.part_points``.
+CODE_PART = ""
 
 
 class Window(Enum):
@@ -147,6 +154,26 @@ class LabPolicy:
         if late_days <= 0:
             return 1.0
         return max(0.0, 1.0 - self.penalty_per_day * late_days)
+
+    # ---- points ---------------------------------------------------------------------------
+
+    def part_points(self, part_points: Mapping[str, float], *, position: int, late_days: int) -> dict[str, float]:
+        """One submission's points per part after its attempt and late factors (part key → points;
+        a coding lab is one part, ``CODE_PART``)."""
+        factor = self.attempt_factor(position) * self.late_factor(late_days)
+        return {key: round(float(points) * factor, 4) for key, points in part_points.items()}
+
+    @staticmethod
+    def lab_points(submissions: Iterable[Mapping[str, float]]) -> float | None:
+        """A student's points in the lab from their graded submissions' points per part (after each
+        one's factors): the sum over parts of each part's best. None: nothing graded yet."""
+        best: dict[str, float] = {}
+        graded = False
+        for part_points in submissions:
+            graded = True
+            for key, points in part_points.items():
+                best[key] = max(best.get(key, 0.0), float(points))
+        return round(sum(best.values()), 4) if graded else None
 
     def answers_revealed(self, now: datetime) -> bool:
         """Whether students may see the correct values of their variant: once nobody can submit any

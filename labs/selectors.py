@@ -44,7 +44,9 @@ class LabRow:
     lab: Lab
     max_points: Decimal
     attempts_used: int  # submissions that count (all but failed gradings)
-    best_points: Decimal | None  # the best graded submission's points (after the attempts and late policies)
+    #: The student's points in the lab: best per part over graded submissions, each part with the
+    #: factors of the submission that earned it (``LabPolicy.lab_points``); None: nothing graded.
+    best_points: Decimal | None
 
     @property
     def policy(self) -> LabPolicy:
@@ -59,17 +61,38 @@ class LabRow:
     def attempts_left(self) -> int | None:
         return self.policy.attempts_left(self.attempts_used)
 
+    @property
+    def attempt_percents(self) -> str:
+        """The declining attempts' shares, e.g. "100 %, 80 %, 60 %" ("" for unlimited attempts)."""
+        return ", ".join(f"{factor * 100:g} %" for factor in self.policy.declining or ())
+
 
 def _max_points() -> Subquery:
     parts = LabPart.objects.filter(lab=OuterRef("pk")).order_by().values("lab").annotate(total=Sum("points"))
     return Subquery(parts.values("total"), output_field=DecimalField(max_digits=8, decimal_places=2))
 
 
+def _lab_points(part_points: Sequence[dict[str, float]]) -> Decimal | None:
+    points = LabPolicy.lab_points(part_points)
+    return None if points is None else Decimal(str(points)).quantize(Decimal("0.0001"))
+
+
+def lab_points_by_student(submissions: QuerySet[Submission]) -> dict[tuple[int, int], Decimal | None]:
+    """(student id, lab id) → the student's points in the lab (best per part, ``LabPolicy``), from
+    the graded ones among ``submissions`` (one query): the one rule every page and the gradebook read."""
+    by_key: dict[tuple[int, int], list[dict[str, float]]] = {}
+    for user_id, lab_id, part_points in (
+        submissions.filter(status=SubmissionStatus.GRADED).order_by().values_list("user_id", "lab_id", "part_points")
+    ):
+        by_key.setdefault((user_id, lab_id), []).append(part_points or {})
+    return {key: _lab_points(rows) for key, rows in by_key.items()}
+
+
 def labs_for_student(*, user: User, course: Course, include_unpublished: bool = False) -> list[LabRow]:
-    """The course's labs with the student's attempts used and best points (one query)."""
+    """The course's labs with the student's attempts used and points in each (two queries)."""
     mine = Submission.objects.filter(lab=OuterRef("pk"), user=user).order_by().values("lab")
     used = mine.exclude(status=SubmissionStatus.FAILED).annotate(n=Count("pk")).values("n")
-    best = mine.filter(status=SubmissionStatus.GRADED).annotate(best=Max("points")).values("best")
+    points = lab_points_by_student(Submission.objects.filter(user=user, lab__course=course))
     labs = (
         Lab.objects.filter(course=course)
         .annotate(
@@ -77,14 +100,13 @@ def labs_for_student(*, user: User, course: Course, include_unpublished: bool = 
                 _max_points(), F("code_points"), Value(Decimal(0)), output_field=DecimalField(max_digits=8, decimal_places=2)
             ),
             used=Coalesce(Subquery(used, output_field=IntegerField()), Value(0)),
-            best=Subquery(best, output_field=DecimalField(max_digits=8, decimal_places=4)),
         )
         .order_by(F("due_at").asc(nulls_last=True), "slug")
     )
     if not include_unpublished:
         labs = labs.filter(published=True)
     return [
-        LabRow(lab, lab.points_total, lab.used, lab.best)  # type: ignore[attr-defined]
+        LabRow(lab, lab.points_total, lab.used, points.get((user.pk, lab.pk)))  # type: ignore[attr-defined]
         for lab in labs
     ]
 
@@ -132,7 +154,7 @@ def _title(obj: Lab | Assessment) -> Localized:
 
 def course_gradebook(*, course: Course, now: datetime | None = None,
                      sections: frozenset[str] | None = None) -> Gradebook:
-    """Students × (labs, then assessments): a lab's best graded points (after its policies) and an
+    """Students × (labs, then assessments): a lab's points (best per part, after its policies) and an
     assessment's best *visible* points (what the student sees: exams only once released). Five queries.
     Only students of ``sections`` when given (``accounts.access.sections_visible_to``)."""
     now = now or timezone.now()
@@ -150,13 +172,7 @@ def course_gradebook(*, course: Course, now: datetime | None = None,
         .annotate(points_total=Coalesce(_max_points(), F("code_points"), output_field=DecimalField(max_digits=8, decimal_places=2)))
         .order_by(F("due_at").asc(nulls_last=True), "slug")
     )
-    lab_best = {
-        (row["user_id"], row["lab_id"]): row["best"]
-        for row in Submission.objects.filter(lab__course=course, status=SubmissionStatus.GRADED)
-        .order_by()
-        .values("user_id", "lab_id")
-        .annotate(best=Max("points"))
-    }
+    lab_best = lab_points_by_student(Submission.objects.filter(lab__course=course))
     assessments = list(in_syllabus_order(Assessment.objects.filter(course=course), by_mode=True))
     quiz_best: dict[tuple[int, int], Decimal] = {}
     quiz_max: dict[int, Decimal] = {}

@@ -72,6 +72,10 @@ class AssessmentForm(forms.Form):
     time_limit_minutes = forms.IntegerField(label=_("Time limit (minutes)"), required=False, min_value=1,
                                             max_value=24 * 60, help_text=_("Empty: no time limit"))
     shuffle_questions = forms.BooleanField(label=_("Shuffle questions"), required=False)
+    practice_reveal_after = forms.IntegerField(
+        label=_("Practice: tries before the solution is shown"), required=False, min_value=1, max_value=20, initial=3,
+        help_text=_("Wrong checks of a question before its solution appears; students may ask for it sooner. "
+                    "Empty: 3"))
 
 
 class ItemQuestionForm(forms.Form):

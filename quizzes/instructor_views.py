@@ -74,7 +74,7 @@ from quizzes.instructor_selectors import (
 )
 from quizzes.models import Assessment, Question, QuestionType, Topic
 from quizzes.presenters import COURSE_CONTENT_LANG
-from quizzes.services.attempts import AttemptError, essay_grade_manually
+from quizzes.services.attempts import PRACTICE_REVEAL_AFTER, AttemptError, essay_grade_manually
 from quizzes.services.authoring import (
     assessment_create,
     assessment_item_add,
@@ -402,6 +402,7 @@ def _assessment_fields(form: AssessmentForm) -> dict[str, Any]:
         "published": data["published"], "opens_at": data["opens_at"], "closes_at": data["closes_at"],
         "time_limit_minutes": data["time_limit_minutes"], "shuffle_questions": data["shuffle_questions"],
         "english": {"title": data["title_en"].strip(), "description": data["description_en"].strip()},
+        "practice_reveal_after": data["practice_reveal_after"] or PRACTICE_REVEAL_AFTER,
     }
 
 
@@ -458,7 +459,7 @@ def _assessment_page(request: HttpRequest, assessment: Assessment, *, status: in
         "title": assessment.title, "slug": assessment.slug, "description": assessment.description,
         "mode": assessment.mode, "published": assessment.published, "opens_at": assessment.opens_at,
         "closes_at": assessment.closes_at, "time_limit_minutes": assessment.time_limit_minutes,
-        "shuffle_questions": assessment.shuffle_questions,
+        "shuffle_questions": assessment.shuffle_questions, "practice_reveal_after": assessment.practice_reveal_after,
         "title_en": (assessment.translations.get("en") or {}).get("title", ""),
         "description_en": (assessment.translations.get("en") or {}).get("description", ""),
     })

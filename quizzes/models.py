@@ -129,6 +129,11 @@ class Assessment(models.Model):
     translations = models.JSONField(
         default=dict, blank=True, help_text="Title and description in other languages: {lang: {title, description}}.",
     )
+    practice_reveal_after = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Practice: wrong checks of a fixed question before its solution is shown unasked "
+                  "(the student may ask for it sooner).",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -202,11 +207,13 @@ class Attempt(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     points = models.DecimalField(
         max_digits=8, decimal_places=3, null=True, blank=True,
-        help_text="Points earned: the sum of each item's score × its max_points (null until submitted).",
+        help_text="Points earned: the sum of each item's score × its max_points, self-assessed essays left out "
+                  "(null until submitted).",
     )
     max_points = models.DecimalField(
         max_digits=8, decimal_places=3, default=0,
-        help_text="The most points the attempt can earn: its items' max_points.",
+        help_text="The most points the attempt can earn: its items' max_points (once submitted, self-assessed "
+                  "essays of practice and mock exams are left out: quizzes.services.attempts.attempt_totals).",
     )
 
     class Meta:
@@ -252,6 +259,8 @@ class AttemptItem(models.Model):
     needs_manual_grading = models.BooleanField(default=False)
     self_assessment = models.JSONField(null=True, blank=True)
     checks = models.PositiveIntegerField(default=0, help_text="Graded checks in practice (format errors excluded).")
+    solution_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="Practice: when the student asked to see the solution.")
 
     class Meta:
         ordering = ["attempt", "position"]

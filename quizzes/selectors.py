@@ -19,6 +19,7 @@ from quizzes.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    Extension,
     PracticeRecord,
     QuestionVersion,
 )
@@ -72,6 +73,7 @@ class AssessmentRow:
     attempt: Attempt | None  # the latest
     attempts: int
     best_points: Decimal | None  # the most points of a submitted attempt whose results the student can see
+    best_max_points: Decimal | None = None  # that attempt's maximum (self-assessed essays are in neither)
     question_count: int | None = None  # on the landing page only (a pool counts its draws)
 
 
@@ -97,8 +99,10 @@ def assessment_row_for_student(*, user: User, assessment: Assessment) -> Assessm
 
 def _row(assessment: Assessment, mine: list[Attempt]) -> AssessmentRow:
     """``mine``: the student's attempts at ``assessment``, latest first."""
-    points = [a.points for a in mine if a.points is not None and results_visible(attempt=a)]
-    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), max(points) if points else None)
+    scored = [a for a in mine if a.points is not None and results_visible(attempt=a)]
+    best = max(scored, key=lambda a: a.points) if scored else None
+    return AssessmentRow(assessment, mine[0] if mine else None, len(mine), best.points if best else None,
+                         best.max_points if best else None)
 
 
 def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
@@ -152,3 +156,8 @@ def past_exam_versions(*, assessment: Assessment) -> list[QuestionVersion]:
             version.question = item.question  # already read: version_content needs its type
             versions.append(version)
     return versions
+
+
+def extension_minutes(*, user: User, assessment: Assessment) -> int:
+    """The student's extra minutes on the assessment (0 without an extension)."""
+    return Extension.objects.filter(assessment=assessment, user=user).values_list("extra_minutes", flat=True).first() or 0

@@ -19,6 +19,7 @@ urlpatterns = [
     path("attempts/<int:attempt_id>/items/<int:item_id>/save", views.item_save, name="item-save"),
     path("attempts/<int:attempt_id>/items/<int:item_id>/check", views.item_check, name="item-check"),
     path("attempts/<int:attempt_id>/items/<int:item_id>/variant", views.item_variant, name="item-variant"),
+    path("attempts/<int:attempt_id>/items/<int:item_id>/reveal", views.item_reveal, name="item-reveal"),
     path("attempts/<int:attempt_id>/items/<int:item_id>/self-assess", views.item_self_assess,
          name="item-self-assess"),
 ]

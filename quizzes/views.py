@@ -46,11 +46,12 @@ from quizzes.access import (
     attempt_item_get_for_owner,
     past_exam_get_for_member,
 )
-from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus
+from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus, QuestionType
 from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
     attempt_items,
+    extension_minutes,
     past_exam_versions,
     practice_strengths,
     results_visible,
@@ -62,9 +63,13 @@ from quizzes.services.attempts import (
     attempt_item_save,
     attempt_start,
     attempt_submit,
+    attempt_totals,
     essay_self_assess,
+    exam_window,
     practice_another_variant,
     practice_check,
+    practice_item_solution_visible,
+    practice_solution_request,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -118,17 +123,21 @@ def _description(text: str, translations: dict[str, Any]) -> dict[str, Any]:
             "description_lang": description.lang}
 
 
-def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
+def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool, show_feedback: bool = False,
                 prepared: dict[tuple[int, int], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Everything a template needs for one item; solutions only when the caller says they are visible.
+    """Everything a template needs for one item; solutions only when the caller says they are visible,
+    its last grade also when ``show_feedback`` (a practice retry: the grade without the answer).
     ``prepared``: views read from ``quizzes.prepared_views``, by (version id, seed)."""
     content = presenters.version_content(item.question_version)
     variant = presenters.item_variant(content, item.seed)  # a seeded shuffle: computed once per item
     view = (prepared or {}).get((content.id, item.seed)) or presenters.variant_view(content, variant, lang)
-    solution = presenters.item_solution(content, item.seed, lang) if show_solution else None
-    feedback = GradingResult.from_json(item.feedback) if show_solution else None
+    solution = presenters.item_solution(content, item.seed, lang) if show_solution or show_feedback else None
+    feedback = GradingResult.from_json(item.feedback) if show_solution or show_feedback else None
     answered = presenters.is_answered(item.response)
     shown_feedback = presenters.feedback_view(feedback, solution)
+    retry = None
+    if not show_solution:
+        solution, retry = None, _retry(item) if show_feedback else None
     if shown_feedback is not None and not answered:
         # "Your answer" already says there is none; the grade's "No answer given." would say it twice.
         shown_feedback["feedback_html"] = []
@@ -142,8 +151,16 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool,
         "saved_at_display": _time_display(item.response_saved_at),
         "solution": solution,
         "feedback": shown_feedback,
+        "retry": retry,
         "earned": (item.score * item.max_points) if item.score is not None else None,
     }
+
+
+def _retry(item: AttemptItem) -> dict[str, Any]:
+    """A practice item checked wrong whose solution is not shown yet: tries left, and where to ask."""
+    checks_left = max(0, item.attempt.assessment.practice_reveal_after - item.checks)
+    return {"checks_left": checks_left,
+            "reveal_url": reverse("item-reveal", args=[item.attempt_id, item.id])}
 
 
 def _add_html(entries: list[dict[str, Any]], lang: str, *, practice: bool, readonly: bool) -> None:
@@ -220,14 +237,17 @@ def assessment_landing(request: HttpRequest, course_slug: str, assessment_slug: 
     latest = row.attempt
     now = timezone.now()
     open_attempt = latest if latest is not None and latest.status == AttemptStatus.IN_PROGRESS else None
+    # Only an exam past its closing time needs the student's extension (one more read, rarely).
+    past_closing = assessment.closes_at is not None and now >= assessment.closes_at
+    extra = extension_minutes(user=request.user, assessment=assessment) if past_closing else 0
+    window = exam_window(assessment=assessment, extra_minutes=extra, now=now)
     context = {
         "assessment": assessment, "course": assessment.course, "role": role, "row": row,
         "latest": latest, "latest_visible": latest is not None and results_visible(attempt=latest, now=now),
         "open_attempt": open_attempt,
         "exam_done": assessment.mode == AssessmentMode.EXAM and latest is not None and open_attempt is None,
-        # Informational: attempt_start decides (an extension can keep the window open for one student).
-        "not_open_yet": assessment.mode == AssessmentMode.EXAM and bool(assessment.opens_at and now < assessment.opens_at),
-        "closed": assessment.mode == AssessmentMode.EXAM and bool(assessment.closes_at and now >= assessment.closes_at),
+        # The rule attempt_start refuses by: no start button where the server would refuse it.
+        "window": window,
         "question_count": row.question_count,
         **_description(assessment.description, assessment.translations),
         **_base_context(request),
@@ -276,7 +296,8 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     prepared = prepared_views.prepared_views(
         [(presenters.version_content(item.question_version), item.seed) for item in items], lang,
     ) if assessment.mode == AssessmentMode.EXAM else None
-    entries = [_item_entry(item, lang, show_solution=practice and item.feedback is not None, prepared=prepared)
+    entries = [_item_entry(item, lang, prepared=prepared, show_feedback=practice and item.feedback is not None,
+                           show_solution=practice and item.feedback is not None and practice_item_solution_visible(item))
                for item in items]
     readonly = not _owned(request, attempt)
     _add_html(entries, lang, practice=practice, readonly=readonly)
@@ -312,12 +333,16 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     items = attempt_items(attempt=attempt)
     entries = [_item_entry(item, lang, show_solution=True) for item in items] if visible else []
     pending_manual = sum(1 for item in items if item.needs_manual_grading)
+    mode = attempt.assessment.mode
+    essays = sum(1 for item in items if item.question_version.question.type == QuestionType.ESSAY)
     context = {
         "attempt": attempt, "assessment": attempt.assessment, "course": attempt.assessment.course,
         "visible": visible, "entries": entries, "owner": _owned(request, attempt),
         "answered": sum(1 for item in items if presenters.is_answered(item.response)), "total": len(items),
         "pending_manual": pending_manual,
         "exam": attempt.assessment.mode == AssessmentMode.EXAM,
+        "exam_essays": essays if mode == AssessmentMode.EXAM else 0,
+        "self_assessed": attempt_totals(mode=mode, items=items).self_assessed,
         "self_assess": attempt.assessment.mode != AssessmentMode.EXAM and _owned(request, attempt),
         "config": {"attemptId": attempt.id, "mode": attempt.assessment.mode, "readonly": False,
                    "results": True, "strings": _quiz_strings()},
@@ -392,15 +417,34 @@ def item_check(request: HttpRequest, attempt_id: int, item_id: int) -> JsonRespo
     result = grade.for_student(lang=grader_lang(lang))
     if not grade.gradable:
         return JsonResponse(result)
+    item.refresh_from_db(fields=["checks", "feedback", "solution_requested_at"])
+    visible = practice_item_solution_visible(item)
     content = presenters.version_content(item.question_version)
     solution = presenters.item_solution(content, item.seed, lang)
-    entry = {"item": item, "view": presenters.item_view(content, item.seed, lang), "solution": solution,
+    entry = {"item": item, "view": presenters.item_view(content, item.seed, lang),
+             "solution": solution if visible else None, "retry": None if visible else _retry(item),
+             # The mistakes' names come with the solution; the answer only when it is visible.
              "feedback": presenters.feedback_view(grade, solution, grader_lang(lang)),
              "earned": round(grade.score * float(item.max_points), 2)}
     result["saved_at_display"] = _time_display(now)
+    result["solution_shown"] = visible
     result["html"] = render_to_string("quizzes/_feedback.html", {"entry": entry, "practice": True, "exam": False,
                                                                   "self_assess": True}, request)
     return JsonResponse(result)
+
+
+@json_login_required
+@require_POST
+def item_reveal(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
+    """Practice: the student asks for the solution of a question they are still trying."""
+    item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
+    try:
+        item = practice_solution_request(item=item)
+    except AttemptError as exc:
+        return _attempt_error(exc)
+    entry = _item_entry(item, _lang(), show_solution=True)
+    return JsonResponse({"html": render_to_string("quizzes/_feedback.html", {
+        "entry": entry, "practice": True, "exam": False, "self_assess": True}, request)})
 
 
 @json_login_required

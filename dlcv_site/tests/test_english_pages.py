@@ -391,6 +391,8 @@ def _build_quizzes(world: World) -> None:
         response = _post_json(client, reverse("item-check", args=[attempt.id, item.id]),
                               {"response": _answers(questions[bank_id], item.seed, right=False)})
         assert response.status_code == 200 and response.json()["gradable"], (bank_id, response.content)
+        if bank_id != QUESTIONS["numeric"]:  # the numeric question stays a retry; the others show their solution
+            assert _post_json(client, reverse("item-reveal", args=[attempt.id, item.id]), {}).status_code == 200
     world.ids["practice_attempt"] = attempt.id
     world.ids["numeric_item"] = _item(attempt, QUESTIONS["numeric"]).id
     world.pages["practice attempt, after checks"] = reverse("attempt", args=[attempt.id])
@@ -633,7 +635,7 @@ SHOWN = {
     "practice attempt, before any check": ['data-type="param"', 'data-type="essay"', 'class="hint"'],
     "practice attempt, after checks": ['class="fb-text"', 'class="misconceptions"', 'class="opt-fb"',
                                        "Classmates", "Worked solution for your variant", 'class="key-points"',
-                                       "cell-bad"],
+                                       "cell-bad", "data-retry"],
     "results of a submitted mock exam": ['class="self-assess"', 'class="peers"', "Key points"],
     "results of a released exam": ["fb-manual", COMMENT, 'class="correct"'],
     "results of an exam before release": ["Results are released by the instructor."],

@@ -193,12 +193,23 @@ class Misconception:
     or None when it does not apply to this variant. ``text`` says which step went wrong (an English
     catalog message, marked with ``N_``). ``main`` misconceptions must be told apart by every
     generated variant (see :meth:`ProblemFamily.generate`).
+
+    ``credit`` is what a part earns when its whole answer is this mistake's (a wrong method, e.g.
+    cross-correlation for a convolution): 0 by default, because entries that agree with the right
+    answer then agree by coincidence. None marks a slip that keeps the per-entry credit (e.g. an
+    output one row short whose computed entries are all right). Answers carried forward from the
+    student's own earlier part keep their carried-forward credit.
     """
 
     tag: str
     text: str
     solve: Callable[[Params], Response | None] = field(repr=False, compare=False)
     main: bool = True
+    credit: float | None = 0.0
+
+    def __post_init__(self) -> None:
+        if self.credit is not None and not 0.0 <= self.credit <= 1.0:
+            raise ValueError(f"misconception {self.tag!r}: credit {self.credit!r} is not in [0, 1]")
 
     @property
     def wording(self) -> Text:
@@ -213,7 +224,8 @@ class Misconception:
         return first_sentence(self.message(lang))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "message": {lang: self.message(lang) for lang in LANGS}, "main": self.main}
+        return {"tag": self.tag, "message": {lang: self.message(lang) for lang in LANGS}, "main": self.main,
+                "credit": self.credit}
 
 
 # --------------------------------------------------------------------------- results
@@ -227,6 +239,8 @@ class PartScore:
     score: float
     cells: list[list[bool]] | None = None
     note: Wording | None = None
+    #: The score came from error carried forward (a misconception's credit does not replace it).
+    carried_forward: bool = False
 
     @property
     def correct(self) -> bool:
@@ -405,7 +419,7 @@ class ProblemFamily(ABC):
                 and self.values_match(part, given, cf)
             ):
                 score = max(result.score, self.ecf_credit)
-                return PartScore(score, result.cells, _CARRIED_FORWARD)
+                return PartScore(score, result.cells, _CARRIED_FORWARD, carried_forward=True)
         return result
 
     def _score_plain(self, part: Part, given: Any, expected: Any) -> PartScore:
@@ -563,6 +577,9 @@ class ProblemFamily(ABC):
         for p in parts:
             s = scores[p.name]
             tags = tuple(t for t in by_tag if p.name in diagnosis.get(t, ()))
+            method_credit = self._method_credit(s, [by_tag[t] for t in tags])
+            if method_credit is not None:
+                s = PartScore(method_credit, s.cells, s.note)
             if s.correct:
                 text: Wording = s.note or _CORRECT
             else:
@@ -574,6 +591,8 @@ class ProblemFamily(ABC):
                     else:
                         first_part[t] = p
                         pieces.append(by_tag[t].wording)
+                if method_credit is not None:
+                    pieces.append(_method_credit_note(method_credit))
                 if not tags:
                     pieces.append(self.hint(params, p, response.get(p.name)))
                 joined = join_sentences(pieces)
@@ -594,6 +613,15 @@ class ProblemFamily(ABC):
         tags = tuple(t for t in by_tag if t in diagnosis)
         return GradingResult(score=points / total if total else 0.0, points=points, max_points=total,
                              message=feedback, parts=tuple(graded), misconceptions=tags)
+
+    @staticmethod
+    def _method_credit(score: PartScore, mistakes: Sequence[Misconception]) -> float | None:
+        """The credit of a wrong part whose whole answer is a named mistake's (the best credit
+        the table states among those that explain it), or None: the part keeps its own score."""
+        if score.correct or score.carried_forward:
+            return None
+        credits = [m.credit for m in mistakes if m.credit is not None]
+        return max(credits) if credits else None
 
     def check(self, params: Params, raw: Any) -> GradingResult:
         """``parse`` then ``grade``; an invalid submission gives a result that is not gradable."""
@@ -633,4 +661,15 @@ class ProblemFamily(ABC):
 _CORRECT = Text("Correct.")
 _INCORRECT = Text("Incorrect.")
 _INVALID = Text("The answer could not be read; fix the format (this does not count as an attempt).")
+
+
+def _method_credit_note(credit: float) -> Text:
+    """Why a part that follows a wrong method earns the credit it does."""
+    if credit <= 0:
+        return Text("Your whole answer here follows that method, so it earns no points, "
+                    "even for entries that happen to agree with the right answer.")
+    return Text("Your whole answer here follows that method, so it earns %(percent)s %% of its points.",
+                percent=fmt_decimal(credit * 100, 1))
+
+
 _CARRIED_FORWARD = Text("Consistent with your earlier answer, so no further points are deducted here.")

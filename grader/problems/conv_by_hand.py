@@ -208,6 +208,8 @@ _MISCONCEPTIONS = (
             r"$\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$ — the $+1$ counts the first position."
         ),
         _off_by_one,
+        # The entries given are the right ones, only the last row and column are missing.
+        credit=None,
     ),
     Misconception(
         "ceil-instead-of-floor",

@@ -281,6 +281,8 @@ _MISCONCEPTIONS = (
             "FPs (duplicates), even with a high IoU."
         ),
         _duplicates,
+        # Only duplicate detections are flagged wrongly; the others follow the right rule.
+        credit=None,
     ),
     Misconception(
         "not-sorted-by-score",
@@ -297,6 +299,8 @@ _MISCONCEPTIONS = (
             "($\\text{IoU} \\ge 0.5$), so an IoU of exactly 0.5 counts."
         ),
         _strict,
+        # A boundary slip: only detections at exactly the threshold differ.
+        credit=None,
     ),
     Misconception(
         "map-weighted-by-detections",

@@ -195,6 +195,8 @@ _MISCONCEPTIONS = (
             "the denominator is $\\sqrt{v} + \\epsilon$, not $\\sqrt{v + \\epsilon}$."
         ),
         _eps_inside,
+        # A slip that changes only entries with a tiny second moment.
+        credit=None,
     ),
     Misconception(
         "momentum-textbook-form",

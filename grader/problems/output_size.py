@@ -157,6 +157,8 @@ _MISCONCEPTIONS = (
             r"is dropped, so take the floor: $\lfloor (n + 2p - k_\text{eff})/s \rfloor + 1$."
         ),
         _ceil,
+        # A rounding slip: the sizes it does not touch are right by the right rule.
+        credit=None,
     ),
     Misconception(
         "padding-counted-once",

@@ -244,6 +244,8 @@ _MISCONCEPTIONS = (
             r"(the last stamp starts at $(n-1)\,s$ and is $k$ wide)."
         ),
         _size_formula,
+        # Only the size is off: the entries given come from the right windows.
+        credit=None,
     ),
     Misconception(
         "ceil-instead-of-floor",
@@ -294,6 +296,8 @@ _MISCONCEPTIONS = (
             r"contributions $x_{ij} K$ that land on the same output cell."
         ),
         _overwrite,
+        # Only the cells where stamps overlap are wrong; the others follow the right rule.
+        credit=None,
     ),
 )
 

@@ -74,8 +74,10 @@ def test_known_max_unpool() -> None:
 def test_unpool_to_top_left_is_tagged_in_both_languages() -> None:
     typed = {"output": "1 0 2 0\n0 0 0 0\n3 0 4 0\n0 0 0 0"}
     grade = FAMILY.check(UNPOOL, typed)
-    # Only the 6 in window (0, 1) really was at its top-left: 10 of the 16 cells are right.
-    assert grade.misconceptions == ("unpool-top-left",) and grade.score == pytest.approx(10 / 16)
+    # Only the 6 in window (0, 1) really was at its top-left: 10 of the 16 cells agree, by
+    # coincidence — the whole matrix is the wrong method's, so it earns the mistake's credit, 0.
+    assert grade.misconceptions == ("unpool-top-left",) and grade.score == 0.0
+    assert grade.parts[0].cells is not None and sum(map(sum, grade.parts[0].cells)) == 10
     assert "where the maximum was" in grade.for_student(lang="en")["message"]
     zh = grade.for_student(lang="zh-Hant")
     assert zh["misconceptions"] == ["unpool-top-left"] and "最大反池化 (max unpooling)" in zh["message"]

@@ -39,7 +39,7 @@ from grader.results import GradingResult, PartResult, PolicyApplied
 from grader.sandbox.runner import make_runner
 from labs import sql
 from labs.models import LabKind, LabPart, Submission, SubmissionStatus
-from labs.policy import LabPolicy
+from labs.policy import CODE_PART, LabPolicy
 from labs.services.variants import lab_part_params, lab_variant_seed
 
 logger = logging.getLogger(__name__)
@@ -117,8 +117,19 @@ def _outcome(submission: Submission, result: GradingResult, position: int) -> di
     return {
         "score": Decimal(result.score).quantize(_Q4),
         "points": Decimal(result.max_points * result.score * applied.factor).quantize(_Q4),
+        "part_points": policy.part_points(part_points_before_policy(submission.lab.kind, result),
+                                          position=position, late_days=submission.late_days),
         "result": result.with_policy(applied).to_json(),
     }
+
+
+def part_points_before_policy(kind: str, result: GradingResult) -> dict[str, float]:
+    """A result's points per lab part, before the policy: a numeric lab's parts by key, a coding
+    lab as its one part (``CODE_PART``). The data migration that filled ``part_points`` for
+    submissions graded before it existed uses the same rule."""
+    if kind == LabKind.CODE or not result.parts:
+        return {CODE_PART: result.max_points * result.score}
+    return {part.name: part.points for part in result.parts}
 
 
 # --------------------------------------------------------------------------- claim and write

@@ -102,6 +102,7 @@ def lab_regrade(*, lab: Lab) -> str:
             finished_at=None,
             points=None,
             score=None,
+            part_points={},
             result=None,
             error="",
         )

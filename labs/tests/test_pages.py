@@ -438,7 +438,7 @@ def _bulk_course(course: Course, students: int = 100) -> tuple[list[User], list[
     now = timezone.now()
     Submission.objects.bulk_create([
         Submission(lab=lab, user=user, number=1, status=SubmissionStatus.GRADED, points=Decimal(i % 6),
-                   score=Decimal(i % 6) / 5, finished_at=now, result={"parts": []})
+                   score=Decimal(i % 6) / 5, finished_at=now, result={"parts": []}, part_points={"": i % 6})
         for lab in labs for i, user in enumerate(users)
     ])
     assessments = [
@@ -506,6 +506,7 @@ def _fixed_results(lab: Lab, students: list[User]) -> None:
     Submission.objects.bulk_create([
         Submission(lab=lab, user=students[i % len(students)], number=1 + i // len(students),
                    status=SubmissionStatus.GRADED, points=Decimal(1), score=Decimal("0.5"), finished_at=now,
+                   part_points={"conv": 0.5, "cost": 0.5},
                    result={"parts": [{"key": "conv", "family": "conv-by-hand", "score": score, "correct": correct,
                                       "misconceptions": tags, "items": []},
                                      {"key": "cost", "family": "conv-cost", "score": 1.0, "correct": True,

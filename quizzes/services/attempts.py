@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -117,10 +118,35 @@ def _plan(assessment: Assessment, user_id: int, number: int) -> tuple[list[_Draw
     return drawn, items
 
 
+@dataclass(frozen=True)
+class ExamWindow:
+    """Where ``now`` falls in an exam's window for one student (their extension included): what the
+    start refuses by and what the landing page says, so the page never offers what the server refuses."""
+
+    not_open_yet: bool
+    closed: bool
+    opens_at: datetime | None
+    closes_at: datetime | None  # the student's own closing time (the exam's plus their extension)
+
+    @property
+    def open(self) -> bool:
+        return not (self.not_open_yet or self.closed)
+
+
+def exam_window(*, assessment: Assessment, extra_minutes: int, now: datetime) -> ExamWindow:
+    """The window rule for exams (practice and mock exams are not held to their window)."""
+    closes_at = assessment.closes_at + timedelta(minutes=extra_minutes) if assessment.closes_at else None
+    exam = assessment.mode == AssessmentMode.EXAM
+    return ExamWindow(not_open_yet=exam and bool(assessment.opens_at and now < assessment.opens_at),
+                      closed=exam and bool(closes_at and now >= closes_at),
+                      opens_at=assessment.opens_at, closes_at=closes_at)
+
+
 def _window_check(assessment: Assessment, extra: int, now: datetime) -> None:
-    if assessment.opens_at and now < assessment.opens_at:
+    window = exam_window(assessment=assessment, extra_minutes=extra, now=now)
+    if window.not_open_yet:
         raise AssessmentClosed(_("This assessment is not open yet."))
-    if assessment.closes_at and now >= assessment.closes_at + timedelta(minutes=extra):
+    if window.closed:
         raise AssessmentClosed(_("This assessment has closed."))
 
 
@@ -242,6 +268,49 @@ def _grading_spec(version: QuestionVersion) -> dict[str, Any]:
     return grading_spec(version.spec, version.lang, version.translations)
 
 
+#: Wrong checks of a fixed practice question before its solution is shown unasked (the default of
+#: ``Assessment.practice_reveal_after``).
+PRACTICE_REVEAL_AFTER = 3
+#: Question types whose check shows the solution at once: an essay's key points are what the student
+#: assesses themselves by; a parameterized question offers another variant instead of a retry.
+SOLUTION_AT_ONCE = frozenset({QuestionType.ESSAY, QuestionType.PARAM})
+
+
+def practice_solution_visible(*, question_type: str, checks: int, correct: bool, requested: bool,
+                              reveal_after: int) -> bool:
+    """Whether a practice item's solution (correct answer, explanation) may be shown: at once for
+    essays and parameterized questions; for a fixed question once answered right, when the student
+    asks for it, or after ``reveal_after`` checks. The one rule for the check's answer and the page."""
+    if question_type in SOLUTION_AT_ONCE:
+        return checks > 0 or requested
+    return correct or requested or checks >= max(1, reveal_after)
+
+
+def practice_item_solution_visible(item: AttemptItem) -> bool:
+    """:func:`practice_solution_visible` for a stored item (its attempt's assessment and its question read)."""
+    feedback = item.feedback or {}
+    return practice_solution_visible(
+        question_type=item.question_version.question.type, checks=item.checks,
+        correct=bool(feedback) and float(feedback.get("score") or 0) >= 1,
+        requested=item.solution_requested_at is not None,
+        reveal_after=item.attempt.assessment.practice_reveal_after)
+
+
+@transaction.atomic
+def practice_solution_request(*, item: AttemptItem, now: datetime | None = None) -> AttemptItem:
+    """The student asks to see a practice item's solution (it stays shown)."""
+    item = AttemptItem.objects.select_for_update().select_related(
+        "attempt__assessment", "question_version__question").get(pk=item.pk)
+    if item.attempt.assessment.mode != AssessmentMode.PRACTICE:
+        raise AttemptError(_("Solutions on request are for practice only."))
+    if item.attempt.status != AttemptStatus.IN_PROGRESS:
+        raise AttemptNotOpen(_("This practice session has ended."))
+    if item.solution_requested_at is None:
+        item.solution_requested_at = now or timezone.now()
+        item.save(update_fields=["solution_requested_at"])
+    return item
+
+
 @transaction.atomic
 def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None) -> GradingResult:
     """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""
@@ -291,6 +360,35 @@ def practice_another_variant(*, item: AttemptItem) -> AttemptItem:
     )
 
 
+def essay_self_assessed(*, mode: str, question_type: str) -> bool:
+    """Whether an item is self-assessed rather than scored: essays outside exams (practice and mock
+    exams: the student ticks the key points they covered; nobody grades them)."""
+    return question_type == QuestionType.ESSAY and mode != AssessmentMode.EXAM
+
+
+@dataclass(frozen=True)
+class AttemptTotals:
+    points: Decimal  # earned on the items that count
+    max_points: Decimal  # the most the items that count can earn
+    self_assessed: int  # essays shown apart (not in either figure)
+
+
+def attempt_totals(*, mode: str, items: Iterable[AttemptItem]) -> AttemptTotals:
+    """An attempt's score: every item's score × max_points, self-assessed essays left out of both
+    the points and the maximum. The one rule for the stored ``Attempt.points``/``max_points`` that
+    the results page, the course dashboard and the gradebook all show. ``items`` carry their
+    question (``question_version__question``)."""
+    points = max_points = Decimal(0)
+    self_assessed = 0
+    for item in items:
+        if essay_self_assessed(mode=mode, question_type=item.question_version.question.type):
+            self_assessed += 1
+            continue
+        points += (item.score or 0) * item.max_points
+        max_points += item.max_points
+    return AttemptTotals(points, max_points, self_assessed)
+
+
 @transaction.atomic
 def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool = False) -> Attempt:
     """Grade every saved answer and close the attempt. Idempotent: a submitted attempt is returned as is."""
@@ -298,7 +396,6 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
     attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=attempt.pk)
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt
-    points = Decimal(0)
     items = list(attempt.items.select_related("question_version__question"))
     for item in items:
         version = item.question_version
@@ -313,12 +410,12 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
         grade = replace(grade, needs_manual_grading=qtype == QuestionType.ESSAY and item.response is not None
                         and attempt.assessment.mode == AssessmentMode.EXAM)
         _store_grade(item, grade, now)
-        points += item.score * item.max_points
     AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at", "needs_manual_grading"])
+    totals = attempt_totals(mode=attempt.assessment.mode, items=items)
     attempt.status = AttemptStatus.AUTO_SUBMITTED if auto else AttemptStatus.SUBMITTED
     attempt.submitted_at = now
-    attempt.points = points
-    attempt.save(update_fields=["status", "submitted_at", "points"])
+    attempt.points, attempt.max_points = totals.points, totals.max_points
+    attempt.save(update_fields=["status", "submitted_at", "points", "max_points"])
     return attempt
 
 
@@ -360,8 +457,9 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
     item.feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
                                   graded_by=grader.get_username()).to_json()
     item.save(update_fields=["score", "needs_manual_grading", "graded_at", "feedback"])
-    attempt = Attempt.objects.select_for_update().get(pk=item.attempt_id)
-    attempt.points = sum((i.score or 0) * i.max_points for i in attempt.items.all())
+    attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=item.attempt_id)
+    attempt.points = attempt_totals(mode=attempt.assessment.mode,
+                                    items=attempt.items.select_related("question_version__question")).points
     attempt.save(update_fields=["points"])
     return item
 

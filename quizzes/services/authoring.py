@@ -226,6 +226,7 @@ def assessment_create(
     time_limit_minutes: int | None = None,
     shuffle_questions: bool = False,
     english: dict[str, str] | None = None,
+    practice_reveal_after: int = 3,
 ) -> Assessment:
     """``english``: the title and description in English (``{"title", "description"}``, empty ones left out)."""
     _assessment_check(course=course, slug=slug, opens_at=opens_at, closes_at=closes_at,
@@ -234,6 +235,7 @@ def assessment_create(
         course=course, created_by=user, title=title, slug=slug, description=description, mode=mode,
         published=published, opens_at=opens_at, closes_at=closes_at, time_limit_minutes=time_limit_minutes,
         shuffle_questions=shuffle_questions, translations=_english_translations(english),
+        practice_reveal_after=practice_reveal_after,
     )
 
 
@@ -256,6 +258,7 @@ def assessment_update(
     time_limit_minutes: int | None,
     shuffle_questions: bool,
     english: dict[str, str] | None = None,
+    practice_reveal_after: int = 3,
 ) -> Assessment:
     """``english``: the title and description in English; None leaves them as they are."""
     _assessment_check(course=assessment.course, slug=slug, opens_at=opens_at, closes_at=closes_at,
@@ -266,6 +269,7 @@ def assessment_update(
     assessment.mode, assessment.published = mode, published
     assessment.opens_at, assessment.closes_at = opens_at, closes_at
     assessment.time_limit_minutes, assessment.shuffle_questions = time_limit_minutes, shuffle_questions
+    assessment.practice_reveal_after = practice_reveal_after
     assessment.save()
     return assessment
 

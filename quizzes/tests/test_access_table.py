@@ -194,7 +194,7 @@ def _snapshot() -> tuple[list[tuple[Any, ...]], ...]:
                                                         "submitted_at")),
         list(AttemptItem.objects.order_by("pk").values_list("pk", "attempt_id", "response", "save_count", "checks",
                                                             "score", "needs_manual_grading", "self_assessment",
-                                                            "feedback")),
+                                                            "feedback", "solution_requested_at")),
         list(Assessment.objects.order_by("pk").values_list("pk", "course_id", "title", "slug", "mode", "published",
                                                            "opens_at", "closes_at", "time_limit_minutes",
                                                            "results_released_at")),
@@ -262,6 +262,10 @@ def _checked(w: World, _user: User) -> None:
 
 def _variant_added(w: World, _user: User) -> None:
     assert w.practice_attempt.items.count() == 4
+
+
+def _solution_requested(w: World, _user: User) -> None:
+    assert _refreshed(w.numeric).solution_requested_at is not None
 
 
 def _self_assessed(w: World, _user: User) -> None:
@@ -406,6 +410,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("item-self-assess", "POST"): Endpoint(
         lambda w: reverse("item-self-assess", args=[w.practice_attempt.pk, w.essay.pk]),
         data=lambda w: {"points_met": [0]}, json=True, effect=_self_assessed),
+    ("item-reveal", "POST"): Endpoint(
+        lambda w: reverse("item-reveal", args=[w.practice_attempt.pk, w.numeric.pk]),
+        data=lambda w: {}, json=True, effect=_solution_requested),
     # ------------------------------------------------------------------ instructor pages
     ("instructor-bank", "GET"): Endpoint(lambda w: _i("instructor-bank", w)),
     ("instructor-question-new", "GET"): Endpoint(lambda w: _i("instructor-question-new", w)),
@@ -508,6 +515,7 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("item-check", "POST"):                            (401,     200,  404,      404,  404,      404,        404),
     ("item-variant", "POST"):                          (401,     201,  404,      404,  404,      404,        404),
     ("item-self-assess", "POST"):                      (401,     200,  404,      404,  404,      404,        404),
+    ("item-reveal", "POST"):                           (401,     200,  404,      404,  404,      404,        404),
     # Instructor pages: staff; the course's students 403; everyone else 404.
     ("instructor-bank", "GET"):                        (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-new", "GET"):                (LOGIN,   403,  403,      200,  200,      404,        200),
@@ -607,7 +615,8 @@ ENDPOINTS.update({
         for name, body in (("item-save", lambda w: {"response": {"value": "-0.5"}}),
                            ("item-check", lambda w: {"response": {"value": "-0.5"}}),
                            ("item-variant", lambda w: {}),
-                           ("item-self-assess", lambda w: {"points_met": []}))
+                           ("item-self-assess", lambda w: {"points_met": []}),
+                           ("item-reveal", lambda w: {}))
     },
     **{
         (f"{name}[classmate's attempt, own item]", "POST"): Endpoint(
@@ -616,7 +625,8 @@ ENDPOINTS.update({
         for name, body in (("item-save", lambda w: {"response": {"value": "-0.5"}}),
                            ("item-check", lambda w: {"response": {"value": "-0.5"}}),
                            ("item-variant", lambda w: {}),
-                           ("item-self-assess", lambda w: {"points_met": []}))
+                           ("item-self-assess", lambda w: {"points_met": []}),
+                           ("item-reveal", lambda w: {}))
     },
 })
 
@@ -653,7 +663,7 @@ MISMATCHED_IDS: list[tuple[str, str, str, int]] = [
     ("attempt[classmate's]", "GET", "owner", 404),
     ("attempt[classmate's]", "GET", "ta", 200),
     *[(f"{name}[{mix}]", "POST", "owner", 404)
-      for name in ("item-save", "item-check", "item-variant", "item-self-assess")
+      for name in ("item-save", "item-check", "item-variant", "item-self-assess", "item-reveal")
       for mix in ("own attempt, classmate's item", "classmate's attempt, own item")],
 ]
 

@@ -172,6 +172,9 @@ def test_practice_with_a_matrix_and_a_conv_by_hand_question_names_the_misconcept
     matrix.get_by_role("button", name="Check").click()
     expect(matrix.locator("[data-feedback]")).to_contain_text("Score: 0.75 / 1")
     expect(matrix.locator("input.cell.cell-bad")).to_have_count(1)
+    # A fixed question keeps its solution back after a wrong check (test_browser_fair), until asked.
+    expect(matrix.locator("[data-feedback] .explanation")).to_have_count(0)
+    matrix.get_by_role("button", name="Show the solution").click()
     expect(matrix.locator("[data-feedback] .explanation")).to_be_visible()
 
     # Conv-by-hand: a format error first (costs nothing), then the answer one misconception gives.

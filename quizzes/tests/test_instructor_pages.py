@@ -573,6 +573,15 @@ def test_assessment_settings_update(course: Course, staff_client: Client, instru
     assert response.status_code == 302
     assessment.refresh_from_db()
     assert assessment.slug == "midterm" and assessment.published and assessment.shuffle_questions
+    assert assessment.practice_reveal_after == 3  # left empty: the default
+    page = staff_client.get(url("instructor-assessment", course, assessment.pk)).content.decode()
+    assert "tries before the solution is shown" in page
+    staff_client.post(url("instructor-assessment", course, assessment.pk), {**SETTINGS, "practice_reveal_after": "5"})
+    assessment.refresh_from_db()
+    assert assessment.practice_reveal_after == 5
+    refused = staff_client.post(url("instructor-assessment", course, assessment.pk),
+                                {**SETTINGS, "practice_reveal_after": "0"})
+    assert refused.status_code == 400
 
 
 @pytest.mark.django_db

@@ -492,6 +492,24 @@
     if (heading) heading.focus({ preventScroll: true });
   }
 
+  // A wrong check keeps the solution back; the student may ask for it (the server renders it).
+  async function reveal(itemEl, button) {
+    // busy(button) (the click handler) keeps it focused and pressed once while the request runs.
+    var feedback = itemEl.querySelector("[data-feedback]");
+    var res = null;
+    try { res = await postJSON(button.dataset.url, {}); } catch (e) { res = null; }
+    idle(button);
+    if (!res || !res.ok || !res.data || !res.data.html) {
+      feedback.textContent = (res && res.data && res.data.message) || S.network_error;
+      say(feedback.textContent);
+      return;
+    }
+    feedback.innerHTML = res.data.html; // rendered by the server from a template (escaped)
+    // The button was inside the replaced feedback: focus moves to the feedback, which now holds the solution.
+    feedback.setAttribute("tabindex", "-1");
+    feedback.focus({ preventScroll: true });
+  }
+
   async function selfAssess(button) {
     var fieldset = button.closest("[data-self-assess]");
     var status = fieldset.querySelector("[data-self-status]");
@@ -518,6 +536,7 @@
     if (busy(button)) return;
     if (action === "check" && itemEl) check(itemEl, button);
     else if (action === "variant" && itemEl) anotherVariant(itemEl, button);
+    else if (action === "reveal" && itemEl) reveal(itemEl, button);
     else if (action === "self-assess") selfAssess(button);
     else idle(button);
   });
