@@ -22,7 +22,11 @@ def model_fields(instance: Model | None) -> Any:
 
 
 def migrate_to(executor: MigrationExecutor, targets: list[tuple[str, str]]) -> Apps:
-    """Migrate the test database to ``targets``; the models as they were there."""
+    """Migrate the test database to ``targets``; the models as the database then has them (every
+    applied migration of every app: the targets' own dependencies alone would leave out, say, a
+    column another app added since, which the table has)."""
     executor.loader.build_graph()  # the applied set changed since the last plan
     executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+    executor.loader.build_graph()
+    applied = [node for node in executor.loader.applied_migrations if node in executor.loader.graph.nodes]
+    return executor.loader.project_state(applied, at_end=True).apps

@@ -90,6 +90,10 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("failed grading", "student"),
     PageKind("API tokens", "student"),
     # Instructor.
+    PageKind("item analysis (exam)", "instructor"),
+    PageKind("item analysis (practice, first attempts)", "instructor"),
+    PageKind("question across assessments (param)", "instructor"),
+    PageKind("question across assessments (single)", "instructor"),
     PageKind("instructor home", "instructor"),
     PageKind("instructor course", "instructor"),
     PageKind("bank list", "instructor"),
@@ -308,7 +312,8 @@ def test_every_page_kind_in_both_languages_has_no_axe_violation(
     missing = {kind.name for kind in PAGES} - set(world_pages)
     assert not missing, f"pages in PAGES without data: {sorted(missing)}"
     # The English-pages check's question editors and new-question forms: one of each form is enough.
-    unlisted -= {name for name in unlisted if name.startswith(("question editor (", "new question ("))}
+    unlisted -= {name for name in unlisted
+                 if name.startswith(("question editor (", "new question (", "question across assessments ("))}
     assert not unlisted, f"pages the world builds that PAGES does not check: {sorted(unlisted)}"
 
     page_for = people_pages(browser, live_server, world)
@@ -697,36 +702,41 @@ def test_every_choice_question_of_the_bank_names_each_option_with_its_text_and_i
     items = {item.id: item for item in attempt.items.select_related("question_version__question")}
 
     page = _keyboard_page(browser, live_server, student)
-    page.goto(f"{live_server.url}/attempts/{attempt.id}/")
-    cdp = page.context.new_cdp_session(page)
-    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
-    inputs = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "section.q input[type=radio], "
-                                                                          "section.q input[type=checkbox]"})["nodeIds"]
-    names: dict[str, str] = {}
-    for node_id in inputs:
-        attributes = cdp.send("DOM.getAttributes", {"nodeId": node_id})["attributes"]
-        element_id = attributes[attributes.index("id") + 1]
-        ax_node = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node_id, "fetchRelatives": False})["nodes"][0]
-        names[element_id] = " ".join(((ax_node.get("name") or {}).get("value") or "").split())
-
     problems: list[str] = []
     options = with_maths = 0
-    for item_id, item in items.items():
-        choices = item.question_version.spec["choices"]
-        section = page.locator(f"#item-{item_id}")
-        for position, value in enumerate(section.locator("input[type=radio], input[type=checkbox]").evaluate_all(
-                "(inputs) => inputs.map((input) => [input.id, input.value])")):
-            element_id, index = value
-            expected = spoken_text(choices[int(index)]["text"])
-            options += 1
-            with_maths += "$" in choices[int(index)]["text"]
-            # Chromium puts a space around a formula's name, also beside CJK punctuation: spaces are not compared.
-            if re.sub(r"\s", "", expected) not in re.sub(r"\s", "", names.get(element_id, "")):
-                problems.append(f"{item.question_version.question.bank_id} option {position + 1}: "
-                                f"named {names.get(element_id)!r}, should say {expected!r}")
-    cdp.detach()
+    names: dict[str, str] = {}
+    # Both languages: the bank's own text, and its English (a question's `::: en` block).
+    for lang in ("zh-hant", "en"):
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
+        page.goto(f"{live_server.url}/attempts/{attempt.id}/")
+        cdp = page.context.new_cdp_session(page)
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        inputs = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "section.q input[type=radio], "
+                                                                              "section.q input[type=checkbox]"})["nodeIds"]
+        names = {}
+        for node_id in inputs:
+            attributes = cdp.send("DOM.getAttributes", {"nodeId": node_id})["attributes"]
+            element_id = attributes[attributes.index("id") + 1]
+            ax_node = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node_id, "fetchRelatives": False})["nodes"][0]
+            names[element_id] = " ".join(((ax_node.get("name") or {}).get("value") or "").split())
+        cdp.detach()
+        for item_id, item in items.items():
+            version = item.question_version
+            english = (version.translations or {}).get("en") or {}
+            choices = english["choices"] if lang == "en" and english.get("choices") else version.spec["choices"]
+            section = page.locator(f"#item-{item_id}")
+            for position, value in enumerate(section.locator("input[type=radio], input[type=checkbox]").evaluate_all(
+                    "(inputs) => inputs.map((input) => [input.id, input.value])")):
+                element_id, index = value
+                expected = spoken_text(choices[int(index)]["text"])
+                options += 1
+                with_maths += "$" in choices[int(index)]["text"]
+                # Chromium puts a space around a formula's name, also beside CJK punctuation: spaces are not compared.
+                if re.sub(r"\s", "", expected) not in re.sub(r"\s", "", names.get(element_id, "")):
+                    problems.append(f"{version.question.bank_id} ({lang}) option {position + 1}: "
+                                    f"named {names.get(element_id)!r}, should say {expected!r}")
     page.context.close()
     print(f"\n{len(items)} choice questions, {options} options ({with_maths} with maths): "
           f"{options - len(problems)} named in full")
-    assert len(names) == options and with_maths > 50
+    assert 2 * len(names) == options and with_maths > 100
     assert not problems, f"{len(problems)} options named without their text or maths:\n  " + "\n  ".join(problems[:40])

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
 from grader.problems import get_family
+from grader.problems.base import first_sentence
 from quizzes import presenters
 from quizzes.bank.render import render_markdown
 from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus, Question
@@ -413,7 +414,7 @@ def test_exam_results_are_hidden_until_released(course, student, student_client)
     assert "Results are released by the instructor." not in html
     numeric = _item(attempt, NUMERIC).question_version
     assert render_markdown(numeric.translations["en"]["explanation"]).strip() in html  # the page is in English
-    assert numeric.translations["en"]["misconceptions"][0] in html  # the misconception's message for 0.5, in English
+    assert first_sentence(numeric.translations["en"]["misconceptions"][0]) in html  # the misconception named for 0.5, in English
     assert "<code>-0.5</code>" in html  # the correct answer
     assert "Graded by hand: not graded yet." in html  # the essay
     assert "特徵是學出來的" in html  # the student's own answer
@@ -458,7 +459,8 @@ def test_practice_check_gives_feedback_and_format_errors_cost_nothing(course, st
     assert wrong["gradable"] and wrong["score"] == 0 and wrong["misconceptions"]
     # The mistake is named in the page's language (English here); the solution waits (test_practice_retry).
     english = numeric.question_version.translations["en"]
-    assert english["misconceptions"][0] in wrong["html"] and "正負號錯了" not in wrong["html"]
+    named = first_sentence(english["misconceptions"][0])
+    assert named in wrong["html"] and "正負號錯了" not in re.sub(r'data-misconception="[^"]*"', "", wrong["html"])
     assert render_markdown(english["explanation"]).strip() not in wrong["html"]
     numeric.refresh_from_db()
     assert numeric.checks == 1
@@ -478,7 +480,7 @@ def test_practice_check_gives_feedback_and_format_errors_cost_nothing(course, st
     assert render_markdown(family.explain(params, "en")).strip()[:60] in right.json()["html"]  # the page is in English
     # After a reload the last check is still shown.
     html = student_client.get(reverse("attempt", args=[attempt.id])).content.decode()
-    assert english["misconceptions"][0] in html
+    assert named in html
 
 
 @pytest.mark.django_db
