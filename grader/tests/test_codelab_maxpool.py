@@ -128,7 +128,7 @@ def test_zero_padding_fails_the_padded_case_with_hints() -> None:
     assert not check.passed
     assert "`y`:" in word(check.message, "en") and "elements differ" in word(check.message, "en")
     assert "zero-padded input" in word(check.message, "en")
-    assert "以 0 填充" in word(check.message, "zh-Hant")
+    assert "以 0 填補" in word(check.message, "zh-Hant")
     assert outcomes["forward-overlap"].check.passed  # no padding there
 
 
