@@ -13,17 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.calibration import calibration_ms
+
 GOAL_SECONDS = 5.0
 
 
-def calibration_ms() -> float:
-    """CPU ms of a fixed pure-Python workload, best of five (the same one as quizzes.bench's)."""
-    def once() -> float:
-        began = time.process_time()
-        table = {str(number): number * number for number in range(100_000)}
-        sum(len(key) for key in table)
-        return (time.process_time() - began) * 1000
-    return min(once() for _ in range(5))
 
 
 def roster_csv(students: int) -> bytes:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from grader.calibration import calibration_ms
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GOAL_P99_SECONDS = 1.0
 STALLED_CONNECTIONS = 50
@@ -187,14 +189,6 @@ def report(name: str, result: Run) -> str:
             "opened (the rest still stalled at the end)")
 
 
-def calibration_ms() -> float:
-    """CPU ms of a fixed pure-Python workload, best of five (the same as the exam load bench's)."""
-    def once() -> float:
-        began = time.process_time()
-        table = {str(number): number * number for number in range(100_000)}
-        sum(len(key) for key in table)
-        return (time.process_time() - began) * 1000
-    return min(once() for _ in range(5))
 
 
 def main() -> None:

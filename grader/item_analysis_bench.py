@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from grader.calibration import calibration_ms
 from grader.item_analysis import ItemColumn, analyse
 
 GOAL_SECONDS = 1.0
@@ -45,14 +46,6 @@ def simulated_exam(students: int, items: int, seed: int = 0) -> tuple[np.ndarray
     return scores, columns
 
 
-def calibration_ms() -> float:
-    """CPU ms of a fixed pure-Python workload, best of five: how fast this machine is right now."""
-    def once() -> float:
-        began = time.process_time()
-        table = {str(number): number * number for number in range(100_000)}
-        sum(len(key) for key in table)
-        return (time.process_time() - began) * 1000
-    return min(once() for _ in range(5))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

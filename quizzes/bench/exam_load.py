@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.calibration import calibration_ms
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -336,16 +338,6 @@ def machine_cpu_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def calibration_ms() -> float:
-    """CPU ms of a fixed pure-Python workload (dicts, strings), best of five: how fast this machine
-    is right now. The same code's CPU per student varies by half between stretches of a day here;
-    runs compare only when their calibrations are alike."""
-    def once() -> float:
-        began = time.process_time()
-        table = {str(number): number * number for number in range(100_000)}
-        sum(len(key) for key in table)
-        return (time.process_time() - began) * 1000
-    return min(once() for _ in range(5))
 
 
 def group_cpu_seconds(pgid: int) -> float:

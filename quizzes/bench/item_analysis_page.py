@@ -20,6 +20,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from grader.calibration import calibration_ms
+
 GOAL_SECONDS = 1.0
 PARAM_QUESTIONS = ("param-conv-by-hand-01", "param-pool-unpool-01", "param-optimizer-step-01")
 
@@ -93,13 +95,6 @@ def setup(students: int, questions: int, params: int) -> object:
     return exam
 
 
-def calibration_ms() -> float:
-    def once() -> float:
-        began = time.process_time()
-        table = {str(number): number * number for number in range(100_000)}
-        sum(len(key) for key in table)
-        return (time.process_time() - began) * 1000
-    return min(once() for _ in range(5))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
