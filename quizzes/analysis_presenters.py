@@ -80,7 +80,7 @@ def _item_row(number: int, info: ItemInfo, item: ItemStats) -> dict[str, Any]:
         } for option in item.options],
         # A bank question's misconceptions without a tag are named by their message (course content).
         "misconceptions": [{"tag": m.tag, "count": m.count, "frequency": percent(m.frequency),
-                            "lang": "" if info.qtype == QuestionType.PARAM else info.lang}
+                            "lang": "" if info.qtype == QuestionType.PARAM else (info.source_lang or info.lang)}
                            for m in item.misconceptions],
         "variant_groups": [{"group": g.group or _("(one kind only)"), "n": g.n, "facility": percent(g.facility)}
                            for g in item.variant_groups],

@@ -24,8 +24,10 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from accounts.models import Course
+from dlcv_site.i18n import localized
 from grader.item_analysis import AssessmentStats, ItemColumn, ItemStats, analyse
 from grader.problems import get_family
+from quizzes.bank.languages import translated_spec
 from quizzes.models import (
     Assessment,
     Attempt,
@@ -52,9 +54,10 @@ class ItemInfo:
     question_id: int
     bank_id: str
     title: str
-    lang: str
+    lang: str  # the language of title and options (the request's where the question has it)
     qtype: str
     option_texts: tuple[str, ...]  # choice items: options in bank order (Markdown source)
+    source_lang: str = ""  # the question's own language: a bank misconception's key is written in it
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,8 @@ def _matrices(assessment_ids: Sequence[int], population: Population
     version_ids = {row[2] for row in items}
     versions = {
         v["id"]: v for v in QuestionVersion.objects.filter(id__in=version_ids).values(
-            "id", "number", "question_id", "question__bank_id", "question__type", "title", "lang", "spec")
+            "id", "number", "question_id", "question__bank_id", "question__type", "title", "lang", "spec",
+            "translations")
     }
     # Per assessment: rows (attempts) and columns (questions, in order of first position).
     rows_of: dict[int, dict[int, int]] = {aid: {} for aid in assessment_ids}
@@ -250,9 +254,14 @@ def _matrices(assessment_ids: Sequence[int], population: Population
         for j, question_id in enumerate(question_ids):
             version = latest_version[question_id]
             qtype = version["question__type"]
-            options, texts = _options(qtype, version["spec"]) if qtype in CHOICE_TYPES else ((), ())
+            # Titles and options in the request's language where the question has it, else as written.
+            title = localized(version["title"], version["translations"], "title", source_lang=version["lang"])
+            translation = (version["translations"] or {}).get(title.lang) if title.lang != version["lang"] else None
+            shown_spec = translated_spec(version["spec"], translation) if translation else version["spec"]
+            options, texts = _options(qtype, shown_spec) if qtype in CHOICE_TYPES else ((), ())
             infos.append(ItemInfo(question_id=question_id, bank_id=version["question__bank_id"],
-                                  title=version["title"], lang=version["lang"], qtype=qtype, option_texts=texts))
+                                  title=title.text, lang=title.lang, qtype=qtype, option_texts=texts,
+                                  source_lang=version["lang"]))
             columns.append(ItemColumn(
                 key=version["question__bank_id"], max_points=float(max_points[j]) or 1.0, options=options,
                 chosen=chosen[j] if options else (), misconceptions=tags[j],
