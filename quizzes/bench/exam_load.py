@@ -83,7 +83,7 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
     from datetime import timedelta
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.cache import cache
     from django.core.management import call_command
@@ -119,11 +119,15 @@ def setup_database(students: int, questions: int) -> dict[str, object]:
     users = list(User.objects.filter(username__startswith="bench-").order_by("username")[:students])
     Enrollment.objects.bulk_create([Enrollment(user=u, course=course, role=Role.STUDENT) for u in users],
                                    ignore_conflicts=True)
+    # The backend a login stores (as Django's test client picks it): the first that can read a user back
+    # (the lockout backend before it only refuses).
+    session_backend = next(path for path in settings.AUTHENTICATION_BACKENDS
+                           if hasattr(load_backend(path), "get_user"))
     cookies = []
     for user in users:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = session_backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         cookies.append(session.session_key)
