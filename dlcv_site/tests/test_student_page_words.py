@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
-from dlcv_site.tests.test_english_pages import World, _client_for, _post_json, world  # noqa: F401
+from dlcv_site.tests.test_english_pages import World, _client_for, _post_json, _strings, world  # noqa: F401
 from grader.problems import all_families
 from quizzes.models import Assessment, AttemptItem
 
@@ -68,17 +67,6 @@ class PageText(HTMLParser):
             self._json.append(data)
         elif not self._skip:
             self.texts.append(data)
-
-
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
 
 
 def page_text(html: str, *, with_data: bool = False) -> str:
