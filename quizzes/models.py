@@ -285,3 +285,33 @@ class PracticeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.question_id}: best {self.best_score}"
+
+
+class ScoreChangeKind(models.TextChoices):
+    MANUAL = "manual", _("Graded by hand")
+    RUBRIC = "rubric", _("Rubric item changed")
+    REGRADE_REQUEST = "regrade_request", _("Regrade request")
+    CLASS_REGRADE = "class_regrade", _("Question re-graded for the class")
+
+
+class ScoreChange(models.Model):
+    """The audit log of scores set by people: every change of an attempt item's score by a grader, a
+    rubric edit, a regrade request or a class-wide regrade — who, when, old → new, why. Written only by
+    ``quizzes.services.attempts.attempt_item_score_set``."""
+
+    item = models.ForeignKey(AttemptItem, on_delete=models.CASCADE, related_name="score_changes")
+    kind = models.CharField(max_length=20, choices=ScoreChangeKind.choices)
+    old_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True,
+                                    help_text="A fraction of the item's max_points; empty: it had no score yet.")
+    new_score = models.DecimalField(max_digits=6, decimal_places=4)
+    reason = models.TextField(blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["item", "created_at", "id"]
+        indexes = [models.Index(fields=["item", "created_at"], name="score_change_item_time")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.old_score} → {self.new_score} ({self.kind})"

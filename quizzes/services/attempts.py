@@ -42,6 +42,8 @@ from quizzes.models import (
     Question,
     QuestionType,
     QuestionVersion,
+    ScoreChange,
+    ScoreChangeKind,
 )
 from quizzes.presenters import VersionContent, version_content
 
@@ -443,25 +445,50 @@ def essay_self_assess(*, item: AttemptItem, points_met: list[int]) -> AttemptIte
 
 
 @transaction.atomic
-def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grader: User,
-                         now: datetime | None = None) -> AttemptItem:
-    """An instructor's grade for an exam essay (``score``: a fraction 0–1 of the item's
-    ``max_points``); the attempt's points follow."""
-    if not 0 <= score <= 1:
+def attempt_item_score_set(*, item_id: int, score: float | Decimal, kind: str, changed_by: User | None,
+                           reason: str = "", feedback: dict[str, Any] | None = None,
+                           now: datetime | None = None) -> ScoreChange | None:
+    """Set an attempt item's score (a fraction 0–1 of its ``max_points``) by a person's action — hand
+    grading, a rubric edit, a regrade request, a class-wide regrade — with an audit entry
+    (``ScoreChange``: who, when, old → new, why); the attempt's points follow (``attempt_totals``).
+    ``feedback`` (a ``GradingResult.to_json()``) replaces the stored one when given. Returns the audit
+    entry, or None when neither the score nor the feedback changed (a double submit writes nothing)."""
+    score = Decimal(str(round(float(score), 4)))
+    if not Decimal(0) <= score <= Decimal(1):
         raise AttemptError(_("The score is a fraction between 0 and 1."))
     now = now or timezone.now()
-    item = AttemptItem.objects.select_for_update().get(pk=item.pk)
-    item.score = Decimal(str(round(score, 4)))
+    item = AttemptItem.objects.select_for_update().get(pk=item_id)
+    old = item.score
+    if old == score and not item.needs_manual_grading and (feedback is None or feedback == item.feedback):
+        return None
+    item.score = score
     item.needs_manual_grading = False
     item.graded_at = now
-    item.feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
-                                  graded_by=grader.get_username()).to_json()
-    item.save(update_fields=["score", "needs_manual_grading", "graded_at", "feedback"])
+    fields = ["score", "needs_manual_grading", "graded_at"]
+    if feedback is not None:
+        item.feedback = feedback
+        fields.append("feedback")
+    item.save(update_fields=fields)
+    change = ScoreChange.objects.create(item=item, kind=kind, old_score=old, new_score=score, reason=reason,
+                                        changed_by=changed_by, created_at=now)
     attempt = Attempt.objects.select_for_update().select_related("assessment").get(pk=item.attempt_id)
     attempt.points = attempt_totals(mode=attempt.assessment.mode,
                                     items=attempt.items.select_related("question_version__question")).points
     attempt.save(update_fields=["points"])
-    return item
+    return change
+
+
+def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grader: User,
+                         now: datetime | None = None) -> AttemptItem:
+    """An instructor's grade for an exam essay (``score``: a fraction 0–1 of the item's
+    ``max_points``); the attempt's points follow, and the audit log keeps the change."""
+    if not 0 <= score <= 1:
+        raise AttemptError(_("The score is a fraction between 0 and 1."))
+    feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
+                             graded_by=grader.get_username()).to_json()
+    attempt_item_score_set(item_id=item.pk, score=score, kind=ScoreChangeKind.MANUAL, changed_by=grader,
+                           reason=comment, feedback=feedback, now=now)
+    return AttemptItem.objects.get(pk=item.pk)
 
 
 @dataclass(frozen=True)

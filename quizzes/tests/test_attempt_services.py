@@ -22,16 +22,20 @@ from quizzes.models import (
     Extension,
     PracticeRecord,
     Question,
+    ScoreChange,
+    ScoreChangeKind,
 )
 from quizzes.selectors import results_visible
 from quizzes.services.attempts import (
     AssessmentClosed,
+    AttemptError,
     AttemptLimitReached,
     AttemptNotOpen,
     DeadlinePassed,
     NotYourItem,
     ResponseTooLarge,
     attempt_item_save,
+    attempt_item_score_set,
     attempt_start,
     attempt_submit,
     attempts_submit_overdue,
@@ -194,6 +198,31 @@ def test_manual_essay_grade_updates_the_total(course, student) -> None:
     essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
     attempt.refresh_from_db()
     assert float(attempt.points) == pytest.approx(0.8 * 15)
+
+
+@pytest.mark.django_db
+def test_score_changes_are_audited_once_per_change(course, student) -> None:
+    exam = make_assessment(course, ["exam-109-q1"], minutes=10)
+    attempt = attempt_start(user=student, assessment=exam)
+    item = attempt.items.get()
+    save_answer(item, response={"text": "answer"})
+    attempt_submit(attempt=attempt)
+    grader = make_member(course, Role.INSTRUCTOR)
+    item.refresh_from_db()
+    ungraded = item.score  # what submission stored while the essay waits for a grader
+    essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
+    essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)  # a double submit
+    change = attempt_item_score_set(item_id=item.pk, score=0.5, kind=ScoreChangeKind.REGRADE_REQUEST,
+                                    changed_by=grader, reason="key point 2 missing")
+    assert [(c.old_score, c.new_score, c.kind) for c in ScoreChange.objects.filter(item=item)] == [
+        (ungraded, Decimal("0.8000"), ScoreChangeKind.MANUAL),
+        (Decimal("0.8000"), Decimal("0.5000"), ScoreChangeKind.REGRADE_REQUEST),
+    ]
+    assert change is not None and change.changed_by == grader and change.reason == "key point 2 missing"
+    attempt.refresh_from_db()
+    assert float(attempt.points) == pytest.approx(0.5 * 15)
+    with pytest.raises(AttemptError):
+        attempt_item_score_set(item_id=item.pk, score=1.5, kind=ScoreChangeKind.MANUAL, changed_by=grader)
 
 
 @pytest.mark.django_db
