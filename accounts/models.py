@@ -30,6 +30,9 @@ class Course(models.Model):
     language = models.CharField(max_length=16, choices=settings.LANGUAGES, default="zh-hant")
     # The optional join code (None: off); ``accounts.services.course_join_code_rotate`` makes one.
     join_code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    regrade_window_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Students may ask for a regrade until this many days after an assessment's results "
+                             "are released (quizzes.services.regrades).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,6 +19,8 @@ app.conf.beat_schedule = {
     "requeue-stuck-submissions": {"task": "grader.requeue_stuck_submissions", "schedule": 30.0},
     # Exams opening within two hours get their students' parameterized variants worked out ahead.
     "prepare-upcoming-exams": {"task": "quizzes.prepare_upcoming_exams", "schedule": 60.0},
+    # Class-wide regrades whose run was lost are sent again (applied items are skipped).
+    "resume-regrade-jobs": {"task": "quizzes.resume_regrade_jobs", "schedule": 60.0},
 }
 
 

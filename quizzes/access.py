@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from accounts.access import course_get_for_staff, sections_visible_to, user_is_staff_of_course
+from accounts.access import (
+    course_get_for_instructor,
+    course_get_for_staff,
+    sections_visible_to,
+    user_is_staff_of_course,
+)
 from accounts.models import STAFF_ROLES, Course, User
 from quizzes import sql
 from quizzes.models import (
@@ -21,6 +26,8 @@ from quizzes.models import (
     AttemptItem,
     AttemptStatus,
     Question,
+    RegradeJob,
+    RegradeRequest,
 )
 
 
@@ -125,3 +132,40 @@ def grading_item_get_for_staff(*, user: User, course_slug: str, item_id: int) ->
     if item is None:
         raise Http404("No such answer to grade.")
     return course, item
+
+
+# --------------------------------------------------------------------------- regrades
+
+
+def regrade_request_get_for_staff(*, user: User, course_slug: str, request_id: int) -> tuple[Course, RegradeRequest]:
+    """A regrade request of a course the user teaches (404 otherwise; also, for a TA limited to
+    sections, a request of a student of another section: ``accounts.access.sections_visible_to``)."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    requests = RegradeRequest.objects.select_related(
+        "student", "item__attempt__assessment", "item__question_version__question", "answered_by")
+    sections = sections_visible_to(user=user, course=course)
+    if sections is not None:
+        requests = requests.filter(student__enrollments__course=course, student__enrollments__section__in=sections)
+    request = requests.filter(pk=request_id, item__attempt__assessment__course=course).first()
+    if request is None:
+        raise Http404("No such regrade request.")
+    return course, request
+
+
+def assessment_get_for_instructor(*, user: User, course_slug: str, assessment_id: int) -> Assessment:
+    """An assessment of the course, for its instructors only (class-wide regrades): TAs and students
+    403, another course's assessment 404."""
+    course = course_get_for_instructor(user=user, course_slug=course_slug)
+    assessment = Assessment.objects.filter(course=course, pk=assessment_id).select_related("course").first()
+    if assessment is None:
+        raise Http404("No such assessment.")
+    return assessment
+
+
+def regrade_job_get_for_instructor(*, user: User, course_slug: str, assessment_id: int, job_id: int) -> RegradeJob:
+    assessment = assessment_get_for_instructor(user=user, course_slug=course_slug, assessment_id=assessment_id)
+    job = (RegradeJob.objects.select_related("assessment__course", "question", "to_version")
+           .filter(pk=job_id, assessment=assessment).first())
+    if job is None:
+        raise Http404("No such regrade.")
+    return job

@@ -315,3 +315,123 @@ class ScoreChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.old_score} → {self.new_score} ({self.kind})"
+
+
+class RegradeRequestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+
+
+class RegradeRequest(models.Model):
+    """A student's request to look at the grade of one released item again, and staff's answer
+    (``quizzes.services.regrades``). One open request per item; a score changed by the answer is a
+    ``ScoreChange`` (kind ``regrade_request``), linked here."""
+
+    item = models.ForeignKey(AttemptItem, on_delete=models.CASCADE, related_name="regrade_requests")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=RegradeRequestStatus.choices, default=RegradeRequestStatus.OPEN)
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    answer = models.TextField(blank=True)
+    score_change = models.ForeignKey(ScoreChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item"], condition=Q(status="open"), name="one_open_regrade_request_per_item"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="regrade_request_status_time")]
+
+    def __str__(self) -> str:
+        return f"regrade request {self.pk} on {self.item_id} ({self.status})"
+
+
+class RegradeRequestEventKind(models.TextChoices):
+    OPENED = "opened", _("Asked")
+    ANSWERED = "answered", _("Answered")
+
+
+class RegradeRequestEvent(models.Model):
+    """The history of a regrade request: asked (the reason), answered (the message, old → new)."""
+
+    request = models.ForeignKey(RegradeRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=RegradeRequestEventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    message = models.TextField(blank=True)
+    old_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    new_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["request", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.kind}"
+
+
+class RegradeJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class RegradeJob(models.Model):
+    """A class-wide regrade of one question of an assessment after the question was fixed: the
+    attempts' items that used ``from_versions`` graded again against ``to_version`` by the task
+    ``quizzes.class_regrade`` (``quizzes.services.regrades``). Progress is counted here."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="regrade_jobs")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    from_versions = models.JSONField(default=list, help_text="The ids of the QuestionVersions graded again.")
+    to_version = models.ForeignKey(QuestionVersion, on_delete=models.PROTECT, related_name="+")
+    allow_lower = models.BooleanField(default=False, help_text="May lower released scores (else max(old, new)).")
+    status = models.CharField(max_length=16, choices=RegradeJobStatus.choices, default=RegradeJobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    raised = models.PositiveIntegerField(default=0)
+    lowered = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=0, help_text="Task runs that worked on it (a re-delivery adds one).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress of a task run.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A double click on "apply" cannot start two jobs for the same question.
+            models.UniqueConstraint(fields=["assessment", "question"], condition=Q(status__in=["queued", "running"]),
+                                    name="one_live_regrade_job_per_question"),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="regrade_job_status_beat")]
+
+    def __str__(self) -> str:
+        return f"regrade job {self.pk} of {self.question_id} in {self.assessment_id} ({self.status})"
+
+
+class RegradeJobItem(models.Model):
+    """One attempt item of a job; ``applied_at`` is the processed marker written in the same
+    transaction as the score, so a run repeated after a worker's kill never applies it twice."""
+
+    job = models.ForeignKey(RegradeJob, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(AttemptItem, on_delete=models.CASCADE, related_name="regrade_job_entries")
+    old_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    graded_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True,
+                                       help_text="What the new version gives.")
+    new_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True,
+                                    help_text="What was kept: graded_score, or old_score when it may not be lowered.")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    score_change = models.ForeignKey(ScoreChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["job", "id"]
+        constraints = [models.UniqueConstraint(fields=["job", "item"], name="regrade_job_item_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.item_id}"
