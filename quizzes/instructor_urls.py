@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from quizzes import analysis_views
+from quizzes import analysis_views, regrade_views
 from quizzes import instructor_views as views
 
 urlpatterns: list[URLPattern] = [
@@ -35,6 +35,19 @@ urlpatterns: list[URLPattern] = [
          name="instructor-assessment-extension"),
     path("assessments/<int:assessment_id>/release/", views.assessment_release_view,
          name="instructor-assessment-release"),
+    path("assessments/<int:assessment_id>/score-log/", regrade_views.score_log_view, name="instructor-score-log"),
+    path("assessments/<int:assessment_id>/score-log.csv", regrade_views.score_log_csv_view,
+         name="instructor-score-log-csv"),
+    path("assessments/<int:assessment_id>/regrade/", regrade_views.class_regrade_view, name="instructor-class-regrade"),
+    path("assessments/<int:assessment_id>/regrade/apply/", regrade_views.class_regrade_apply_view,
+         name="instructor-class-regrade-apply"),
+    path("assessments/<int:assessment_id>/regrade/jobs/<int:job_id>/", regrade_views.regrade_job_view,
+         name="instructor-regrade-job"),
+    path("assessments/<int:assessment_id>/regrade/jobs/<int:job_id>/state", regrade_views.regrade_job_state,
+         name="instructor-regrade-job-state"),
+    path("regrades/", regrade_views.regrade_queue_view, name="instructor-regrade-queue"),
+    path("regrades/window/", regrade_views.regrade_window_view, name="instructor-regrade-window"),
+    path("regrades/<int:request_id>/", regrade_views.regrade_answer_view, name="instructor-regrade-answer"),
     path("grading/", views.grading_queue_view, name="instructor-grading-queue"),
     path("grading/<int:item_id>/", views.grading_item_view, name="instructor-grading-item"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from quizzes import views
+from quizzes import regrade_views, views
 
 urlpatterns = [
     path("courses/<slug:course_slug>/", views.course_dashboard, name="course-dashboard"),
@@ -22,4 +22,6 @@ urlpatterns = [
     path("attempts/<int:attempt_id>/items/<int:item_id>/reveal", views.item_reveal, name="item-reveal"),
     path("attempts/<int:attempt_id>/items/<int:item_id>/self-assess", views.item_self_assess,
          name="item-self-assess"),
+    path("attempts/<int:attempt_id>/items/<int:item_id>/regrade", regrade_views.item_regrade_request,
+         name="item-regrade-request"),
 ]

@@ -38,7 +38,7 @@ from dlcv_site.http import (
 )
 from dlcv_site.i18n import grader_lang
 from grader.results import GradingResult
-from quizzes import item_html, prepared_views, presenters
+from quizzes import item_html, prepared_views, presenters, regrade_presenters
 from quizzes.access import (
     assessment_get_for_member,
     attempt_get_for_owner,
@@ -47,6 +47,7 @@ from quizzes.access import (
     past_exam_get_for_member,
 )
 from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus, QuestionType
+from quizzes.regrade_selectors import attempt_regrades
 from quizzes.selectors import (
     assessment_row_for_student,
     assessments_for_student,
@@ -71,6 +72,7 @@ from quizzes.services.attempts import (
     practice_item_solution_visible,
     practice_solution_request,
 )
+from quizzes.services.regrades import regrade_window
 
 # --------------------------------------------------------------------------- helpers
 
@@ -332,6 +334,17 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     lang = _lang()
     items = attempt_items(attempt=attempt)
     entries = [_item_entry(item, lang, show_solution=True) for item in items] if visible else []
+    regrade_note = ""
+    if visible:
+        now = timezone.now()
+        window = regrade_window(assessment=attempt.assessment, course=attempt.assessment.course,
+                                status=attempt.status, now=now)
+        notes = attempt_regrades(attempt=attempt)
+        can_ask = _owned(request, attempt) and window.open_at(now)
+        for entry in entries:
+            entry["regrade"] = regrade_presenters.item_regrade(entry["item"], notes.get(entry["item"].id),
+                                                               can_ask=can_ask)
+        regrade_note = regrade_presenters.window_note(window, now) if _owned(request, attempt) else ""
     pending_manual = sum(1 for item in items if item.needs_manual_grading)
     mode = attempt.assessment.mode
     essays = sum(1 for item in items if item.question_version.question.type == QuestionType.ESSAY)
@@ -339,7 +352,7 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
         "attempt": attempt, "assessment": attempt.assessment, "course": attempt.assessment.course,
         "visible": visible, "entries": entries, "owner": _owned(request, attempt),
         "answered": sum(1 for item in items if presenters.is_answered(item.response)), "total": len(items),
-        "pending_manual": pending_manual,
+        "pending_manual": pending_manual, "regrade_note": regrade_note,
         "exam": attempt.assessment.mode == AssessmentMode.EXAM,
         "exam_essays": essays if mode == AssessmentMode.EXAM else 0,
         "self_assessed": attempt_totals(mode=mode, items=items).self_assessed,
