@@ -86,13 +86,11 @@ def queue_row(request: RegradeRequest) -> dict[str, Any]:
             "reason": request.reason}
 
 
-def request_detail(request: RegradeRequest, events: list[RegradeRequestEvent]) -> dict[str, Any]:
+def request_detail(request: RegradeRequest, events: list[RegradeRequestEvent], entry: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """``entry``: the item as the results page shows it (``quizzes.views._item_entry``)."""
     item = request.item
-    from quizzes.bank.render import render_markdown
-
-    return {**queue_row(request), "request": request, "item": item,
-            "prompt_html": render_markdown(item.question_version.prompt),
-            "response": item.response,
+    return {**queue_row(request), "request": request, "item": item, "entry": entry,
             "history": [{"kind": e.get_kind_display(), "who": e.actor.get_username() if e.actor else "",
                          "at": _when(e.created_at), "message": e.message,
                          "old": _points(e.old_score, item.max_points), "new": _points(e.new_score, item.max_points)}

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -54,6 +55,7 @@ from quizzes.services.regrades import (
     regrade_request_answer,
     regrade_request_create,
 )
+from quizzes.views import item_entry_with_solution
 
 QUEUE_LIMIT = 200
 
@@ -144,7 +146,9 @@ def regrade_answer_view(request: HttpRequest, course_slug: str, request_id: int)
             messages.success(request, _("Answered; the student sees it on their results page."))
             return redirect("instructor-regrade-queue", course_slug=course.slug)
     return render(request, "quizzes/instructor/regrade_answer.html", _staff_context(
-        course, detail=presenters.request_detail(regrade, request_events(request=regrade)), error=error,
+        course, detail=presenters.request_detail(regrade, request_events(request=regrade),
+                                                 item_entry_with_solution(regrade.item, get_language() or "zh-hant")),
+        exam=True, error=error,
         message=request.POST.get("message", ""), points=request.POST.get("points", ""),
         answer_max=ANSWER_MAX_CHARS), status=400 if error else 200)
 

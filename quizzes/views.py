@@ -158,6 +158,11 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool, show_feedb
     }
 
 
+def item_entry_with_solution(item: AttemptItem, lang: str) -> dict[str, Any]:
+    """One item as the results page shows it (answer, grade, solution): the staff's regrade page."""
+    return _item_entry(item, lang, show_solution=True)
+
+
 def _retry(item: AttemptItem) -> dict[str, Any]:
     """A practice item checked wrong whose solution is not shown yet: tries left, and where to ask."""
     checks_left = max(0, item.attempt.assessment.practice_reveal_after - item.checks)

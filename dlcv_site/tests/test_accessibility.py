@@ -109,6 +109,11 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("lab statistics", "instructor"),
     PageKind("grading queue", "instructor"),
     PageKind("grading item", "instructor"),
+    PageKind("regrade requests", "instructor"),
+    PageKind("regrade request", "instructor"),
+    PageKind("score changes", "instructor"),
+    PageKind("class regrade, preview", "instructor"),
+    PageKind("class regrade, progress", "instructor"),
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
 )
@@ -166,6 +171,42 @@ def _build_more(world: World) -> None:
                       response=_answers(first.question_version.question, first.seed, right=True))
     world.pages["an exam being taken"] = reverse("attempt", args=[taking.id])
     world.pages["login page"] = reverse("login")
+    _build_regrades(world)
+
+
+def _build_regrades(world: World) -> None:
+    """Regrades on the released exam: the student's request answered with a new score (their results
+    page shows it), bob's request open, and the single-choice question's key corrected and re-graded."""
+    from quizzes.models import AttemptItem, Question
+    from quizzes.services import regrades
+    from quizzes.tests.regrade_world import FIXED, correct_key
+
+    course, exam_id = world.course, world.ids["exam"]
+    slug = course.slug
+    mine = AttemptItem.objects.filter(attempt_id=world.ids[f"exam_attempt_{world.student.username}"],
+                                      score__lt=1, needs_manual_grading=False).order_by("position").first()
+    asked = regrades.regrade_request_create(item_id=mine.pk, student=world.student,
+                                            reason="My answer follows the lecture's definition.")
+    regrades.regrade_request_answer(request_id=asked.pk, staff=world.instructor, message="Agreed: full credit.",
+                                    points=mine.max_points)
+    theirs = AttemptItem.objects.filter(attempt_id=world.ids[f"exam_attempt_{world.other.username}"],
+                                        needs_manual_grading=False).order_by("position").first()
+    open_request = regrades.regrade_request_create(item_id=theirs.pk, student=world.other, reason="Please look again.")
+    world.pages["regrade requests"] = reverse("instructor-regrade-queue", args=[slug])
+    world.pages["regrade request"] = reverse("instructor-regrade-answer", args=[slug, open_request.pk])
+    world.pages["score changes"] = reverse("instructor-score-log", args=[slug, exam_id])
+    question = Question.objects.get(bank_id=FIXED)
+    old = question.current_version_id
+    correct_key(question, world.instructor)
+    assessment = Assessment.objects.get(pk=exam_id)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regrades, "_send", lambda job_id: None)  # applied here, not by a worker
+        job = regrades.class_regrade_start(assessment=assessment, question=question, from_version_ids=[old],
+                                           allow_lower=False, by=world.instructor)
+    regrades.class_regrade_run(job_id=job.pk)
+    base = reverse("instructor-class-regrade", args=[slug, exam_id])
+    world.pages["class regrade, preview"] = f"{base}?question={FIXED}&versions={old}&allow_lower=1"
+    world.pages["class regrade, progress"] = reverse("instructor-regrade-job", args=[slug, exam_id, job.pk])
 
 
 @pytest.fixture

@@ -63,9 +63,15 @@ def build(course: Course, *, released_at: datetime | None = None, sections: tupl
 
 def correct_the_key(world: RegradeWorld) -> QuestionVersion:
     """Save a new version of the fixed question whose right choice is the second one."""
-    text = world.old_version.source_text
+    return correct_key(world.question, world.instructor)
+
+
+def correct_key(question: Question, user: User) -> QuestionVersion:
+    """A new version of ``FIXED`` (``question``) whose right choice is the second one, saved by ``user``."""
+    assert question.bank_id == FIXED
+    text = QuestionVersion.objects.get(pk=Question.objects.get(pk=question.pk).current_version_id).source_text
     moved = text.replace("    correct: true\n", "", 1)
     second = "  - text: 'ReLU 在正區間的導數太小，使深層網路梯度消失'\n"
     assert moved != text and second in moved
     moved = moved.replace(second, second + "    correct: true\n", 1)
-    return question_save_source(user=world.instructor, question=world.question, text=moved)
+    return question_save_source(user=user, question=question, text=moved)
