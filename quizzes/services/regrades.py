@@ -19,6 +19,7 @@ from decimal import Decimal
 from functools import partial
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
@@ -314,12 +315,18 @@ def _apply_one(job: RegradeJob, entry_id: int, question: Question, now: datetime
         if entry is None:  # applied by an earlier run, or being applied by another
             return
         item = AttemptItem.objects.select_for_update().get(pk=entry.item_id)
-        grade = _grade_against(item, job.to_version, question.type)
-        graded = _score(grade)
+        try:
+            grade = _grade_against(item, job.to_version, question.type)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:  # a grader bug on one answer: that item keeps its score, the job goes on
+            logger.exception("class regrade %s: item %s could not be graded; its score is kept", job.pk, item.pk)
+            grade = None
+        graded = _score(grade) if grade is not None else item.score or Decimal(0)
         kept = class_regrade_score(old=item.score, graded=graded, released=_released(job.assessment, now),
                                    allow_lower=job.allow_lower)
         change = None
-        if kept != item.score and kept == graded:
+        if grade is not None and kept != item.score and kept == graded:
             old_number = item.question_version.number
             change = attempt_item_score_set(item_id=item.pk, score=kept, kind=ScoreChangeKind.CLASS_REGRADE,
                                             changed_by=job.created_by, feedback=grade.to_json(), now=now,

@@ -267,3 +267,22 @@ def test_essays_are_never_regraded_and_jobs_do_not_overlap(world, no_broker) -> 
                               from_version_ids=[type(world.question).objects.get(pk=world.question.pk).current_version_id],
                               allow_lower=False)
     assert not AttemptItem.objects.filter(question_version__question=essay_question, score_changes__isnull=False).exists()
+
+
+def test_an_answer_the_grader_fails_on_keeps_its_score_and_the_job_finishes(world, no_broker, monkeypatch) -> None:
+    correct_the_key(world)
+    job = class_regrade_start(assessment=world.exam, question=world.question, from_version_ids=[world.old_version.pk],
+                              allow_lower=True, by=world.instructor)
+    broken = world.item(0).pk
+    real = regrades._grade_against
+
+    def grade(item, version, qtype):  # type: ignore[no-untyped-def]
+        if item.pk == broken:
+            raise ValueError("a grader bug")
+        return real(item, version, qtype)
+
+    monkeypatch.setattr(regrades, "_grade_against", grade)
+    assert class_regrade_run(job_id=job.pk) is False
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.raised, job.lowered, job.unchanged) == (RegradeJobStatus.DONE, 3, 1, 0, 2)
+    assert world.item(0).score == 1 and not ScoreChange.objects.filter(item_id=broken).exists()
