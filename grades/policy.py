@@ -130,10 +130,13 @@ def category_percent(fractions: Sequence[tuple[str, float]], drop_lowest: int
 
 
 def student_total(items: Sequence[Item], categories: Sequence[Category],
-                  scores: Mapping[str, tuple[ItemState, float | None]]) -> Total:
+                  scores: Mapping[str, tuple[ItemState, float | None]],
+                  placed: Mapping[str, str | None] | None = None) -> Total:
     """One student's categories and total. ``scores``: item key → (state, points); an item absent from
-    it is pending. Items whose maximum is unknown (None or 0) are left out."""
-    placed = assign(items, categories)
+    it is pending. Items whose maximum is unknown (None or 0) are left out. ``placed``: ``assign(items,
+    categories)`` when the caller has it already (the same for every student of a course)."""
+    if placed is None:
+        placed = assign(items, categories)
     per_category: dict[str, list[tuple[str, float]]] = {c.key: [] for c in categories}
     fractions: dict[str, float] = {}
     for item in items:

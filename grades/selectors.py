@@ -155,18 +155,19 @@ def course_grades(*, course: Course, now: datetime | None = None, sections: froz
                   .values_list("user_id", "item"))
     rows = []
     for row in book.rows:
+        student_id = row.student.pk
         states: dict[str, tuple[ItemState, float | None]] = {}
         cells_state = []
         for item, points in zip(items, row.points, strict=True):
-            state = policy.item_state(points=None if points is None else float(points),
-                                      excused=(row.student.pk, item.key) in excused, due=item.due, now=now,
-                                      released=item.released)
-            states[item.key] = (state, None if points is None else float(points))
-            cells_state.append((item, points, state))
-        total = policy.student_total(counted_items, rules, states)
+            value = None if points is None else float(points)
+            state = policy.item_state(points=value, excused=(student_id, item.key) in excused, due=item.due,
+                                      now=now, released=item.released)
+            states[item.key] = (state, value)
+            cells_state.append((item.key, points, state))
+        total = policy.student_total(counted_items, rules, states, placed)
         dropped = {key for result in total.categories for key in result.dropped}
-        cells = [GradeCell(points if state is not ItemState.UNRELEASED else None, state, item.key in dropped)
-                 for item, points, state in cells_state]
+        cells = [GradeCell(points if state is not ItemState.UNRELEASED else None, state, key in dropped)
+                 for key, points, state in cells_state]
         rows.append(StudentGrades(row.student, row.section, cells, total))
     return CourseGrades(items, categories, is_default, rows, book.labs)
 
