@@ -93,9 +93,10 @@ def gradebook_moodle_csv(request: HttpRequest, course_slug: str) -> HttpResponse
 # --------------------------------------------------------------------------- the grading policy
 
 
-def _item_choices(course: Course) -> list[tuple[str, str, str]]:
-    """(key, title, title's language) of every lab and assessment, in the gradebook's order."""
-    book = course_gradebook(course=course, user=User(pk=0))
+def _item_choices(course: Course, user: User) -> list[tuple[str, str, str]]:
+    """(key, title, title's language) of every lab and assessment, in the gradebook's order (its columns;
+    ``user``, a member of the staff, has no row)."""
+    book = course_gradebook(course=course, user=user)
     return [(f"{c.kind}:{c.slug}", c.title, c.title_lang) for c in book.columns]
 
 
@@ -138,7 +139,7 @@ def grade_policy(request: HttpRequest, course_slug: str) -> HttpResponse:
     """The course's categories (name, English name, weight, drop lowest, kinds, items by name) and who
     is excused from what. Instructors edit; TAs read."""
     course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    items = _item_choices(course)
+    items = _item_choices(course, request.user)
     keys = {key for key, _t, _l in items}
     categories = list(GradeCategory.objects.filter(course=course).order_by("position"))
     typed = [{"n": n, "name": c.name, "name_en": (c.translations.get("en") or {}).get("name", ""),
@@ -179,7 +180,7 @@ def grade_policy(request: HttpRequest, course_slug: str) -> HttpResponse:
 @require_POST
 def excusal_edit(request: HttpRequest, course_slug: str) -> HttpResponse:
     course = course_get_for_instructor(user=request.user, course_slug=course_slug)
-    keys = {key for key, _t, _l in _item_choices(course)}
+    keys = {key for key, _t, _l in _item_choices(course, request.user)}
     try:
         excusal_set(course=course, student_id=_int(request.POST.get("student", "0")), item=request.POST.get("item", ""),
                     excused=request.POST.get("excused", "1") == "1", by=request.user, item_keys=keys)

@@ -99,7 +99,7 @@ def my_grades_view(grades: CourseGrades, row: StudentGrades, *, results: dict[in
             "category_lang": category.name_lang if category else "",
             "max": points_text(item.column.max_points), "link": link, **cell_view(item, cell),
         })
-    return {"entries": entries, **student_total_view(grades, row), **categories_view(grades)}
+    return {**categories_view(grades), "entries": entries, **student_total_view(grades, row)}
 
 
 def _cells_html(grades: CourseGrades, row: StudentGrades, labels: dict[ItemState, str], dropped_word: str,

@@ -767,7 +767,7 @@ UI_WORDS = {
     "assessments": "New assessment",
     "assessment detail (exam)": "Add a pool",
     "gradebook": "Download CSV",
-    "my grades": "Course total",
+    "my grades": "Course total:",
     "grading policy": "Drop the lowest",
     "lab statistics": "Misconceptions among wrong answers",
     "grading queue": "Exam essays waiting for a grade, oldest submission first.",

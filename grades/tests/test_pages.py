@@ -162,6 +162,9 @@ def test_my_grades_shows_only_released_exams_missing_items_and_feedback_links(bu
     assert reverse("lab-page", args=[built.labs[1].slug]) in html
     assert "/attempts/" in html  # a released exam's results
     assert "s001" not in html and "學生001" not in html  # nobody else's row
+    labs, exams = course_grades(course=Course.objects.get(slug="dlcv"), user=student).rows[0].total.categories
+    for category in (labs, exams):  # each category's own percent, in its row of the categories table
+        assert re.search(rf"<th scope=\"row\">{category.key.title()}</th>.*?{category.percent * 100:.1f} %", html, re.S)
 
 
 def test_a_dropped_student_does_not_see_the_course_and_staff_go_to_the_gradebook(
@@ -272,3 +275,19 @@ def test_weights_that_do_not_add_up_are_said_on_the_gradebook(built: Built, inst
     assert "The weights add up to 30, not 100" in html
     zh = client_for(instructor, "zh-hant").get(reverse("instructor-gradebook", args=["dlcv"])).content.decode()
     assert "實驗" in zh
+
+
+def test_an_unpublished_item_is_never_missing_and_counts_nowhere(built: Built) -> None:
+    from grades.policy import ItemState
+
+    student = built.students[0]  # nothing in lab 1, which is past its due date
+    course = Course.objects.get(slug="dlcv")
+    before = course_grades(course=course, user=student)
+    assert before.rows[0].cells[0].state is ItemState.MISSING
+    built.labs[0].published = False
+    built.labs[0].save()
+    after = course_grades(course=course, user=student)
+    assert after.rows[0].cells[0].state is ItemState.PENDING and not after.items[0].counts
+    assert after.rows[0].percent > before.rows[0].percent
+    html = client_for(student).get(reverse("my-grades", args=["dlcv"])).content.decode()
+    assert "Lab 1<" not in html and "Lab 2<" in html

@@ -127,7 +127,9 @@ item_st = st.tuples(st.sampled_from(["lab", "practice", "mock", "exam"]),
                     st.floats(min_value=0.5, max_value=100, allow_nan=False),
                     st.sampled_from(list(ItemState)),
                     st.floats(min_value=0, max_value=1, allow_nan=False))
-category_st = st.tuples(st.floats(min_value=0, max_value=100, allow_nan=False), st.integers(0, 3),
+#: Weights as a course stores them (two decimals): none, or at least 0.01.
+weight_st = st.one_of(st.just(0.0), st.floats(min_value=0.01, max_value=100, allow_nan=False))
+category_st = st.tuples(weight_st, st.integers(0, 3),
                         st.sets(st.sampled_from(["lab", "practice", "mock", "exam"])))
 
 
