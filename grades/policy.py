@@ -111,6 +111,9 @@ class Total:
     fractions: Mapping[str, float] = field(default_factory=dict)  # item key → its counted fraction
 
 
+_PENDING: tuple[ItemState, float | None] = (ItemState.PENDING, None)
+
+
 def _fraction(points: float | None, max_points: float) -> float:
     return max(0.0, (points or 0.0) / max_points)
 
@@ -139,14 +142,20 @@ def student_total(items: Sequence[Item], categories: Sequence[Category],
         placed = assign(items, categories)
     per_category: dict[str, list[tuple[str, float]]] = {c.key: [] for c in categories}
     fractions: dict[str, float] = {}
-    for item in items:
-        home = placed[item.key]
-        state, points = scores.get(item.key, (ItemState.PENDING, None))
-        if home is None or not state.counted or not item.max_points:
+    for item in items:  # (the gradebook runs this 8,000 times a page: no calls per item)
+        key, top = item.key, item.max_points
+        home = placed[key]
+        if home is None or not top:
             continue
-        fraction = _fraction(points if state is ItemState.SCORED else 0.0, item.max_points)
-        per_category[home].append((item.key, fraction))
-        fractions[item.key] = fraction
+        state, points = scores.get(key, _PENDING)
+        if state is ItemState.SCORED:
+            fraction = _fraction(points, top)
+        elif state is ItemState.MISSING:
+            fraction = 0.0
+        else:
+            continue
+        per_category[home].append((key, fraction))
+        fractions[key] = fraction
     results = []
     for category in categories:
         percent, kept, dropped = category_percent(per_category[category.key], category.drop_lowest)
