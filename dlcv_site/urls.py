@@ -20,7 +20,9 @@ urlpatterns = [
     path("api/", include("dlcv_site.api_urls")),
     path("instructor/courses/<slug:course_slug>/", include("quizzes.instructor_urls")),
     path("instructor/courses/<slug:course_slug>/", include("labs.instructor_urls")),
+    path("instructor/courses/<slug:course_slug>/", include("grades.instructor_urls")),
     path("", include("quizzes.urls")),
     path("", include("labs.urls")),
+    path("", include("grades.urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Instructor grade pages: the course gradebook (HTML and CSV), per-part statistics of a lab, regrades.
+"""Instructor lab pages: per-part statistics of a lab, regrades (the gradebook is ``grades.instructor_views``).
 
 Every view starts with the staff access check (``accounts.access.course_get_for_staff`` or
 ``labs.access.lab_get_for_staff``): students get 403, everyone else 404. Reads come from ``labs.selectors``; the
@@ -7,8 +7,6 @@ regrade is ``labs.services.lab_regrade`` and its progress ``labs.services.lab_re
 
 from __future__ import annotations
 
-import csv
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -19,64 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import course_get_for_staff, sections_visible_to
-from accounts.models import User
 from dlcv_site.i18n import grader_lang
 from labs.access import lab_get_for_staff
 from labs.presenters import LAB_CONTENT_LANG, lab_strings
-from labs.selectors import course_gradebook, lab_part_stats
+from labs.selectors import lab_part_stats
 from labs.services import lab_regrade, lab_regrade_progress
 from quizzes.presenters import in_lang, markdown_html
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _context(**extra: Any) -> dict[str, Any]:
     # Only course staff get past the access check, so the header's instructor link is always shown.
     # content_lang: the language of the labs' and assessments' own titles (course content).
     return {"is_course_staff": True, "content_lang": LAB_CONTENT_LANG, **extra}
-
-
-def _display_name(user: User) -> str:
-    return user.display_name or user.get_full_name()
-
-
-def _csv_text(value: str) -> str:
-    """A name as a spreadsheet cell: text that looks like a formula is kept as text (CSV injection)."""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def _csv_number(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return format(value.normalize(), "f")
-
-
-@login_required
-@require_GET
-def gradebook(request: HttpRequest, course_slug: str) -> HttpResponse:
-    course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    book = course_gradebook(course=course, sections=sections_visible_to(user=request.user, course=course))
-    return render(request, "labs/instructor/gradebook.html", _context(course=course, book=book))
-
-
-@login_required
-@require_GET
-def gradebook_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
-    """One row per student: username, name, then each lab's and each assessment's best points."""
-    course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    book = course_gradebook(course=course, sections=sections_visible_to(user=request.user, course=course))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
-    response.write("\ufeff")  # the BOM: Excel then reads UTF-8 (zh-Hant names) instead of the ANSI code page
-    writer = csv.writer(response)
-    writer.writerow(["username", "name", *[f"{column.kind}:{column.slug}" for column in book.columns]])
-    for row in book.rows:
-        writer.writerow([
-            _csv_text(row.student.username), _csv_text(_display_name(row.student)),
-            *[_csv_number(points) for points in row.points],
-        ])
-    return response
 
 
 @login_required

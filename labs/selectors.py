@@ -132,12 +132,14 @@ class GradebookColumn:
     max_points: Decimal | None
     published: bool
     title_lang: str = COURSE_LANG  # the language ``title`` is in
+    id: int = 0  # the lab's or the assessment's primary key
 
 
 @dataclass(frozen=True)
 class GradebookRow:
     student: User
     points: list[Decimal | None]  # one per column, None: nothing graded (or visible) yet
+    section: str = ""  # the student's section in the course
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class Gradebook:
     columns: list[GradebookColumn]
     rows: list[GradebookRow]
     labs: list[Lab] = field(default_factory=list)
+    assessments: list[Assessment] = field(default_factory=list)  # the quiz columns' own rows, in order
 
 
 def _title(obj: Lab | Assessment) -> Localized:
@@ -153,55 +156,60 @@ def _title(obj: Lab | Assessment) -> Localized:
 
 
 def course_gradebook(*, course: Course, now: datetime | None = None,
-                     sections: frozenset[str] | None = None) -> Gradebook:
+                     sections: frozenset[str] | None = None, user: User | None = None) -> Gradebook:
     """Students × (labs, then assessments): a lab's points (best per part, after its policies) and an
     assessment's best *visible* points (what the student sees: exams only once released). Five queries.
-    Only students of ``sections`` when given (``accounts.access.sections_visible_to``)."""
+    Only students of ``sections`` when given (``accounts.access.sections_visible_to``); only ``user``'s
+    row when given (My grades: the columns' maximums are still the course's)."""
     now = now or timezone.now()
     enrollments = Enrollment.objects.filter(course=course, role=Role.STUDENT)
     if sections is not None:
         enrollments = enrollments.filter(section__in=sections)
-    students = [
-        enrollment.user
-        for enrollment in enrollments
-        .select_related("user")
-        .order_by("user__username")
-    ]
+    submissions = Submission.objects.filter(lab__course=course)
+    if user is not None:
+        enrollments = enrollments.filter(user=user)
+        submissions = submissions.filter(user=user)
+    members = list(enrollments.select_related("user").order_by("user__username"))
     labs = list(
         Lab.objects.filter(course=course)
         .annotate(points_total=Coalesce(_max_points(), F("code_points"), output_field=DecimalField(max_digits=8, decimal_places=2)))
         .order_by(F("due_at").asc(nulls_last=True), "slug")
     )
-    lab_best = lab_points_by_student(Submission.objects.filter(lab__course=course))
+    lab_best = lab_points_by_student(submissions)
     assessments = list(in_syllabus_order(Assessment.objects.filter(course=course), by_mode=True))
     quiz_best: dict[tuple[int, int], Decimal] = {}
     quiz_max: dict[int, Decimal] = {}
+    visible = Attempt.objects.filter(assessment__course=course, points__isnull=False).filter(attempts_visible(now))
     for row in (
-        Attempt.objects.filter(assessment__course=course, points__isnull=False)
-        .filter(attempts_visible(now))
+        (visible if user is None else visible.filter(user=user))
         .order_by()
         .values("user_id", "assessment_id")
         .annotate(best=Max("points"), of=Max("max_points"))
     ):
         quiz_best[(row["user_id"], row["assessment_id"])] = row["best"]
         quiz_max[row["assessment_id"]] = max(quiz_max.get(row["assessment_id"], row["of"]), row["of"])
+    if user is not None:  # the maximums are the course's, whoever's row is read (one more query)
+        quiz_max = {row["assessment_id"]: row["of"] for row in visible.order_by().values("assessment_id")
+                    .annotate(of=Max("max_points"))}
     columns = [
         GradebookColumn("lab", lab.slug, (t := _title(lab)).text, lab.points_total, lab.published,  # type: ignore[attr-defined]
-                        title_lang=t.lang)
+                        title_lang=t.lang, id=lab.pk)
         for lab in labs
     ] + [
-        GradebookColumn("quiz", a.slug, (t := _title(a)).text, quiz_max.get(a.pk), a.published, title_lang=t.lang)
+        GradebookColumn("quiz", a.slug, (t := _title(a)).text, quiz_max.get(a.pk), a.published, title_lang=t.lang,
+                        id=a.pk)
         for a in assessments
     ]
     rows = [
         GradebookRow(
-            student,
+            (student := member.user),
             [lab_best.get((student.pk, lab.pk)) for lab in labs]
             + [quiz_best.get((student.pk, a.pk)) for a in assessments],
+            section=member.section,
         )
-        for student in students
+        for member in members
     ]
-    return Gradebook(columns, rows, labs)
+    return Gradebook(columns, rows, labs, assessments)
 
 
 # --------------------------------------------------------------------------- per-part statistics

@@ -89,6 +89,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("graded coding submission", "student"),
     PageKind("failed grading", "student"),
     PageKind("API tokens", "student"),
+    PageKind("my grades", "student"),
     # Instructor.
     PageKind("item analysis (exam)", "instructor"),
     PageKind("item analysis (practice, first attempts)", "instructor"),
@@ -106,6 +107,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("assessment detail (exam)", "instructor"),
     PageKind("assessment detail (practice set made from the bank)", "instructor"),
     PageKind("gradebook", "instructor"),
+    PageKind("grading policy", "instructor"),
     PageKind("lab statistics", "instructor"),
     PageKind("grading queue", "instructor"),
     PageKind("grading item", "instructor"),

@@ -505,6 +505,7 @@ def _build_labs(world: World) -> None:
     world.pages["graded detection submission, lab closed"] = reverse("submission-page", args=[det.pk])
     world.pages["graded coding submission"] = reverse("submission-page", args=[ran.pk])
     world.pages["failed grading"] = reverse("submission-page", args=[failed.pk])
+    world.pages["my grades"] = reverse("my-grades", args=[course.slug])
     world.ids.update(numeric_submission=graded.pk, code_submission=ran.pk, failed_submission=failed.pk,
                      numeric_lab=numeric.slug, closed_lab=detection.slug)
     world.titles += [lab.title for lab in Lab.objects.filter(course=course)]
@@ -526,6 +527,7 @@ def _build_instructor_pages(world: World) -> None:
         "assessment detail (practice set made from the bank)": reverse(
             "instructor-assessment", args=[slug, Assessment.objects.get(course=course, slug="practice-activations").pk]),
         "gradebook": reverse("instructor-gradebook", args=[slug]),
+        "grading policy": reverse("instructor-grade-policy", args=[slug]),
         "lab statistics": reverse("instructor-lab-stats", args=[slug, NUMERIC_LAB]),
         "grading queue": reverse("instructor-grading-queue", args=[slug]),
         "grading item": reverse("instructor-grading-item", args=[slug, world.ids["grading_item"]]),
@@ -648,7 +650,9 @@ SHOWN = {
     "coding lab": ["data-code-result", "data-history-row"],
     "numeric lab": ['data-part="conv"', "data-history-row"],
     "lab statistics": ['class="misconception-shares"', 'class="histogram"'],
-    "gradebook": ['class="gradebook"', "bob"],
+    "gradebook": ['class="gradebook"', "bob", "data-total"],
+    "my grades": ['class="my-grades"', "data-total", "/results"],
+    "grading policy": ['name="c0-weight"', 'id="excused"'],
     "grading queue": ["/grading/"],
     "grading item": [ESSAY_TEXT, "Key points"],
     "question detail (param)": ["Generated variant for seed", 'class="parts"'],
@@ -763,6 +767,8 @@ UI_WORDS = {
     "assessments": "New assessment",
     "assessment detail (exam)": "Add a pool",
     "gradebook": "Download CSV",
+    "my grades": "Course total:",
+    "grading policy": "Drop the lowest",
     "lab statistics": "Misconceptions among wrong answers",
     "grading queue": "Exam essays waiting for a grade, oldest submission first.",
     "grading item": "Student's answer",
@@ -831,7 +837,7 @@ CONTENT_PAGES = (
     "landing of a practice set made from the bank", "practice set made from the bank, checked once",
     "landing of a mock exam", "results of a submitted mock exam", "a past exam being answered",
     "results of a released exam", "lab list", "numeric lab", "coding lab", "graded numeric submission",
-    "graded detection submission, lab closed", "gradebook", "lab statistics",
+    "graded detection submission, lab closed", "gradebook", "lab statistics", "my grades", "grading policy",
 )
 
 
