@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from quizzes import analysis_views
+from quizzes import analysis_views, grading_views
 from quizzes import instructor_views as views
 
 urlpatterns: list[URLPattern] = [
@@ -35,6 +35,10 @@ urlpatterns: list[URLPattern] = [
          name="instructor-assessment-extension"),
     path("assessments/<int:assessment_id>/release/", views.assessment_release_view,
          name="instructor-assessment-release"),
-    path("grading/", views.grading_queue_view, name="instructor-grading-queue"),
-    path("grading/<int:item_id>/", views.grading_item_view, name="instructor-grading-item"),
+    path("grading/", grading_views.grading_queue_view, name="instructor-grading-queue"),
+    path("grading/anonymous/", grading_views.grading_anonymous_view, name="instructor-grading-anonymous"),
+    path("grading/<int:item_id>/", grading_views.grading_item_view, name="instructor-grading-item"),
+    path("grading/questions/<int:question_id>/", grading_views.grading_question_view,
+         name="instructor-grading-question"),
+    path("grading/questions/<int:question_id>/rubric/", grading_views.rubric_view, name="instructor-grading-rubric"),
 ]
