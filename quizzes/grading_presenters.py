@@ -65,6 +65,7 @@ def grading_item_page(*, item: AttemptItem, answers: QuestionAnswers, anonymous:
         "prompt_html": markdown_html(text.prompt), "prompt_lang": text.lang,
         "answer_html": markdown_html(answer_text) if answer_text.strip() else "",
         "rubric": rubric_rows(rubric, applied),
+        "key_points": len(text.spec.get("key_points") or []),
         "adjustment": item.rubric_adjustment, "comment": comment,
         "max_points": item.max_points, "earned": earned, "graded": not item.needs_manual_grading,
         "position": (at or 0) + 1, "graded_count": answers.graded, "total": answers.total,

@@ -94,7 +94,7 @@ def grading_item_view(request: HttpRequest, course_slug: str, item_id: int) -> H
     course, item = grading_item_get_for_staff(user=request.user, course_slug=course_slug, item_id=item_id)
     question = item.question_version.question
     sections = sections_visible_to(user=request.user, course=course)
-    rubric = rubric_for_question(question=question) or rubric_seed_from_key_points(question=question)
+    rubric = rubric_for_question(question=question)
     form = RubricGradeForm(request.POST or None, rubric_ids=[r.pk for r in rubric])
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,8 +113,8 @@ def grading_item_view(request: HttpRequest, course_slug: str, item_id: int) -> H
             return redirect("instructor-grading-item", course_slug=course.slug, item_id=following.item_id)
     answers = question_answers(course=course, question_id=question.pk, sections=sections)
     anonymous = _anonymous(request.user) and not answers.done
-    page = grading_item_page(item=item, answers=answers, anonymous=anonymous, rubric=rubric_for_question(
-        question=question), applied=applied_rubric_ids(item_id=item.pk))
+    page = grading_item_page(item=item, answers=answers, anonymous=anonymous, rubric=rubric,
+                             applied=applied_rubric_ids(item_id=item.pk))
     context = _context(course, item=item, question=question, page=page, form=form, anonymous=anonymous,
                        rubric_editable=sections is None,
                        anonymous_form=AnonymousGradingForm(initial={"anonymous": _anonymous(request.user)}))
@@ -151,8 +151,6 @@ def rubric_view(request: HttpRequest, course_slug: str, question_id: int) -> Htt
                 messages.error(request, _("The rubric item was not saved: check its title and points."))
         except RubricError as exc:
             messages.error(request, exc.message)
-    if not rubric_for_question(question=question):
-        rubric_seed_from_key_points(question=question)
     rows = rubric_rows(rubric_for_question(question=question))
     for row in rows:
         row["form"] = RubricItemForm(prefix=f"r{row['id']}", initial={
@@ -162,3 +160,16 @@ def rubric_view(request: HttpRequest, course_slug: str, question_id: int) -> Htt
     return render(request, "quizzes/instructor/grading_rubric.html",
                   _context(course, question=question, rows=rows, new_form=new_form, **title),
                   status=400 if new_form.errors else 200)
+
+
+@login_required
+@require_POST
+def rubric_seed_view(request: HttpRequest, course_slug: str, question_id: int) -> HttpResponse:
+    """Start a question's rubric from its key points (once; any grader of it may), then back to the answer."""
+    course, question, _sections = grading_question_get_for_staff(user=request.user, course_slug=course_slug,
+                                                                 question_id=question_id)
+    rubric_seed_from_key_points(question=question)
+    item_id = request.POST.get("item", "")
+    if item_id.isdigit():
+        return redirect("instructor-grading-item", course_slug=course.slug, item_id=int(item_id))
+    return redirect("instructor-grading-question", course_slug=course.slug, question_id=question.pk)

@@ -41,4 +41,6 @@ urlpatterns: list[URLPattern] = [
     path("grading/questions/<int:question_id>/", grading_views.grading_question_view,
          name="instructor-grading-question"),
     path("grading/questions/<int:question_id>/rubric/", grading_views.rubric_view, name="instructor-grading-rubric"),
+    path("grading/questions/<int:question_id>/rubric/seed/", grading_views.rubric_seed_view,
+         name="instructor-grading-rubric-seed"),
 ]

@@ -184,8 +184,15 @@ def test_queue_item_page_keys_next_and_progress(world: dict[str, Any]) -> None:
     html = page.content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<strong>ReLU</strong>" in html and "<math" in html  # Markdown and maths rendered
+    assert not RubricItem.objects.exists()  # a GET writes nothing; the grader starts the rubric
+    assert f'action="{reverse("instructor-grading-rubric-seed", args=[course.slug, question.pk])}"' in html
+    seeded = client.post(reverse("instructor-grading-rubric-seed", args=[course.slug, question.pk]),
+                         {"item": essays["ann"].pk})
+    assert seeded.url == start.url
+    page = client.get(start.url)
+    html = page.content.decode()
     assert 'data-rubric-key="1"' in html and "ann" in html and 'aria-keyshortcuts="n"' in html
-    rubric = list(RubricItem.objects.filter(question=question))  # seeded on first open
+    rubric = list(RubricItem.objects.filter(question=question))
     assert rubric and page.context["page"]["following"].item_id == essays["bo"].pk
     saved = client.post(start.url, {"applied": [rubric[0].pk], "adjustment": "", "comment": "ok"})
     assert saved.status_code == 302
@@ -232,7 +239,7 @@ def test_a_ta_of_section_a_cannot_open_or_grade_section_b_nor_change_the_rubric(
     assert page.context["page"]["following"].item_id == essays["cy"].pk
     rubric = reverse("instructor-grading-rubric", args=[course.slug, question.pk])
     assert client.get(rubric).status_code == 403
-    first = RubricItem.objects.filter(question=question).first()
+    first = rubric_item_create(question=question, title="One", points="1")
     assert client.post(rubric, {"rubric_item": first.pk, f"r{first.pk}-title": "x",
                                 f"r{first.pk}-points": "0"}).status_code == 403
     assert _client(world["instructor"]).get(rubric).status_code == 200

@@ -69,6 +69,6 @@ def test_a_limited_ta_sees_and_grades_only_their_sections(world: dict[str, Any])
     item_url = lambda name: reverse("instructor-grading-item", args=["dlcv", essays[name].pk])  # noqa: E731
     assert _client(ta).get(item_url("ann")).status_code == 200
     assert _client(ta).get(item_url("bo")).status_code == 404
-    assert _client(ta).post(item_url("bo"), {"points": 1, "comment": "x"}).status_code == 404
+    assert _client(ta).post(item_url("bo"), {"adjustment": 1, "comment": "x"}).status_code == 404
     assert AttemptItem.objects.get(pk=essays["bo"].pk).needs_manual_grading
     assert _client(instructor).get(item_url("bo")).status_code == 200
