@@ -30,6 +30,7 @@ from dlcv_site.errors import ServiceError
 from dlcv_site.i18n import COURSE_LANG
 from grader.i18n import Translated, Verbatim
 from grader.results import GradingResult, PartResult
+from quizzes import sql
 from quizzes.models import (
     Attempt,
     AttemptItem,
@@ -210,7 +211,10 @@ def rubric_item_update(*, rubric_item_id: int, title: str, title_en: str = "", p
             item.score = score
             item.graded_at = now
             changed.append(item)
-    AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at"], batch_size=500)
+    if sql.available():  # one UPDATE … FROM (VALUES …), not bulk_update's CASE per row
+        sql.attempt_items_grades_set(rows=[(i.pk, i.score, i.feedback, i.graded_at) for i in items])
+    else:
+        AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at"], batch_size=500)
     ScoreChange.objects.bulk_create(audit, batch_size=500)
     _attempts_points_refresh(attempt_ids={item.attempt_id for item in changed})
     return len(changed)
@@ -228,7 +232,10 @@ def _attempts_points_refresh(*, attempt_ids: set[int]) -> None:
         by_attempt[item.attempt_id].append(item)
     for attempt in attempts.values():
         attempt.points = attempt_totals(mode=attempt.assessment.mode, items=by_attempt[attempt.pk]).points
-    Attempt.objects.bulk_update(list(attempts.values()), ["points"], batch_size=500)
+    if sql.available():
+        sql.attempts_points_set(rows=[(a.pk, a.points) for a in attempts.values()])
+    else:
+        Attempt.objects.bulk_update(list(attempts.values()), ["points"], batch_size=500)
 
 
 def grading_anonymous_set(*, user: User, anonymous: bool) -> None:

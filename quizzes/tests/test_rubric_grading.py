@@ -283,3 +283,25 @@ def test_the_student_sees_the_rubric_items_only_once_results_are_released(world:
     assert "Explains features: +6" in shown and "Adjustment: -1" in shown and "Cite the layer." in shown
     shown_zh = student.get(results + "?lang=zh-hant").content.decode()
     assert "說明特徵" in shown_zh
+
+
+def test_a_rubric_edit_is_set_wise_its_queries_do_not_grow_with_the_answers(world: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    essays, teacher, question = world["essays"], world["instructor"], world["question"]
+    one = rubric_item_create(question=question, title="One", points="2")
+    three = rubric_item_create(question=question, title="Three", points="2")
+    essay_grade_with_rubric(item_id=essays["ann"].pk, applied_ids=[one.pk, three.pk], adjustment=0, comment="",
+                            grader=teacher)
+    for name in ("bo", "cy"):
+        essay_grade_with_rubric(item_id=essays[name].pk, applied_ids=[three.pk], adjustment=0, comment="",
+                                grader=teacher)
+    counts = []
+    for rubric_item, answers in ((one, 1), (three, 3)):
+        with CaptureQueriesContext(connection) as queries:
+            assert rubric_item_update(rubric_item_id=rubric_item.pk, title=rubric_item.title, points="3",
+                                      changed_by=teacher) == answers
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
+    assert ScoreChange.objects.filter(kind="rubric").count() == 4
