@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dlcv_site.i18n import COURSE_LANG
 from quizzes.models import AssessmentMode, QuestionType
 from quizzes.services.authoring import MAX_EXTRA_MINUTES, MAX_POOL_COUNT, MAX_SOURCE_LENGTH
 
@@ -149,8 +150,10 @@ class RubricGradeForm(forms.Form):
 class RubricItemForm(forms.Form):
     """A rubric item: its title (and English title) and its points (negative: a deduction)."""
 
-    title = forms.CharField(label=_("Title"), max_length=300)
-    title_en = forms.CharField(label=_("Title in English"), max_length=300, required=False)
+    title = forms.CharField(label=_("Title"), max_length=300,  # written in the course's language
+                            widget=forms.TextInput(attrs={"lang": COURSE_LANG}))
+    title_en = forms.CharField(label=_("Title in English"), max_length=300, required=False,
+                               widget=forms.TextInput(attrs={"lang": "en"}))
     points = forms.DecimalField(label=_("Points"), max_digits=6, decimal_places=2, min_value=-1000, max_value=1000,
                                 widget=forms.NumberInput(attrs={"step": "0.5"}))
 

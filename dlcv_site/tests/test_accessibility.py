@@ -109,6 +109,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("lab statistics", "instructor"),
     PageKind("grading queue", "instructor"),
     PageKind("grading item", "instructor"),
+    PageKind("grading rubric", "instructor"),
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
 )
