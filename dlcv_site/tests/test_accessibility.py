@@ -653,7 +653,7 @@ def test_an_essay_is_graded_with_the_keyboard_alone(browser: Any, live_server: A
 
     page = _keyboard_page(browser, live_server, instructor)
     page.goto(f"{live_server.url}/instructor/courses/dlcv/grading/")
-    link = page.locator(f'a[href$="/grading/{item.id}/"]').first
+    link = page.locator(f'a[href$="/grading/questions/{item.question_version.question_id}/"]').first
     tab_to(page, link)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/grading/{item.id}/$"))
