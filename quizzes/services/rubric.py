@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Max
@@ -163,15 +164,19 @@ def essay_grade_with_rubric(*, item_id: int, applied_ids: Iterable[int], adjustm
                                   reason=comment, feedback=feedback, now=now)
 
 
-def _rescored_feedback(feedback: Any, rubric_item: RubricItem, score: Decimal) -> Any:
-    """The stored grade with the changed item's title and points, and the new score."""
+def _rubric_part(rubric_item: RubricItem) -> dict[str, Any]:
+    """A rubric item as a part of a stored grade (what the student sees of it)."""
+    return PartResult(name=f"rubric-{rubric_item.pk}", label=rubric_wording(rubric_item), score=1.0,
+                      points=float(rubric_item.points), max_points=max(float(rubric_item.points), 0.0),
+                      correct=rubric_item.points >= 0).to_json()
+
+
+def _rescored_feedback(feedback: Any, part: dict[str, Any], score: Decimal) -> Any:
+    """The stored grade with the changed item's ``part`` (title, points) and the new score."""
     if not isinstance(feedback, dict):
         return feedback
-    name = f"rubric-{rubric_item.pk}"
-    wording = PartResult(name=name, label=rubric_wording(rubric_item), score=1.0, points=float(rubric_item.points),
-                         max_points=max(float(rubric_item.points), 0.0), correct=rubric_item.points >= 0).to_json()
-    parts = [wording if isinstance(part, dict) and part.get("name") == name else part
-             for part in feedback.get("parts") or []]
+    parts = [part if isinstance(old, dict) and old.get("name") == part["name"] else old
+             for old in feedback.get("parts") or []]
     return {**feedback, "parts": parts, "score": round(float(score), 6), "points": round(float(score), 6)}
 
 
@@ -188,54 +193,76 @@ def rubric_item_update(*, rubric_item_id: int, title: str, title_en: str = "", p
     rubric_item.title, rubric_item.translations = _title(title), _translations(title_en)
     rubric_item.points = _points(points)
     rubric_item.save(update_fields=["title", "translations", "points"])
-    items = list(AttemptItem.objects.select_for_update()
-                 .filter(rubric_applications__rubric_item=rubric_item)
-                 .only("id", "attempt_id", "score", "max_points", "rubric_adjustment", "feedback")
-                 .order_by("id"))
-    if not items:
+    # One locked read of the answers it is applied to (plain rows: no model instances for 500 answers).
+    rows = list(AttemptItem.objects.select_for_update()
+                .filter(rubric_applications__rubric_item=rubric_item).order_by("id")
+                .values_list("id", "attempt_id", "score", "max_points", "rubric_adjustment", "feedback", "graded_at"))
+    if not rows:
         return 0
     applied: dict[int, list[Decimal]] = defaultdict(list)
-    for item_id, item_points in (RubricApplication.objects.filter(item__in=[i.pk for i in items])
+    for item_id, item_points in (RubricApplication.objects.filter(item__in=[row[0] for row in rows])
                                  .values_list("item_id", "rubric_item__points")):
         applied[item_id].append(item_points)
-    changed: list[AttemptItem] = []
+    grades: list[tuple[int, Decimal | None, Any, datetime | None]] = []
     audit: list[ScoreChange] = []
+    changed_attempts: set[int] = set()
     reason = _("Rubric item “%(title)s”: %(old)s → %(new)s points.") % {
         "title": rubric_item.title, "old": old_points, "new": rubric_item.points}
-    for item in items:
-        score = rubric_score(applied=applied[item.pk], adjustment=item.rubric_adjustment, max_points=item.max_points)
-        item.feedback = _rescored_feedback(item.feedback, rubric_item, score)
-        if score != item.score:
-            audit.append(ScoreChange(item_id=item.pk, kind=ScoreChangeKind.RUBRIC, old_score=item.score,
+    part = _rubric_part(rubric_item)
+    for item_id, attempt_id, old_score, max_points, adjustment, feedback, graded_at in rows:
+        score = rubric_score(applied=applied[item_id], adjustment=adjustment, max_points=max_points)
+        if score != old_score:
+            audit.append(ScoreChange(item_id=item_id, kind=ScoreChangeKind.RUBRIC, old_score=old_score,
                                      new_score=score, reason=reason, changed_by=changed_by, created_at=now))
-            item.score = score
-            item.graded_at = now
-            changed.append(item)
+            changed_attempts.add(attempt_id)
+            graded_at = now
+        grades.append((item_id, score, _rescored_feedback(feedback, part, score), graded_at))
     if sql.available():  # one UPDATE … FROM (VALUES …), not bulk_update's CASE per row
-        sql.attempt_items_grades_set(rows=[(i.pk, i.score, i.feedback, i.graded_at) for i in items])
+        sql.attempt_items_grades_set(rows=grades)
     else:
-        AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at"], batch_size=500)
+        AttemptItem.objects.bulk_update([AttemptItem(pk=pk, score=score, feedback=feedback, graded_at=graded_at)
+                                         for pk, score, feedback, graded_at in grades],
+                                        ["score", "feedback", "graded_at"], batch_size=500)
     ScoreChange.objects.bulk_create(audit, batch_size=500)
-    _attempts_points_refresh(attempt_ids={item.attempt_id for item in changed})
-    return len(changed)
+    _attempts_points_refresh(attempt_ids=changed_attempts)
+    return len(audit)
+
+
+@dataclass(frozen=True)
+class _Question:
+    type: str
+
+
+@dataclass(frozen=True)
+class _Version:
+    question: _Question
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What ``attempt_totals`` reads of an attempt item, read as a plain row (no model instances)."""
+
+    score: Decimal | None
+    max_points: Decimal
+    question_version: _Version
 
 
 def _attempts_points_refresh(*, attempt_ids: set[int]) -> None:
     """The stored points of these attempts, by ``attempt_totals`` (one read of their items, one bulk write)."""
     if not attempt_ids:
         return
-    attempts = {a.pk: a for a in Attempt.objects.select_for_update().filter(pk__in=attempt_ids)
-                .select_related("assessment").only("id", "points", "assessment__mode").order_by("id")}
-    by_attempt: dict[int, list[AttemptItem]] = defaultdict(list)
-    for item in (AttemptItem.objects.filter(attempt_id__in=attempt_ids).select_related("question_version__question")
-                 .only("attempt_id", "score", "max_points", "question_version__question__type")):
-        by_attempt[item.attempt_id].append(item)
-    for attempt in attempts.values():
-        attempt.points = attempt_totals(mode=attempt.assessment.mode, items=by_attempt[attempt.pk]).points
+    modes = dict(Attempt.objects.select_for_update(of=("self",)).filter(pk__in=attempt_ids).order_by("id")
+                 .values_list("id", "assessment__mode"))
+    by_attempt: dict[int, list[_Counted]] = defaultdict(list)
+    for attempt_id, score, max_points, qtype in (AttemptItem.objects.filter(attempt_id__in=attempt_ids).values_list(
+            "attempt_id", "score", "max_points", "question_version__question__type")):
+        by_attempt[attempt_id].append(_Counted(score, max_points, _Version(_Question(qtype))))
+    points = [(attempt_id, attempt_totals(mode=mode, items=cast(list[AttemptItem], by_attempt[attempt_id])).points)
+              for attempt_id, mode in modes.items()]
     if sql.available():
-        sql.attempts_points_set(rows=[(a.pk, a.points) for a in attempts.values()])
+        sql.attempts_points_set(rows=points)
     else:
-        Attempt.objects.bulk_update(list(attempts.values()), ["points"], batch_size=500)
+        Attempt.objects.bulk_update([Attempt(pk=pk, points=value) for pk, value in points], ["points"], batch_size=500)
 
 
 def grading_anonymous_set(*, user: User, anonymous: bool) -> None:
