@@ -114,11 +114,14 @@ def test_grading_by_rubric_with_the_keys(browser: Any, live_server: Any, course:
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "rubric-grading-1280-en.png"), full_page=True)
+    question_id = essays[0].question_version.question_id
     for lang in ("en", "zh-hant"):
         narrow = _page(browser, live_server, instructor, lang=lang, width=375)
-        narrow.goto(f"{base_url}{essays[2].pk}/")
-        assert narrow.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        narrow.screenshot(path=str(SCREENSHOTS / f"rubric-grading-375-{lang}.png"), full_page=True)
+        for shot, path in (("grading", f"{essays[2].pk}/"), ("queue", ""),
+                           ("rubric", f"questions/{question_id}/rubric/")):
+            narrow.goto(f"{base_url}{path}")
+            assert narrow.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (shot, lang)
+            narrow.screenshot(path=str(SCREENSHOTS / f"rubric-{shot}-375-{lang}.png"), full_page=True)
         narrow.context.close()
 
     # The last answer: graded with the adjustment box; the question is done, the names come back.
