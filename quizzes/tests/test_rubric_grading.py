@@ -305,3 +305,43 @@ def test_a_rubric_edit_is_set_wise_its_queries_do_not_grow_with_the_answers(worl
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
     assert ScoreChange.objects.filter(kind="rubric").count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_graders_at_the_same_moment_are_serialized_and_both_audited(world: dict[str, Any],
+                                                                       postgres_required: None) -> None:
+    import threading
+
+    from django.db import connection
+
+    item, question = world["essays"]["cy"], world["question"]
+    plus = rubric_item_create(question=question, title="Point", points="4")
+    graders = [(world["ta"], [plus.pk], "0"), (world["instructor"], [], "2")]
+    start = threading.Barrier(len(graders))
+    errors: list[BaseException] = []
+
+    def grade(user: User, applied: list[int], adjustment: str) -> None:
+        try:
+            start.wait()
+            essay_grade_with_rubric(item_id=item.pk, applied_ids=applied, adjustment=adjustment, comment=user.username,
+                                    grader=user)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=grade, args=args) for args in graders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    final = AttemptItem.objects.get(pk=item.pk)
+    audit = list(ScoreChange.objects.filter(item=item).order_by("id"))
+    assert sorted(c.changed_by.username for c in audit) == ["ian", "tara"]
+    last = audit[-1]
+    # The last write wins, whole: its score, its comment, its items, and the audit chains old → new.
+    assert final.score == last.new_score and final.feedback["message"]["en"] == last.changed_by.username
+    assert audit[1].old_score == audit[0].new_score
+    applied = set(RubricApplication.objects.filter(item=item).values_list("rubric_item_id", flat=True))
+    assert applied == ({plus.pk} if last.changed_by.username == "tara" else set())
