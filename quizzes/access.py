@@ -8,6 +8,7 @@ another course are 404. Anything else is a 404, so ids reveal nothing.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.access import (
@@ -28,6 +29,7 @@ from quizzes.models import (
     Question,
     RegradeJob,
     RegradeRequest,
+    RubricItem,
 )
 
 
@@ -169,3 +171,38 @@ def regrade_job_get_for_instructor(*, user: User, course_slug: str, assessment_i
     if job is None:
         raise Http404("No such regrade.")
     return job
+def grading_question_get_for_staff(*, user: User, course_slug: str,
+                                   question_id: int) -> tuple[Course, Question, frozenset[str] | None]:
+    """An essay question answered in the course's exams, for grading it across students: the course, the
+    question (its current version selected) and the sections whose answers this grader sees (None: all;
+    ``accounts.access.sections_visible_to``). Students 403; another course's or a question nobody here
+    answered 404."""
+    course = course_get_for_staff(user=user, course_slug=course_slug)
+    question = (Question.objects.select_related("current_version")
+                .filter(pk=question_id, type="essay").first())
+    answered = question is not None and AttemptItem.objects.filter(
+        attempt__assessment__course=course, attempt__assessment__mode=AssessmentMode.EXAM,
+        question_version__question=question).exclude(attempt__status=AttemptStatus.IN_PROGRESS).exists()
+    if not answered:
+        raise Http404("No such question to grade.")
+    return course, question, sections_visible_to(user=user, course=course)
+
+
+def rubric_question_get_for_editor(*, user: User, course_slug: str, question_id: int) -> tuple[Course, Question]:
+    """A question graded in the course, for changing its rubric. A change re-scores every answer an item
+    was applied to, in every section: a TA limited to sections may apply the rubric but not change it (403)."""
+    course, question, sections = grading_question_get_for_staff(user=user, course_slug=course_slug,
+                                                                question_id=question_id)
+    if sections is not None:
+        raise PermissionDenied("Only staff who grade every section change the rubric.")
+    return course, question
+
+
+def rubric_item_get_for_editor(*, user: User, course_slug: str, question_id: int,
+                               rubric_item_id: int) -> tuple[Course, RubricItem]:
+    """A rubric item of such a question (the rule of :func:`rubric_question_get_for_editor`)."""
+    course, question = rubric_question_get_for_editor(user=user, course_slug=course_slug, question_id=question_id)
+    rubric_item = RubricItem.objects.filter(pk=rubric_item_id, question=question).first()
+    if rubric_item is None:
+        raise Http404("No such rubric item.")
+    return course, rubric_item

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dlcv_site.i18n import COURSE_LANG
 from quizzes.models import AssessmentMode, QuestionType
 from quizzes.services.authoring import MAX_EXTRA_MINUTES, MAX_POOL_COUNT, MAX_SOURCE_LENGTH
 
@@ -129,6 +130,37 @@ class EssayGradeForm(forms.Form):
         if points > self.max_points:
             raise forms.ValidationError(_("At most %(max)s points.") % {"max": self.max_points})
         return points
+
+
+class RubricGradeForm(forms.Form):
+    """A rubric grade of one exam essay: the rubric items applied, a free adjustment (points) and a comment."""
+
+    applied = forms.TypedMultipleChoiceField(label=_("Rubric items"), required=False, coerce=int)
+    adjustment = forms.DecimalField(label=_("Adjustment (points)"), required=False, max_digits=6, decimal_places=2,
+                                    min_value=-1000, max_value=1000,
+                                    widget=forms.NumberInput(attrs={"step": "0.5"}))
+    comment = forms.CharField(label=_("Comment for the student"), required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, rubric_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["applied"].choices = [(pk, str(pk)) for pk in rubric_ids]
+
+
+class RubricItemForm(forms.Form):
+    """A rubric item: its title (and English title) and its points (negative: a deduction)."""
+
+    title = forms.CharField(label=_("Title"), max_length=300,  # written in the course's language
+                            widget=forms.TextInput(attrs={"lang": COURSE_LANG}))
+    title_en = forms.CharField(label=_("Title in English"), max_length=300, required=False,
+                               widget=forms.TextInput(attrs={"lang": "en"}))
+    points = forms.DecimalField(label=_("Points"), max_digits=6, decimal_places=2, min_value=-1000, max_value=1000,
+                                widget=forms.NumberInput(attrs={"step": "0.5"}))
+
+
+class AnonymousGradingForm(forms.Form):
+    anonymous = forms.BooleanField(label=_("Anonymous grading: hide names until a question is done"),
+                                   required=False)
 
 
 class BankDownloadForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from quizzes import analysis_views, regrade_views
+from quizzes import analysis_views, grading_views, regrade_views
 from quizzes import instructor_views as views
 
 urlpatterns: list[URLPattern] = [
@@ -48,6 +48,12 @@ urlpatterns: list[URLPattern] = [
     path("regrades/", regrade_views.regrade_queue_view, name="instructor-regrade-queue"),
     path("regrades/window/", regrade_views.regrade_window_view, name="instructor-regrade-window"),
     path("regrades/<int:request_id>/", regrade_views.regrade_answer_view, name="instructor-regrade-answer"),
-    path("grading/", views.grading_queue_view, name="instructor-grading-queue"),
-    path("grading/<int:item_id>/", views.grading_item_view, name="instructor-grading-item"),
+    path("grading/", grading_views.grading_queue_view, name="instructor-grading-queue"),
+    path("grading/anonymous/", grading_views.grading_anonymous_view, name="instructor-grading-anonymous"),
+    path("grading/<int:item_id>/", grading_views.grading_item_view, name="instructor-grading-item"),
+    path("grading/questions/<int:question_id>/", grading_views.grading_question_view,
+         name="instructor-grading-question"),
+    path("grading/questions/<int:question_id>/rubric/", grading_views.rubric_view, name="instructor-grading-rubric"),
+    path("grading/questions/<int:question_id>/rubric/seed/", grading_views.rubric_seed_view,
+         name="instructor-grading-rubric-seed"),
 ]

@@ -23,16 +23,14 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import course_get_for_staff, sections_visible_to
+from accounts.access import course_get_for_staff
 from accounts.models import Course
 from quizzes.access import (
     assessment_get_for_staff,
     assessment_item_get_for_staff,
-    grading_item_get_for_staff,
     question_get_for_staff,
 )
 from quizzes.bank.format import BankError, BankValidationError
-from quizzes.bank.render import render_markdown
 from quizzes.instructor_forms import (
     MAX_SEED,
     AssessmentForm,
@@ -40,7 +38,6 @@ from quizzes.instructor_forms import (
     BankExportForm,
     BankFilterForm,
     ConflictResolveForm,
-    EssayGradeForm,
     ExtensionForm,
     ItemMoveForm,
     ItemPoolForm,
@@ -64,7 +61,6 @@ from quizzes.instructor_selectors import (
     bank_tags,
     course_students,
     default_template_topic,
-    grading_queue,
     question_answer_count,
     question_preview,
     question_template,
@@ -74,7 +70,7 @@ from quizzes.instructor_selectors import (
 )
 from quizzes.models import Assessment, Question, QuestionType, Topic
 from quizzes.presenters import COURSE_CONTENT_LANG
-from quizzes.services.attempts import PRACTICE_REVEAL_AFTER, AttemptError, essay_grade_manually
+from quizzes.services.attempts import PRACTICE_REVEAL_AFTER
 from quizzes.services.authoring import (
     assessment_create,
     assessment_item_add,
@@ -583,35 +579,3 @@ def assessment_release_view(request: HttpRequest, course_slug: str, assessment_i
     messages.success(request, _("Results released at %(time)s.")
                      % {"time": timezone.localtime(released.results_released_at).strftime("%Y-%m-%d %H:%M")})
     return redirect(reverse("instructor-assessment", args=[course_slug, assessment.pk]) + "#results")
-
-
-@login_required
-@require_GET
-def grading_queue_view(request: HttpRequest, course_slug: str) -> HttpResponse:
-    """Exam essays waiting for a grade: a simple queue, oldest first."""
-    course = course_get_for_staff(user=request.user, course_slug=course_slug)
-    items = list(grading_queue(course=course, sections=sections_visible_to(user=request.user, course=course))[:200])
-    return render(request, "quizzes/instructor/grading_queue.html", _base_context(course, items=items))
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def grading_item_view(request: HttpRequest, course_slug: str, item_id: int) -> HttpResponse:
-    course, item = grading_item_get_for_staff(user=request.user, course_slug=course_slug, item_id=item_id)
-    form = EssayGradeForm(request.POST or None, max_points=float(item.max_points))
-    if request.method == "POST" and form.is_valid():
-        points = form.cleaned_data["points"]
-        try:
-            essay_grade_manually(item=item, score=points / float(item.max_points), comment=form.cleaned_data["comment"],
-                                 grader=request.user)
-        except AttemptError as exc:
-            form.add_error("points", exc.message)
-        else:
-            messages.success(request, _("Graded: %(points)s / %(max)s.") % {"points": points, "max": item.max_points})
-            return redirect("instructor-grading-queue", course_slug=course.slug)
-    spec = item.question_version.spec
-    context = _base_context(
-        course, item=item, form=form, prompt_html=render_markdown(item.question_version.prompt),
-        answer_text=(item.response or {}).get("text", ""), key_points=spec.get("key_points") or [],
-    )
-    return render(request, "quizzes/instructor/grading_item.html", context)

@@ -261,6 +261,9 @@ class AttemptItem(models.Model):
     checks = models.PositiveIntegerField(default=0, help_text="Graded checks in practice (format errors excluded).")
     solution_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="Practice: when the student asked to see the solution.")
+    rubric_adjustment = models.DecimalField(
+        max_digits=6, decimal_places=2, default=0, db_default=0,
+        help_text="Rubric grading: the grader's free adjustment in points, added to the applied rubric items.")
 
     class Meta:
         ordering = ["attempt", "position"]
@@ -435,3 +438,43 @@ class RegradeJobItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}/{self.item_id}"
+class RubricItem(models.Model):
+    """One line of a question's grading rubric: points given (or, negative, taken) when a grader applies
+    it to an answer (``quizzes.services.rubric``). Seeded from the bank question's key points."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="rubric_items")
+    title = models.CharField(max_length=300)
+    translations = models.JSONField(default=dict, blank=True, help_text="{lang: {title}} (English: {'en': {…}}).")
+    points = models.DecimalField(max_digits=6, decimal_places=2, help_text="Points; negative: a deduction.")
+    position = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["question", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["question", "position"], name="rubric_item_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}#{self.position} ({self.points})"
+
+
+class RubricApplication(models.Model):
+    """A rubric item applied to one answer (an attempt item)."""
+
+    item = models.ForeignKey(AttemptItem, on_delete=models.CASCADE, related_name="rubric_applications")
+    rubric_item = models.ForeignKey(RubricItem, on_delete=models.CASCADE, related_name="applications")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "rubric_item"], name="rubric_applied_once")]
+
+    def __str__(self) -> str:
+        return f"{self.rubric_item_id} on {self.item_id}"
+
+
+class GradingPreference(models.Model):
+    """A grader's own settings of the grading pages: anonymous mode (names hidden until a question is done)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    anonymous = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: anonymous={self.anonymous}"

@@ -504,6 +504,9 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
         "format_errors": shown["format_errors"],
         "needs_manual_grading": shown["needs_manual_grading"],
         "manual_comment": shown["message"] if graded_by_hand else "",
+        # A rubric grade (quizzes.services.rubric): the items applied, titles in ``lang``, and the adjustment.
+        "rubric": [{"title": part["label"], "points": part["points"], "adjustment": part["name"] == "adjustment"}
+                   for part in shown["parts"]] if graded_by_hand else [],
     }
 
 

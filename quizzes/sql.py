@@ -13,6 +13,7 @@ All run on every database except ``attempt_insert_with_items`` (PostgreSQL: ``av
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -258,3 +259,38 @@ def attempt_items_shown(*, attempt_id: int) -> list[AttemptItem]:
         item.question_version.question = model_from_row(Question, row[second:], SHOWN_QUESTION_FIELDS)
         items.append(item)
     return items
+
+
+# --------------------------------------------------------------------------- a rubric edit re-scores the class
+
+
+def attempt_items_grades_set(*, rows: Sequence[tuple[int, Decimal | None, Any, datetime | None]]) -> int:
+    """PostgreSQL only (``available()``): set each ``(item id, score, feedback, graded_at)`` in one
+    UPDATE … FROM (VALUES …); the rows written. Writes what
+    ``AttemptItem.objects.bulk_update(items, ["score", "feedback", "graded_at"])`` writes, without its
+    CASE per row (``quizzes.services.rubric.rubric_item_update``: 500 answers in one statement)."""
+    if not rows:
+        return 0
+    table = table_name(AttemptItem)
+    values = ", ".join(["(%s::bigint, %s::numeric, %s::jsonb, %s::timestamptz)"] * len(rows))
+    params: list[Any] = []
+    for item_id, score, feedback, graded_at in rows:
+        params += [item_id, score, None if feedback is None else json.dumps(feedback), graded_at]
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE {table} AS i SET score = v.score, feedback = v.feedback, graded_at = v.graded_at '
+                       f'FROM (VALUES {values}) AS v(id, score, feedback, graded_at) WHERE i.id = v.id', params)
+        return cursor.rowcount
+
+
+def attempts_points_set(*, rows: Sequence[tuple[int, Decimal | None]]) -> int:
+    """PostgreSQL only (``available()``): set each ``(attempt id, points)`` in one UPDATE … FROM (VALUES …);
+    writes what ``Attempt.objects.bulk_update(attempts, ["points"])`` writes."""
+    if not rows:
+        return 0
+    table = table_name(Attempt)
+    values = ", ".join(["(%s::bigint, %s::numeric)"] * len(rows))
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} AS a SET points = v.points FROM (VALUES {values}) AS v(id, points) "
+                       "WHERE a.id = v.id", params)
+        return cursor.rowcount

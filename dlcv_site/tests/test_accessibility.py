@@ -116,6 +116,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("score changes", "instructor"),
     PageKind("class regrade, preview", "instructor"),
     PageKind("class regrade, progress", "instructor"),
+    PageKind("grading rubric", "instructor"),
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
 )
@@ -695,11 +696,11 @@ def test_an_essay_is_graded_with_the_keyboard_alone(browser: Any, live_server: A
 
     page = _keyboard_page(browser, live_server, instructor)
     page.goto(f"{live_server.url}/instructor/courses/dlcv/grading/")
-    link = page.locator(f'a[href$="/grading/{item.id}/"]').first
+    link = page.locator(f'a[href$="/grading/questions/{item.question_version.question_id}/"]').first
     tab_to(page, link)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/grading/{item.id}/$"))
-    points = page.get_by_role("spinbutton", name="Points")
+    points = page.get_by_role("spinbutton", name="Adjustment (points)")
     tab_to(page, points)
     page.keyboard.type("1.5")
     comment = page.locator("textarea")
@@ -708,7 +709,7 @@ def test_an_essay_is_graded_with_the_keyboard_alone(browser: Any, live_server: A
     tab_to(page, page.get_by_role("button", name="Save grade"))
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/grading/$"))
-    expect(page.get_by_role("status")).to_contain_text("Graded: 1.5")
+    expect(page.get_by_role("status")).to_contain_text("Graded. 1 of 1 answers to this question graded.")
     assert_first_tab_is_the_skip_link(page)
     assert_no_axe_violation(page, "grading queue with its message")
     graded = AttemptItem.objects.get(pk=item.pk)

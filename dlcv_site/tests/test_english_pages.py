@@ -62,10 +62,10 @@ from quizzes.services.attempts import (
     attempt_item_save,
     attempt_start,
     attempt_submit,
-    essay_grade_manually,
     essay_self_assess,
 )
 from quizzes.services.authoring import assessment_release_results
+from quizzes.services.rubric import essay_grade_with_rubric, rubric_seed_from_key_points
 from quizzes.tests.factories import make_assessment
 
 #: CJK punctuation, ideographs, full-width forms: none may be left on an English page.
@@ -436,7 +436,11 @@ def _build_quizzes(world: World) -> None:
         attempt_submit(attempt=exam_attempt)
         world.ids[f"exam_attempt_{user.username}"] = exam_attempt.id
     mine = Attempt.objects.get(pk=world.ids[f"exam_attempt_{student.username}"])
-    essay_grade_manually(item=mine.items.get(needs_manual_grading=True), score=0.5, comment=COMMENT, grader=instructor)
+    essay = mine.items.select_related("question_version__question").get(needs_manual_grading=True)
+    rubric = rubric_seed_from_key_points(question=essay.question_version.question)  # graded by its rubric
+    essay_grade_with_rubric(item_id=essay.pk, applied_ids=[rubric[0].pk], adjustment="-0.5", comment=COMMENT,
+                            grader=instructor)
+    world.ids["grading_question"] = essay.question_version.question_id
     world.pages["results of an exam before release"] = reverse("attempt-results", args=[mine.id])
     world.ids["html:results of an exam before release"] = client.get(
         world.pages["results of an exam before release"]).content.decode()
@@ -531,6 +535,7 @@ def _build_instructor_pages(world: World) -> None:
         "lab statistics": reverse("instructor-lab-stats", args=[slug, NUMERIC_LAB]),
         "grading queue": reverse("instructor-grading-queue", args=[slug]),
         "grading item": reverse("instructor-grading-item", args=[slug, world.ids["grading_item"]]),
+        "grading rubric": reverse("instructor-grading-rubric", args=[slug, world.ids["grading_question"]]),
         "item analysis (exam)": reverse("instructor-assessment-analysis", args=[slug, exam_id]),
         "item analysis (practice, first attempts)": reverse("instructor-assessment-analysis", args=[
             slug, Attempt.objects.get(pk=world.ids["practice_attempt"]).assessment_id]) + "?population=first",
@@ -639,7 +644,7 @@ SHOWN = {
                                        "Classmates", "Worked solution for your variant", 'class="key-points"',
                                        "cell-bad", "data-retry"],
     "results of a submitted mock exam": ['class="self-assess"', 'class="peers"', "Key points"],
-    "results of a released exam": ["fb-manual", COMMENT, 'class="correct"'],
+    "results of a released exam": ["fb-manual", COMMENT, 'class="correct"', 'class="fb-rubric"'],
     "results of an exam before release": ["Results are released by the instructor."],
     "graded numeric submission": ["data-wrong-cells", "data-misconception=", "data-no-reveal"],
     "graded detection submission, lab closed": ["data-reveal", 'class="tpfp"', "data-correct"],
@@ -653,8 +658,9 @@ SHOWN = {
     "gradebook": ['class="gradebook"', "bob", "data-total"],
     "my grades": ['class="my-grades"', "data-total", "/results"],
     "grading policy": ['name="c0-weight"', 'id="excused"'],
-    "grading queue": ["/grading/"],
-    "grading item": [ESSAY_TEXT, "Key points"],
+    "grading queue": ["/grading/questions/", "<progress"],
+    "grading item": [ESSAY_TEXT, 'data-rubric-key="1"', "<kbd>"],
+    "grading rubric": ['class="card rubric-edit"', "Add a rubric item"],
     "question detail (param)": ["Generated variant for seed", 'class="parts"'],
     "question detail (essay)": ["peer answer"],
     "API tokens": ["Revoke"],
@@ -770,8 +776,9 @@ UI_WORDS = {
     "my grades": "Course total:",
     "grading policy": "Drop the lowest",
     "lab statistics": "Misconceptions among wrong answers",
-    "grading queue": "Exam essays waiting for a grade, oldest submission first.",
+    "grading queue": "Exam essays by question: grade one question across all students, by its rubric.",
     "grading item": "Student's answer",
+    "grading rubric": "Add a rubric item",
 }
 
 

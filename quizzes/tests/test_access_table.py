@@ -482,9 +482,25 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("instructor-question-analysis", "GET"): Endpoint(lambda w: _i("instructor-question-analysis", w, SINGLE)),
     ("instructor-grading-item", "GET"): Endpoint(lambda w: _i("instructor-grading-item", w, w.exam_essay.pk)),
     ("instructor-grading-item", "POST"): Endpoint(
-        lambda w: _i("instructor-grading-item", w, w.exam_essay.pk), data=lambda w: {"points": 1, "comment": "Fair."},
+        lambda w: _i("instructor-grading-item", w, w.exam_essay.pk), data=lambda w: {"adjustment": 1, "comment": "Fair."},
         effect=_graded,
         goes_to=lambda w, _u: _i("instructor-grading-queue", w)),
+    ("instructor-grading-anonymous", "POST"): Endpoint(
+        lambda w: _i("instructor-grading-anonymous", w), data=lambda w: {"anonymous": "on"},
+        goes_to=lambda w, _u: _i("instructor-grading-queue", w)),
+    ("instructor-grading-question", "GET"): Endpoint(
+        lambda w: _i("instructor-grading-question", w, w.exam_essay.question_version.question_id),
+        goes_to=lambda w, _u: _i("instructor-grading-item", w, w.exam_essay.pk)),
+    ("instructor-grading-rubric", "GET"): Endpoint(
+        lambda w: _i("instructor-grading-rubric", w, w.exam_essay.question_version.question_id)),
+    ("instructor-grading-rubric", "POST"): Endpoint(
+        lambda w: _i("instructor-grading-rubric", w, w.exam_essay.question_version.question_id),
+        data=lambda w: {"action": "add", "new-title": "Names the idea", "new-points": "2"},
+        goes_to=lambda w, _u: _i("instructor-grading-rubric", w, w.exam_essay.question_version.question_id)),
+    ("instructor-grading-rubric-seed", "POST"): Endpoint(
+        lambda w: _i("instructor-grading-rubric-seed", w, w.exam_essay.question_version.question_id),
+        data=lambda w: {"item": w.exam_essay.pk},
+        goes_to=lambda w, _u: _i("instructor-grading-item", w, w.exam_essay.pk)),
 }
 
 # --------------------------------------------------------------------------- THE TABLE
@@ -546,6 +562,11 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-question-analysis", "GET"):           (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-item", "GET"):                (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-item", "POST"):               (LOGIN,   403,  403,      302,  302,      404,        302),
+    ("instructor-grading-anonymous", "POST"):          (LOGIN,   403,  403,      302,  302,      404,        302),
+    ("instructor-grading-question", "GET"):            (LOGIN,   403,  403,      302,  302,      404,        302),
+    ("instructor-grading-rubric", "GET"):              (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-grading-rubric", "POST"):             (LOGIN,   403,  403,      302,  302,      404,        302),
+    ("instructor-grading-rubric-seed", "POST"):        (LOGIN,   403,  403,      302,  302,      404,        302),
 }  # fmt: skip
 
 # Ids that do not belong together: ids of another course (through the user's own course, or the

@@ -46,9 +46,18 @@ def _client(user: User) -> Client:
 
 
 def _queue(user: User) -> set[str]:
-    response = _client(user).get(reverse("instructor-grading-queue", args=["dlcv"]))
+    """The students whose answers the grader is shown (the question's answers, through its pages)."""
+    client = _client(user)
+    response = client.get(reverse("instructor-grading-queue", args=["dlcv"]))
     assert response.status_code == 200
-    return {item.attempt.user.username for item in response.context["items"]}
+    names = set()
+    for question in response.context["questions"]:
+        page = client.get(reverse("instructor-grading-question", args=["dlcv", question["question_id"]]), follow=True)
+        names |= {AttemptItem.objects.get(pk=page.context["item"].pk).attempt.user.username}
+        while page.context["page"]["following"] is not None:
+            page = client.get(reverse("instructor-grading-item", args=["dlcv", page.context["page"]["following"].item_id]))
+            names.add(page.context["item"].attempt.user.username)
+    return names
 
 
 def test_a_limited_ta_sees_and_grades_only_their_sections(world: dict[str, Any]) -> None:
@@ -60,6 +69,6 @@ def test_a_limited_ta_sees_and_grades_only_their_sections(world: dict[str, Any])
     item_url = lambda name: reverse("instructor-grading-item", args=["dlcv", essays[name].pk])  # noqa: E731
     assert _client(ta).get(item_url("ann")).status_code == 200
     assert _client(ta).get(item_url("bo")).status_code == 404
-    assert _client(ta).post(item_url("bo"), {"points": 1, "comment": "x"}).status_code == 404
+    assert _client(ta).post(item_url("bo"), {"adjustment": 1, "comment": "x"}).status_code == 404
     assert AttemptItem.objects.get(pk=essays["bo"].pk).needs_manual_grading
     assert _client(instructor).get(item_url("bo")).status_code == 200

@@ -558,3 +558,46 @@ def test_attempt_items_shown_equal_select_related_only(case: str, django_assert_
         (model_fields(i), model_fields(i.question_version), model_fields(i.question_version.question)) for i in orm]
     assert [i.position for i in ours] == ([1, 2, 3] if case == "three items" else [])
     assert all(i.question_version.get_deferred_fields() for i in ours)  # the source and metadata are not read
+
+
+# --------------------------------------------------------------------------- a rubric edit's bulk writes
+
+
+@pytest.mark.django_db
+def test_attempt_items_grades_set_and_attempts_points_set_write_what_bulk_update_writes(
+        postgres_required: None, django_assert_num_queries: Any) -> None:
+    bank = _bank()
+    version = next(q.current_version for q in bank.questions if q.current_version_id)
+    assessment = Assessment.objects.create(course=make_course(), slug="a", title="A", mode=AssessmentMode.EXAM)
+    attempts = [_attempt(assessment, make_user(), 1, AttemptStatus.SUBMITTED) for _ in range(3)]
+    items = [AttemptItem.objects.create(attempt=a, position=1, question_version=version, max_points=Decimal("15"),
+                                        score=Decimal("0.5"), feedback={"old": True}) for a in attempts]
+    later = timezone.now()
+    grades = [(items[0].pk, Decimal("0.8667"), {"version": 2, "parts": [{"name": "rubric-1", "points": 2.5}]}, later),
+              (items[1].pk, Decimal("0"), {"message": {"en": "“quoted” 中文", "zh-Hant": "x"}}, None),
+              (items[2].pk, None, None, later)]
+    points = [(attempts[0].pk, Decimal("13.001")), (attempts[2].pk, None)]
+
+    def tables() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (list(AttemptItem.objects.order_by("pk").values()), list(Attempt.objects.order_by("pk").values()))
+
+    def by_sql() -> None:
+        with django_assert_num_queries(2):
+            assert sql.attempt_items_grades_set(rows=grades) == 3
+            assert sql.attempts_points_set(rows=points) == 2
+
+    def by_the_orm() -> None:
+        rows = [AttemptItem(pk=pk, score=score, feedback=feedback, graded_at=graded_at)
+                for pk, score, feedback, graded_at in grades]
+        AttemptItem.objects.bulk_update(rows, ["score", "feedback", "graded_at"])
+        Attempt.objects.bulk_update([Attempt(pk=pk, points=p) for pk, p in points], ["points"])
+
+    results = []
+    for write in (by_sql, by_the_orm):
+        with transaction.atomic():
+            write()
+            results.append(tables())
+            transaction.set_rollback(True)
+    assert results[0] == results[1]
+    assert results[0][0][0]["score"] == Decimal("0.8667") and results[0][1][0]["points"] == Decimal("13.001")
+    assert sql.attempt_items_grades_set(rows=[]) == 0 and sql.attempts_points_set(rows=[]) == 0
