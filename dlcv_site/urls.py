@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("quizzes.urls")),
     path("", include("labs.urls")),
     path("", include("accounts.urls")),
+    path("", include("lti.urls")),
 ]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from lti import views
+
+urlpatterns = [
+    path("lti/jwks/", views.jwks, name="lti-jwks"),
+    path("lti/login/<uuid:registration_uuid>/", views.oidc_login, name="lti-login"),
+    path("lti/launch/", views.launch, name="lti-launch"),
+    path("instructor/courses/<slug:course_slug>/lti/", views.registrations, name="lti-registrations"),
+]

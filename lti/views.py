@@ -1,0 +1,101 @@
+"""The LTI 1.3 endpoints (our JWKS, OIDC login initiation, the launch) and the instructor's page of
+the course's platforms. The launch is a cross-site form post from the platform: it is CSRF-exempt and
+proves itself by the signed id_token, the nonce and the state cookie pylti1p3 set at login initiation
+(SameSite=None; Secure over HTTPS)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from lti_tool.models import Key
+from pylti1p3.contrib.django import DjangoCacheDataStorage, DjangoOIDCLogin
+from pylti1p3.exception import LtiException, OIDCException
+
+from dlcv_site.errors import InvalidInput
+from lti.access import course_get_for_lti_admin
+from lti.forms import RegistrationForm
+from lti.presenters import registration_rows, tool_urls
+from lti.selectors import course_registrations
+from lti.services.launch import LaunchRefused, launch_enrol, launch_refusal, launch_validate
+from lti.services.platforms import StrictToolConfig, tool_key
+from lti.services.registrations import registration_create
+
+LOGIN_BACKEND = "accounts.backends.UserBackend"
+
+
+def _refused(request: HttpRequest, refusal: LaunchRefused) -> HttpResponse:
+    return render(request, "lti/launch_error.html",
+                  {"status": refusal.http_status, "message": refusal.message, "code": refusal.code,
+                   "logged_in": False}, status=refusal.http_status)
+
+
+@require_GET
+def jwks(request: HttpRequest) -> JsonResponse:
+    """Our public keys, for platforms to check what we sign (service tokens, deep linking responses)."""
+    tool_key()
+    return JsonResponse(Key.objects.as_jwks())
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def oidc_login(request: HttpRequest, registration_uuid: str) -> HttpResponse:
+    """Third-party login initiation: redirect the browser to the platform's OIDC authentication with a
+    fresh state (also set as a cookie) and nonce."""
+    tool_key()
+    oidc = DjangoOIDCLogin(request, StrictToolConfig(str(registration_uuid)),
+                           launch_data_storage=DjangoCacheDataStorage())
+    try:
+        return oidc.redirect(request.build_absolute_uri(reverse("lti-launch")))
+    except OIDCException:
+        return _refused(request, launch_refusal("launch_unknown_platform"))
+    except LtiException:
+        return _refused(request, launch_refusal("launch_claims"))
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def launch(request: HttpRequest) -> HttpResponse:
+    """The platform's form post of the signed id_token: verify, enrol, log in, land."""
+    try:
+        message_launch = launch_validate(request=request)
+        outcome = launch_enrol(message_launch=message_launch)
+    except LaunchRefused as refusal:
+        return _refused(request, refusal)
+    login(request, outcome.user, backend=LOGIN_BACKEND)
+    return redirect(outcome.landing)
+
+
+def _absolute(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request.build_absolute_uri
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def registrations(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """The course's LMS platforms (LTI 1.3): register one; our addresses to give the LMS."""
+    course = course_get_for_lti_admin(user=request.user, course_slug=course_slug)
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration_create(course=course, by=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            for name, message in exc.errors.items():
+                form.add_error(name if name in form.fields else None, message)
+        else:
+            messages.success(request, _("Platform registered: %(name)s.") % {"name": form.cleaned_data["name"]})
+            return redirect("lti-registrations", course_slug=course.slug)
+    absolute = _absolute(request)
+    context = {"course": course, "form": form, "is_course_staff": True,
+               "tool_urls": tool_urls(absolute=absolute),
+               "registrations": registration_rows(rows=course_registrations(course=course), absolute=absolute)}
+    return render(request, "lti/registrations.html", context, status=400 if form.errors else 200)
