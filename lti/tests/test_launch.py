@@ -11,7 +11,7 @@ from lti_tool.models import LtiContext, LtiUser
 from accounts.models import Enrollment, EnrollmentSource, Role, User
 from lti.services.launch import lti_username
 from lti.tests.conftest import launch
-from lti.tests.platform import INSTRUCTOR, LEARNER, LTI, TEACHING_ASSISTANT, LaunchSpec, new_key, pem
+from lti.tests.platform import INSTRUCTOR, LEARNER, LTI, TEACHING_ASSISTANT, LaunchSpec, new_key
 from quizzes.tests.factories import make_assessment
 
 pytestmark = pytest.mark.django_db
