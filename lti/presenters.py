@@ -16,7 +16,6 @@ def tool_urls(*, absolute: Callable[[str], str]) -> list[dict[str, str]]:
         {"id": "tool-launch", "label": _("Launch (redirect) URL, also the target link URL"),
          "value": absolute(reverse("lti-launch"))},
         {"id": "tool-jwks", "label": _("Tool's public keyset (JWKS) URL"), "value": absolute(reverse("lti-jwks"))},
-        {"id": "tool-deep-linking", "label": _("Deep linking URL"), "value": absolute(reverse("lti-launch"))},
     ]
 
 

@@ -37,6 +37,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from dlcv_site.tests.test_english_pages import QUESTIONS, World, _answers, build_world, world_grading_patched
+from lti.services.registrations import registration_create
 from quizzes.models import Assessment, AssessmentMode
 from quizzes.services.attempts import attempt_item_save, attempt_start, attempt_submit
 from quizzes.tests.factories import make_assessment
@@ -65,6 +66,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("error page: not found, logged out", "anonymous", status=404),
     PageKind("error page: not found", "student", status=404),
     PageKind("error page: an instructor page a student may not open", "student", status=403),
+    PageKind("error page: an LMS launch refused", "anonymous", status=403),
     # Student: quizzes.
     PageKind("home", "student"),
     PageKind("course dashboard", "student"),
@@ -111,6 +113,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("grading item", "instructor"),
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
+    PageKind("LMS platforms (LTI 1.3)", "instructor"),
 )
 
 #: Needs-review items of serious or critical impact that are understood: (rule, axe's reason) → why they
@@ -166,6 +169,13 @@ def _build_more(world: World) -> None:
                       response=_answers(first.question_version.question, first.seed, right=True))
     world.pages["an exam being taken"] = reverse("attempt", args=[taking.id])
     world.pages["login page"] = reverse("login")
+    registration_create(course=course, by=None, name="Moodle", issuer="https://lms.example.edu", client_id="abc123",
+                        auth_url="https://lms.example.edu/mod/lti/auth.php",
+                        token_url="https://lms.example.edu/mod/lti/token.php",
+                        keyset_url="https://lms.example.edu/mod/lti/certs.php", deployment_ids="1\n2")
+    world.pages["LMS platforms (LTI 1.3)"] = reverse("lti-registrations", args=[course.slug])
+    world.pages["error page: an LMS launch refused"] = (
+        reverse("lti-login", args=["00000000-0000-4000-8000-000000000000"]) + "?iss=https://unknown.example&login_hint=1")
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def launch_validate(*, request: Any) -> CachedKeysLaunch:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a token of the wrong shape
         raise launch_refusal("launch_malformed") from exc
     claims = message_launch.get_launch_data()
-    if claims.get(MESSAGE_TYPE_CLAIM) not in ("LtiResourceLinkRequest", "LtiDeepLinkingRequest"):
+    if claims.get(MESSAGE_TYPE_CLAIM) != "LtiResourceLinkRequest":  # deep linking: not yet
         raise launch_refusal("launch_message_type")
     nonce_key = "lti:nonce-spent:" + hashlib.sha256(f"{claims['iss']}|{claims['nonce']}".encode()).hexdigest()
     if not cache.add(nonce_key, 1, NONCE_MEMORY_SECONDS):
