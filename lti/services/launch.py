@@ -27,8 +27,11 @@ from pylti1p3.exception import LtiException
 from accounts.models import STAFF_ROLES, Course, DroppedEnrollment, Enrollment, EnrollmentSource, Role, User
 from accounts.selectors import nav_staff_forget
 from dlcv_site.errors import ServiceError
+from labs.models import Lab
 from lti.models import ToolRegistration
+from lti.services.ags import line_item_for_launch
 from lti.services.platforms import CachedKeysLaunch, message_launch_for
+from quizzes.models import Assessment
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 ROLES_CLAIM = CLAIM + "roles"
@@ -165,16 +168,20 @@ class LaunchOutcome:
     context_id: int
 
 
-def landing_url(*, course: Course, custom: dict[str, Any]) -> str:
-    """The linked assessment or lab (the link's custom parameters), else the course."""
-    from labs.models import Lab
-    from quizzes.models import Assessment
-
+def launch_target(*, course: Course, custom: dict[str, Any]) -> tuple[Assessment | None, Lab | None]:
+    """The assessment or lab the link names (its custom parameters ``assessment`` / ``lab``: a slug)."""
     assessment_slug, lab_slug = str(custom.get("assessment", "")), str(custom.get("lab", ""))
-    if assessment_slug and Assessment.objects.filter(course=course, slug=assessment_slug).exists():
-        return reverse("assessment-landing", args=[course.slug, assessment_slug])
-    if lab_slug and Lab.objects.filter(course=course, slug=lab_slug).exists():
-        return reverse("lab-page", args=[lab_slug])
+    assessment = Assessment.objects.filter(course=course, slug=assessment_slug).first() if assessment_slug else None
+    lab = Lab.objects.filter(course=course, slug=lab_slug).first() if lab_slug and assessment is None else None
+    return assessment, lab
+
+
+def landing_url(*, course: Course, assessment: Assessment | None, lab: Lab | None) -> str:
+    """The linked assessment or lab, else the course."""
+    if assessment is not None:
+        return reverse("assessment-landing", args=[course.slug, assessment.slug])
+    if lab is not None:
+        return reverse("lab-page", args=[lab.slug])
     return reverse("course-dashboard", args=[course.slug])
 
 
@@ -193,6 +200,8 @@ def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
     course = tool_registration.course
     enrolment_set(course=course, user=user, role=role)
     custom = lti_launch.get_claim(CUSTOM_CLAIM) or {}
+    assessment, lab = launch_target(course=course, custom=custom if isinstance(custom, dict) else {})
+    line_item_for_launch(context=lti_launch.context, assessment=assessment, lab=lab)
     return LaunchOutcome(user=user, course=course, role=role,
-                         landing=landing_url(course=course, custom=custom if isinstance(custom, dict) else {}),
+                         landing=landing_url(course=course, assessment=assessment, lab=lab),
                          deep_linking=lti_launch.is_deep_link_launch, context_id=lti_launch.context.pk)
