@@ -4,6 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import celeryd_after_setup, celeryd_init, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
@@ -19,6 +20,8 @@ app.conf.beat_schedule = {
     "requeue-stuck-submissions": {"task": "grader.requeue_stuck_submissions", "schedule": 30.0},
     # Exams opening within two hours get their students' parameterized variants worked out ahead.
     "prepare-upcoming-exams": {"task": "quizzes.prepare_upcoming_exams", "schedule": 60.0},
+    # Each course's roster from its LMS (LTI Names and Roles), nightly at 03:15 (the time zone's).
+    "lti-roster-sync-nightly": {"task": "lti.roster_sync_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 
 

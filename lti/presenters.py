@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from lti.models import ToolRegistration
+from lti.models import OutboxState, ScoreSendLog, SendOutcome, ToolRegistration
 
 
 def tool_urls(*, absolute: Callable[[str], str]) -> list[dict[str, str]]:
@@ -32,3 +32,15 @@ def registration_rows(*, rows: list[tuple[ToolRegistration, list[str]]],
         "token_url": tool_registration.registration.token_url,
         "keyset_url": tool_registration.registration.keyset_url,
     } for tool_registration, deployments in rows]
+
+
+def score_log_view(*, counts: dict[str, int], log: list[ScoreSendLog]) -> dict[str, object]:
+    return {
+        "counts": [{"label": label, "count": counts.get(value, 0)} for value, label in OutboxState.choices],
+        "rows": [{
+            "at": row.at, "user": str(row.outbox.user), "item": row.outbox.line_item.label,
+            "score": f"{row.score_given:g} / {row.outbox.score_maximum:g}", "version": row.version,
+            "outcome": row.get_outcome_display(), "failed": row.outcome == SendOutcome.FAILED,
+            "status": row.status_code if row.status_code is not None else _("no answer"),
+        } for row in log],
+    }

@@ -37,3 +37,30 @@ def score_send(self: Any, outbox_id: int, version: int) -> str:
     except ags.SendLater as later:
         raise self.retry(countdown=ags.retry_countdown(retries=self.request.retries,
                                                        retry_after=later.retry_after)) from later
+
+
+@shared_task(name="lti.roster_sync_course", soft_time_limit=280, time_limit=300)
+def roster_sync_course(course_id: int) -> dict[str, int]:
+    from accounts.models import Course
+    from lti.services.nrps import RosterSyncFailed, course_roster_sync
+
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None:
+        return {}
+    try:
+        return course_roster_sync(course=course).summary()
+    except RosterSyncFailed:
+        return {}
+
+
+@shared_task(name="lti.roster_sync_nightly", soft_time_limit=50, time_limit=60)
+def roster_sync_nightly() -> int:
+    """One roster sync task per course with an LMS context that serves a roster."""
+    from django.conf import settings
+
+    from lti.services.nrps import courses_with_rosters
+
+    course_ids = courses_with_rosters()
+    for course_id in course_ids:
+        roster_sync_course.apply_async(args=[course_id], queue=settings.LTI_QUEUE)
+    return len(course_ids)

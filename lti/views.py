@@ -22,9 +22,11 @@ from pylti1p3.exception import LtiException, OIDCException
 from dlcv_site.errors import InvalidInput
 from lti.access import course_get_for_lti_admin
 from lti.forms import RegistrationForm
-from lti.presenters import registration_rows, tool_urls
-from lti.selectors import course_registrations
+from lti.presenters import registration_rows, score_log_view, tool_urls
+from lti.selectors import course_registrations, course_score_log
+from lti.services.ags import course_scores_sync
 from lti.services.launch import LaunchRefused, launch_enrol, launch_refusal, launch_validate
+from lti.services.nrps import RosterSyncFailed, course_roster_sync
 from lti.services.platforms import StrictToolConfig, tool_key
 from lti.services.registrations import registration_create
 
@@ -99,3 +101,39 @@ def registrations(request: HttpRequest, course_slug: str) -> HttpResponse:
                "tool_urls": tool_urls(absolute=absolute),
                "registrations": registration_rows(rows=course_registrations(course=course), absolute=absolute)}
     return render(request, "lti/registrations.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def roster_sync(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """Sync the course's roster from its LMS now (Names and Roles), by the roster import's rules."""
+    course = course_get_for_lti_admin(user=request.user, course_slug=course_slug)
+    try:
+        plan = course_roster_sync(course=course)
+    except RosterSyncFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Roster synced from the LMS: %(new)s new, %(restored)s restored, %(updated)s "
+                                    "updated, %(dropped)s dropped, %(unchanged)s unchanged.") % plan.summary())
+    return redirect("lti-registrations", course_slug=course.slug)
+
+
+@login_required
+@require_POST
+def scores_sync(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """Send the course's scores to the LMS now: what changed, and what was not sent yet."""
+    course = course_get_for_lti_admin(user=request.user, course_slug=course_slug)
+    staged = course_scores_sync(course=course)
+    messages.success(request, _("Scores queued for the LMS: %(staged)s changed; unsent ones are sent again.")
+                     % {"staged": staged.staged})
+    return redirect("lti-scores", course_slug=course.slug)
+
+
+@login_required
+@require_GET
+def scores(request: HttpRequest, course_slug: str) -> HttpResponse:
+    """What was sent to the LMS's gradebook, and what failed."""
+    course = course_get_for_lti_admin(user=request.user, course_slug=course_slug)
+    counts, log = course_score_log(course=course)
+    return render(request, "lti/scores.html",
+                  {"course": course, "is_course_staff": True, **score_log_view(counts=counts, log=log)})
