@@ -5,6 +5,8 @@ proves itself by the signed id_token, the nonce and the state cookie pylti1p3 se
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -19,12 +21,15 @@ from lti_tool.models import Key
 from pylti1p3.contrib.django import DjangoCacheDataStorage, DjangoOIDCLogin
 from pylti1p3.exception import LtiException, OIDCException
 
+from accounts.access import user_is_staff_of_course
 from dlcv_site.errors import InvalidInput
 from lti.access import course_get_for_lti_admin
 from lti.forms import RegistrationForm
 from lti.presenters import registration_rows, score_log_view, tool_urls
 from lti.selectors import course_registrations, course_score_log
 from lti.services.ags import course_scores_sync
+from lti.services.deep_linking import SESSION_KEY as DEEP_LINK_SESSION_KEY
+from lti.services.deep_linking import deep_link_choices, deep_link_launch_get, deep_link_response
 from lti.services.launch import LaunchRefused, launch_enrol, launch_refusal, launch_validate
 from lti.services.nrps import RosterSyncFailed, course_roster_sync
 from lti.services.platforms import StrictToolConfig, tool_key
@@ -74,6 +79,9 @@ def launch(request: HttpRequest) -> HttpResponse:
     except LaunchRefused as refusal:
         return _refused(request, refusal)
     login(request, outcome.user, backend=LOGIN_BACKEND)
+    if outcome.deep_linking:
+        request.session[DEEP_LINK_SESSION_KEY] = message_launch.get_launch_id()
+        return redirect("lti-deep-link")
     return redirect(outcome.landing)
 
 
@@ -137,3 +145,34 @@ def scores(request: HttpRequest, course_slug: str) -> HttpResponse:
     counts, log = course_score_log(course=course)
     return render(request, "lti/scores.html",
                   {"course": course, "is_course_staff": True, **score_log_view(counts=counts, log=log)})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def deep_link(request: HttpRequest) -> HttpResponse:
+    """The picker of a deep linking launch: choose an assessment or lab; the answer goes back to the
+    LMS as a signed form post (the browser submits it; a button if scripts are off)."""
+    try:
+        message_launch, course = deep_link_launch_get(request=request)
+    except LaunchRefused as refusal:
+        return _refused(request, refusal)
+    if not user_is_staff_of_course(user=request.user, course_id=course.pk):
+        return _refused(request, launch_refusal("launch_deep_link_role"))
+    choices = deep_link_choices(course=course)
+    error = ""
+    if request.method == "POST":
+        answer = deep_link_response(message_launch=message_launch, course=course,
+                                    value=request.POST.get("item", ""),
+                                    launch_url=request.build_absolute_uri(reverse("lti-launch")))
+        if answer is not None:
+            return_url, token = answer
+            del request.session[DEEP_LINK_SESSION_KEY]
+            response = render(request, "lti/deep_link_return.html",
+                              {"course": course, "return_url": return_url, "jwt": token})
+            parts = urlsplit(return_url)
+            response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}  # type: ignore[attr-defined]
+            return response
+        error = _("Choose one of the assessments or labs.")
+    return render(request, "lti/deep_link.html", {"course": course, "choices": choices, "error": error,
+                                                  "is_course_staff": True}, status=400 if error else 200)

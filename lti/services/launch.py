@@ -65,11 +65,15 @@ def _messages() -> dict[str, str]:
                            "version or the resource link)."),
         "launch_message_type": _("This kind of LTI message is not supported here."),
         "launch_no_course": _("The platform is registered, but not linked to a course on this site."),
+        "launch_deep_link_role": _("Only the course's instructors and TAs may choose what to place in the LMS course."),
+        "launch_deep_link_gone": _("This choice of what to place in the LMS course has expired. Start it again "
+                                   "from the LMS."),
     }
 
 
 def launch_refusal(code: str) -> LaunchRefused:
-    status = 403 if code in ("launch_unknown_platform", "launch_deployment", "launch_no_course") else 400
+    status = 403 if code in ("launch_unknown_platform", "launch_deployment", "launch_no_course",
+                             "launch_deep_link_role") else 400
     refusal = LaunchRefused(_messages()[code], code=code)
     refusal.http_status = status
     return refusal
@@ -105,7 +109,7 @@ def launch_validate(*, request: Any) -> CachedKeysLaunch:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a token of the wrong shape
         raise launch_refusal("launch_malformed") from exc
     claims = message_launch.get_launch_data()
-    if claims.get(MESSAGE_TYPE_CLAIM) != "LtiResourceLinkRequest":  # deep linking: not yet
+    if claims.get(MESSAGE_TYPE_CLAIM) not in ("LtiResourceLinkRequest", "LtiDeepLinkingRequest"):
         raise launch_refusal("launch_message_type")
     nonce_key = "lti:nonce-spent:" + hashlib.sha256(f"{claims['iss']}|{claims['nonce']}".encode()).hexdigest()
     if not cache.add(nonce_key, 1, NONCE_MEMORY_SECONDS):
@@ -197,11 +201,14 @@ def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
     issuer = lti_launch.get_claim("iss")
     user, _created = account_for(lti_user=lti_launch.user, issuer=issuer)
     role = role_for(list(lti_launch.roles_claim or []))
+    if lti_launch.is_deep_link_launch and role not in STAFF_ROLES:
+        raise launch_refusal("launch_deep_link_role")
     course = tool_registration.course
     enrolment_set(course=course, user=user, role=role)
     custom = lti_launch.get_claim(CUSTOM_CLAIM) or {}
     assessment, lab = launch_target(course=course, custom=custom if isinstance(custom, dict) else {})
-    line_item_for_launch(context=lti_launch.context, assessment=assessment, lab=lab)
+    if not lti_launch.is_deep_link_launch:
+        line_item_for_launch(context=lti_launch.context, assessment=assessment, lab=lab)
     return LaunchOutcome(user=user, course=course, role=role,
                          landing=landing_url(course=course, assessment=assessment, lab=lab),
                          deep_linking=lti_launch.is_deep_link_launch, context_id=lti_launch.context.pk)

@@ -83,6 +83,7 @@ class Platform:
         self.inject: list[int] = []  # statuses to answer the next AGS calls with
         self.fail_rate = 0.0
         self.memberships: dict[str, list[dict[str, Any]]] = {}
+        self.deep_link_responses: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -218,6 +219,8 @@ class Platform:
                 return self._start_page(handler, path.removeprefix("/start/"))
             if path == "/token" and method == "POST":
                 return self._token(handler, dict(urllib.parse.parse_qsl(self._body(handler).decode())))
+            if path == "/deep-link-return" and method == "POST":
+                return self._deep_link_return(handler, dict(urllib.parse.parse_qsl(self._body(handler).decode())))
             if path.startswith("/contexts/"):
                 return self._service(handler, method, path)
             return self._send(handler, 404, {"error": "not found"})
@@ -273,6 +276,29 @@ class Platform:
             self.tokens.add(token)
         return self._send(handler, 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
                                          "scope": form.get("scope", "")})
+
+    def _tool_key(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")
+        with urllib.request.urlopen(self.tool_jwks_url, timeout=10) as response:
+            keys = json.loads(response.read())["keys"]
+        return RSAAlgorithm.from_jwk(json.dumps(next(k for k in keys if k.get("kid") == kid)))
+
+    def _deep_link_return(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        """The tool's LtiDeepLinkingResponse: signed by the tool (its JWKS), for us, of our deployment."""
+        token = form.get("JWT", "")
+        try:
+            claims = jwt.decode(token, self._tool_key(token), algorithms=["RS256"], audience=self.issuer,
+                                issuer=self.client_id)
+            assert claims[LTI + "message_type"] == "LtiDeepLinkingResponse"
+            assert claims[LTI + "deployment_id"] == self.deployment_id
+            assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-1"
+        except Exception as exc:
+            return self._send(handler, 400, {"error": repr(exc)})
+        with self.lock:
+            self.deep_link_responses.append(claims)
+        return self._send(handler, 200, '<!doctype html><html lang="en"><head><title>Linked</title></head>'
+                                        '<body><main><h1>Linked in the LMS</h1></main></body></html>',
+                          "text/html; charset=utf-8")
 
     def _authorized(self, handler: BaseHTTPRequestHandler) -> bool:
         header = handler.headers.get("Authorization", "")

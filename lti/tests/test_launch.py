@@ -149,13 +149,6 @@ def test_the_tools_jwks_has_its_public_key_and_no_private_part(client: Client, d
     assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["kid"] and "d" not in keys[0]
 
 
-def test_a_deep_linking_request_is_refused_for_now_and_nothing_created(
-        client: Client, platform, registered) -> None:  # type: ignore[no-untyped-def]
-    hint = platform.prepare(LaunchSpec(sub="s", roles=INSTRUCTOR, message_type="LtiDeepLinkingRequest"))
-    _refused(launch(client, platform, hint), 400, "launch_message_type")
-    _nothing_created(registered)
-
-
 def test_the_key_command_makes_one_key_and_rotates_on_request(db: None) -> None:
     from django.core.management import call_command
     from lti_tool.models import Key
