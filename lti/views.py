@@ -28,7 +28,6 @@ from lti.forms import RegistrationForm
 from lti.presenters import registration_rows, score_log_view, tool_urls
 from lti.selectors import course_registrations, course_score_log
 from lti.services.ags import course_scores_sync
-from lti.services.deep_linking import SESSION_KEY as DEEP_LINK_SESSION_KEY
 from lti.services.deep_linking import deep_link_choices, deep_link_launch_get, deep_link_response
 from lti.services.launch import LaunchRefused, launch_enrol, launch_refusal, launch_validate
 from lti.services.nrps import RosterSyncFailed, course_roster_sync
@@ -80,8 +79,7 @@ def launch(request: HttpRequest) -> HttpResponse:
         return _refused(request, refusal)
     login(request, outcome.user, backend=LOGIN_BACKEND)
     if outcome.deep_linking:
-        request.session[DEEP_LINK_SESSION_KEY] = message_launch.get_launch_id()
-        return redirect("lti-deep-link")
+        return redirect("lti-deep-link", launch_id=message_launch.get_launch_id())
     return redirect(outcome.landing)
 
 
@@ -150,11 +148,11 @@ def scores(request: HttpRequest, course_slug: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def deep_link(request: HttpRequest) -> HttpResponse:
+def deep_link(request: HttpRequest, launch_id: str) -> HttpResponse:
     """The picker of a deep linking launch: choose an assessment or lab; the answer goes back to the
     LMS as a signed form post (the browser submits it; a button if scripts are off)."""
     try:
-        message_launch, course = deep_link_launch_get(request=request)
+        message_launch, course = deep_link_launch_get(request=request, launch_id=launch_id)
     except LaunchRefused as refusal:
         return _refused(request, refusal)
     if not user_is_staff_of_course(user=request.user, course_id=course.pk):
@@ -162,12 +160,14 @@ def deep_link(request: HttpRequest) -> HttpResponse:
     choices = deep_link_choices(course=course)
     error = ""
     if request.method == "POST":
-        answer = deep_link_response(message_launch=message_launch, course=course,
-                                    value=request.POST.get("item", ""),
-                                    launch_url=request.build_absolute_uri(reverse("lti-launch")))
+        try:
+            answer = deep_link_response(message_launch=message_launch, course=course,
+                                        value=request.POST.get("item", ""),
+                                        launch_url=request.build_absolute_uri(reverse("lti-launch")))
+        except LaunchRefused as refusal:
+            return _refused(request, refusal)
         if answer is not None:
             return_url, token = answer
-            del request.session[DEEP_LINK_SESSION_KEY]
             response = render(request, "lti/deep_link_return.html",
                               {"course": course, "return_url": return_url, "jwt": token})
             parts = urlsplit(return_url)

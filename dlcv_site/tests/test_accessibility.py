@@ -34,6 +34,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from dlcv_site.tests.test_english_pages import QUESTIONS, World, _answers, build_world, world_grading_patched
@@ -114,6 +115,8 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
     PageKind("LMS platforms (LTI 1.3)", "instructor"),
+    PageKind("scores sent to the LMS", "instructor"),
+    PageKind("LMS deep linking: choose an activity", "instructor"),
 )
 
 #: Needs-review items of serious or critical impact that are understood: (rule, axe's reason) → why they
@@ -174,8 +177,47 @@ def _build_more(world: World) -> None:
                         token_url="https://lms.example.edu/mod/lti/token.php",
                         keyset_url="https://lms.example.edu/mod/lti/certs.php", deployment_ids="1\n2")
     world.pages["LMS platforms (LTI 1.3)"] = reverse("lti-registrations", args=[course.slug])
+    world.pages["scores sent to the LMS"] = _lms_score_log(world)
+    world.pages["LMS deep linking: choose an activity"] = _lms_deep_link_launch()
     world.pages["error page: an LMS launch refused"] = (
         reverse("lti-login", args=["00000000-0000-4000-8000-000000000000"]) + "?iss=https://unknown.example&login_hint=1")
+
+
+def _lms_score_log(world: World) -> str:
+    """A lab linked in an LMS context with a score sent after a 503 (the log page's rows)."""
+    from lti_tool.models import LtiContext, LtiDeployment, LtiUser
+
+    from labs.models import Lab
+    from lti.models import LineItem, ScoreOutbox, ScoreSendLog, SendOutcome
+
+    deployment = LtiDeployment.objects.get(registration__issuer="https://lms.example.edu", deployment_id="1")
+    context = LtiContext.objects.create(deployment=deployment, id_on_platform="c1", title="DLCV")
+    LtiUser.objects.create(registration=deployment.registration, sub="u1", auth_user=world.student)
+    lab = Lab.objects.filter(course=world.course).first()
+    line_item = LineItem.objects.create(context=context, lab=lab, label=lab.title, maximum=10,
+                                        url="https://lms.example.edu/lineitems/1")
+    row = ScoreOutbox.objects.create(line_item=line_item, user=world.student, sub="u1", score_given=8,
+                                     score_maximum=10, timestamp=timezone.now(), sent_version=1, state="sent")
+    ScoreSendLog.objects.create(outbox=row, version=1, score_given=8, status_code=503, outcome=SendOutcome.RETRY)
+    ScoreSendLog.objects.create(outbox=row, version=1, score_given=8, status_code=200, outcome=SendOutcome.SENT)
+    return reverse("lti-scores", args=[world.course.slug])
+
+
+def _lms_deep_link_launch() -> str:
+    """A deep linking launch as pylti1p3 keeps it after verifying it (in the cache): the picker's data."""
+    from uuid import uuid4
+
+    from pylti1p3.contrib.django import DjangoCacheDataStorage
+
+    launch_id = f"lti1p3-launch-{uuid4()}"
+    claim = "https://purl.imsglobal.org/spec/lti/claim/"
+    DjangoCacheDataStorage().set_value(launch_id, {
+        "iss": "https://lms.example.edu", "aud": "abc123", "sub": "prof",
+        claim + "message_type": "LtiDeepLinkingRequest", claim + "deployment_id": "1",
+        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+            "deep_link_return_url": "https://lms.example.edu/deep-link", "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["window"]}}, 3600)
+    return reverse("lti-deep-link", args=[launch_id])
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from pylti1p3.contrib.django import DjangoCacheDataStorage
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException
@@ -18,13 +19,15 @@ from lti.services.launch import launch_refusal
 from lti.services.platforms import CachedKeysLaunch, StrictToolConfig
 from quizzes.models import Assessment
 
-SESSION_KEY = "lti_deep_link_launch"
+
+def _spent_key(launch_id: str) -> str:
+    return f"lti:deep-link-spent:{launch_id}"
 
 
-def deep_link_launch_get(*, request: Any) -> tuple[CachedKeysLaunch, Course]:
-    """The deep linking launch this browser session started, restored from the cache, and its course."""
-    launch_id = request.session.get(SESSION_KEY)
-    if not launch_id:
+def deep_link_launch_get(*, request: Any, launch_id: str) -> tuple[CachedKeysLaunch, Course]:
+    """A deep linking launch (its id: pylti1p3's random ``lti1p3-launch-<uuid>``), restored from the
+    cache, and its course; refused once answered or expired. The view also requires the course's staff."""
+    if not launch_id.startswith("lti1p3-launch-") or cache.get(_spent_key(launch_id)):
         raise launch_refusal("launch_deep_link_gone")
     try:
         message_launch = CachedKeysLaunch.from_cache(launch_id, request, StrictToolConfig(),
@@ -67,4 +70,6 @@ def deep_link_response(*, message_launch: CachedKeysLaunch, course: Course, valu
     deep_link = message_launch.get_deep_link()
     settings_claim = message_launch.get_launch_data()[
         "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"]
+    if not cache.add(_spent_key(message_launch.get_launch_id()), 1, 86400):  # one answer per launch
+        raise launch_refusal("launch_deep_link_gone")
     return settings_claim["deep_link_return_url"], deep_link.get_response_jwt([resource])

@@ -101,8 +101,8 @@ def _code_for(library_message: str) -> str:
 
 def launch_validate(*, request: Any) -> CachedKeysLaunch:
     """The launch of this request, verified and its nonce spent; :class:`LaunchRefused` otherwise."""
-    message_launch = message_launch_for(request)
     try:
+        message_launch = message_launch_for(request)  # over HTTPS: refused here without the session cookie
         message_launch.validate()
     except LtiException as exc:
         raise launch_refusal(_code_for(str(exc))) from exc

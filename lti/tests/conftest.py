@@ -37,14 +37,14 @@ def registered(course: Course, platform: Platform) -> ToolRegistration:
     return tool_registration
 
 
-def launch(client: Client, platform: Platform, hint: str, *, tamper: Any = None) -> Any:
+def launch(client: Client, platform: Platform, hint: str, *, tamper: Any = None, secure: bool = False) -> Any:
     """Login initiation → the platform's authentication → the form post to our launch URL.
     ``tamper(fields)`` may change the posted fields (a replay, a swapped token) before the post."""
-    started = client.post(platform.tool_login_url, platform.login_params(hint))
+    started = client.post(platform.tool_login_url, platform.login_params(hint), secure=secure)
     assert started.status_code == 302, started.content[:500]
     fields = platform.authenticate(started["Location"])
     action = fields.pop("_action")
     assert action == platform.tool_launch_url
     if tamper is not None:
         fields = tamper(fields)
-    return client.post(reverse("lti-launch"), fields)
+    return client.post(reverse("lti-launch"), fields, secure=secure)

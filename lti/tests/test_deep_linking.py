@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 from lti_tool.models import LtiUser
 
-from accounts.models import Course, Enrollment
-from accounts.tests.factories import make_course
+from accounts.models import Course, Enrollment, Role
+from accounts.tests.factories import make_course, make_member
 from labs.tests.factories import make_lab
 from lti.services.registrations import registration_create
 from lti.tests.conftest import launch
@@ -48,12 +48,16 @@ def test_an_instructor_places_an_assessment_and_a_student_lands_on_it(lms: Any) 
     client = Client()
     hint = platform.prepare(LaunchSpec(sub="prof", roles=INSTRUCTOR, message_type="LtiDeepLinkingRequest"))
     response = launch(client, platform, hint)
-    assert response.status_code == 302 and response["Location"] == reverse("lti-deep-link")
-    picker = client.get(reverse("lti-deep-link")).content.decode()
+    assert response.status_code == 302 and response["Location"].startswith("/lti/deep-link/lti1p3-launch-")
+    picker_url = response["Location"]
+    picker = client.get(picker_url).content.decode()
     assert 'value="assessment:week-3"' in picker and 'value="lab:lab1"' in picker
+    student = Client()
+    student.force_login(make_member(course, Role.STUDENT, username="nosy"))
+    assert student.get(picker_url).status_code == 403  # the address alone is not enough
 
-    assert client.post(reverse("lti-deep-link"), {"item": "assessment:nope"}).status_code == 400
-    answer = client.post(reverse("lti-deep-link"), {"item": "assessment:week-3"})
+    assert client.post(picker_url, {"item": "assessment:nope"}).status_code == 400
+    answer = client.post(picker_url, {"item": "assessment:week-3"})
     assert answer.status_code == 200
     page = answer.content.decode()
     action = html.unescape(re.search(r'<form method="post" action="([^"]+)" data-lti-autosubmit>', page).group(1))
@@ -67,8 +71,8 @@ def test_an_instructor_places_an_assessment_and_a_student_lands_on_it(lms: Any) 
     (item,) = claims[DL_CLAIM]
     assert item["type"] == "ltiResourceLink" and item["url"] == platform.tool_launch_url
     assert item["custom"] == {"assessment": "week-3"}
-    # The picker's launch is spent.
-    assert client.get(reverse("lti-deep-link")).status_code == 400
+    # The picker's launch is spent; another staff member or a student cannot use its address.
+    assert client.get(picker_url).status_code == 400
 
     student = launch(Client(), platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER, custom=item["custom"])))
     assert student["Location"] == reverse("assessment-landing", args=["dlcv", "week-3"])

@@ -158,3 +158,25 @@ def test_the_key_command_makes_one_key_and_rotates_on_request(db: None) -> None:
     assert Key.objects.count() == 1
     call_command("lti_key", "--rotate")
     assert Key.objects.active().count() == 2
+
+
+def test_over_https_the_state_and_session_cookies_are_samesite_none_and_secure(
+        client: Client, platform, registered) -> None:  # type: ignore[no-untyped-def]
+    """The launch is a cross-site form post: the cookies pylti1p3 sets at login initiation must reach it."""
+    hint = platform.prepare(LaunchSpec(sub="s1", roles=LEARNER))
+    started = client.post(platform.tool_login_url, platform.login_params(hint), secure=True)
+    set_cookies = [c for name, c in started.cookies.items() if name.startswith("lti1p3-")]
+    assert len(set_cookies) == 2  # the state and pylti1p3's session id
+    assert all(c["samesite"] == "None" and c["secure"] for c in set_cookies)
+    fields = platform.authenticate(started["Location"])
+    fields.pop("_action")
+    assert client.post(reverse("lti-launch"), fields, secure=True).status_code == 302
+    # Without those cookies (a browser that dropped them): refused, nothing created.
+    other = Client()
+    hint = platform.prepare(LaunchSpec(sub="s2", roles=LEARNER))
+    fields = platform.authenticate(client.post(platform.tool_login_url, platform.login_params(hint),
+                                               secure=True)["Location"])
+    fields.pop("_action")
+    response = other.post(reverse("lti-launch"), fields, secure=True)
+    assert response.status_code == 400
+    assert not LtiUser.objects.filter(sub="s2").exists()
