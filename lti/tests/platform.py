@@ -316,12 +316,15 @@ class Platform:
         body = self._body(handler)
         with self.lock:
             status = self.inject.pop(0) if self.inject else 0
-            if not status and self.fail_rate and _chance(self.fail_rate):
+            random_failure = not status and self.fail_rate and path.endswith("/scores") and _chance(self.fail_rate)
+            if random_failure:
                 status = 503
         if status:
             with self.lock:
                 self.ags_calls.append((method, path, status))
-            return self._send(handler, status, {"error": "injected"}, headers={"Retry-After": "0"})
+            # Injected answers say when to come back (at once); random 5xx say nothing: the tool backs off.
+            return self._send(handler, status, {"error": "injected"},
+                              headers={} if random_failure else {"Retry-After": "0"})
         if parts[2:] == ["lineitems"] and method == "POST":
             data = json.loads(body)
             item_id = uuid.uuid4().hex[:8]
