@@ -93,3 +93,54 @@ def test_the_lti_pages_at_a_desktop_and_a_phone_width_in_both_languages(
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             page.screenshot(path=str(SCREENSHOTS / f"launch-refused-{lang}-{width}.png"), full_page=True)
             context.close()
+
+
+def test_an_instructor_places_a_lab_through_the_picker_and_the_browser_posts_it_to_the_lms(
+        browser: Any, live_server: Any, lms: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    from labs.tests.factories import make_lab
+    from lti.tests.platform import INSTRUCTOR
+
+    platform, course = lms
+    make_lab(course, "lab1")
+    make_assessment(course, [], slug="week-3")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for lang in ("zh-hant", "en"):
+        for width in (1280, 375):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            violations: list[str] = []
+            page.on("console", lambda message, seen=violations: seen.append(message.text)
+                    if "Content Security Policy" in message.text else None)
+            hint = platform.prepare(LaunchSpec(sub="prof", roles=INSTRUCTOR, message_type="LtiDeepLinkingRequest"))
+            page.goto(f"{platform.url}/start/{hint}")
+            page.get_by_role("button", name="Open the activity").click()
+            expect(page).to_have_url(re.compile(r"/lti/deep-link/lti1p3-launch-[0-9a-f-]+/$"))
+            assert page.evaluate("document.documentElement.lang") == lang
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            page.screenshot(path=str(SCREENSHOTS / f"deep-link-picker-{lang}-{width}.png"), full_page=True)
+            page.locator('input[value="lab:lab1"]').check()
+            page.locator("form.stacked button[type=submit]").click()
+            expect(page.get_by_role("heading", name="Linked in the LMS")).to_be_visible()  # the script posted it
+            assert not violations, violations
+            context.close()
+    assert [item["custom"] for claims in platform.deep_link_responses
+            for item in claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]] == [{"lab": "lab1"}] * 4
+    instructor = Enrollment.objects.get(course=course, user__username=lti_username(issuer=platform.issuer, sub="prof"))
+    assert instructor.role == Role.INSTRUCTOR
+    client = Client()
+    client.force_login(instructor.user)
+    for lang in ("zh-hant", "en"):
+        context = browser.new_context(viewport={"width": 375, "height": 900})
+        context.add_cookies([
+            {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+             "url": live_server.url},
+            {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
+        page = context.new_page()
+        page.goto(live_server.url + reverse("lti-scores", args=["dlcv"]))
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(SCREENSHOTS / f"scores-{lang}-375.png"), full_page=True)
+        context.close()
