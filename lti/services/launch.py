@@ -49,7 +49,7 @@ class LaunchRefused(ServiceError):
 
 def _messages() -> dict[str, str]:
     return {
-        "launch_malformed": _("The launch did not carry a readable signed token (id_token)."),
+        "launch_malformed": _("The launch did not carry a readable signed token from the LMS."),
         "launch_state": _("This launch was not started from this browser, or it took too long. Open the "
                           "activity again from your course in the LMS."),
         "launch_nonce": _("This launch has already been used or was not issued here (its one-time "
@@ -61,8 +61,8 @@ def _messages() -> dict[str, str]:
         "launch_signature": _("The launch's signature could not be verified with the platform's public keys."),
         "launch_expired": _("The launch has expired. Open the activity again from your course in the LMS."),
         "launch_deployment": _("The LMS deployment this launch came from is not registered with this site."),
-        "launch_claims": _("The launch is missing information this site needs (a user, roles, the LTI "
-                           "version or the resource link)."),
+        "launch_claims": _("The launch is missing information this site needs: who you are, your role in the "
+                           "course, or the activity you opened."),
         "launch_message_type": _("This kind of LTI message is not supported here."),
         "launch_no_course": _("The platform is registered, but not linked to a course on this site."),
         "launch_deep_link_role": _("Only the course's instructors and TAs may choose what to place in the LMS course."),
