@@ -43,19 +43,3 @@ def registration_create(*, course: Course, by: User | None, name: str, issuer: s
     LtiDeployment.objects.bulk_create([LtiDeployment(registration=registration, deployment_id=value, is_active=True)
                                        for value in ids])
     return ToolRegistration.objects.create(registration=registration, course=course, created_by=by)
-
-
-@transaction.atomic
-def registration_deployments_set(*, tool_registration: ToolRegistration, deployment_ids: str) -> list[str]:
-    """The deployments this registration accepts: exactly these (others are deactivated, not deleted)."""
-    ids = _deployment_ids(deployment_ids)
-    if not ids:
-        raise InvalidInput(_("Give at least one deployment ID."),
-                           {"deployment_ids": _("Give at least one deployment ID.")})
-    registration = tool_registration.registration
-    existing = {d.deployment_id: d for d in LtiDeployment.objects.filter(registration=registration)}
-    LtiDeployment.objects.filter(registration=registration).exclude(deployment_id__in=ids).update(is_active=False)
-    LtiDeployment.objects.filter(registration=registration, deployment_id__in=ids).update(is_active=True)
-    LtiDeployment.objects.bulk_create([LtiDeployment(registration=registration, deployment_id=value, is_active=True)
-                                       for value in ids if value not in existing])
-    return ids
