@@ -4,6 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import celeryd_after_setup, celeryd_init, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
@@ -11,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
 app = Celery("dlcv_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py (the grader core knows nothing of Celery): ids in, a service called.
-app.autodiscover_tasks(["dlcv_site", "accounts", "labs", "quizzes"])
+app.autodiscover_tasks(["dlcv_site", "accounts", "labs", "quizzes", "lti"])
 app.conf.beat_schedule = {
     # The server enforces exam deadlines: this runs whether or not any browser is open.
     "submit-overdue-attempts": {"task": "quizzes.submit_overdue_attempts", "schedule": 15.0},
@@ -21,6 +22,8 @@ app.conf.beat_schedule = {
     "prepare-upcoming-exams": {"task": "quizzes.prepare_upcoming_exams", "schedule": 60.0},
     # Class-wide regrades whose run was lost are sent again (applied items are skipped).
     "resume-regrade-jobs": {"task": "quizzes.resume_regrade_jobs", "schedule": 60.0},
+    # Each course's roster from its LMS (LTI Names and Roles), nightly at 03:15 (the time zone's).
+    "lti-roster-sync-nightly": {"task": "lti.roster_sync_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 
 

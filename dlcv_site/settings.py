@@ -67,6 +67,10 @@ INSTALLED_APPS = [
     "quizzes",
     "labs",
     "grades",
+    # LTI 1.3: django-lti's registration, deployment, context, resource-link and key models (lti_tool),
+    # and the app that launches, enrols and sends grades (lti/).
+    "lti_tool",
+    "lti",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +273,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 SUBMISSION_RATE = os.environ.get("SUBMISSION_RATE", "30/min")
+# LTI 1.3 (lti/): how long a platform's JWKS is kept in the cache (a key id it does not hold is fetched
+# again at most once per period), and the broker queue the grade passback tasks go to.
+LTI_JWKS_CACHE_SECONDS = int(os.environ.get("LTI_JWKS_CACHE_SECONDS", "3600"))
+LTI_QUEUE = os.environ.get("LTI_QUEUE", "numeric")
+# The first wait before a score the platform refused with 429/5xx is sent again (doubling, at most 600 s).
+LTI_RETRY_BASE_SECONDS = float(os.environ.get("LTI_RETRY_BASE_SECONDS", "2"))
 
 # CACHE_URL=redis://host:6379/2 shares the cache (and so the API throttles) across web processes.
 # A database of its own: clearing a cache flushes its whole Redis database, never the broker's.

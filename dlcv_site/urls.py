@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("labs.urls")),
     path("", include("grades.urls")),
     path("", include("accounts.urls")),
+    path("", include("lti.urls")),
 ]

@@ -34,9 +34,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from dlcv_site.tests.test_english_pages import QUESTIONS, World, _answers, build_world, world_grading_patched
+from lti.services.registrations import registration_create
 from quizzes.models import Assessment, AssessmentMode
 from quizzes.services.attempts import attempt_item_save, attempt_start, attempt_submit
 from quizzes.tests.factories import make_assessment
@@ -65,6 +67,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("error page: not found, logged out", "anonymous", status=404),
     PageKind("error page: not found", "student", status=404),
     PageKind("error page: an instructor page a student may not open", "student", status=403),
+    PageKind("error page: an LMS launch refused", "anonymous", status=403),
     # Student: quizzes.
     PageKind("home", "student"),
     PageKind("course dashboard", "student"),
@@ -119,6 +122,9 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("grading rubric", "instructor"),
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
+    PageKind("LMS platforms (LTI 1.3)", "instructor"),
+    PageKind("scores sent to the LMS", "instructor"),
+    PageKind("LMS deep linking: choose an activity", "instructor"),
 )
 
 #: Needs-review items of serious or critical impact that are understood: (rule, axe's reason) → why they
@@ -175,6 +181,7 @@ def _build_more(world: World) -> None:
     world.pages["an exam being taken"] = reverse("attempt", args=[taking.id])
     world.pages["login page"] = reverse("login")
     _build_regrades(world)
+    _build_lms(world)
 
 
 def _build_regrades(world: World) -> None:
@@ -210,6 +217,57 @@ def _build_regrades(world: World) -> None:
     base = reverse("instructor-class-regrade", args=[slug, exam_id])
     world.pages["class regrade, preview"] = f"{base}?question={FIXED}&versions={old}&allow_lower=1"
     world.pages["class regrade, progress"] = reverse("instructor-regrade-job", args=[slug, exam_id, job.pk])
+
+
+def _build_lms(world: World) -> None:
+    """A platform registered for the course, a score sent to it, a deep linking launch, a refused launch."""
+    course = world.course
+    registration_create(course=course, by=None, name="Moodle", issuer="https://lms.example.edu", client_id="abc123",
+                        auth_url="https://lms.example.edu/mod/lti/auth.php",
+                        token_url="https://lms.example.edu/mod/lti/token.php",
+                        keyset_url="https://lms.example.edu/mod/lti/certs.php", deployment_ids="1\n2")
+    world.pages["LMS platforms (LTI 1.3)"] = reverse("lti-registrations", args=[course.slug])
+    world.pages["scores sent to the LMS"] = _lms_score_log(world)
+    world.pages["LMS deep linking: choose an activity"] = _lms_deep_link_launch()
+    world.pages["error page: an LMS launch refused"] = (
+        reverse("lti-login", args=["00000000-0000-4000-8000-000000000000"]) + "?iss=https://unknown.example&login_hint=1")
+
+
+def _lms_score_log(world: World) -> str:
+    """A lab linked in an LMS context with a score sent after a 503 (the log page's rows)."""
+    from lti_tool.models import LtiContext, LtiDeployment, LtiUser
+
+    from labs.models import Lab
+    from lti.models import LineItem, ScoreOutbox, ScoreSendLog, SendOutcome
+
+    deployment = LtiDeployment.objects.get(registration__issuer="https://lms.example.edu", deployment_id="1")
+    context = LtiContext.objects.create(deployment=deployment, id_on_platform="c1", title="DLCV")
+    LtiUser.objects.create(registration=deployment.registration, sub="u1", auth_user=world.student)
+    lab = Lab.objects.filter(course=world.course).first()
+    line_item = LineItem.objects.create(context=context, lab=lab, label=lab.title, maximum=10,
+                                        url="https://lms.example.edu/lineitems/1")
+    row = ScoreOutbox.objects.create(line_item=line_item, user=world.student, sub="u1", score_given=8,
+                                     score_maximum=10, timestamp=timezone.now(), sent_version=1, state="sent")
+    ScoreSendLog.objects.create(outbox=row, version=1, score_given=8, status_code=503, outcome=SendOutcome.RETRY)
+    ScoreSendLog.objects.create(outbox=row, version=1, score_given=8, status_code=200, outcome=SendOutcome.SENT)
+    return reverse("lti-scores", args=[world.course.slug])
+
+
+def _lms_deep_link_launch() -> str:
+    """A deep linking launch as pylti1p3 keeps it after verifying it (in the cache): the picker's data."""
+    from uuid import uuid4
+
+    from pylti1p3.contrib.django import DjangoCacheDataStorage
+
+    launch_id = f"lti1p3-launch-{uuid4()}"
+    claim = "https://purl.imsglobal.org/spec/lti/claim/"
+    DjangoCacheDataStorage().set_value(launch_id, {
+        "iss": "https://lms.example.edu", "aud": "abc123", "sub": "prof",
+        claim + "message_type": "LtiDeepLinkingRequest", claim + "deployment_id": "1",
+        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+            "deep_link_return_url": "https://lms.example.edu/deep-link", "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["window"]}}, 3600)
+    return reverse("lti-deep-link", args=[launch_id])
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dlcv_site.events import LAB_SUBMISSION_GRADED, announce
 from grader.codelabs import get_codelab
 from grader.codelabs.grade import Runner, grade_code
 from grader.i18n import Text, Translated, Wording
@@ -234,7 +235,8 @@ def submission_grade(*, submission_id: int, stale_after: timedelta = STALE_RUNNI
             logger.exception("submission %s: grading failed", submission_id)
             _write(submission_id, token, status=SubmissionStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
             return
-        _write(submission_id, token, status=SubmissionStatus.GRADED, **outcome)
+        if _write(submission_id, token, status=SubmissionStatus.GRADED, **outcome):
+            announce(LAB_SUBMISSION_GRADED, submission_id)  # the LMS's grade passback (lti), by task name
     except (OperationalError, InterfaceError):
         # Hand the row back so the task's retry can claim it; if even that fails, the sweeper will.
         try:

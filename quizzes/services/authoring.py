@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from accounts.models import Course, Enrollment, Role, User
+from dlcv_site.events import ASSESSMENT_RESULTS_RELEASED, announce
 from quizzes.bank.exams import EXAM_TOPIC
 from quizzes.bank.format import (
     BankError,
@@ -366,6 +367,7 @@ def assessment_release_results(*, assessment: Assessment, now: datetime) -> Asse
     if assessment.results_released_at is None or assessment.results_released_at > now:
         assessment.results_released_at = now
         assessment.save(update_fields=["results_released_at"])
+        announce(ASSESSMENT_RESULTS_RELEASED, assessment.pk)  # the LMS's grade passback (lti), by task name
     return assessment
 
 

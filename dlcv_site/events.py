@@ -1,0 +1,31 @@
+"""Events an app announces for apps above it to act on, sent by task name once the transaction
+commits: the announcer never imports the listener (the LTI grade passback listens to these)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from kombu.exceptions import KombuError
+
+logger = logging.getLogger(__name__)
+
+#: A lab submission was graded (its id).
+LAB_SUBMISSION_GRADED = "lti.lab_submission_graded"
+#: An assessment's results were released (its id).
+ASSESSMENT_RESULTS_RELEASED = "lti.assessment_results_released"
+
+
+def announce(task: str, object_id: int) -> None:
+    """Send ``task`` with the id on commit (at once outside a transaction). A broker failure is logged:
+    the per-course "sync now" sends the scores again."""
+
+    def send() -> None:
+        try:
+            current_app.send_task(task, args=[object_id], queue=settings.LTI_QUEUE)
+        except (KombuError, OSError):
+            logger.exception("could not announce %s for %s", task, object_id)
+
+    transaction.on_commit(send)

@@ -1,0 +1,225 @@
+"""Benchmarks of the LTI tool against the loopback test platform (lti/tests/platform.py):
+``python -m lti.bench [--scores 2000] [--fail-rate 0.05] [--launches 300] [--workers 6]``.
+
+On a scratch database (created and dropped like a test database), with the configured broker:
+
+* **AGS passback**: ``--scores`` students of a lab linked in an LMS context get a score; the outbox
+  rows are staged in one transaction and their ``lti.score_send`` tasks run on ``--workers`` Celery
+  worker processes (private queue) against the platform, which answers ``--fail-rate`` of the score
+  posts with 503 (no Retry-After: the tool's own backoff). Goal: all delivered within 60 s, 0
+  duplicates (a (line item, user, timestamp) posted twice), 0 lost, every retry in the send log.
+* **Launch**: ``--launches`` launches of new students, each OIDC login initiation + the id_token post
+  (verification, nonce, enrolment, login) timed in the server (in-process requests; the platform's
+  authentication step in between is not ours), after one launch has cached the platform's JWKS.
+  Goal: p99 ≤ 100 ms.
+
+Set ``DATABASE_URL`` and ``REDIS_URL`` to measure PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+GOAL_DELIVERY_S = 60.0
+GOAL_LAUNCH_P99_MS = 100.0
+
+
+def _ms(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def _serve_tool() -> tuple[Any, str]:
+    """This site on a loopback port in a thread (the platform fetches our JWKS from it)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from django.core.wsgi import get_wsgi_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    class Threading(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), server_class=Threading, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _setup(platform: Any, tool_url: str) -> tuple[Any, Any]:
+    from django.urls import reverse
+
+    from accounts.tests.factories import make_course
+    from lti.services.registrations import registration_create
+
+    platform.tool_jwks_url = tool_url + reverse("lti-jwks")
+    platform.tool_launch_url = "http://testserver" + reverse("lti-launch")
+    course = make_course(f"bench-{uuid.uuid4().hex[:6]}")
+    tool_registration = registration_create(course=course, by=None, **platform.registration_fields())
+    platform.tool_login_url = "http://testserver" + reverse("lti-login", args=[tool_registration.registration.uuid])
+    return course, tool_registration
+
+
+def ags_passback(*, platform: Any, course: Any, tool_registration: Any, n: int, fail_rate: float,
+                 deadline_s: float = 400.0) -> dict[str, Any]:
+    from decimal import Decimal
+
+    from django.db import transaction
+    from lti_tool.models import LtiContext, LtiDeployment, LtiUser
+
+    from accounts.models import User
+    from labs.tests.factories import make_lab
+    from lti.models import LineItem, OutboxState, ScoreOutbox, ScoreSendLog, SendOutcome
+    from lti.services.ags import _stage, line_item_create
+
+    deployment = LtiDeployment.objects.get(registration=tool_registration.registration)
+    context = LtiContext.objects.create(
+        deployment=deployment, id_on_platform="bench", lineitems_url=f"{platform.url}/contexts/bench/lineitems",
+        can_manage_lineitems=True, can_publish_scores=True)
+    lab = make_lab(course, f"bench-lab-{uuid.uuid4().hex[:6]}")
+    line_item = LineItem.objects.create(context=context, lab=lab, label="Bench lab", maximum=Decimal(5))
+    line_item_create(line_item_id=line_item.pk)
+    line_item.refresh_from_db()
+    users = User.objects.bulk_create([User(username=f"bench-{i}", password="!") for i in range(n)])
+    LtiUser.objects.bulk_create([LtiUser(registration=deployment.registration, sub=f"bench-sub-{u.pk}", auth_user=u)
+                                 for u in users])
+    scores = {u.pk: (Decimal(i % 6) * Decimal("0.75"), Decimal(5)) for i, u in enumerate(users)}
+    platform.fail_rate = fail_rate
+    started = time.monotonic()
+    with transaction.atomic():
+        _stage([LineItem.objects.select_related("context__deployment").get(pk=line_item.pk)], scores)
+    delivered_at = None
+    while time.monotonic() - started < deadline_s:
+        if ScoreOutbox.objects.filter(line_item=line_item, state=OutboxState.SENT).count() == n:
+            delivered_at = time.monotonic() - started
+            break
+        time.sleep(0.25)
+    accepted = [s for s in platform.scores if s["lineitem"] == line_item.url]
+    per_key = Counter((s["userId"], s["timestamp"]) for s in accepted)
+    failures_answered = sum(1 for method, path, status in platform.ags_calls
+                            if path.endswith("/scores") and status >= 500)
+    retries_logged = ScoreSendLog.objects.filter(outbox__line_item=line_item, outcome=SendOutcome.RETRY).count()
+    wrong_scores = sum(1 for s in accepted
+                       if Decimal(str(s["scoreGiven"])) != scores[int(s["userId"].rsplit("-", 1)[1])][0])
+    return {"scores": n, "fail_rate": fail_rate, "delivered": len({u for u, _t in per_key}),
+            "seconds": delivered_at, "duplicates": sum(c - 1 for c in per_key.values() if c > 1),
+            "lost": n - len({u for u, _t in per_key}), "wrong_scores": wrong_scores,
+            "platform_5xx": failures_answered, "retries_logged": retries_logged,
+            "token_requests": platform.token_requests}
+
+
+def launches(*, platform: Any, n: int) -> dict[str, Any]:
+    from django.test import Client
+    from django.urls import reverse
+
+    from lti.tests.platform import LEARNER, LaunchSpec
+
+    def one(sub: str) -> tuple[float, float, int]:
+        client = Client()
+        hint = platform.prepare(LaunchSpec(sub=sub, roles=LEARNER, name=sub, email=f"{sub}@example.edu"))
+        began = time.perf_counter()
+        started = client.post(platform.tool_login_url, platform.login_params(hint))
+        login_s = time.perf_counter() - began
+        fields = platform.authenticate(started["Location"])
+        fields.pop("_action")
+        began = time.perf_counter()
+        response = client.post(reverse("lti-launch"), fields)
+        return login_s, time.perf_counter() - began, response.status_code
+
+    one("warm-up")  # caches the platform's JWKS (and warms the code paths)
+    fetches_before = platform.jwks_fetches
+    timings = [one(f"bench-launch-{i}") for i in range(n)]
+    statuses = Counter(status for _l, _p, status in timings)
+    total = [login + post for login, post, _s in timings]
+    post = [p for _l, p, _s in timings]
+    return {"launches": n, "statuses": dict(statuses), "jwks_fetches_after_warm_up": platform.jwks_fetches - fetches_before,
+            "total_p50_ms": _ms(total, 0.5), "total_p99_ms": _ms(total, 0.99), "launch_post_p50_ms": _ms(post, 0.5),
+            "launch_post_p99_ms": _ms(post, 0.99), "mean_ms": statistics.mean(total) * 1000}
+
+
+def run(*, scores: int, fail_rate: float, n_launches: int, processes: int) -> dict[str, Any]:
+    from django.conf import settings
+
+    from grader.calibration import calibration_ms
+    from labs.bench import _scratch_database, _workers
+    from lti.tests.platform import Platform
+
+    queue = f"bench-lti-{uuid.uuid4().hex[:6]}"
+    settings.LTI_QUEUE = queue
+    os.environ["LTI_QUEUE"] = queue
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver", "127.0.0.1"]
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0  # the JWKS server's threads close theirs after each request
+    calibration = calibration_ms()
+    with _scratch_database() as database_url:
+        server, tool_url = _serve_tool()
+        platform = Platform(host="127.0.0.1").start()
+        try:
+            course, tool_registration = _setup(platform, tool_url)
+            launch_report = launches(platform=platform, n=n_launches)
+            with _workers(queue, database_url, processes, prefetch=4):
+                ags_report = ags_passback(platform=platform, course=course, tool_registration=tool_registration,
+                                          n=scores, fail_rate=fail_rate)
+        finally:
+            platform.stop()
+            server.shutdown()
+    return {"calibration_ms": calibration, "ags": ags_report, "launch": launch_report, "workers": processes}
+
+
+def format_table(report: dict[str, Any]) -> str:
+    ags, launch = report["ags"], report["launch"]
+
+    def verdict(ok: bool) -> str:
+        return "MET" if ok else "NOT MET"
+
+    ags_ok = (ags["seconds"] is not None and ags["seconds"] <= GOAL_DELIVERY_S and ags["duplicates"] == 0
+              and ags["lost"] == 0 and ags["wrong_scores"] == 0 and ags["retries_logged"] == ags["platform_5xx"])
+    seconds = "not all" if ags["seconds"] is None else f"{ags['seconds']:.1f} s"
+    return "\n".join([
+        f"machine speed (grader.calibration): {report['calibration_ms']:.1f} ms",
+        f"AGS passback — goal: {ags['scores']} scores with {ags['fail_rate']:.0%} injected 5xx delivered within "
+        f"{GOAL_DELIVERY_S:.0f} s, 0 duplicates, 0 lost, every retry logged: {verdict(ags_ok)}",
+        f"  delivered {ags['delivered']}/{ags['scores']} in {seconds} on {report['workers']} worker processes; "
+        f"duplicates {ags['duplicates']}, lost {ags['lost']}, wrong scores {ags['wrong_scores']}; platform 5xx "
+        f"{ags['platform_5xx']}, retries logged {ags['retries_logged']}; token requests {ags['token_requests']}",
+        f"LTI launch — goal: p99 ≤ {GOAL_LAUNCH_P99_MS:.0f} ms server time (login initiation + id_token post, "
+        f"JWKS cached): {verdict(launch['total_p99_ms'] <= GOAL_LAUNCH_P99_MS)}",
+        f"  {launch['launches']} launches {launch['statuses']}: p50 {launch['total_p50_ms']:.1f} ms, p99 "
+        f"{launch['total_p99_ms']:.1f} ms (the id_token post alone: p50 {launch['launch_post_p50_ms']:.1f} ms, p99 "
+        f"{launch['launch_post_p99_ms']:.1f} ms); JWKS fetches after the warm-up: {launch['jwks_fetches_after_warm_up']}",
+    ])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lti.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scores", type=int, default=2000)
+    parser.add_argument("--fail-rate", type=float, default=0.05)
+    parser.add_argument("--launches", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=6, help="worker processes (celery -c)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
+    import json
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("django.request").setLevel(logging.ERROR)
+    report = run(scores=args.scores, fail_rate=args.fail_rate, n_launches=args.launches, processes=args.workers)
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

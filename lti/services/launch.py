@@ -1,0 +1,214 @@
+"""An LTI 1.3 launch, from the platform's signed id_token to a logged-in member of the course.
+
+``launch_validate`` has pylti1p3 check everything the id_token must prove (its signature against the
+platform's JWKS, iss and aud naming a registered platform, exp, the nonce this tool issued, the state
+of the browser that started the login, a registered deployment, the claims of its message type) and
+then spends the nonce: a second post of the same token is refused. Nothing is written until it has
+passed. ``launch_enrol`` then writes, in one transaction: django-lti's records of the launch (user,
+context, membership, resource link), our account for the platform's ``sub`` (the email is only copied
+onto a new account, never used to find one), and the enrolment with the LMS role mapped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from lti_tool.models import LtiLaunch, LtiUser
+from lti_tool.utils import sync_data_from_launch
+from pylti1p3.exception import LtiException
+
+from accounts.models import STAFF_ROLES, Course, DroppedEnrollment, Enrollment, EnrollmentSource, Role, User
+from accounts.selectors import nav_staff_forget
+from dlcv_site.errors import ServiceError
+from labs.models import Lab
+from lti.models import ToolRegistration
+from lti.services.ags import line_item_for_launch
+from lti.services.platforms import CachedKeysLaunch, message_launch_for
+from quizzes.models import Assessment
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+ROLES_CLAIM = CLAIM + "roles"
+CUSTOM_CLAIM = CLAIM + "custom"
+MESSAGE_TYPE_CLAIM = CLAIM + "message_type"
+#: How long a spent nonce is remembered: longer than any id_token this tool accepts lives.
+NONCE_MEMORY_SECONDS = 24 * 3600
+
+
+class LaunchRefused(ServiceError):
+    """The launch is refused (``code`` says why); nothing was written."""
+
+    http_status = 400
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "launch_malformed": _("The launch did not carry a readable signed token from the LMS."),
+        "launch_state": _("This launch was not started from this browser, or it took too long. Open the "
+                          "activity again from your course in the LMS."),
+        "launch_nonce": _("This launch has already been used or was not issued here (its one-time "
+                          "number is unknown). Open the activity again from your course in the LMS."),
+        "launch_replayed": _("This launch has already been used. Open the activity again from your course "
+                             "in the LMS."),
+        "launch_unknown_platform": _("The platform that sent this launch (its issuer and client ID) is not "
+                                     "registered with this site."),
+        "launch_signature": _("The launch's signature could not be verified with the platform's public keys."),
+        "launch_expired": _("The launch has expired. Open the activity again from your course in the LMS."),
+        "launch_deployment": _("The LMS deployment this launch came from is not registered with this site."),
+        "launch_claims": _("The launch is missing information this site needs: who you are, your role in the "
+                           "course, or the activity you opened."),
+        "launch_message_type": _("This kind of LTI message is not supported here."),
+        "launch_no_course": _("The platform is registered, but not linked to a course on this site."),
+        "launch_deep_link_role": _("Only the course's instructors and TAs may choose what to place in the LMS course."),
+        "launch_deep_link_gone": _("This choice of what to place in the LMS course has expired. Start it again "
+                                   "from the LMS."),
+    }
+
+
+def launch_refusal(code: str) -> LaunchRefused:
+    status = 403 if code in ("launch_unknown_platform", "launch_deployment", "launch_no_course",
+                             "launch_deep_link_role") else 400
+    refusal = LaunchRefused(_messages()[code], code=code)
+    refusal.http_status = status
+    return refusal
+
+
+def _code_for(library_message: str) -> str:
+    """pylti1p3's reason (English, for developers) → our code."""
+    text = library_message.lower()
+    if "expired" in text:
+        return "launch_expired"
+    if "state" in text:
+        return "launch_state"
+    if "nonce" in text:
+        return "launch_nonce"
+    if "registration not found" in text or "client id not registered" in text or '"iss" is empty' in text:
+        return "launch_unknown_platform"
+    if "deployment" in text:
+        return "launch_deployment"
+    if "signature" in text or "public key" in text or "kid" in text or "alg" in text or "decode id_token" in text:
+        return "launch_signature"
+    if "jwt" in text or "id_token" in text:
+        return "launch_malformed"
+    return "launch_claims"
+
+
+def launch_validate(*, request: Any) -> CachedKeysLaunch:
+    """The launch of this request, verified and its nonce spent; :class:`LaunchRefused` otherwise."""
+    try:
+        message_launch = message_launch_for(request)  # over HTTPS: refused here without the session cookie
+        message_launch.validate()
+    except LtiException as exc:
+        raise launch_refusal(_code_for(str(exc))) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a token of the wrong shape
+        raise launch_refusal("launch_malformed") from exc
+    claims = message_launch.get_launch_data()
+    if claims.get(MESSAGE_TYPE_CLAIM) not in ("LtiResourceLinkRequest", "LtiDeepLinkingRequest"):
+        raise launch_refusal("launch_message_type")
+    nonce_key = "lti:nonce-spent:" + hashlib.sha256(f"{claims['iss']}|{claims['nonce']}".encode()).hexdigest()
+    if not cache.add(nonce_key, 1, NONCE_MEMORY_SECONDS):
+        raise launch_refusal("launch_replayed")
+    return message_launch
+
+
+def role_for(roles: list[str]) -> str:
+    """The course role an LMS's roles map to: TeachingAssistant → TA, Instructor (or an
+    administrator) → instructor, anything else (Learner) → student."""
+    names = {role.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for role in roles}
+    if "TeachingAssistant" in names:
+        return Role.TA
+    if names & {"Instructor", "Administrator"}:
+        return Role.INSTRUCTOR
+    return Role.STUDENT
+
+
+def lti_username(*, issuer: str, sub: str) -> str:
+    """The username of the account made for a platform's user: derived from (issuer, sub), never the email."""
+    return "lti-" + hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()[:24]
+
+
+def account_for(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
+    """The account linked to this platform user, or a new one (no password; the email only as a hint)."""
+    if lti_user.auth_user_id is not None:
+        return lti_user.auth_user, False
+    name = lti_user.name or " ".join(part for part in (lti_user.given_name, lti_user.family_name) if part)
+    user, created = User.objects.get_or_create(
+        username=lti_username(issuer=issuer, sub=lti_user.sub),
+        defaults={"display_name": name[:150], "email": lti_user.email, "password": make_password(None)},
+    )
+    lti_user.auth_user = user
+    lti_user.save(update_fields=["auth_user", "datetime_modified"])
+    return user, created
+
+
+def enrolment_set(*, course: Course, user: User, role: str) -> Enrollment:
+    """Enrol (or restore) ``user`` with the LMS's role; staff added by hand keep theirs (the roster's rule)."""
+    enrollment = Enrollment.objects.select_for_update().filter(course=course, user=user).first()
+    if enrollment is None:
+        DroppedEnrollment.objects.filter(course=course, user=user).delete()
+        enrollment = Enrollment.objects.create(course=course, user=user, role=role, source=EnrollmentSource.LTI)
+    elif enrollment.role != role and not (enrollment.role in STAFF_ROLES
+                                          and enrollment.source == EnrollmentSource.MANUAL):
+        enrollment.role = role
+        enrollment.save(update_fields=["role"])
+    if enrollment.role in STAFF_ROLES:
+        transaction.on_commit(lambda: nav_staff_forget(user_id=user.pk))
+    return enrollment
+
+
+@dataclass(frozen=True)
+class LaunchOutcome:
+    user: User
+    course: Course
+    role: str
+    landing: str  # the URL the member lands on
+    deep_linking: bool
+    context_id: int
+
+
+def launch_target(*, course: Course, custom: dict[str, Any]) -> tuple[Assessment | None, Lab | None]:
+    """The assessment or lab the link names (its custom parameters ``assessment`` / ``lab``: a slug)."""
+    assessment_slug, lab_slug = str(custom.get("assessment", "")), str(custom.get("lab", ""))
+    assessment = Assessment.objects.filter(course=course, slug=assessment_slug).first() if assessment_slug else None
+    lab = Lab.objects.filter(course=course, slug=lab_slug).first() if lab_slug and assessment is None else None
+    return assessment, lab
+
+
+def landing_url(*, course: Course, assessment: Assessment | None, lab: Lab | None) -> str:
+    """The linked assessment or lab, else the course."""
+    if assessment is not None:
+        return reverse("assessment-landing", args=[course.slug, assessment.slug])
+    if lab is not None:
+        return reverse("lab-page", args=[lab.slug])
+    return reverse("course-dashboard", args=[course.slug])
+
+
+@transaction.atomic
+def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
+    """Write what a verified launch says: django-lti's records, the account, the enrolment."""
+    lti_launch = LtiLaunch(message_launch)
+    tool_registration = (ToolRegistration.objects.select_related("course")
+                         .filter(registration=lti_launch.registration).first())
+    if tool_registration is None:
+        raise launch_refusal("launch_no_course")
+    sync_data_from_launch(lti_launch)
+    issuer = lti_launch.get_claim("iss")
+    user, _created = account_for(lti_user=lti_launch.user, issuer=issuer)
+    role = role_for(list(lti_launch.roles_claim or []))
+    if lti_launch.is_deep_link_launch and role not in STAFF_ROLES:
+        raise launch_refusal("launch_deep_link_role")
+    course = tool_registration.course
+    enrolment_set(course=course, user=user, role=role)
+    custom = lti_launch.get_claim(CUSTOM_CLAIM) or {}
+    assessment, lab = launch_target(course=course, custom=custom if isinstance(custom, dict) else {})
+    if not lti_launch.is_deep_link_launch:
+        line_item_for_launch(context=lti_launch.context, assessment=assessment, lab=lab)
+    return LaunchOutcome(user=user, course=course, role=role,
+                         landing=landing_url(course=course, assessment=assessment, lab=lab),
+                         deep_linking=lti_launch.is_deep_link_launch, context_id=lti_launch.context.pk)

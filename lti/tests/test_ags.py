@@ -1,0 +1,120 @@
+"""Assignment and Grade Services against the loopback platform, with the real Celery worker: one line
+item per linked lab or assessment across re-launches, scores posted when a lab is graded and when an
+exam's results are released (never before), 429/5xx retried with no duplicate and every try logged."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Course, User
+from accounts.tests.factories import make_course
+from labs.models import Submission, SubmissionStatus
+from labs.services import submission_create
+from labs.tests.factories import lab_answers, make_lab
+from labs.tests.workers import wait_for
+from lti.models import LineItem, OutboxState, ScoreOutbox, ScoreSendLog, SendOutcome
+from lti.services.ags import assessment_scores_stage, course_scores_sync, line_item_create
+from lti.services.launch import lti_username
+from lti.services.registrations import registration_create
+from lti.tests.conftest import launch
+from lti.tests.platform import LEARNER, LaunchSpec, Platform
+from quizzes.models import Attempt, AttemptStatus
+from quizzes.services.authoring import assessment_release_results
+from quizzes.tests.factories import make_assessment
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+WITHIN = 60.0
+
+
+@pytest.fixture
+def lms(live_server: Any, celery_worker_process: Any, redis_required: None) -> Iterator[tuple[Platform, Course]]:
+    platform = Platform(host="127.0.0.1").start()
+    platform.tool_launch_url = "http://testserver" + reverse("lti-launch")
+    platform.tool_jwks_url = live_server.url + reverse("lti-jwks")  # the token endpoint checks our signature
+    course = make_course("dlcv")
+    tool_registration = registration_create(course=course, by=None, **platform.registration_fields())
+    platform.tool_login_url = "http://testserver" + reverse("lti-login", args=[tool_registration.registration.uuid])
+    yield platform, course
+    platform.stop()
+
+
+def _launch(platform: Platform, sub: str, **custom: str) -> User:
+    response = launch(Client(), platform, platform.prepare(LaunchSpec(sub=sub, roles=LEARNER, custom=custom)))
+    assert response.status_code == 302, response.content[:300]
+    return User.objects.get(username=lti_username(issuer=platform.issuer, sub=sub))
+
+
+def _line_item_posts(platform: Platform) -> int:
+    return sum(1 for method, path, status in platform.ags_calls
+               if method == "POST" and path.endswith("/lineitems") and status == 201)
+
+
+def _duplicates(platform: Platform) -> list[Any]:
+    counts = Counter((s["lineitem"], s["userId"], s["timestamp"]) for s in platform.scores)
+    return [key for key, count in counts.items() if count > 1]
+
+
+def test_one_line_item_per_linked_lab_across_relaunches_and_a_lost_answer(lms: Any) -> None:
+    platform, course = lms
+    make_lab(course, "lab1")
+    _launch(platform, "s1", lab="lab1")
+    line_item = wait_for(lambda: LineItem.objects.exclude(url="").first(), timeout=WITHIN,
+                         what="the worker to make the line item")
+    for sub in ("s1", "s2", "s1"):
+        _launch(platform, sub, lab="lab1")
+    assert LineItem.objects.count() == 1
+    assert _line_item_posts(platform) == 1
+    # The platform made it but our worker died before storing its URL: the retry finds it, posts none.
+    LineItem.objects.filter(pk=line_item.pk).update(url="")
+    assert line_item_create(line_item_id=line_item.pk) == line_item.url
+    assert _line_item_posts(platform) == 1
+    assert platform.lineitems[line_item.url]["scoreMaximum"] == 5.0  # the lab's parts: 3 + 2 points
+
+
+def test_a_graded_lab_posts_its_score_through_429_and_500_once(lms: Any) -> None:
+    platform, course = lms
+    lab = make_lab(course, "lab1")
+    student = _launch(platform, "learner-1", lab="lab1")
+    wait_for(lambda: LineItem.objects.exclude(url="").exists(), timeout=WITHIN, what="the line item")
+    platform.inject = [429, 500, 503]
+    submission = submission_create(user=student, lab=lab, answers=lab_answers(lab, student)).submission
+    wait_for(lambda: platform.scores, timeout=WITHIN, what="the score on the platform")
+    graded = Submission.objects.get(pk=submission.pk)
+    assert graded.status == SubmissionStatus.GRADED
+    (score,) = platform.scores
+    assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("learner-1", float(graded.points), 5.0)
+    row = wait_for(lambda: ScoreOutbox.objects.filter(state=OutboxState.SENT).first(), timeout=WITHIN, what="sent")
+    outcomes = list(ScoreSendLog.objects.filter(outbox=row).order_by("at").values_list("outcome", "status_code"))
+    assert outcomes == [(SendOutcome.RETRY, 429), (SendOutcome.RETRY, 500), (SendOutcome.RETRY, 503),
+                        (SendOutcome.SENT, 200)]
+    # "Sync now" finds nothing to send again: the same score is not a new version.
+    assert course_scores_sync(course=course).staged == 0
+    assert len(platform.scores) == 1 and not _duplicates(platform)
+
+
+def test_an_exam_score_is_posted_when_results_are_released_and_never_before(lms: Any) -> None:
+    platform, course = lms
+    exam = make_assessment(course, [], slug="midterm")
+    student = _launch(platform, "learner-2", assessment="midterm")
+    wait_for(lambda: LineItem.objects.exclude(url="").exists(), timeout=WITHIN, what="the line item")
+    now = timezone.now()
+    Attempt.objects.create(assessment=exam, user=student, number=1, status=AttemptStatus.SUBMITTED, started_at=now,
+                           submitted_at=now, points=Decimal("7.5"), max_points=Decimal("10"))
+    assert assessment_scores_stage(assessment_id=exam.pk).staged == 0
+    assert course_scores_sync(course=course).staged == 0
+    assert not ScoreOutbox.objects.exists() and not platform.scores
+
+    assessment_release_results(assessment=exam, now=timezone.now())
+    wait_for(lambda: platform.scores, timeout=WITHIN, what="the exam score on the platform")
+    (score,) = platform.scores
+    assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("learner-2", 7.5, 10.0)
+    assert not _duplicates(platform)
