@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "accounts",
     "quizzes",
     "labs",
+    "progress",
 ]
 
 MIDDLEWARE = [
