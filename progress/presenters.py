@@ -32,7 +32,7 @@ CLASS_WEEKS = 8
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{round(value * 100)} %"
+    return "–" if value is None else f"{round(value * 100)}\u00a0%"  # never broken from its number
 
 
 def topic_name(topic: TopicInfo) -> str:

@@ -45,8 +45,8 @@ def _bank() -> BankContents:
     return contents
 
 
-@pytest.fixture
-def course(db: None) -> Any:
+def build_course() -> Any:
+    """The course "dlcv": a slice of the bank (a few topics, a parameterized question) and its practice sets."""
     contents = _bank()
     by_topic: dict[str, list[Any]] = {}
     for q in contents.questions:
@@ -58,6 +58,11 @@ def course(db: None) -> Any:
     course = make_course("dlcv")
     practice_sets_ensure(course=course)
     return course
+
+
+@pytest.fixture
+def course(db: None) -> Any:
+    return build_course()
 
 
 def _client(user: User, lang: str = "en") -> Client:
@@ -160,7 +165,7 @@ def test_weak_topics_and_recent_mistakes_link_to_practising_them(course: Any) ->
     weak = focus[focus.index('class="focus-list weak-topics"'):]
     assert re.search(rf'<a href="{re.escape(practice_url)}">Convolution and feature maps</a>', weak)
     assert "Pooling" not in weak  # 100 %: not weak
-    mistakes = focus[focus.index('class="focus-list misconceptions"'):]
+    mistakes = focus[focus.index('class="focus-list recent-mistakes"'):]
     assert f'<a href="{practice_url}">{name}</a>' in mistakes
     assert tag not in html  # named, never by its tag
 
@@ -182,7 +187,7 @@ def test_unreleased_exams_count_for_mastery_only_once_released(course: Any) -> N
     assert "not yet" in backprop_row()
     Assessment.objects.filter(pk=exam.pk).update(results_released_at=now - timedelta(hours=1))
     row = backprop_row()
-    assert "0 %" in row and "not yet" not in row
+    assert ">0\u00a0%<" in row and "not yet" not in row
 
 
 @pytest.mark.django_db

@@ -231,7 +231,7 @@ def test_dashboard_shows_states_and_each_topics_mastery(course, student, student
     first, second = sorted((backprop, pooling), key=lambda t: t.position)
     rows = {t: table[table.index(f'data-topic="{t.slug}"'):][:600] for t in (backprop, pooling)}
     assert table.index(f'data-topic="{first.slug}"') < table.index(f'data-topic="{second.slug}"')
-    assert backprop.name_en in rows[backprop] and "0 %" in rows[backprop] and "100 %" in rows[pooling]
+    assert backprop.name_en in rows[backprop] and ">0\u00a0%<" in rows[backprop] and ">100\u00a0%<" in rows[pooling]
 
 
 @pytest.mark.django_db
