@@ -1,6 +1,6 @@
 """The syllabus's sections: which topics (``fixtures/bank/topics.yaml`` slugs, in that file's order)
 make up each part of the course. The course home groups the practice sets by them. A topic not
-listed falls into the last section, "More topics"; the past exams have their own section on the page."""
+listed (and a set of several topics, the mixed practice) falls into the last section; the past exams have their own section on the page."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ SECTIONS: tuple[tuple[str, Promise, tuple[str, ...]], ...] = (
      ("localization-pose", "two-stage-detection", "one-stage-detection", "detection-metrics")),
     ("generative", _("Generative models"), ("generative",)),
 )
-OTHER = ("more", _("More topics"))
+OTHER = ("more", _("Mixed and other practice"))
 PAST_EXAMS_TOPIC = "past-exams"
 
 

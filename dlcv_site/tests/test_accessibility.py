@@ -106,6 +106,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("assessment detail (exam)", "instructor"),
     PageKind("assessment detail (practice set made from the bank)", "instructor"),
     PageKind("gradebook", "instructor"),
+    PageKind("class mastery", "instructor"),
     PageKind("lab statistics", "instructor"),
     PageKind("grading queue", "instructor"),
     PageKind("grading item", "instructor"),
