@@ -28,6 +28,8 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 HALF_LIFE_DAYS = 21.0
 MIN_ANSWERS = 3
 ON_TRACK_MASTERY = 0.7
@@ -178,3 +180,54 @@ def countdown(start: datetime, now: datetime) -> Countdown | None:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     return Countdown(days, hours, minutes)
+
+
+# --------------------------------------------------------------------------- a class at once (arrays)
+
+
+@dataclass(frozen=True)
+class WeeklyGrid:
+    """:func:`weekly_mastery` for every (thing, student) at once: ``values[k, u, w]`` (NaN: no answer
+    yet) and ``counts[k, u, w]`` for thing ``k`` (a topic, a misconception), student ``u`` and week ``w``."""
+
+    values: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def on_track(self) -> np.ndarray:
+        """:attr:`Mastery.on_track` of every cell."""
+        with np.errstate(invalid="ignore"):
+            return (self.counts >= MIN_ANSWERS) & (np.nan_to_num(self.values, nan=-1.0) >= ON_TRACK_MASTERY)
+
+
+def weekly_grid(keys: np.ndarray, users: np.ndarray, scores: np.ndarray, times: np.ndarray, *, shape: tuple[int, int],
+                week_ends: Sequence[float], half_life_days: float = HALF_LIFE_DAYS) -> WeeklyGrid:
+    """``keys``, ``users``: each answer's thing and student (indexes below ``shape``); ``scores`` 0–1;
+    ``times`` and ``week_ends`` (ascending) in seconds. Answers after the last week end are left out."""
+    ends = np.asarray(week_ends, dtype=float)
+    weeks = len(ends)
+    total = np.zeros((*shape, weeks))
+    weights = np.zeros((*shape, weeks))
+    counts = np.zeros((*shape, weeks), dtype=np.int64)
+    times = np.asarray(times, dtype=float)
+    week = np.searchsorted(ends, times, side="left")  # the first week end at or after the answer
+    kept = week < weeks
+    if kept.any():
+        keys, users, week = np.asarray(keys)[kept], np.asarray(users)[kept], week[kept]
+        weight = np.exp2((times[kept] - ends[-1]) / 86400 / half_life_days)
+        np.add.at(total, (keys, users, week), weight * np.clip(np.asarray(scores, dtype=float)[kept], 0.0, 1.0))
+        np.add.at(weights, (keys, users, week), weight)
+        np.add.at(counts, (keys, users, week), 1)
+    total, weights, counts = total.cumsum(axis=2), weights.cumsum(axis=2), counts.cumsum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(counts > 0, total / np.where(weights > 0, weights, 1.0), np.nan)
+    return WeeklyGrid(values, counts)
+
+
+def students_on_track(topics: WeeklyGrid) -> np.ndarray:
+    """:func:`student_on_track` for every student and week (``[u, w]``): the class's topics in a week
+    are those any student had answered in by then."""
+    class_topics = (topics.counts > 0).any(axis=1)  # [k, w]
+    on = (topics.on_track & class_topics[:, None, :]).sum(axis=0)  # [u, w]
+    needed = class_topics.sum(axis=0)  # [w]
+    return (needed > 0)[None, :] & (on >= ON_TRACK_TOPIC_SHARE * needed[None, :])

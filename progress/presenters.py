@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from dlcv_site.i18n import grader_lang
 from grader.problems import get_family
 from progress import mastery as rules
-from progress.selectors import GradedAnswer, TopicInfo
+from progress.selectors import ClassAnswer, GradedAnswer, TopicInfo
 from progress.syllabus import PAST_EXAMS_TOPIC, section_labels, section_of
 from quizzes.models import AssessmentMode, AttemptStatus
 from quizzes.selectors import AssessmentRow, results_visible
@@ -199,24 +200,20 @@ class Series:
     forgetting: rules.Forgetting
 
 
-def _weekly_by_student(answers: Iterable[tuple[int, Hashable, float, datetime]], ends: Sequence[datetime]
-                       ) -> dict[Hashable, dict[int, list[rules.Mastery]]]:
-    """key → student → their mastery at each week's end."""
-    grouped: dict[Hashable, dict[int, list[tuple[float, datetime]]]] = {}
-    for user_id, key, score, at in answers:
-        grouped.setdefault(key, {}).setdefault(user_id, []).append((score, at))
-    return {key: {user: rules.weekly_mastery(pairs, ends) for user, pairs in students.items()}
-            for key, students in grouped.items()}
-
-
-def _series(kind: str, key: str, name: str, per_student: dict[int, list[rules.Mastery]], weeks: int) -> Series:
-    weekly, answered, on_track = [], [], []
-    for w in range(weeks):
-        values = [m[w].value for m in per_student.values() if m[w].value is not None]
-        weekly.append(sum(values) / len(values) if values else None)
-        answered.append(len(values))
-        on_track.append(sum(1 for m in per_student.values() if m[w].on_track))
-    return Series(kind, key, name, tuple(weekly), tuple(answered), tuple(on_track), rules.forgetting(weekly))
+def _series(kind: str, keys: Sequence[tuple[str, str]], grid: rules.WeeklyGrid) -> tuple[Series, ...]:
+    """Each thing's class figures per week from the grid: the mean mastery of the students with
+    answers by then, how many they are, how many are on track in it."""
+    answered = grid.counts > 0  # [k, u, w]
+    n = answered.sum(axis=1)  # [k, w]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(n > 0, np.nansum(grid.values, axis=1) / np.where(n > 0, n, 1), np.nan)
+    on_track = grid.on_track.sum(axis=1)
+    out = []
+    for k, (key, name) in enumerate(keys):
+        weekly = tuple(None if np.isnan(v) else float(v) for v in means[k])
+        out.append(Series(kind, key, name, weekly, tuple(int(c) for c in n[k]), tuple(int(c) for c in on_track[k]),
+                          rules.forgetting(weekly)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -228,45 +225,54 @@ class ClassMastery:
     misconceptions: tuple[Series, ...]
 
 
-def class_mastery(*, topics: Sequence[TopicInfo], answers: Sequence[GradedAnswer], students: int,
+def class_mastery(*, topics: Sequence[TopicInfo], answers: Sequence[ClassAnswer], students: int,
                   now: datetime, weeks: int = CLASS_WEEKS) -> ClassMastery:
     """Week by week: each topic's and each misconception's class mastery and students on track in it,
-    and the students on track in the course (``progress.mastery.student_on_track``)."""
-    first = min((a.at for a in answers), default=now)
-    ends = rules.week_ends(first=first, now=now, weeks=weeks)
-    by_topic = _weekly_by_student(((a.user_id, a.topic_id, a.score, a.at) for a in answers if a.topic_id is not None),
-                                  ends)
-    topic_series = tuple(
-        _series("topic", t.slug, topic_name(t), by_topic[t.id], len(ends)) for t in topics if t.id in by_topic)
+    and the students on track in the course (``progress.mastery.students_on_track``)."""
+    first = min((a[3] for a in answers), default=now.timestamp())
+    ends = rules.week_ends(first=datetime.fromtimestamp(first, tz=UTC), now=now, weeks=weeks)
+    end_seconds = [end.timestamp() for end in ends]
+    user_index: dict[int, int] = {}
+    for answer in answers:
+        user_index.setdefault(answer[0], len(user_index))
+    users = max(len(user_index), 1)
 
+    answered_topics = {a[1] for a in answers if a[1] is not None}
+    shown_topics = [t for t in topics if t.id in answered_topics]
+    topic_index = {t.id: k for k, t in enumerate(shown_topics)}
+    in_topic = [a for a in answers if a[1] in topic_index]
+    topic_grid = rules.weekly_grid(
+        np.array([topic_index[a[1]] for a in in_topic], dtype=np.int64),
+        np.array([user_index[a[0]] for a in in_topic], dtype=np.int64),
+        np.array([a[2] for a in in_topic]), np.array([a[3] for a in in_topic]),
+        shape=(len(shown_topics), users), week_ends=end_seconds)
+    topic_series = _series("topic", [(t.slug, topic_name(t)) for t in shown_topics], topic_grid)
+
+    # A misconception seen in the class: every answer to its family's problems scores 1 without it, 0 with it.
     seen: dict[str, set[str]] = {}
     for a in answers:
-        if a.family and a.misconceptions:
-            seen.setdefault(a.family, set()).update(a.misconceptions)
-    names = {(family, tag): misconception_name(family, tag) for family, tags in seen.items() for tag in tags}
-    names = {key: name for key, name in names.items() if name}
-    by_family: dict[str, list[tuple[str, str]]] = {}
-    for family, tag in names:
-        by_family.setdefault(family, []).append((family, tag))
-    by_mistake = _weekly_by_student(
-        ((a.user_id, key, 0.0 if key[1] in a.misconceptions else 1.0, a.at)
-         for a in answers for key in by_family.get(a.family, ())), ends)
+        if a[4] and a[5]:
+            seen.setdefault(a[4], set()).update(a[5])
+    named = sorted(((family, tag, name) for family, tags in seen.items() for tag in tags
+                    if (name := misconception_name(family, tag))), key=lambda m: m[2])
+    mistake_index: dict[str, list[tuple[int, str]]] = {}
+    for k, (family, tag, _name) in enumerate(named):
+        mistake_index.setdefault(family, []).append((k, tag))
+    keys, who, scores, times = [], [], [], []
+    for a in answers:
+        for k, tag in mistake_index.get(a[4], ()):
+            keys.append(k)
+            who.append(user_index[a[0]])
+            scores.append(0.0 if tag in a[5] else 1.0)
+            times.append(a[3])
+    mistake_grid = rules.weekly_grid(np.array(keys, dtype=np.int64), np.array(who, dtype=np.int64),
+                                     np.array(scores), np.array(times), shape=(len(named), users),
+                                     week_ends=end_seconds)
     mistake_series = tuple(sorted(
-        (_series("misconception", f"{key[0]}:{key[1]}", names[key], per_student, len(ends))
-         for key, per_student in by_mistake.items()),
+        _series("misconception", [(f"{family}:{tag}", name) for family, tag, name in named], mistake_grid),
         key=lambda s: (s.weekly[-1] if s.weekly[-1] is not None else 1.0, s.name)))
-
-    # The course: on track in enough of the topics the class had answered in by then.
-    on_track = []
-    users = {user for per_student in by_topic.values() for user in per_student}
-    for w in range(len(ends)):
-        class_topics = [key for key, per_student in by_topic.items()
-                        if any(m[w].answers for m in per_student.values())]
-        on_track.append(sum(
-            1 for user in users
-            if rules.student_on_track({key: by_topic[key][user][w] for key in class_topics if user in by_topic[key]},
-                                      class_topics)))
-    return ClassMastery(tuple(ends), students, tuple(on_track), topic_series, mistake_series)
+    on_track = rules.students_on_track(topic_grid).sum(axis=0) if shown_topics else np.zeros(len(ends))
+    return ClassMastery(tuple(ends), students, tuple(int(c) for c in on_track), topic_series, mistake_series)
 
 
 def _spark(values: Sequence[float | None]) -> dict[str, Any]:

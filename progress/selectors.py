@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import F, FloatField, Q
 from django.db.models.fields.json import KT, KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Extract
 
 from accounts.models import Course, Enrollment, Role, User
 from labs.models import Submission, SubmissionStatus
@@ -72,18 +72,22 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(str(tag) for tag in value) if isinstance(value, list) else ()
 
 
-def _item_answers(attempts: Q, now: datetime) -> list[GradedAnswer]:
-    rows = (
+def _item_rows(attempts: Q, now: datetime, *, epoch: bool) -> Any:
+    at = Coalesce("graded_at", "attempt__submitted_at", "attempt__started_at")
+    return (
         AttemptItem.objects
         .filter(score__isnull=False, attempt__in=Attempt.objects.filter(attempts, attempts_visible(now)).values("id"))
         .alias(spec=F("question_version__spec"))
         .order_by()
         .values_list("attempt__user_id", "question_version__question__topic_id", Cast("score", FloatField()),
-                     Coalesce("graded_at", "attempt__submitted_at", "attempt__started_at"),
+                     Cast(Extract(at, "epoch"), FloatField()) if epoch else at,
                      KeyTextTransform("family", "spec"), KT("feedback__misconceptions"))
     )
+
+
+def _item_answers(attempts: Q, now: datetime) -> list[GradedAnswer]:
     return [GradedAnswer(user_id, topic_id, score, at, family or "", _tags(tags))
-            for user_id, topic_id, score, at, family, tags in rows]
+            for user_id, topic_id, score, at, family, tags in _item_rows(attempts, now, epoch=False)]
 
 
 def _lab_answers(submissions: Q, family_topic: dict[str, int]) -> list[GradedAnswer]:
@@ -115,12 +119,22 @@ def class_students(*, course: Course, sections: Iterable[str] | None) -> Q:
     return Q(user_id__in=enrolled.values("user_id"))
 
 
+#: A class's graded answer, light: (user id, topic id or None, score, when in epoch seconds, family, tags).
+ClassAnswer = tuple[int, int | None, float, float, str, tuple[str, ...]]
+
+
 def graded_answers_of_class(*, course: Course, sections: Iterable[str] | None, now: datetime,
-                            family_topic: dict[str, int]) -> list[GradedAnswer]:
-    """Every graded answer of the course's students (of ``sections``): two queries."""
+                            family_topic: dict[str, int]) -> list[ClassAnswer]:
+    """Every graded answer of the course's students (of ``sections``): two queries. Plain tuples, times
+    as numbers: a class has tens of thousands."""
     students = class_students(course=course, sections=sections)
-    return [*_item_answers(students & Q(assessment__course=course), now),
-            *_lab_answers(students & Q(lab__course=course), family_topic)]
+    rows: list[ClassAnswer] = [
+        (user_id, topic_id, score, at, family or "", _tags(tags) if tags and tags != "[]" else ())
+        for user_id, topic_id, score, at, family, tags
+        in _item_rows(students & Q(assessment__course=course), now, epoch=True)]
+    rows += [(a.user_id, a.topic_id, a.score, a.at.timestamp(), a.family, a.misconceptions)
+             for a in _lab_answers(students & Q(lab__course=course), family_topic)]
+    return rows
 
 
 def class_roster(*, course: Course) -> list[str]:

@@ -6,6 +6,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from progress import mastery as rules
@@ -110,3 +111,28 @@ def test_countdown_rounds_up_to_the_minute_and_ends_at_the_start() -> None:
     assert rules.countdown(NOW + timedelta(days=1, seconds=1), NOW) == rules.Countdown(1, 0, 1)
     assert rules.countdown(NOW, NOW) is None
     assert rules.countdown(NOW - timedelta(hours=1), NOW) is None
+
+
+def test_the_class_grid_equals_the_rules_for_each_student() -> None:
+    rng = random.Random(11)
+    ends = [days_ago(7 * back) for back in range(5, -1, -1)]
+    answers = [(rng.randrange(3), rng.randrange(4), rng.random() if rng.random() < 0.7 else 0.95,
+                days_ago(rng.uniform(-2, 50))) for _ in range(300)]  # a few after the last week end
+    grid = rules.weekly_grid(np.array([a[0] for a in answers]), np.array([a[1] for a in answers]),
+                             np.array([a[2] for a in answers]), np.array([a[3].timestamp() for a in answers]),
+                             shape=(3, 4), week_ends=[end.timestamp() for end in ends])
+    on_track = rules.students_on_track(grid)
+    for user in range(4):
+        for w, end in enumerate(ends):
+            masteries = {}
+            for key in range(3):
+                expected = rules.mastery([(a[2], a[3]) for a in answers if a[:2] == (key, user)], now=end)
+                masteries[key] = expected
+                assert grid.counts[key, user, w] == expected.answers
+                if expected.value is None:
+                    assert np.isnan(grid.values[key, user, w])
+                else:
+                    assert grid.values[key, user, w] == pytest.approx(expected.value)
+                assert bool(grid.on_track[key, user, w]) == expected.on_track
+            class_topics = [k for k in range(3) if grid.counts[k, :, w].any()]
+            assert bool(on_track[user, w]) == rules.student_on_track(masteries, class_topics)
