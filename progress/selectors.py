@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import F, FloatField, Q
+from django.db.models import Case, F, FloatField, Q, When
 from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Extract
 
 from accounts.models import Course, Enrollment, Role, User
 from labs.models import Submission, SubmissionStatus
-from quizzes.models import Attempt, AttemptItem, QuestionType, Topic
+from quizzes.models import Attempt, AttemptItem, QuestionType, QuestionVersion, Topic
 from quizzes.selectors import attempts_visible
 
 
@@ -72,22 +72,33 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(str(tag) for tag in value) if isinstance(value, list) else ()
 
 
-def _item_rows(attempts: Q, now: datetime, *, epoch: bool) -> Any:
+def _item_rows(attempts: Q, now: datetime, *, epoch: bool) -> list[tuple[int, int | None, str, float, Any, Any]]:
+    """(user, topic, score, when, family, misconception tags as JSON text) of each graded item: two
+    queries — the items (with only the attempt joined; the tags read from parameterized questions'
+    items alone, so no other item's feedback is opened), then their question versions' topic and family."""
     at = Coalesce("graded_at", "attempt__submitted_at", "attempt__started_at")
-    return (
+    param_versions = QuestionVersion.objects.filter(question__type=QuestionType.PARAM).values("id")
+    items = list(
         AttemptItem.objects
         .filter(score__isnull=False, attempt__in=Attempt.objects.filter(attempts, attempts_visible(now)).values("id"))
-        .alias(spec=F("question_version__spec"))
         .order_by()
-        .values_list("attempt__user_id", "question_version__question__topic_id", Cast("score", FloatField()),
+        .values_list("attempt__user_id", "question_version_id", Cast("score", FloatField()),
                      Cast(Extract(at, "epoch"), FloatField()) if epoch else at,
-                     KeyTextTransform("family", "spec"), KT("feedback__misconceptions"))
+                     Case(When(question_version_id__in=param_versions, then=KT("feedback__misconceptions")),
+                          default=None))
     )
+    versions = {
+        version_id: (topic_id, family or "")
+        for version_id, topic_id, family in QuestionVersion.objects.filter(id__in={row[1] for row in items})
+        .annotate(family=KeyTextTransform("family", "spec")).values_list("id", "question__topic_id", "family")
+    } if items else {}
+    return [(user_id, *versions[version_id], score, at_, tags)  # type: ignore[misc]
+            for user_id, version_id, score, at_, tags in items]
 
 
 def _item_answers(attempts: Q, now: datetime) -> list[GradedAnswer]:
-    return [GradedAnswer(user_id, topic_id, score, at, family or "", _tags(tags))
-            for user_id, topic_id, score, at, family, tags in _item_rows(attempts, now, epoch=False)]
+    return [GradedAnswer(user_id, topic_id, score, at, family, _tags(tags))
+            for user_id, topic_id, family, score, at, tags in _item_rows(attempts, now, epoch=False)]
 
 
 def _lab_answers(submissions: Q, family_topic: dict[str, int]) -> list[GradedAnswer]:
@@ -129,8 +140,8 @@ def graded_answers_of_class(*, course: Course, sections: Iterable[str] | None, n
     as numbers: a class has tens of thousands."""
     students = class_students(course=course, sections=sections)
     rows: list[ClassAnswer] = [
-        (user_id, topic_id, score, at, family or "", _tags(tags) if tags and tags != "[]" else ())
-        for user_id, topic_id, score, at, family, tags
+        (user_id, topic_id, score, at, family, _tags(tags) if tags and tags != "[]" else ())
+        for user_id, topic_id, family, score, at, tags
         in _item_rows(students & Q(assessment__course=course), now, epoch=True)]
     rows += [(a.user_id, a.topic_id, a.score, a.at.timestamp(), a.family, a.misconceptions)
              for a in _lab_answers(students & Q(lab__course=course), family_topic)]
