@@ -1,4 +1,5 @@
-"""Student pages: course dashboard, assessment landing, the quiz page, results, and the quiz's JSON API.
+"""Student pages: assessment landing, the quiz page, results, and the quiz's JSON API (the course
+home is ``progress.views``).
 
 Views validate, call one service and render. Objects come only from ``quizzes.access``; reads from
 ``quizzes.selectors``; per-item rendering from ``quizzes.presenters``. The JSON endpoints answer
