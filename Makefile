@@ -127,6 +127,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m dlcv_site.bench_stalled
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m accounts.bench --students 1000
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m grades.bench --students 200
+	DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) $(BIN)/python -m progress.bench --students 500
 	for students in 500 2000; do \
 	    DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) \
 	        $(BIN)/python -m quizzes.bench.exam_load --students $$students --start-window 60 --save-rounds 4 \

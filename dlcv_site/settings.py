@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     # and the app that launches, enrols and sends grades (lti/).
     "lti_tool",
     "lti",
+    "progress",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,8 @@ urlpatterns = [
     path("instructor/courses/<slug:course_slug>/", include("quizzes.instructor_urls")),
     path("instructor/courses/<slug:course_slug>/", include("labs.instructor_urls")),
     path("instructor/courses/<slug:course_slug>/", include("grades.instructor_urls")),
+    path("instructor/courses/<slug:course_slug>/", include("progress.instructor_urls")),
+    path("", include("progress.urls")),
     path("", include("quizzes.urls")),
     path("", include("labs.urls")),
     path("", include("grades.urls")),

@@ -5,7 +5,6 @@ from django.urls import path
 from quizzes import regrade_views, views
 
 urlpatterns = [
-    path("courses/<slug:course_slug>/", views.course_dashboard, name="course-dashboard"),
     path("courses/<slug:course_slug>/a/<slug:assessment_slug>/", views.assessment_landing,
          name="assessment-landing"),
     path("courses/<slug:course_slug>/a/<slug:assessment_slug>/start", views.assessment_start,

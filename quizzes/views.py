@@ -1,4 +1,5 @@
-"""Student pages: course dashboard, assessment landing, the quiz page, results, and the quiz's JSON API.
+"""Student pages: assessment landing, the quiz page, results, and the quiz's JSON API (the course
+home is ``progress.views``).
 
 Views validate, call one service and render. Objects come only from ``quizzes.access``; reads from
 ``quizzes.selectors``; per-item rendering from ``quizzes.presenters``. The JSON endpoints answer
@@ -25,8 +26,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import course_get_for_member
-from accounts.models import STAFF_ROLES
 from accounts.selectors import user_sees_instructor_link
 from dlcv_site.http import (
     BadRequest,
@@ -50,11 +49,9 @@ from quizzes.models import AssessmentMode, Attempt, AttemptItem, AttemptStatus, 
 from quizzes.regrade_selectors import attempt_regrades
 from quizzes.selectors import (
     assessment_row_for_student,
-    assessments_for_student,
     attempt_items,
     extension_minutes,
     past_exam_versions,
-    practice_strengths,
     results_visible,
 )
 from quizzes.services.attempts import (
@@ -203,36 +200,6 @@ def _quiz_strings() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- pages
-
-
-@login_required
-@require_GET
-def course_dashboard(request: HttpRequest, course_slug: str) -> HttpResponse:
-    course, role = course_get_for_member(user=request.user, course_slug=course_slug)
-    now = timezone.now()
-    rows = assessments_for_student(user=request.user, course=course, include_unpublished=role in STAFF_ROLES)
-    groups: dict[str, list[dict[str, Any]]] = {mode: [] for mode in AssessmentMode.values}
-    for row in rows:
-        attempt = row.attempt
-        entry: dict[str, Any] = {"row": row, "assessment": row.assessment, "attempt": attempt, "state": "not_started"}
-        if attempt is not None:
-            if attempt.status == AttemptStatus.IN_PROGRESS:
-                entry["state"] = "in_progress"
-                remaining = _remaining_seconds(attempt, now)
-                entry["minutes_left"] = None if remaining is None else (remaining + 59) // 60
-            else:
-                entry["state"] = "submitted"
-                entry["visible"] = results_visible(attempt=attempt, now=now)
-        groups[row.assessment.mode].append(entry)
-    mode_labels = dict(AssessmentMode.choices)
-    context = {
-        "course": course, "role": role,
-        "groups": [{"mode": mode, "label": mode_labels[mode], "entries": groups[mode]}
-                   for mode in (AssessmentMode.EXAM, AssessmentMode.MOCK, AssessmentMode.PRACTICE) if groups[mode]],
-        "strengths": practice_strengths(user=request.user, course=course),
-        **_base_context(request),
-    }
-    return render(request, "quizzes/course_dashboard.html", context)
 
 
 @login_required

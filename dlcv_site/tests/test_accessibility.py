@@ -111,6 +111,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("assessment detail (practice set made from the bank)", "instructor"),
     PageKind("gradebook", "instructor"),
     PageKind("grading policy", "instructor"),
+    PageKind("class mastery", "instructor"),
     PageKind("lab statistics", "instructor"),
     PageKind("grading queue", "instructor"),
     PageKind("grading item", "instructor"),

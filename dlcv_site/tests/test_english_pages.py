@@ -532,6 +532,7 @@ def _build_instructor_pages(world: World) -> None:
             "instructor-assessment", args=[slug, Assessment.objects.get(course=course, slug="practice-activations").pk]),
         "gradebook": reverse("instructor-gradebook", args=[slug]),
         "grading policy": reverse("instructor-grade-policy", args=[slug]),
+        "class mastery": reverse("instructor-class-mastery", args=[slug]),
         "lab statistics": reverse("instructor-lab-stats", args=[slug, NUMERIC_LAB]),
         "grading queue": reverse("instructor-grading-queue", args=[slug]),
         "grading item": reverse("instructor-grading-item", args=[slug, world.ids["grading_item"]]),
@@ -638,7 +639,8 @@ def test_every_page_in_english_has_no_chinese_outside_content(world: World, sett
 
 #: What shows that a page kind is not empty (in its English HTML): the feedback kinds above all.
 SHOWN = {
-    "course dashboard": ['class="card assessment-card"', 'class="strengths"', "<meter"],
+    "course dashboard": ['class="card assessment-card"', 'class="mastery-table"', "<meter", 'class="practice-section"'],
+    "class mastery": ['class="on-track-line"', 'class="compact class-mastery"', 'class="spark"'],
     "practice attempt, before any check": ['data-type="param"', 'data-type="essay"', 'class="hint"'],
     "practice attempt, after checks": ['class="fb-text"', 'class="misconceptions"', 'class="opt-fb"',
                                        "Classmates", "Worked solution for your variant", 'class="key-points"',
@@ -752,7 +754,8 @@ def test_json_messages_in_english_have_no_chinese(world: World, settings: Any) -
 #: A word of the interface on each page, which the zh-Hant page must show translated.
 UI_WORDS = {
     "home": "Assessments and practice",
-    "course dashboard": "Practice by topic (weakest first)",
+    "course dashboard": "Mastery by topic",
+    "class mastery": "What the class keeps forgetting",
     "landing of a practice": "Rules",
     "landing of an exam": "You have submitted this exam.",
     "practice attempt, after checks": "Worked solution for your variant",

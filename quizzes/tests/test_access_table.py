@@ -480,6 +480,8 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("instructor-assessment-analysis-csv", "GET"): Endpoint(
         lambda w: _i("instructor-assessment-analysis-csv", w, w.draft.pk)),
     ("instructor-question-analysis", "GET"): Endpoint(lambda w: _i("instructor-question-analysis", w, SINGLE)),
+    ("instructor-class-mastery", "GET"): Endpoint(lambda w: _i("instructor-class-mastery", w)),
+    ("instructor-class-mastery-csv", "GET"): Endpoint(lambda w: _i("instructor-class-mastery-csv", w)),
     ("instructor-grading-item", "GET"): Endpoint(lambda w: _i("instructor-grading-item", w, w.exam_essay.pk)),
     ("instructor-grading-item", "POST"): Endpoint(
         lambda w: _i("instructor-grading-item", w, w.exam_essay.pk), data=lambda w: {"adjustment": 1, "comment": "Fair."},
@@ -559,6 +561,9 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-grading-queue", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-assessment-analysis", "GET"):         (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-assessment-analysis-csv", "GET"):     (LOGIN,   403,  403,      200,  200,      404,        200),
+    # The class view (progress/): course staff only.
+    ("instructor-class-mastery", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-class-mastery-csv", "GET"):           (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-analysis", "GET"):           (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-item", "GET"):                (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-item", "POST"):               (LOGIN,   403,  403,      302,  302,      404,        302),
@@ -723,9 +728,12 @@ def assert_sent_to_login(response: HttpResponse, url: str) -> None:
 
 
 def test_the_table_covers_every_quizzes_view() -> None:
+    from progress import instructor_urls as progress_instructor_urls
+    from progress import urls as progress_urls
     from quizzes import instructor_urls, urls
 
-    names = {pattern.name for pattern in [*urls.urlpatterns, *instructor_urls.urlpatterns]}
+    names = {pattern.name for pattern in [*urls.urlpatterns, *instructor_urls.urlpatterns,
+                                          *progress_urls.urlpatterns, *progress_instructor_urls.urlpatterns]}
     assert {view for view, _method in MATRIX} >= names
     assert all(len(row) == len(WHO) for row in MATRIX.values())
     assert set(ENDPOINTS) >= {(view, method) for view, method, _who, _expected in CELLS}

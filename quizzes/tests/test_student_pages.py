@@ -213,7 +213,7 @@ def test_home_links_each_course_to_its_dashboard(course, student_client) -> None
 
 
 @pytest.mark.django_db
-def test_dashboard_shows_states_and_weakest_topics_first(course, student, student_client) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_shows_states_and_each_topics_mastery(course, student, student_client) -> None:  # type: ignore[no-untyped-def]
     exam = _exam(course, [SINGLE, NUMERIC], slug="final")
     _exam(course, [SINGLE], slug="midterm")
     practice = _practice(course, [NUMERIC, MATRIX])
@@ -225,9 +225,13 @@ def test_dashboard_shows_states_and_weakest_topics_first(course, student, studen
     assert "In progress" in html and "minutes left" in html and "Not started" in html
     assert reverse("attempt", args=[session.id]) in html
     backprop, pooling = (Question.objects.get(bank_id=b).topic for b in (NUMERIC, MATRIX))
-    # Topic names follow the page's language; the weakest topic (0 %) comes before 100 %.
-    names = (backprop.name_en, pooling.name_en) if backprop.name_en in html else (backprop.name_zh, pooling.name_zh)
-    assert html.index(names[0]) < html.index(names[1])
+    # The mastery table (progress/): topic names in the page's language, in syllabus order, each with
+    # its mastery from the graded checks (one answer each: 0 % and 100 %, tentative).
+    table = html[html.index('class="mastery-table"'):]
+    first, second = sorted((backprop, pooling), key=lambda t: t.position)
+    rows = {t: table[table.index(f'data-topic="{t.slug}"'):][:600] for t in (backprop, pooling)}
+    assert table.index(f'data-topic="{first.slug}"') < table.index(f'data-topic="{second.slug}"')
+    assert backprop.name_en in rows[backprop] and ">0\u00a0%<" in rows[backprop] and ">100\u00a0%<" in rows[pooling]
 
 
 @pytest.mark.django_db

@@ -73,7 +73,7 @@ def test_a_student_sees_the_practice_sets_in_syllabus_order(browser: Any, live_s
     page = _page(browser, live_server, make_member(course, Role.STUDENT, username="alice"))
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{live_server.url}/courses/dlcv/")
-    hrefs = page.locator('section.dash-group h3 a[href*="/a/practice-"]').evaluate_all(
+    hrefs = page.locator('.home-practice h3 a[href*="/a/practice-"]').evaluate_all(
         "links => links.map(link => link.getAttribute('href'))")
     assert [href.rstrip("/").rsplit("/", 1)[1] for href in hrefs] == _syllabus_practice_slugs()
     page.context.close()
