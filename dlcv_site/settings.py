@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "accounts",
     "quizzes",
     "labs",
+    "study",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,9 @@ urlpatterns = [
     path("api/", include("dlcv_site.api_urls")),
     path("instructor/courses/<slug:course_slug>/", include("quizzes.instructor_urls")),
     path("instructor/courses/<slug:course_slug>/", include("labs.instructor_urls")),
+    path("instructor/courses/<slug:course_slug>/", include("study.instructor_urls")),
     path("", include("quizzes.urls")),
+    path("", include("study.urls")),
     path("", include("labs.urls")),
     path("", include("accounts.urls")),
 ]

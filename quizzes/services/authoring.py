@@ -40,6 +40,7 @@ from quizzes.models import (
     Topic,
 )
 from quizzes.services.bank import _version_fields
+from quizzes.services.graded_out import ASSESSMENT_TASK, graded_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -366,6 +367,7 @@ def assessment_release_results(*, assessment: Assessment, now: datetime) -> Asse
     if assessment.results_released_at is None or assessment.results_released_at > now:
         assessment.results_released_at = now
         assessment.save(update_fields=["results_released_at"])
+        graded_on_commit(ASSESSMENT_TASK, assessment.pk)  # the released answers reach the study plans
     return assessment
 
 
