@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Count, F, Q
-from django.db.models.fields.json import KT
+from django.db.models import Count
+from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ def skill_catalog() -> list[SkillEntry]:
             .exclude(current_version__isnull=True)
             .order_by("topic__position", "topic__slug", "bank_id")
             .values_list("id", "bank_id", "type", "topic_id", "topic__slug",
-                         KT("current_version__spec__family")))
+                         KeyTextTransform("family", "current_version__spec")))
     return _catalog(tuple(rows))
 
 
@@ -71,51 +71,78 @@ def day_start(now: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
-class Counts:
+class CardRow:
+    id: int
+    skill: str
+    topic_slug: str | None
+    due: datetime | None
+    created_at: datetime
+    serving_id: int | None
+    serving_checks: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the study pages read of one student in one course, in four queries: their limits, their
+    cards (a row each, ≤ a few hundred), today's reviews, and the bank's skills."""
+
+    prefs: StudyPreferences
+    cards: list[CardRow]
     reviews_today: int
-    new_today: int
+    catalog: list[SkillEntry]
+    now: datetime
+
+    @property
+    def new_today(self) -> int:
+        start = day_start(self.now)
+        return sum(1 for c in self.cards if start <= c.created_at <= self.now)
+
+    def due(self, topic: str = "", skill: str = "") -> list[CardRow]:
+        """Due cards, a variant already showing first, then the most overdue."""
+        rows = [c for c in self.cards if c.due is not None and c.due <= self.now
+                and (not topic or c.topic_slug == topic)
+                and (not skill or c.skill == skill or c.skill.startswith(skill + ":"))]
+        return sorted(rows, key=lambda c: (c.serving_id is None, c.due, c.id))
+
+    def unseen(self, topic: str = "", skill: str = "") -> list[SkillEntry]:
+        have = {c.skill for c in self.cards}
+        return [e for e in self.catalog if e.skill not in have
+                and (not topic or e.topic_slug == topic) and (not skill or e.skill == skill)]
+
+    @property
+    def reviews_left(self) -> int:
+        return max(0, self.prefs.reviews_per_day - self.reviews_today)
+
+    @property
+    def new_left(self) -> int:
+        return max(0, self.prefs.new_per_day - self.new_today)
 
 
-def _today_counts(user: User, course: Course, now: datetime) -> Counts:
+def snapshot(*, user: User, course: Course, now: datetime) -> Snapshot:
     start = day_start(now)
+    rows = [CardRow(*row) for row in Card.objects.filter(user=user, course=course).values_list(
+        "id", "skill", "topic__slug", "due", "created_at", "serving_id", "serving__checks")]
     reviews = ReviewLog.objects.filter(user=user, course=course, reviewed_at__gte=start,
                                        reviewed_at__lte=now).values("source").distinct().count()
-    new = Card.objects.filter(user=user, course=course, created_at__gte=start, created_at__lte=now).count()
-    return Counts(reviews, new)
+    return Snapshot(preferences(user=user, course=course), rows, reviews, skill_catalog(), now)
 
 
-def _due(user: User, course: Course, now: datetime, topic: str = "", skill: str = "") -> Any:
-    cards = Card.objects.filter(user=user, course=course, due__lte=now)
-    if topic:
-        cards = cards.filter(topic__slug=topic)
-    if skill:
-        cards = cards.filter(Q(skill=skill) | Q(skill__startswith=skill + ":"))
-    return cards
-
-
-def _unseen(user: User, course: Course, topic: str = "", skill: str = "") -> list[SkillEntry]:
-    have = set(Card.objects.filter(user=user, course=course).values_list("skill", flat=True))
-    return [entry for entry in skill_catalog() if entry.skill not in have
-            and (not topic or entry.topic_slug == topic) and (not skill or entry.skill == skill)]
-
-
-def review_next(*, user: User, course: Course, now: datetime, topic: str = "", skill: str = "") -> Card | None:
-    """The card to review now: the most overdue one within today's review limit, else a new skill
-    within today's new-card limit (an unsaved Card), else None. A card already showing a variant
-    comes first. Five queries."""
-    prefs = preferences(user=user, course=course)
-    counts = _today_counts(user, course, now)
-    if counts.reviews_today < prefs.reviews_per_day:
-        card = (_due(user, course, now, topic, skill).select_related("question")
-                .order_by(F("serving").desc(nulls_last=True), "due", "id").first())
-        if card is not None:
-            return card
-    if counts.new_today < prefs.new_per_day:
-        unseen = _unseen(user, course, topic, skill)
+def review_next(*, snap: Snapshot, topic: str = "", skill: str = "") -> CardRow | SkillEntry | None:
+    """What to review now: the most overdue card within today's review limit (one already showing
+    a variant first), else a new skill within today's new-card limit, else None."""
+    showing = [c for c in snap.cards if c.serving_id is not None and c.serving_checks == 0
+               and (not topic or c.topic_slug == topic)
+               and (not skill or c.skill == skill or c.skill.startswith(skill + ":"))]
+    if showing:
+        return showing[0]
+    if snap.reviews_left:
+        due = snap.due(topic, skill)
+        if due:
+            return due[0]
+    if snap.new_left:
+        unseen = snap.unseen(topic, skill)
         if unseen:
-            entry = unseen[0]
-            return Card(user=user, course=course, skill=entry.skill, topic_id=entry.topic_id,
-                        question_id=entry.question_id, created_at=now)
+            return unseen[0]
     return None
 
 
@@ -128,25 +155,25 @@ def _seconds_per_review(course: Course) -> float:
     return DEFAULT_SECONDS_PER_REVIEW
 
 
-def today_panel(*, user: User, course: Course, now: datetime) -> dict[str, Any] | None:
+def left_today(snap: Snapshot) -> dict[str, int]:
+    """Reviews due and new cards still offered today, within the student's limits."""
+    return {"due": min(len(snap.due()), snap.reviews_left), "new": min(len(snap.unseen()), snap.new_left),
+            "done_today": snap.reviews_today}
+
+
+def today_panel(*, user: User, course: Course, now: datetime, snap: Snapshot | None = None) -> dict[str, Any] | None:
     """Today's study for the course home and the plan page: reviews due, new cards offered, the
     estimated minutes, the next exam and where to review. None when the bank has nothing to review.
-    Seven queries."""
-    prefs = preferences(user=user, course=course)
-    counts = _today_counts(user, course, now)
-    due = _due(user, course, now).count()
-    unseen = len(_unseen(user, course))
-    if not due and not unseen and not Card.objects.filter(user=user, course=course).exists():
+    Five queries (``snapshot`` and the next exam)."""
+    snap = snap or snapshot(user=user, course=course, now=now)
+    if not snap.cards and not snap.catalog:
         return None
-    due_shown = max(0, min(due, prefs.reviews_per_day - counts.reviews_today))
-    new_shown = max(0, min(unseen, prefs.new_per_day - counts.new_today))
+    left = left_today(snap)
     exam = next_exam(course=course, now=now)
     return {
         "course_slug": course.slug,
-        "due": due_shown,
-        "new": new_shown,
-        "done_today": counts.reviews_today,
-        "minutes": math.ceil((due_shown + new_shown) * _seconds_per_review(course) / 60),
+        **left,
+        "minutes": math.ceil((left["due"] + left["new"]) * _seconds_per_review(course) / 60),
         "exam": {"title": (title := localized(exam.title, exam.translations, "title")).text, "title_lang": title.lang,
                  "date": timezone.localtime(exam.opens_at),
                  "days": max(0, (timezone.localdate(exam.opens_at) - timezone.localdate(now)).days)} if exam else None,
@@ -156,15 +183,14 @@ def today_panel(*, user: User, course: Course, now: datetime) -> dict[str, Any] 
     }
 
 
-def upcoming(*, user: User, course: Course, now: datetime, days: int = 7) -> list[tuple[datetime, int]]:
-    """Cards coming due on each of the next ``days`` days (today: due now or later today). One query."""
-    start = day_start(now)
-    rows = (Card.objects.filter(user=user, course=course, due__isnull=False, due__lt=start + timedelta(days=days))
-            .values_list("due", flat=True))
+def upcoming(snap: Snapshot, days: int = 7) -> list[tuple[datetime, int]]:
+    """Cards coming due on each of the next ``days`` days (today: everything due by tonight)."""
+    start = day_start(snap.now)
     counts = [0] * days
-    for due in rows:
-        index = max(0, (timezone.localdate(due) - start.date()).days)
-        counts[min(index, days - 1)] += 1
+    for card in snap.cards:
+        if card.due is not None and card.due < start + timedelta(days=days):
+            index = max(0, (timezone.localdate(card.due) - start.date()).days)
+            counts[min(index, days - 1)] += 1
     return [(start + timedelta(days=d), counts[d]) for d in range(days)]
 
 

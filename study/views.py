@@ -83,11 +83,9 @@ def study_plan(request: HttpRequest, course_slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Your daily limits are saved."))
         return redirect("study-plan", course_slug=course.slug)
-    context = {
-        "course": course, "panel": selectors.today_panel(user=request.user, course=course, now=now),
-        "prefs": selectors.preferences(user=request.user, course=course),
-        "upcoming": selectors.upcoming(user=request.user, course=course, now=now),
-    }
+    snap = selectors.snapshot(user=request.user, course=course, now=now)
+    context = {"course": course, "panel": selectors.today_panel(user=request.user, course=course, now=now, snap=snap),
+               "prefs": snap.prefs, "upcoming": selectors.upcoming(snap)}
     return render(request, "study/plan.html", context)
 
 
@@ -99,14 +97,15 @@ def study_review(request: HttpRequest, course_slug: str) -> HttpResponse:
     now = study_now()
     topic = request.GET.get("topic", "")[:64]
     skill = request.GET.get("skill", "")[:200]
-    card = review_services.review_serve(user=request.user, course=course, now=now, topic=topic, skill=skill)
-    context: dict[str, Any] = {"course": course, "topic": topic, "skill": skill, "card": None,
-                               "panel": selectors.today_panel(user=request.user, course=course, now=now)}
-    if card is not None:
-        item = AttemptItem.objects.select_related("question_version__question", "attempt").get(pk=card.serving_id)
+    snap = selectors.snapshot(user=request.user, course=course, now=now)
+    served = review_services.review_serve(user=request.user, course=course, snap=snap, topic=topic, skill=skill)
+    context: dict[str, Any] = {"course": course, "topic": topic, "skill": skill, "card": served,
+                               "left": selectors.left_today(snap)}
+    if served is not None:
+        item = AttemptItem.objects.select_related("question_version__question").get(pk=served.item_id)
         query = _review_url(course.slug, topic, skill).partition("?")[1:]
         entry = _item_entry(item, course.slug, _("Review"), "".join(query))
-        context.update(card=card, html=render_to_string("quizzes/_item.html", {
+        context.update(html=render_to_string("quizzes/_item.html", {
             "entry": entry, "practice": True, "readonly": False}, request),
             config={"attemptId": item.attempt_id, "mode": "practice", "readonly": False,
                     "stateUrl": reverse("attempt-state", args=[item.attempt_id]),

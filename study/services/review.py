@@ -54,25 +54,37 @@ def _seed(card: Card) -> int:
     return random.SystemRandom().randrange(1, 2**31 - 1)
 
 
+@dataclass(frozen=True)
+class Served:
+    card_id: int
+    item_id: int
+
+
 @transaction.atomic
-def review_serve(*, user: User, course: Course, now: datetime | None = None, topic: str = "",
-                 skill: str = "") -> Card | None:
-    """The card to review now (``selectors.review_queue``'s first) with its variant: the one shown
-    before if it is still unanswered, else a fresh one. None when nothing is due."""
-    now = now or timezone.now()
-    card = selectors.review_next(user=user, course=course, now=now, topic=topic, skill=skill)
-    if card is None:
+def review_serve(*, user: User, course: Course, snap: selectors.Snapshot, topic: str = "",
+                 skill: str = "") -> Served | None:
+    """The card to review now (``selectors.review_next``) with its variant: the one shown before if
+    it is still unanswered (nothing written), else a fresh one. None when nothing is left today."""
+    now = snap.now
+    chosen = selectors.review_next(snap=snap, topic=topic, skill=skill)
+    if chosen is None:
         return None
-    if card.pk is None:  # a new skill: its card begins now
+    if isinstance(chosen, selectors.CardRow) and chosen.serving_id is not None and chosen.serving_checks == 0:
+        return Served(chosen.id, chosen.serving_id)
+    if isinstance(chosen, selectors.SkillEntry):  # a new skill: its card begins now
         card, _created = Card.objects.get_or_create(
-            user=user, course=course, skill=card.skill,
-            defaults={"topic_id": card.topic_id, "question_id": card.question_id, "created_at": now})
-    card = Card.objects.select_for_update().select_related("question__current_version", "serving").get(pk=card.pk)
+            user=user, course=course, skill=chosen.skill,
+            defaults={"topic_id": chosen.topic_id, "question_id": chosen.question_id, "created_at": now})
+        card_id = card.pk
+    else:
+        card_id = chosen.id
+    card = Card.objects.select_for_update(of=("self",)).select_related(
+        "question__current_version", "serving").get(pk=card_id)
     if card.serving is not None and card.serving.checks == 0:
-        return card
+        return Served(card.pk, card.serving.pk)
     version = card.question.current_version if card.question else None
     if version is None:
-        raise StudyError("no question")
+        raise StudyError(_("This skill has no question to review."))
     attempt = _review_attempt(user, course, now)
     attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
     position = (attempt.items.aggregate(top=Max("position"))["top"] or 0) + 1
@@ -80,7 +92,7 @@ def review_serve(*, user: User, course: Course, now: datetime | None = None, top
                                               seed=_seed(card), max_points=version.points)
     card.served_at = now
     card.save(update_fields=["serving", "served_at"])
-    return card
+    return Served(card.pk, card.serving.pk)
 
 
 @dataclass(frozen=True)
