@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
 
 from accounts.access import course_get_for_member, course_get_for_staff
 from accounts.models import Course, User
-from quizzes.models import AttemptItem, Question
+from quizzes.models import AssessmentItem, AttemptItem, Question
 from study.services.cards import REVIEW_SLUG
 
 
@@ -31,9 +32,12 @@ def review_item_get_for_owner(*, user: User, course: Course, item_id: int) -> At
     return item
 
 
-def past_question_get_for_member(*, course: Course, question_id: int) -> Question:
-    """A question of one of the course's past exams (the study view's buttons); 404 otherwise."""
-    question = Question.objects.filter(pk=question_id, retired=False).first()
+def past_question_get_for_member(*, course: Course, bank_id: str) -> Question:
+    """A question of one of the course's published assessments (the past-exam study view's buttons);
+    404 otherwise."""
+    question = Question.objects.filter(bank_id=bank_id, retired=False).filter(
+        Q(id__in=AssessmentItem.objects.filter(assessment__course=course, assessment__published=True)
+          .values("question_id"))).first()
     if question is None:
         raise Http404("No such question.")
     return question

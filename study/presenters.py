@@ -50,6 +50,14 @@ def outcome_view(logs: list[ReviewLog], now: datetime) -> dict[str, Any] | None:
     }
 
 
+#: A row's name in the chart is cut to this many characters (the table below has it whole).
+CHART_NAME_CHARS = 40
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= CHART_NAME_CHARS else name[:CHART_NAME_CHARS - 1].rstrip() + "…"
+
+
 def readiness_chart(view: ReadinessView) -> dict[str, Any]:
     """Two bars per topic and overall: the predicted recall on the exam date with the plan and if the
     student stops now; each row's name above its bars."""
@@ -61,7 +69,7 @@ def readiness_chart(view: ReadinessView) -> dict[str, Any]:
     for index, (name, plan, stop, overall) in enumerate(rows):
         y = box["top"] + index * box["row"]
         drawn.append({
-            "name": name, "overall": overall, "label_y": y + 12,
+            "name": _short(name), "full_name": name, "overall": overall, "label_y": y + 12,
             "plan_y": y + 17, "plan_w": round(max(plan, 0.0) * span, 1), "plan": percent(plan),
             "plan_text_x": round(box["left"] + max(plan, 0.0) * span + 4, 1),
             "stop_y": y + 30, "stop_w": round(max(stop, 0.0) * span, 1), "stop": percent(stop),

@@ -166,10 +166,10 @@ def study_readiness(request: HttpRequest, course_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def self_rate(request: HttpRequest, course_slug: str, question_id: int) -> HttpResponse:
+def self_rate(request: HttpRequest, course_slug: str, bank_id: str) -> HttpResponse:
     """A past-exam question rated by its student: "I can answer this" or "not yet"."""
     course = course_get_for_studier(user=request.user, course_slug=course_slug)
-    question = past_question_get_for_member(course=course, question_id=question_id)
+    question = past_question_get_for_member(course=course, bank_id=bank_id)
     can = request.POST.get("rating") == "can"
     logs = card_services.self_rating_record(user_id=request.user.pk, course_id=course.pk, question=question,
                                             can_answer=can, now=study_now())

@@ -89,6 +89,10 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("graded coding submission", "student"),
     PageKind("failed grading", "student"),
     PageKind("API tokens", "student"),
+    # Student: the study plan (study/).
+    PageKind("study plan", "student"),
+    PageKind("study review session", "student"),
+    PageKind("study readiness", "student"),
     # Instructor.
     PageKind("item analysis (exam)", "instructor"),
     PageKind("item analysis (practice, first attempts)", "instructor"),
@@ -111,6 +115,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("grading item", "instructor"),
     PageKind("a student's attempt, read by staff", "instructor"),
     PageKind("a student's graded lab submission, read by staff", "instructor"),
+    PageKind("study settings (FSRS)", "instructor"),
 )
 
 #: Needs-review items of serious or critical impact that are understood: (rule, axe's reason) → why they

@@ -446,6 +446,7 @@ def essay_self_assess(*, item: AttemptItem, points_met: list[int]) -> AttemptIte
         raise AttemptError(_("Unknown key point."))
     item.self_assessment = {"points_met": sorted(points_met), "of": len(key_points), "self_assessed": True}
     item.save(update_fields=["self_assessment"])
+    graded_on_commit(ITEM_TASK, item.pk)  # the student's own rating of the essay feeds the plan
     return item
 
 

@@ -136,10 +136,12 @@ def _item_answer(item: AttemptItem, now: datetime, duration_ms: int | None = Non
     assessment = attempt.assessment
     if assessment.mode != AssessmentMode.PRACTICE and attempt.status == AttemptStatus.IN_PROGRESS:
         return None
-    if not results_visible(attempt=attempt, now=now) or item.graded_at is None or item.needs_manual_grading:
-        return None
     question = item.question_version.question
-    if question.type == QuestionType.ESSAY and assessment.mode != AssessmentMode.EXAM:
+    self_assessed = question.type == QuestionType.ESSAY and assessment.mode != AssessmentMode.EXAM
+    if not results_visible(attempt=attempt, now=now) or (
+            not self_assessed and (item.graded_at is None or item.needs_manual_grading)):
+        return None
+    if self_assessed:
         assessed = item.self_assessment or {}
         if not assessed.get("of"):
             return None

@@ -28,30 +28,10 @@ from quizzes.tests.test_student_pages import NUMERIC
 from study import selectors
 from study.models import Card, ReviewLog, StudyPreferences
 from study.services import cards
+from study.services.simulation import right_response
 
 bank, course, student, student_client = pages.bank, pages.course, pages.student, pages.student_client
 MAX_QUERIES = 10
-
-
-def right_response(item: AttemptItem) -> dict[str, Any]:
-    spec = item.question_version.spec
-    qtype = item.question_version.question.type
-    if qtype == "param":
-        family = get_family(spec["family"])
-        return {"parts": family.solve(family.generate(item.seed, spec.get("constraints") or None))}
-    if qtype == "single":
-        return {"choice": next(i for i, c in enumerate(spec["choices"]) if c["correct"])}
-    if qtype == "multiple":
-        return {"choices": [i for i, c in enumerate(spec["choices"]) if c["correct"]]}
-    if qtype == "truefalse":
-        return {"value": spec["answer"]}
-    if qtype in {"numeric", "matrix"}:
-        return {"value": spec["answer"]}
-    if qtype == "symbolic":
-        return {"value": spec["answer"]}
-    if qtype == "text":
-        return {"value": (spec.get("answers") or [spec.get("answer")])[0]}
-    raise AssertionError(qtype)
 
 
 def mistake_response(item: AttemptItem) -> tuple[str, dict[str, Any]]:
@@ -192,3 +172,33 @@ def test_others_cannot_answer_a_students_review_item_and_students_cannot_open_th
     staff.force_login(ta)
     page = staff.get(reverse("study-fit", args=[course.slug]))
     assert page.status_code == 200 and "Not fitted yet" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_simulation_command_studies_through_the_services(course) -> None:  # type: ignore[no-untyped-def]
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("simulate_study", "--course", course.slug, "--students", "2", "--days", "4",
+                 "--start", "2026-11-01T09:00:00+08:00", stdout=out)
+    assert "2 students × 4 days" in out.getvalue()
+    logs = ReviewLog.objects.filter(course=course, user__username__startswith="sim-")
+    assert logs.values("user").distinct().count() == 2
+    assert logs.filter(predicted__isnull=False).exists()  # cards came back on later days
+    assert all(log.reviewed_at.date() >= timezone.datetime(2026, 11, 1).date() for log in logs)
+
+
+@pytest.mark.django_db
+def test_the_past_exam_buttons_rate_the_questions_skill_once_a_day(course, student, student_client) -> None:  # type: ignore[no-untyped-def]
+    make_assessment(course, [NUMERIC], mode=AssessmentMode.MOCK, minutes=None, slug="past")
+    url = reverse("study-self-rate", args=[course.slug, NUMERIC])
+    answer = student_client.post(url, {"rating": "not_yet", "next": "/courses/dlcv/"})
+    assert answer.status_code == 302 and answer["Location"] == "/courses/dlcv/"
+    card = Card.objects.get(user=student, skill=spaced.concept_skill(NUMERIC))
+    assert ReviewLog.objects.get(card=card).rating == spaced.Rating.AGAIN
+    student_client.post(url, {"rating": "can", "next": "https://elsewhere.example/"})
+    assert ReviewLog.objects.filter(card=card).count() == 1  # once a day
+    assert student_client.post(reverse("study-self-rate", args=[course.slug, "no-such-question"]),
+                               {"rating": "can"}).status_code == 404
