@@ -94,8 +94,9 @@ class Snapshot:
 
     @property
     def new_today(self) -> int:
+        """New skills begun today (a mistake's card, made by an answer, is not one)."""
         start = day_start(self.now)
-        return sum(1 for c in self.cards if start <= c.created_at <= self.now)
+        return sum(1 for c in self.cards if start <= c.created_at <= self.now and not spaced.parse_skill(c.skill).tag)
 
     def due(self, topic: str = "", skill: str = "") -> list[CardRow]:
         """Due cards, a variant already showing first, then the most overdue."""

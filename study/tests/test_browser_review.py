@@ -78,13 +78,15 @@ def test_a_week_of_reviews_in_the_browser(browser, live_server, course, settings
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     page = _page(browser, live_server, student)
+    page.set_default_timeout(60_000)  # a loaded shared machine; nothing here asserts time
     page.goto(f"{live_server.url}/courses/dlcv/study/")
     panel = page.locator("[data-today-panel]")
     expect(panel.locator("[data-new]")).to_have_text("3")
     expect(panel.locator("[data-due]")).to_have_text("0")
     expect(panel).to_contain_text("in 10 days")
     page.screenshot(path=str(SHOTS / "walk-plan-day0-1280-en.png"), full_page=True)
-    panel.get_by_role("link", name="Start today's review").click()
+    with page.expect_navigation():
+        panel.get_by_role("link", name="Start today's review").click()
 
     # Day 0: three new skills; the parameterized one answered with a misconception.
     tag = ""
@@ -106,7 +108,8 @@ def test_a_week_of_reviews_in_the_browser(browser, live_server, course, settings
         else:
             expect(feedback.locator(".next-due")).to_contain_text(re.compile(r"Again in \d+ days"))
         expect(page.locator("[data-next-review]")).to_be_focused()
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     expect(page.locator("[data-review-done]")).to_be_visible()
     assert tag, "the bank slice has the parameterized question"
     mistake_skill = spaced.family_skill("conv-by-hand", tag)
@@ -133,8 +136,8 @@ def test_a_week_of_reviews_in_the_browser(browser, live_server, course, settings
         item = _served(student)
         _answer(page, item, right_response(item))
         expect(page.locator("[data-next-review]")).to_be_focused()
-        page.keyboard.press("Enter")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     after = selectors.readiness(user=student, course=course, now=day0 + timedelta(days=2))
     assert after.overall_plan > before.overall_plan
     page.goto(f"{live_server.url}/courses/dlcv/study/readiness")

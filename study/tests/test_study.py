@@ -202,3 +202,30 @@ def test_the_past_exam_buttons_rate_the_questions_skill_once_a_day(course, stude
     assert ReviewLog.objects.filter(card=card).count() == 1  # once a day
     assert student_client.post(reverse("study-self-rate", args=[course.slug, "no-such-question"]),
                                {"rating": "can"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_course_parameters_are_fitted_from_its_logs_once_there_are_enough(course, student) -> None:  # type: ignore[no-untyped-def]
+    from grader.spaced import CardState, Rating, review, scheduler
+    from study.models import StudySettings
+    from study.services.fit import parameters_fit
+
+    assert parameters_fit(course_id=course.pk).fitted is False  # no logs: the defaults stay
+    sched = scheduler()
+    start = timezone.now() - timedelta(days=120)
+    rows = []
+    for n in range(60):
+        card = Card.objects.create(user=student, course=course, skill=f"q:fit-{n}", created_at=start)
+        state, moment = CardState(), start + timedelta(hours=n)
+        for k in range(9):
+            rating = Rating.AGAIN if (n + k) % 5 == 0 else Rating.GOOD
+            state = review(state, rating, moment, sched=sched)
+            rows.append(ReviewLog(card=card, user=student, course=course, kind="review", source=f"fit:{n}:{k}",
+                                  rating=int(rating), reviewed_at=moment, due_after=state.due))
+            moment = state.due
+    ReviewLog.objects.bulk_create(rows)
+    fit = parameters_fit(course_id=course.pk, min_reviews=400)
+    assert fit.fitted and fit.reviews == 540 and 0 < fit.log_loss < 1.5 and fit.default_log_loss is not None
+    settings = StudySettings.objects.get(course=course)
+    assert settings.fit_reviews == 540 and settings.fit_log_loss == pytest.approx(fit.log_loss)
+    assert settings.parameters == [] or len(settings.parameters) == 21
