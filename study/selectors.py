@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Max, Q, When
 from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +39,14 @@ class SkillEntry:
 
 def skill_catalog() -> list[SkillEntry]:
     """Every skill a student may be offered as a new card, in syllabus order (topic position, bank
-    id): one query. Essays are left out (they are assessed by the student, not recalled)."""
+    id). Essays are left out (they are assessed by the student, not recalled). One small query (the
+    bank's size and last change); the list itself is kept per process until the bank changes."""
+    state = Question.objects.aggregate(n=Count("id"), changed=Max("updated_at"), topics=Max("topic__position"))
+    return _catalog_for(state["n"], state["changed"], state["topics"])
+
+
+@lru_cache(maxsize=4)
+def _catalog_for(count: int, changed: datetime | None, topics: int | None) -> list[SkillEntry]:
     rows = (Question.objects.filter(retired=False).exclude(type=QuestionType.ESSAY)
             .exclude(current_version__isnull=True)
             .order_by("topic__position", "topic__slug", "bank_id")
@@ -75,28 +82,28 @@ class CardRow:
     id: int
     skill: str
     topic_slug: str | None
-    due: datetime | None
-    created_at: datetime
-    serving_id: int | None
-    serving_checks: int | None
+    due: datetime | None  # read only when due now
+    begun_today: bool
+    serving_id: int | None  # a variant shown (review_serve checks whether it is still unanswered)
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """What the study pages read of one student in one course, in four queries: their limits, their
-    cards (a row each, ≤ a few hundred), today's reviews, and the bank's skills."""
+    cards (a few columns each), today's reviews, and the bank's skills (kept per process while the
+    bank is unchanged)."""
 
     prefs: StudyPreferences
     cards: list[CardRow]
     reviews_today: int
     catalog: list[SkillEntry]
     now: datetime
+    skills: frozenset[str] = frozenset()  # every card's skill
 
     @property
     def new_today(self) -> int:
         """New skills begun today (a mistake's card, made by an answer, is not one)."""
-        start = day_start(self.now)
-        return sum(1 for c in self.cards if start <= c.created_at <= self.now and not spaced.parse_skill(c.skill).tag)
+        return sum(1 for c in self.cards if c.begun_today and not spaced.parse_skill(c.skill).tag)
 
     def due(self, topic: str = "", skill: str = "") -> list[CardRow]:
         """Due cards, a variant already showing first, then the most overdue."""
@@ -106,8 +113,7 @@ class Snapshot:
         return sorted(rows, key=lambda c: (c.serving_id is None, c.due, c.id))
 
     def unseen(self, topic: str = "", skill: str = "") -> list[SkillEntry]:
-        have = {c.skill for c in self.cards}
-        return [e for e in self.catalog if e.skill not in have
+        return [e for e in self.catalog if e.skill not in self.skills
                 and (not topic or e.topic_slug == topic) and (not skill or e.skill == skill)]
 
     @property
@@ -121,17 +127,26 @@ class Snapshot:
 
 def snapshot(*, user: User, course: Course, now: datetime) -> Snapshot:
     start = day_start(now)
-    rows = [CardRow(*row) for row in Card.objects.filter(user=user, course=course).values_list(
-        "id", "skill", "topic__slug", "due", "created_at", "serving_id", "serving__checks")]
+    catalog = skill_catalog()
+    topics = {entry.topic_id: entry.topic_slug for entry in catalog}
+    # Every card, a few columns and no join (the queue's hot read: ≤ a few hundred rows). Dates are
+    # the costly part of reading a row, so only a due card's due date is read; "begun today" is a flag.
+    rows = [CardRow(pk, skill, topics.get(topic_id), due, bool(today), serving_id)
+            for pk, skill, topic_id, due, today, serving_id in Card.objects.filter(user=user, course=course)
+            .annotate(due_now=Case(When(due__lte=now, then=F("due")), default=None),
+                      today=ExpressionWrapper(Q(created_at__gte=start, created_at__lte=now),
+                                              output_field=BooleanField()))
+            .values_list("id", "skill", "topic_id", "due_now", "today", "serving_id")]
     reviews = ReviewLog.objects.filter(user=user, course=course, reviewed_at__gte=start,
                                        reviewed_at__lte=now).values("source").distinct().count()
-    return Snapshot(preferences(user=user, course=course), rows, reviews, skill_catalog(), now)
+    return Snapshot(preferences(user=user, course=course), rows, reviews, catalog, now,
+                    frozenset(row.skill for row in rows))
 
 
 def review_next(*, snap: Snapshot, topic: str = "", skill: str = "") -> CardRow | SkillEntry | None:
     """What to review now: the most overdue card within today's review limit (one already showing
     a variant first), else a new skill within today's new-card limit, else None."""
-    showing = [c for c in snap.cards if c.serving_id is not None and c.serving_checks == 0
+    showing = [c for c in snap.cards if c.serving_id is not None
                and (not topic or c.topic_slug == topic)
                and (not skill or c.skill == skill or c.skill.startswith(skill + ":"))]
     if showing:
@@ -167,7 +182,7 @@ def today_panel(*, user: User, course: Course, now: datetime, snap: Snapshot | N
     estimated minutes, the next exam and where to review. None when the bank has nothing to review.
     Five queries (``snapshot`` and the next exam)."""
     snap = snap or snapshot(user=user, course=course, now=now)
-    if not snap.cards and not snap.catalog:
+    if not snap.skills and not snap.catalog:
         return None
     left = left_today(snap)
     exam = next_exam(course=course, now=now)
@@ -184,14 +199,14 @@ def today_panel(*, user: User, course: Course, now: datetime, snap: Snapshot | N
     }
 
 
-def upcoming(snap: Snapshot, days: int = 7) -> list[tuple[datetime, int]]:
-    """Cards coming due on each of the next ``days`` days (today: everything due by tonight)."""
-    start = day_start(snap.now)
+def upcoming(*, user: User, course: Course, now: datetime, days: int = 7) -> list[tuple[datetime, int]]:
+    """Cards coming due on each of the next ``days`` days (today: everything due by tonight; the last
+    day: everything later). One query."""
+    start = day_start(now)
     counts = [0] * days
-    for card in snap.cards:
-        if card.due is not None and card.due < start + timedelta(days=days):
-            index = max(0, (timezone.localdate(card.due) - start.date()).days)
-            counts[min(index, days - 1)] += 1
+    for due in Card.objects.filter(user=user, course=course, due__isnull=False).values_list("due", flat=True):
+        index = max(0, (timezone.localdate(due) - start.date()).days)
+        counts[min(index, days - 1)] += 1
     return [(start + timedelta(days=d), counts[d]) for d in range(days)]
 
 

@@ -85,7 +85,7 @@ def study_plan(request: HttpRequest, course_slug: str) -> HttpResponse:
         return redirect("study-plan", course_slug=course.slug)
     snap = selectors.snapshot(user=request.user, course=course, now=now)
     context = {"course": course, "panel": selectors.today_panel(user=request.user, course=course, now=now, snap=snap),
-               "prefs": snap.prefs, "upcoming": selectors.upcoming(snap)}
+               "prefs": snap.prefs, "upcoming": selectors.upcoming(user=request.user, course=course, now=now)}
     return render(request, "study/plan.html", context)
 
 

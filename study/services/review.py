@@ -60,17 +60,22 @@ class Served:
     item_id: int
 
 
-@transaction.atomic
 def review_serve(*, user: User, course: Course, snap: selectors.Snapshot, topic: str = "",
                  skill: str = "") -> Served | None:
     """The card to review now (``selectors.review_next``) with its variant: the one shown before if
-    it is still unanswered (nothing written), else a fresh one. None when nothing is left today."""
-    now = snap.now
+    it is still unanswered (one read, nothing written), else a fresh one. None when nothing is left today."""
     chosen = selectors.review_next(snap=snap, topic=topic, skill=skill)
     if chosen is None:
         return None
-    if isinstance(chosen, selectors.CardRow) and chosen.serving_id is not None and chosen.serving_checks == 0:
+    if isinstance(chosen, selectors.CardRow) and chosen.serving_id is not None and AttemptItem.objects.filter(
+            pk=chosen.serving_id, checks=0).exists():
         return Served(chosen.id, chosen.serving_id)
+    return _serve_fresh(user, course, snap.now, chosen)
+
+
+@transaction.atomic
+def _serve_fresh(user: User, course: Course, now: datetime,
+                 chosen: selectors.CardRow | selectors.SkillEntry) -> Served:
     if isinstance(chosen, selectors.SkillEntry):  # a new skill: its card begins now
         card, _created = Card.objects.get_or_create(
             user=user, course=course, skill=chosen.skill,
