@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dlcv_site.settings")
 app = Celery("dlcv_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py (the grader core knows nothing of Celery): ids in, a service called.
-app.autodiscover_tasks(["dlcv_site", "accounts", "labs", "quizzes", "lti"])
+app.autodiscover_tasks(["dlcv_site", "accounts", "labs", "quizzes", "lti", "study"])
 app.conf.beat_schedule = {
     # The server enforces exam deadlines: this runs whether or not any browser is open.
     "submit-overdue-attempts": {"task": "quizzes.submit_overdue_attempts", "schedule": 15.0},

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "lti_tool",
     "lti",
     "progress",
+    "study",
 ]
 
 MIDDLEWARE = [

@@ -93,6 +93,10 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("failed grading", "student"),
     PageKind("API tokens", "student"),
     PageKind("my grades", "student"),
+    # Student: the study plan (study/).
+    PageKind("study plan", "student"),
+    PageKind("study review session", "student"),
+    PageKind("study readiness", "student"),
     # Instructor.
     PageKind("item analysis (exam)", "instructor"),
     PageKind("item analysis (practice, first attempts)", "instructor"),
@@ -126,6 +130,7 @@ PAGES: tuple[PageKind, ...] = (
     PageKind("LMS platforms (LTI 1.3)", "instructor"),
     PageKind("scores sent to the LMS", "instructor"),
     PageKind("LMS deep linking: choose an activity", "instructor"),
+    PageKind("study settings (FSRS)", "instructor"),
 )
 
 #: Needs-review items of serious or critical impact that are understood: (rule, axe's reason) → why they

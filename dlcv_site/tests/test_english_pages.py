@@ -574,9 +574,26 @@ def build_world() -> World:
     _build_quizzes(world)
     _build_labs(world)
     _build_instructor_pages(world)
+    _build_study(world)
     token_get_or_create(user=world.student)
     world.pages["API tokens"] = reverse("account-tokens")
     return world
+
+
+def _build_study(world: World) -> None:
+    """The study pages: the student's practice checks on their cards (the task's work, done here), a
+    variant served by the review session, and the instructors' FSRS page."""
+    from study.services.cards import attempt_record
+
+    for attempt_id in Attempt.objects.filter(user=world.student, assessment__course=world.course).values_list(
+            "id", flat=True):
+        attempt_record(attempt_id=attempt_id)
+    slug = world.course.slug
+    world.pages["study plan"] = reverse("study-plan", args=[slug])
+    world.pages["study review session"] = reverse("study-review", args=[slug])
+    world.pages["study readiness"] = reverse("study-readiness", args=[slug])
+    world.pages["study settings (FSRS)"] = reverse("study-fit", args=[slug])
+    world.staff_pages.add("study settings (FSRS)")
 
 
 def world_grading_patched(patch: pytest.MonkeyPatch) -> None:

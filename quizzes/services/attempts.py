@@ -46,6 +46,7 @@ from quizzes.models import (
     ScoreChangeKind,
 )
 from quizzes.presenters import VersionContent, version_content
+from quizzes.services.graded_out import ATTEMPT_TASK, ITEM_TASK, graded_on_commit
 
 MAX_RESPONSE_BYTES = 64 * 1024
 AUTO_GRADED = {t for t in QuestionType.values if t != QuestionType.ESSAY}
@@ -334,6 +335,8 @@ def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = N
     item.save()
     if not grade.needs_manual_grading:
         _practice_record_update(user_id=item.attempt.user_id, question_id=version.question_id, score=item.score)
+    if item.checks == 1:  # the first check is the recall; retries after feedback are not
+        graded_on_commit(ITEM_TASK, item.pk)
     return grade
 
 
@@ -418,6 +421,8 @@ def attempt_submit(*, attempt: Attempt, now: datetime | None = None, auto: bool 
     attempt.submitted_at = now
     attempt.points, attempt.max_points = totals.points, totals.max_points
     attempt.save(update_fields=["status", "submitted_at", "points", "max_points"])
+    if attempt.assessment.mode != AssessmentMode.PRACTICE:  # practice answers went out at their checks
+        graded_on_commit(ATTEMPT_TASK, attempt.pk)
     return attempt
 
 
@@ -441,6 +446,7 @@ def essay_self_assess(*, item: AttemptItem, points_met: list[int]) -> AttemptIte
         raise AttemptError(_("Unknown key point."))
     item.self_assessment = {"points_met": sorted(points_met), "of": len(key_points), "self_assessed": True}
     item.save(update_fields=["self_assessment"])
+    graded_on_commit(ITEM_TASK, item.pk)  # the student's own rating of the essay feeds the plan
     return item
 
 

@@ -41,6 +41,7 @@ from quizzes.models import (
     Topic,
 )
 from quizzes.services.bank import _version_fields
+from quizzes.services.graded_out import ASSESSMENT_TASK, graded_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -368,6 +369,7 @@ def assessment_release_results(*, assessment: Assessment, now: datetime) -> Asse
         assessment.results_released_at = now
         assessment.save(update_fields=["results_released_at"])
         announce(ASSESSMENT_RESULTS_RELEASED, assessment.pk)  # the LMS's grade passback (lti), by task name
+        graded_on_commit(ASSESSMENT_TASK, assessment.pk)  # the released answers reach the study plans
     return assessment
 
 
