@@ -9,6 +9,10 @@ The rules (``quizzes.access``, ``accounts.access``, ``quizzes.instructor_selecto
   self-assessment are 404 for them too).
 * Instructor pages: the course's TAs and instructors (and superusers); its students get 403, everyone
   else 404; an object of another course is a 404 even through the user's own course.
+* Regrades: a student asks for a regrade of an item of their own attempt only (staff included in the
+  404s); the request queue, its answer and the score log are the staff's (a TA limited to sections
+  sees only their students' requests: another section's request is a 404); the class-wide regrade
+  (preview, apply, its job's progress) and the course's regrade window are the instructors' (TAs 403).
 * Anonymous users are sent to the login page, except by the quiz page's JSON endpoints: 401 JSON.
 
 Each cell is one request from a fresh client. Every cell also checks the database: a refused request
@@ -24,6 +28,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,8 +41,9 @@ from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Course, Role, User
+from accounts.models import Course, Enrollment, Role, TeachingSection, User
 from accounts.tests.factories import make_course, make_member, make_user
 from quizzes.instructor_selectors import question_template
 from quizzes.models import (
@@ -52,10 +58,19 @@ from quizzes.models import (
     PracticeRecord,
     Question,
     QuestionVersion,
+    RegradeJob,
+    RegradeJobItem,
+    RegradeJobStatus,
+    RegradeRequest,
+    RegradeRequestEvent,
+    RegradeRequestStatus,
+    ScoreChange,
 )
 from quizzes.services.attempts import attempt_start, attempt_submit
 from quizzes.services.bank import BankContents, bank_read, bank_sync, mock_exam_ensure
+from quizzes.services.regrades import class_regrade_run, class_regrade_start, regrade_request_create
 from quizzes.tests.factories import FIXTURES, make_assessment, save_answer
+from quizzes.tests.regrade_world import correct_key
 
 SINGLE = "act-dead-relu-05"
 MULTIPLE = "cnn-weight-sharing-03"
@@ -103,6 +118,14 @@ class World:
     draft_first: AssessmentItem
     practice_item: AssessmentItem  # an item of another assessment than the draft
     past_exam: Assessment  # the 109 mock exam (a past exam: it has a study view)
+    released: Assessment  # a released exam: the owner's attempt is submitted, SINGLE's key corrected since
+    released_attempt: Attempt
+    released_single: AttemptItem  # no regrade request yet (the owner asks for one)
+    released_numeric: AttemptItem  # the owner's open regrade request is on it
+    regrade_request: RegradeRequest  # open, the owner's (section A)
+    other_regrade_request: RegradeRequest  # open, on the other course's essay
+    regrade_job: RegradeJob  # done: the released exam's SINGLE, from its first version
+    old_single: QuestionVersion  # SINGLE's version before the key was corrected
 
     @property
     def owner(self) -> User:
@@ -155,6 +178,33 @@ def _build_world() -> World:
     attempt_submit(attempt=other_attempt)
     BankFileConflict.objects.create(question=Question.objects.get(bank_id=CONFLICTED), file_hash="f" * 64,
                                     file_text=_source(CONFLICTED).replace("title: ", "title: (file) ", 1))
+
+    # Regrades: the owner (section A) answered a released exam; a TA limited to section B; the other
+    # course's exam released with a request; SINGLE's key corrected and the exam regraded once (done).
+    Enrollment.objects.filter(user=owner, course=course).update(section="A")
+    section_ta = users["section-ta"] = make_member(course, Role.TA, username="section-ta")
+    TeachingSection.objects.create(course=course, user=section_ta, section="B")
+    released = make_assessment(course, [SINGLE, NUMERIC], slug="released")
+    released_attempt = attempt_start(user=owner, assessment=released)
+    save_answer(_item(released_attempt, SINGLE), response={"choice": 0})
+    save_answer(_item(released_attempt, NUMERIC), response={"value": "0.5"})
+    released_attempt = attempt_submit(attempt=released_attempt)
+    now = timezone.now()
+    Assessment.objects.filter(pk__in=[released.pk, other_exam.pk]).update(
+        results_released_at=now - timedelta(days=1), opens_at=now - timedelta(days=3), closes_at=now - timedelta(days=2))
+    released.refresh_from_db()
+    regrade_request = regrade_request_create(item_id=_item(released_attempt, NUMERIC).pk, student=owner,
+                                             reason="The sign is a convention.")
+    other_regrade_request = regrade_request_create(item_id=_item(other_attempt, ESSAY).pk, student=other_student,
+                                                   reason="Another course's request.")
+    single = Question.objects.get(bank_id=SINGLE)
+    old_single = single.current_version
+    instructor = users["instructor"]
+    assert instructor is not None
+    correct_key(single, instructor)
+    job = class_regrade_start(assessment=released, question=single, from_version_ids=[old_single.pk],
+                              allow_lower=False, by=instructor)
+    assert not class_regrade_run(job_id=job.pk)
     return World(
         course=course, other_course=other_course, users=users, classmate=classmate,
         practice=practice, drill=drill, draft=draft, exam=exam, other_exam=other_exam,
@@ -165,6 +215,9 @@ def _build_world() -> World:
         other_student=other_student,
         draft_first=draft.items.get(position=1), practice_item=practice.items.get(position=1),
         past_exam=mock_exam_ensure(course=course, year=109),
+        released=released, released_attempt=released_attempt, released_single=_item(released_attempt, SINGLE),
+        released_numeric=_item(released_attempt, NUMERIC), regrade_request=regrade_request,
+        other_regrade_request=other_regrade_request, regrade_job=_refreshed(job), old_single=old_single,
     )
 
 
@@ -206,6 +259,15 @@ def _snapshot() -> tuple[list[tuple[Any, ...]], ...]:
         list(BankFileConflict.objects.order_by("pk").values_list("pk", "question_id", "file_hash")),
         list(QuestionVersion.objects.order_by("pk").values_list("pk", "content_hash", "title")),
         list(PracticeRecord.objects.order_by("pk").values_list("pk", "user_id", "question_id", "tries")),
+        list(Course.objects.order_by("pk").values_list("pk", "regrade_window_days")),
+        list(ScoreChange.objects.order_by("pk").values_list("pk", "item_id", "kind", "old_score", "new_score",
+                                                            "changed_by_id")),
+        list(RegradeRequest.objects.order_by("pk").values_list("pk", "item_id", "student_id", "status", "answer",
+                                                               "answered_by_id", "score_change_id")),
+        list(RegradeRequestEvent.objects.order_by("pk").values_list("pk", "request_id", "kind", "actor_id")),
+        list(RegradeJob.objects.order_by("pk").values_list("pk", "assessment_id", "question_id", "status", "total",
+                                                           "processed", "created_by_id")),
+        list(RegradeJobItem.objects.order_by("pk").values_list("pk", "job_id", "item_id", "applied_at")),
     )
 
 
@@ -364,6 +426,40 @@ NEW_SETTINGS = {"title": "Midterm", "slug": "midterm", "description": "", "mode"
                 "opens_at": "2025-05-01T09:00", "closes_at": "2025-05-01T12:00", "time_limit_minutes": "90"}
 
 
+def _regrade_asked(w: World, user: User) -> None:
+    request = RegradeRequest.objects.get(item=w.released_single, status=RegradeRequestStatus.OPEN)
+    assert request.student == user == w.owner and request.reason == "Option B is right too."
+
+
+def _regrade_answered(w: World, user: User) -> None:
+    request = _refreshed(w.regrade_request)
+    assert request.status == RegradeRequestStatus.ANSWERED and request.answered_by == user
+    assert request.score_change is not None and request.score_change.new_score == 1
+    assert _refreshed(w.released_numeric).score == 1
+
+
+def _window_set(w: World, _user: User) -> None:
+    assert _refreshed(w.course).regrade_window_days == 14
+
+
+def _new_job(w: World) -> RegradeJob:
+    return RegradeJob.objects.exclude(pk=w.regrade_job.pk).get(assessment=w.released)
+
+
+def _class_regrade_started(w: World, user: User) -> None:
+    job = _new_job(w)
+    assert job.status == RegradeJobStatus.QUEUED and job.created_by == user and job.total == 1
+    assert job.from_versions == [w.old_single.pk]
+
+
+def _csv(_w: World, _user: User, response: HttpResponse) -> None:
+    assert response["Content-Type"].startswith("text/csv")
+
+
+def _job_state(w: World, _user: User, response: HttpResponse) -> None:
+    assert response.json()["finished"] is True
+
+
 def _builder(anchor: str) -> Callable[[World, User], str]:
     return lambda w, _user: _i("instructor-assessment", w, w.draft.pk) + anchor
 
@@ -413,6 +509,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("item-reveal", "POST"): Endpoint(
         lambda w: reverse("item-reveal", args=[w.practice_attempt.pk, w.numeric.pk]),
         data=lambda w: {}, json=True, effect=_solution_requested),
+    ("item-regrade-request", "POST"): Endpoint(
+        lambda w: reverse("item-regrade-request", args=[w.released_attempt.pk, w.released_single.pk]),
+        data=lambda w: {"reason": "Option B is right too."}, effect=_regrade_asked,
+        goes_to=lambda w, _u: reverse("attempt-results", args=[w.released_attempt.pk]) + f"#item-{w.released_single.pk}"),
     # ------------------------------------------------------------------ instructor pages
     ("instructor-bank", "GET"): Endpoint(lambda w: _i("instructor-bank", w)),
     ("instructor-question-new", "GET"): Endpoint(lambda w: _i("instructor-question-new", w)),
@@ -503,6 +603,28 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         lambda w: _i("instructor-grading-rubric-seed", w, w.exam_essay.question_version.question_id),
         data=lambda w: {"item": w.exam_essay.pk},
         goes_to=lambda w, _u: _i("instructor-grading-item", w, w.exam_essay.pk)),
+    ("instructor-score-log", "GET"): Endpoint(lambda w: _i("instructor-score-log", w, w.released.pk)),
+    ("instructor-score-log-csv", "GET"): Endpoint(lambda w: _i("instructor-score-log-csv", w, w.released.pk),
+                                                  check=_csv),
+    ("instructor-class-regrade", "GET"): Endpoint(lambda w: _i("instructor-class-regrade", w, w.released.pk)),
+    ("instructor-class-regrade-apply", "POST"): Endpoint(
+        lambda w: _i("instructor-class-regrade-apply", w, w.released.pk),
+        data=lambda w: {"question": SINGLE, "versions": [w.old_single.pk]}, effect=_class_regrade_started,
+        goes_to=lambda w, _u: _i("instructor-regrade-job", w, w.released.pk, _new_job(w).pk)),
+    ("instructor-regrade-job", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-job", w, w.released.pk, w.regrade_job.pk)),
+    ("instructor-regrade-job-state", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-job-state", w, w.released.pk, w.regrade_job.pk), json=True,
+        check=_job_state),
+    ("instructor-regrade-queue", "GET"): Endpoint(lambda w: _i("instructor-regrade-queue", w)),
+    ("instructor-regrade-window", "POST"): Endpoint(
+        lambda w: _i("instructor-regrade-window", w), data=lambda w: {"days": 14}, effect=_window_set,
+        goes_to=lambda w, _u: _i("instructor-regrade-queue", w)),
+    ("instructor-regrade-answer", "GET"): Endpoint(lambda w: _i("instructor-regrade-answer", w, w.regrade_request.pk)),
+    ("instructor-regrade-answer", "POST"): Endpoint(
+        lambda w: _i("instructor-regrade-answer", w, w.regrade_request.pk),
+        data=lambda w: {"message": "Looked again: full credit.", "points": str(w.released_numeric.max_points)},
+        effect=_regrade_answered, goes_to=lambda w, _u: _i("instructor-regrade-queue", w)),
 }
 
 # --------------------------------------------------------------------------- THE TABLE
@@ -534,6 +656,7 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("item-variant", "POST"):                          (401,     201,  404,      404,  404,      404,        404),
     ("item-self-assess", "POST"):                      (401,     200,  404,      404,  404,      404,        404),
     ("item-reveal", "POST"):                           (401,     200,  404,      404,  404,      404,        404),
+    ("item-regrade-request", "POST"):                  (LOGIN,   302,  404,      404,  404,      404,        404),
     # Instructor pages: staff; the course's students 403; everyone else 404.
     ("instructor-bank", "GET"):                        (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-new", "GET"):                (LOGIN,   403,  403,      200,  200,      404,        200),
@@ -572,6 +695,18 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-grading-rubric", "GET"):              (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-grading-rubric", "POST"):             (LOGIN,   403,  403,      302,  302,      404,        302),
     ("instructor-grading-rubric-seed", "POST"):        (LOGIN,   403,  403,      302,  302,      404,        302),
+    # Regrades: the queue, its answers and the score log are the staff's; the class-wide regrade and the
+    # course's regrade window are the instructors' (TAs 403).
+    ("instructor-score-log", "GET"):                   (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-score-log-csv", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-class-regrade", "GET"):               (LOGIN,   403,  403,      403,  200,      404,        200),
+    ("instructor-class-regrade-apply", "POST"):        (LOGIN,   403,  403,      403,  302,      404,        302),
+    ("instructor-regrade-job", "GET"):                 (LOGIN,   403,  403,      403,  200,      404,        200),
+    ("instructor-regrade-job-state", "GET"):           (LOGIN,   403,  403,      403,  200,      404,        200),
+    ("instructor-regrade-queue", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-regrade-window", "POST"):             (LOGIN,   403,  403,      403,  302,      404,        302),
+    ("instructor-regrade-answer", "GET"):              (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-regrade-answer", "POST"):             (LOGIN,   403,  403,      302,  302,      404,        302),
 }  # fmt: skip
 
 # Ids that do not belong together: ids of another course (through the user's own course, or the
@@ -629,6 +764,45 @@ ENDPOINTS.update({
         lambda w: _i("instructor-grading-item", w, w.essay.pk)),
     ("instructor-grading-item[not an essay]", "GET"): Endpoint(
         lambda w: _i("instructor-grading-item", w, w.exam_single.pk)),
+    ("instructor-score-log[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-score-log", w, w.released.pk, slug=w.other_course.slug)),
+    ("instructor-score-log-csv[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-score-log-csv", w, w.released.pk, slug=w.other_course.slug)),
+    ("instructor-class-regrade[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-class-regrade", w, w.released.pk, slug=w.other_course.slug)),
+    ("instructor-class-regrade-apply[via own course]", "POST"): Endpoint(
+        lambda w: _i("instructor-class-regrade-apply", w, w.released.pk, slug=w.other_course.slug),
+        data=lambda w: {"question": SINGLE, "versions": [w.old_single.pk]}),
+    ("instructor-regrade-job[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-job", w, w.released.pk, w.regrade_job.pk, slug=w.other_course.slug)),
+    ("instructor-regrade-job-state[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-job-state", w, w.released.pk, w.regrade_job.pk, slug=w.other_course.slug),
+        json=True),
+    ("instructor-regrade-answer[via own course]", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-answer", w, w.regrade_request.pk, slug=w.other_course.slug)),
+    ("instructor-regrade-answer[via own course]", "POST"): Endpoint(
+        lambda w: _i("instructor-regrade-answer", w, w.regrade_request.pk, slug=w.other_course.slug),
+        data=lambda w: {"message": "Not yours.", "points": "0"}),
+    ("instructor-score-log[other course's]", "GET"): Endpoint(
+        lambda w: _i("instructor-score-log", w, w.other_exam.pk)),
+    ("instructor-class-regrade[other course's]", "GET"): Endpoint(
+        lambda w: _i("instructor-class-regrade", w, w.other_exam.pk)),
+    ("instructor-regrade-answer[other course's]", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-answer", w, w.other_regrade_request.pk)),
+    ("instructor-regrade-answer[other course's]", "POST"): Endpoint(
+        lambda w: _i("instructor-regrade-answer", w, w.other_regrade_request.pk),
+        data=lambda w: {"message": "Not yours.", "points": "0"}),
+    ("instructor-regrade-job[another assessment's]", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-job", w, w.exam.pk, w.regrade_job.pk)),
+    ("instructor-regrade-job-state[another assessment's]", "GET"): Endpoint(
+        lambda w: _i("instructor-regrade-job-state", w, w.exam.pk, w.regrade_job.pk), json=True),
+    ("item-regrade-request[own attempt, classmate's item]", "POST"): Endpoint(
+        lambda w: reverse("item-regrade-request", args=[w.released_attempt.pk, w.classmate_numeric.pk]),
+        data=lambda w: {"reason": "Not mine."}),
+    ("item-regrade-request[not released]", "POST"): Endpoint(
+        lambda w: reverse("item-regrade-request", args=[w.exam_attempt.pk, w.exam_single.pk]),
+        data=lambda w: {"reason": "Too early."},
+        goes_to=lambda w, _u: reverse("attempt-results", args=[w.exam_attempt.pk]) + f"#item-{w.exam_single.pk}"),
     ("assessment-landing[other course's]", "GET"): Endpoint(
         lambda w: reverse("assessment-landing", args=[w.other_course.slug, w.other_exam.slug])),
     ("assessment-start[other course's]", "POST"): Endpoint(
@@ -683,11 +857,37 @@ MISMATCHED_IDS: list[tuple[str, str, str, int]] = [
     ("instructor-assessment-item-remove[another assessment's item]", "POST", "instructor", 404),
     ("instructor-grading-item[in-progress essay]", "GET", "instructor", 404),
     ("instructor-grading-item[not an essay]", "GET", "instructor", 404),
+    # Regrades: ids of this course through another course, the other course's objects, a job through
+    # another assessment of the course; a TA limited to section B and the owner's (section A) request.
+    ("instructor-score-log[via own course]", "GET", "other-instructor", 404),
+    ("instructor-score-log-csv[via own course]", "GET", "other-instructor", 404),
+    ("instructor-class-regrade[via own course]", "GET", "other-instructor", 404),
+    ("instructor-class-regrade-apply[via own course]", "POST", "other-instructor", 404),
+    ("instructor-regrade-job[via own course]", "GET", "other-instructor", 404),
+    ("instructor-regrade-job-state[via own course]", "GET", "other-instructor", 404),
+    ("instructor-regrade-answer[via own course]", "GET", "other-instructor", 404),
+    ("instructor-regrade-answer[via own course]", "POST", "other-instructor", 404),
+    ("instructor-score-log[other course's]", "GET", "instructor", 404),
+    ("instructor-class-regrade[other course's]", "GET", "instructor", 404),
+    ("instructor-regrade-answer[other course's]", "GET", "instructor", 404),
+    ("instructor-regrade-answer[other course's]", "POST", "instructor", 404),
+    ("instructor-regrade-answer[other course's]", "POST", "ta", 404),
+    ("instructor-regrade-job[another assessment's]", "GET", "instructor", 404),
+    ("instructor-regrade-job-state[another assessment's]", "GET", "instructor", 404),
+    ("instructor-regrade-answer", "GET", "section-ta", 404),
+    ("instructor-regrade-answer", "POST", "section-ta", 404),
+    ("instructor-regrade-queue", "GET", "section-ta", 200),
+    ("instructor-score-log", "GET", "section-ta", 200),
+    ("instructor-class-regrade", "GET", "section-ta", 403),
+    ("instructor-regrade-window", "POST", "section-ta", 403),
     # Students: another course's assessment, a classmate's attempt, and ids mixed across two attempts.
     ("assessment-landing[other course's]", "GET", "owner", 404),
     ("assessment-start[other course's]", "POST", "owner", 404),
     ("attempt[classmate's]", "GET", "owner", 404),
     ("attempt[classmate's]", "GET", "ta", 200),
+    ("item-regrade-request[own attempt, classmate's item]", "POST", "owner", 404),
+    ("item-regrade-request[own attempt, classmate's item]", "POST", "classmate", 404),
+    ("item-regrade-request[not released]", "POST", "owner", 302),  # refused with a message: nothing written
     *[(f"{name}[{mix}]", "POST", "owner", 404)
       for name in ("item-save", "item-check", "item-variant", "item-self-assess", "item-reveal")
       for mix in ("own attempt, classmate's item", "classmate's attempt, own item")],
