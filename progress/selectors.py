@@ -72,33 +72,39 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(str(tag) for tag in value) if isinstance(value, list) else ()
 
 
-def _item_rows(attempts: Q, now: datetime, *, epoch: bool) -> list[tuple[int, int | None, str, float, Any, Any]]:
+def _item_rows(attempts: Q, now: datetime, *, epoch: bool,
+               join_versions: bool = False) -> list[tuple[int, int | None, str, float, Any, Any]]:
     """(user, topic, score, when, family, misconception tags as JSON text) of each graded item: two
     queries — the items (with only the attempt joined; the tags read from parameterized questions'
-    items alone, so no other item's feedback is opened), then their question versions' topic and family."""
+    items alone, so no other item's feedback is opened), then their question versions' topic and family.
+    ``join_versions`` (one student's few hundred items): one query, the versions joined."""
     at = Coalesce("graded_at", "attempt__submitted_at", "attempt__started_at")
     param_versions = QuestionVersion.objects.filter(question__type=QuestionType.PARAM).values("id")
-    items = list(
-        AttemptItem.objects
-        .filter(score__isnull=False, attempt__in=Attempt.objects.filter(attempts, attempts_visible(now)).values("id"))
-        .order_by()
-        .values_list("attempt__user_id", "question_version_id", Cast("score", FloatField()),
-                     Cast(Extract(at, "epoch"), FloatField()) if epoch else at,
-                     Case(When(question_version_id__in=param_versions, then=KT("feedback__misconceptions")),
-                          default=None))
-    )
+    tags = Case(When(question_version_id__in=param_versions, then=KT("feedback__misconceptions")), default=None)
+    items = (AttemptItem.objects
+             .filter(score__isnull=False, attempt__in=Attempt.objects.filter(attempts, attempts_visible(now)).values("id"))
+             .order_by())
+    when = Cast(Extract(at, "epoch"), FloatField()) if epoch else at
+    if join_versions:
+        return [(user_id, topic_id, family or "", score, at_, tags_)
+                for user_id, topic_id, family, score, at_, tags_ in items.values_list(
+                    "attempt__user_id", "question_version__question__topic_id",
+                    KeyTextTransform("family", "question_version__spec"),
+                    Cast("score", FloatField()), when, tags)]
+    rows = list(items.values_list("attempt__user_id", "question_version_id", Cast("score", FloatField()), when, tags))
     versions = {
         version_id: (topic_id, family or "")
-        for version_id, topic_id, family in QuestionVersion.objects.filter(id__in={row[1] for row in items})
+        for version_id, topic_id, family in QuestionVersion.objects.filter(id__in={row[1] for row in rows})
         .annotate(family=KeyTextTransform("family", "spec")).values_list("id", "question__topic_id", "family")
-    } if items else {}
-    return [(user_id, *versions[version_id], score, at_, tags)  # type: ignore[misc]
-            for user_id, version_id, score, at_, tags in items]
+    } if rows else {}
+    return [(user_id, *versions[version_id], score, at_, tags_)  # type: ignore[misc]
+            for user_id, version_id, score, at_, tags_ in rows]
 
 
 def _item_answers(attempts: Q, now: datetime) -> list[GradedAnswer]:
     return [GradedAnswer(user_id, topic_id, score, at, family, _tags(tags))
-            for user_id, topic_id, family, score, at, tags in _item_rows(attempts, now, epoch=False)]
+            for user_id, topic_id, family, score, at, tags in _item_rows(attempts, now, epoch=False,
+                                                                          join_versions=True)]
 
 
 def _lab_answers(submissions: Q, family_topic: dict[str, int]) -> list[GradedAnswer]:
@@ -117,7 +123,7 @@ def _lab_answers(submissions: Q, family_topic: dict[str, int]) -> list[GradedAns
 
 def graded_answers_of_student(*, user: User, course: Course, now: datetime, family_topic: dict[str, int]
                               ) -> list[GradedAnswer]:
-    """The student's graded answers in the course (two queries)."""
+    """The student's graded answers in the course (two queries: the items with their versions, the labs)."""
     return [*_item_answers(Q(user=user, assessment__course=course), now),
             *_lab_answers(Q(user=user, lab__course=course), family_topic)]
 

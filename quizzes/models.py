@@ -114,6 +114,11 @@ class AssessmentMode(models.TextChoices):
     MOCK = "mock", _("Mock exam")
 
 
+#: The unpublished practice set that holds a course's study-plan review variants (the study app's):
+#: no list of assessments shows it (``quizzes.selectors.in_syllabus_order``).
+STUDY_REVIEW_SLUG = "study-review"
+
+
 class Assessment(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assessments")
     slug = models.SlugField(max_length=80)

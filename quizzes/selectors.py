@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Course, User
 from quizzes import sql
 from quizzes.models import (
+    STUDY_REVIEW_SLUG,
     Assessment,
     AssessmentItem,
     AssessmentMode,
@@ -41,8 +42,9 @@ def _syllabus_position() -> Subquery:
 def in_syllabus_order(assessments: QuerySet[Assessment], *, by_mode: bool = False) -> QuerySet[Assessment]:
     """Every list of assessments in one order (the dashboard, the gradebook, the instructor's list):
     by mode when the list is grouped by it, by opening time, then as the syllabus orders their topics
-    (one topic's sets first, in ``topics.yaml``'s order; sets of several topics after them), then by slug."""
-    return assessments.annotate(syllabus_position=_syllabus_position()).order_by(
+    (one topic's sets first, in ``topics.yaml``'s order; sets of several topics after them), then by slug.
+    The study plan's own review set (``STUDY_REVIEW_SLUG``) is in none of them."""
+    return assessments.exclude(slug=STUDY_REVIEW_SLUG).annotate(syllabus_position=_syllabus_position()).order_by(
         *(["mode"] if by_mode else []), "opens_at", F("syllabus_position").asc(nulls_last=True), "slug")
 
 

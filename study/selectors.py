@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Max, Q, When
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Max, Q, Subquery, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +43,12 @@ def skill_catalog() -> list[SkillEntry]:
     bank's size and last change); the list itself is kept per process until the bank changes."""
     state = Question.objects.aggregate(n=Count("id"), changed=Max("updated_at"), topics=Max("topic__position"))
     return _catalog_for(state["n"], state["changed"], state["topics"])
+
+
+def _one_value(queryset: Any, **aggregate: Any) -> Subquery:
+    """``queryset``'s aggregate over all its rows, as a scalar subquery (grouped by a constant)."""
+    return Subquery(queryset.order_by().annotate(_all=Value(1)).values("_all").annotate(**aggregate)
+                    .values(*aggregate)[:1])
 
 
 @lru_cache(maxsize=4)
@@ -89,9 +95,9 @@ class CardRow:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the study pages read of one student in one course, in four queries: their limits, their
-    cards (a few columns each), today's reviews, and the bank's skills (kept per process while the
-    bank is unchanged)."""
+    """What the study pages read of one student in one course, in two queries: their limits, today's
+    reviews and the bank's state in one row, then their cards (a few columns each); the bank's skills
+    are kept per process while the bank is unchanged. ``prefs`` is not saved (its values only)."""
 
     prefs: StudyPreferences
     cards: list[CardRow]
@@ -127,7 +133,21 @@ class Snapshot:
 
 def snapshot(*, user: User, course: Course, now: datetime) -> Snapshot:
     start = day_start(now)
-    catalog = skill_catalog()
+    # The student's limits, today's reviews and the bank's state: one row, one query (the course
+    # home reads this beside its own queries and stays within ten).
+    mine = StudyPreferences.objects.filter(user=user, course=course)
+    reviewed = ReviewLog.objects.filter(user=user, course=course, reviewed_at__gte=start, reviewed_at__lte=now)
+    new_per_day, reviews_per_day, reviews, bank_n, bank_changed, bank_topics = Course.objects.filter(
+        pk=course.pk).values_list(
+        Subquery(mine.values("new_per_day")[:1]), Subquery(mine.values("reviews_per_day")[:1]),
+        _one_value(reviewed, n=Count("source", distinct=True)),
+        _one_value(Question.objects.all(), n=Count("id")), _one_value(Question.objects.all(), m=Max("updated_at")),
+        _one_value(Question.objects.all(), t=Max("topic__position")),
+    ).get()
+    prefs = StudyPreferences(user=user, course=course)
+    if new_per_day is not None:
+        prefs.new_per_day, prefs.reviews_per_day = new_per_day, reviews_per_day
+    catalog = _catalog_for(bank_n or 0, bank_changed, bank_topics)
     topics = {entry.topic_id: entry.topic_slug for entry in catalog}
     # Every card, a few columns and no join (the queue's hot read: ≤ a few hundred rows). Dates are
     # the costly part of reading a row, so only a due card's due date is read; "begun today" is a flag.
@@ -137,10 +157,7 @@ def snapshot(*, user: User, course: Course, now: datetime) -> Snapshot:
                       today=ExpressionWrapper(Q(created_at__gte=start, created_at__lte=now),
                                               output_field=BooleanField()))
             .values_list("id", "skill", "topic_id", "due_now", "today", "serving_id")]
-    reviews = ReviewLog.objects.filter(user=user, course=course, reviewed_at__gte=start,
-                                       reviewed_at__lte=now).values("source").distinct().count()
-    return Snapshot(preferences(user=user, course=course), rows, reviews, catalog, now,
-                    frozenset(row.skill for row in rows))
+    return Snapshot(prefs, rows, reviews or 0, catalog, now, frozenset(row.skill for row in rows))
 
 
 def review_next(*, snap: Snapshot, topic: str = "", skill: str = "") -> CardRow | SkillEntry | None:
@@ -177,15 +194,21 @@ def left_today(snap: Snapshot) -> dict[str, int]:
             "done_today": snap.reviews_today}
 
 
-def today_panel(*, user: User, course: Course, now: datetime, snap: Snapshot | None = None) -> dict[str, Any] | None:
+#: ``today_panel``'s "look the next exam up" (the course home passes the one it already read).
+_LOOK_UP: Any = object()
+
+
+def today_panel(*, user: User, course: Course, now: datetime, snap: Snapshot | None = None,
+                exam: Assessment | None = _LOOK_UP) -> dict[str, Any] | None:
     """Today's study for the course home and the plan page: reviews due, new cards offered, the
     estimated minutes, the next exam and where to review. None when the bank has nothing to review.
-    Five queries (``snapshot`` and the next exam)."""
+    Three queries (``snapshot`` and the next exam, unless given)."""
     snap = snap or snapshot(user=user, course=course, now=now)
     if not snap.skills and not snap.catalog:
         return None
     left = left_today(snap)
-    exam = next_exam(course=course, now=now)
+    if exam is _LOOK_UP:
+        exam = next_exam(course=course, now=now)
     return {
         "course_slug": course.slug,
         **left,

@@ -18,6 +18,7 @@ from django.utils import timezone
 from grader import spaced
 from grader.results import GradingResult
 from quizzes.models import (
+    STUDY_REVIEW_SLUG,
     Assessment,
     AssessmentMode,
     AttemptItem,
@@ -29,7 +30,7 @@ from quizzes.selectors import results_visible
 from study.models import Card, ReviewLog, ReviewSource, StudySettings
 
 #: The slug of each course's review session's practice assessment (unpublished; study.services.review).
-REVIEW_SLUG = "study-review"
+REVIEW_SLUG = STUDY_REVIEW_SLUG  # quizzes keeps it out of every list of assessments
 
 
 def study_settings_for(*, course_id: int) -> StudySettings:
