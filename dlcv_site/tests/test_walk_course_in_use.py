@@ -223,6 +223,8 @@ def test_a_course_in_use_from_the_roster_import_to_the_lms_gradebook(
         expect(row).to_contain_text(f"{attempt.points.normalize():f}")
         _shot(page, f"13-my-grades-{lang}-375")
     # In Chinese, the policy's two notes are two paragraphs: no stray space between sentences.
+    expect(student.locator("tr", has_text="Quiz 1").locator("th .item-meta")).to_have_text("考試")  # not "考試 · 考試"
+    expect(learner.locator("tr", has_text="Quiz 1").locator("th .item-meta")).to_have_text("Exam · Exams")
     notes = student.locator("main p.small").all_text_contents()
     assert any("總成績依" in note for note in notes) and not any("。 " in note for note in notes), notes
     for page in (prof, student, learner):
