@@ -93,9 +93,12 @@ def my_grades_view(grades: CourseGrades, row: StudentGrades, *, results: dict[in
             attempt_id = results.get(item.column.id)
             link = reverse("attempt-results", args=[attempt_id]) if attempt_id and cell.state is not ItemState.UNRELEASED else ""
         category = names.get(item.category) if item.category else None
+        kind = kind_label(item.kind)
+        category_name = category.name if category else _("Not counted")
         entries.append({
-            "title": item.column.title, "title_lang": item.column.title_lang, "kind": kind_label(item.kind),
-            "category": category.name if category else _("Not counted"),
+            "title": item.column.title, "title_lang": item.column.title_lang, "kind": kind,
+            # "考試 · 考試" says one thing twice: a category named as the item's kind is not repeated.
+            "category": "" if str(category_name) == str(kind) else category_name,
             "category_lang": category.name_lang if category else "",
             "max": points_text(item.column.max_points), "link": link, **cell_view(item, cell),
         })
