@@ -52,8 +52,9 @@ def test_a_student_goes_from_the_lms_launch_button_to_the_assessment_logged_in(
     page.get_by_role("button", name="Open the activity").click()
     expect(page).to_have_url(re.compile(r"/courses/dlcv/a/week-3/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("week-3")
-    # Logged in as the account made for the platform's user.
-    expect(page.locator("body")).to_contain_text(lti_username(issuer=platform.issuer, sub="learner-7"))
+    # Logged in as the account made for the platform's user, shown by the LMS's name (not the "lti-…" username).
+    expect(page.get_by_role("button", name=re.compile("Log out"))).to_contain_text("Mei Lin")
+    expect(page.locator("body")).not_to_contain_text(lti_username(issuer=platform.issuer, sub="learner-7"))
     enrollment = Enrollment.objects.get(course=course)
     assert enrollment.role == Role.STUDENT and enrollment.user.display_name == "Mei Lin"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
