@@ -151,11 +151,14 @@ def account_for(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
     return user, created
 
 
-def enrolment_set(*, course: Course, user: User, role: str) -> Enrollment:
-    """Enrol (or restore) ``user`` with the LMS's role; staff added by hand keep theirs (the roster's rule)."""
-    enrollment = Enrollment.objects.select_for_update().filter(course=course, user=user).first()
+def enrolment_set(*, course: Course, user: User, role: str, new_account: bool = False) -> Enrollment:
+    """Enrol (or restore) ``user`` with the LMS's role; staff added by hand keep theirs (the roster's rule).
+    ``new_account``: made in this transaction, so neither enrolled nor dropped yet (nothing to read)."""
+    enrollment = (None if new_account
+                  else Enrollment.objects.select_for_update().filter(course=course, user=user).first())
     if enrollment is None:
-        DroppedEnrollment.objects.filter(course=course, user=user).delete()
+        if not new_account:
+            DroppedEnrollment.objects.filter(course=course, user=user).delete()
         enrollment = Enrollment.objects.create(course=course, user=user, role=role, source=EnrollmentSource.LTI)
     elif enrollment.role != role and not (enrollment.role in STAFF_ROLES
                                           and enrollment.source == EnrollmentSource.MANUAL):
@@ -203,12 +206,12 @@ def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
         raise launch_refusal("launch_no_course")
     launch_records_sync(lti_launch)
     issuer = lti_launch.get_claim("iss")
-    user, _created = account_for(lti_user=lti_launch.user, issuer=issuer)
+    user, created = account_for(lti_user=lti_launch.user, issuer=issuer)
     role = role_for(list(lti_launch.roles_claim or []))
     if lti_launch.is_deep_link_launch and role not in STAFF_ROLES:
         raise launch_refusal("launch_deep_link_role")
     course = tool_registration.course
-    enrolment_set(course=course, user=user, role=role)
+    enrolment_set(course=course, user=user, role=role, new_account=created)
     custom = lti_launch.get_claim(CUSTOM_CLAIM) or {}
     assessment, lab = launch_target(course=course, custom=custom if isinstance(custom, dict) else {})
     if not lti_launch.is_deep_link_launch:
