@@ -128,6 +128,7 @@ bench: $(VENV)/.test-deps
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m accounts.bench --students 1000
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m grades.bench --students 200
 	DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) $(BIN)/python -m progress.bench --students 500
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m lti.bench --scores 2000 --launches 200
 	for students in 500 2000; do \
 	    DATABASE_URL=$(BENCH_DATABASE_URL) CACHE_URL=$(BENCH_CACHE_URL) \
 	        $(BIN)/python -m quizzes.bench.exam_load --students $$students --start-window 60 --save-rounds 4 \

@@ -18,7 +18,8 @@ class User(AbstractUser):
     invited_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return self.display_name or self.username
+        # The name shown to people: the display name, else first and last name, else the username.
+        return self.display_name or " ".join(n for n in (self.first_name, self.last_name) if n) or self.username
 
 
 class Course(models.Model):

@@ -16,11 +16,20 @@ logger = logging.getLogger(__name__)
 LAB_SUBMISSION_GRADED = "lti.lab_submission_graded"
 #: An assessment's results were released (its id).
 ASSESSMENT_RESULTS_RELEASED = "lti.assessment_results_released"
+#: The same announcement for scores a person changed after release (hand grading, a rubric edit, a regrade):
+#: the listener stages what changed again.
+ASSESSMENT_SCORES_CHANGED = ASSESSMENT_RESULTS_RELEASED
 
 
 def announce(task: str, object_id: int) -> None:
-    """Send ``task`` with the id on commit (at once outside a transaction). A broker failure is logged:
-    the per-course "sync now" sends the scores again."""
+    """Send ``task`` with the id on commit (at once outside a transaction), once per transaction however
+    often it is announced in it (a class regrade changes many items of one assessment). A broker failure
+    is logged: the per-course "sync now" sends the scores again."""
+    key = (task, object_id)
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(getattr(callback, "announces", None) == key
+                                          for _savepoints, callback, _robust in connection.run_on_commit):
+        return
 
     def send() -> None:
         try:
@@ -28,4 +37,5 @@ def announce(task: str, object_id: int) -> None:
         except (KombuError, OSError):
             logger.exception("could not announce %s for %s", task, object_id)
 
+    send.announces = key  # type: ignore[attr-defined]
     transaction.on_commit(send)

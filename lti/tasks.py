@@ -39,6 +39,12 @@ def score_send(self: Any, outbox_id: int, version: int) -> str:
                                                        retry_after=later.retry_after)) from later
 
 
+@shared_task(name="lti.score_send_batch", soft_time_limit=50, time_limit=60)
+def score_send_batch(items: list[list[int]]) -> dict[str, int]:
+    """Staged scores, (outbox id, version) pairs, posted over one connection; rows to retry go on alone."""
+    return ags.scores_send(items=[(int(pk), int(version)) for pk, version in items])
+
+
 @shared_task(name="lti.roster_sync_course", soft_time_limit=280, time_limit=300)
 def roster_sync_course(course_id: int) -> dict[str, int]:
     from accounts.models import Course

@@ -91,7 +91,7 @@ def request_detail(request: RegradeRequest, events: list[RegradeRequestEvent], e
     """``entry``: the item as the results page shows it (``quizzes.views._item_entry``)."""
     item = request.item
     return {**queue_row(request), "request": request, "item": item, "entry": entry,
-            "history": [{"kind": e.get_kind_display(), "who": e.actor.get_username() if e.actor else "",
+            "history": [{"kind": e.get_kind_display(), "who": str(e.actor) if e.actor else "",
                          "at": _when(e.created_at), "message": e.message,
                          "old": _points(e.old_score, item.max_points), "new": _points(e.new_score, item.max_points)}
                         for e in events]}
@@ -106,7 +106,7 @@ def log_row(change: ScoreChange) -> dict[str, Any]:
     return {"at": _when(change.created_at), "student": item.attempt.user.get_username(), "position": item.position,
             "version": item.question_version, "kind": change.get_kind_display(),
             "old": _points(change.old_score, item.max_points), "new": _points(change.new_score, item.max_points),
-            "max_points": item.max_points, "by": change.changed_by.get_username() if change.changed_by else "",
+            "max_points": item.max_points, "by": str(change.changed_by) if change.changed_by else "",
             "reason": change.reason}
 
 

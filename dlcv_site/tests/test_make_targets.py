@@ -51,6 +51,14 @@ def test_make_bench_collects_the_static_files_before_the_exam_load(tmp_path: Pat
 
 
 
+def test_make_bench_runs_the_lti_bench_on_the_bench_database_and_broker() -> None:
+    """lti.bench makes its scratch database next to BENCH_DATABASE_URL's (as labs.bench) and runs its
+    Celery workers on BENCH_REDIS_URL."""
+    (line,) = [line for line in _make_dry_run("bench") if "-m lti.bench" in line]
+    assert "DATABASE_URL=postgres://" in line and "REDIS_URL=redis://" in line
+
+
+
 # --------------------------------------------------------------------------- make run, stopped
 
 STOP_LIMIT_SECONDS = 10  # the issue's promise: everything make run started ends within this

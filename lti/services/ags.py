@@ -5,9 +5,12 @@ and the scores, through an outbox.
   target: re-launches and re-links find it) and, on commit, sends ``lti.line_item_create``, which makes
   the column on the platform once: it looks for one it made before (its ``resourceId``) before posting.
 * A score to send is a :class:`ScoreOutbox` row per (line item, user): staging a different score bumps
-  ``version`` and ``timestamp``; the same score changes nothing. ``lti.score_send`` (outbox id, version)
-  posts exactly that version (a retry can never post another score; a newer version has its own task)
-  and marks it sent; 429 and 5xx are retried with backoff, every try is in :class:`ScoreSendLog`.
+  ``version`` and ``timestamp``; the same score changes nothing. What is staged goes out in batches:
+  ``lti.score_send_batch`` ((outbox id, version) pairs, up to ``SCORE_BATCH_SIZE``) posts each row's
+  version over one kept-alive HTTP session with one cached access token. A row the platform refuses
+  for now (429, 5xx, no answer) goes on alone: ``lti.score_send`` (outbox id, version) posts exactly that
+  version (a retry can never post another score; a newer version has its own task) with backoff; every
+  try is in :class:`ScoreSendLog`.
 * Lab scores are staged when a submission is graded; exam scores only once results are released.
 """
 
@@ -43,6 +46,12 @@ LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINE_ITEM_TASK = "lti.line_item_create"
 SCORE_TASK = "lti.score_send"
+SCORE_BATCH_TASK = "lti.score_send_batch"
+#: Rows per batch task: enough to spare a task and a connection per score, few enough that the worker
+#: processes share a large staging.
+SCORE_BATCH_SIZE = 50
+#: Seconds a batch posts before it hands the rest to a new batch task (well within the task's time limit).
+SCORE_BATCH_BUDGET_S = 30.0
 
 
 def _send(task: str, *args: Any, countdown: float | None = None) -> None:
@@ -59,20 +68,25 @@ class CachedTokenConnector(ServiceConnector):
     def __init__(self, registration: LtiRegistration) -> None:
         super().__init__(registration.to_registration(), http_session())
         self._cache_prefix = f"lti:token:{registration.pk}:"
+        self._held: dict[str, str] = {}  # this connector's tokens (a batch asks the cache once)
 
     def _key(self, scopes: Any) -> str:
         return self._cache_prefix + hashlib.md5("|".join(sorted(scopes)).encode()).hexdigest()
 
     def get_access_token(self, scopes: Any) -> str:
-        token = cache.get(self._key(scopes))
+        key = self._key(scopes)
+        token = self._held.get(key) or cache.get(key)
         if token:
+            self._held[key] = str(token)
             return str(token)
         token = super().get_access_token(scopes)
-        cache.set(self._key(scopes), token, 3000)
+        cache.set(key, token, 3000)
+        self._held[key] = token
         return token
 
     def forget_token(self, scopes: Any) -> None:
         cache.delete(self._key(scopes))
+        self._held.pop(self._key(scopes), None)
         self._access_tokens.clear()
 
 
@@ -180,8 +194,13 @@ def _stage(line_items: list[LineItem], scores: dict[int, tuple[Decimal, Decimal]
                                         "updated_at"])
             staged += 1
             to_send.append((row.pk, row.version))
-    transaction.on_commit(lambda: [_send(SCORE_TASK, pk, version) for pk, version in to_send])
+    transaction.on_commit(lambda: _send_in_batches(to_send))
     return Staged(staged=staged, unchanged=unchanged)
+
+
+def _send_in_batches(to_send: list[tuple[int, int]]) -> None:
+    for start in range(0, len(to_send), SCORE_BATCH_SIZE):
+        _send(SCORE_BATCH_TASK, [[pk, version] for pk, version in to_send[start:start + SCORE_BATCH_SIZE]])
 
 
 def _line_items(**lookup: Any) -> list[LineItem]:
@@ -246,9 +265,8 @@ def course_scores_sync(*, course: Course) -> Staged:
     for assessment_id in {li.assessment_id for li in line_items if li.assessment_id}:
         result = assessment_scores_stage(assessment_id=assessment_id)
         staged, unchanged = staged + result.staged, unchanged + result.unchanged
-    for pk, version in ScoreOutbox.objects.filter(line_item__in=line_items).exclude(
-            state=OutboxState.SENT).values_list("pk", "version"):
-        _send(SCORE_TASK, pk, version)
+    _send_in_batches(list(ScoreOutbox.objects.filter(line_item__in=line_items).exclude(
+        state=OutboxState.SENT).values_list("pk", "version")))
     return Staged(staged=staged, unchanged=unchanged)
 
 
@@ -268,11 +286,43 @@ def _log(row: ScoreOutbox, version: int, outcome: str, status: int | None, detai
                                 outcome=outcome, detail=detail[:500])
 
 
+def _rows(outbox_ids: list[int]) -> dict[int, ScoreOutbox]:
+    return {row.pk: row for row in ScoreOutbox.objects.select_related(
+        "line_item__context__deployment__registration").filter(pk__in=outbox_ids)}
+
+
 def score_send(*, outbox_id: int, version: int, last_try: bool = False) -> str:
     """Post this version of the row's score (nothing if it was sent, or a newer version replaced it).
     Raises :class:`SendLater` for a retry (logged); ``last_try``: a refusal then marks the row failed."""
-    row = (ScoreOutbox.objects.select_related("line_item__context__deployment__registration")
-           .filter(pk=outbox_id).first())
+    return _row_send(_rows([outbox_id]).get(outbox_id), version, last_try=last_try, connectors={})
+
+
+def scores_send(*, items: list[tuple[int, int]]) -> dict[str, int]:
+    """Post each (outbox id, version) as :func:`score_send` does, over one connection and access token per
+    platform; a row to retry goes on alone (``lti.score_send``, with backoff). Past
+    ``SCORE_BATCH_BUDGET_S`` the rest is sent on as a new batch. Outcome → rows."""
+    import time
+
+    rows = _rows([pk for pk, _version in items])
+    connectors: dict[int, CachedTokenConnector] = {}
+    outcomes: dict[str, int] = {}
+    began = time.monotonic()
+    for index, (pk, version) in enumerate(items):
+        if time.monotonic() - began > SCORE_BATCH_BUDGET_S:
+            _send_in_batches(items[index:])
+            outcomes["handed_on"] = len(items) - index
+            break
+        try:
+            outcome = _row_send(rows.get(pk), version, last_try=False, connectors=connectors)
+        except SendLater as later:
+            _send(SCORE_TASK, pk, version, countdown=retry_countdown(retries=0, retry_after=later.retry_after))
+            outcome = "retry"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def _row_send(row: ScoreOutbox | None, version: int, *, last_try: bool,
+              connectors: dict[int, CachedTokenConnector]) -> str:
     if row is None or row.version != version or row.sent_version >= version:
         return "skipped"
     line_item = row.line_item
@@ -283,17 +333,19 @@ def score_send(*, outbox_id: int, version: int, last_try: bool = False) -> str:
     if not cache.add(sending, 1, 120):
         raise SendLater("this score is being sent by another task", retry_after=5)
     try:
-        return _post(row, version, last_try=last_try)
+        registration = line_item.context.deployment.registration
+        if registration.pk not in connectors:
+            connectors[registration.pk] = CachedTokenConnector(registration)
+        return _post(row, version, last_try=last_try, connector=connectors[registration.pk])
     finally:
         cache.delete(sending)
 
 
-def _post(row: ScoreOutbox, version: int, *, last_try: bool) -> str:
+def _post(row: ScoreOutbox, version: int, *, last_try: bool, connector: CachedTokenConnector) -> str:
     line_item = row.line_item
     payload = {"userId": row.sub, "scoreGiven": float(row.score_given), "scoreMaximum": float(row.score_maximum),
                "activityProgress": "Completed", "gradingProgress": "FullyGraded",
                "timestamp": row.timestamp.isoformat()}
-    connector = CachedTokenConnector(line_item.context.deployment.registration)
     ScoreOutbox.objects.filter(pk=row.pk).update(tries=row.tries + 1)
     url = line_item.url.split("?", 1)[0].rstrip("/") + "/scores"
     try:

@@ -21,7 +21,6 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from lti_tool.models import LtiLaunch, LtiUser
-from lti_tool.utils import sync_data_from_launch
 from pylti1p3.exception import LtiException
 
 from accounts.models import STAFF_ROLES, Course, DroppedEnrollment, Enrollment, EnrollmentSource, Role, User
@@ -30,6 +29,7 @@ from dlcv_site.errors import ServiceError
 from labs.models import Lab
 from lti.models import ToolRegistration
 from lti.services.ags import line_item_for_launch
+from lti.services.launch_records import launch_records_sync
 from lti.services.platforms import CachedKeysLaunch, message_launch_for
 from quizzes.models import Assessment
 
@@ -135,9 +135,13 @@ def lti_username(*, issuer: str, sub: str) -> str:
 
 def account_for(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
     """The account linked to this platform user, or a new one (no password; the email only as a hint)."""
-    if lti_user.auth_user_id is not None:
-        return lti_user.auth_user, False
     name = lti_user.name or " ".join(part for part in (lti_user.given_name, lti_user.family_name) if part)
+    if lti_user.auth_user_id is not None:
+        user = lti_user.auth_user
+        if name and not (user.display_name or user.first_name or user.last_name):  # the name shown to people
+            user.display_name = name[:150]
+            user.save(update_fields=["display_name"])
+        return user, False
     user, created = User.objects.get_or_create(
         username=lti_username(issuer=issuer, sub=lti_user.sub),
         defaults={"display_name": name[:150], "email": lti_user.email, "password": make_password(None)},
@@ -147,11 +151,14 @@ def account_for(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
     return user, created
 
 
-def enrolment_set(*, course: Course, user: User, role: str) -> Enrollment:
-    """Enrol (or restore) ``user`` with the LMS's role; staff added by hand keep theirs (the roster's rule)."""
-    enrollment = Enrollment.objects.select_for_update().filter(course=course, user=user).first()
+def enrolment_set(*, course: Course, user: User, role: str, new_account: bool = False) -> Enrollment:
+    """Enrol (or restore) ``user`` with the LMS's role; staff added by hand keep theirs (the roster's rule).
+    ``new_account``: made in this transaction, so neither enrolled nor dropped yet (nothing to read)."""
+    enrollment = (None if new_account
+                  else Enrollment.objects.select_for_update().filter(course=course, user=user).first())
     if enrollment is None:
-        DroppedEnrollment.objects.filter(course=course, user=user).delete()
+        if not new_account:
+            DroppedEnrollment.objects.filter(course=course, user=user).delete()
         enrollment = Enrollment.objects.create(course=course, user=user, role=role, source=EnrollmentSource.LTI)
     elif enrollment.role != role and not (enrollment.role in STAFF_ROLES
                                           and enrollment.source == EnrollmentSource.MANUAL):
@@ -197,14 +204,14 @@ def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
                          .filter(registration=lti_launch.registration).first())
     if tool_registration is None:
         raise launch_refusal("launch_no_course")
-    sync_data_from_launch(lti_launch)
+    launch_records_sync(lti_launch)
     issuer = lti_launch.get_claim("iss")
-    user, _created = account_for(lti_user=lti_launch.user, issuer=issuer)
+    user, created = account_for(lti_user=lti_launch.user, issuer=issuer)
     role = role_for(list(lti_launch.roles_claim or []))
     if lti_launch.is_deep_link_launch and role not in STAFF_ROLES:
         raise launch_refusal("launch_deep_link_role")
     course = tool_registration.course
-    enrolment_set(course=course, user=user, role=role)
+    enrolment_set(course=course, user=user, role=role, new_account=created)
     custom = lti_launch.get_claim(CUSTOM_CLAIM) or {}
     assessment, lab = launch_target(course=course, custom=custom if isinstance(custom, dict) else {})
     if not lti_launch.is_deep_link_launch:

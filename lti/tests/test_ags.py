@@ -118,3 +118,77 @@ def test_an_exam_score_is_posted_when_results_are_released_and_never_before(lms:
     (score,) = platform.scores
     assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("learner-2", 7.5, 10.0)
     assert not _duplicates(platform)
+
+
+def test_a_large_staging_goes_out_in_batches_each_score_once_and_every_retry_logged(lms: Any) -> None:
+    from django.db import transaction
+    from lti_tool.models import LtiContext, LtiDeployment, LtiUser
+
+    from lti.services.ags import SCORE_BATCH_SIZE, _stage, scores_send
+
+    platform, course = lms
+    deployment = LtiDeployment.objects.get()
+    context = LtiContext.objects.create(deployment=deployment, id_on_platform="big",
+                                        lineitems_url=f"{platform.url}/contexts/big/lineitems",
+                                        can_manage_lineitems=True, can_publish_scores=True)
+    line_item = LineItem.objects.create(context=context, lab=make_lab(course, "lab1"), label="Lab 1",
+                                        maximum=Decimal(5))
+    line_item_create(line_item_id=line_item.pk)
+    line_item.refresh_from_db()
+    n = 2 * SCORE_BATCH_SIZE + 7  # three batches, the last one short
+    users = User.objects.bulk_create([User(username=f"big-{i}", password="!") for i in range(n)])
+    LtiUser.objects.bulk_create([LtiUser(registration=deployment.registration, sub=f"big-sub-{u.pk}", auth_user=u)
+                                 for u in users])
+    scores = {u.pk: (Decimal(i % 6) * Decimal("0.75"), Decimal(5)) for i, u in enumerate(users)}
+    platform.inject = [503, 500]  # the first two posts refused (come back at once), then 10 % refused at random
+    platform.fail_rate = 0.1
+    with transaction.atomic():
+        assert _stage([LineItem.objects.select_related("context__deployment").get(pk=line_item.pk)],
+                      scores).staged == n
+    wait_for(lambda: ScoreOutbox.objects.filter(state=OutboxState.SENT).count() == n, timeout=WITHIN,
+             what="every staged score sent")
+    posted = [s for s in platform.scores if s["lineitem"] == line_item.url]
+    assert sorted(s["userId"] for s in posted) == sorted(f"big-sub-{u.pk}" for u in users)  # each once
+    assert all(Decimal(str(s["scoreGiven"])) == scores[int(s["userId"].rsplit("-", 1)[1])][0] for s in posted)
+    refused = sum(1 for _method, path, status in platform.ags_calls if path.endswith("/scores") and status >= 500)
+    assert refused >= 2
+    assert ScoreSendLog.objects.filter(outbox__line_item=line_item, outcome=SendOutcome.RETRY).count() == refused
+    assert ScoreSendLog.objects.filter(outbox__line_item=line_item, outcome=SendOutcome.SENT).count() == n
+    # An old version, or one already sent, is never posted again.
+    row = ScoreOutbox.objects.filter(line_item=line_item).first()
+    assert row is not None
+    assert scores_send(items=[(row.pk, row.version), (row.pk, row.version - 1)]) == {"skipped": 2}
+    assert len([s for s in platform.scores if s["lineitem"] == line_item.url]) == n
+
+
+def test_a_released_exam_score_changed_by_a_grader_reaches_the_lms_as_a_new_version(lms: Any) -> None:
+    from accounts.models import Role
+    from accounts.tests.factories import make_member
+    from quizzes.services.attempts import attempt_start, attempt_submit, essay_grade_manually
+    from quizzes.tests.factories import load_shipped_bank, save_answer
+
+    platform, course = lms
+    load_shipped_bank()
+    exam = make_assessment(course, ["exam-109-q1"], slug="midterm", minutes=10)
+    student = _launch(platform, "learner-3", assessment="midterm")
+    wait_for(lambda: LineItem.objects.exclude(url="").exists(), timeout=WITHIN, what="the line item")
+    attempt = attempt_start(user=student, assessment=exam)
+    item = attempt.items.get()
+    save_answer(item, response={"text": "Learned filters respond to edges first."})
+    attempt_submit(attempt=attempt)
+    grader = make_member(course, Role.INSTRUCTOR)
+    essay_grade_manually(item=item, score=0.4, comment="partly", grader=grader)  # before release: not sent
+    assessment_release_results(assessment=exam, now=timezone.now())
+    wait_for(lambda: platform.scores, timeout=WITHIN, what="the released score on the platform")
+    attempt.refresh_from_db()
+    assert [s["scoreGiven"] for s in platform.scores] == [float(attempt.points)]
+
+    essay_grade_manually(item=item, score=0.8, comment="a regrade: key point 2 was there", grader=grader)
+    wait_for(lambda: len(platform.scores) == 2, timeout=WITHIN, what="the changed score on the platform")
+    attempt.refresh_from_db()
+    first, second = platform.scores
+    assert second["scoreGiven"] == float(attempt.points) != first["scoreGiven"]
+    assert second["timestamp"] > first["timestamp"] and second["userId"] == "learner-3"
+    row = wait_for(lambda: ScoreOutbox.objects.filter(sent_version=2).first(), timeout=WITHIN, what="marked sent")
+    assert (row.version, row.state) == (2, OutboxState.SENT)
+    assert not _duplicates(platform)

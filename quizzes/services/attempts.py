@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Enrollment, Role, User
 from dlcv_site.errors import ServiceError
+from dlcv_site.events import ASSESSMENT_SCORES_CHANGED, announce
 from dlcv_site.rows import insert_rows
 from grader.i18n import Verbatim
 from grader.questions import grade_question, graded_unanswered, graded_unreadable
@@ -481,6 +482,10 @@ def attempt_item_score_set(*, item_id: int, score: float | Decimal, kind: str, c
     attempt.points = attempt_totals(mode=attempt.assessment.mode,
                                     items=attempt.items.select_related("question_version__question")).points
     attempt.save(update_fields=["points"])
+    released_at = attempt.assessment.results_released_at
+    if released_at is not None and released_at <= now:
+        # A released score changed: the LMS's grade passback (lti) stages the new one, by task name, on commit.
+        announce(ASSESSMENT_SCORES_CHANGED, attempt.assessment_id)
     return change
 
 
@@ -491,7 +496,7 @@ def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grade
     if not 0 <= score <= 1:
         raise AttemptError(_("The score is a fraction between 0 and 1."))
     feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
-                             graded_by=grader.get_username()).to_json()
+                             graded_by=str(grader)).to_json()
     attempt_item_score_set(item_id=item.pk, score=score, kind=ScoreChangeKind.MANUAL, changed_by=grader,
                            reason=comment, feedback=feedback, now=now)
     return AttemptItem.objects.get(pk=item.pk)

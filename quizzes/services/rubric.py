@@ -159,7 +159,7 @@ def essay_grade_with_rubric(*, item_id: int, applied_ids: Iterable[int], adjustm
         AttemptItem.objects.filter(pk=item.pk).update(rubric_adjustment=adjustment)
     score = rubric_score(applied=[r.points for r in applied], adjustment=adjustment, max_points=item.max_points)
     feedback = _feedback(applied=applied, adjustment=adjustment, score=score, comment=comment,
-                         graded_by=grader.get_username())
+                         graded_by=str(grader))
     return attempt_item_score_set(item_id=item.pk, score=score, kind=ScoreChangeKind.MANUAL, changed_by=grader,
                                   reason=comment, feedback=feedback, now=now)
 
