@@ -158,8 +158,12 @@ def regrade_request_answer(*, request_id: int, staff: User, message: str, points
         if not Decimal(0) <= points <= item.max_points:
             raise RegradeError(_("The points are between 0 and %(max)s.") % {"max": item.max_points}, code="points")
         score = points / item.max_points if item.max_points else Decimal(0)
+        # The stored grade follows the score (its colour and mark on every page), keeping what it
+        # said, with the staff's answer as its note.
+        graded = GradingResult.from_json(item.feedback) or GradingResult(max_points=1.0)
+        feedback = graded.rescored(float(round(score, 4)), message).to_json()
         change = attempt_item_score_set(item_id=item.pk, score=score, kind=ScoreChangeKind.REGRADE_REQUEST,
-                                        changed_by=staff, reason=message, now=now)
+                                        changed_by=staff, reason=message, feedback=feedback, now=now)
     request.status = RegradeRequestStatus.ANSWERED
     request.answered_at, request.answered_by, request.answer, request.score_change = now, staff, message, change
     request.save(update_fields=["status", "answered_at", "answered_by", "answer", "score_change"])
