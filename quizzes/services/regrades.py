@@ -307,6 +307,44 @@ def class_regrade_start(*, assessment: Assessment, question: Question, from_vers
     return job
 
 
+def fixed_questions(*, assessment: Assessment) -> list[tuple[Question, list[int]]]:
+    """The assessment's questions (essays aside) with submitted answers at earlier versions than their
+    current one, each with those versions' ids, in bank id order (one query)."""
+    pairs = (AttemptItem.objects.filter(attempt__assessment=assessment, question_version__question__current_version__isnull=False)
+             .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
+             .exclude(question_version__question__type=QuestionType.ESSAY)
+             .exclude(question_version_id=F("question_version__question__current_version_id"))
+             .order_by().values_list("question_version__question_id", "question_version_id").distinct())
+    versions: dict[int, set[int]] = {}
+    for question_id, version_id in pairs:
+        versions.setdefault(question_id, set()).add(version_id)
+    questions = Question.objects.filter(id__in=versions).order_by("bank_id")
+    return [(question, sorted(versions[question.id])) for question in questions]
+
+
+def class_regrade_preview_all(*, assessment: Assessment, allow_lower: bool,
+                              now: datetime | None = None) -> list[tuple[Question, RegradePreview]]:
+    """What regrading every fixed question (``fixed_questions``, all their earlier versions) would do."""
+    now = now or timezone.now()
+    return [(question, class_regrade_preview(assessment=assessment, question=question, from_version_ids=version_ids,
+                                             allow_lower=allow_lower, now=now))
+            for question, version_ids in fixed_questions(assessment=assessment)]
+
+
+@transaction.atomic
+def class_regrade_start_all(*, assessment: Assessment, allow_lower: bool, by: User,
+                            now: datetime | None = None) -> list[RegradeJob]:
+    """One job per fixed question of the assessment (all its earlier versions), each sent on commit;
+    all or none (a question whose regrade is already running refuses the lot)."""
+    now = now or timezone.now()
+    fixed = fixed_questions(assessment=assessment)
+    if not fixed:
+        raise RegradeError(_("No question of this assessment was answered at an earlier version: nothing to re-grade."),
+                           code="nothing")
+    return [class_regrade_start(assessment=assessment, question=question, from_version_ids=version_ids,
+                                allow_lower=allow_lower, by=by, now=now) for question, version_ids in fixed]
+
+
 def _test_slow_seconds() -> float:
     """Test-only pause per item (the worker-kill test): ``GRADER_TEST_SLOW_SECONDS``."""
     return float(getattr(settings, "GRADER_TEST_SLOW_SECONDS", 0) or 0)
