@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from grader.i18n import Wording, localize, word
+from grader.i18n import LANGS, Wording, localize, word
 
 __all__ = ["GradingResult", "PartResult", "PolicyApplied", "RunOutput", "TestResult", "RESULT_VERSION"]
 
@@ -276,6 +276,9 @@ class GradingResult:
     needs_manual_grading: bool = False
     #: Graded by a person: who.
     graded_by: str = ""
+    #: A person's note on this grade, shown with it (the course staff's answer when a regrade
+    #: request changed the score).
+    note: Wording = ""
     run: RunOutput | None = None
     policy: PolicyApplied | None = None
 
@@ -290,6 +293,18 @@ class GradingResult:
 
     def with_policy(self, policy: PolicyApplied) -> GradingResult:
         return replace(self, policy=policy)
+
+    def rescored(self, score: float, note: Wording = "") -> GradingResult:
+        """This grade with a person's new ``score`` (0–1): its parts, message and misconceptions kept,
+        its points scaled to the new score, and ``note`` (kept in every language this result's
+        message has, or in every language) saying why."""
+        score = min(max(float(score), 0.0), 1.0)
+        points = score * self.max_points if self.max_points else score
+        if isinstance(note, str) and note:
+            langs = list(self.message) if isinstance(self.message, Mapping) and self.message else list(LANGS)
+            note = {lang: note for lang in langs}
+        return replace(self, gradable=True, score=score, points=points, max_points=self.max_points or 1.0,
+                       format_errors={}, needs_manual_grading=False, note=note or self.note)
 
     # ---- storage --------------------------------------------------------------------------
 
@@ -309,6 +324,8 @@ class GradingResult:
             out["needs_manual_grading"] = True
         if self.graded_by:
             out["graded_by"] = self.graded_by
+        if self.note:
+            out["note"] = localize(self.note)
         if self.run is not None:
             out["run"] = self.run.to_json()
         if self.policy is not None:
@@ -336,6 +353,7 @@ class GradingResult:
             misconceptions=_tags(data.get("misconceptions")),
             format_errors={str(k): _wording(v) for k, v in (data.get("format_errors") or {}).items()},
             needs_manual_grading=bool(data.get("needs_manual_grading")), graded_by=str(data.get("graded_by") or ""),
+            note=_wording(data.get("note")) if data.get("note") else "",
             run=RunOutput.from_json(data["run"]) if isinstance(data.get("run"), Mapping) else None,
             policy=PolicyApplied.from_json(data["policy"]) if isinstance(data.get("policy"), Mapping) else None,
         )
@@ -393,6 +411,7 @@ class GradingResult:
             "misconceptions": list(self.misconceptions),
             "format_errors": {key: word(text, lang) for key, text in self.format_errors.items()},
             "needs_manual_grading": self.needs_manual_grading,
+            "note": word(self.note, lang),
             "parts": [part.for_student(lang, reveal) for part in self.parts],
         }
         if self.tests or self.run is not None:

@@ -126,7 +126,9 @@ def question_answers(*, course: Course, question_id: int, sections: frozenset[st
 
 
 def rubric_for_question(*, question: Question) -> list[RubricItem]:
-    return list(RubricItem.objects.filter(question=question).annotate(uses=Count("applications")))
+    # An aggregate query does not take Meta.ordering: the rubric's order (its number keys) said here.
+    return list(RubricItem.objects.filter(question=question).annotate(uses=Count("applications"))
+                .order_by("position", "id"))
 
 
 def applied_rubric_ids(*, item_id: int) -> set[int]:

@@ -35,6 +35,8 @@ from quizzes.services.rubric import (
     essay_grade_with_rubric,
     grading_anonymous_set,
     rubric_item_create,
+    rubric_item_delete,
+    rubric_item_move,
     rubric_item_update,
     rubric_seed_from_key_points,
 )
@@ -124,7 +126,8 @@ def grading_item_view(request: HttpRequest, course_slug: str, item_id: int) -> H
 @login_required
 @require_http_methods(["GET", "POST"])
 def rubric_view(request: HttpRequest, course_slug: str, question_id: int) -> HttpResponse:
-    """A question's rubric: add an item; change one (its points re-score every answer it was applied to)."""
+    """A question's rubric: add an item; change one (its points re-score every answer it was applied to);
+    delete one (the same re-score, without it); move one up or down (the number keys follow)."""
     course, question = rubric_question_get_for_editor(user=request.user, course_slug=course_slug,
                                                       question_id=question_id)
     new_form = RubricItemForm(request.POST if request.POST.get("action") == "add" else None, prefix="new")
@@ -140,6 +143,16 @@ def rubric_view(request: HttpRequest, course_slug: str, question_id: int) -> Htt
                 _course, rubric_item = rubric_item_get_for_editor(
                     user=request.user, course_slug=course_slug, question_id=question.pk,
                     rubric_item_id=int(raw) if raw.isdigit() else 0)
+                action = request.POST.get("action")
+                if action == "delete":
+                    changed = rubric_item_delete(rubric_item_id=rubric_item.pk, changed_by=request.user)
+                    messages.success(request, ngettext(
+                        "Rubric item deleted; %(n)d answer re-scored.", "Rubric item deleted; %(n)d answers re-scored.",
+                        changed) % {"n": changed})
+                    return redirect("instructor-grading-rubric", course_slug=course.slug, question_id=question.pk)
+                if action in ("up", "down"):
+                    rubric_item_move(rubric_item_id=rubric_item.pk, up=action == "up")
+                    return redirect("instructor-grading-rubric", course_slug=course.slug, question_id=question.pk)
                 form = RubricItemForm(request.POST, prefix=f"r{rubric_item.pk}")
                 if form.is_valid():
                     changed = rubric_item_update(rubric_item_id=rubric_item.pk, changed_by=request.user,

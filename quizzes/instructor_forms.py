@@ -112,26 +112,6 @@ class ExtensionForm(forms.Form):
         self.fields["user"].choices = [("", "—"), *students]
 
 
-class EssayGradeForm(forms.Form):
-    """Points for one exam essay (0 … the item's ``max_points``) and an optional comment for the student."""
-
-    points = forms.FloatField(label=_("Points"), min_value=0)
-    comment = forms.CharField(label=_("Comment for the student"), required=False, max_length=5000,
-                              widget=forms.Textarea(attrs={"rows": 4}))
-
-    def __init__(self, *args: Any, max_points: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_points = max_points
-        self.fields["points"].max_value = max_points
-        self.fields["points"].widget.attrs.update({"max": max_points, "step": "0.5"})
-
-    def clean_points(self) -> float:
-        points = self.cleaned_data["points"]
-        if points > self.max_points:
-            raise forms.ValidationError(_("At most %(max)s points.") % {"max": self.max_points})
-        return points
-
-
 class RubricGradeForm(forms.Form):
     """A rubric grade of one exam essay: the rubric items applied, a free adjustment (points) and a comment."""
 

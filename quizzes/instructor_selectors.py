@@ -35,7 +35,6 @@ from quizzes.models import (
     AssessmentMode,
     Attempt,
     AttemptItem,
-    AttemptStatus,
     BankFileConflict,
     Extension,
     Question,
@@ -635,17 +634,4 @@ def questions_search(*, text: str, limit: int = 20) -> list[Question]:
         .filter(Q(bank_id__icontains=text) | Q(current_version__title__icontains=text))
         .select_related("topic", "current_version")
         .order_by("bank_id")[:limit]
-    )
-
-
-def grading_queue(*, course: Course, sections: frozenset[str] | None = None) -> QuerySet[AttemptItem]:
-    """Exam essays waiting for a human grade in this course, oldest submission first; only students
-    of ``sections`` when given (a TA limited to sections: ``accounts.access.sections_visible_to``)."""
-    items = AttemptItem.objects.filter(attempt__assessment__course=course, needs_manual_grading=True)
-    if sections is not None:
-        items = items.filter(attempt__user__enrollments__course=course, attempt__user__enrollments__section__in=sections)
-    return (
-        items.exclude(attempt__status=AttemptStatus.IN_PROGRESS)
-        .select_related("attempt__user", "attempt__assessment", "question_version__question")
-        .order_by("attempt__submitted_at", "attempt_id", "position")
     )

@@ -346,12 +346,26 @@ def _cell_marks(qtype: str, widget: dict[str, Any], result: GradingResult | None
     return part.cells if part is not None else None
 
 
-def fill_widgets(view: dict[str, Any], response: Any, result: GradingResult | None = None) -> list[dict[str, Any]]:
-    """Copies of the view's widgets holding one student's saved answer (and per-cell marks, if graded)."""
+#: Who looks at a student's saved answer: the student, or the course staff.
+VIEWER_STUDENT = "student"
+VIEWER_STAFF = "staff"
+
+
+def pick_label(viewer: str) -> str:
+    """How a shown (read-only) answer marks the option that was picked, worded for ``viewer``."""
+    return _("the student's answer") if viewer == VIEWER_STAFF else _("your answer")
+
+
+def fill_widgets(view: dict[str, Any], response: Any, result: GradingResult | None = None, *,
+                 viewer: str = VIEWER_STUDENT) -> list[dict[str, Any]]:
+    """Copies of the view's widgets holding one student's saved answer (and per-cell marks, if graded);
+    a picked option is marked for ``viewer`` (the student's "your answer", staff's "the student's")."""
     qtype = view["type"]
     filled = []
+    label = pick_label(viewer)
     for widget in view["widgets"]:
         w = copy.copy(widget)
+        w["pick_label"] = label
         value = _widget_value(qtype, widget, response)
         if w["kind"] in ("radio", "checkbox", "truefalse"):
             if w["kind"] == "checkbox":
@@ -504,6 +518,8 @@ def feedback_view(result: GradingResult | None, solution: dict[str, Any] | None 
         "format_errors": shown["format_errors"],
         "needs_manual_grading": shown["needs_manual_grading"],
         "manual_comment": shown["message"] if graded_by_hand else "",
+        # The course staff's note on a changed score (a regrade request's answer).
+        "note": shown["note"],
         # A rubric grade (quizzes.services.rubric): the items applied, titles in ``lang``, and the adjustment.
         "rubric": [{"title": part["label"], "points": part["points"], "adjustment": part["name"] == "adjustment"}
                    for part in shown["parts"]] if graded_by_hand else [],

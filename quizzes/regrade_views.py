@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -50,7 +50,9 @@ from quizzes.services.regrades import (
     ANSWER_MAX_CHARS,
     RegradeError,
     class_regrade_preview,
+    class_regrade_preview_all,
     class_regrade_start,
+    class_regrade_start_all,
     course_regrade_window_set,
     regrade_request_answer,
     regrade_request_create,
@@ -58,6 +60,8 @@ from quizzes.services.regrades import (
 from quizzes.views import item_entry_with_solution
 
 QUEUE_LIMIT = 200
+#: The class regrade's choice "every fixed question of this assessment" (not a bank id: those have no "_").
+ALL_QUESTIONS = "__all__"
 
 
 def _staff_context(course: object, **extra: object) -> dict[str, object]:
@@ -194,22 +198,31 @@ def class_regrade_view(request: HttpRequest, course_slug: str, assessment_id: in
     """The questions with answers at earlier versions; with ``question`` and ``versions``, a preview."""
     assessment = assessment_get_for_instructor(user=request.user, course_slug=course_slug, assessment_id=assessment_id)
     questions = regradable_questions(assessment=assessment)
-    preview = error = None
+    error = None
     chosen = request.GET.get("question", "")
     versions = _versions(request.GET.getlist("versions"))
     allow_lower = request.GET.get("allow_lower") == "1"
-    if chosen:
+    previews: list[dict[str, object]] = []
+    if chosen == ALL_QUESTIONS:
+        try:
+            previews = [{"bank_id": question.bank_id, **presenters.preview_view(found)} for question, found
+                        in class_regrade_preview_all(assessment=assessment, allow_lower=allow_lower)]
+        except RegradeError as exc:
+            error = exc.message
+    elif chosen:
         question = Question.objects.filter(bank_id=chosen).first()
         try:
             if question is None:
                 raise RegradeError(_("No question has this bank id."), code="not_found")
             preview = presenters.preview_view(class_regrade_preview(
                 assessment=assessment, question=question, from_version_ids=versions, allow_lower=allow_lower))
+            previews = [{"bank_id": question.bank_id, **preview}]
         except RegradeError as exc:
             error = exc.message
     return render(request, "quizzes/instructor/class_regrade.html", _staff_context(
         assessment.course, assessment=assessment, questions=[presenters.regradable_view(q) for q in questions],
-        chosen=chosen, versions=versions, allow_lower=allow_lower, preview=preview, error=error,
+        chosen=chosen, versions=versions, allow_lower=allow_lower, previews=previews, all_questions=ALL_QUESTIONS,
+        any_rows=any(p["rows"] for p in previews), error=error,
         jobs=[presenters.job_view(job) for job in regrade_jobs(assessment=assessment)]),
         status=400 if error else 200)
 
@@ -218,13 +231,24 @@ def class_regrade_view(request: HttpRequest, course_slug: str, assessment_id: in
 @require_POST
 def class_regrade_apply_view(request: HttpRequest, course_slug: str, assessment_id: int) -> HttpResponse:
     assessment = assessment_get_for_instructor(user=request.user, course_slug=course_slug, assessment_id=assessment_id)
+    allow_lower = request.POST.get("allow_lower") == "1"
+    if request.POST.get("question") == ALL_QUESTIONS:
+        try:
+            jobs = class_regrade_start_all(assessment=assessment, allow_lower=allow_lower, by=request.user,
+                                           now=timezone.now())
+        except RegradeError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, ngettext("%(n)d re-grade started.", "%(n)d re-grades started.", len(jobs))
+                             % {"n": len(jobs)})
+        return redirect("instructor-class-regrade", course_slug=course_slug, assessment_id=assessment.pk)
     question = Question.objects.filter(bank_id=request.POST.get("question", "")).first()
     try:
         if question is None:
             raise RegradeError(_("No question has this bank id."), code="not_found")
         job = class_regrade_start(assessment=assessment, question=question,
                                   from_version_ids=_versions(request.POST.getlist("versions")),
-                                  allow_lower=request.POST.get("allow_lower") == "1", by=request.user,
+                                  allow_lower=allow_lower, by=request.user,
                                   now=timezone.now())
     except RegradeError as exc:
         messages.error(request, exc.message)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Avg, Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -21,7 +21,6 @@ from quizzes.models import (
     AttemptItem,
     AttemptStatus,
     Extension,
-    PracticeRecord,
     QuestionVersion,
 )
 
@@ -115,36 +114,6 @@ def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
     for item in items:
         item.attempt = attempt
     return items
-
-
-@dataclass(frozen=True)
-class TopicStrength:
-    slug: str
-    name_zh: str
-    name_en: str
-    questions: int
-    mean_latest: float
-
-    @property
-    def name(self) -> str:
-        from django.utils.translation import get_language
-
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
-
-
-def practice_strengths(*, user: User, course: Course) -> list[TopicStrength]:
-    """Per topic: questions practised in this course's practice sets and the mean latest score, weakest first."""
-    practised = AttemptItem.objects.filter(
-        attempt__user=user, attempt__assessment__course=course, attempt__assessment__mode=AssessmentMode.PRACTICE
-    ).values("question_version__question_id")
-    rows = (
-        PracticeRecord.objects.filter(user=user, question_id__in=practised)
-        .values("question__topic__slug", "question__topic__name_zh", "question__topic__name_en")
-        .annotate(n=Count("id"), mean=Avg("latest_score"))
-        .order_by("mean", "question__topic__position", "question__topic__slug")  # equals: in syllabus order
-    )
-    return [TopicStrength(r["question__topic__slug"], r["question__topic__name_zh"], r["question__topic__name_en"],
-                          r["n"], float(r["mean"])) for r in rows]
 
 
 def past_exam_versions(*, assessment: Assessment) -> list[QuestionVersion]:

@@ -123,7 +123,8 @@ def _description(text: str, translations: dict[str, Any]) -> dict[str, Any]:
 
 
 def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool, show_feedback: bool = False,
-                prepared: dict[tuple[int, int], dict[str, Any]] | None = None) -> dict[str, Any]:
+                prepared: dict[tuple[int, int], dict[str, Any]] | None = None,
+                viewer: str = presenters.VIEWER_STUDENT) -> dict[str, Any]:
     """Everything a template needs for one item; solutions only when the caller says they are visible,
     its last grade also when ``show_feedback`` (a practice retry: the grade without the answer).
     ``prepared``: views read from ``quizzes.prepared_views``, by (version id, seed)."""
@@ -145,7 +146,7 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool, show_feedb
         "content": content,
         "variant": variant,
         "view": view,
-        "widgets": presenters.fill_widgets(view, item.response, feedback),
+        "widgets": presenters.fill_widgets(view, item.response, feedback, viewer=viewer),
         "answered": answered,
         "saved_at_display": _time_display(item.response_saved_at),
         "solution": solution,
@@ -156,8 +157,9 @@ def _item_entry(item: AttemptItem, lang: str, *, show_solution: bool, show_feedb
 
 
 def item_entry_with_solution(item: AttemptItem, lang: str) -> dict[str, Any]:
-    """One item as the results page shows it (answer, grade, solution): the staff's regrade page."""
-    return _item_entry(item, lang, show_solution=True)
+    """One item as the results page shows it (answer, grade, solution) to the course staff: the staff's
+    regrade page."""
+    return _item_entry(item, lang, show_solution=True, viewer=presenters.VIEWER_STAFF)
 
 
 def _retry(item: AttemptItem) -> dict[str, Any]:
@@ -305,7 +307,8 @@ def attempt_results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     visible = results_visible(attempt=attempt)
     lang = _lang()
     items = attempt_items(attempt=attempt)
-    entries = [_item_entry(item, lang, show_solution=True) for item in items] if visible else []
+    viewer = presenters.VIEWER_STUDENT if _owned(request, attempt) else presenters.VIEWER_STAFF
+    entries = [_item_entry(item, lang, show_solution=True, viewer=viewer) for item in items] if visible else []
     regrade_note = ""
     if visible:
         now = timezone.now()

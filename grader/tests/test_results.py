@@ -135,3 +135,23 @@ def test_part_results_nest_like_a_labs_parts_and_their_boxes() -> None:
     shown = part.for_student("zh-Hant")
     assert shown["parts"][0]["label"] == "輸出 Y (output)" and shown["parts"][0]["cells"] == [[True, False]]
     assert PartResult.from_json(part.to_json()).to_json() == part.to_json()
+
+
+def test_a_rescored_result_keeps_its_parts_and_shows_the_note_in_every_language() -> None:
+    """A person's new score (a regrade request's answer): the grade's parts and message stay, the
+    score and points are the new ones, the note reads in each language the result is stored in."""
+    graded = _numeric_result()
+    stored = GradingResult.from_json(json.loads(json.dumps(graded.to_json())))
+    assert stored is not None
+    new_score = 1.0 if stored.score < 1.0 else 0.25
+    again = stored.rescored(new_score, "Your second box was right after all.")
+    back = GradingResult.from_json(json.loads(json.dumps(again.to_json())))
+    assert back is not None and back.to_json() == again.to_json()
+    assert back.score == new_score and back.points == new_score * stored.max_points
+    assert [p.to_json() for p in back.parts] == [p.to_json() for p in stored.parts]
+    assert back.message == stored.message
+    for lang in LANGS:
+        shown = back.for_student(lang=lang)
+        assert shown["note"] == "Your second box was right after all."
+        assert shown["score"] == new_score and shown["message"] == stored.for_student(lang=lang)["message"]
+    assert "note" not in stored.to_json() and stored.for_student(lang="en")["note"] == ""

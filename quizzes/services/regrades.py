@@ -158,8 +158,12 @@ def regrade_request_answer(*, request_id: int, staff: User, message: str, points
         if not Decimal(0) <= points <= item.max_points:
             raise RegradeError(_("The points are between 0 and %(max)s.") % {"max": item.max_points}, code="points")
         score = points / item.max_points if item.max_points else Decimal(0)
+        # The stored grade follows the score (its colour and mark on every page), keeping what it
+        # said, with the staff's answer as its note.
+        graded = GradingResult.from_json(item.feedback) or GradingResult(max_points=1.0)
+        feedback = graded.rescored(float(round(score, 4)), message).to_json()
         change = attempt_item_score_set(item_id=item.pk, score=score, kind=ScoreChangeKind.REGRADE_REQUEST,
-                                        changed_by=staff, reason=message, now=now)
+                                        changed_by=staff, reason=message, feedback=feedback, now=now)
     request.status = RegradeRequestStatus.ANSWERED
     request.answered_at, request.answered_by, request.answer, request.score_change = now, staff, message, change
     request.save(update_fields=["status", "answered_at", "answered_by", "answer", "score_change"])
@@ -301,6 +305,44 @@ def class_regrade_start(*, assessment: Assessment, question: Question, from_vers
     RegradeJobItem.objects.bulk_create([RegradeJobItem(job=job, item_id=pk, old_score=score) for pk, score in item_ids])
     transaction.on_commit(partial(_send, job.pk))
     return job
+
+
+def fixed_questions(*, assessment: Assessment) -> list[tuple[Question, list[int]]]:
+    """The assessment's questions (essays aside) with submitted answers at earlier versions than their
+    current one, each with those versions' ids, in bank id order (one query)."""
+    pairs = (AttemptItem.objects.filter(attempt__assessment=assessment, question_version__question__current_version__isnull=False)
+             .exclude(attempt__status=AttemptStatus.IN_PROGRESS)
+             .exclude(question_version__question__type=QuestionType.ESSAY)
+             .exclude(question_version_id=F("question_version__question__current_version_id"))
+             .order_by().values_list("question_version__question_id", "question_version_id").distinct())
+    versions: dict[int, set[int]] = {}
+    for question_id, version_id in pairs:
+        versions.setdefault(question_id, set()).add(version_id)
+    questions = Question.objects.filter(id__in=versions).order_by("bank_id")
+    return [(question, sorted(versions[question.id])) for question in questions]
+
+
+def class_regrade_preview_all(*, assessment: Assessment, allow_lower: bool,
+                              now: datetime | None = None) -> list[tuple[Question, RegradePreview]]:
+    """What regrading every fixed question (``fixed_questions``, all their earlier versions) would do."""
+    now = now or timezone.now()
+    return [(question, class_regrade_preview(assessment=assessment, question=question, from_version_ids=version_ids,
+                                             allow_lower=allow_lower, now=now))
+            for question, version_ids in fixed_questions(assessment=assessment)]
+
+
+@transaction.atomic
+def class_regrade_start_all(*, assessment: Assessment, allow_lower: bool, by: User,
+                            now: datetime | None = None) -> list[RegradeJob]:
+    """One job per fixed question of the assessment (all its earlier versions), each sent on commit;
+    all or none (a question whose regrade is already running refuses the lot)."""
+    now = now or timezone.now()
+    fixed = fixed_questions(assessment=assessment)
+    if not fixed:
+        raise RegradeError(_("No question of this assessment was answered at an earlier version: nothing to re-grade."),
+                           code="nothing")
+    return [class_regrade_start(assessment=assessment, question=question, from_version_ids=version_ids,
+                                allow_lower=allow_lower, by=by, now=now) for question, version_ids in fixed]
 
 
 def _test_slow_seconds() -> float:

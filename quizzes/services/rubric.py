@@ -3,7 +3,7 @@
 An answer's score is the one rule ``quizzes.rubric.rubric_score`` (applied items + the grader's free
 adjustment, clamped to [0, max]); every score a person sets goes through
 ``quizzes.services.attempts.attempt_item_score_set`` (the audit ``ScoreChange``), except the set-wise
-re-score after a rubric item's points change, which writes the same rows in bulk: the items' scores
+re-score after a rubric item's points change or its deletion, which writes the same rows in bulk: the items' scores
 and feedback, one ``ScoreChange`` (kind ``rubric``) per answer whose score changed, and the attempts'
 points by ``attempt_totals`` — one read of the answers, bulk writes.
 
@@ -15,7 +15,7 @@ the comment as its message — through ``GradingResult.for_student``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -180,35 +180,36 @@ def _rescored_feedback(feedback: Any, part: dict[str, Any], score: Decimal) -> A
     return {**feedback, "parts": parts, "score": round(float(score), 6), "points": round(float(score), 6)}
 
 
-@transaction.atomic
-def rubric_item_update(*, rubric_item_id: int, title: str, title_en: str = "", points: Decimal | float | str,
-                       changed_by: User | None, now: datetime | None = None) -> int:
-    """Change a rubric item; when its points change, re-score every answer it is applied to, set-wise:
-    one read of those answers (locked) with the points of all the items applied to each, bulk updates of
-    their scores and feedback, one ``ScoreChange`` (kind ``rubric``) per answer whose score changed, and
-    the points of their attempts by ``attempt_totals``. Returns how many answers changed score."""
-    now = now or timezone.now()
-    rubric_item = RubricItem.objects.select_for_update().get(pk=rubric_item_id)
-    old_points = rubric_item.points
-    rubric_item.title, rubric_item.translations = _title(title), _translations(title_en)
-    rubric_item.points = _points(points)
-    rubric_item.save(update_fields=["title", "translations", "points"])
+def _without_part(feedback: Any, name: str, score: Decimal) -> Any:
+    """The stored grade without the deleted item's part, with the new score."""
+    if not isinstance(feedback, dict):
+        return feedback
+    parts = [old for old in feedback.get("parts") or [] if not (isinstance(old, dict) and old.get("name") == name)]
+    return {**feedback, "parts": parts, "score": round(float(score), 6), "points": round(float(score), 6)}
+
+
+def _rescore(*, rubric_item: RubricItem, reason: str, changed_by: User | None, now: datetime,
+             regrade: Callable[[Any, Decimal], Any], removed: bool = False) -> int:
+    """Re-score every answer ``rubric_item`` is applied to, set-wise: one locked read of those answers with
+    the points of the items applied to each (without ``rubric_item`` when it is ``removed``), bulk updates
+    of their scores and feedback (``regrade(feedback, score)``), one ``ScoreChange`` (kind ``rubric``) per
+    answer whose score changed, and the points of their attempts by ``attempt_totals``. Returns how many
+    answers changed score."""
     # One locked read of the answers it is applied to (plain rows: no model instances for 500 answers).
     rows = list(AttemptItem.objects.select_for_update()
                 .filter(rubric_applications__rubric_item=rubric_item).order_by("id")
                 .values_list("id", "attempt_id", "score", "max_points", "rubric_adjustment", "feedback", "graded_at"))
     if not rows:
         return 0
+    applications = RubricApplication.objects.filter(item__in=[row[0] for row in rows])
+    if removed:
+        applications = applications.exclude(rubric_item=rubric_item)
     applied: dict[int, list[Decimal]] = defaultdict(list)
-    for item_id, item_points in (RubricApplication.objects.filter(item__in=[row[0] for row in rows])
-                                 .values_list("item_id", "rubric_item__points")):
+    for item_id, item_points in applications.values_list("item_id", "rubric_item__points"):
         applied[item_id].append(item_points)
     grades: list[tuple[int, Decimal | None, Any, datetime | None]] = []
     audit: list[ScoreChange] = []
     changed_attempts: set[int] = set()
-    reason = _("Rubric item “%(title)s”: %(old)s → %(new)s points.") % {
-        "title": rubric_item.title, "old": old_points, "new": rubric_item.points}
-    part = _rubric_part(rubric_item)
     for item_id, attempt_id, old_score, max_points, adjustment, feedback, graded_at in rows:
         score = rubric_score(applied=applied[item_id], adjustment=adjustment, max_points=max_points)
         if score != old_score:
@@ -216,7 +217,7 @@ def rubric_item_update(*, rubric_item_id: int, title: str, title_en: str = "", p
                                      new_score=score, reason=reason, changed_by=changed_by, created_at=now))
             changed_attempts.add(attempt_id)
             graded_at = now
-        grades.append((item_id, score, _rescored_feedback(feedback, part, score), graded_at))
+        grades.append((item_id, score, regrade(feedback, score), graded_at))
     if sql.available():  # one UPDATE … FROM (VALUES …), not bulk_update's CASE per row
         sql.attempt_items_grades_set(rows=grades)
     else:
@@ -226,6 +227,65 @@ def rubric_item_update(*, rubric_item_id: int, title: str, title_en: str = "", p
     ScoreChange.objects.bulk_create(audit, batch_size=500)
     _attempts_points_refresh(attempt_ids=changed_attempts)
     return len(audit)
+
+
+@transaction.atomic
+def rubric_item_update(*, rubric_item_id: int, title: str, title_en: str = "", points: Decimal | float | str,
+                       changed_by: User | None, now: datetime | None = None) -> int:
+    """Change a rubric item; every answer it is applied to gets the item's new title in its stored grade
+    and, when its points change, its new score (``_rescore``: set-wise, audited as kind ``rubric``).
+    Returns how many answers changed score."""
+    now = now or timezone.now()
+    rubric_item = RubricItem.objects.select_for_update().get(pk=rubric_item_id)
+    old_points = rubric_item.points
+    rubric_item.title, rubric_item.translations = _title(title), _translations(title_en)
+    rubric_item.points = _points(points)
+    rubric_item.save(update_fields=["title", "translations", "points"])
+    reason = _("Rubric item “%(title)s”: %(old)s → %(new)s points.") % {
+        "title": rubric_item.title, "old": old_points, "new": rubric_item.points}
+    part = _rubric_part(rubric_item)
+    return _rescore(rubric_item=rubric_item, reason=reason, changed_by=changed_by, now=now,
+                    regrade=lambda feedback, score: _rescored_feedback(feedback, part, score))
+
+
+@transaction.atomic
+def rubric_item_delete(*, rubric_item_id: int, changed_by: User | None, now: datetime | None = None) -> int:
+    """Delete a rubric item: every answer it was applied to is re-scored without it and loses it from its
+    stored grade (``_rescore``: set-wise, audited as kind ``rubric``); the items after it move up one
+    place (their number keys follow). Returns how many answers changed score."""
+    now = now or timezone.now()
+    rubric_item = RubricItem.objects.select_for_update().get(pk=rubric_item_id)
+    Question.objects.select_for_update().filter(pk=rubric_item.question_id).first()
+    reason = _("Rubric item “%(title)s” (%(points)s points) deleted.") % {
+        "title": rubric_item.title, "points": rubric_item.points}
+    name = f"rubric-{rubric_item.pk}"
+    changed = _rescore(rubric_item=rubric_item, reason=reason, changed_by=changed_by, now=now, removed=True,
+                       regrade=lambda feedback, score: _without_part(feedback, name, score))
+    question_id, position = rubric_item.question_id, rubric_item.position
+    rubric_item.delete()
+    for later in (RubricItem.objects.filter(question_id=question_id, position__gt=position).order_by("position")):
+        RubricItem.objects.filter(pk=later.pk).update(position=later.position - 1)
+    return changed
+
+
+@transaction.atomic
+def rubric_item_move(*, rubric_item_id: int, up: bool) -> RubricItem:
+    """Move a rubric item one place up or down in its question's rubric (swapped with its neighbour;
+    at either end nothing moves). The grading page's number keys follow the order."""
+    rubric_item = RubricItem.objects.select_for_update().get(pk=rubric_item_id)
+    Question.objects.select_for_update().filter(pk=rubric_item.question_id).first()
+    siblings = RubricItem.objects.filter(question_id=rubric_item.question_id)
+    neighbour = (siblings.filter(position__lt=rubric_item.position).order_by("-position") if up
+                 else siblings.filter(position__gt=rubric_item.position).order_by("position")).first()
+    if neighbour is None:
+        return rubric_item
+    mine, theirs = rubric_item.position, neighbour.position
+    # Positions are unique per question: through a free place (0: positions start at 1).
+    RubricItem.objects.filter(pk=rubric_item.pk).update(position=0)
+    RubricItem.objects.filter(pk=neighbour.pk).update(position=mine)
+    RubricItem.objects.filter(pk=rubric_item.pk).update(position=theirs)
+    rubric_item.position = theirs
+    return rubric_item
 
 
 @dataclass(frozen=True)

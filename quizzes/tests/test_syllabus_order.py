@@ -77,20 +77,3 @@ def test_a_student_sees_the_practice_sets_in_syllabus_order(browser: Any, live_s
         "links => links.map(link => link.getAttribute('href'))")
     assert [href.rstrip("/").rsplit("/", 1)[1] for href in hrefs] == _syllabus_practice_slugs()
     page.context.close()
-
-
-@pytest.mark.django_db
-def test_topic_strengths_that_tie_are_in_syllabus_order(course: Any) -> None:
-    from decimal import Decimal
-
-    from quizzes.models import Assessment, PracticeRecord
-    from quizzes.selectors import practice_strengths
-    from quizzes.services.attempts import attempt_start
-
-    student = make_member(course, Role.STUDENT)
-    attempt = attempt_start(user=student, assessment=Assessment.objects.get(course=course, slug="practice-mixed"))
-    for item in attempt.items.select_related("question_version"):  # one question of every topic, all half right
-        PracticeRecord.objects.create(user=student, question_id=item.question_version.question_id,
-                                      best_score=Decimal("0.5"), latest_score=Decimal("0.5"), tries=1)
-    shown = [strength.slug for strength in practice_strengths(user=student, course=course)]
-    assert [f"practice-{slug}" for slug in shown] + ["practice-mixed"] == _syllabus_practice_slugs()
