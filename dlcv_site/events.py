@@ -14,17 +14,21 @@ logger = logging.getLogger(__name__)
 
 #: A lab submission was graded (its id).
 LAB_SUBMISSION_GRADED = "lti.lab_submission_graded"
+#: A lab submission was graded (its id): its parts reach the student's study plan.
+STUDY_LAB_SUBMISSION_GRADED = "study.record_submission"
 #: An assessment's results were released (its id).
 ASSESSMENT_RESULTS_RELEASED = "lti.assessment_results_released"
 
 
 def announce(task: str, object_id: int) -> None:
     """Send ``task`` with the id on commit (at once outside a transaction). A broker failure is logged:
-    the per-course "sync now" sends the scores again."""
+    the per-course "sync now" sends the scores again (and a study plan a little behind is no error).
+    The LTI's tasks go to its own queue, the others to the default one."""
+    queue = settings.LTI_QUEUE if task.startswith("lti.") else None
 
     def send() -> None:
         try:
-            current_app.send_task(task, args=[object_id], queue=settings.LTI_QUEUE)
+            current_app.send_task(task, args=[object_id], **({"queue": queue} if queue else {}))
         except (KombuError, OSError):
             logger.exception("could not announce %s for %s", task, object_id)
 
