@@ -140,3 +140,15 @@ def test_the_beat_sends_the_sweep_by_name_and_skips_practice_and_unreleased(cour
     assert tasks.record_released_exams() == 1
     assert sent == [(study_queue.RECORD_ASSESSMENT_TASK, [past.pk], {})]
     assert unreleased.pk not in cards.released_exams_pending()
+
+
+@pytest.mark.django_db
+def test_the_today_panel_on_the_plan_page_words_no_exam_and_does_not_link_to_itself(course, student,  # type: ignore[no-untyped-def]
+                                                                                     student_client) -> None:
+    from django.urls import reverse
+
+    html = student_client.get(reverse("study-plan", args=[course.slug]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    panel = html[html.index("data-today-panel"):html.index("</section>", html.index("data-today-panel"))]
+    assert "No upcoming exam" in panel and "about 0 minutes" not in panel
+    assert reverse("study-plan", args=[course.slug]) + '"' not in panel  # the page is the plan itself
+    assert reverse("study-readiness", args=[course.slug]) in panel
