@@ -22,6 +22,8 @@ app.conf.beat_schedule = {
     "prepare-upcoming-exams": {"task": "quizzes.prepare_upcoming_exams", "schedule": 60.0},
     # Class-wide regrades whose run was lost are sent again (applied items are skipped).
     "resume-regrade-jobs": {"task": "quizzes.resume_regrade_jobs", "schedule": 60.0},
+    # Exams whose results were released at a time set in advance: their answers reach the study plans.
+    "record-released-exams": {"task": "study.record_released_exams", "schedule": 60.0},
     # Each course's roster from its LMS (LTI Names and Roles), nightly at 03:15 (the time zone's).
     "lti-roster-sync-nightly": {"task": "lti.roster_sync_nightly", "schedule": crontab(hour=3, minute=15)},
 }

@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 
 #: A lab submission was graded (its id).
 LAB_SUBMISSION_GRADED = "lti.lab_submission_graded"
+#: A lab submission was graded (its id): its parts reach the student's study plan.
+STUDY_LAB_SUBMISSION_GRADED = "study.record_submission"
 #: An assessment's results were released (its id).
 ASSESSMENT_RESULTS_RELEASED = "lti.assessment_results_released"
 #: The same announcement for scores a person changed after release (hand grading, a rubric edit, a regrade):
@@ -24,8 +26,10 @@ ASSESSMENT_SCORES_CHANGED = ASSESSMENT_RESULTS_RELEASED
 def announce(task: str, object_id: int) -> None:
     """Send ``task`` with the id on commit (at once outside a transaction), once per transaction however
     often it is announced in it (a class regrade changes many items of one assessment). A broker failure
-    is logged: the per-course "sync now" sends the scores again."""
+    is logged: the per-course "sync now" sends the scores again (and a study plan a little behind is no
+    error). The LTI's tasks go to its own queue, the others to the default one."""
     key = (task, object_id)
+    queue = settings.LTI_QUEUE if task.startswith("lti.") else None
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(getattr(callback, "announces", None) == key
                                           for _savepoints, callback, _robust in connection.run_on_commit):
@@ -33,7 +37,7 @@ def announce(task: str, object_id: int) -> None:
 
     def send() -> None:
         try:
-            current_app.send_task(task, args=[object_id], queue=settings.LTI_QUEUE)
+            current_app.send_task(task, args=[object_id], **({"queue": queue} if queue else {}))
         except (KombuError, OSError):
             logger.exception("could not announce %s for %s", task, object_id)
 

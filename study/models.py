@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Course
-from quizzes.models import AttemptItem, Question, Topic
+from quizzes.models import Assessment, AttemptItem, Question, Topic
 
 
 class StudySettings(models.Model):
@@ -110,3 +110,15 @@ class ReviewLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} → {self.card_id}: {self.rating}"
+
+
+class ExamRecorded(models.Model):
+    """An exam whose released answers reached the study plans, and the release time they were read at
+    (a release moved later is read again)."""
+
+    assessment = models.OneToOneField(Assessment, on_delete=models.CASCADE, related_name="+")
+    released_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"exam {self.assessment_id} recorded"

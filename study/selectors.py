@@ -19,6 +19,7 @@ from accounts.models import Course, User
 from dlcv_site.i18n import localized
 from grader import spaced
 from quizzes.models import Assessment, AssessmentMode, Question, QuestionType, Topic
+from study import sql
 from study.models import Card, ReviewLog, StudyPreferences, StudySettings
 
 #: A review's expected length when the course has no timings yet.
@@ -131,32 +132,48 @@ class Snapshot:
         return max(0, self.prefs.new_per_day - self.new_today)
 
 
-def snapshot(*, user: User, course: Course, now: datetime) -> Snapshot:
-    start = day_start(now)
-    # The student's limits, today's reviews and the bank's state: one row, one query (the course
-    # home reads this beside its own queries and stays within ten).
-    mine = StudyPreferences.objects.filter(user=user, course=course)
-    reviewed = ReviewLog.objects.filter(user=user, course=course, reviewed_at__gte=start, reviewed_at__lte=now)
-    new_per_day, reviews_per_day, reviews, bank_n, bank_changed, bank_topics = Course.objects.filter(
-        pk=course.pk).values_list(
+def snapshot_head_orm(*, user_id: int, course_id: int, start: datetime, now: datetime) -> tuple[Any, ...]:
+    """The rule of ``study.sql.snapshot_head``: the student's limits, today's reviews and the bank's
+    state in one row (the ORM path, and the reference the SQL is tested against)."""
+    mine = StudyPreferences.objects.filter(user_id=user_id, course_id=course_id)
+    reviewed = ReviewLog.objects.filter(user_id=user_id, course_id=course_id, reviewed_at__gte=start,
+                                        reviewed_at__lte=now)
+    return tuple(Course.objects.filter(pk=course_id).values_list(
         Subquery(mine.values("new_per_day")[:1]), Subquery(mine.values("reviews_per_day")[:1]),
         _one_value(reviewed, n=Count("source", distinct=True)),
         _one_value(Question.objects.all(), n=Count("id")), _one_value(Question.objects.all(), m=Max("updated_at")),
         _one_value(Question.objects.all(), t=Max("topic__position")),
-    ).get()
+    ).get())
+
+
+def snapshot_cards_orm(*, user_id: int, course_id: int, start: datetime, now: datetime) -> list[tuple[Any, ...]]:
+    """The rule of ``study.sql.snapshot_cards``: every card, a few columns and no join; only a due
+    card's due date (dates are the costly part of a row) and "begun today" as a flag."""
+    return list(Card.objects.filter(user_id=user_id, course_id=course_id)
+                .annotate(due_now=Case(When(due__lte=now, then=F("due")), default=None),
+                          today=ExpressionWrapper(Q(created_at__gte=start, created_at__lte=now),
+                                                  output_field=BooleanField()))
+                .values_list("id", "skill", "topic_id", "due_now", "today", "serving_id"))
+
+
+def snapshot(*, user: User, course: Course, now: datetime) -> Snapshot:
+    """Two queries: the head row (limits, today's reviews, the bank's state: the course home reads
+    this beside its own queries and stays within ten) and the cards (≤ a few hundred rows). On
+    PostgreSQL both as hand-written statements (``study.sql``: Django compiling the nested querysets
+    was most of the time), elsewhere through their ORM rules."""
+    start = day_start(now)
+    keys = {"user_id": user.pk, "course_id": course.pk, "start": start, "now": now}
+    by_sql = sql.available()
+    new_per_day, reviews_per_day, reviews, bank_n, bank_changed, bank_topics = (
+        sql.snapshot_head(**keys) if by_sql else snapshot_head_orm(**keys))
     prefs = StudyPreferences(user=user, course=course)
     if new_per_day is not None:
         prefs.new_per_day, prefs.reviews_per_day = new_per_day, reviews_per_day
     catalog = _catalog_for(bank_n or 0, bank_changed, bank_topics)
     topics = {entry.topic_id: entry.topic_slug for entry in catalog}
-    # Every card, a few columns and no join (the queue's hot read: ≤ a few hundred rows). Dates are
-    # the costly part of reading a row, so only a due card's due date is read; "begun today" is a flag.
     rows = [CardRow(pk, skill, topics.get(topic_id), due, bool(today), serving_id)
-            for pk, skill, topic_id, due, today, serving_id in Card.objects.filter(user=user, course=course)
-            .annotate(due_now=Case(When(due__lte=now, then=F("due")), default=None),
-                      today=ExpressionWrapper(Q(created_at__gte=start, created_at__lte=now),
-                                              output_field=BooleanField()))
-            .values_list("id", "skill", "topic_id", "due_now", "today", "serving_id")]
+            for pk, skill, topic_id, due, today, serving_id in (
+                sql.snapshot_cards(**keys) if by_sql else snapshot_cards_orm(**keys))]
     return Snapshot(prefs, rows, reviews or 0, catalog, now, frozenset(row.skill for row in rows))
 
 

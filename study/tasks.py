@@ -24,6 +24,18 @@ def record_assessment(assessment_id: int) -> int:
     return cards.assessment_record(assessment_id=assessment_id)
 
 
+@shared_task(name="study.record_submission", soft_time_limit=20, time_limit=30)
+def record_submission(submission_id: int) -> int:
+    """A graded numeric lab submission: each part on its family's (and named misconception's) cards."""
+    return cards.submission_record(submission_id=submission_id)
+
+
+@shared_task(name="study.record_released_exams", soft_time_limit=20, time_limit=30)
+def record_released_exams() -> int:
+    """Beat: exams whose release time came (a future date set in advance) reach the plans."""
+    return len(cards.released_exams_send())
+
+
 @shared_task(name="study.fit_parameters", soft_time_limit=240, time_limit=270)
 def fit_parameters(course_id: int) -> bool:
     """Fit the course's FSRS parameters from its review logs (when there are enough)."""

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -104,7 +104,7 @@ def study_review(request: HttpRequest, course_slug: str) -> HttpResponse:
     if served is not None:
         item = AttemptItem.objects.select_related("question_version__question").get(pk=served.item_id)
         query = _review_url(course.slug, topic, skill).partition("?")[1:]
-        entry = _item_entry(item, course.slug, _("Review"), "".join(query))
+        entry = _item_entry(item, course.slug, pgettext("spaced review", "Review"), "".join(query))
         context.update(html=render_to_string("quizzes/_item.html", {
             "entry": entry, "practice": True, "readonly": False}, request),
             config={"attemptId": item.attempt_id, "mode": "practice", "readonly": False,

@@ -30,7 +30,7 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dlcv_site.events import LAB_SUBMISSION_GRADED, announce
+from dlcv_site.events import LAB_SUBMISSION_GRADED, STUDY_LAB_SUBMISSION_GRADED, announce
 from grader.codelabs import get_codelab
 from grader.codelabs.grade import Runner, grade_code
 from grader.i18n import Text, Translated, Wording
@@ -237,6 +237,7 @@ def submission_grade(*, submission_id: int, stale_after: timedelta = STALE_RUNNI
             return
         if _write(submission_id, token, status=SubmissionStatus.GRADED, **outcome):
             announce(LAB_SUBMISSION_GRADED, submission_id)  # the LMS's grade passback (lti), by task name
+            announce(STUDY_LAB_SUBMISSION_GRADED, submission_id)  # the parts reach the study plan
     except (OperationalError, InterfaceError):
         # Hand the row back so the task's retry can claim it; if even that fails, the sweeper will.
         try:

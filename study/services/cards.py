@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from grader import spaced
 from grader.results import GradingResult
+from labs.models import LabKind, Submission, SubmissionStatus
 from quizzes.models import (
     STUDY_REVIEW_SLUG,
     Assessment,
@@ -27,7 +29,8 @@ from quizzes.models import (
     QuestionType,
 )
 from quizzes.selectors import results_visible
-from study.models import Card, ReviewLog, ReviewSource, StudySettings
+from study.models import Card, ExamRecorded, ReviewLog, ReviewSource, StudySettings
+from study.services import queue
 
 #: The slug of each course's review session's practice assessment (unpublished; study.services.review).
 REVIEW_SLUG = STUDY_REVIEW_SLUG  # quizzes keeps it out of every list of assessments
@@ -59,7 +62,9 @@ class Answer:
 
     user_id: int
     course_id: int
-    question: Question
+    bank_id: str  # the concept question's bank id ("" for a family's answer without one)
+    topic_id: int | None
+    question_id: int | None  # the bank question a new card's reviews serve
     family: str  # "" for a concept question
     score: float
     misconceptions: tuple[str, ...]
@@ -89,13 +94,13 @@ def answer_record(*, answer: Answer, now: datetime | None = None) -> list[Review
     known = ([spaced.parse_skill(skill).tag for skill in Card.objects.filter(
         user_id=answer.user_id, course_id=answer.course_id, skill__startswith=prefix).values_list("skill", flat=True)]
         if prefix else [])
-    touched = spaced.skills_touched(bank_id=answer.question.bank_id, family=answer.family, score=answer.score,
+    touched = spaced.skills_touched(bank_id=answer.bank_id, family=answer.family, score=answer.score,
                                     misconceptions=answer.misconceptions, known_tags=known)
     logs = []
     for t in touched:
         card, _created = Card.objects.select_for_update().get_or_create(
             user_id=answer.user_id, course_id=answer.course_id, skill=t.skill,
-            defaults={"topic_id": answer.question.topic_id, "question": answer.question, "created_at": now})
+            defaults={"topic_id": answer.topic_id, "question_id": answer.question_id, "created_at": now})
         if ReviewLog.objects.filter(card=card, source=answer.source).exists():
             continue
         median = _median_ms(course_id=answer.course_id, skill=t.skill) if answer.duration_ms else None
@@ -113,8 +118,10 @@ def answer_record(*, answer: Answer, now: datetime | None = None) -> list[Review
         card.due, card.last_review = after.due, after.last_review
         card.reps += 1
         card.lapses += int(rating == spaced.Rating.AGAIN and not before.new)
-        if card.question_id is None:
-            card.question = answer.question
+        if card.question_id is None and answer.question_id is not None:
+            card.question_id = answer.question_id
+        if card.topic_id is None and answer.topic_id is not None:
+            card.topic_id = answer.topic_id
         card.save()
         logs.append(ReviewLog.objects.create(
             card=card, user_id=answer.user_id, course_id=answer.course_id, kind=answer.kind, source=answer.source,
@@ -154,7 +161,8 @@ def _item_answer(item: AttemptItem, now: datetime, duration_ms: int | None = Non
     result = GradingResult.from_json(item.feedback)
     seen = bool(item.solution_requested_at and item.graded_at and item.solution_requested_at < item.graded_at)
     family = (item.question_version.spec or {}).get("family", "") if question.type == QuestionType.PARAM else ""
-    return Answer(user_id=attempt.user_id, course_id=assessment.course_id, question=question, family=family,
+    return Answer(user_id=attempt.user_id, course_id=assessment.course_id, bank_id=question.bank_id,
+                  topic_id=question.topic_id, question_id=question.pk, family=family,
                   score=score, misconceptions=tuple(result.misconceptions) if result else (),
                   kind=_item_kind(assessment), source=f"item:{item.pk}", solution_seen=seen, duration_ms=duration_ms)
 
@@ -184,11 +192,74 @@ def attempt_record(*, attempt_id: int, now: datetime | None = None) -> int:
 
 
 def assessment_record(*, assessment_id: int, now: datetime | None = None) -> int:
-    """Every submitted attempt of an assessment (an exam's results were just released)."""
+    """Every submitted attempt of an assessment (an exam's results were just released); once its
+    results are visible, the exam is marked recorded at that release time."""
     now = now or timezone.now()
     ids = (AttemptItem.objects.filter(attempt__assessment_id=assessment_id)
            .exclude(attempt__status=AttemptStatus.IN_PROGRESS).values_list("attempt_id", flat=True).distinct())
-    return sum(attempt_record(attempt_id=attempt_id, now=now) for attempt_id in sorted(set(ids)))
+    written = sum(attempt_record(attempt_id=attempt_id, now=now) for attempt_id in sorted(set(ids)))
+    released_at = (Assessment.objects.filter(pk=assessment_id, results_released_at__lte=now)
+                   .values_list("results_released_at", flat=True).first())
+    if released_at is not None:
+        ExamRecorded.objects.update_or_create(assessment_id=assessment_id,
+                                              defaults={"released_at": released_at, "recorded_at": now})
+    return written
+
+
+def released_exams_pending(*, now: datetime | None = None) -> list[int]:
+    """Exams whose release time has passed and whose answers were not recorded at that release time
+    (a future release date set on the exam's form: nothing announced it when the time came)."""
+    now = now or timezone.now()
+    recorded = ExamRecorded.objects.filter(assessment_id=OuterRef("pk"), released_at=OuterRef("results_released_at"))
+    return list(Assessment.objects.filter(mode=AssessmentMode.EXAM, results_released_at__lte=now)
+                .exclude(slug=REVIEW_SLUG).filter(~Exists(recorded)).order_by("pk").values_list("pk", flat=True))
+
+
+def released_exams_send(*, now: datetime | None = None) -> list[int]:
+    """The beat's sweep: send ``study.record_assessment`` for each pending exam (by task name; a
+    message delivered twice records nothing more); the ids sent."""
+    pending = released_exams_pending(now=now)
+    for assessment_id in pending:
+        queue.record_assessment_send(assessment_id)
+    return pending
+
+
+def _family_question(family: str) -> tuple[int | None, int | None]:
+    """(question id, topic id) of a bank question of ``family``: what a lab's family card reviews with."""
+    row = (Question.objects.filter(retired=False, type=QuestionType.PARAM, current_version__spec__family=family)
+           .order_by("topic__position", "bank_id").values_list("id", "topic_id").first())
+    return (row[0], row[1]) if row else (None, None)
+
+
+def submission_answers(submission: Submission) -> list[Answer]:
+    """A graded numeric lab submission's parts, each as one answer of its problem family (the part's
+    score, the misconceptions its grader named). Empty for a coding lab or a submission not graded."""
+    if submission.status != SubmissionStatus.GRADED or submission.lab.kind != LabKind.NUMERIC:
+        return []
+    result = GradingResult.from_json(submission.result)
+    if result is None:
+        return []
+    answers = []
+    for part in result.parts:
+        if not part.family or not part.name:
+            continue
+        question_id, topic_id = _family_question(part.family)
+        answers.append(Answer(
+            user_id=submission.user_id, course_id=submission.lab.course_id, bank_id="", topic_id=topic_id,
+            question_id=question_id, family=part.family, score=float(part.score),
+            misconceptions=tuple(part.misconceptions), kind=ReviewSource.LAB,
+            source=f"lab:{submission.pk}:{part.name}"))
+    return answers
+
+
+def submission_record(*, submission_id: int, now: datetime | None = None) -> int:
+    """Record a graded lab submission on its student's cards, part by part; reviews written (none
+    the second time: one ReviewLog per card and ``lab:<submission>:<part>``)."""
+    now = now or timezone.now()
+    submission = Submission.objects.select_related("lab").filter(pk=submission_id).first()
+    if submission is None:
+        return 0
+    return sum(len(answer_record(answer=answer, now=now)) for answer in submission_answers(submission))
 
 
 @transaction.atomic
@@ -198,6 +269,7 @@ def self_rating_record(*, user_id: int, course_id: int, question: Question, can_
     skill (one rating per question and day)."""
     now = now or timezone.now()
     return answer_record(answer=Answer(
-        user_id=user_id, course_id=course_id, question=question, family="", score=1.0 if can_answer else 0.0,
+        user_id=user_id, course_id=course_id, bank_id=question.bank_id, topic_id=question.topic_id,
+        question_id=question.pk, family="", score=1.0 if can_answer else 0.0,
         misconceptions=(), kind=ReviewSource.SELF,
         source=f"self:{question.pk}:{timezone.localdate(now).isoformat()}"), now=now)
