@@ -75,8 +75,9 @@ def test_the_home_at_375_px_shows_the_exam_and_what_to_practise_first(browser: A
     page.screenshot(path=str(SHOTS / f"home-{lang}-375.png"))
     page.screenshot(path=str(SHOTS / f"home-{lang}-375-full.png"), full_page=True)
     assert _sideways(page) <= 0
-    # The first screen: the next exam (with its countdown), the weak topic and the recent mistake.
-    for selector in ('[data-assessment="midterm"] .countdown', ".weak-topics a", ".recent-mistakes a"):
+    # The first screen: the next exam (with its countdown), today's study and the weakest topic; the
+    # recent mistakes follow right below it.
+    for selector in ('[data-assessment="midterm"] .countdown', "[data-today-panel] a.button", ".weak-topics a"):
         box = page.locator(selector).first.bounding_box()
         assert box is not None and box["y"] + box["height"] <= PHONE["height"], (selector, box)
     # Keyboard: Tab reaches the weak topic's link, Enter opens its practice set.
