@@ -62,7 +62,7 @@ def test_grading_by_rubric_with_the_keys(browser: Any, live_server: Any, course:
     page.goto(base_url)
     expect(page.locator("table.grading-questions tbody tr")).to_have_count(1)
     expect(page.locator("table.grading-questions")).to_contain_text("0 / 3")
-    page.get_by_role("link", name="Grade").click()
+    page.get_by_role("link", name="Grade", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/grading/{essays[0].pk}/$"))
     expect(page.locator("[data-answer]")).to_contain_text("<b>and</b>")  # the student's HTML shown as text
     expect(page.locator("[data-answer] math")).to_have_count(1)  # maths rendered
