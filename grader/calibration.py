@@ -18,3 +18,9 @@ def calibration_ms() -> float:
         sum(len(key) for key in table)
         return (time.process_time() - began) * 1000
     return min(once() for _ in range(5))
+
+
+def speed_line(speed_ms: float) -> str:
+    """How every benchmark words the figure of :func:`calibration_ms` beside its result."""
+    return (f"machine speed: a fixed workload took {speed_ms:.1f} ms of CPU (lower is faster; compare runs only at "
+            "similar figures)")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from grader.calibration import calibration_ms
+from grader.calibration import calibration_ms, speed_line
 from grader.item_analysis import ItemColumn, analyse
 
 GOAL_SECONDS = 1.0
@@ -66,8 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"item analysis of {args.students} students × {args.items} items: median {median * 1000:.0f} ms "
           f"of {args.runs} runs (alpha {result.alpha:.3f}); goal ≤ {GOAL_SECONDS:.0f} s: "
           f"{'met' if median <= GOAL_SECONDS else 'NOT met'}")
-    print(f"machine speed: a fixed workload took {speed:.1f} ms of CPU (lower is faster; compare runs only at "
-          "similar figures)")
+    print(speed_line(speed))
     return 0
 
 

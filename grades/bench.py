@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from grader.calibration import calibration_ms
+from grader.calibration import calibration_ms, speed_line
 
 GOAL_SECONDS = 1.0
 SLUG = "bench-grades"
@@ -94,8 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"gradebook page, {rows} students × {args.labs + args.exams} columns: {len(statements)} "
           f"queries, {len(first.content) // 1024} KB; server time median {median * 1000:.0f} ms of {args.runs} "
           f"(best {min(times) * 1000:.0f} ms); goal ≤ {GOAL_SECONDS:.0f} s: {'met' if median <= GOAL_SECONDS else 'NOT met'}")
-    print(f"machine speed: a fixed workload took {speed:.1f} ms of CPU (lower is faster; compare runs only at "
-          "similar figures)")
+    print(speed_line(speed))
     return 0
 
 

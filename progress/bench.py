@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from grader.calibration import calibration_ms
+from grader.calibration import calibration_ms, speed_line
 
 GOAL_SECONDS = 1.5
 GOAL_QUERIES = 10
@@ -137,8 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{median * 1000:.0f} ms of {args.runs} (CSV {csv_seconds * 1000:.0f} ms, "
           f"{len(csv_response.content.splitlines())} rows); goal ≤ {GOAL_QUERIES} queries and ≤ {GOAL_SECONDS} s: "
           f"{'met' if met else 'NOT met'}")
-    print(f"machine speed: a fixed workload took {speed:.1f} ms of CPU (lower is faster; compare runs only at "
-          "similar figures)")
+    print(speed_line(speed))
     return 0
 
 

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from grader.calibration import calibration_ms
+from grader.calibration import calibration_ms, speed_line
 
 GOAL_SECONDS = 1.0
 PARAM_QUESTIONS = ("param-conv-by-hand-01", "param-pool-unpool-01", "param-optimizer-step-01")
@@ -130,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({args.param} parameterized): {len(queries.captured_queries)} queries; cold (variant groups worked out) "
           f"{cold * 1000:.0f} ms, warm median {median * 1000:.0f} ms of {args.runs}; goal warm ≤ {GOAL_SECONDS:.0f} s: "
           f"{'met' if median <= GOAL_SECONDS else 'NOT met'}")
-    print(f"machine speed: a fixed workload took {speed:.1f} ms of CPU (lower is faster; compare runs only at "
-          "similar figures)")
+    print(speed_line(speed))
     return 0
 
 
