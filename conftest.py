@@ -111,6 +111,18 @@ def english_unless_asked(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def announcements_stay_in_the_test(request, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An announcement (dlcv_site.events) reaches the broker only in a test that runs the session's
+    worker or is marked ``announces``. Otherwise a live-server test's commits would queue tasks that
+    the session worker runs later, against rows of other tests, while the database is being flushed."""
+    if "celery_worker_process" in request.fixturenames or request.node.get_closest_marker("announces"):
+        return
+    from dlcv_site import events
+
+    monkeypatch.setattr(events, "send", lambda task, object_id, queue: None)
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
     """Each test starts with an empty cache: ids repeat across rolled-back tests (SQLite), so a
     cached value of one test's user must not reach another's."""

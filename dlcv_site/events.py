@@ -35,11 +35,16 @@ def announce(task: str, object_id: int) -> None:
                                           for _savepoints, callback, _robust in connection.run_on_commit):
         return
 
-    def send() -> None:
-        try:
-            current_app.send_task(task, args=[object_id], **({"queue": queue} if queue else {}))
-        except (KombuError, OSError):
-            logger.exception("could not announce %s for %s", task, object_id)
+    def send_on_commit() -> None:
+        send(task, object_id, queue)
 
-    send.announces = key  # type: ignore[attr-defined]
-    transaction.on_commit(send)
+    send_on_commit.announces = key  # type: ignore[attr-defined]
+    transaction.on_commit(send_on_commit)
+
+
+def send(task: str, object_id: int, queue: str | None) -> None:
+    """Put one announcement on the broker (looked up at commit time, so a test can keep them local)."""
+    try:
+        current_app.send_task(task, args=[object_id], **({"queue": queue} if queue else {}))
+    except (KombuError, OSError):
+        logger.exception("could not announce %s for %s", task, object_id)

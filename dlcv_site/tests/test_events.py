@@ -9,7 +9,7 @@ from django.db import transaction
 
 from dlcv_site import events
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.announces]
 
 
 def test_an_announcement_is_sent_on_commit_once_per_task_and_id(monkeypatch: Any) -> None:
