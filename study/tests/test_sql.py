@@ -32,6 +32,9 @@ def _both(user, course, now):  # type: ignore[no-untyped-def]
 def test_the_snapshot_statements_equal_their_orm_rules(postgres_required, course, student,  # type: ignore[no-untyped-def]
                                                        with_preferences) -> None:
     now = timezone.now()
+    # "Begun today" and "reviewed today" are counted from the site's midnight: the rows are placed
+    # between midnight and now, whatever time of day the test runs at (00:25 in Taipei, say).
+    into_today = now - selectors.day_start(now)
     empty_sql, empty_orm = _both(student, course, now)
     assert empty_sql == empty_orm and empty_sql[1] == []
     if with_preferences:
@@ -41,12 +44,12 @@ def test_the_snapshot_statements_equal_their_orm_rules(postgres_required, course
     practice_check(item=item, response=right_response(item))
     cards.attempt_item_record(item_id=item.pk, now=now - timedelta(days=3))
     card = Card.objects.get(user=student)
-    Card.objects.create(user=student, course=course, skill="q:other", created_at=now - timedelta(hours=1),
+    Card.objects.create(user=student, course=course, skill="q:other", created_at=now - into_today / 2,
                         due=now - timedelta(hours=2), serving=item)  # due now, begun today, a variant showing
     Card.objects.create(user=student, course=course, skill="q:later", created_at=now - timedelta(days=9),
                         due=now + timedelta(days=2))  # due later: no date read
     ReviewLog.objects.create(card=card, user=student, course=course, kind="review", source="item:x", rating=3,
-                             reviewed_at=now - timedelta(minutes=5), due_after=now)
+                             reviewed_at=now - into_today / 4, due_after=now)
     ReviewLog.objects.create(card=card, user=student, course=course, kind="review", source="item:y", rating=3,
                              reviewed_at=now + timedelta(minutes=5), due_after=now)  # after now: not counted
     by_sql, by_orm = _both(student, course, now)
