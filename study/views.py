@@ -160,7 +160,7 @@ def study_readiness(request: HttpRequest, course_slug: str) -> HttpResponse:
         "course": course, "view": view, "chart": presenters.readiness_chart(view),
         "rows": presenters.readiness_rows(view, course.slug),
         "overall_plan": presenters.percent(view.overall_plan), "overall_stop": presenters.percent(view.overall_stop),
-        "exam_at": timezone.localtime(view.exam_at),
+        "target": presenters.percent(view.verdict.target), "exam_at": timezone.localtime(view.exam_at),
     })
 
 
