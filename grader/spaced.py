@@ -1,5 +1,6 @@
 """Spaced review, the pure core: skill keys, ratings from a grade, FSRS scheduling with an exam-date cap,
-readiness prediction, and a simulated cohort for the benchmarks.
+readiness prediction (one card's tree, or a class's cards at once on arrays) and the rule of "on track
+for the exam" (``exam_verdict``), and a simulated cohort for the benchmarks.
 
 A *skill* is what a card (one per student and skill) schedules:
 
@@ -122,7 +123,9 @@ def rating_for(*, score: float, misconception_named: bool = False, hint_used: bo
     right otherwise (or time unknown)             Good
     ============================================  ======
 
-    ``time_ratio`` is the time taken over the item's median time (None: unknown).
+    ``time_ratio`` is the time taken over the item's median time (None: unknown). ``hint_used``: the
+    student opened the question's hint before the answer was graded (``AttemptItem.hint_used``, set by
+    the quiz page's script; never without it).
     """
     if solution_seen or score < PASS_SCORE or (misconception_named and score < 1):
         return Rating.AGAIN
