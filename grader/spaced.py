@@ -1,5 +1,6 @@
 """Spaced review, the pure core: skill keys, ratings from a grade, FSRS scheduling with an exam-date cap,
-readiness prediction, and a simulated cohort for the benchmarks.
+readiness prediction (one card's tree, or a class's cards at once on arrays) and the rule of "on track
+for the exam" (``exam_verdict``), and a simulated cohort for the benchmarks.
 
 A *skill* is what a card (one per student and skill) schedules:
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
+import numpy as np
 from fsrs import Card as FsrsCard
 from fsrs import Rating as FsrsRating
 from fsrs import Scheduler, State
@@ -121,7 +123,9 @@ def rating_for(*, score: float, misconception_named: bool = False, hint_used: bo
     right otherwise (or time unknown)             Good
     ============================================  ======
 
-    ``time_ratio`` is the time taken over the item's median time (None: unknown).
+    ``time_ratio`` is the time taken over the item's median time (None: unknown). ``hint_used``: the
+    student opened the question's hint before the answer was graded (``AttemptItem.hint_used``, set by
+    the quiz page's script; never without it).
     """
     if solution_seen or score < PASS_SCORE or (misconception_named and score < 1):
         return Rating.AGAIN
@@ -232,6 +236,105 @@ def readiness(card: CardState, *, now: datetime, exam_at: datetime, sched: Sched
             again, moment + timedelta(seconds=1), level + 1)
 
     return Readiness(if_plan=planned(card, now, 0), if_stop=if_stop)
+
+
+_DAY_US = 86_400_000_000  # a day in microseconds: the bulk path keeps times as exact integers
+
+
+def readiness_many(stability: np.ndarray, difficulty: np.ndarray, due: np.ndarray, last_review: np.ndarray, *,
+                   now: datetime, exam_at: datetime, sched: Scheduler, depth: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`readiness` of many studied cards at once: ``(if_plan, if_stop)`` arrays. ``due`` and
+    ``last_review`` are microseconds since ``now`` (int64). The same tree as :func:`readiness`, walked a
+    level at a time over every card (a class has tens of thousands: the scalar tree calls the
+    scheduler 2^depth times per card); ``fsrs``'s review formulas for daily reviews without learning
+    steps are written out here on arrays, and a test holds them equal to the scalar path."""
+    w = np.asarray(sched.parameters, dtype=float)
+    decay, factor = sched._DECAY, sched._FACTOR
+    one = timedelta(microseconds=1)
+    exam = (exam_at - now) // one
+    window_start, late_cap = exam - FINAL_WINDOW // one, exam - _DAY_US // 2
+    growth = sched.desired_retention ** (1 / decay) - 1
+    easy_d0 = w[4] - math.exp(w[5] * (Rating.EASY - 1)) + 1
+
+    def recall(s: np.ndarray, last: np.ndarray, at: np.ndarray | int) -> np.ndarray:
+        days = np.maximum(0.0, (at - last) / _DAY_US)
+        return (1 + factor * days / s) ** decay
+
+    def reviewed(s: np.ndarray, d: np.ndarray, last: np.ndarray, at: np.ndarray,
+                 rating: Rating) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        whole_days = (at - last) // _DAY_US  # fsrs reads elapsed whole days (timedelta.days)
+        r = (1 + factor * np.maximum(whole_days, 0) / s) ** decay
+        short = s * np.exp(w[17] * (rating - 3 + w[18])) * s ** -w[19]
+        if rating == Rating.AGAIN:
+            long = np.minimum(w[11] * d ** -w[12] * ((s + 1) ** w[13] - 1) * np.exp((1 - r) * w[14]),
+                              s / math.exp(w[17] * w[18]))
+        else:
+            short = np.maximum(short, s)  # a same-day success never lowers stability
+            long = s * (1 + math.exp(w[8]) * (11 - d) * s ** -w[9] * (np.exp((1 - r) * w[10]) - 1))
+        s2 = np.maximum(np.where(whole_days < 1, short, long), 0.001)
+        d2 = np.clip(w[7] * easy_d0 + (1 - w[7]) * (d + (10 - d) * -(w[6] * (rating - 3)) / 9), 1.0, 10.0)
+        days = np.clip(np.round((s2 / factor) * growth), 1, sched.maximum_interval).astype(np.int64)
+        nxt = at + days * _DAY_US
+        cap = np.where(at < window_start, window_start, late_cap)  # exam_cap, on arrays
+        nxt = np.where((at < exam) & (cap > at), np.minimum(nxt, cap), nxt)
+        return s2, d2, nxt
+
+    s = np.asarray(stability, dtype=float)
+    d = np.asarray(difficulty, dtype=float)
+    last = np.asarray(last_review, dtype=np.int64)
+    if_stop = recall(s, last, exam) if len(s) else np.zeros(0)
+    plan = np.zeros(len(s))
+    index = np.arange(len(s))
+    weight = np.ones(len(s))
+    at = np.zeros(len(s), dtype=np.int64)
+    due = np.asarray(due, dtype=np.int64)
+    for level in range(depth + 1):
+        done = (due >= exam) if level < depth else np.ones(len(s), dtype=bool)
+        np.add.at(plan, index[done], weight[done] * recall(s[done], last[done], exam))
+        go = ~done
+        if not go.any():
+            break
+        s, d, last, due, at, weight, index = s[go], d[go], last[go], due[go], at[go], weight[go], index[go]
+        moment = np.maximum(due, at)
+        p = recall(s, last, moment)
+        good, again = reviewed(s, d, last, moment, Rating.GOOD), reviewed(s, d, last, moment, Rating.AGAIN)
+        s, d, due = (np.concatenate(pair) for pair in zip(good, again, strict=True))
+        last = np.concatenate([moment, moment])
+        at = last + 1_000_000  # the next review at least a second later, as in the scalar tree
+        weight = np.concatenate([weight * p, weight * (1 - p)])
+        index = np.concatenate([index, index])
+    return plan, if_stop
+
+
+def to_micros(moments: Sequence[datetime | None], now: datetime) -> np.ndarray:
+    """Moments as int64 microseconds since ``now`` (None: ``now``), :func:`readiness_many`'s time axis."""
+    one = timedelta(microseconds=1)
+    return np.fromiter(((m - now) // one if m is not None else 0 for m in moments), dtype=np.int64, count=len(moments))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a student is on track for the exam: their predicted recall on its date if they keep to
+    the plan (``readiness``'s if_plan, averaged over the course's skills as the readiness page does)
+    against the course's desired retention. A student with no studied card has not started."""
+
+    predicted: float | None  # None: not started
+    target: float
+
+    @property
+    def state(self) -> str:
+        if self.predicted is None:
+            return "not_started"
+        return "on_track" if self.predicted >= self.target else "behind"
+
+    @property
+    def on_track(self) -> bool:
+        return self.state == "on_track"
+
+
+def exam_verdict(*, predicted: float, studied: int, target: float) -> Verdict:
+    """THE rule of "on track for the exam date" (the class view, its CSV and the readiness page)."""
+    return Verdict(predicted if studied else None, target)
 
 
 # --------------------------------------------------------------------------- the simulated cohort

@@ -4,10 +4,12 @@ on every run).
 
 Stores a class of N students, each with ``--answers`` graded practice answers spread over ``--weeks``
 weeks and over the bank's topics (a parameterized question among them, some answers with one of its
-misconceptions), with bulk inserts; then requests the class view (``progress.instructor_views.class_view``,
+misconceptions), with bulk inserts, and a study card per student and question answered (FSRS states
+spread as a term of reviews leaves them) with an exam ten days on; then requests the class view (``progress.instructor_views.class_view``,
 through Django's test client: the queries, ``progress.mastery``'s weekly figures, the SVG and the
-template) and its CSV, and counts the queries.
-Goal: ≤ 10 queries and ≤ 1.5 s warm for 500 students. Prints a fixed workload's CPU time too.
+template, and every student's predicted recall on the exam date: ``study.selectors.class_readiness``)
+and its CSV, and counts the queries.
+Goal: ≤ 14 queries and ≤ 1.5 s warm for 500 students. Prints a fixed workload's CPU time too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from grader.calibration import calibration_ms, speed_line
 
 GOAL_SECONDS = 1.5
-GOAL_QUERIES = 10
+GOAL_QUERIES = 14
 PARAM = "param-conv-by-hand-01"
 
 
@@ -42,12 +44,15 @@ def setup(students: int, weeks: int, answers: int) -> tuple[object, object]:
     from grader.problems import get_family
     from quizzes.models import Assessment, Attempt, AttemptItem, AttemptStatus, Question
     from quizzes.services.bank import practice_sets_ensure
+    from study.models import Card
 
     call_command("migrate", verbosity=0)
     if not Question.objects.exists():
         call_command("load_bank", verbosity=0)
     course, _ = Course.objects.get_or_create(slug="bench-class", defaults={"title": "Bench class"})
     Attempt.objects.filter(assessment__course=course).delete()
+    Card.objects.filter(course=course).delete()
+    Assessment.objects.filter(course=course, slug="bench-final").delete()
     Enrollment.objects.filter(course=course).delete()
     practice_sets_ensure(course=course)
     sets = {a.items.first().pool_topic_id: a for a in Assessment.objects.filter(course=course, slug__startswith="practice-")
@@ -88,11 +93,29 @@ def setup(students: int, weeks: int, answers: int) -> tuple[object, object]:
                                     max_points=Decimal(1), score=Decimal(1 if right else 0),
                                     feedback={"misconceptions": mistakes}, graded_at=now - timedelta(days=days)))
     AttemptItem.objects.bulk_create(rows, batch_size=5000)
+    # Each student's cards: one per question answered, last reviewed at its latest answer.
+    latest: dict[tuple[int, int], object] = {}
+    for row in rows:
+        key = (row.attempt.user_id, row.question_version.question_id)
+        latest[key] = max(latest.get(key, row.graded_at), row.graded_at)
+    by_id = {q.pk: q for q in [*questions, *([param] if param else [])]}
+    skill_of = {pk: (f"f:{q.current_version.spec['family']}" if q.type == "param" else f"q:{q.bank_id}")
+                for pk, q in by_id.items()}
+    cards = {}
+    for (user_id, question_id), at in latest.items():
+        stability = rng.uniform(0.5, 40)
+        cards[(user_id, skill_of[question_id])] = Card(
+            user_id=user_id, course=course, skill=skill_of[question_id], topic_id=by_id[question_id].topic_id,
+            question_id=question_id, state=2, stability=stability, difficulty=rng.uniform(2, 9), reps=1,
+            due=at + timedelta(days=max(1, round(stability))), last_review=at, created_at=at)
+    Card.objects.bulk_create(cards.values(), batch_size=5000)
+    Assessment.objects.create(course=course, slug="bench-final", title="Bench final", mode="exam", published=True,
+                              opens_at=now + timedelta(days=10), closes_at=now + timedelta(days=10, hours=2))
     # The planner's statistics, as autovacuum keeps them on a live database (bulk inserts have none yet).
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE quizzes_attempt, quizzes_attemptitem, accounts_enrollment")
+        cursor.execute("ANALYZE quizzes_attempt, quizzes_attemptitem, accounts_enrollment, accounts_user, study_card")
     return course, instructor
 
 
@@ -112,9 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from django.urls import reverse
 
     from quizzes.models import AttemptItem
+    from study.models import Card
 
     stored = AttemptItem.objects.filter(attempt__assessment__course=course).count()
-    print(f"setup: {args.students} students, {stored} graded answers over {args.weeks} weeks stored in "
+    print(f"setup: {args.students} students, {stored} graded answers over {args.weeks} weeks and "
+          f"{Card.objects.filter(course=course).count()} study cards stored in "
           f"{time.perf_counter() - began:.1f} s")
     client = Client(HTTP_HOST="localhost")
     client.force_login(instructor)

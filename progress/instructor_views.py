@@ -14,9 +14,18 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import course_get_for_staff, sections_visible_to
 from accounts.models import Course, User
-from progress.presenters import ClassMastery, class_mastery, class_mastery_context, class_mastery_csv
-from progress.selectors import class_roster, graded_answers_of_class, topics_with_families
+from progress.presenters import (
+    ClassMastery,
+    ClassReadinessRows,
+    class_mastery,
+    class_mastery_context,
+    class_mastery_csv,
+    class_readiness_context,
+    class_readiness_rows,
+)
+from progress.selectors import class_roster, class_students, graded_answers_of_class, topics_with_families
 from quizzes.presenters import COURSE_CONTENT_LANG
+from study.selectors import class_readiness
 
 
 class SectionForm(forms.Form):
@@ -27,11 +36,14 @@ class SectionForm(forms.Form):
         self.fields["section"].choices = [("", _("All my sections")), *((s, s) for s in sections)]
 
 
-def _class(request: HttpRequest, course: Course) -> tuple[SectionForm, ClassMastery | None, list[str]]:
+Shown = tuple[ClassMastery, ClassReadinessRows]
+
+
+def _class(request: HttpRequest, course: Course) -> tuple[SectionForm, Shown | None, list[str]]:
     user: User = request.user  # type: ignore[assignment]
     visible = sections_visible_to(user=user, course=course)
     roster = class_roster(course=course)
-    every_section = sorted({section for section in roster if section})
+    every_section = sorted({entry.section for entry in roster if entry.section})
     choices = [s for s in every_section if visible is None or s in visible]
     form = SectionForm(request.GET, choices)
     if not form.is_valid():
@@ -39,10 +51,13 @@ def _class(request: HttpRequest, course: Course) -> tuple[SectionForm, ClassMast
     chosen = form.cleaned_data.get("section")
     sections = frozenset([chosen]) if chosen else visible
     now = timezone.now()
-    students = sum(1 for section in roster if sections is None or section in sections)
+    shown = [entry for entry in roster if sections is None or entry.section in sections]
     topics, family_topic = topics_with_families()
     answers = graded_answers_of_class(course=course, sections=sections, now=now, family_topic=family_topic)
-    return form, class_mastery(topics=topics, answers=answers, students=students, now=now), choices
+    # On track for the exam: each student's readiness (study's rule, as on their own readiness page).
+    readiness = class_readiness(course=course, students=class_students(course=course, sections=sections), now=now)
+    return form, (class_mastery(topics=topics, answers=answers, students=len(shown), now=now),
+                  class_readiness_rows(readiness, shown)), choices
 
 
 @login_required
@@ -53,7 +68,7 @@ def class_view(request: HttpRequest, course_slug: str) -> HttpResponse:
     context = {"course": course, "is_course_staff": True, "content_lang": COURSE_CONTENT_LANG, "form": form,
                "sections": sections, "query": request.GET.urlencode()}
     if data is not None:
-        context.update(class_mastery_context(data))
+        context.update(class_mastery_context(data[0]), **class_readiness_context(data[1]))
     return render(request, "progress/class_mastery.html", context, status=200 if data is not None else 400)
 
 
@@ -65,6 +80,6 @@ def class_csv(request: HttpRequest, course_slug: str) -> HttpResponse:
     if data is None:
         return HttpResponse("; ".join(str(e) for e in form.errors.get("section", [])), status=400,
                             content_type="text/plain; charset=utf-8")
-    response = HttpResponse(class_mastery_csv(data), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(class_mastery_csv(*data), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{course.slug}-class-mastery.csv"'
     return response

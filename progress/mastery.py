@@ -14,9 +14,11 @@ A misconception's mastery is the same mean over the answers to questions of its 
 each scoring 1 when the answer did not show that mistake and 0 when it did.
 
 **On track** in a topic: mastery ≥ ``ON_TRACK_MASTERY`` resting on at least ``MIN_ANSWERS`` answers. A
-student is on track in the course when they are on track in at least ``ON_TRACK_TOPIC_SHARE`` of
-the topics the class has answered questions in so far (the study plan may refine this later with
-predicted recall).
+student is on track in the course *by mastery* when they are on track in at least ``ON_TRACK_TOPIC_SHARE``
+of the topics the class has answered questions in so far: the class view's week-by-week history (answers
+have dates; predictions of recall are not kept). Whether a student is on track *for the exam date* is the
+study plan's rule, ``grader.spaced.exam_verdict`` (predicted recall on that date against the course's
+desired retention), which the class view's headline, student list and CSV use.
 
 **Keeps forgetting**: a topic or misconception whose class mastery fell by at least
 ``FORGET_DROP`` from one week to the next; the more such drops (and the deeper), the higher it is listed.

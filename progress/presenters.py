@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from dlcv_site.i18n import grader_lang
+from dlcv_site.i18n import grader_lang, localized
 from grader.problems import get_family
 from progress import mastery as rules
-from progress.selectors import ClassAnswer, GradedAnswer, TopicInfo
+from progress.selectors import ClassAnswer, GradedAnswer, RosterEntry, TopicInfo
 from progress.syllabus import PAST_EXAMS_TOPIC, section_labels, section_of
 from quizzes.models import AssessmentMode, AttemptStatus
 from quizzes.selectors import AssessmentRow, results_visible
+from study.selectors import ClassReadiness
 
 #: The misconceptions the home lists: those seen in the last RECENT_DAYS days, at most RECENT_MISCONCEPTIONS.
 RECENT_DAYS = 30
@@ -321,7 +322,7 @@ def _chart(data: ClassMastery) -> dict[str, Any]:
         "on_track_points": " ".join(xy(i, v) for i, v in enumerate(share)),
         "mastery_points": " ".join(xy(i, v) for i, v in enumerate(means) if v is not None),
         "dots": [{"x": round(box["left"] + i * step, 1), "y": round(box["top"] + (1 - v) * height, 1),
-                  "title": _("Week to %(week)s: %(share)s of students on track") % {
+                  "title": _("Week to %(week)s: %(share)s of students on track by mastery") % {
                       "week": _week_label(data.weeks[i]), "share": percent(v)}} for i, v in enumerate(share)],
         "x_ticks": [{"x": round(box["left"] + i * step, 1), "label": _week_label(end)} for i, end in enumerate(data.weeks)],
         "y_ticks": [{"y": round(box["top"] + (1 - f) * height, 1), "label": f"{int(f * 100)}"} for f in (0, .5, 1)],
@@ -337,8 +338,6 @@ def class_mastery_context(data: ClassMastery) -> dict[str, Any]:
                        key=lambda r: (-r["drops"], r["name"]))
     return {
         "students": data.students,
-        "on_track_now": percent(data.on_track[-1] / data.students if data.students else None),
-        "on_track_count": data.on_track[-1] if data.on_track else 0,
         "weeks": [_week_label(end) for end in data.weeks],
         "chart": _chart(data),
         "topic_rows": topics, "misconception_rows": mistakes, "forgotten": forgotten,
@@ -348,19 +347,85 @@ def class_mastery_context(data: ClassMastery) -> dict[str, Any]:
     }
 
 
-def class_mastery_csv(data: ClassMastery) -> str:
+# --------------------------------------------------------------------------- on track for the exam
+
+
+@dataclass(frozen=True)
+class StudentReadiness:
+    user_id: int
+    username: str
+    state: str  # spaced.Verdict.state: "on_track", "behind", "not_started"
+    predicted: float | None  # predicted recall on the exam date with the plan (None: not started)
+
+
+@dataclass(frozen=True)
+class ClassReadinessRows:
+    """Every student of the class view with their verdict for the exam date: those behind first
+    (lowest prediction first), then those on track, then those not started."""
+
+    readiness: ClassReadiness
+    students: tuple[StudentReadiness, ...]
+
+    def count(self, state: str) -> int:
+        return sum(1 for s in self.students if s.state == state)
+
+
+_STATE_ORDER = {"behind": 0, "on_track": 1, "not_started": 2}
+
+
+def class_readiness_rows(readiness: ClassReadiness, roster: Sequence[RosterEntry]) -> ClassReadinessRows:
+    rows = []
+    for entry in roster:
+        found = readiness.verdicts.get(entry.user_id)
+        verdict = found[1] if found else None
+        rows.append(StudentReadiness(entry.user_id, entry.username, verdict.state if verdict else "not_started",
+                                     verdict.predicted if verdict else None))
+    rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.predicted if r.predicted is not None else 0.0, r.username))
+    return ClassReadinessRows(readiness, tuple(rows))
+
+
+def state_label(state: str) -> str:
+    return {"on_track": _("On track"), "behind": _("Behind"), "not_started": _("Not started")}[state]
+
+
+def class_readiness_context(data: ClassReadinessRows) -> dict[str, Any]:
+    r = data.readiness
+    title = localized(r.exam.title, r.exam.translations, "title") if r.exam else None
+    students = len(data.students)
+    on_track = data.count("on_track")
+    return {"readiness": {
+        "exam": title.text if title else None, "exam_lang": title.lang if title else "",
+        "date": timezone.localtime(r.exam_at), "target": percent(r.target), "students": students,
+        "share": percent(on_track / students if students else None), "on_track": on_track,
+        "behind": data.count("behind"), "not_started": data.count("not_started"),
+        "rows": [{"username": s.username, "state": s.state, "label": state_label(s.state),
+                  "predicted": percent(s.predicted)} for s in data.students],
+    }}
+
+
+def class_mastery_csv(data: ClassMastery, readiness: ClassReadinessRows) -> str:
     """One row per topic or misconception and week: its class mastery (0–1), students with answers,
-    students on track in it; and the course's students on track each week."""
+    students on track in it by mastery; the course's students on track by mastery each week
+    (``course_by_mastery``: the only history there is); then the exam-date verdicts of today: the count
+    on track (``course_exam``) and each student's predicted recall with the plan and verdict (``student``)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["kind", "key", "name", "week_end", "class_mastery", "students_answered", "students_on_track",
-                     "students"])
+                     "students", "predicted_recall", "verdict"])
     for i, end in enumerate(data.weeks):
-        writer.writerow(["course", "", "", end.date().isoformat(), "", "", data.on_track[i], data.students])
+        writer.writerow(["course_by_mastery", "", "", end.date().isoformat(), "", "", data.on_track[i],
+                         data.students, "", ""])
     for series in (*data.topics, *data.misconceptions):
         for i, end in enumerate(data.weeks):
             value = series.weekly[i]
             writer.writerow([series.kind, series.key, series.name, end.date().isoformat(),
                              "" if value is None else f"{value:.4f}", series.answered[i], series.on_track[i],
-                             data.students])
+                             data.students, "", ""])
+    today = data.weeks[-1].date().isoformat()
+    exam_day = timezone.localdate(readiness.readiness.exam_at).isoformat()
+    writer.writerow(["course_exam", exam_day, "", today, "", "", readiness.count("on_track"), len(readiness.students),
+                     "", ""])
+    for student in readiness.students:
+        writer.writerow(["student", student.username, "", today, "", "", "", "",
+                         "" if student.predicted is None else f"{student.predicted:.4f}", student.state])
     return out.getvalue()

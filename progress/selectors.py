@@ -154,6 +154,14 @@ def graded_answers_of_class(*, course: Course, sections: Iterable[str] | None, n
     return rows
 
 
-def class_roster(*, course: Course) -> list[str]:
-    """The section of each of the course's students ("" for none): one query."""
-    return list(Enrollment.objects.filter(course=course, role=Role.STUDENT).values_list("section", flat=True))
+@dataclass(frozen=True)
+class RosterEntry:
+    user_id: int
+    username: str
+    section: str  # "" for none
+
+
+def class_roster(*, course: Course) -> list[RosterEntry]:
+    """The course's students, each with their section: one query."""
+    return [RosterEntry(*row) for row in Enrollment.objects.filter(course=course, role=Role.STUDENT)
+            .order_by("user__username").values_list("user_id", "user__username", "section")]

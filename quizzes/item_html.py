@@ -98,7 +98,7 @@ def is_blank(entry: dict[str, Any]) -> bool:
     """Nothing of the student in the item yet: no saved answer, no check, no feedback."""
     item = entry["item"]
     return (item.response is None and item.response_saved_at is None and not item.checks
-            and entry["feedback"] is None)
+            and not getattr(item, "hint_used", False) and entry["feedback"] is None)
 
 
 def _option_order(entry: dict[str, Any]) -> tuple[int, ...] | None:
@@ -142,7 +142,7 @@ def _shared_entry(entry: dict[str, Any], order: tuple[int, ...] | None) -> dict[
     """The entry as anyone would have it: the item's numbers and statement replaced by stand-ins."""
     item, view = entry["item"], entry["view"]
     stand_in = SimpleNamespace(**STAND_IN, max_points=item.max_points, response_saved_at=None, checks=0,
-                               needs_manual_grading=False, self_assessment=None)
+                               needs_manual_grading=False, self_assessment=None, hint_used=False)
     if view.get("statement_html"):
         view = {**view, "statement_html": STATEMENT_STAND_IN}
     shared = {**entry, "item": stand_in, "view": view}

@@ -266,6 +266,9 @@ class AttemptItem(models.Model):
     checks = models.PositiveIntegerField(default=0, help_text="Graded checks in practice (format errors excluded).")
     solution_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="Practice: when the student asked to see the solution.")
+    hint_used = models.BooleanField(
+        default=False, db_default=False,
+        help_text="The student opened the question's hint before the answer was graded (quiz.js; never without JS).")
     rubric_adjustment = models.DecimalField(
         max_digits=6, decimal_places=2, default=0, db_default=0,
         help_text="Rubric grading: the grader's free adjustment in points, added to the applied rubric items.")

@@ -175,7 +175,8 @@ def attempt_insert_with_items(*, attempt_row: Mapping[str, Any], items: Sequence
 def _save_sql() -> str:
     item, attempt = table_name(AttemptItem), table_name(Attempt)
     return (
-        f"UPDATE {item} SET response = %s, response_saved_at = %s, save_count = save_count + 1 "
+        f"UPDATE {item} SET response = %s, response_saved_at = %s, save_count = save_count + 1, "
+        f"hint_used = hint_used OR (%s AND graded_at IS NULL) "
         f"WHERE id = %s AND attempt_id = %s AND EXISTS (SELECT 1 FROM {attempt} WHERE {attempt}.id = %s "
         f"AND {attempt}.user_id = %s AND {attempt}.status = %s "
         f"AND ({attempt}.deadline IS NULL OR {attempt}.deadline >= %s)) RETURNING save_count"
@@ -183,17 +184,19 @@ def _save_sql() -> str:
 
 
 def attempt_item_save_response(*, user_id: int, attempt_id: int, item_id: int, response: Any,
-                               now: datetime) -> int | None:
+                               now: datetime, hint_used: bool = False) -> int | None:
     """Store ``response`` (saved at ``now``) on the item and count the save, if the item is one of
     the user's own attempt (``quizzes.access.attempt_item_get_for_owner``'s rule: even staff cannot
     answer for a student), the attempt is in progress and its deadline, if any, is not before
-    ``now``; the item's new save count, or None when nothing was written. Access rule 2: equals
+    ``now``; the item's new save count, or None when nothing was written. ``hint_used`` marks the
+    item's hint as opened if it is not graded yet (a flag is never cleared). Access rule 2: equals
     ``AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user_id=user_id,
     attempt__status=IN_PROGRESS).filter(Q(attempt__deadline=None) | Q(attempt__deadline__gte=now))
-    .update(response=response, response_saved_at=now, save_count=F("save_count") + 1)``."""
+    .update(response=response, response_saved_at=now, save_count=F("save_count") + 1, hint_used=Case(When(
+    graded_at=None, then=Value(True)), default=F("hint_used")) if hint_used else F("hint_used"))``."""
     fields = AttemptItem._meta
     values = [fields.get_field("response").get_db_prep_save(response, connection),
-              fields.get_field("response_saved_at").get_db_prep_save(now, connection),
+              fields.get_field("response_saved_at").get_db_prep_save(now, connection), bool(hint_used),
               item_id, attempt_id, attempt_id, user_id, AttemptStatus.IN_PROGRESS.value,
               Attempt._meta.get_field("deadline").get_db_prep_save(now, connection)]
     with connection.cursor() as cursor:

@@ -84,6 +84,11 @@ def _response_from(data: dict[str, Any]) -> Any:
     return data["response"]
 
 
+def _hint_used(data: dict[str, Any]) -> bool:
+    """The answer came with the item's hint opened (quiz.js sends ``"hint_used": true``; anything else: no)."""
+    return data.get("hint_used") is True
+
+
 def _lang() -> str:
     return get_language() or "zh-hant"
 
@@ -380,9 +385,11 @@ def attempt_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
 @require_POST
 def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
     """Autosave one answer: one UPDATE, which also checks that the item is the student's own."""
-    response = _response_from(json_body(request))
+    data = json_body(request)
+    response = _response_from(data)
     try:
-        result = attempt_item_save(user=request.user, attempt_id=attempt_id, item_id=item_id, response=response)
+        result = attempt_item_save(user=request.user, attempt_id=attempt_id, item_id=item_id, response=response,
+                                   hint_used=_hint_used(data))
     except NotYourItem:
         raise Http404("No such question in your attempt.") from None
     except AttemptError as exc:
@@ -395,11 +402,12 @@ def item_save(request: HttpRequest, attempt_id: int, item_id: int) -> JsonRespon
 @require_POST
 def item_check(request: HttpRequest, attempt_id: int, item_id: int) -> JsonResponse:
     """Practice: grade now. A format error comes back as ``valid: false`` and costs nothing."""
-    response = _response_from(json_body(request))
+    data = json_body(request)
+    response = _response_from(data)
     item = attempt_item_get_for_owner(user=request.user, attempt_id=attempt_id, item_id=item_id)
     lang, now = _lang(), timezone.now()
     try:
-        grade = practice_check(item=item, response=response, now=now)
+        grade = practice_check(item=item, response=response, now=now, hint_used=_hint_used(data))
     except AttemptError as exc:
         return _attempt_error(exc)
     result = grade.for_student(lang=grader_lang(lang))

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Max, Q, Subquery, Value, When
+import numpy as np
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Extract
 from django.urls import reverse
 from django.utils import timezone
 
@@ -270,58 +284,155 @@ class ReadinessView:
     topics: list[TopicReadiness]
     overall_plan: float
     overall_stop: float
+    verdict: spaced.Verdict
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What every readiness figure of a course is read against: the next exam (or, without one, two
+    weeks from now), the course's scheduler and its desired retention (the "on track" target)."""
+
+    exam: Assessment | None
+    exam_at: datetime
+    sched: Any
+    target: float
+    depth: int
+    now: datetime
+    _fresh: dict[int, float] = field(default_factory=dict)
+
+    def fresh(self, day: int) -> float:
+        """A skill first studied ``day`` days from now, then kept to the plan: its recall on the exam date."""
+        if day not in self._fresh:
+            start = self.now + timedelta(days=day)
+            self._fresh[day] = (spaced.readiness(spaced.CardState(), now=start, exam_at=self.exam_at, sched=self.sched,
+                                                 depth=self.depth).if_plan if start < self.exam_at else 0.0)
+        return self._fresh[day]
+
+
+def horizon(*, course: Course, now: datetime, depth: int = PAGE_DEPTH) -> Horizon:
+    """Two queries: the course's study settings and its next exam."""
+    settings = study_settings(course=course)
+    exam = next_exam(course=course, now=now)
+    return Horizon(exam, exam.opens_at if exam else now + timedelta(days=14),
+                   spaced.scheduler(settings.parameters or None, settings.desired_retention),
+                   settings.desired_retention, depth, now)
+
+
+def _studied(stability: list[float], difficulty: list[float], due: Any, last_review: Any, h: Horizon) -> tuple[Any, Any]:
+    """(if_plan, if_stop) arrays of studied cards (``due``, ``last_review``: µs since ``h.now``)."""
+    return spaced.readiness_many(np.array(stability, dtype=float), np.array(difficulty, dtype=float),
+                                 np.asarray(due, dtype=np.int64), np.asarray(last_review, dtype=np.int64),
+                                 now=h.now, exam_at=h.exam_at, sched=h.sched, depth=h.depth)
+
+
+def _epoch_us(name: str) -> Cast:
+    """A date column as whole microseconds since 1970 (exact: PostgreSQL's EXTRACT is numeric). Read
+    under UTC: Django extracts in the current time zone, which would shift the instant."""
+    return Cast(Extract(name, "epoch") * Value(1_000_000), BigIntegerField())
+
+
+def overall_plan(*, studied: Iterable[float], unstudied: int, new_per_day: int, h: Horizon) -> float:
+    """The student's predicted recall on the exam date with the plan, over the course's skills: each
+    studied card's, and each skill not studied yet learnt on the day the daily new-card limit
+    reaches it (``h.fresh``). An exact sum (``math.fsum``): the page and the class view add the same
+    values in different orders and must agree to the last digit."""
+    per_day = max(1, new_per_day)
+    values = list(studied)
+    n = len(values) + unstudied
+    values += [h.fresh(i // per_day) for i in range(unstudied)]
+    return math.fsum(values) / n if n else 0.0
 
 
 def readiness(*, user: User, course: Course, now: datetime, depth: int = PAGE_DEPTH) -> ReadinessView:
     """Per topic (syllabus order) and overall, the predicted recall on the exam date if the student
-    keeps to the plan and if they stop now. Skills never studied count as 0 if they stop; in the plan
-    they are learnt on the day the daily new-card limit reaches them. Without an exam, in two weeks.
-    Six queries."""
-    settings = study_settings(course=course)
-    sched = spaced.scheduler(settings.parameters or None, settings.desired_retention)
-    exam = next_exam(course=course, now=now)
-    exam_at = exam.opens_at if exam else now + timedelta(days=14)
+    keeps to the plan and if they stop now, and whether that is on track (``spaced.exam_verdict``).
+    Skills never studied count as 0 if they stop; in the plan they are learnt on the day the daily
+    new-card limit reaches them. Without an exam, in two weeks. Six queries."""
+    h = horizon(course=course, now=now, depth=depth)
     prefs = preferences(user=user, course=course)
     cards = {card.skill: card for card in Card.objects.filter(user=user, course=course)}
+    catalog = skill_catalog()
+    # Studied cards: a catalog skill's in its entry's topic, another (a family's misconception) in its own.
+    studied = [(entry.topic_id, cards.pop(entry.skill)) for entry in catalog
+               if entry.skill in cards and cards[entry.skill].last_review is not None]
+    studied += [(card.topic_id, card) for card in cards.values()
+                if card.last_review is not None and card.topic_id is not None]
+    plan, stop = _studied([c.stability for _t, c in studied], [c.difficulty for _t, c in studied],
+                          spaced.to_micros([c.due for _t, c in studied], now),
+                          spaced.to_micros([c.last_review for _t, c in studied], now), h)
     per_topic: dict[int, list[tuple[float, float]]] = {}
-    studied: dict[int, int] = {}
-    new_index = 0
-    fresh_cache: dict[int, float] = {}
-    for entry in skill_catalog():
-        card = cards.pop(entry.skill, None)
-        if card is not None and card.last_review is not None:
-            r = spaced.readiness(_state(card), now=now, exam_at=exam_at, sched=sched, depth=depth)
-            per_topic.setdefault(entry.topic_id, []).append((r.if_plan, r.if_stop))
-            studied[entry.topic_id] = studied.get(entry.topic_id, 0) + 1
-            continue
-        day = new_index // max(1, prefs.new_per_day)
-        new_index += 1
-        start = now + timedelta(days=day)
-        if day not in fresh_cache:
-            fresh_cache[day] = (spaced.readiness(spaced.CardState(), now=start, exam_at=exam_at, sched=sched,
-                                                 depth=depth).if_plan if start < exam_at else 0.0)
-        per_topic.setdefault(entry.topic_id, []).append((fresh_cache[day], 0.0))
-    for card in cards.values():  # a family's misconception cards: in their topic, as studied
-        if card.last_review is not None and card.topic_id is not None:
-            r = spaced.readiness(_state(card), now=now, exam_at=exam_at, sched=sched, depth=depth)
-            per_topic.setdefault(card.topic_id, []).append((r.if_plan, r.if_stop))
+    counted: dict[int, int] = {}
+    for (topic_id, _card), p, s in zip(studied, plan.tolist(), stop.tolist(), strict=True):
+        per_topic.setdefault(topic_id, []).append((p, s))
+        counted[topic_id] = counted.get(topic_id, 0) + 1
+    done = {card.skill for _t, card in studied}
+    unstudied = [entry for entry in catalog if entry.skill not in done]
+    for index, entry in enumerate(unstudied):
+        per_topic.setdefault(entry.topic_id, []).append((h.fresh(index // max(1, prefs.new_per_day)), 0.0))
     topics = []
     for topic in Topic.objects.filter(id__in=per_topic.keys()).order_by("position", "slug"):
         values = per_topic[topic.id]
-        topics.append(TopicReadiness(topic, len(values), studied.get(topic.id, 0),
+        topics.append(TopicReadiness(topic, len(values), counted.get(topic.id, 0),
                                      _mean(v[0] for v in values), _mean(v[1] for v in values)))
     everything = [v for values in per_topic.values() for v in values]
-    return ReadinessView(exam, exam_at, topics, _mean(v[0] for v in everything), _mean(v[1] for v in everything))
+    overall = overall_plan(studied=plan.tolist(), unstudied=len(unstudied), new_per_day=prefs.new_per_day, h=h)
+    return ReadinessView(h.exam, h.exam_at, topics, overall, _mean(v[1] for v in everything),
+                         spaced.exam_verdict(predicted=overall, studied=len(studied), target=h.target))
+
+
+@dataclass(frozen=True)
+class ClassReadiness:
+    """Every student's verdict for the exam date (the readiness page's, computed for a class at once)."""
+
+    exam: Assessment | None
+    exam_at: datetime
+    target: float
+    verdicts: dict[int, tuple[str, spaced.Verdict]]  # user id → (username, verdict), studied students only
+
+    def count(self, state: str) -> int:
+        return sum(1 for _name, verdict in self.verdicts.values() if verdict.state == state)
+
+
+def class_readiness(*, course: Course, students: Q, now: datetime, depth: int = PAGE_DEPTH) -> ClassReadiness:
+    """:func:`readiness`'s overall figure and verdict for every student of ``students`` (a filter on
+    user ids) who has studied: five queries whatever the class's size (the settings, the next exam,
+    the bank's state, the students' daily new-card limits, every studied card), the trees
+    of all the cards computed at once (``spaced.readiness_many``). A student with no studied card is
+    not in ``verdicts`` (not started)."""
+    h = horizon(course=course, now=now, depth=depth)
+    catalog = skill_catalog()
+    in_catalog = {entry.skill for entry in catalog}
+    default_limit = StudyPreferences._meta.get_field("new_per_day").get_default()
+    limits = dict(StudyPreferences.objects.filter(students, course=course).values_list("user_id", "new_per_day"))
+    # Dates as numbers (parsing tens of thousands of timestamps was most of the time), exactly; the
+    # catalog test in Python (a list of every skill in the statement cost more than the rows it left out).
+    with timezone.override(UTC):
+        rows = [row for row in Card.objects.filter(students, course=course, last_review__isnull=False).order_by()
+                .values_list("user_id", "user__username", "skill", "topic_id", "stability", "difficulty",
+                             _epoch_us("due"), _epoch_us("last_review"))
+                if row[2] in in_catalog or row[3] is not None]
+    origin = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    plan, _stop = _studied([r[4] for r in rows], [r[5] for r in rows],
+                           np.array([r[6] if r[6] is not None else origin for r in rows], dtype=np.int64) - origin,
+                           np.array([r[7] for r in rows], dtype=np.int64) - origin, h)
+    mine: dict[int, list[float]] = {}
+    seen: dict[int, tuple[str, int, int]] = {}  # user → (username, limit, catalog skills studied)
+    for row, value in zip(rows, plan.tolist(), strict=True):
+        user_id, username, skill = row[:3]
+        mine.setdefault(user_id, []).append(value)
+        _name, _limit, known = seen.get(user_id, (username, limits.get(user_id, default_limit), 0))
+        seen[user_id] = (username, _limit, known + (skill in in_catalog))
+    verdicts = {}
+    for user_id, values in mine.items():
+        username, new_per_day, known = seen[user_id]
+        overall = overall_plan(studied=values, unstudied=len(catalog) - known, new_per_day=new_per_day, h=h)
+        verdicts[user_id] = (username, spaced.exam_verdict(predicted=overall, studied=len(values), target=h.target))
+    return ClassReadiness(h.exam, h.exam_at, h.target, verdicts)
 
 
 def _mean(values: Iterable[float]) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
-
-
-def _state(card: Card) -> spaced.CardState:
-    return spaced.CardState(state=card.state, step=card.step, stability=card.stability, difficulty=card.difficulty,
-                            due=card.due, last_review=card.last_review)
 
 
 def fit_view(*, course: Course) -> dict[str, Any]:

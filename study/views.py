@@ -126,7 +126,8 @@ def review_check(request: HttpRequest, course_slug: str, item_id: int) -> JsonRe
     item = review_item_get_for_owner(user=request.user, course=course, item_id=item_id)
     now, lang = study_now(), _lang()
     try:
-        outcome = review_services.review_answer(user=request.user, item=item, response=data["response"], now=now)
+        outcome = review_services.review_answer(user=request.user, item=item, response=data["response"], now=now,
+                                                hint_used=data.get("hint_used") is True)
     except AttemptError as exc:
         return json_error(413 if isinstance(exc, ResponseTooLarge) else 409, exc.code, exc.message)
     grade = outcome.grade
@@ -160,7 +161,7 @@ def study_readiness(request: HttpRequest, course_slug: str) -> HttpResponse:
         "course": course, "view": view, "chart": presenters.readiness_chart(view),
         "rows": presenters.readiness_rows(view, course.slug),
         "overall_plan": presenters.percent(view.overall_plan), "overall_stop": presenters.percent(view.overall_stop),
-        "exam_at": timezone.localtime(view.exam_at),
+        "target": presenters.percent(view.verdict.target), "exam_at": timezone.localtime(view.exam_at),
     })
 
 

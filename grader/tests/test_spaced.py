@@ -3,8 +3,10 @@ the simulated cohort's calibration (a small cohort here; the benchmark runs 500 
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from grader import spaced
@@ -87,6 +89,49 @@ def test_readiness_with_the_plan_beats_stopping_and_a_new_card_is_zero_if_stoppe
     assert 0 < r.if_stop < r.if_plan <= 1
     fresh = spaced.readiness(spaced.CardState(), now=NOW, exam_at=exam, sched=sched)
     assert fresh.if_stop == 0 and fresh.if_plan > 0.5
+
+
+def _studied_cards(count: int, seed: int) -> list[spaced.CardState]:
+    """Cards after 1–6 reviews of random ratings at random moments (some the same day, some capped)."""
+    rng = random.Random(seed)
+    sched = spaced.scheduler()
+    cards = []
+    for _ in range(count):
+        card, at = spaced.CardState(), NOW - timedelta(days=rng.uniform(1, 40))
+        for _ in range(rng.randint(1, 6)):
+            if at >= NOW:
+                break
+            card = spaced.review(card, Rating(rng.randint(1, 4)), at, sched=sched,
+                                 exam_at=NOW + timedelta(days=rng.choice([2, 9, 30])))
+            at += timedelta(hours=rng.uniform(1, 24 * 8))
+        cards.append(card)
+    return cards
+
+
+@pytest.mark.parametrize(("exam_days", "depth", "retention"), [
+    (10, 4, 0.9), (2.5, 6, 0.9), (1, 4, 0.85), (40, 4, 0.95), (0.3, 3, 0.9)])
+def test_readiness_of_many_cards_at_once_equals_the_tree_card_by_card(exam_days: float, depth: int,
+                                                                      retention: float) -> None:
+    sched = spaced.scheduler(desired_retention=retention)
+    cards = _studied_cards(120, seed=depth)
+    now = NOW + timedelta(microseconds=123_457)  # not on a whole second: the integer time axis is exact
+    exam_at = now + timedelta(days=exam_days)
+    plan, stop = spaced.readiness_many(
+        np.array([c.stability for c in cards]), np.array([c.difficulty for c in cards]),
+        spaced.to_micros([c.due for c in cards], now), spaced.to_micros([c.last_review for c in cards], now),
+        now=now, exam_at=exam_at, sched=sched, depth=depth)
+    expected = [spaced.readiness(c, now=now, exam_at=exam_at, sched=sched, depth=depth) for c in cards]
+    assert plan == pytest.approx([r.if_plan for r in expected], abs=1e-12)
+    assert stop == pytest.approx([r.if_stop for r in expected], abs=1e-12)
+    assert len({round(v, 6) for v in plan}) > 50  # the cards differ: the comparison is not of constants
+
+
+def test_on_track_for_the_exam_is_the_predicted_recall_against_the_target() -> None:
+    assert spaced.exam_verdict(predicted=0.91, studied=3, target=0.9).state == "on_track"
+    assert spaced.exam_verdict(predicted=0.9, studied=3, target=0.9).on_track  # at the target counts
+    assert spaced.exam_verdict(predicted=0.89, studied=3, target=0.9).state == "behind"
+    assert spaced.exam_verdict(predicted=0.0, studied=0, target=0.9).state == "not_started"
+    assert not spaced.exam_verdict(predicted=0.95, studied=0, target=0.9).on_track
 
 
 def test_a_small_cohort_is_calibrated_and_fsrs_needs_fewer_reviews_than_every_two_days() -> None:

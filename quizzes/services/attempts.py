@@ -237,19 +237,20 @@ class NotYourItem(LookupError):
 
 
 def attempt_item_save(*, user: User, attempt_id: int, item_id: int, response: Any,
-                      now: datetime | None = None) -> SaveResult:
+                      now: datetime | None = None, hint_used: bool = False) -> SaveResult:
     """Autosave one answer to the user's own attempt, refused after the deadline or submission.
 
     The most frequent request of an exam, so it is one statement (``quizzes.sql.attempt_item_save_response``):
     an UPDATE … RETURNING whose WHERE holds ``access.attempt_item_get_for_owner``'s rule (an item of
     the user's own attempt — even staff cannot answer for a student), the open status and the
     deadline. Only a refused save reads more, to say why. Raises ``NotYourItem``, ``AttemptNotOpen``,
-    ``DeadlinePassed`` or ``ResponseTooLarge``.
+    ``DeadlinePassed`` or ``ResponseTooLarge``. ``hint_used``: the student opened the item's hint
+    (kept on the item while it is not graded: the review of the answer counts as Hard at best).
     """
     now = now or timezone.now()
     _check_response_size(response)
     save_count = sql.attempt_item_save_response(user_id=user.pk, attempt_id=attempt_id, item_id=item_id,
-                                                response=response, now=now)
+                                                response=response, now=now, hint_used=hint_used)
     if save_count is not None:
         return SaveResult(saved_at=now, save_count=save_count)
     status = Attempt.objects.filter(pk=attempt_id, user=user, items__pk=item_id).values_list("status", flat=True).first()
@@ -316,8 +317,11 @@ def practice_solution_request(*, item: AttemptItem, now: datetime | None = None)
 
 
 @transaction.atomic
-def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None) -> GradingResult:
-    """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored."""
+def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = None,
+                   hint_used: bool = False) -> GradingResult:
+    """Grade a practice answer now. A format error is returned and costs nothing; nothing is stored.
+    ``hint_used`` (the student opened the hint) is kept when this is the item's first grade: the
+    recall the cards read is the first check's."""
     now = now or timezone.now()
     item = AttemptItem.objects.select_for_update().select_related("attempt__assessment", "question_version").get(pk=item.pk)
     if item.attempt.assessment.mode != AssessmentMode.PRACTICE:
@@ -331,6 +335,7 @@ def practice_check(*, item: AttemptItem, response: Any, now: datetime | None = N
         return grade
     item.response = response
     item.response_saved_at = now
+    item.hint_used = item.hint_used or (hint_used and item.graded_at is None)
     item.checks += 1
     _store_grade(item, grade, now)
     item.save()

@@ -428,20 +428,23 @@ def _items_state() -> list[dict[str, Any]]:
     return list(AttemptItem.objects.order_by("pk").values())
 
 
-def _save_both_ways(user: User, attempt_id: int, item_id: int, now: datetime, assert_num_queries: Any) -> int | None:
+def _save_both_ways(user: User, attempt_id: int, item_id: int, now: datetime, assert_num_queries: Any,
+                    hint_used: bool = False) -> int | None:
     """The SQL's result and table after it, the ORM rule's likewise: asserted equal; the result."""
     response = {"choice": 2, "text": "梯度消失 ✓", "nested": {"values": [1.5, -2, None]}}
 
     def by_sql() -> int | None:
         with assert_num_queries(1):
             return sql.attempt_item_save_response(user_id=user.pk, attempt_id=attempt_id, item_id=item_id,
-                                                  response=response, now=now)
+                                                  response=response, now=now, hint_used=hint_used)
 
     def by_the_orm() -> int | None:
         owned = AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)  # rule 2's owner
+        # The hint flag: set while the item is not graded, never cleared.
+        hint = Case(When(graded_at=None, then=Value(True)), default=F("hint_used")) if hint_used else F("hint_used")
         written = (owned.filter(attempt__status=AttemptStatus.IN_PROGRESS)
                    .filter(Q(attempt__deadline__isnull=True) | Q(attempt__deadline__gte=now))
-                   .update(response=response, response_saved_at=now, save_count=F("save_count") + 1))
+                   .update(response=response, response_saved_at=now, save_count=F("save_count") + 1, hint_used=hint))
         return AttemptItem.objects.get(pk=item_id).save_count if written else None
 
     ours = _rolled_back(by_sql, _items_state)
@@ -476,6 +479,20 @@ def test_autosave_equals_access_rule_2(who: str, status: str, deadline: str, dja
     assert (saved is not None) == (who == "owner" and status == AttemptStatus.IN_PROGRESS and in_time)
     if saved is not None:
         assert saved == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("hint_used", "graded", "before"), list(product([False, True], repeat=3)))
+def test_autosave_keeps_a_hint_opened_before_grading(hint_used: bool, graded: bool, before: bool,
+                                                     django_assert_num_queries: Any) -> None:
+    world = _save_world()
+    item = world.items[1]
+    AttemptItem.objects.filter(pk=item.pk).update(hint_used=before, graded_at=timezone.now() if graded else None)
+    assert _save_both_ways(world.users["owner"], world.attempt.pk, item.pk, timezone.now(), django_assert_num_queries,
+                           hint_used=hint_used) == 4  # (both ways rolled back)
+    sql.attempt_item_save_response(user_id=world.users["owner"].pk, attempt_id=world.attempt.pk, item_id=item.pk,
+                                   response={"choice": 1}, now=timezone.now(), hint_used=hint_used)
+    assert AttemptItem.objects.get(pk=item.pk).hint_used is (before or (hint_used and not graded))
 
 
 @pytest.mark.django_db

@@ -87,6 +87,14 @@
     return { value: value };
   }
 
+  // Whether the student opened the item's hint (its hidden field, set on the details' toggle): sent
+  // with the answer's save and check, so the review of that answer counts as Hard at best.
+  function withHint(itemEl, body) {
+    var field = itemEl.querySelector("[data-hint-used]");
+    if (field && field.value === "1") body.hint_used = true;
+    return body;
+  }
+
   function hasAnswer(value) {
     if (value === null || value === undefined) return false;
     if (typeof value === "string") return value.trim() !== "";
@@ -284,7 +292,7 @@
     setStatus(st, "saving", S.saving);
     st.inflight = (async function () {
       var res = null;
-      try { res = await postJSON(st.el.dataset.saveUrl, { response: response }); } catch (e) { res = null; }
+      try { res = await postJSON(st.el.dataset.saveUrl, withHint(st.el, { response: response })); } catch (e) { res = null; }
       st.inflight = null;
       if (res && res.ok) {
         st.backoff = 0;
@@ -447,7 +455,7 @@
     var response = collect(itemEl);
     feedback.textContent = S.checking;
     var res = null;
-    try { res = await postJSON(itemEl.dataset.checkUrl, { response: response }); } catch (e) { res = null; }
+    try { res = await postJSON(itemEl.dataset.checkUrl, withHint(itemEl, { response: response })); } catch (e) { res = null; }
     idle(button);
     if (!res) { feedback.textContent = S.network_error; say(S.network_error); return; }
     if (!res.ok || !res.data) {
@@ -540,6 +548,15 @@
     else if (action === "self-assess") selfAssess(button);
     else idle(button);
   });
+
+  // "toggle" does not bubble: caught on the way down, for items added later (another variant) too.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.matches || !details.matches("details[data-hint]") || !details.open) return;
+    var itemEl = details.closest("[data-item-id]");
+    var field = itemEl && itemEl.querySelector("[data-hint-used]");
+    if (field) field.value = "1";
+  }, true);
 
   if (!quiz || cfg.readonly || cfg.results) return;
 

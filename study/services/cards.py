@@ -164,7 +164,8 @@ def _item_answer(item: AttemptItem, now: datetime, duration_ms: int | None = Non
     return Answer(user_id=attempt.user_id, course_id=assessment.course_id, bank_id=question.bank_id,
                   topic_id=question.topic_id, question_id=question.pk, family=family,
                   score=score, misconceptions=tuple(result.misconceptions) if result else (),
-                  kind=_item_kind(assessment), source=f"item:{item.pk}", solution_seen=seen, duration_ms=duration_ms)
+                  kind=_item_kind(assessment), source=f"item:{item.pk}", hint_used=item.hint_used,
+                  solution_seen=seen, duration_ms=duration_ms)
 
 
 def _items(**filters: Any) -> Any:

@@ -107,12 +107,14 @@ class ReviewOutcome:
 
 
 @transaction.atomic
-def review_answer(*, user: User, item: AttemptItem, response: object, now: datetime | None = None) -> ReviewOutcome:
+def review_answer(*, user: User, item: AttemptItem, response: object, now: datetime | None = None,
+                  hint_used: bool = False) -> ReviewOutcome:
     """Grade a review answer (as a practice check) and record it on the cards now: the page shows the
-    next due date at once. A format error is returned and records nothing."""
+    next due date at once. A format error is returned and records nothing. ``hint_used``: the student
+    opened the hint first (a right answer is then Hard)."""
     now = now or timezone.now()
     served = Card.objects.filter(user=user, serving=item).first()
-    grade = practice_check(item=item, response=response, now=now)
+    grade = practice_check(item=item, response=response, now=now, hint_used=hint_used)
     if not grade.gradable:
         return ReviewOutcome(grade, [])
     duration = int((now - served.served_at).total_seconds() * 1000) if served and served.served_at else None
