@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -84,7 +84,8 @@ def _item_rows(attempts: Q, now: datetime, *, epoch: bool,
     items = (AttemptItem.objects
              .filter(score__isnull=False, attempt__in=Attempt.objects.filter(attempts, attempts_visible(now)).values("id"))
              .order_by())
-    when = Cast(Extract(at, "epoch"), FloatField()) if epoch else at
+    # Extract under UTC: in the site's time zone, PostgreSQL's EPOCH of the local wall time is 8 h off.
+    when = Cast(Extract(at, "epoch", tzinfo=UTC), FloatField()) if epoch else at
     if join_versions:
         return [(user_id, topic_id, family or "", score, at_, tags_)
                 for user_id, topic_id, family, score, at_, tags_ in items.values_list(

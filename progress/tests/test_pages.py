@@ -314,3 +314,15 @@ def test_a_ta_sees_only_their_sections_and_students_get_403(course: Any) -> None
     assert _client(student).get(reverse("instructor-class-mastery", args=[course.slug])).status_code == 403
     assert _client(student).get(reverse("instructor-class-mastery-csv", args=[course.slug])).status_code == 403
 
+
+
+@pytest.mark.django_db
+def test_a_class_answers_times_are_the_instants_they_were_graded_at(course: Any) -> None:
+    from progress.selectors import graded_answers_of_class
+
+    student = make_member(course, Role.STUDENT, username="timed")
+    question = _questions("convolution")[0]
+    attempt = answer(student, _practice(course, "convolution"), [(question, 1.0, 3.25, [])])
+    graded_at = attempt.items.get().graded_at
+    rows = graded_answers_of_class(course=course, sections=None, now=timezone.now(), family_topic={})
+    assert [row[3] for row in rows if row[0] == student.pk] == [pytest.approx(graded_at.timestamp())]
