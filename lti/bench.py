@@ -4,7 +4,7 @@
 On a scratch database (created and dropped like a test database), with the configured broker:
 
 * **AGS passback**: ``--scores`` students of a lab linked in an LMS context get a score; the outbox
-  rows are staged in one transaction and their ``lti.score_send`` tasks run on ``--workers`` Celery
+  rows are staged in one transaction and their ``lti.score_send_batch`` tasks run on ``--workers`` Celery
   worker processes (private queue) against the platform, which answers ``--fail-rate`` of the score
   posts with 503 (no Retry-After: the tool's own backoff). Goal: all delivered within 60 s, 0
   duplicates (a (line item, user, timestamp) posted twice), 0 lost, every retry in the send log.
@@ -14,7 +14,8 @@ On a scratch database (created and dropped like a test database), with the confi
   database connection persists across requests as in production (``DB_CONN_MAX_AGE``).
   Goal: p99 ≤ 100 ms.
 
-Set ``DATABASE_URL`` and ``REDIS_URL`` to measure PostgreSQL and Redis.
+Set ``DATABASE_URL`` and ``REDIS_URL`` to measure PostgreSQL and Redis, and ``CACHE_URL`` (Redis) for the
+cache production shares between processes: the score claims and the access token then live there.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def ags_passback(*, platform: Any, course: Any, tool_registration: Any, n: int, 
             "seconds": delivered_at, "duplicates": sum(c - 1 for c in per_key.values() if c > 1),
             "lost": n - len({u for u, _t in per_key}), "wrong_scores": wrong_scores,
             "platform_5xx": failures_answered, "retries_logged": retries_logged,
-            "token_requests": platform.token_requests}
+            "token_requests": platform.token_requests, "connections": len(platform.score_clients),
+            "most_in_flight": platform.most_scores_in_flight}
 
 
 def launches(*, platform: Any, n: int) -> dict[str, Any]:
@@ -241,7 +243,8 @@ def _ags_lines(report: dict[str, Any]) -> list[str]:
         f"{GOAL_DELIVERY_S:.0f} s, 0 duplicates, 0 lost, every retry logged: {verdict(ags_ok)}",
         f"  delivered {ags['delivered']}/{ags['scores']} in {seconds} on {report['workers']} worker processes; "
         f"duplicates {ags['duplicates']}, lost {ags['lost']}, wrong scores {ags['wrong_scores']}; platform 5xx "
-        f"{ags['platform_5xx']}, retries logged {ags['retries_logged']}; token requests {ags['token_requests']}",
+        f"{ags['platform_5xx']}, retries logged {ags['retries_logged']}; token requests {ags['token_requests']}; score posts came over "
+        f"{ags['connections']} connections, at most {ags['most_in_flight']} at once",
         f"  timeline: staged (committed) at {_s(ags['staged_s'])}, first post recorded at {_s(ags['first_post_s'])}, "
         f"every row's first try at {_s(ags['first_tries_done_s'])}, the last retry delivered at "
         f"{_s(ags['last_sent_s'])}; rows by tries {ags['rows_by_tries']}; between a row's tries p50 "

@@ -85,6 +85,7 @@ class Platform:
         self.score_delay = 0.0  # seconds each score post takes to answer
         self.scores_in_flight = 0
         self.most_scores_in_flight = 0  # the most score posts answered at once
+        self.score_clients: set[tuple[str, int]] = set()  # the connections score posts came over
         self.memberships: dict[str, list[dict[str, Any]]] = {}
         self.deep_link_responses: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -358,6 +359,7 @@ class Platform:
             data = json.loads(body)
             url = f"{self.url}/contexts/{context_id}/lineitems/{parts[3]}"
             with self.lock:
+                self.score_clients.add(handler.client_address[:2])
                 self.scores_in_flight += 1
                 self.most_scores_in_flight = max(self.most_scores_in_flight, self.scores_in_flight)
             time.sleep(self.score_delay)
