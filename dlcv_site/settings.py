@@ -279,8 +279,9 @@ SUBMISSION_RATE = os.environ.get("SUBMISSION_RATE", "30/min")
 # again at most once per period), and the broker queue the grade passback tasks go to.
 LTI_JWKS_CACHE_SECONDS = int(os.environ.get("LTI_JWKS_CACHE_SECONDS", "3600"))
 LTI_QUEUE = os.environ.get("LTI_QUEUE", "numeric")
-# The first wait before a score the platform refused with 429/5xx is sent again (doubling, at most 600 s).
-LTI_RETRY_BASE_SECONDS = float(os.environ.get("LTI_RETRY_BASE_SECONDS", "2"))
+# The first wait before a score the platform refused with 429/5xx is sent again (doubling, at most 600 s;
+# 50–100 % of it at random): short, as a lone 5xx is mostly a blip.
+LTI_RETRY_BASE_SECONDS = float(os.environ.get("LTI_RETRY_BASE_SECONDS", "0.5"))
 
 # CACHE_URL=redis://host:6379/2 shares the cache (and so the API throttles) across web processes.
 # A database of its own: clearing a cache flushes its whole Redis database, never the broker's.

@@ -8,7 +8,9 @@ from celery import shared_task
 
 from lti.services import ags
 
-MAX_SEND_RETRIES = 10
+#: Retries of a score after the batch's try: with the waits of ags.retry_countdown (0.5 s doubling, at most
+#: 600 s, 50–100 % at random) about 20–40 minutes in all.
+MAX_SEND_RETRIES = 12
 
 
 @shared_task(name="lti.lab_submission_graded", soft_time_limit=50, time_limit=60)
@@ -33,16 +35,18 @@ def line_item_create(self: Any, line_item_id: int) -> str:
 def score_send(self: Any, outbox_id: int, version: int) -> str:
     last_try = self.request.retries >= MAX_SEND_RETRIES
     try:
-        return ags.score_send(outbox_id=outbox_id, version=version, last_try=last_try)
+        return ags.score_send(outbox_id=outbox_id, version=version, last_try=last_try, owner=self.request.id or "")
     except ags.SendLater as later:
-        raise self.retry(countdown=ags.retry_countdown(retries=self.request.retries,
+        # The batch's post was the first try: this task's first retry waits the second wait.
+        raise self.retry(countdown=ags.retry_countdown(retries=self.request.retries + 1,
                                                        retry_after=later.retry_after)) from later
 
 
-@shared_task(name="lti.score_send_batch", soft_time_limit=50, time_limit=60)
-def score_send_batch(items: list[list[int]]) -> dict[str, int]:
-    """Staged scores, (outbox id, version) pairs, posted over one connection; rows to retry go on alone."""
-    return ags.scores_send(items=[(int(pk), int(version)) for pk, version in items])
+@shared_task(bind=True, name="lti.score_send_batch", soft_time_limit=50, time_limit=60)
+def score_send_batch(self: Any, items: list[list[int]]) -> dict[str, int]:
+    """Staged scores, (outbox id, version) pairs, posted a few at a time with one access token and recorded
+    in one transaction; rows to retry go on alone."""
+    return ags.scores_send(items=[(int(pk), int(version)) for pk, version in items], owner=self.request.id or "")
 
 
 @shared_task(name="lti.roster_sync_course", soft_time_limit=280, time_limit=300)

@@ -7,10 +7,13 @@ and the scores, through an outbox.
 * A score to send is a :class:`ScoreOutbox` row per (line item, user): staging a different score bumps
   ``version`` and ``timestamp``; the same score changes nothing. What is staged goes out in batches:
   ``lti.score_send_batch`` ((outbox id, version) pairs, up to ``SCORE_BATCH_SIZE``) posts each row's
-  version over one kept-alive HTTP session with one cached access token. A row the platform refuses
-  for now (429, 5xx, no answer) goes on alone: ``lti.score_send`` (outbox id, version) posts exactly that
-  version (a retry can never post another score; a newer version has its own task) with backoff; every
-  try is in :class:`ScoreSendLog`.
+  version, ``SCORE_POST_THREADS`` at a time (threads with kept-alive HTTP sessions of their own, one
+  cached access token), then records every outcome in one transaction. A claim per version (in the
+  cache) lets one post of it run at a time. A row the platform refuses for now (429, 5xx, no answer)
+  goes on alone: ``lti.score_send`` (outbox id, version) posts exactly that version (a retry can never
+  post another score; a newer version has its own task) with backoff; every try is in
+  :class:`ScoreSendLog`. A worker killed mid-batch leaves its rows pending: its message delivered
+  again posts them (the same score and timestamp, which the platform keeps once).
 * Lab scores are staged when a submission is graded; exam scores only once results are released.
 """
 
@@ -19,18 +22,28 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import requests
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from lti_tool.models import LtiContext, LtiRegistration, LtiUser
 from pylti1p3.exception import LtiServiceException
+from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 
 from accounts.models import Course
@@ -50,43 +63,61 @@ SCORE_BATCH_TASK = "lti.score_send_batch"
 #: Rows per batch task: enough to spare a task and a connection per score, few enough that the worker
 #: processes share a large staging.
 SCORE_BATCH_SIZE = 50
-#: Seconds a batch posts before it hands the rest to a new batch task (well within the task's time limit).
-SCORE_BATCH_BUDGET_S = 30.0
+#: Seconds a batch starts posts before it hands the rest to a new batch task: a post started at the end
+#: may take HTTP_TIMEOUT (25 s) and must end within the task's soft time limit (50 s).
+SCORE_BATCH_BUDGET_S = 20.0
+#: Score posts in flight at once in a worker process (threads, each with its own HTTP session; a batch's
+#: threads share one access token): the platform's latency overlaps, the database work is once a batch.
+SCORE_POST_THREADS = 4
 
 
-def _send(task: str, *args: Any, countdown: float | None = None) -> None:
+def _send(task: str, *args: Any, countdown: float | None = None, argsrepr: str | None = None) -> None:
     try:
-        current_app.send_task(task, args=list(args), queue=settings.LTI_QUEUE, countdown=countdown)
+        current_app.send_task(task, args=list(args), queue=settings.LTI_QUEUE, countdown=countdown, argsrepr=argsrepr)
     except (KombuError, OSError):
         logger.exception("could not send %s %s; the course's sync sends it again", task, args)
 
 
+class TokenShare:
+    """A platform's access tokens as one batch's posting threads share them (one fetch, not one per thread)."""
+
+    def __init__(self, registration: Registration) -> None:
+        self.registration = registration  # pylti1p3's, built once (it may read our key from the database)
+        self.tokens: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+
 class CachedTokenConnector(ServiceConnector):
     """pylti1p3's service calls, with the platform's access token kept in the cache until it expires
-    (one token request per registration and scopes, not one per score)."""
+    (one token request per registration and scopes, not one per score). Connectors given one
+    :class:`TokenShare` (a batch's threads, each with its own session) ask the cache once between them."""
 
-    def __init__(self, registration: LtiRegistration) -> None:
-        super().__init__(registration.to_registration(), http_session())
+    def __init__(self, registration: LtiRegistration, *, session: requests.Session | None = None,
+                 share: TokenShare | None = None) -> None:
+        self._share = share or TokenShare(registration.to_registration())
+        super().__init__(self._share.registration, session or http_session())
         self._cache_prefix = f"lti:token:{registration.pk}:"
-        self._held: dict[str, str] = {}  # this connector's tokens (a batch asks the cache once)
 
     def _key(self, scopes: Any) -> str:
         return self._cache_prefix + hashlib.md5("|".join(sorted(scopes)).encode()).hexdigest()
 
     def get_access_token(self, scopes: Any) -> str:
         key = self._key(scopes)
-        token = self._held.get(key) or cache.get(key)
+        token = self._share.tokens.get(key)
         if token:
-            self._held[key] = str(token)
-            return str(token)
-        token = super().get_access_token(scopes)
-        cache.set(key, token, 3000)
-        self._held[key] = token
-        return token
+            return token
+        with self._share.lock:  # the other threads wait for this fetch rather than make their own
+            token = self._share.tokens.get(key) or cache.get(key)
+            if not token:
+                self._access_tokens.clear()  # pylti1p3's own copy may be one forgotten since
+                token = super().get_access_token(scopes)
+                cache.set(key, token, 3000)
+            self._share.tokens[key] = str(token)
+        return str(token)
 
     def forget_token(self, scopes: Any) -> None:
         cache.delete(self._key(scopes))
-        self._held.pop(self._key(scopes), None)
+        self._share.tokens.pop(self._key(scopes), None)
         self._access_tokens.clear()
 
 
@@ -168,8 +199,9 @@ def _stage(line_items: list[LineItem], scores: dict[int, tuple[Decimal, Decimal]
     """Put ``scores`` (user id → (given, maximum)) in each line item's outbox; send what changed."""
     subs = _subs(line_items, set(scores))
     now = timezone.now()
-    staged = unchanged = 0
-    to_send: list[tuple[int, int]] = []
+    unchanged = 0
+    new: list[ScoreOutbox] = []
+    changed: list[ScoreOutbox] = []
     for line_item in line_items:
         registration_id = line_item.context.deployment.registration_id
         rows = {row.user_id: row for row in ScoreOutbox.objects.select_for_update().filter(
@@ -180,27 +212,31 @@ def _stage(line_items: list[LineItem], scores: dict[int, tuple[Decimal, Decimal]
                 continue  # not a member through this platform
             row = rows.get(user_id)
             if row is None:
-                row = ScoreOutbox.objects.create(line_item=line_item, user_id=user_id, sub=sub, score_given=given,
-                                                 score_maximum=maximum, timestamp=now)
+                new.append(ScoreOutbox(line_item=line_item, user_id=user_id, sub=sub, score_given=given,
+                                       score_maximum=maximum, timestamp=now))
             elif (row.score_given, row.score_maximum) == (given, maximum):
                 unchanged += 1
-                continue
             else:
                 row.score_given, row.score_maximum, row.sub = given, maximum, sub
                 row.version += 1
-                row.timestamp = now
+                row.timestamp = row.updated_at = now
                 row.state = OutboxState.PENDING
-                row.save(update_fields=["score_given", "score_maximum", "sub", "version", "timestamp", "state",
-                                        "updated_at"])
-            staged += 1
-            to_send.append((row.pk, row.version))
+                changed.append(row)
+    # A few queries, not one per row: staging a class's scores was a large part of a passback's time.
+    ScoreOutbox.objects.bulk_create(new, batch_size=1000)
+    ScoreOutbox.objects.bulk_update(changed, ["score_given", "score_maximum", "sub", "version", "timestamp", "state",
+                                              "updated_at"], batch_size=500)
+    to_send = [(row.pk, row.version) for row in new + changed]
     transaction.on_commit(lambda: _send_in_batches(to_send))
-    return Staged(staged=staged, unchanged=unchanged)
+    return Staged(staged=len(to_send), unchanged=unchanged)
 
 
 def _send_in_batches(to_send: list[tuple[int, int]]) -> None:
     for start in range(0, len(to_send), SCORE_BATCH_SIZE):
-        _send(SCORE_BATCH_TASK, [[pk, version] for pk, version in to_send[start:start + SCORE_BATCH_SIZE]])
+        batch = to_send[start:start + SCORE_BATCH_SIZE]
+        # Celery would repr the 50 pairs for its logs: most of the cost of sending the task.
+        _send(SCORE_BATCH_TASK, [[pk, version] for pk, version in batch],
+              argsrepr=f"[{len(batch)} (outbox id, version) from {batch[0][0]}]")
 
 
 def _line_items(**lookup: Any) -> list[LineItem]:
@@ -281,73 +317,225 @@ class SendLater(Exception):
         self.retry_after = retry_after
 
 
-def _log(row: ScoreOutbox, version: int, outcome: str, status: int | None, detail: str) -> None:
-    ScoreSendLog.objects.create(outbox=row, version=version, score_given=row.score_given, status_code=status,
-                                outcome=outcome, detail=detail[:500])
+#: Outcomes of a row that was not posted: another task holds its version, or the batch ran out of time.
+LATER, HANDED_ON = "later", "handed_on"
+
+
+@dataclass
+class _Try:
+    """One row's post (of exactly ``version``) and what came of it."""
+
+    row: ScoreOutbox
+    version: int
+    outcome: str = ""  # a SendOutcome once posted; LATER or HANDED_ON when not
+    status: int | None = None
+    detail: str = ""  # the platform's answer (logged)
+    error: str = ""  # the row's last_error when it failed
+    retry_after: float | None = None
+    claimed: bool = False
+
+    @property
+    def claim_key(self) -> str:
+        return f"lti:sending:{self.row.pk}:{self.version}"  # one post of a version at a time (a sync and a retry)
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_local = threading.local()
+
+
+def _post_pool() -> ThreadPoolExecutor:
+    """This process's posting threads; made in the process that posts (a prefork child after its fork)."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(SCORE_POST_THREADS, thread_name_prefix="lti-score-post"))
+    return _pool[1]
+
+
+def _thread_session() -> requests.Session:
+    """This thread's HTTP session (a requests.Session is not thread-safe), kept across tasks so its
+    connection to the platform stays open."""
+    if getattr(_local, "pid", None) != os.getpid():
+        _local.pid, _local.session = os.getpid(), http_session()
+    session: requests.Session = _local.session
+    return session
 
 
 def _rows(outbox_ids: list[int]) -> dict[int, ScoreOutbox]:
-    return {row.pk: row for row in ScoreOutbox.objects.select_related(
-        "line_item__context__deployment__registration").filter(pk__in=outbox_ids)}
+    """The rows with their line item, context, deployment and registration: fetched once per line item
+    (a join repeated them on every row: most of a batch's own CPU time was building those models)."""
+    rows = list(ScoreOutbox.objects.filter(pk__in=outbox_ids))
+    line_items = LineItem.objects.select_related("context__deployment__registration").in_bulk(
+        {row.line_item_id for row in rows})
+    for row in rows:
+        row.line_item = line_items[row.line_item_id]
+    return {row.pk: row for row in rows}
 
 
-def score_send(*, outbox_id: int, version: int, last_try: bool = False) -> str:
+def _sendable(row: ScoreOutbox | None, version: int) -> bool:
+    return row is not None and row.version == version and row.sent_version < version
+
+
+#: Seconds a version's claim lasts: past the hard time limit of the task that took it (it may die holding it).
+CLAIM_SECONDS = 120
+
+
+def score_send(*, outbox_id: int, version: int, last_try: bool = False, owner: str = "") -> str:
     """Post this version of the row's score (nothing if it was sent, or a newer version replaced it).
-    Raises :class:`SendLater` for a retry (logged); ``last_try``: a refusal then marks the row failed."""
-    return _row_send(_rows([outbox_id]).get(outbox_id), version, last_try=last_try, connectors={})
-
-
-def scores_send(*, items: list[tuple[int, int]]) -> dict[str, int]:
-    """Post each (outbox id, version) as :func:`score_send` does, over one connection and access token per
-    platform; a row to retry goes on alone (``lti.score_send``, with backoff). Past
-    ``SCORE_BATCH_BUDGET_S`` the rest is sent on as a new batch. Outcome → rows."""
-    import time
-
-    rows = _rows([pk for pk, _version in items])
-    connectors: dict[int, CachedTokenConnector] = {}
-    outcomes: dict[str, int] = {}
-    began = time.monotonic()
-    for index, (pk, version) in enumerate(items):
-        if time.monotonic() - began > SCORE_BATCH_BUDGET_S:
-            _send_in_batches(items[index:])
-            outcomes["handed_on"] = len(items) - index
-            break
-        try:
-            outcome = _row_send(rows.get(pk), version, last_try=False, connectors=connectors)
-        except SendLater as later:
-            _send(SCORE_TASK, pk, version, countdown=retry_countdown(retries=0, retry_after=later.retry_after))
-            outcome = "retry"
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
-
-
-def _row_send(row: ScoreOutbox | None, version: int, *, last_try: bool,
-              connectors: dict[int, CachedTokenConnector]) -> str:
-    if row is None or row.version != version or row.sent_version >= version:
+    Raises :class:`SendLater` for a retry (logged); ``last_try``: a refusal then marks the row failed.
+    ``owner``: the task's id (see :func:`scores_send`)."""
+    row = _rows([outbox_id]).get(outbox_id)
+    if row is None or not _sendable(row, version):
         return "skipped"
-    line_item = row.line_item
-    if not line_item.url:
-        _send(LINE_ITEM_TASK, line_item.pk)
+    if not row.line_item.url:
+        _send(LINE_ITEM_TASK, row.line_item_id)
         raise SendLater("the line item is not made on the platform yet")
-    sending = f"lti:sending:{row.pk}:{version}"  # one post of a version at a time (a sync and a retry)
-    if not cache.add(sending, 1, 120):
-        raise SendLater("this score is being sent by another task", retry_after=5)
+    attempt = _Try(row, version)
+    _tries_send([attempt], last_try=last_try, deadline=None, owner=owner)
+    if attempt.outcome in (SendOutcome.RETRY, LATER):
+        raise SendLater(attempt.error or attempt.detail, attempt.retry_after)
+    return attempt.outcome
+
+
+def scores_send(*, items: list[tuple[int, int]], owner: str = "") -> dict[str, int]:
+    """Post each (outbox id, version) as :func:`score_send` does, ``SCORE_POST_THREADS`` at a time with one
+    access token per platform, and record them all in one transaction; a row to retry goes on alone
+    (``lti.score_send``, with backoff). Rows not started within ``SCORE_BATCH_BUDGET_S`` go on as a new
+    batch. ``owner``: the task's id (the same when a dead worker's message is delivered again: see
+    :func:`_claim`). Outcome → rows."""
+    began = time.monotonic()
+    rows = _rows([pk for pk, _version in items])
+    outcomes: Counter[str] = Counter()
+    tries: list[_Try] = []
+    waiting_line_items: set[int] = set()
+    seen: set[tuple[int, int]] = set()
+    for pk, version in items:
+        row = rows.get(pk)
+        if row is None or not _sendable(row, version) or (pk, version) in seen:
+            outcomes["skipped"] += 1
+        elif not row.line_item.url:
+            if row.line_item_id not in waiting_line_items:
+                waiting_line_items.add(row.line_item_id)
+                _send(LINE_ITEM_TASK, row.line_item_id)
+            tries.append(_Try(row, version, outcome=LATER, detail="the line item is not made on the platform yet"))
+        else:
+            tries.append(_Try(row, version))
+        seen.add((pk, version))
     try:
-        registration = line_item.context.deployment.registration
-        if registration.pk not in connectors:
-            connectors[registration.pk] = CachedTokenConnector(registration)
-        return _post(row, version, last_try=last_try, connector=connectors[registration.pk])
+        _tries_send(tries, last_try=False, deadline=began + SCORE_BATCH_BUDGET_S, owner=owner)
+    finally:  # even after an error in one post: the others' retries are logged, so they must happen
+        for attempt in tries:
+            if attempt.outcome in (SendOutcome.RETRY, LATER):
+                _send(SCORE_TASK, attempt.row.pk, attempt.version,
+                      countdown=retry_countdown(retries=0, retry_after=attempt.retry_after))
+    handed_on = [(t.row.pk, t.version) for t in tries if t.outcome == HANDED_ON]
+    _send_in_batches(handed_on)
+    outcomes.update(HANDED_ON if t.outcome == HANDED_ON else "retry" if t.outcome == LATER else str(t.outcome)
+                    for t in tries)
+    logger.info("score batch of %d in %.2f s: %s", len(items), time.monotonic() - began, dict(outcomes))
+    return dict(outcomes)
+
+
+_HOST = socket.gethostname()
+
+
+def _claim(attempt: _Try, owner: str) -> bool:
+    """One post of a version at a time (a batch, a retry, a sync's batch). A claim names its task, host
+    and process; the same task (its message delivered again after a worker's kill) takes back a claim
+    whose process is gone, rather than wait for it to expire. A live process keeps its claim: its
+    message may have been put back while it still runs (the broker's visibility timeout)."""
+    mine = f"{owner}@{_HOST}:{os.getpid()}"
+    if cache.add(attempt.claim_key, mine, CLAIM_SECONDS):
+        return True
+    task, _at, where = str(cache.get(attempt.claim_key) or "").rpartition("@")
+    host, _colon, pid = where.partition(":")
+    if not owner or task != owner or host != _HOST or not pid.isdigit() or _alive(int(pid)):
+        return False
+    cache.set(attempt.claim_key, mine, CLAIM_SECONDS)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process's earlier run of the task (stopped by its time limit) may still be posting
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tries_send(tries: list[_Try], *, last_try: bool, deadline: float | None, owner: str) -> None:
+    """Post the tries not yet decided (in the posting threads when more than one), then record them all;
+    a version's claim is let go only once its outcome is committed."""
+    to_post = [t for t in tries if not t.outcome]
+    if not to_post:
+        return
+    # Built here, not in the threads: to_registration() may read our key from the database.
+    registrations = {t.row.line_item.context.deployment.registration_id: t.row.line_item.context.deployment.registration
+                     for t in to_post}
+    shares = {pk: TokenShare(registration.to_registration()) for pk, registration in registrations.items()}
+
+    def post(attempt: _Try) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            attempt.outcome = HANDED_ON
+            return
+        if not _claim(attempt, owner):
+            attempt.outcome, attempt.detail = LATER, "this score is being sent by another task"  # backoff
+            return
+        attempt.claimed = True
+        registration = registrations[attempt.row.line_item.context.deployment.registration_id]
+        connector = CachedTokenConnector(registration, session=_thread_session(), share=shares[registration.pk])
+        _post(attempt, last_try=last_try, connector=connector)
+
+    try:
+        if len(to_post) == 1:
+            post(to_post[0])
+        else:
+            futures = [_post_pool().submit(post, attempt) for attempt in to_post]
+            wait(futures)
+            for future in futures:
+                future.result()  # a bug in a thread: raised here, after the others are recorded (finally)
     finally:
-        cache.delete(sending)
+        # A try still in flight (the task's time limit) keeps its claim until the claim expires.
+        done = [t for t in to_post if t.claimed and t.outcome]
+        try:
+            _record(done)
+        finally:
+            cache.delete_many([t.claim_key for t in done])
 
 
-def _post(row: ScoreOutbox, version: int, *, last_try: bool, connector: CachedTokenConnector) -> str:
-    line_item = row.line_item
+def _record(tries: list[_Try]) -> None:
+    """The posts' outcomes in one transaction (not three commits per row): tries counted, every answer
+    in the send log, sent and failed versions marked."""
+    posted = [t for t in tries if t.outcome in SendOutcome.values]
+    if not posted:
+        return
+    marks: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for attempt in posted:
+        if attempt.outcome != SendOutcome.RETRY:
+            marks[(attempt.outcome, attempt.version, attempt.error)].append(attempt.row.pk)
+    with transaction.atomic():
+        ScoreOutbox.objects.filter(pk__in=[t.row.pk for t in posted]).update(tries=F("tries") + 1)
+        ScoreSendLog.objects.bulk_create([
+            ScoreSendLog(outbox=t.row, version=t.version, score_given=t.row.score_given, status_code=t.status,
+                         outcome=t.outcome, detail=t.detail[:500]) for t in posted])
+        for (outcome, version, error), pks in marks.items():
+            rows = ScoreOutbox.objects.filter(pk__in=pks, version=version)  # a newer version is not marked
+            if outcome == SendOutcome.SENT:
+                rows.update(sent_version=version, state=OutboxState.SENT, last_error="")
+            else:
+                rows.update(state=OutboxState.FAILED, last_error=error)
+
+
+def _post(attempt: _Try, *, last_try: bool, connector: CachedTokenConnector) -> None:
+    """One POST of the try's version; its outcome on ``attempt``. In a posting thread: no database."""
+    row = attempt.row
     payload = {"userId": row.sub, "scoreGiven": float(row.score_given), "scoreMaximum": float(row.score_maximum),
                "activityProgress": "Completed", "gradingProgress": "FullyGraded",
                "timestamp": row.timestamp.isoformat()}
-    ScoreOutbox.objects.filter(pk=row.pk).update(tries=row.tries + 1)
-    url = line_item.url.split("?", 1)[0].rstrip("/") + "/scores"
+    url = row.line_item.url.split("?", 1)[0].rstrip("/") + "/scores"
     try:
         connector.make_service_request([SCORE_SCOPE], url, is_post=True, data=json.dumps(payload),
                                        content_type="application/vnd.ims.lis.v1.score+json")
@@ -355,33 +543,26 @@ def _post(row: ScoreOutbox, version: int, *, last_try: bool, connector: CachedTo
         status = exc.response.status_code
         if status == 401:
             connector.forget_token([SCORE_SCOPE])
-        retryable = status in (401, 408, 429) or status >= 500
-        if retryable and not last_try:
-            _log(row, version, SendOutcome.RETRY, status, exc.response.text)
+        attempt.status, attempt.detail, attempt.error = status, exc.response.text, f"HTTP {status}"
+        if (status in (401, 408, 429) or status >= 500) and not last_try:
             header = exc.response.headers.get("Retry-After", "")
-            raise SendLater(f"HTTP {status}", float(header) if header.replace(".", "", 1).isdigit() else None) from exc
-        _log(row, version, SendOutcome.FAILED, status, exc.response.text)
-        ScoreOutbox.objects.filter(pk=row.pk, version=version).update(state=OutboxState.FAILED,
-                                                                      last_error=f"HTTP {status}")
-        return "failed"
+            attempt.outcome = SendOutcome.RETRY
+            attempt.retry_after = float(header) if header.replace(".", "", 1).isdigit() else None
+        else:
+            attempt.outcome = SendOutcome.FAILED
+        return
     except OSError as exc:  # requests' connection errors and timeouts
-        if not last_try:
-            _log(row, version, SendOutcome.RETRY, None, repr(exc))
-            raise SendLater(repr(exc)) from exc
-        _log(row, version, SendOutcome.FAILED, None, repr(exc))
-        ScoreOutbox.objects.filter(pk=row.pk, version=version).update(state=OutboxState.FAILED, last_error=repr(exc))
-        return "failed"
-    _log(row, version, SendOutcome.SENT, 200, "")
-    ScoreOutbox.objects.filter(pk=row.pk, version=version).update(sent_version=version, state=OutboxState.SENT,
-                                                                  last_error="")
-    return "sent"
+        attempt.detail = attempt.error = repr(exc)
+        attempt.outcome = SendOutcome.FAILED if last_try else SendOutcome.RETRY
+        return
+    attempt.outcome, attempt.status = SendOutcome.SENT, 200
 
 
 def retry_countdown(*, retries: int, retry_after: float | None) -> float:
-    """Seconds before the next try: the platform's Retry-After, else exponential (capped), with jitter."""
-    import random
-
+    """Seconds before retry ``retries + 1``: the platform's Retry-After, else ``LTI_RETRY_BASE_SECONDS``
+    doubling (capped at 600 s), each 50–100 % of that at random (retries spread out). The first waits
+    are short: a lone 5xx is mostly a blip, and waits of seconds were most of a large passback's wall
+    time; a score's tries (``lti.score_send``'s retries) still wait out an outage of about half an hour."""
     if retry_after is not None:
         return max(0.0, min(retry_after, 600.0))
-    base = settings.LTI_RETRY_BASE_SECONDS
-    return min(base * (2 ** retries), 600.0) * (0.5 + random.random() / 2)
+    return min(settings.LTI_RETRY_BASE_SECONDS * 2 ** retries, 600.0) * (0.5 + random.random() / 2)

@@ -82,6 +82,10 @@ class Platform:
         self.ags_calls: list[tuple[str, str, int]] = []  # (method, path, status answered)
         self.inject: list[int] = []  # statuses to answer the next AGS calls with
         self.fail_rate = 0.0
+        self.score_delay = 0.0  # seconds each score post takes to answer
+        self.scores_in_flight = 0
+        self.most_scores_in_flight = 0  # the most score posts answered at once
+        self.score_clients: set[tuple[str, int]] = set()  # the connections score posts came over
         self.memberships: dict[str, list[dict[str, Any]]] = {}
         self.deep_link_responses: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -93,6 +97,12 @@ class Platform:
         platform = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as LMSs answer: a tool's session posts its scores over one connection (under
+            # HTTP/1.0 each post was a new connection and a new server thread). No Nagle: the headers and
+            # the body are two writes, and the second would wait for the client's delayed ACK (40 ms).
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -202,10 +212,17 @@ class Platform:
         handler.wfile.write(data)
 
     def _body(self, handler: BaseHTTPRequestHandler) -> bytes:
-        length = int(handler.headers.get("Content-Length") or 0)
-        return handler.rfile.read(length) if length else b""
+        """The request's body, read once (a kept-alive connection's next request starts after it)."""
+        body: bytes | None = getattr(handler, "_platform_body", None)
+        if body is None:
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = handler.rfile.read(length) if length else b""
+            handler._platform_body = body  # type: ignore[attr-defined]
+        return body
 
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        handler._platform_body = None  # type: ignore[attr-defined]
+        self._body(handler)  # even when the answer needs none of it (401, 404)
         parsed = urllib.parse.urlsplit(handler.path)
         path, query = parsed.path, dict(urllib.parse.parse_qsl(parsed.query))
         try:
@@ -341,6 +358,13 @@ class Platform:
         if len(parts) == 5 and parts[2] == "lineitems" and parts[4] == "scores" and method == "POST":
             data = json.loads(body)
             url = f"{self.url}/contexts/{context_id}/lineitems/{parts[3]}"
+            with self.lock:
+                self.score_clients.add(handler.client_address[:2])
+                self.scores_in_flight += 1
+                self.most_scores_in_flight = max(self.most_scores_in_flight, self.scores_in_flight)
+            time.sleep(self.score_delay)
+            with self.lock:
+                self.scores_in_flight -= 1
             with self.lock:
                 self.ags_calls.append((method, path, 200))
                 if url not in self.lineitems:

@@ -120,13 +120,10 @@ def test_an_exam_score_is_posted_when_results_are_released_and_never_before(lms:
     assert not _duplicates(platform)
 
 
-def test_a_large_staging_goes_out_in_batches_each_score_once_and_every_retry_logged(lms: Any) -> None:
-    from django.db import transaction
+def _class_line_item(platform: Platform, course: Course, n: int) -> tuple[LineItem, list[User], dict[int, Any]]:
+    """A lab's line item (made on the platform) in a context of ``n`` members, and a score for each."""
     from lti_tool.models import LtiContext, LtiDeployment, LtiUser
 
-    from lti.services.ags import SCORE_BATCH_SIZE, _stage, scores_send
-
-    platform, course = lms
     deployment = LtiDeployment.objects.get()
     context = LtiContext.objects.create(deployment=deployment, id_on_platform="big",
                                         lineitems_url=f"{platform.url}/contexts/big/lineitems",
@@ -135,16 +132,31 @@ def test_a_large_staging_goes_out_in_batches_each_score_once_and_every_retry_log
                                         maximum=Decimal(5))
     line_item_create(line_item_id=line_item.pk)
     line_item.refresh_from_db()
-    n = 2 * SCORE_BATCH_SIZE + 7  # three batches, the last one short
     users = User.objects.bulk_create([User(username=f"big-{i}", password="!") for i in range(n)])
     LtiUser.objects.bulk_create([LtiUser(registration=deployment.registration, sub=f"big-sub-{u.pk}", auth_user=u)
                                  for u in users])
     scores = {u.pk: (Decimal(i % 6) * Decimal("0.75"), Decimal(5)) for i, u in enumerate(users)}
+    return line_item, users, scores
+
+
+def _stage_all(line_item: LineItem, scores: dict[int, Any]) -> int:
+    from django.db import transaction
+
+    from lti.services.ags import _stage
+
+    with transaction.atomic():
+        return _stage([LineItem.objects.select_related("context__deployment").get(pk=line_item.pk)], scores).staged
+
+
+def test_a_large_staging_goes_out_in_batches_each_score_once_and_every_retry_logged(lms: Any) -> None:
+    from lti.services.ags import SCORE_BATCH_SIZE, scores_send
+
+    platform, course = lms
+    n = 2 * SCORE_BATCH_SIZE + 7  # three batches, the last one short
+    line_item, users, scores = _class_line_item(platform, course, n)
     platform.inject = [503, 500]  # the first two posts refused (come back at once), then 10 % refused at random
     platform.fail_rate = 0.1
-    with transaction.atomic():
-        assert _stage([LineItem.objects.select_related("context__deployment").get(pk=line_item.pk)],
-                      scores).staged == n
+    assert _stage_all(line_item, scores) == n
     wait_for(lambda: ScoreOutbox.objects.filter(state=OutboxState.SENT).count() == n, timeout=WITHIN,
              what="every staged score sent")
     posted = [s for s in platform.scores if s["lineitem"] == line_item.url]
@@ -192,3 +204,105 @@ def test_a_released_exam_score_changed_by_a_grader_reaches_the_lms_as_a_new_vers
     row = wait_for(lambda: ScoreOutbox.objects.filter(sent_version=2).first(), timeout=WITHIN, what="marked sent")
     assert (row.version, row.state) == (2, OutboxState.SENT)
     assert not _duplicates(platform)
+
+
+def test_retry_waits_start_short_double_and_a_retry_after_wins(settings: Any) -> None:
+    from lti.services.ags import retry_countdown
+
+    settings.LTI_RETRY_BASE_SECONDS = 0.5
+    for retries, (low, high) in enumerate([(0.25, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, 4.0)]):
+        waits = [retry_countdown(retries=retries, retry_after=None) for _ in range(50)]
+        assert all(low <= wait <= high for wait in waits)
+        assert len(set(waits)) > 1  # jitter: the refused rows of a batch do not come back together
+    assert 300 <= retry_countdown(retries=20, retry_after=None) <= 600
+    assert retry_countdown(retries=0, retry_after=7) == 7.0
+    assert retry_countdown(retries=0, retry_after=10_000) == 600.0
+
+
+def test_a_batch_posts_several_scores_at_once_on_one_token_and_its_queries_do_not_grow_with_its_rows(
+        lms: Any, monkeypatch: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lti.services import ags
+
+    platform, course = lms
+    line_item, users, scores = _class_line_item(platform, course, 90)
+    staged: list[tuple[int, int]] = []
+    monkeypatch.setattr(ags, "_send_in_batches", staged.extend)  # this test sends the batches itself
+    assert _stage_all(line_item, scores) == 90
+    platform.score_delay = 0.05  # posts overlap only if the batch sends them at once
+    tokens_before = platform.token_requests
+
+    queries = []
+    for batch in (staged[:10], staged[10:50]):
+        with CaptureQueriesContext(connection) as captured:
+            assert ags.scores_send(items=batch) == {"sent": len(batch)}
+        queries.append(len(captured))
+    assert queries[0] == queries[1]  # a batch's database work is per batch, not per row
+    assert 1 < platform.most_scores_in_flight <= ags.SCORE_POST_THREADS
+    assert platform.token_requests == tokens_before + 1  # one score token, for both batches and all threads
+
+    # A 401 mid-batch: that row is retried (logged), the token fetched again once, not once per thread.
+    retries: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(ags, "_send", lambda task, *args, **options: retries.append((task, *args)))
+    platform.inject = [401]
+    assert ags.scores_send(items=staged[50:]) == {"sent": 39, "retry": 1}
+    ((task, outbox_id, version),) = retries
+    assert task == ags.SCORE_TASK
+    assert ags.score_send(outbox_id=outbox_id, version=version) == "sent"  # what its task runs
+    assert ScoreOutbox.objects.filter(state=OutboxState.SENT).count() == 90
+    assert platform.token_requests == tokens_before + 2
+    assert list(ScoreSendLog.objects.filter(outcome=SendOutcome.RETRY).values_list("status_code", flat=True)) == [401]
+    assert ScoreSendLog.objects.filter(outcome=SendOutcome.SENT).count() == 90
+    assert sorted(s["userId"] for s in platform.scores if s["lineitem"] == line_item.url) == sorted(
+        f"big-sub-{u.pk}" for u in users)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_batch_loses_no_score_and_posts_none_different(lms: Any, settings: Any) -> None:
+    import redis
+
+    from labs.tests.workers import kill_worker, private_queue, start_worker, stop_worker
+    from lti.services.ags import SCORE_BATCH_SIZE, SCORE_POST_THREADS
+
+    platform, course = lms
+    queue = private_queue("lti")
+    settings.LTI_QUEUE = queue
+    n = 2 * SCORE_BATCH_SIZE
+    line_item, users, scores = _class_line_item(platform, course, n)
+    platform.score_delay = 0.2  # a batch takes seconds: the kill lands in the middle of one
+    # The workers share their cache in Redis, as in production (CACHE_URL): the killed run's claims outlive it.
+    env = {"LTI_QUEUE": queue, "CACHE_URL": settings.REDIS_URL}
+    worker = start_worker(queue, name="lti-kill", node="lti-kill@pytest", env=env)
+    fresh = None
+    try:
+        assert _stage_all(line_item, scores) == n
+        wait_for(lambda: len(platform.scores) >= 10, timeout=WITHIN, what="the first batch's posts")
+        kill_worker(worker)  # SIGKILL, whole process group, posts made and none recorded
+        posted_before_kill = len(platform.scores)
+        assert ScoreOutbox.objects.filter(state=OutboxState.SENT).count() < n
+        platform.score_delay = 0.0
+        # The same worker started again puts back what it had reserved (dlcv_site.worker_recovery); the
+        # batch delivered again takes back the claims its killed run left on the versions it was posting.
+        fresh = start_worker(queue, name="lti-kill-again", node="lti-kill@pytest", env=env)
+        wait_for(lambda: ScoreOutbox.objects.filter(state=OutboxState.SENT).count() == n, timeout=WITHIN,
+                 what="every score sent after the kill")
+    finally:
+        kill_worker(worker)
+        if fresh is not None:
+            stop_worker(fresh)
+        broker = redis.Redis.from_url(settings.REDIS_URL)
+        broker.delete(queue, f"_kombu.binding.{queue}", *broker.keys("*lti:sending:*"), *broker.keys("*lti:token:*"))
+    posted = [s for s in platform.scores if s["lineitem"] == line_item.url]
+    by_user: dict[str, set[tuple[float, str]]] = {}
+    for score in posted:
+        by_user.setdefault(score["userId"], set()).add((score["scoreGiven"], score["timestamp"]))
+    assert sorted(by_user) == sorted(f"big-sub-{u.pk}" for u in users)  # none lost
+    # Posted again, at most: the very score and timestamp (the platform keeps one); never another one.
+    assert all(len(versions) == 1 for versions in by_user.values())
+    assert all(Decimal(str(s["scoreGiven"])) == scores[int(s["userId"].rsplit("-", 1)[1])][0] for s in posted)
+    # Only what the killed run posted, unrecorded, goes twice: those before the kill and those in flight.
+    assert len(posted) - n <= posted_before_kill + SCORE_POST_THREADS
+    assert ScoreSendLog.objects.filter(outcome=SendOutcome.SENT).count() == n
+    assert not ScoreOutbox.objects.filter(state=OutboxState.FAILED).exists()
