@@ -63,7 +63,7 @@ def _on_redis(conf: Any) -> bool:
 @celeryd_init.connect
 def _size_this_workers_broker_options(sender: str = "", conf: Any = None, options: Any = None, **_: Any) -> None:
     """Before the worker connects: reservations kept under its own name, a visibility timeout sized
-    to its queues' hard time limits (dlcv_site.worker_recovery)."""
+    to the longest hard time limit of its queues' tasks (dlcv_site.worker_recovery)."""
     if conf is None or not _on_redis(conf):
         return
     from django.conf import settings
@@ -72,7 +72,7 @@ def _size_this_workers_broker_options(sender: str = "", conf: Any = None, option
 
     queues = worker_recovery.worker_queues((options or {}).get("queues"), conf.task_default_queue)
     conf.broker_transport_options = worker_recovery.broker_options_for_worker(
-        nodename=sender, queues=queues, time_limits=settings.GRADER_QUEUE_TIME_LIMITS,
+        nodename=sender, queues=queues, time_limits=settings.QUEUE_LONGEST_TASK_SECONDS,
         base=conf.broker_transport_options or {},
     )
 

@@ -242,9 +242,13 @@ CELERY_TASK_DEFAULT_QUEUE = "numeric"
 # Numeric grading and sandboxed code grading never share a queue, so code labs cannot starve numbers.
 GRADER_QUEUES = ["numeric", "code"]
 CELERY_TASK_ROUTES = {"grader.grade_code_*": {"queue": "code"}, "grader.grade_numeric_*": {"queue": "numeric"}}
-# Each grading queue's hard time limit (s): its tasks' time_limit, and what the Redis visibility timeout
-# of the workers consuming it is sized from (dlcv_site.worker_recovery).
+# Each grading queue's hard time limit (s): its grading task's time_limit.
 GRADER_QUEUE_TIME_LIMITS = {"numeric": 30, "code": 270}
+# The longest hard time limit (s) of any task that runs on each queue: the default queue also carries an
+# LMS roster sync (300 s), invitations, exam preparation and the study plan's fit. A worker's Redis
+# visibility timeout is sized from this (dlcv_site.worker_recovery), so no message is put back while its
+# task still runs; a test holds every registered task to it.
+QUEUE_LONGEST_TASK_SECONDS = {"numeric": 300, "code": 270}
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

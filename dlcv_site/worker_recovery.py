@@ -9,9 +9,9 @@ beat's sweeper, ``grader.requeue_stuck_submissions``, sent the rows again). Here
 * keeps its reservations in hashes of its own, named after its node name (``-n numeric@host``: one
   live worker per name, as Celery requires), and at start — before it consumes anything — puts back
   every message still in them: they were reserved by an earlier run of this same worker, now dead;
-* uses a visibility timeout sized to the hard time limit of the queues it consumes
-  (``settings.GRADER_QUEUE_TIME_LIMITS``) plus a margin, so a message is never put back while its
-  task may still be running, and is put back soon after it cannot be;
+* uses a visibility timeout sized to the longest hard time limit of the tasks on the queues it
+  consumes (``settings.QUEUE_LONGEST_TASK_SECONDS``: on the default queue an LMS roster sync, not a
+  grading) plus a margin, so a message is never put back while its task may still be running;
 * checks its hashes every ``RESTORE_INTERVAL`` seconds, not every 100.
 
 A message put back and delivered again takes over the claim its earlier run left on the submission

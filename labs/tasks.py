@@ -42,8 +42,8 @@ _RETRY_TRANSIENT = {
 _GRADING = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True, **_RETRY_TRANSIENT}
 
 
-# Hard time limits per queue (settings.GRADER_QUEUE_TIME_LIMITS): the Redis visibility timeout of the
-# workers consuming a queue is sized from the same figure (dlcv_site.worker_recovery).
+# Hard time limits per queue (settings.GRADER_QUEUE_TIME_LIMITS); the Redis visibility timeout of the
+# workers consuming a queue outlasts them (settings.QUEUE_LONGEST_TASK_SECONDS, dlcv_site.worker_recovery).
 _NUMERIC_LIMIT = settings.GRADER_QUEUE_TIME_LIMITS[NUMERIC_QUEUE]
 _CODE_LIMIT = settings.GRADER_QUEUE_TIME_LIMITS[CODE_QUEUE]
 

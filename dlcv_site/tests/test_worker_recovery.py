@@ -3,8 +3,11 @@ with real workers in ``labs/tests/test_worker_recovery.py``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
+from dlcv_site.celery import app as celery_app
 from dlcv_site.worker_recovery import (
     RESTORE_INTERVAL,
     broker_options_for_worker,
@@ -14,19 +17,35 @@ from dlcv_site.worker_recovery import (
 from labs import tasks
 from labs.services.queue import CODE_QUEUE, NUMERIC_QUEUE
 
-LIMITS = settings.GRADER_QUEUE_TIME_LIMITS
+LIMITS = settings.QUEUE_LONGEST_TASK_SECONDS
 
 
-def test_each_queues_visibility_timeout_outlasts_its_tasks_hard_time_limit() -> None:
-    """A message is never put back while its task may still run; a numeric one is put back (and its
-    submission graded) well within the 3 minutes a killed worker may cost."""
+def _queue_of(app: Any, name: str) -> str:
+    """The queue a task is sent to: the LMS's by the events' own routing, the others by the router."""
+    if name.startswith("lti."):
+        return settings.LTI_QUEUE
+    return app.amqp.router.route({}, name)["queue"].name
+
+
+def test_no_task_outlasts_the_visibility_timeout_of_its_queues_workers() -> None:
+    """A message is never put back (and run a second time) while its task may still run: every task on
+    a queue, the grading ones and the rest (an LMS roster sync runs for up to five minutes on the
+    default queue), ends within the visibility timeout of a worker consuming that queue."""
+    app = celery_app
+    app.loader.import_default_modules()
+    names = [name for name in app.tasks if not name.startswith("celery.")]
+    assert {"lti.roster_sync_course", "study.fit_parameters", tasks.GRADE_NUMERIC_TASK} <= set(names)
+    for name in names:
+        task = app.tasks[name]
+        queue = _queue_of(app, name)
+        assert task.time_limit, f"{name} has no hard time limit"
+        assert visibility_timeout_for([queue], LIMITS) > task.time_limit, (name, queue)
     for task, queue in ((tasks.grade_numeric_submission, NUMERIC_QUEUE), (tasks.grade_code_submission, CODE_QUEUE)):
-        assert task.time_limit == LIMITS[queue] and task.soft_time_limit < task.time_limit
-        assert visibility_timeout_for([queue], LIMITS) > task.time_limit
-    assert visibility_timeout_for([NUMERIC_QUEUE], LIMITS) + RESTORE_INTERVAL < 180
+        assert task.time_limit == settings.GRADER_QUEUE_TIME_LIMITS[queue] and task.soft_time_limit < task.time_limit
     # A worker on both queues, or on one the table does not know, takes the longest.
-    assert visibility_timeout_for([NUMERIC_QUEUE, CODE_QUEUE], LIMITS) == visibility_timeout_for([CODE_QUEUE], LIMITS)
-    assert visibility_timeout_for(["elsewhere"], LIMITS) == visibility_timeout_for([CODE_QUEUE], LIMITS)
+    longest = max(visibility_timeout_for([queue], LIMITS) for queue in (NUMERIC_QUEUE, CODE_QUEUE))
+    assert visibility_timeout_for([NUMERIC_QUEUE, CODE_QUEUE], LIMITS) == longest
+    assert visibility_timeout_for(["elsewhere"], LIMITS) == longest
 
 
 def test_a_workers_reservations_are_kept_under_its_own_name() -> None:
