@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import member_filter
 from accounts.models import Enrollment, Role, User
 from dlcv_site.errors import ServiceError
 from dlcv_site.events import ASSESSMENT_SCORES_CHANGED, announce
@@ -249,10 +250,12 @@ def attempt_item_save(*, user: User, attempt_id: int, item_id: int, response: An
     now = now or timezone.now()
     _check_response_size(response)
     save_count = sql.attempt_item_save_response(user_id=user.pk, attempt_id=attempt_id, item_id=item_id,
-                                                response=response, now=now)
+                                                response=response, now=now, superuser=user.is_superuser)
     if save_count is not None:
         return SaveResult(saved_at=now, save_count=save_count)
-    status = Attempt.objects.filter(pk=attempt_id, user=user, items__pk=item_id).values_list("status", flat=True).first()
+    status = (Attempt.objects.filter(pk=attempt_id, user=user, items__pk=item_id)
+              .filter(member_filter(user=user, course_id_field="assessment__course_id"))
+              .values_list("status", flat=True).first())
     if status is None:
         raise NotYourItem(item_id)
     if status != AttemptStatus.IN_PROGRESS:
