@@ -251,6 +251,20 @@ def test_landing_shows_rules_and_start_redirects_to_the_attempt(course, student,
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "opens", "only_closes"), [
+    ("en", "Window (Taipei time): opens <time", "Window (Taipei time): closes <time"),
+    ("zh-hant", "作答時段（台北時間）：開放 <time", "作答時段（台北時間）：截止 <time"),
+])
+def test_the_window_line_has_no_space_after_a_full_width_colon(  # type: ignore[no-untyped-def]
+        course, student_client, lang, opens, only_closes) -> None:
+    student_client.cookies["django_language"] = lang
+    for exam, line in ((_exam(course, [SINGLE]), opens),
+                       (_exam(course, [SINGLE], slug="only-closes", opens_at=None), only_closes)):
+        html = student_client.get(reverse("assessment-landing", args=[course.slug, exam.slug])).content.decode()
+        assert line in html
+
+
+@pytest.mark.django_db
 def test_start_errors_are_shown_as_messages(course, student, student_client) -> None:  # type: ignore[no-untyped-def]
     exam = _exam(course, [SINGLE])
     attempt_submit(attempt=attempt_start(user=student, assessment=exam))
