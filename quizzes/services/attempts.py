@@ -495,7 +495,10 @@ def attempt_item_score_set(*, item_id: int, score: float | Decimal, kind: str, c
 def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grader: User,
                          now: datetime | None = None) -> AttemptItem:
     """An instructor's grade for an exam essay (``score``: a fraction 0–1 of the item's
-    ``max_points``); the attempt's points follow, and the audit log keeps the change."""
+    ``max_points``); the attempt's points follow, and the audit log keeps the change.
+
+    No page grades this way (the grading page: ``quizzes.services.rubric.essay_grade_with_rubric``);
+    only ``lti/tests/test_ags.py`` still calls it. Delete it once that test grades the rubric's way."""
     if not 0 <= score <= 1:
         raise AttemptError(_("The score is a fraction between 0 and 1."))
     feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
