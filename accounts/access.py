@@ -7,6 +7,7 @@ the user may not even know the object exists and PermissionDenied when they know
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from accounts.models import STAFF_ROLES, Course, Enrollment, Role, TeachingSection, User
@@ -26,12 +27,32 @@ def course_get_for_member(*, user: User, course_slug: str) -> tuple[Course, str]
     return enrollment.course, enrollment.role
 
 
+def member_filter(*, user: User, course_id_field: str) -> Q:
+    """A filter for rows of the courses ``user`` is a member of now, by
+    :func:`course_get_for_member`'s rule (an enrolment; a superuser is a member of every course).
+    ``course_id_field`` names the row's course id, e.g. ``"assessment__course_id"``. A student's own
+    attempts and submissions are shown only under it: a roster drop deletes the enrolment and keeps
+    the work (``DroppedEnrollment``), and a dropped student meets the course nowhere, as an outsider."""
+    if user.is_superuser:
+        return Q()
+    return Q(Exists(Enrollment.objects.filter(user=user, course_id=OuterRef(course_id_field))))
+
+
 def course_get_for_staff(*, user: User, course_slug: str) -> Course:
     """The course if the user teaches it (TA/instructor); students get 403, outsiders 404."""
     course, role = course_get_for_member(user=user, course_slug=course_slug)
     if role not in STAFF_ROLES:
         raise PermissionDenied("Only the course's instructors and TAs may open this page.")
     return course
+
+
+def course_role_of(*, user: User, course_id: int) -> str | None:
+    """The user's role in the course by :func:`course_get_for_member`'s rule (a superuser not
+    enrolled is an instructor); None for others, a student a roster dropped among them."""
+    role = Enrollment.objects.filter(user=user, course_id=course_id).values_list("role", flat=True).first()
+    if role is None and user.is_superuser:
+        return Role.INSTRUCTOR
+    return role
 
 
 def user_is_staff_of_course(*, user: User, course_id: int) -> bool:

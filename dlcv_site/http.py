@@ -1,4 +1,5 @@
-"""The pages' JSON endpoints (autosave, checks, grading state): one error shape and one login guard.
+"""The pages' JSON endpoints (autosave, checks, grading state, the staff's progress polls): one error
+shape and one login guard, :func:`json_login_required`, on every view only a script asks.
 
 These endpoints serve the site's own scripts (``static/js``), not API clients: errors are
 ``{"code", "message"}`` with the HTTP status, and a logged-out browser gets 401 JSON rather than a
@@ -13,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -31,8 +33,9 @@ def _logged_out() -> JsonResponse:
 
 
 def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Like ``login_required`` but answers 401 JSON; a :class:`BadRequest` the view raises is a 400
-    and a 404 (no such object, or not yours: the same body) is JSON too."""
+    """Like ``login_required`` but answers 401 JSON; a :class:`BadRequest` the view raises is a 400,
+    a 403 (a student at a staff poll) and a 404 (no such object, or not yours: the same body) are
+    JSON too, whatever the request's Accept header."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -42,6 +45,8 @@ def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
             return view(request, *args, **kwargs)
         except BadRequest as exc:
             return json_error(400, "bad_request", str(exc))
+        except PermissionDenied:
+            return json_error(403, "permission_denied", _("You may not do this."))
         except Http404:
             return json_error(404, "not_found", _("Not found."))
 

@@ -13,7 +13,12 @@ from datetime import datetime
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.access import course_get_for_member, course_get_for_staff, user_is_staff_of_course
+from accounts.access import (
+    course_get_for_member,
+    course_get_for_staff,
+    course_role_of,
+    user_is_staff_of_course,
+)
 from accounts.models import STAFF_ROLES, User
 from labs.models import Lab, Submission
 from labs.policy import LabPolicy
@@ -40,11 +45,14 @@ def lab_get_for_staff(*, user: User, course_slug: str, lab_slug: str) -> Lab:
 
 
 def submission_get_for_user(*, user: User, submission_id: int) -> Submission:
-    """The submission if it is the user's own, or the user teaches the lab's course (read only)."""
+    """The submission if it is the user's own and they are still a member of the lab's course (a
+    dropped student's submissions stay, out of their sight), or the user teaches that course (read only)."""
     submission = Submission.objects.select_related("lab__course").filter(pk=submission_id).first()
     if submission is None:
         raise Http404("No such submission.")
-    if submission.user_id != user.id and not user_is_staff_of_course(user=user, course_id=submission.lab.course_id):
+    role = course_role_of(user=user, course_id=submission.lab.course_id)
+    staff = role in STAFF_ROLES or user.is_superuser
+    if role is None or (submission.user_id != user.id and not staff):
         raise Http404("No such submission.")
     return submission
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dlcv_site.http import json_login_required
 from dlcv_site.i18n import grader_lang
 from labs.access import lab_get_for_staff
 from labs.presenters import LAB_CONTENT_LANG, lab_strings
@@ -67,7 +68,7 @@ def lab_regrade_view(request: HttpRequest, course_slug: str, lab_slug: str) -> H
     return redirect("instructor-lab-stats", course_slug=lab.course.slug, lab_slug=lab.slug)
 
 
-@login_required
+@json_login_required  # polled by labs.js: a logged-out poll gets 401 JSON, not the login page
 @require_GET
 @never_cache
 def lab_regrade_progress_view(request: HttpRequest, course_slug: str, lab_slug: str) -> JsonResponse:

@@ -14,8 +14,8 @@ from django.http import Http404
 from accounts.access import (
     course_get_for_instructor,
     course_get_for_staff,
+    member_filter,
     sections_visible_to,
-    user_is_staff_of_course,
 )
 from accounts.models import STAFF_ROLES, Course, User
 from quizzes import sql
@@ -60,21 +60,27 @@ def past_exam_get_for_member(*, user: User, course_slug: str, assessment_slug: s
 
 
 def attempt_get_for_user(*, user: User, attempt_id: int) -> Attempt:
-    """The attempt (its assessment and course selected) if it is the user's own, or the user
-    teaches its course (read only). Written as SQL (``quizzes.sql.attempt_with_assessment``): every
-    exam page and poll asks it."""
-    attempt = sql.attempt_with_assessment(attempt_id=attempt_id)
-    if attempt is None:
+    """The attempt (its assessment and course selected) if it is the user's own and they are still a
+    member of its course (a dropped student's attempts stay, out of their sight), or the user teaches
+    its course (read only). Written as SQL (``quizzes.sql.attempt_with_assessment``, which also reads
+    the user's role in the course): every exam page and poll asks it."""
+    found = sql.attempt_with_assessment(attempt_id=attempt_id, user_id=user.pk)
+    if found is None:
         raise Http404("No such attempt.")
-    if attempt.user_id != user.id and not user_is_staff_of_course(user=user, course_id=attempt.assessment.course_id):
+    attempt, enrolled_as = found
+    member = enrolled_as is not None or user.is_superuser
+    staff = enrolled_as in STAFF_ROLES or user.is_superuser
+    if not ((attempt.user_id == user.id and member) or staff):
         raise Http404("No such attempt.")
     return attempt
 
 
 def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int) -> AttemptItem:
-    """An item of the user's own attempt, for writing: even staff cannot answer for a student.
-    (Autosave holds the same rule in its one UPDATE: ``quizzes.sql.attempt_item_save_response``.)"""
+    """An item of the user's own attempt in a course they are a member of, for writing: even staff
+    cannot answer for a student. (Autosave holds the same rule in its one UPDATE:
+    ``quizzes.sql.attempt_item_save_response``.)"""
     item = (AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)
+            .filter(member_filter(user=user, course_id_field="attempt__assessment__course_id"))
             .select_related("attempt__assessment", "question_version__question").first())
     if item is None:
         raise Http404("No such question in your attempt.")
@@ -82,8 +88,10 @@ def attempt_item_get_for_owner(*, user: User, attempt_id: int, item_id: int) -> 
 
 
 def attempt_get_for_owner(*, user: User, attempt_id: int) -> Attempt:
-    """The user's own attempt, for acting on it (submit): staff may read attempts, never act on them."""
-    attempt = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id, user=user).first()
+    """The user's own attempt in a course they are a member of, for acting on it (submit): staff may
+    read attempts, never act on them."""
+    attempt = (Attempt.objects.select_related("assessment__course").filter(pk=attempt_id, user=user)
+               .filter(member_filter(user=user, course_id_field="assessment__course_id")).first())
     if attempt is None:
         raise Http404("No such attempt.")
     return attempt

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import course_get_for_staff
 from accounts.models import Course
+from dlcv_site.http import json_login_required
 from quizzes.access import (
     assessment_get_for_staff,
     assessment_item_get_for_staff,
@@ -255,7 +256,7 @@ def question_new(request: HttpRequest, course_slug: str) -> HttpResponse:
     return _editor_response(request, course, form=form, question=None, preview=preview, errors=errors)
 
 
-@login_required
+@json_login_required  # asked by question_editor.js only: logged out, 401 JSON rather than the login page
 @require_POST
 def question_preview_api(request: HttpRequest, course_slug: str) -> JsonResponse:
     """POST text + seed → {valid, errors: [{line, message}], html}: the editor's live preview."""

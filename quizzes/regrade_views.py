@@ -28,6 +28,7 @@ from accounts.access import (
     sections_visible_to,
 )
 from accounts.models import Role
+from dlcv_site.http import json_login_required
 from quizzes import regrade_presenters as presenters
 from quizzes.access import (
     assessment_get_for_instructor,
@@ -267,7 +268,7 @@ def regrade_job_view(request: HttpRequest, course_slug: str, assessment_id: int,
                 "strings": presenters.job_strings()}))
 
 
-@login_required
+@json_login_required  # polled by regrade.js: a logged-out poll gets 401 JSON, not the login page
 @require_GET
 @never_cache
 def regrade_job_state(request: HttpRequest, course_slug: str, assessment_id: int, job_id: int) -> JsonResponse:

@@ -73,17 +73,21 @@ def assessment_for_member(*, user_id: int, course_slug: str, assessment_slug: st
 @lru_cache(maxsize=1)
 def _attempt_with_assessment_sql() -> str:
     attempts, assessments, courses = table_name(Attempt), table_name(Assessment), table_name(Course)
-    return (f"SELECT {select_columns(Attempt, 't')}, {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')} "
+    enrollments = table_name(Enrollment)
+    return (f"SELECT {select_columns(Attempt, 't')}, {select_columns(Assessment, 'a')}, {select_columns(Course, 'c')}, "
+            f"(SELECT e.role FROM {enrollments} e WHERE e.user_id = %s AND e.course_id = a.course_id) "
             f"FROM {attempts} t JOIN {assessments} a ON a.id = t.assessment_id JOIN {courses} c ON c.id = a.course_id "
             f"WHERE t.id = %s")
 
 
-def attempt_with_assessment(*, attempt_id: int) -> Attempt | None:
-    """The attempt with its assessment and course selected, or None. Equals
-    ``Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()``
+def attempt_with_assessment(*, attempt_id: int, user_id: int) -> tuple[Attempt, str | None] | None:
+    """The attempt with its assessment and course selected, and the user's enrolled role in that
+    course (None if not enrolled); None if there is no such attempt. Equals
+    ``Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()`` with
+    ``Enrollment.objects.filter(user_id=user_id, course=<its course>).values_list("role")``
     (who may see it is ``quizzes.access.attempt_get_for_user``'s rule)."""
     with connection.cursor() as cursor:
-        cursor.execute(_attempt_with_assessment_sql(), [attempt_id])
+        cursor.execute(_attempt_with_assessment_sql(), [user_id, attempt_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -91,8 +95,8 @@ def attempt_with_assessment(*, attempt_id: int) -> Attempt | None:
     second = first + len(Assessment._meta.concrete_fields)
     attempt = model_from_row(Attempt, row[:first])
     attempt.assessment = model_from_row(Assessment, row[first:second])
-    attempt.assessment.course = model_from_row(Course, row[second:])
-    return attempt
+    attempt.assessment.course = model_from_row(Course, row[second:-1])
+    return attempt, row[-1]
 
 
 # --------------------------------------------------------------------------- starting an attempt
@@ -174,31 +178,36 @@ def attempt_insert_with_items(*, attempt_row: Mapping[str, Any], items: Sequence
 @lru_cache(maxsize=1)
 def _save_sql() -> str:
     item, attempt = table_name(AttemptItem), table_name(Attempt)
+    assessments, enrollments = table_name(Assessment), table_name(Enrollment)
     return (
         f"UPDATE {item} SET response = %s, response_saved_at = %s, save_count = save_count + 1, "
         f"hint_used = hint_used OR (%s AND graded_at IS NULL) "
         f"WHERE id = %s AND attempt_id = %s AND EXISTS (SELECT 1 FROM {attempt} WHERE {attempt}.id = %s "
         f"AND {attempt}.user_id = %s AND {attempt}.status = %s "
-        f"AND ({attempt}.deadline IS NULL OR {attempt}.deadline >= %s)) RETURNING save_count"
+        f"AND ({attempt}.deadline IS NULL OR {attempt}.deadline >= %s) "
+        f"AND (%s OR EXISTS (SELECT 1 FROM {assessments} a JOIN {enrollments} e ON e.course_id = a.course_id "
+        f"WHERE a.id = {attempt}.assessment_id AND e.user_id = {attempt}.user_id))) RETURNING save_count"
     )
 
 
 def attempt_item_save_response(*, user_id: int, attempt_id: int, item_id: int, response: Any,
-                               now: datetime, hint_used: bool = False) -> int | None:
+                               now: datetime, hint_used: bool = False, superuser: bool = False) -> int | None:
     """Store ``response`` (saved at ``now``) on the item and count the save, if the item is one of
-    the user's own attempt (``quizzes.access.attempt_item_get_for_owner``'s rule: even staff cannot
-    answer for a student), the attempt is in progress and its deadline, if any, is not before
+    the user's own attempt in a course they are a member of (``quizzes.access.attempt_item_get_for_owner``'s
+    rule: even staff cannot answer for a student; a dropped student no longer answers; ``superuser``:
+    a member of every course), the attempt is in progress and its deadline, if any, is not before
     ``now``; the item's new save count, or None when nothing was written. ``hint_used`` marks the
     item's hint as opened if it is not graded yet (a flag is never cleared). Access rule 2: equals
     ``AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user_id=user_id,
     attempt__status=IN_PROGRESS).filter(Q(attempt__deadline=None) | Q(attempt__deadline__gte=now))
+    .filter(accounts.access.member_filter(user=…, course_id_field="attempt__assessment__course_id"))
     .update(response=response, response_saved_at=now, save_count=F("save_count") + 1, hint_used=Case(When(
     graded_at=None, then=Value(True)), default=F("hint_used")) if hint_used else F("hint_used"))``."""
     fields = AttemptItem._meta
     values = [fields.get_field("response").get_db_prep_save(response, connection),
               fields.get_field("response_saved_at").get_db_prep_save(now, connection), bool(hint_used),
               item_id, attempt_id, attempt_id, user_id, AttemptStatus.IN_PROGRESS.value,
-              Attempt._meta.get_field("deadline").get_db_prep_save(now, connection)]
+              Attempt._meta.get_field("deadline").get_db_prep_save(now, connection), superuser]
     with connection.cursor() as cursor:
         cursor.execute(_save_sql(), values)
         row = cursor.fetchone()

@@ -34,6 +34,10 @@ CANVAS = """\ufeffStudent,ID,SIS User ID,SIS Login ID,Email,Section,Role
 """
 
 
+#: The page of a used or expired one-time link (invitation, password reset): one include for both.
+INVALID_LINK = re.compile(r'<p class="error" role="alert">[^<]+</p>\s*<p><a href="/accounts/password-reset/">[^<]+</a></p>')
+
+
 def read(text: str, filename: str = "roster.csv") -> list:
     return roster_read_csv(data=text.encode(), filename=filename)
 
@@ -218,6 +222,7 @@ def test_invitation_is_in_the_course_language_and_works_once(client, django_capt
     client.logout()
     reused = client.get(link.group(1), follow=True)
     assert reused.context["validlink"] is False
+    assert INVALID_LINK.search(reused.content.decode())
 
 
 @pytest.mark.django_db
@@ -234,6 +239,9 @@ def test_password_reset_mails_a_link_also_to_an_invited_account(client) -> None:
                                                     "new_password2": "another-long-phrase-7"})
     assert done.status_code == 302
     assert User.objects.get(student_number="r11000002").check_password("another-long-phrase-7")
+    client.logout()
+    reused = client.get(path, follow=True)
+    assert reused.context["validlink"] is False and INVALID_LINK.search(reused.content.decode())
 
 
 @pytest.mark.django_db

@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,7 +41,7 @@ from lti.services.registrations import registration_create
 from quizzes.models import Assessment, AssessmentMode
 from quizzes.services.attempts import attempt_item_save, attempt_start, attempt_submit
 from quizzes.tests.factories import make_assessment
-from quizzes.tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (browser: a fixture)
+from quizzes.tests.test_browser import TIMEOUT_MS, browser, session_cookie  # noqa: F401  (browser: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -364,10 +363,6 @@ def reflow_overflow(page: Any) -> str:
         page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def session_cookie(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 def people_pages(browser: Any, live_server: Any, world: World) -> Callable[[str, str], Any]:  # noqa: F811

@@ -9,26 +9,20 @@ Playwright is missing the tests fail under REQUIRE_SERVICES=1 and skip loudly ot
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.utils import translation
 
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
-from conftest import PROJECT_DIR
 from dlcv_site.tests.test_error_pages import HEADINGS, TOO_MANY_FIELDS
-from quizzes.tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (browser: a fixture)
+from dlcv_site.tests.web_front import free_port, gunicorn_server
+from quizzes.tests.test_browser import browser, logged_in_page  # noqa: F401  (browser: a fixture)
 
 pytestmark = [pytest.mark.browser]
 
@@ -39,18 +33,7 @@ ACCENT = "rgb(11, 92, 173)"  # site.css --accent: the stylesheet was served and 
 
 
 def _page(browser: Any, base_url: str, lang: str, width: int, user: Any = None) -> Any:  # noqa: F811
-    context = browser.new_context(viewport={"width": width, "height": 800},
-                                  locale="zh-TW" if lang == "zh-hant" else "en-US")
-    cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": base_url}]
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        cookies.append({"name": settings.SESSION_COOKIE_NAME, "url": base_url,
-                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value})
-    context.add_cookies(cookies)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
+    return logged_in_page(browser, base_url, user, lang=lang, width=width, height=800)
 
 
 def _heading(status: int, lang: str) -> str:
@@ -112,40 +95,16 @@ def test_403_page_for_a_student_at_the_instructor_pages(browser: Any, live_serve
 # --------------------------------------------------------------------------- the database down
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server_without_database() -> Iterator[str]:
     """gunicorn serving the site with its PostgreSQL unreachable (nothing listens on port 1)."""
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("CACHE_URL", "REDIS_URL")}
     env.update(DATABASE_URL="postgres://postgres@127.0.0.1:1/down", PYTHONUNBUFFERED="1")
-    log_path = Path(settings.VAR_DIR) / "test-error-pages-gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
-            cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/accounts/login/", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start; log in {log_path}:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    command = [sys.executable, "-m", "gunicorn", "dlcv_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    with gunicorn_server(command, port, env=env,
+                         log_path=Path(settings.VAR_DIR) / "test-error-pages-gunicorn.log") as listening:
+        yield f"http://127.0.0.1:{listening}"
 
 
 @pytest.mark.parametrize("lang", LANGS)

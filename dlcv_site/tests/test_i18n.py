@@ -216,6 +216,42 @@ def test_translations_keep_placeholders_markup_and_plural_forms() -> None:
     assert not problems, "\n".join(problems)
 
 
+#: Full-width punctuation: it holds its own space, so zh-Hant writes none after it.
+_FULL_WIDTH_PUNCTUATION = "：，；、。！？）」』"
+#: What ends a label that runs on into what it introduces (a sentence's end and its link are apart).
+_LABEL_ENDS = "：，；、"
+_TRANSLATE_TAG = re.compile(r'\{%\s*translate\s+"((?:[^"\\]|\\.)*)"\s*%\}(\s+)(\S{1,10})')
+#: What may follow a label across white space: a closing tag or a block that starts its own line.
+_BLOCK_AFTER = re.compile(r"</|<(ul|ol|pre|div|p|table|select|input|textarea|button|details|figure|h\d)\b")
+
+
+def test_no_space_after_full_width_punctuation_in_the_catalog() -> None:
+    spaced = [f"{entry.label()}: {text!r}" for entry in _live_entries(PO_PATH) for text in entry.msgstr.values()
+              if re.search(f"[{_FULL_WIDTH_PUNCTUATION}][ \t]", text)]
+    assert not spaced, "zh-Hant writes no space after full-width punctuation:\n" + "\n".join(spaced)
+
+
+def test_no_template_puts_a_space_after_a_label_ending_in_full_width_punctuation() -> None:
+    """``{% translate "Course total:" %} <strong>…`` renders "課程總成績： 12"; such a label is written
+    ``{% translate … as label %}{{ label|spaced }}`` (``accounts/templatetags/wording.py``)."""
+    zh = {entry.msgid: entry.msgstr.get(0, "") for entry in _live_entries(PO_PATH) if entry.msgid_plural is None}
+    found = []
+    for path in sorted((PROJECT_DIR / "templates").rglob("*.html")):
+        for match in _TRANSLATE_TAG.finditer(path.read_text(encoding="utf-8")):
+            msgid, after = match.group(1), match.group(3)
+            if zh.get(msgid, "")[-1:] in set(_LABEL_ENDS) and not _BLOCK_AFTER.match(after):
+                found.append(f"{_shown(path)}: {msgid!r} then {after!r}")
+    assert not found, "a space follows a full-width label in zh-Hant:\n" + "\n".join(found)
+
+
+def test_a_label_is_spaced_by_its_own_language() -> None:
+    from accounts.templatetags.wording import spaced
+
+    assert spaced("Course total:") == "Course total: "
+    assert spaced("課程總成績：") == "課程總成績："
+    assert spaced("作答時段（台北時間）") == "作答時段（台北時間）"
+
+
 # --------------------------------------------------------------------------- (c) the pages use it
 
 

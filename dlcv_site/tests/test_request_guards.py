@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from rest_framework.test import APIClient
 
 import conftest
 from accounts.tests.factories import make_course, make_member
+from dlcv_site.tests.web_front import free_port, gunicorn_server
 from labs.tests.factories import lab_answers, make_lab
 
 API_404 = {"detail": "Not found."}  # the API's one 404 body (dlcv_site.api.api_not_found)
@@ -129,40 +128,17 @@ def test_pages_still_ignore_a_lang_they_do_not_know() -> None:
 # --------------------------------------------------------------------------- through gunicorn
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def gunicorn_port(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
     """``make run``'s web server (gunicorn's ASGI worker serving the front) on the test database."""
     with django_db_blocker.unblock():
         database_url = conftest._database_url_for_worker()
-    port = _free_port()
-    log_path = Path(settings.VAR_DIR) / "test-request-guards-gunicorn.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "dlcv_site.front", "-k", "asgi", "--no-control-socket",
-             "-c", "python:dlcv_site.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", "1"],
-            cwd=conftest.PROJECT_DIR, env=dict(os.environ, DATABASE_URL=database_url), stdout=log, stderr=log,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start; log in {log_path}")
-                time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "dlcv_site.front", "-k", "asgi", "--no-control-socket",
+               "-c", "python:dlcv_site.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    with gunicorn_server(command, port, env=dict(os.environ, DATABASE_URL=database_url),
+                         log_path=Path(settings.VAR_DIR) / "test-request-guards-gunicorn.log") as listening:
+        yield listening
 
 
 def _exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -1,5 +1,7 @@
-"""The web server exactly as the Makefile starts it (``make -n run`` / ``make -n web``), on a free
-loopback port, for the stalled-client and nginx tests."""
+"""gunicorn for the tests, started one way: :func:`gunicorn_server` (any command, on a free loopback
+port); :func:`makefile_server`, the web server exactly as the Makefile starts it (``make -n run`` /
+``make -n web``), for the stalled-client and nginx tests; the request-guard and error-page tests
+start their own commands through the first."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from conftest import PROJECT_DIR, _database_url_for_worker
 from dlcv_site.bench_stalled import free_port, stop
@@ -30,6 +33,38 @@ def makefile_server_command(target: str, port: int) -> tuple[dict[str, str], lis
 
 
 @contextmanager
+def gunicorn_server(command: list[str], port: int, *, env: dict[str, str], log_path: Path | None = None,
+                    what: str = "gunicorn") -> Iterator[int]:
+    """``command`` (a gunicorn bound to 127.0.0.1:``port``) with ``env`` as its whole environment, in a
+    session of its own; yields ``port`` once it listens and stops it afterwards. Its output goes to
+    ``log_path`` (None: discarded), whose end a failed start quotes."""
+
+    def where() -> str:
+        return f"; log in {log_path}:\n{log_path.read_text(errors='replace')[-3000:]}" if log_path else ""
+
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") if log_path is not None else open(os.devnull, "wb") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"{what} exited at start: {command}{where()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{what} did not listen within 60 s{where()}") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        stop(process)
+
+
+@contextmanager
 def makefile_server(target: str, env: dict[str, str] | None = None) -> Iterator[int]:
     """``make <target>``'s gunicorn on the test database and a free port; yields the port."""
     port = free_port()
@@ -38,20 +73,5 @@ def makefile_server(target: str, env: dict[str, str] | None = None) -> Iterator[
     command.append("--no-control-socket")
     server_env = dict(os.environ, DATABASE_URL=_database_url_for_worker(), LOG_LEVEL="ERROR", **assignments,
                       **(env or {}))
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=server_env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"`make {target}`'s server exited: {command}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"`make {target}`'s server did not listen") from None
-                time.sleep(0.2)
-        yield port
-    finally:
-        stop(process)
+    with gunicorn_server(command, port, env=server_env, what=f"`make {target}`'s server") as listening:
+        yield listening

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Course, Enrollment, Role, User
@@ -269,6 +270,18 @@ def test_logged_out_scripts_get_401(lab: Lab) -> None:
     response = submit_json(client_for(None), lab, {})
     assert response.status_code == 401 and response.json()["detail"]
     assert client_for(None).get("/submissions/1/state", headers={"Accept": "application/json"}).status_code == 401
+
+
+
+def test_the_regrade_progress_poll_answers_json_logged_out_and_to_students(lab: Lab, student: User, ta: User) -> None:
+    """labs.js polls it: 401 JSON logged out (not the login page, which fetch would follow), 403 JSON
+    for a student, the counts for the staff."""
+    url = reverse("instructor-lab-regrade-progress", args=[lab.course.slug, lab.slug])
+    logged_out = client_for(None).get(url)
+    assert logged_out.status_code == 401 and logged_out.json()["code"] == "login_required"
+    refused = client_for(student).get(url)
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert client_for(ta).get(url).json()["finished"] is True
 
 
 # --------------------------------------------------------------------------- a submission, live

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,7 +19,7 @@ from accounts.tests.factories import make_member
 from progress.tests.test_pages import _misconception, _practice, _questions, answer, build_course
 from quizzes.models import AssessmentMode, AttemptStatus
 from quizzes.tests.factories import make_assessment
-from quizzes.tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (browser: a fixture)
+from quizzes.tests.test_browser import browser, logged_in_page  # noqa: F401  (browser: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,17 +46,8 @@ def world(browser: Any, transactional_db: None) -> dict[str, Any]:  # noqa: F811
 
 
 def _page(browser: Any, live_server: Any, user: Any, lang: str, viewport: dict[str, int]) -> Any:  # noqa: F811
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, locale="en-US")
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url},
-    ])
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
+    return logged_in_page(browser, live_server.url, user, lang=lang, width=viewport["width"],
+                          height=viewport["height"], locale="en-US")
 
 
 def _sideways(page: Any) -> int:

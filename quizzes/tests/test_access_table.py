@@ -13,7 +13,8 @@ The rules (``quizzes.access``, ``accounts.access``, ``quizzes.instructor_selecto
   404s); the request queue, its answer and the score log are the staff's (a TA limited to sections
   sees only their students' requests: another section's request is a 404); the class-wide regrade
   (preview, apply, its job's progress) and the course's regrade window are the instructors' (TAs 403).
-* Anonymous users are sent to the login page, except by the quiz page's JSON endpoints: 401 JSON.
+* Anonymous users are sent to the login page, except by the endpoints only scripts ask (the quiz
+  page's, the editor's preview, the class regrade's progress poll): 401 JSON.
 
 Each cell is one request from a fresh client. Every cell also checks the database: a refused request
 and every GET change nothing; an allowed write changes what it should (and goes where it should).
@@ -661,7 +662,7 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-bank", "GET"):                        (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-new", "GET"):                (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-new", "POST"):               (LOGIN,   403,  403,      302,  302,      404,        302),
-    ("instructor-question-preview", "POST"):           (LOGIN,   403,  403,      200,  200,      404,        200),
+    ("instructor-question-preview", "POST"):           (401,     403,  403,      200,  200,      404,        200),
     ("instructor-question", "GET"):                    (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-edit", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-question-edit", "POST"):              (LOGIN,   403,  403,      302,  302,      404,        302),
@@ -702,7 +703,7 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("instructor-class-regrade", "GET"):               (LOGIN,   403,  403,      403,  200,      404,        200),
     ("instructor-class-regrade-apply", "POST"):        (LOGIN,   403,  403,      403,  302,      404,        302),
     ("instructor-regrade-job", "GET"):                 (LOGIN,   403,  403,      403,  200,      404,        200),
-    ("instructor-regrade-job-state", "GET"):           (LOGIN,   403,  403,      403,  200,      404,        200),
+    ("instructor-regrade-job-state", "GET"):           (401,     403,  403,      403,  200,      404,        200),
     ("instructor-regrade-queue", "GET"):               (LOGIN,   403,  403,      200,  200,      404,        200),
     ("instructor-regrade-window", "POST"):             (LOGIN,   403,  403,      403,  302,      404,        302),
     ("instructor-regrade-answer", "GET"):              (LOGIN,   403,  403,      200,  200,      404,        200),
@@ -1033,3 +1034,18 @@ def test_the_scripts_get_json_for_404_and_for_a_logged_out_submit(world: World) 
     form = client_for(None).post(submit)  # a form (no script) is sent to the login page
     assert form.status_code == 302 and form["Location"].startswith("/accounts/login/")
     assert _refreshed(world.practice_attempt).status == AttemptStatus.IN_PROGRESS
+
+
+@pytest.mark.django_db
+def test_the_staff_scripts_endpoints_answer_json_whatever_the_accept_header(world: World) -> None:
+    """The class regrade's poll and the editor's preview: JSON 401 logged out (never the login page,
+    which ``fetch`` would follow and fail to parse), JSON 403 for a TA or a student."""
+    poll = _i("instructor-regrade-job-state", world, world.released.pk, world.regrade_job.pk)
+    preview = _i("instructor-question-preview", world)
+    for ask in (lambda c: c.get(poll), lambda c: c.post(preview, {"text": "", "seed": "1"})):
+        logged_out = ask(client_for(None))
+        assert logged_out.status_code == 401 and logged_out.json()["code"] == "login_required"
+    refused = client_for(world.users["ta"]).get(poll)
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    refused = client_for(world.owner).post(preview, {"text": "", "seed": "1"})
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"

@@ -39,11 +39,11 @@ from quizzes.services.attempts import (
     attempt_start,
     attempt_submit,
     attempts_submit_overdue,
-    essay_grade_manually,
     essay_self_assess,
     practice_another_variant,
     practice_check,
 )
+from quizzes.services.rubric import essay_grade_with_rubric, rubric_item_create
 from quizzes.tests.factories import load_shipped_bank, make_assessment, save_answer
 
 EXAM_QUESTIONS = ["act-dead-relu-05", "act-vanishing-gradient-03", "conv-cross-filter-03", "param-conv-by-hand-01",
@@ -195,7 +195,9 @@ def test_manual_essay_grade_updates_the_total(course, student) -> None:
     save_answer(item, response={"text": "answer"})
     attempt_submit(attempt=attempt)
     grader = make_member(course, Role.INSTRUCTOR)
-    essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
+    # The grading page's path: a rubric item worth 12 of the essay's 15 points, applied.
+    rubric_item = rubric_item_create(question=item.question_version.question, title="三個重點都有", points=12)
+    essay_grade_with_rubric(item_id=item.pk, applied_ids=[rubric_item.pk], adjustment=0, comment="good", grader=grader)
     attempt.refresh_from_db()
     assert float(attempt.points) == pytest.approx(0.8 * 15)
 
@@ -210,8 +212,8 @@ def test_score_changes_are_audited_once_per_change(course, student) -> None:
     grader = make_member(course, Role.INSTRUCTOR)
     item.refresh_from_db()
     ungraded = item.score  # what submission stored while the essay waits for a grader
-    essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)
-    essay_grade_manually(item=item, score=0.8, comment="good", grader=grader)  # a double submit
+    essay_grade_with_rubric(item_id=item.pk, applied_ids=[], adjustment=12, comment="good", grader=grader)
+    essay_grade_with_rubric(item_id=item.pk, applied_ids=[], adjustment=12, comment="good", grader=grader)  # a double submit
     change = attempt_item_score_set(item_id=item.pk, score=0.5, kind=ScoreChangeKind.REGRADE_REQUEST,
                                     changed_by=grader, reason="key point 2 missing")
     assert [(c.old_score, c.new_score, c.kind) for c in ScoreChange.objects.filter(item=item)] == [

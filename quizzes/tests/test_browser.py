@@ -87,18 +87,36 @@ def student(course):  # type: ignore[no-untyped-def]
     return make_member(course, username="alice")
 
 
-def _page(browser, live_server, user, *, width: int = 1280):  # type: ignore[no-untyped-def]
-    """A logged-in page: the session cookie of a test-client login, copied into a fresh context."""
+#: The browser's own locale for each site language (the language cookie decides the pages' language).
+LOCALES = {"en": "en-US", "zh-hant": "zh-TW"}
+
+
+def session_cookie(user: Any) -> str:
+    """The session cookie's value of a test-client login as ``user``."""
     client = Client()
     client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url},
-    ])
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def logged_in_page(browser: Any, base_url: str, user: Any, *, lang: str = "en", width: int = 1280,
+                   height: int = 900, locale: str | None = None, **context_options: Any) -> Any:
+    """A page of a fresh browser context on ``base_url`` in ``lang``, logged in as ``user`` (None:
+    anonymous): the session cookie of a test-client login and the language cookie, copied onto the
+    context. Every browser test that needs a logged-in page starts here."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale or LOCALES[lang],
+                                  **context_options)
+    cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": base_url}]
+    if user is not None:
+        cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(user), "url": base_url})
+    context.add_cookies(cookies)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def _page(browser, live_server, user, *, width: int = 1280):  # type: ignore[no-untyped-def]
+    """A logged-in page in English whose confirm() prompts are accepted (the quiz's submit)."""
+    page = logged_in_page(browser, live_server.url, user, width=width)
     page.on("dialog", lambda dialog: dialog.accept())  # the submit confirm() and any beforeunload prompt
     return page
 

@@ -9,14 +9,12 @@ Screenshots go to ``var/screenshots/analysis-*.png`` for a person to look at.
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from accounts.models import Role
 from accounts.tests.factories import make_course, make_member
 from quizzes.services.simulation import BAD_ITEM, UNFAIR_ITEM, simulated_exam_create
 from quizzes.tests.factories import load_shipped_bank
-from quizzes.tests.test_browser import SCREENSHOTS, TIMEOUT_MS, browser  # noqa: F401
+from quizzes.tests.test_browser import SCREENSHOTS, browser, logged_in_page  # noqa: F401  (browser: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,18 +28,7 @@ def simulated_course(browser, transactional_db):  # type: ignore[no-untyped-def]
 
 
 def _page(browser, live_server, user, lang: str, width: int):  # type: ignore[no-untyped-def]  # noqa: F811
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True,
-                                  locale="en-US" if lang == "en" else "zh-TW")
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url},
-    ])
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
+    return logged_in_page(browser, live_server.url, user, lang=lang, width=width, height=800, accept_downloads=True)
 
 
 WORDS = {

@@ -10,8 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from quizzes.models import AssessmentMode, Attempt
@@ -25,20 +23,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The fixtures of the quiz browser tests (Chromium, a course with the bank's questions, a student).
 browser, course, student = base.browser, base.course, base.student
 
-LANGS = {"en": "en-US", "zh-hant": "zh-TW"}
 
 
 def _page(browser, live_server, user, lang: str):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 375, "height": 812}, locale=LANGS[lang])
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url},
-    ])
-    page = context.new_page()
-    page.set_default_timeout(base.TIMEOUT_MS)
+    page = base.logged_in_page(browser, live_server.url, user, lang=lang, width=375, height=812)
     page.on("dialog", lambda dialog: dialog.accept())
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from accounts.tests.factories import make_course
 from quizzes.models import RegradeJob, RegradeJobStatus, RegradeRequest, RegradeRequestStatus
@@ -21,20 +19,10 @@ from quizzes.tests.test_browser import SCREENSHOTS
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 browser = base.browser
-LANGS = {"en": "en-US", "zh-hant": "zh-TW"}
 
 
 def _page(browser: Any, live_server: Any, user: Any, lang: str, width: int) -> tuple[Any, list[str]]:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale=LANGS[lang])
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url},
-    ])
-    page = context.new_page()
-    page.set_default_timeout(base.TIMEOUT_MS)
+    page = base.logged_in_page(browser, live_server.url, user, lang=lang, width=width)
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))

@@ -8,8 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from accounts.models import Role
 from accounts.tests.factories import make_member
@@ -18,7 +16,7 @@ from quizzes.rubric import rubric_score
 from quizzes.services.attempts import attempt_start, attempt_submit
 from quizzes.tests import test_browser as base
 from quizzes.tests.factories import make_assessment, save_answer
-from quizzes.tests.test_browser import SCREENSHOTS, TIMEOUT_MS
+from quizzes.tests.test_browser import SCREENSHOTS
 from quizzes.tests.test_student_pages import ESSAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,21 +24,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The fixtures of the quiz browser tests (Chromium, a course with one question of each type).
 browser, course = base.browser, base.course
 
-LOCALES = {"en": "en-US", "zh-hant": "zh-TW"}
-
 
 def _page(browser: Any, live_server: Any, user: Any, *, lang: str = "en", width: int = 1280) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale=LOCALES[lang])
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url},
-    ])
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
+    return base.logged_in_page(browser, live_server.url, user, lang=lang, width=width)
 
 
 def test_grading_by_rubric_with_the_keys(browser: Any, live_server: Any, course: Any) -> None:

@@ -7,7 +7,8 @@ The two access rules are tested cell by cell:
   "unpublished: staff only", for every role × published/unpublished and the lookups that must miss;
 * rule 2, the autosave: ``quizzes.sql.attempt_item_save_response`` against the ORM UPDATE holding
   ``quizzes.access.attempt_item_get_for_owner``'s rule plus "in progress" plus "deadline not passed",
-  for owner/classmate/staff × status × deadline, and items asked for under the wrong attempt.
+  for owner/classmate/staff × status × deadline, items asked for under the wrong attempt, and an
+  owner no longer enrolled (dropped; a superuser).
 
 Writes run in a savepoint that is rolled back, the SQL's and the ORM's in turn on the same rows, and
 the resulting tables are compared. Every statement but the attempt INSERT runs on every database, so
@@ -31,7 +32,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.access import course_get_for_member
+from accounts.access import course_get_for_member, member_filter
 from accounts.models import STAFF_ROLES, Course, Enrollment, Role, User
 from accounts.tests.factories import make_course
 from dlcv_site.rows import insert_rows
@@ -238,15 +239,20 @@ def test_attempt_with_assessment_equals_select_related(case: str, django_assert_
         "in progress without one": _attempt(assessment, other, 1, AttemptStatus.IN_PROGRESS),
     }
     attempt_id = attempts[case].pk if case in attempts else max(a.pk for a in attempts.values()) + 1000
-    with django_assert_num_queries(1):
-        ours = sql.attempt_with_assessment(attempt_id=attempt_id)
-    orm = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()
-    if orm is None:
-        assert ours is None
-    else:
-        assert ours is not None
+    Enrollment.objects.create(user=student, course=course, role=Role.STUDENT)
+    for asker in (student, other, make_user()):  # enrolled; not enrolled (as if dropped); a stranger
+        with django_assert_num_queries(1):
+            found = sql.attempt_with_assessment(attempt_id=attempt_id, user_id=asker.pk)
+        orm = Attempt.objects.select_related("assessment__course").filter(pk=attempt_id).first()
+        if orm is None:
+            assert found is None
+            continue
+        assert found is not None
+        ours, role = found
         assert (model_fields(ours), model_fields(ours.assessment), model_fields(ours.assessment.course)) == (
             model_fields(orm), model_fields(orm.assessment), model_fields(orm.assessment.course))
+        assert role == Enrollment.objects.filter(user=asker, course=orm.assessment.course).values_list(
+            "role", flat=True).first()
 
 
 # --------------------------------------------------------------------------- starting an attempt
@@ -436,10 +442,12 @@ def _save_both_ways(user: User, attempt_id: int, item_id: int, now: datetime, as
     def by_sql() -> int | None:
         with assert_num_queries(1):
             return sql.attempt_item_save_response(user_id=user.pk, attempt_id=attempt_id, item_id=item_id,
-                                                  response=response, now=now, hint_used=hint_used)
+                                                  response=response, now=now, hint_used=hint_used,
+                                                  superuser=user.is_superuser)
 
     def by_the_orm() -> int | None:
-        owned = AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)  # rule 2's owner
+        owned = (AttemptItem.objects.filter(pk=item_id, attempt_id=attempt_id, attempt__user=user)  # rule 2's owner
+                 .filter(member_filter(user=user, course_id_field="attempt__assessment__course_id")))
         # The hint flag: set while the item is not graded, never cleared.
         hint = Case(When(graded_at=None, then=Value(True)), default=F("hint_used")) if hint_used else F("hint_used")
         written = (owned.filter(attempt__status=AttemptStatus.IN_PROGRESS)
@@ -510,6 +518,18 @@ def test_autosave_of_an_item_asked_for_under_the_wrong_attempt_writes_nothing(
     user = world.users[who]
     saved = _save_both_ways(user, attempt_id, item_id, now, django_assert_num_queries)
     assert (saved is not None) == _owns(user, attempt_id, item_id) == (who == "owner" and target == TARGETS[0])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("owner", ["dropped student", "superuser not enrolled"])
+def test_autosave_of_an_owner_not_enrolled_equals_access_rule_2(owner: str, django_assert_num_queries: Any) -> None:
+    world = _save_world()
+    user = world.users["owner"]
+    user.is_superuser = owner == "superuser not enrolled"
+    user.save(update_fields=["is_superuser"])
+    Enrollment.objects.filter(user=user).delete()  # what a roster drop does to the enrolment
+    saved = _save_both_ways(user, world.attempt.pk, world.items[0].pk, timezone.now(), django_assert_num_queries)
+    assert (saved is not None) == _owns(user, world.attempt.pk, world.items[0].pk) == (owner != "dropped student")
 
 
 # --------------------------------------------------------------------------- the student's pages

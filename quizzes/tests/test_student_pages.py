@@ -22,8 +22,9 @@ from grader.problems.base import first_sentence
 from quizzes import presenters
 from quizzes.bank.render import render_markdown
 from quizzes.models import Assessment, AssessmentMode, Attempt, AttemptItem, AttemptStatus, Question
-from quizzes.services.attempts import attempt_start, attempt_submit, essay_grade_manually
+from quizzes.services.attempts import attempt_start, attempt_submit
 from quizzes.services.bank import BankContents, bank_read, bank_sync
+from quizzes.services.rubric import essay_grade_with_rubric
 from quizzes.tests.factories import FIXTURES, make_assessment
 
 SINGLE = "act-dead-relu-05"
@@ -251,6 +252,20 @@ def test_landing_shows_rules_and_start_redirects_to_the_attempt(course, student,
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "opens", "only_closes"), [
+    ("en", "Window (Taipei time): opens <time", "Window (Taipei time): closes <time"),
+    ("zh-hant", "作答時段（台北時間）：開放 <time", "作答時段（台北時間）：截止 <time"),
+])
+def test_the_window_line_has_no_space_after_a_full_width_colon(  # type: ignore[no-untyped-def]
+        course, student_client, lang, opens, only_closes) -> None:
+    student_client.cookies["django_language"] = lang
+    for exam, line in ((_exam(course, [SINGLE]), opens),
+                       (_exam(course, [SINGLE], slug="only-closes", opens_at=None), only_closes)):
+        html = student_client.get(reverse("assessment-landing", args=[course.slug, exam.slug])).content.decode()
+        assert line in html
+
+
+@pytest.mark.django_db
 def test_start_errors_are_shown_as_messages(course, student, student_client) -> None:  # type: ignore[no-untyped-def]
     exam = _exam(course, [SINGLE])
     attempt_submit(attempt=attempt_start(user=student, assessment=exam))
@@ -423,7 +438,9 @@ def test_exam_results_are_hidden_until_released(course, student, student_client)
     assert "Graded by hand: not graded yet." in html  # the essay
     assert "特徵是學出來的" in html  # the student's own answer
     essay = _item(attempt, ESSAY)
-    essay_grade_manually(item=essay, score=0.5, comment="Mention hierarchy.", grader=student)
+    # As the grading page grades it: no rubric item applied, half the points as the adjustment.
+    essay_grade_with_rubric(item_id=essay.pk, applied_ids=[], adjustment=essay.max_points / 2,
+                            comment="Mention hierarchy.", grader=make_member(course, Role.INSTRUCTOR))
     html = student_client.get(url).content.decode()
     assert "Graded by hand: not graded yet." not in html and "Mention hierarchy." in html
 

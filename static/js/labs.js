@@ -261,6 +261,9 @@
         text.textContent = fmt(S.regrade_progress, { done: p.done, total: p.total });
         if (p.finished) { text.textContent += " · " + S.regrade_done; return; }
         delay = Math.min(5000, delay * 1.2);
+      } else if (res && (res.status === 401 || res.status === 403)) {
+        text.textContent = (res.data && res.data.message) || S.error;  // logged out: another poll cannot help
+        return;
       } else {
         delay = Math.min(30000, delay * 2);
       }

@@ -24,8 +24,16 @@
 
   function poll() {
     fetch(config.stateUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
-      .then(function (res) { if (!res.ok) throw new Error(String(res.status)); return res.json(); })
+      .then(function (res) {
+        // Logged out or refused: the server's words, and no more polls (another one cannot help).
+        if (res.status === 401 || res.status === 403) {
+          return res.json().then(function (body) { text.textContent = body.message || S.lost; return null; });
+        }
+        if (!res.ok) throw new Error(String(res.status));
+        return res.json();
+      })
       .then(function (state) {
+        if (state === null) return;
         show(state);
         if (!state.finished) { delay = Math.min(3000, delay * 1.2); setTimeout(poll, delay); }
       })
