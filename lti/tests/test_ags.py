@@ -176,7 +176,8 @@ def test_a_large_staging_goes_out_in_batches_each_score_once_and_every_retry_log
 def test_a_released_exam_score_changed_by_a_grader_reaches_the_lms_as_a_new_version(lms: Any) -> None:
     from accounts.models import Role
     from accounts.tests.factories import make_member
-    from quizzes.services.attempts import attempt_start, attempt_submit, essay_grade_manually
+    from quizzes.services.attempts import attempt_start, attempt_submit
+    from quizzes.services.rubric import essay_grade_with_rubric
     from quizzes.tests.factories import load_shipped_bank, save_answer
 
     platform, course = lms
@@ -189,13 +190,15 @@ def test_a_released_exam_score_changed_by_a_grader_reaches_the_lms_as_a_new_vers
     save_answer(item, response={"text": "Learned filters respond to edges first."})
     attempt_submit(attempt=attempt)
     grader = make_member(course, Role.INSTRUCTOR)
-    essay_grade_manually(item=item, score=0.4, comment="partly", grader=grader)  # before release: not sent
+    essay_grade_with_rubric(item_id=item.pk, applied_ids=[], adjustment=item.max_points * Decimal("0.4"),
+                            comment="partly", grader=grader)  # before release: not sent
     assessment_release_results(assessment=exam, now=timezone.now())
     wait_for(lambda: platform.scores, timeout=WITHIN, what="the released score on the platform")
     attempt.refresh_from_db()
     assert [s["scoreGiven"] for s in platform.scores] == [float(attempt.points)]
 
-    essay_grade_manually(item=item, score=0.8, comment="a regrade: key point 2 was there", grader=grader)
+    essay_grade_with_rubric(item_id=item.pk, applied_ids=[], adjustment=item.max_points * Decimal("0.8"),
+                            comment="a regrade: key point 2 was there", grader=grader)
     wait_for(lambda: len(platform.scores) == 2, timeout=WITHIN, what="the changed score on the platform")
     attempt.refresh_from_db()
     first, second = platform.scores

@@ -27,7 +27,6 @@ from accounts.models import Enrollment, Role, User
 from dlcv_site.errors import ServiceError
 from dlcv_site.events import ASSESSMENT_SCORES_CHANGED, announce
 from dlcv_site.rows import insert_rows
-from grader.i18n import Verbatim
 from grader.questions import grade_question, graded_unanswered, graded_unreadable
 from grader.results import GradingResult
 from grader.seeds import variant_seed
@@ -45,7 +44,6 @@ from quizzes.models import (
     QuestionType,
     QuestionVersion,
     ScoreChange,
-    ScoreChangeKind,
 )
 from quizzes.presenters import VersionContent, version_content
 from quizzes.services.graded_out import ATTEMPT_TASK, ITEM_TASK, graded_on_commit
@@ -496,22 +494,6 @@ def attempt_item_score_set(*, item_id: int, score: float | Decimal, kind: str, c
         # A released score changed: the LMS's grade passback (lti) stages the new one, by task name, on commit.
         announce(ASSESSMENT_SCORES_CHANGED, attempt.assessment_id)
     return change
-
-
-def essay_grade_manually(*, item: AttemptItem, score: float, comment: str, grader: User,
-                         now: datetime | None = None) -> AttemptItem:
-    """An instructor's grade for an exam essay (``score``: a fraction 0–1 of the item's
-    ``max_points``); the attempt's points follow, and the audit log keeps the change.
-
-    No page grades this way (the grading page: ``quizzes.services.rubric.essay_grade_with_rubric``);
-    only ``lti/tests/test_ags.py`` still calls it. Delete it once that test grades the rubric's way."""
-    if not 0 <= score <= 1:
-        raise AttemptError(_("The score is a fraction between 0 and 1."))
-    feedback = GradingResult(score=score, points=score, max_points=1.0, message=Verbatim(comment),
-                             graded_by=str(grader)).to_json()
-    attempt_item_score_set(item_id=item.pk, score=score, kind=ScoreChangeKind.MANUAL, changed_by=grader,
-                           reason=comment, feedback=feedback, now=now)
-    return AttemptItem.objects.get(pk=item.pk)
 
 
 @dataclass(frozen=True)
