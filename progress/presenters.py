@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,11 @@ CLASS_WEEKS = 8
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{round(value * 100)}\u00a0%"  # never broken from its number
+
+
+def percent_down(value: float | None) -> str:
+    """A predicted recall held against a target, rounded down: 89.6 % behind a 90 % target reads 89 %."""
+    return "–" if value is None else f"{math.floor(value * 100 + 1e-9)}\u00a0%"
 
 
 def topic_name(topic: TopicInfo) -> str:
@@ -356,6 +362,7 @@ class StudentReadiness:
     username: str
     state: str  # spaced.Verdict.state: "on_track", "behind", "not_started"
     predicted: float | None  # predicted recall on the exam date with the plan (None: not started)
+    if_stop: float | None = None  # the same if they stop studying now
 
 
 @dataclass(frozen=True)
@@ -379,7 +386,7 @@ def class_readiness_rows(readiness: ClassReadiness, roster: Sequence[RosterEntry
         found = readiness.verdicts.get(entry.user_id)
         verdict = found[1] if found else None
         rows.append(StudentReadiness(entry.user_id, entry.username, verdict.state if verdict else "not_started",
-                                     verdict.predicted if verdict else None))
+                                     verdict.predicted if verdict else None, readiness.if_stop.get(entry.user_id)))
     rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.predicted if r.predicted is not None else 0.0, r.username))
     return ClassReadinessRows(readiness, tuple(rows))
 
@@ -399,7 +406,8 @@ def class_readiness_context(data: ClassReadinessRows) -> dict[str, Any]:
         "share": percent(on_track / students if students else None), "on_track": on_track,
         "behind": data.count("behind"), "not_started": data.count("not_started"),
         "rows": [{"username": s.username, "state": s.state, "label": state_label(s.state),
-                  "predicted": percent(s.predicted)} for s in data.students],
+                  "predicted": percent_down(s.predicted), "if_stop": percent_down(s.if_stop)}
+                 for s in data.students],
     }}
 
 
@@ -407,25 +415,27 @@ def class_mastery_csv(data: ClassMastery, readiness: ClassReadinessRows) -> str:
     """One row per topic or misconception and week: its class mastery (0–1), students with answers,
     students on track in it by mastery; the course's students on track by mastery each week
     (``course_by_mastery``: the only history there is); then the exam-date verdicts of today: the count
-    on track (``course_exam``) and each student's predicted recall with the plan and verdict (``student``)."""
+    on track (``course_exam``) and each student's predicted recall with the plan, verdict and recall if they stop
+    now (``student``)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["kind", "key", "name", "week_end", "class_mastery", "students_answered", "students_on_track",
-                     "students", "predicted_recall", "verdict"])
+                     "students", "predicted_recall", "verdict", "recall_if_stop"])
     for i, end in enumerate(data.weeks):
         writer.writerow(["course_by_mastery", "", "", end.date().isoformat(), "", "", data.on_track[i],
-                         data.students, "", ""])
+                         data.students, "", "", ""])
     for series in (*data.topics, *data.misconceptions):
         for i, end in enumerate(data.weeks):
             value = series.weekly[i]
             writer.writerow([series.kind, series.key, series.name, end.date().isoformat(),
                              "" if value is None else f"{value:.4f}", series.answered[i], series.on_track[i],
-                             data.students, "", ""])
+                             data.students, "", "", ""])
     today = data.weeks[-1].date().isoformat()
     exam_day = timezone.localdate(readiness.readiness.exam_at).isoformat()
     writer.writerow(["course_exam", exam_day, "", today, "", "", readiness.count("on_track"), len(readiness.students),
-                     "", ""])
+                     "", "", ""])
     for student in readiness.students:
         writer.writerow(["student", student.username, "", today, "", "", "", "",
-                         "" if student.predicted is None else f"{student.predicted:.4f}", student.state])
+                         "" if student.predicted is None else f"{student.predicted:.4f}", student.state,
+                         "" if student.if_stop is None else f"{student.if_stop:.4f}"])
     return out.getvalue()

@@ -388,6 +388,8 @@ class ClassReadiness:
     exam_at: datetime
     target: float
     verdicts: dict[int, tuple[str, spaced.Verdict]]  # user id → (username, verdict), studied students only
+    #: user id → predicted recall on the exam date if they stop now (the readiness page's second figure)
+    if_stop: dict[int, float] = field(default_factory=dict)
 
     def count(self, state: str) -> int:
         return sum(1 for _name, verdict in self.verdicts.values() if verdict.state == state)
@@ -412,22 +414,26 @@ def class_readiness(*, course: Course, students: Q, now: datetime, depth: int = 
                              _epoch_us("due"), _epoch_us("last_review"))
                 if row[2] in in_catalog or row[3] is not None]
     origin = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-    plan, _stop = _studied([r[4] for r in rows], [r[5] for r in rows],
+    plan, stop = _studied([r[4] for r in rows], [r[5] for r in rows],
                            np.array([r[6] if r[6] is not None else origin for r in rows], dtype=np.int64) - origin,
                            np.array([r[7] for r in rows], dtype=np.int64) - origin, h)
     mine: dict[int, list[float]] = {}
+    stopped: dict[int, list[float]] = {}
     seen: dict[int, tuple[str, int, int]] = {}  # user → (username, limit, catalog skills studied)
-    for row, value in zip(rows, plan.tolist(), strict=True):
+    for row, value, if_stop in zip(rows, plan.tolist(), stop.tolist(), strict=True):
         user_id, username, skill = row[:3]
         mine.setdefault(user_id, []).append(value)
+        stopped.setdefault(user_id, []).append(if_stop)
         _name, _limit, known = seen.get(user_id, (username, limits.get(user_id, default_limit), 0))
         seen[user_id] = (username, _limit, known + (skill in in_catalog))
-    verdicts = {}
+    verdicts, if_stop = {}, {}
     for user_id, values in mine.items():
         username, new_per_day, known = seen[user_id]
         overall = overall_plan(studied=values, unstudied=len(catalog) - known, new_per_day=new_per_day, h=h)
         verdicts[user_id] = (username, spaced.exam_verdict(predicted=overall, studied=len(values), target=h.target))
-    return ClassReadiness(h.exam, h.exam_at, h.target, verdicts)
+        # As the readiness page: a skill never studied is recalled with probability 0 if they stop.
+        if_stop[user_id] = math.fsum(stopped[user_id]) / (len(values) + len(catalog) - known)
+    return ClassReadiness(h.exam, h.exam_at, h.target, verdicts, if_stop)
 
 
 def _mean(values: Iterable[float]) -> float:

@@ -88,6 +88,10 @@ def test_the_class_views_verdict_is_each_students_readiness_page(course: Any) ->
         view = selectors.readiness(user=student, course=course, now=timezone.now())
         if student.username != "fresh":  # the same figure, not only the same side of the target
             assert float(rows[student.username]["predicted_recall"]) == pytest.approx(view.overall_plan, abs=1e-3)
+            assert float(rows[student.username]["recall_if_stop"]) == pytest.approx(view.overall_stop, abs=1e-3)
+            assert view.overall_stop < view.overall_plan  # stopping forgets; the plan keeps reviewing
+        else:
+            assert rows[student.username]["recall_if_stop"] == ""
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert "Final exam" in text and "33 % of 3 students are on track." in text  # (\s took the no-break space)
     assert "1 on track" in text and "1 behind" in text and "1 not started" in text
