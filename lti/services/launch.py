@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from lti_tool.models import LtiLaunch, LtiUser
 from pylti1p3.exception import LtiException
@@ -28,6 +29,7 @@ from accounts.models import STAFF_ROLES, Course, DroppedEnrollment, Enrollment, 
 from accounts.selectors import nav_staff_forget
 from dlcv_site.errors import ServiceError
 from labs.models import Lab
+from lti import sql
 from lti.services.ags import line_item_for_launch
 from lti.services.launch_records import launch_records_sync
 from lti.services.platforms import CachedKeysLaunch, message_launch_for
@@ -142,15 +144,22 @@ def account_made(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
     the email only copied onto it), or the one made before for the same (issuer, sub) (the platform was
     registered again, or a concurrent first launch made it) — with whether it was made here."""
     username = lti_username(issuer=issuer, sub=lti_user.sub)
-    try:
-        with transaction.atomic():  # a savepoint: a clash leaves the launch's transaction usable
-            return User.objects.create(username=username, display_name=_lms_name(lti_user)[:150],
-                                       email=lti_user.email, password=make_password(None)), True
-    except IntegrityError:
-        user = User.objects.filter(username=username).first()
-        if user is None:  # another constraint than the username's
-            raise
-        return user, False
+    values = {"username": username, "display_name": _lms_name(lti_user)[:150], "email": lti_user.email,
+              "password": make_password(None)}
+    if sql.available():  # one statement: INSERT … ON CONFLICT (username) DO NOTHING RETURNING id
+        made = sql.user_insert_unless_taken(values=values, date_joined=timezone.now())
+        if made is not None:
+            return made, True
+    else:
+        try:
+            with transaction.atomic():  # a savepoint: a clash leaves the launch's transaction usable
+                return User.objects.create(**values), True
+        except IntegrityError:
+            pass
+    user = User.objects.filter(username=username).first()
+    if user is None:  # the clash was another constraint's than the username's
+        raise IntegrityError(f"account {username} could not be made")
+    return user, False
 
 
 def account_for(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
