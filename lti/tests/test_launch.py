@@ -4,6 +4,7 @@ kind of bad input refused with a clear page and nothing created."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -65,6 +66,24 @@ def test_a_platform_user_whose_record_is_gone_gets_their_account_back(client: Cl
     assert User.objects.filter(username__startswith="lti-").count() == 1
     assert Enrollment.objects.filter(course=registered.course).count() == 1
     assert client.get(reverse("course-dashboard", args=["dlcv"])).wsgi_request.user == account
+
+
+def test_a_launch_in_a_browser_with_a_session_gives_it_a_new_key(client: Client, platform, registered) -> None:  # type: ignore[no-untyped-def]
+    """Login's rotation against session fixation stays for a browser that brought a session (here an
+    anonymous one, as an attacker could plant); one that brought none gets a fresh key, saved once."""
+    planted = client.session  # the test client saves it and sets its cookie
+    planted["seen"] = True
+    planted.save()
+    before = planted.session_key
+    assert before and client.cookies[settings.SESSION_COOKIE_NAME].value == before
+    assert launch(client, platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER))).status_code == 302
+    assert client.session.session_key != before
+    account = User.objects.get(username=lti_username(issuer=platform.issuer, sub="s1"))
+    assert client.get(reverse("course-dashboard", args=["dlcv"])).wsgi_request.user == account
+    fresh = Client()
+    assert launch(fresh, platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER))).status_code == 302
+    assert fresh.session.session_key not in (None, before, client.session.session_key)
+    assert fresh.get(reverse("course-dashboard", args=["dlcv"])).wsgi_request.user == account
 
 
 def _statements(platform, spec: LaunchSpec) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
