@@ -1,5 +1,6 @@
 """Benchmarks of the LTI tool against the loopback test platform (lti/tests/platform.py):
-``python -m lti.bench [--scores 2000] [--fail-rate 0.05] [--launches 300] [--workers 6]``.
+``python -m lti.bench [--scores 2000] [--fail-rate 0.05] [--launches 300] [--workers 6]``
+(``--scores 0``: the launches alone; ``--launches 0``: the passback alone).
 
 On a scratch database (created and dropped like a test database), with the configured broker:
 
@@ -8,11 +9,12 @@ On a scratch database (created and dropped like a test database), with the confi
   worker processes (private queue) against the platform, which answers ``--fail-rate`` of the score
   posts with 503 (no Retry-After: the tool's own backoff). Goal: all delivered within 60 s, 0
   duplicates (a (line item, user, timestamp) posted twice), 0 lost, every retry in the send log.
-* **Launch**: ``--launches`` launches of new students, each OIDC login initiation + the id_token post
-  (verification, nonce, enrolment, login) timed in the server (in-process requests; the platform's
-  authentication step in between is not ours), after one launch has cached the platform's JWKS. The
-  database connection persists across requests as in production (``DB_CONN_MAX_AGE``).
-  Goal: p99 ≤ 100 ms.
+* **Launch**: ``--launches`` launches of new students, then a quarter as many of students who launched
+  before, each OIDC login initiation + the id_token post (verification, nonce, enrolment, login) timed
+  in the server (in-process requests; the platform's authentication step in between is not ours) and
+  its SQL statements counted, after one launch has cached the platform's JWKS. The database connection
+  persists across requests as in production (``DB_CONN_MAX_AGE``). Goal (issue 18): p99 ≤ 100 ms, and
+  no JWKS fetch after the warm-up.
 
 Set ``DATABASE_URL`` and ``REDIS_URL`` to measure PostgreSQL and Redis, and ``CACHE_URL`` (Redis) for the
 cache production shares between processes: the score claims and the access token then live there.
@@ -160,32 +162,72 @@ def ags_passback(*, platform: Any, course: Any, tool_registration: Any, n: int, 
 
 
 def launches(*, platform: Any, n: int) -> dict[str, Any]:
+    """``n`` launches of new students, then ``n // 4`` (at least one) of students who launched before,
+    each timed (login initiation + id_token post) and its SQL statements counted."""
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from lti.tests.platform import LEARNER, LaunchSpec
 
-    def one(sub: str) -> tuple[float, float, int]:
-        client = Client()
+    # One request handler for every launch, as in a server process: a new Client would load the
+    # middleware again on its first request (WhiteNoise scanning the static files: tens of ms, not ours).
+    handler = Client().handler
+
+    def one(sub: str) -> tuple[float, int, int, float]:
+        client = Client()  # a browser of its own (cookies)
+        client.handler = handler
         hint = platform.prepare(LaunchSpec(sub=sub, roles=LEARNER, name=sub, email=f"{sub}@example.edu"))
-        began = time.perf_counter()
-        started = client.post(platform.tool_login_url, platform.login_params(hint))
-        login_s = time.perf_counter() - began
-        fields = platform.authenticate(started["Location"])
-        fields.pop("_action")
-        began = time.perf_counter()
-        response = client.post(reverse("lti-launch"), fields)
-        return login_s, time.perf_counter() - began, response.status_code
+        # Counted as the tests count (CaptureQueriesContext: BEGIN and COMMIT included).
+        with CaptureQueriesContext(connection) as queries:
+            began, cpu = time.perf_counter(), time.thread_time()
+            started = client.post(platform.tool_login_url, platform.login_params(hint))
+            login_s, login_cpu = time.perf_counter() - began, time.thread_time() - cpu
+            fields = platform.authenticate(started["Location"])  # the platform's step: not timed, no SQL
+            fields.pop("_action")
+            began, cpu = time.perf_counter(), time.thread_time()
+            response = client.post(reverse("lti-launch"), fields)
+            post_s, post_cpu = time.perf_counter() - began, time.thread_time() - cpu
+        return login_s + post_s, len(queries), response.status_code, login_cpu + post_cpu
 
     one("warm-up")  # caches the platform's JWKS (and warms the code paths)
     fetches_before = platform.jwks_fetches
-    timings = [one(f"bench-launch-{i}") for i in range(n)]
-    statuses = Counter(status for _l, _p, status in timings)
-    total = [login + post for login, post, _s in timings]
-    post = [p for _l, p, _s in timings]
-    return {"launches": n, "statuses": dict(statuses), "jwks_fetches_after_warm_up": platform.jwks_fetches - fetches_before,
-            "total_p50_ms": _ms(total, 0.5), "total_p99_ms": _ms(total, 0.99), "launch_post_p50_ms": _ms(post, 0.5),
-            "launch_post_p99_ms": _ms(post, 0.99), "mean_ms": statistics.mean(total) * 1000}
+    new = [one(f"bench-launch-{i}") for i in range(n)]
+    again = [one(f"bench-launch-{i}") for i in range(max(1, n // 4))]
+
+    def summary(timings: list[tuple[float, int, int, float]]) -> dict[str, Any]:
+        seconds = [s for s, _q, _st, _c in timings]
+        return {"launches": len(timings), "statuses": dict(Counter(st for _s, _q, st, _c in timings)),
+                "p50_ms": _ms(seconds, 0.5), "p95_ms": _ms(seconds, 0.95), "p99_ms": _ms(seconds, 0.99),
+                "mean_ms": statistics.mean(seconds) * 1000,
+                # The request thread's own CPU (not the database's): a figure the other load moves less.
+                "cpu_p50_ms": _ms([c for _s, _q, _st, c in timings], 0.5),
+                "queries": sorted(Counter(q for _s, q, _st, _c in timings).items())}
+
+    return {"new": summary(new), "returning": summary(again),
+            "jwks_fetches_after_warm_up": platform.jwks_fetches - fetches_before}
+
+
+def launch_lines(launch: dict[str, Any]) -> list[str]:
+    """The launch half of the table."""
+    new, again = launch["new"], launch["returning"]
+    met = new["p99_ms"] <= GOAL_LAUNCH_P99_MS and again["p99_ms"] <= GOAL_LAUNCH_P99_MS
+
+    def row(label: str, part: dict[str, Any]) -> str:
+        queries = ", ".join(f"{q} ({k}×)" if len(part["queries"]) > 1 else str(q) for q, k in part["queries"])
+        return (f"  {label}: {part['launches']} launches {part['statuses']}: p50 {part['p50_ms']:.1f} ms, "
+                f"p95 {part['p95_ms']:.1f} ms, p99 {part['p99_ms']:.1f} ms (the request thread's CPU: p50 "
+                f"{part['cpu_p50_ms']:.1f} ms); SQL statements per launch: {queries}")
+
+    return [
+        f"LTI launch — goal: p99 ≤ {GOAL_LAUNCH_P99_MS:.0f} ms server time (login initiation + id_token post: "
+        f"verification, nonce, enrolment, login; JWKS cached), JWKS fetched at most once per key id and cache "
+        f"period: {'MET' if met and launch['jwks_fetches_after_warm_up'] == 0 else 'NOT MET'}",
+        row("new students", new),
+        row("returning students", again),
+        f"  JWKS fetches after the warm-up: {launch['jwks_fetches_after_warm_up']}",
+    ]
 
 
 def run(*, scores: int, fail_rate: float, n_launches: int, processes: int) -> dict[str, Any]:
@@ -205,6 +247,7 @@ def run(*, scores: int, fail_rate: float, n_launches: int, processes: int) -> di
         platform = Platform(host="127.0.0.1").start()
         try:
             course, tool_registration = _setup(platform, tool_url)
+            # Either part alone with --scores 0 or --launches 0 (no worker processes for the launches alone).
             launch_report = launches(platform=platform, n=n_launches) if n_launches else None
             ags_report = None
             if scores:
@@ -214,7 +257,17 @@ def run(*, scores: int, fail_rate: float, n_launches: int, processes: int) -> di
         finally:
             platform.stop()
             server.shutdown()
-    return {"calibration_ms": calibration, "ags": ags_report, "launch": launch_report, "workers": processes}
+    return {"calibration_ms": calibration, "ags": ags_report, "launch": launch_report, "workers": processes,
+            "loadavg": _loadavg()}
+
+
+def _loadavg() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine skews the times)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def verdict(ok: bool) -> str:
@@ -222,14 +275,15 @@ def verdict(ok: bool) -> str:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """The machine-speed line, then each half that ran (``--scores 0`` or ``--launches 0`` leaves one out)."""
+    """The machine-speed line and the load, then each half that ran (``--scores 0`` or ``--launches 0``
+    leaves one out)."""
     from grader.calibration import speed_line
 
-    lines = [speed_line(report["calibration_ms"])]
+    lines = [speed_line(report["calibration_ms"]), f"load average (1, 5, 15 min) at the end: {report['loadavg']}"]
     if report["ags"] is not None:
         lines += _ags_lines(report)
     if report["launch"] is not None:
-        lines += _launch_lines(report)
+        lines += launch_lines(report["launch"])
     return "\n".join(lines)
 
 
@@ -254,17 +308,6 @@ def _ags_lines(report: dict[str, Any]) -> list[str]:
 
 def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f} s"
-
-
-def _launch_lines(report: dict[str, Any]) -> list[str]:
-    launch = report["launch"]
-    return [
-        f"LTI launch — goal: p99 ≤ {GOAL_LAUNCH_P99_MS:.0f} ms server time (login initiation + id_token post, "
-        f"JWKS cached): {verdict(launch['total_p99_ms'] <= GOAL_LAUNCH_P99_MS)}",
-        f"  {launch['launches']} launches {launch['statuses']}: p50 {launch['total_p50_ms']:.1f} ms, p99 "
-        f"{launch['total_p99_ms']:.1f} ms (the id_token post alone: p50 {launch['launch_post_p50_ms']:.1f} ms, p99 "
-        f"{launch['launch_post_p99_ms']:.1f} ms); JWKS fetches after the warm-up: {launch['jwks_fetches_after_warm_up']}",
-    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

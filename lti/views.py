@@ -5,10 +5,11 @@ proves itself by the signed id_token, the nonce and the state cookie pylti1p3 se
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,6 +23,7 @@ from pylti1p3.contrib.django import DjangoCacheDataStorage, DjangoOIDCLogin
 from pylti1p3.exception import LtiException, OIDCException
 
 from accounts.access import user_is_staff_of_course
+from accounts.models import User
 from dlcv_site.errors import InvalidInput
 from lti.access import course_get_for_lti_admin
 from lti.forms import RegistrationForm
@@ -35,6 +37,19 @@ from lti.services.platforms import StrictToolConfig, tool_key
 from lti.services.registrations import registration_create
 
 LOGIN_BACKEND = "accounts.backends.UserBackend"
+
+
+def _log_in(request: HttpRequest, user: User) -> None:
+    """Django's login, with the session written once. A launch is a cross-site post: the browser usually
+    brings no session, so there is no key an attacker could have planted (what login's key rotation
+    guards against) and the session middleware saves the new session under a fresh key with the
+    response; login would save it here first as well. Marking the session as this user's beforehand
+    makes login keep it as it is; a session that exists is rotated (or flushed) by login as always."""
+    session = request.session
+    if SESSION_KEY not in session and session.session_key is None:  # (the test loads it: a stale key is dropped)
+        session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    login(request, user, backend=LOGIN_BACKEND)
 
 
 def _refused(request: HttpRequest, refusal: LaunchRefused) -> HttpResponse:
@@ -55,8 +70,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def oidc_login(request: HttpRequest, registration_uuid: str) -> HttpResponse:
     """Third-party login initiation: redirect the browser to the platform's OIDC authentication with a
-    fresh state (also set as a cookie) and nonce."""
-    tool_key()
+    fresh state (also set as a cookie) and nonce. (One query: the registration; our key is not needed.)"""
     oidc = DjangoOIDCLogin(request, StrictToolConfig(str(registration_uuid)),
                            launch_data_storage=DjangoCacheDataStorage())
     try:
@@ -74,10 +88,9 @@ def launch(request: HttpRequest) -> HttpResponse:
     """The platform's form post of the signed id_token: verify, enrol, log in, land."""
     try:
         message_launch = launch_validate(request=request)
-        outcome = launch_enrol(message_launch=message_launch)
+        outcome = launch_enrol(message_launch=message_launch, log_in=partial(_log_in, request))
     except LaunchRefused as refusal:
         return _refused(request, refusal)
-    login(request, outcome.user, backend=LOGIN_BACKEND)
     if outcome.deep_linking:
         return redirect("lti-deep-link", launch_id=message_launch.get_launch_id())
     return redirect(outcome.landing)

@@ -14,7 +14,6 @@ from pylti1p3.exception import LtiException
 
 from accounts.models import Course
 from labs.models import Lab
-from lti.models import ToolRegistration
 from lti.services.launch import launch_refusal
 from lti.services.platforms import CachedKeysLaunch, StrictToolConfig
 from quizzes.models import Assessment
@@ -36,8 +35,9 @@ def deep_link_launch_get(*, request: Any, launch_id: str) -> tuple[CachedKeysLau
         raise launch_refusal("launch_deep_link_gone") from exc
     if not message_launch.is_deep_link_launch():
         raise launch_refusal("launch_deep_link_gone")
-    tool_conf = message_launch.get_tool_conf()
-    tool_registration = ToolRegistration.objects.select_related("course").get(registration=tool_conf.registration)
+    tool_registration = message_launch.get_tool_conf().tool_registration  # read with the registration
+    if tool_registration is None:
+        raise launch_refusal("launch_no_course")
     return message_launch, tool_registration.course
 
 

@@ -6,19 +6,21 @@ of the browser that started the login, a registered deployment, the claims of it
 then spends the nonce: a second post of the same token is refused. Nothing is written until it has
 passed. ``launch_enrol`` then writes, in one transaction: django-lti's records of the launch (user,
 context, membership, resource link), our account for the platform's ``sub`` (the email is only copied
-onto a new account, never used to find one), and the enrolment with the LMS role mapped.
+onto a new account, never used to find one), the enrolment with the LMS role mapped, and the login.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from lti_tool.models import LtiLaunch, LtiUser
 from pylti1p3.exception import LtiException
@@ -27,7 +29,7 @@ from accounts.models import STAFF_ROLES, Course, DroppedEnrollment, Enrollment, 
 from accounts.selectors import nav_staff_forget
 from dlcv_site.errors import ServiceError
 from labs.models import Lab
-from lti.models import ToolRegistration
+from lti import sql
 from lti.services.ags import line_item_for_launch
 from lti.services.launch_records import launch_records_sync
 from lti.services.platforms import CachedKeysLaunch, message_launch_for
@@ -133,19 +135,44 @@ def lti_username(*, issuer: str, sub: str) -> str:
     return "lti-" + hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()[:24]
 
 
+def _lms_name(lti_user: LtiUser) -> str:
+    return lti_user.name or " ".join(part for part in (lti_user.given_name, lti_user.family_name) if part)
+
+
+def account_made(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
+    """The account for a platform user who has none linked: a new one (an unusable password, never a hash;
+    the email only copied onto it), or the one made before for the same (issuer, sub) (the platform was
+    registered again, or a concurrent first launch made it) — with whether it was made here."""
+    username = lti_username(issuer=issuer, sub=lti_user.sub)
+    values = {"username": username, "display_name": _lms_name(lti_user)[:150], "email": lti_user.email,
+              "password": make_password(None)}
+    if sql.available():  # one statement: INSERT … ON CONFLICT (username) DO NOTHING RETURNING id
+        made = sql.user_insert_unless_taken(values=values, date_joined=timezone.now())
+        if made is not None:
+            return made, True
+    else:
+        try:
+            with transaction.atomic():  # a savepoint: a clash leaves the launch's transaction usable
+                return User.objects.create(**values), True
+        except IntegrityError:
+            pass
+    user = User.objects.filter(username=username).first()
+    if user is None:  # the clash was another constraint's than the username's
+        raise IntegrityError(f"account {username} could not be made")
+    return user, False
+
+
 def account_for(*, lti_user: LtiUser, issuer: str) -> tuple[User, bool]:
-    """The account linked to this platform user, or a new one (no password; the email only as a hint)."""
-    name = lti_user.name or " ".join(part for part in (lti_user.given_name, lti_user.family_name) if part)
+    """The account linked to this platform user, or one made (or found) and linked now (a platform user on
+    record without an account: a roster sync's)."""
+    name = _lms_name(lti_user)
     if lti_user.auth_user_id is not None:
         user = lti_user.auth_user
         if name and not (user.display_name or user.first_name or user.last_name):  # the name shown to people
             user.display_name = name[:150]
             user.save(update_fields=["display_name"])
         return user, False
-    user, created = User.objects.get_or_create(
-        username=lti_username(issuer=issuer, sub=lti_user.sub),
-        defaults={"display_name": name[:150], "email": lti_user.email, "password": make_password(None)},
-    )
+    user, created = account_made(lti_user=lti_user, issuer=issuer)
     lti_user.auth_user = user
     lti_user.save(update_fields=["auth_user", "datetime_modified"])
     return user, created
@@ -197,16 +224,26 @@ def landing_url(*, course: Course, assessment: Assessment | None, lab: Lab | Non
 
 
 @transaction.atomic
-def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
-    """Write what a verified launch says: django-lti's records, the account, the enrolment."""
+def launch_enrol(*, message_launch: CachedKeysLaunch,
+                 log_in: Callable[[User], None] | None = None) -> LaunchOutcome:
+    """Write what a verified launch says: django-lti's records, the account, the enrolment; then
+    ``log_in(account)``, in the same transaction (its writes commit with the enrolment, or not at all)."""
     lti_launch = LtiLaunch(message_launch)
-    tool_registration = (ToolRegistration.objects.select_related("course")
-                         .filter(registration=lti_launch.registration).first())
+    tool_registration = message_launch.get_tool_conf().tool_registration  # read with the registration
     if tool_registration is None:
         raise launch_refusal("launch_no_course")
-    launch_records_sync(lti_launch)
     issuer = lti_launch.get_claim("iss")
+    made: list[User] = []
+
+    def first_account(lti_user: LtiUser) -> User:
+        user, created = account_made(lti_user=lti_user, issuer=issuer)
+        if created:
+            made.append(user)
+        return user
+
+    launch_records_sync(lti_launch, account=first_account)
     user, created = account_for(lti_user=lti_launch.user, issuer=issuer)
+    created = created or bool(made)
     role = role_for(list(lti_launch.roles_claim or []))
     if lti_launch.is_deep_link_launch and role not in STAFF_ROLES:
         raise launch_refusal("launch_deep_link_role")
@@ -216,6 +253,8 @@ def launch_enrol(*, message_launch: CachedKeysLaunch) -> LaunchOutcome:
     assessment, lab = launch_target(course=course, custom=custom if isinstance(custom, dict) else {})
     if not lti_launch.is_deep_link_launch:
         line_item_for_launch(context=lti_launch.context, assessment=assessment, lab=lab)
+    if log_in is not None:
+        log_in(user)
     return LaunchOutcome(user=user, course=course, role=role,
                          landing=landing_url(course=course, assessment=assessment, lab=lab),
                          deep_linking=lti_launch.is_deep_link_launch, context_id=lti_launch.context.pk)

@@ -1,7 +1,8 @@
 """django-lti's records of a launch (user, context, membership, resource link, platform instance), written
 with the values ``lti_tool.utils.sync_data_from_launch`` writes, in fewer queries: what exists is read in
-one query (the membership with its user and context), a row is written only when a value changed, and a
-missing row is made by one race-safe upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING id).
+one query (the membership with its user, account, context and resource link; for a first launch in the
+context, the context with its resource link), a row is written only when a value changed, and a missing
+row is made by one race-safe upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING id).
 
 django-lti's version runs an ``update_or_create`` per record on every launch (a SELECT … FOR UPDATE and an
 UPDATE each, in savepoints): about twenty statements for a student who launched before and changed nothing.
@@ -9,9 +10,11 @@ UPDATE each, in savepoints): about twenty statements for a student who launched 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import models
+from django.db.models import FilteredRelation, Q, Subquery
 from lti_tool.lti_core.constants import ContextRole, ContextType
 from lti_tool.lti_core.utils import normalize_role
 from lti_tool.models import (
@@ -35,9 +38,11 @@ def _touched(model: type[models.Model]) -> list[str]:
     return ["datetime_modified"] if any(f.name == "datetime_modified" for f in model._meta.fields) else []
 
 
-def _kept(row: M | None, model: type[M], lookup: dict[str, Any], values: dict[str, Any]) -> M:
+def _kept(row: M | None, model: type[M], lookup: dict[str, Any], values: dict[str, Any],
+          inserted: dict[str, Any] | None = None) -> M:
     """``row`` (found before) with ``values``, saved only if one differs; or the row made (or updated, if a
-    concurrent launch made it first) by one upsert."""
+    concurrent launch made it first) by one upsert. ``inserted``: values of a new row only (a row that
+    exists keeps its own)."""
     if row is not None:
         changed = _changed(row, values)
         if changed:
@@ -46,9 +51,9 @@ def _kept(row: M | None, model: type[M], lookup: dict[str, Any], values: dict[st
             row.save(update_fields=[*changed, *_touched(model)])
         return row
     if not values:  # nothing to update on a conflict: the plain race-safe way
-        made, _created = model._default_manager.get_or_create(**lookup)
+        made, _created = model._default_manager.get_or_create(**lookup, defaults=inserted or {})
         return made
-    made = model(**lookup, **values)
+    made = model(**lookup, **values, **(inserted or {}))
     model._default_manager.bulk_create([made], update_conflicts=True, unique_fields=list(_unique_fields(lookup)),
                                        update_fields=[*values, *_touched(model)])
     return made
@@ -95,43 +100,64 @@ def _resource_link_values(lti_launch: LtiLaunch) -> dict[str, Any]:
     return {"title": claim.get("title", ""), "description": claim.get("description", "")}
 
 
-def launch_records_sync(lti_launch: LtiLaunch) -> None:
+def launch_records_sync(lti_launch: LtiLaunch, *, account: Callable[[LtiUser], Any] | None = None) -> None:
     """What ``sync_data_from_launch`` writes (no LTI 1.1 migration claim: this tool takes none), with
-    ``lti_launch.user`` and ``lti_launch.context`` set to the rows (no second read)."""
+    ``lti_launch.user`` and ``lti_launch.context`` set to the rows (no second read).
+
+    Reads: a returning student's membership with its user, account, context and resource link (one
+    query); otherwise the context with the resource link and whether the platform user is on record (one
+    query), and that user only if it is. ``account(lti_user)``, for a platform user seen for the first
+    time, gives the account to link: the new row is inserted linked (no UPDATE after)."""
     deployment = sync_deployment_from_launch(lti_launch)
     registration = lti_launch.registration
     sub = lti_launch.get_claim("sub")
     with_context = not lti_launch.is_data_privacy_launch
     context_id = (lti_launch.context_claim or {}).get("id", "")
-    membership = user = context = None
+    link_id = None if lti_launch.is_deep_link_launch else lti_launch.resource_link_claim["id"]
+    membership = user = context = link = None
     if with_context:
-        membership = (LtiMembership.objects.select_related("user__auth_user", "context")
-                      .filter(user__registration=registration, user__sub=sub, context__deployment=deployment,
-                              context__id_on_platform=context_id).first())
+        memberships = (LtiMembership.objects.select_related("user__auth_user", "context")
+                       .filter(user__registration=registration, user__sub=sub, context__deployment=deployment,
+                               context__id_on_platform=context_id))
+        if link_id is not None:
+            memberships = memberships.annotate(launch_link=FilteredRelation(
+                "context__resource_links", condition=Q(context__resource_links__id_on_platform=link_id),
+            )).select_related("launch_link")
+        membership = memberships.first()
     if membership is not None:
         user, context = membership.user, membership.context
+        link = getattr(membership, "launch_link", None)  # unset when the join found none
     else:
-        user = LtiUser.objects.select_related("auth_user").filter(registration=registration, sub=sub).first()
-    user_was_new = user is None
-    user = _kept(user, LtiUser, {"registration_id": registration.pk, "sub": sub}, _user_values(lti_launch))
+        if with_context:
+            contexts = LtiContext.objects.filter(deployment=deployment, id_on_platform=context_id).annotate(
+                launch_user_id=Subquery(LtiUser.objects.filter(registration=registration, sub=sub).values("pk")[:1]))
+            if link_id is not None:
+                contexts = contexts.annotate(launch_link=FilteredRelation(
+                    "resource_links", condition=Q(resource_links__id_on_platform=link_id),
+                )).select_related("launch_link")
+            context = contexts.first()
+            if context is not None and link_id is not None:
+                link = getattr(context, "launch_link", None)
+        if context is None or context.launch_user_id is not None:  # type: ignore[attr-defined]
+            user = LtiUser.objects.select_related("auth_user").filter(registration=registration, sub=sub).first()
+    lookup = {"registration_id": registration.pk, "sub": sub}
+    if user is None and account is not None:
+        # Made linked. If a concurrent launch (or a roster sync) made the row first, the upsert leaves its
+        # link as it is: the same account, or none yet (the next launch links it).
+        auth_user = account(LtiUser(**lookup, **_user_values(lti_launch)))
+        user = _kept(None, LtiUser, lookup, _user_values(lti_launch), inserted={"auth_user_id": auth_user.pk})
+        user.auth_user = auth_user
+    else:
+        user = _kept(user, LtiUser, lookup, _user_values(lti_launch))
     lti_launch.__dict__["user"] = user
     if with_context:
-        if context is None:
-            context = LtiContext.objects.filter(deployment=deployment, id_on_platform=context_id).first()
         context = _kept(context, LtiContext, {"deployment_id": deployment.pk, "id_on_platform": context_id},
                         _context_values(lti_launch))
         lti_launch.__dict__["context"] = context
-        membership_values = _membership_values(lti_launch)
-        if membership is None and user_was_new and membership_values:
-            _kept(None, LtiMembership, {"user_id": user.pk, "context_id": context.pk}, membership_values)
-        elif membership is None:
-            found = LtiMembership.objects.filter(user=user, context=context).first()
-            _kept(found, LtiMembership, {"user_id": user.pk, "context_id": context.pk}, membership_values)
-        else:
-            _kept(membership, LtiMembership, {"user_id": user.pk, "context_id": context.pk}, membership_values)
-        if not lti_launch.is_deep_link_launch:
-            link_id = lti_launch.resource_link_claim["id"]
-            link = LtiResourceLink.objects.filter(context=context, id_on_platform=link_id).first()
+        # None: not there when read (a new user or context, or the user's first launch in it): made by upsert.
+        _kept(membership, LtiMembership, {"user_id": user.pk, "context_id": context.pk},
+              _membership_values(lti_launch))
+        if link_id is not None:
             _kept(link, LtiResourceLink, {"context_id": context.pk, "id_on_platform": link_id},
                   _resource_link_values(lti_launch))
     _platform_instance_sync(lti_launch, deployment)

@@ -4,11 +4,15 @@ kind of bad input refused with a clear page and nothing created."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from lti_tool.models import LtiContext, LtiUser
 
 from accounts.models import Enrollment, EnrollmentSource, Role, User
+from lti import sql
 from lti.services.launch import lti_username
 from lti.tests.conftest import launch
 from lti.tests.platform import INSTRUCTOR, LEARNER, LTI, TEACHING_ASSISTANT, LaunchSpec, new_key
@@ -48,6 +52,69 @@ def test_the_email_is_never_the_key_and_a_second_launch_reuses_the_account(
     assert User.objects.filter(email="mei@example.edu").count() == 2  # the existing account is not taken over
     assert Enrollment.objects.filter(course=registered.course).count() == 1
     assert not Enrollment.objects.filter(user__username="mei").exists()
+
+
+def test_a_platform_user_whose_record_is_gone_gets_their_account_back(client: Client, platform, registered) -> None:  # type: ignore[no-untyped-def]
+    """The platform registered again (django-lti's records of its users deleted with the old one): the
+    account made for (issuer, sub) is found, not made twice, and the launch logs into it."""
+    spec = LaunchSpec(sub="s1", roles=LEARNER, name="Mei Lin")
+    launch(Client(), platform, platform.prepare(spec))
+    account = User.objects.get(username=lti_username(issuer=platform.issuer, sub="s1"))
+    LtiUser.objects.all().delete()
+    assert launch(client, platform, platform.prepare(spec)).status_code == 302
+    assert LtiUser.objects.get(sub="s1").auth_user == account
+    assert User.objects.filter(username__startswith="lti-").count() == 1
+    assert Enrollment.objects.filter(course=registered.course).count() == 1
+    assert client.get(reverse("course-dashboard", args=["dlcv"])).wsgi_request.user == account
+
+
+def test_a_launch_in_a_browser_with_a_session_gives_it_a_new_key(client: Client, platform, registered) -> None:  # type: ignore[no-untyped-def]
+    """Login's rotation against session fixation stays for a browser that brought a session (here an
+    anonymous one, as an attacker could plant); one that brought none gets a fresh key, saved once."""
+    planted = client.session  # the test client saves it and sets its cookie
+    planted["seen"] = True
+    planted.save()
+    before = planted.session_key
+    assert before and client.cookies[settings.SESSION_COOKIE_NAME].value == before
+    assert launch(client, platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER))).status_code == 302
+    assert client.session.session_key != before
+    account = User.objects.get(username=lti_username(issuer=platform.issuer, sub="s1"))
+    assert client.get(reverse("course-dashboard", args=["dlcv"])).wsgi_request.user == account
+    fresh = Client()
+    assert launch(fresh, platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER))).status_code == 302
+    assert fresh.session.session_key not in (None, before, client.session.session_key)
+    assert fresh.get(reverse("course-dashboard", args=["dlcv"])).wsgi_request.user == account
+
+
+def _statements(platform, spec: LaunchSpec) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """The SQL of one launch's login initiation and of its id_token post (a browser of its own)."""
+    client = Client()
+    hint = platform.prepare(spec)
+    with CaptureQueriesContext(connection) as login_queries:
+        started = client.post(platform.tool_login_url, platform.login_params(hint))
+    fields = platform.authenticate(started["Location"])
+    fields.pop("_action")
+    with CaptureQueriesContext(connection) as post_queries:
+        assert client.post(reverse("lti-launch"), fields).status_code == 302
+    return [q["sql"] for q in login_queries.captured_queries], [q["sql"] for q in post_queries.captured_queries]
+
+
+def test_a_new_and_a_returning_students_launch_run_a_fixed_number_of_statements(platform, registered) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18 (launch p99 ≤ 100 ms): statements are what a launch spends its time on, counted here
+    (`python -m lti.bench --scores 0` times them). Another student launched first: the context and the
+    resource link exist, the platform's JWKS is cached."""
+    launch(Client(), platform, platform.prepare(LaunchSpec(sub="first", roles=LEARNER)))
+    spec = LaunchSpec(sub="s1", roles=LEARNER, name="Mei Lin", email="mei@example.edu")
+    login, post = _statements(platform, spec)
+    # Login initiation: the registration only. The post: the registration with its deployment and course;
+    # in one transaction the membership (none), the context with its resource link, the account (one
+    # INSERT … ON CONFLICT on PostgreSQL, lti.sql; else in a savepoint: two more), the LtiUser linked to
+    # it, the membership, the enrolment, the login (axes, last_login); then the session, saved once.
+    assert (len(login), len(post)) == (1, 15 if sql.available() else 17), "\n".join(login + post)
+    login, post = _statements(platform, spec)
+    # Returning: the membership with the user, account, context and resource link in one read; the
+    # enrolment (locked); nothing of django-lti's is written.
+    assert (len(login), len(post)) == (1, 11), "\n".join(login + post)
 
 
 def _nothing_created(registered) -> None:  # type: ignore[no-untyped-def]
