@@ -76,8 +76,9 @@ def readiness_chart(view: ReadinessView) -> dict[str, Any]:
             "stop_text_x": round(box["left"] + max(stop, 0.0) * span + 4, 1),
         })
     height = box["top"] + len(rows) * box["row"] + 8
+    target = view.verdict.target  # the course's desired retention, not a fixed 90 %
     return {**box, "height": height, "rows": drawn, "bottom": height - 6,
-            "goal_x": round(box["left"] + 0.9 * span, 1)}
+            "goal_x": round(box["left"] + target * span, 1), "target": percent(target)}
 
 
 def readiness_rows(view: ReadinessView, course_slug: str) -> list[dict[str, Any]]:

@@ -229,3 +229,15 @@ def test_the_course_parameters_are_fitted_from_its_logs_once_there_are_enough(co
     settings = StudySettings.objects.get(course=course)
     assert settings.fit_reviews == 540 and settings.fit_log_loss == pytest.approx(fit.log_loss)
     assert settings.parameters == [] or len(settings.parameters) == 21
+
+
+@pytest.mark.parametrize("target", [0.8, 0.9, 0.95])
+def test_the_readiness_charts_dashed_line_is_the_courses_target(target: float) -> None:
+    from study import presenters
+
+    view = selectors.ReadinessView(exam=None, exam_at=timezone.now(), topics=[], overall_plan=0.97, overall_stop=0.5,
+                                   verdict=spaced.Verdict(predicted=0.97, target=target))
+    chart = presenters.readiness_chart(view)
+    box = presenters.CHART
+    assert chart["goal_x"] == pytest.approx(box["left"] + target * (box["right"] - box["left"]), abs=0.1)
+    assert chart["target"] == presenters.percent(target)
