@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Enrollment, Role
@@ -19,7 +18,7 @@ from lti.services.launch import lti_username
 from lti.services.registrations import registration_create
 from lti.tests.platform import LEARNER, LaunchSpec, Platform, new_key
 from quizzes.tests.factories import make_assessment
-from quizzes.tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (browser: a fixture)
+from quizzes.tests.test_browser import TIMEOUT_MS, browser, logged_in_page  # noqa: F401  (browser: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,18 +72,10 @@ def test_the_lti_pages_at_a_desktop_and_a_phone_width_in_both_languages(
         browser: Any, live_server: Any, lms: Any) -> None:  # noqa: F811
     platform, course = lms
     instructor = make_member(course, Role.INSTRUCTOR, username="prof")
-    client = Client()
-    client.force_login(instructor)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for lang in ("zh-hant", "en"):
         for width in (1280, 375):
-            context = browser.new_context(viewport={"width": width, "height": 900})
-            context.add_cookies([
-                {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                 "url": live_server.url},
-                {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+            page = logged_in_page(browser, live_server.url, instructor, lang=lang, width=width)
             page.goto(live_server.url + reverse("lti-registrations", args=["dlcv"]))
             assert page.evaluate("document.documentElement.lang") == lang
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -94,7 +85,7 @@ def test_the_lti_pages_at_a_desktop_and_a_phone_width_in_both_languages(
             page.wait_for_selector("[data-launch-error]")
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             page.screenshot(path=str(SCREENSHOTS / f"launch-refused-{lang}-{width}.png"), full_page=True)
-            context.close()
+            page.context.close()
 
 
 def test_an_instructor_places_a_lab_through_the_picker_and_the_browser_posts_it_to_the_lms(
@@ -110,10 +101,7 @@ def test_an_instructor_places_a_lab_through_the_picker_and_the_browser_posts_it_
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for lang in ("zh-hant", "en"):
         for width in (1280, 375):
-            context = browser.new_context(viewport={"width": width, "height": 900})
-            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+            page = logged_in_page(browser, live_server.url, None, lang=lang, width=width)  # the LMS logs in
             violations: list[str] = []
             page.on("console", lambda message, seen=violations: seen.append(message.text)
                     if "Content Security Policy" in message.text else None)
@@ -128,21 +116,14 @@ def test_an_instructor_places_a_lab_through_the_picker_and_the_browser_posts_it_
             page.locator("form.stacked button[type=submit]").click()
             expect(page.get_by_role("heading", name="Linked in the LMS")).to_be_visible()  # the script posted it
             assert not violations, violations
-            context.close()
+            page.context.close()
     assert [item["custom"] for claims in platform.deep_link_responses
             for item in claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]] == [{"lab": "lab1"}] * 4
     instructor = Enrollment.objects.get(course=course, user__username=lti_username(issuer=platform.issuer, sub="prof"))
     assert instructor.role == Role.INSTRUCTOR
-    client = Client()
-    client.force_login(instructor.user)
     for lang in ("zh-hant", "en"):
-        context = browser.new_context(viewport={"width": 375, "height": 900})
-        context.add_cookies([
-            {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-             "url": live_server.url},
-            {"name": settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
-        page = context.new_page()
+        page = logged_in_page(browser, live_server.url, instructor.user, lang=lang, width=375)
         page.goto(live_server.url + reverse("lti-scores", args=["dlcv"]))
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(SCREENSHOTS / f"scores-{lang}-375.png"), full_page=True)
-        context.close()
+        page.context.close()

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Role
@@ -20,7 +18,7 @@ from grader import spaced
 from quizzes.models import AssessmentMode, Question
 from quizzes.services.bank import BankContents, bank_sync
 from quizzes.tests.factories import make_assessment
-from quizzes.tests.test_browser import _page, browser  # noqa: F401  (browser: a fixture)
+from quizzes.tests.test_browser import _page, browser, logged_in_page  # noqa: F401  (browser: a fixture)
 from quizzes.tests.test_student_pages import NUMERIC, SINGLE, _bank
 from study.models import Card, ReviewLog
 from study.services.simulation import right_response
@@ -42,22 +40,15 @@ def course(browser, transactional_db):  # type: ignore[no-untyped-def]  # noqa: 
 
 def _shots(browser: Any, live_server: Any, user: Any, url: str, name: str, before: Any = None) -> None:  # noqa: F811
     """``url`` in both languages at both widths (``before``: what to do on the page first)."""
-    client = Client()
-    client.force_login(user)
     for lang, code in (("en", "en"), ("zh", "zh-hant")):
         for width in (375, 1280):
-            context = browser.new_context(viewport={"width": width, "height": 900})
-            context.add_cookies([
-                {"name": django_settings.SESSION_COOKIE_NAME,
-                 "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value, "url": live_server.url},
-                {"name": django_settings.LANGUAGE_COOKIE_NAME, "value": code, "url": live_server.url}])
-            page = context.new_page()
+            page = logged_in_page(browser, live_server.url, user, lang=code, width=width)
             page.set_default_timeout(60_000)
             page.goto(url)
             if before:
                 before(page)
             page.screenshot(path=str(SHOTS / f"{name}-{width}-{lang}.png"), full_page=True)
-            context.close()
+            page.context.close()
 
 
 def test_a_hint_opened_in_the_review_makes_the_card_hard(browser, live_server, course, settings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
