@@ -85,8 +85,9 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
     log_file = log_path.open("wb")
     command = [
         sys.executable, "-m", "celery", "-A", "dlcv_site", "worker", "-Q", ",".join(settings.GRADER_QUEUES),
-        "-c", "2", "-n", f"pytest-{os.getpid()}@%h", "-l", "info", "--without-gossip", "--without-mingle",
+        "-c", "2", "-n", f"{SESSION_WORKER_NODE}@%h", "-l", "info", "--without-gossip", "--without-mingle",
     ]
+    SESSION_WORKER_QUEUES[:] = settings.GRADER_QUEUES
     worker = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         _wait_for_worker(timeout=60)
@@ -101,6 +102,39 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
     except subprocess.TimeoutExpired:
         worker.kill()
     log_file.close()
+
+
+#: The session worker's node name (its reservations are kept in Redis under it: dlcv_site.worker_recovery).
+SESSION_WORKER_NODE = f"pytest-{os.getpid()}"
+#: The queues it consumes, as it was started (a test may change settings.GRADER_QUEUES for itself).
+SESSION_WORKER_QUEUES: list[str] = []
+
+
+def _session_worker_busy(broker: Any, queues: list[str]) -> int:
+    """Messages waiting in the session worker's queues or held by it (taken, not yet acknowledged)."""
+    waiting = sum(broker.llen(key) for queue in queues for key in broker.scan_iter(match=f"{queue}*")
+                  if broker.type(key) == b"list")
+    held = sum(broker.hlen(key) for key in broker.scan_iter(match=f"unacked:{SESSION_WORKER_NODE}@*"))
+    return waiting + held
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before a test that ran the session's worker is torn down (its tables flushed), let the worker finish
+    what the test set going: a graded lab announces study and LMS tasks that the worker runs after the
+    test's own assertions, and a task writing rows while the tables are truncated deadlocks the flush."""
+    if "celery_worker_process" not in getattr(item, "fixturenames", ()):
+        return
+    from django.conf import settings
+
+    if not str(settings.CELERY_BROKER_URL).startswith("redis"):
+        return
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + 30  # a retry waiting out its countdown is held too: not forever
+    while _session_worker_busy(broker, SESSION_WORKER_QUEUES) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)
