@@ -165,3 +165,9 @@ def test_a_refused_framed_launch_makes_no_continuation(client: Client, platform:
     response = launch(client, platform, platform.prepare(LaunchSpec(sub="s", roles=LEARNER, exp_in=-120)),
                       headers=IFRAME)
     assert response.status_code == 400 and not LaunchContinuation.objects.exists()
+
+
+def test_the_registrations_page_tells_the_lms_admin_the_tool_may_be_embedded(client: Client, registered: Any) -> None:
+    client.force_login(make_member(registered.course, Role.INSTRUCTOR, username="prof"))
+    page = client.get(reverse("lti-registrations", args=["dlcv"]), headers={"Accept-Language": "en"}).content.decode()
+    assert "The LMS may embed this tool in its page or open it in a new window" in page
