@@ -171,3 +171,32 @@ def test_the_registrations_page_tells_the_lms_admin_the_tool_may_be_embedded(cli
     client.force_login(make_member(registered.course, Role.INSTRUCTOR, username="prof"))
     page = client.get(reverse("lti-registrations", args=["dlcv"]), headers={"Accept-Language": "en"}).content.decode()
     assert "The LMS may embed this tool in its page or open it in a new window" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_uses_at_once_log_in_once() -> None:
+    """Two windows spend the same token at the same moment: the row lock lets one through."""
+    import threading
+
+    from django.db import connection
+
+    token = continuation_create(user=_member(), target="/courses/x/")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def spend() -> None:
+        try:
+            barrier.wait(timeout=10)
+            continuation_consume(token=token)
+            outcomes.append("in")
+        except LaunchRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["in", "refused"]
