@@ -94,6 +94,12 @@ def test_a_continuation_targets_only_this_site() -> None:
 # -- the views ---------------------------------------------------------------------------------------
 
 
+def _directives(response: Any) -> dict[str, str]:
+    """The response's CSP, directive → its sources (django-csp writes the directives in any order)."""
+    parts = (part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    return {part[0]: part[1] if len(part) > 1 else "" for part in parts}
+
+
 def _continue_url(response: Any) -> str:
     page = response.content.decode()
     start = page.index('href="/lti/continue/?token=') + len('href="')
@@ -106,8 +112,7 @@ def test_a_framed_launch_enrols_and_answers_a_page_only_the_platform_may_frame_w
     hint = platform.prepare(LaunchSpec(sub="s1", roles=LEARNER, name="Mei Lin", custom={"assessment": "week-3"}))
     response = launch(client, platform, hint, headers=IFRAME)
     assert response.status_code == 200
-    csp = response["Content-Security-Policy"]
-    assert f"frame-ancestors {platform.url}" in csp and "'none'" not in csp.split("frame-ancestors")[1]
+    assert _directives(response)["frame-ancestors"] == platform.url  # the platform's origin only
     assert "X-Frame-Options" not in response
     assert response["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response["Cache-Control"]
@@ -133,10 +138,10 @@ def test_a_framed_launch_enrols_and_answers_a_page_only_the_platform_may_frame_w
 def test_every_other_lti_page_still_refuses_to_be_framed(client: Client, platform: Any, registered: Any) -> None:
     response = launch(client, platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER)))
     assert response.status_code == 302 and response["X-Frame-Options"] == "DENY"
-    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert _directives(response)["frame-ancestors"] == "'none'"
     refused = client.get(reverse("lti-continue") + "?token=nope", headers=IFRAME)
     assert refused.status_code == 400 and refused["X-Frame-Options"] == "DENY"
-    assert "frame-ancestors 'none'" in refused["Content-Security-Policy"]
+    assert _directives(refused)["frame-ancestors"] == "'none'"
     assert refused["Referrer-Policy"] == "no-referrer"
 
 
@@ -149,6 +154,19 @@ def test_a_wrong_or_spent_continuation_logs_nobody_in_and_keeps_a_session_as_it_
         assert response.status_code == 400
         assert 'data-launch-error="launch_continuation"' in response.content.decode()
         assert client.session["_auth_user_id"] == str(other.pk)  # not logged out, nor in as anyone else
+
+
+def test_a_continuation_in_a_browser_logged_in_as_someone_else_logs_in_its_own_user_only(
+        client: Client, platform: Any, registered: Any) -> None:
+    other = make_member(registered.course, Role.STUDENT, username="other")
+    response = launch(Client(), platform, platform.prepare(LaunchSpec(sub="s1", roles=LEARNER)), headers=IFRAME)
+    client.force_login(other)
+    before = client.session.session_key
+    landed = client.get(_continue_url(response))
+    assert landed.status_code == 302
+    user = User.objects.get(username=lti_username(issuer=platform.issuer, sub="s1"))
+    assert client.get(landed["Location"]).wsgi_request.user == user
+    assert client.session.session_key != before  # the other user's session is not reused
 
 
 def test_a_framed_deep_linking_launch_continues_on_the_picker(client: Client, platform: Any, registered: Any) -> None:
@@ -200,3 +218,18 @@ def test_two_uses_at_once_log_in_once() -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["in", "refused"]
+
+
+def test_the_frame_ancestors_are_the_platforms_origins_and_nothing_that_widens_the_policy() -> None:
+    from lti_tool.models import LtiRegistration
+
+    from lti.services.platforms import platform_origins
+
+    canvas = LtiRegistration(issuer="https://canvas.instructure.com",
+                             auth_url="https://sso.canvaslms.com/api/lti/authorize_redirect")
+    assert platform_origins(canvas) == ["https://sso.canvaslms.com", "https://canvas.instructure.com"]
+    moodle = LtiRegistration(issuer="https://moodle.school.edu:8443", auth_url="https://moodle.school.edu:8443/mod/lti/auth.php")
+    assert platform_origins(moodle) == ["https://moodle.school.edu:8443"]
+    hostile = LtiRegistration(issuer="https://a.example;script-src *", auth_url="javascript:alert(1)")
+    assert platform_origins(hostile) == []
+    assert platform_origins(LtiRegistration(issuer="https://u:p@lms.example/", auth_url="")) == ["https://lms.example"]
