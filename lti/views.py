@@ -117,7 +117,7 @@ def _framed_page(request: HttpRequest, *, message_launch: CachedKeysLaunch, toke
     the link that carries the continuation token; no Referer from it, so the token goes nowhere else."""
     continue_url = reverse("lti-continue") + "?" + urlencode({"token": token})
     response = render(request, "lti/launch_framed.html", {"continue_url": continue_url})
-    origins = platform_origins(message_launch.get_tool_conf().registration)
+    origins = platform_origins(message_launch.get_tool_conf().registration, message_launch.get_launch_data())
     response._csp_replace = {"frame-ancestors": origins or [NONE]}  # type: ignore[attr-defined]
     response["Referrer-Policy"] = "no-referrer"
     return response

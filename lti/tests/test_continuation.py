@@ -233,3 +233,14 @@ def test_the_frame_ancestors_are_the_platforms_origins_and_nothing_that_widens_t
     hostile = LtiRegistration(issuer="https://a.example;script-src *", auth_url="javascript:alert(1)")
     assert platform_origins(hostile) == []
     assert platform_origins(LtiRegistration(issuer="https://u:p@lms.example/", auth_url="")) == ["https://lms.example"]
+    # A hosted Canvas frames the tool from the school's host: the verified launch's platform and return URLs.
+    claims = {"https://purl.imsglobal.org/spec/lti/claim/tool_platform": {"url": "https://school.instructure.com/"},
+              "https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {
+                  "return_url": "https://school.instructure.com/courses/7/external_content/success/external_tool_redirect",
+                  "document_target": "iframe"}}
+    assert platform_origins(canvas, claims) == ["https://sso.canvaslms.com", "https://canvas.instructure.com",
+                                                "https://school.instructure.com"]
+    assert platform_origins(canvas, {"https://purl.imsglobal.org/spec/lti/claim/tool_platform": {"url": 7}}) == [
+        "https://sso.canvaslms.com", "https://canvas.instructure.com"]  # a claim of the wrong type: ignored
+    hostile_claims = {"https://purl.imsglobal.org/spec/lti/claim/tool_platform": {"url": "https://x.example 'unsafe-inline'"}}
+    assert platform_origins(canvas, hostile_claims) == ["https://sso.canvaslms.com", "https://canvas.instructure.com"]
