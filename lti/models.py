@@ -108,3 +108,19 @@ class ScoreSendLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outbox_id} v{self.version}: {self.outcome}"
+
+
+class LaunchContinuation(models.Model):
+    """A launch shown inside the LMS's iframe cannot log in there (no first-party cookie in a cross-site
+    frame): it leaves this one-time pass instead, which the student's new window spends to log in and land.
+    Only the token's SHA-256 is kept (the token itself is 256 random bits, shown once); short-lived, and
+    deleted when spent."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=500)  # a path on this site: where the launch lands
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.target} until {self.expires_at:%H:%M:%S}"

@@ -6,8 +6,9 @@ proves itself by the signed id_token, the nonce and the state cookie pylti1p3 se
 from __future__ import annotations
 
 from functools import partial
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+from csp.constants import NONE
 from django.contrib import messages
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, login
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from lti_tool.models import Key
@@ -30,10 +32,11 @@ from lti.forms import RegistrationForm
 from lti.presenters import registration_rows, score_log_view, tool_urls
 from lti.selectors import course_registrations, course_score_log
 from lti.services.ags import course_scores_sync
+from lti.services.continuation import continuation_consume, continuation_create
 from lti.services.deep_linking import deep_link_choices, deep_link_launch_get, deep_link_response
 from lti.services.launch import LaunchRefused, launch_enrol, launch_refusal, launch_validate
 from lti.services.nrps import RosterSyncFailed, course_roster_sync
-from lti.services.platforms import StrictToolConfig, tool_key
+from lti.services.platforms import CachedKeysLaunch, StrictToolConfig, platform_origins, tool_key
 from lti.services.registrations import registration_create
 
 LOGIN_BACKEND = "accounts.backends.UserBackend"
@@ -81,19 +84,57 @@ def oidc_login(request: HttpRequest, registration_uuid: str) -> HttpResponse:
         return _refused(request, launch_refusal("launch_claims"))
 
 
+def _framed(request: HttpRequest) -> bool:
+    """The browser loads this request into a frame (Fetch Metadata; Chromium, Firefox and Safari send it)."""
+    return request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame")
+
+
 @csrf_exempt
 @never_cache
 @require_POST
 def launch(request: HttpRequest) -> HttpResponse:
-    """The platform's form post of the signed id_token: verify, enrol, log in, land."""
+    """The platform's form post of the signed id_token: verify, enrol, log in, land. Inside the LMS's
+    iframe: verify and enrol alike, but answer a page to continue in a new window (no login here)."""
+    framed = _framed(request)
     try:
         message_launch = launch_validate(request=request)
-        outcome = launch_enrol(message_launch=message_launch, log_in=partial(_log_in, request))
+        outcome = launch_enrol(message_launch=message_launch, log_in=None if framed else partial(_log_in, request))
     except LaunchRefused as refusal:
         return _refused(request, refusal)
+    if framed:
+        target = (reverse("lti-deep-link", kwargs={"launch_id": message_launch.get_launch_id()})
+                  if outcome.deep_linking else outcome.landing)
+        return _framed_page(request, message_launch=message_launch,
+                            token=continuation_create(user=outcome.user, target=target))
     if outcome.deep_linking:
         return redirect("lti-deep-link", launch_id=message_launch.get_launch_id())
     return redirect(outcome.landing)
+
+
+@xframe_options_exempt
+def _framed_page(request: HttpRequest, *, message_launch: CachedKeysLaunch, token: str) -> HttpResponse:
+    """The one page the platform may frame (CSP frame-ancestors: its origins; no X-Frame-Options), with
+    the link that carries the continuation token; no Referer from it, so the token goes nowhere else."""
+    continue_url = reverse("lti-continue") + "?" + urlencode({"token": token})
+    response = render(request, "lti/launch_framed.html", {"continue_url": continue_url})
+    origins = platform_origins(message_launch.get_tool_conf().registration, message_launch.get_launch_data())
+    response._csp_replace = {"frame-ancestors": origins or [NONE]}  # type: ignore[attr-defined]
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@require_GET
+def launch_continue(request: HttpRequest) -> HttpResponse:
+    """A framed launch's new window: spend its one-time token, log its user in (as a launch does), land."""
+    try:
+        _user, target = continuation_consume(token=request.GET.get("token", ""), log_in=partial(_log_in, request))
+    except LaunchRefused as refusal:
+        response = _refused(request, refusal)
+    else:
+        response = redirect(target)
+    response["Referrer-Policy"] = "no-referrer"  # the token is in this URL: never in a Referer
+    return response
 
 
 def _absolute(request: HttpRequest):  # type: ignore[no-untyped-def]

@@ -68,6 +68,8 @@ def _messages() -> dict[str, str]:
         "launch_message_type": _("This kind of LTI message is not supported here."),
         "launch_no_course": _("The platform is registered, but not linked to a course on this site."),
         "launch_deep_link_role": _("Only the course's instructors and TAs may choose what to place in the LMS course."),
+        "launch_continuation": _("This link to continue from the LMS has expired or was already used. Open the "
+                                 "activity again from your course in the LMS."),
         "launch_deep_link_gone": _("This choice of what to place in the LMS course has expired. Start it again "
                                    "from the LMS."),
     }

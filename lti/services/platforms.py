@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -202,3 +203,31 @@ def tool_key() -> Key:
     """Our signing key (django-lti's ``Key``): the newest active one, made on first use."""
     key = Key.objects.active().order_by("-datetime_created").first()
     return key if key is not None else Key.objects.generate()
+
+
+#: Claims of a verified id_token that name where the platform's pages are: a hosted LMS (Canvas) shows
+#: the tool from the school's own host, which is neither its issuer nor its authentication URL.
+_PLATFORM_URL_CLAIMS = (("https://purl.imsglobal.org/spec/lti/claim/tool_platform", "url"),
+                        ("https://purl.imsglobal.org/spec/lti/claim/launch_presentation", "return_url"))
+
+
+def platform_origins(registration: LtiRegistration, launch_data: dict[str, Any] | None = None) -> list[str]:
+    """The origins a platform shows our launches from (CSP ``frame-ancestors`` of a framed launch's page):
+    those of its OIDC authentication URL and its issuer, as an instructor registered them, and of the
+    platform's URL and return URL in ``launch_data`` (the claims of an id_token already verified: signed by
+    the platform, so they widen nothing an attacker controls)."""
+    claimed = []
+    for claim, key in _PLATFORM_URL_CLAIMS:
+        value = (launch_data or {}).get(claim)
+        if isinstance(value, dict) and isinstance(value.get(key), str):
+            claimed.append(value[key])
+    origins: list[str] = []
+    for url in (registration.auth_url, registration.issuer, *claimed):
+        parts = urlsplit(url or "")
+        host = parts.netloc.rsplit("@", 1)[-1].lower()  # never a user:password@ into a header
+        origin = f"{parts.scheme.lower()}://{host}"
+        # Only what a CSP source may be: a character that ends a source or directive would widen the policy.
+        if (parts.scheme.lower() in ("http", "https") and host and not set(host) & set(" \t;,'\"")
+                and origin not in origins):
+            origins.append(origin)
+    return origins

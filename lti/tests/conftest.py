@@ -37,9 +37,11 @@ def registered(course: Course, platform: Platform) -> ToolRegistration:
     return tool_registration
 
 
-def launch(client: Client, platform: Platform, hint: str, *, tamper: Any = None, secure: bool = False) -> Any:
+def launch(client: Client, platform: Platform, hint: str, *, tamper: Any = None, secure: bool = False,
+           headers: dict[str, str] | None = None) -> Any:
     """Login initiation → the platform's authentication → the form post to our launch URL.
-    ``tamper(fields)`` may change the posted fields (a replay, a swapped token) before the post."""
+    ``tamper(fields)`` may change the posted fields (a replay, a swapped token) before the post;
+    ``headers`` are the post's (``Sec-Fetch-Dest: iframe``: the LMS shows the launch in a frame)."""
     started = client.post(platform.tool_login_url, platform.login_params(hint), secure=secure)
     assert started.status_code == 302, started.content[:500]
     fields = platform.authenticate(started["Location"])
@@ -47,4 +49,4 @@ def launch(client: Client, platform: Platform, hint: str, *, tamper: Any = None,
     assert action == platform.tool_launch_url
     if tamper is not None:
         fields = tamper(fields)
-    return client.post(reverse("lti-launch"), fields, secure=secure)
+    return client.post(reverse("lti-launch"), fields, secure=secure, headers=headers)

@@ -233,7 +233,7 @@ class Platform:
             if path == "/auth":
                 return self._auth(handler, query)
             if path.startswith("/start/"):
-                return self._start_page(handler, path.removeprefix("/start/"))
+                return self._start_page(handler, path.removeprefix("/start/"), framed=query.get("frame") == "1")
             if path == "/token" and method == "POST":
                 return self._token(handler, dict(urllib.parse.parse_qsl(self._body(handler).decode())))
             if path == "/deep-link-return" and method == "POST":
@@ -244,13 +244,20 @@ class Platform:
         except Exception as exc:  # a bug in the test platform: answer, and let the test see it
             return self._send(handler, 500, {"error": repr(exc)})
 
-    def _start_page(self, handler: BaseHTTPRequestHandler, hint: str) -> None:
-        """What an LMS shows a user: a button that starts the launch (a form to the tool's login URL)."""
+    def _start_page(self, handler: BaseHTTPRequestHandler, hint: str, *, framed: bool = False) -> None:
+        """What an LMS shows a user: a button that starts the launch (a form to the tool's login URL).
+        ``framed`` (``?frame=1``): the form posts into an iframe on this page, as Canvas and Moodle embed
+        tools (the browser then sends ``Sec-Fetch-Dest: iframe`` with every load in it)."""
         inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                          for k, v in self.login_params(hint).items())
-        page = (f'<!doctype html><html lang="en"><head><title>Test LMS</title></head><body><main>'
-                f'<h1>Test LMS course</h1><form method="post" action="{html.escape(self.tool_login_url)}">'
-                f'{inputs}<button type="submit">Open the activity</button></form></main></body></html>')
+        target = ' target="tool-frame"' if framed else ""
+        frame = ('<iframe name="tool-frame" title="Activity" style="width:100%;height:420px;border:1px solid #888">'
+                 '</iframe>') if framed else ""
+        page = (f'<!doctype html><html lang="en"><head><title>Test LMS</title>'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+                f'<body style="margin:8px;font-family:sans-serif"><main>'
+                f'<h1>Test LMS course</h1><form method="post" action="{html.escape(self.tool_login_url)}"{target}>'
+                f'{inputs}<button type="submit">Open the activity</button></form>{frame}</main></body></html>')
         return self._send(handler, 200, page, "text/html; charset=utf-8")
 
     def _auth(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Enrollment, Role
 from accounts.tests.factories import make_course, make_member
@@ -127,3 +128,55 @@ def test_an_instructor_places_a_lab_through_the_picker_and_the_browser_posts_it_
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(SCREENSHOTS / f"scores-{lang}-375.png"), full_page=True)
         page.context.close()
+
+
+FRAME_SHOTS = Path("/tmp/shots-lti-frame")
+
+
+def test_a_launch_the_lms_shows_in_an_iframe_continues_logged_in_in_a_new_window(
+        browser: Any, live_server: Any, lms: Any) -> None:  # noqa: F811
+    """Canvas and Moodle embed tools in an iframe: Chromium sends Sec-Fetch-Dest: iframe with the launch,
+    which answers the page the platform may frame; its link opens a new window, logged in, on the activity."""
+    from playwright.sync_api import expect
+
+    platform, course = lms
+    make_assessment(course, [], slug="week-3")
+    FRAME_SHOTS.mkdir(parents=True, exist_ok=True)
+    for lang in ("en", "zh-hant"):
+        for width in (1280, 375):
+            page = logged_in_page(browser, live_server.url, None, lang=lang, width=width)  # the LMS logs in
+            violations: list[str] = []
+            page.on("console", lambda message, seen=violations: seen.append(message.text)
+                    if "Content Security Policy" in message.text or "X-Frame-Options" in message.text else None)
+            hint = platform.prepare(LaunchSpec(sub="learner-7", roles=LEARNER, name="Mei Lin",
+                                               custom={"assessment": "week-3"}))
+            page.goto(f"{platform.url}/start/{hint}?frame=1")
+            page.get_by_role("button", name="Open the activity").click()
+            framed = page.frame_locator('iframe[name="tool-frame"]')
+            expect(framed.locator("[data-lti-framed]")).to_be_visible()
+            frame = page.frame(name="tool-frame")
+            assert frame is not None and frame.url == live_server.url + reverse("lti-launch")
+            assert frame.evaluate("document.documentElement.lang") == lang
+            with translation.override(lang):  # the page in the request's language
+                expect(framed.get_by_role("heading", level=1)).to_have_text(
+                    translation.gettext("This activity opens in its own window"))
+                continue_link = framed.get_by_role("link", name=translation.gettext("Continue in a new window"))
+            assert frame.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert not violations, violations
+            # Enrolled, but no session in the frame: nothing to be lost to third-party cookie blocking.
+            assert settings.SESSION_COOKIE_NAME not in {c["name"] for c in page.context.cookies(live_server.url)}
+            frame.wait_for_load_state("load")  # its stylesheets too, before the picture
+            page.screenshot(path=str(FRAME_SHOTS / f"framed-{lang}-{width}.png"), full_page=True)
+            with page.context.expect_page() as opened:
+                continue_link.click()
+            window = opened.value
+            window.set_default_timeout(TIMEOUT_MS)
+            expect(window).to_have_url(re.compile(r"/courses/dlcv/a/week-3/$"))
+            expect(window.get_by_role("heading", level=1)).to_contain_text("week-3")
+            expect(window.locator("header")).to_contain_text("Mei Lin")  # logged in as the LMS's user
+            assert window.evaluate("document.documentElement.lang") == lang
+            assert window.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            window.screenshot(path=str(FRAME_SHOTS / f"new-window-{lang}-{width}.png"), full_page=True)
+            page.context.close()
+    enrollment = Enrollment.objects.get(course=course)
+    assert enrollment.user.username == lti_username(issuer=platform.issuer, sub="learner-7")
