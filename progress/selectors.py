@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Case, F, FloatField, Q, When
+from django.db.models import Case, FilteredRelation, FloatField, Q, When
 from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Extract
 
@@ -48,18 +47,20 @@ class GradedAnswer:
 
 def topics_with_families() -> tuple[list[TopicInfo], dict[str, int]]:
     """The topics in syllabus order, and each problem family's topic (the first, in syllabus order,
-    with a parameterized question of it). One query."""
-    rows = (Topic.objects.order_by("position", "slug")
-            .alias(spec=F("questions__current_version__spec"))
-            .annotate(families=ArrayAgg(KeyTextTransform("family", "spec"),
-                                        filter=Q(questions__type=QuestionType.PARAM), distinct=True, default=[]))
-            .values_list("id", "slug", "name_zh", "name_en", "position", "families"))
-    topics, family_topic = [], {}
-    for topic_id, slug, name_zh, name_en, position, families in rows:
-        topics.append(TopicInfo(topic_id, slug, name_zh, name_en, position))
-        for family in families:
-            if family:
-                family_topic.setdefault(family, topic_id)
+    with a parameterized question of it). One query, on PostgreSQL and SQLite alike: a row per topic and
+    family of its parameterized questions (one row with none for a topic without them)."""
+    rows = (Topic.objects
+            .annotate(param=FilteredRelation("questions", condition=Q(questions__type=QuestionType.PARAM)))
+            .annotate(family=KeyTextTransform("family", "param__current_version__spec"))
+            .values_list("id", "slug", "name_zh", "name_en", "position", "family")
+            .order_by("position", "slug", "id", "family").distinct())
+    topics: list[TopicInfo] = []
+    family_topic: dict[str, int] = {}
+    for topic_id, slug, name_zh, name_en, position, family in rows:
+        if not topics or topics[-1].id != topic_id:
+            topics.append(TopicInfo(topic_id, slug, name_zh, name_en, position))
+        if family:
+            family_topic.setdefault(family, topic_id)
     return topics, family_topic
 
 
