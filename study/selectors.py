@@ -326,9 +326,9 @@ def _studied(stability: list[float], difficulty: list[float], due: Any, last_rev
 
 
 def _epoch_us(name: str) -> Cast:
-    """A date column as whole microseconds since 1970 (exact: PostgreSQL's EXTRACT is numeric). Read
-    under UTC: Django extracts in the current time zone, which would shift the instant."""
-    return Cast(Extract(name, "epoch") * Value(1_000_000), BigIntegerField())
+    """A date column as whole microseconds since 1970 (exact: PostgreSQL's EXTRACT is numeric). Extracted
+    under UTC: in the site's time zone the epoch of the local wall time would shift the instant."""
+    return Cast(Extract(name, "epoch", tzinfo=UTC) * Value(1_000_000), BigIntegerField())
 
 
 def overall_plan(*, studied: Iterable[float], unstudied: int, new_per_day: int, h: Horizon) -> float:
@@ -340,6 +340,14 @@ def overall_plan(*, studied: Iterable[float], unstudied: int, new_per_day: int, 
     values = list(studied)
     n = len(values) + unstudied
     values += [h.fresh(i // per_day) for i in range(unstudied)]
+    return math.fsum(values) / n if n else 0.0
+
+
+def overall_stop(*, studied: Iterable[float], unstudied: int) -> float:
+    """The student's predicted recall on the exam date if they stop now, over the course's skills: each
+    studied card's, and 0 for each skill never studied. An exact sum, as :func:`overall_plan`."""
+    values = list(studied)
+    n = len(values) + unstudied
     return math.fsum(values) / n if n else 0.0
 
 
@@ -374,9 +382,9 @@ def readiness(*, user: User, course: Course, now: datetime, depth: int = PAGE_DE
         values = per_topic[topic.id]
         topics.append(TopicReadiness(topic, len(values), counted.get(topic.id, 0),
                                      _mean(v[0] for v in values), _mean(v[1] for v in values)))
-    everything = [v for values in per_topic.values() for v in values]
     overall = overall_plan(studied=plan.tolist(), unstudied=len(unstudied), new_per_day=prefs.new_per_day, h=h)
-    return ReadinessView(h.exam, h.exam_at, topics, overall, _mean(v[1] for v in everything),
+    if_stop = overall_stop(studied=stop.tolist(), unstudied=len(unstudied))
+    return ReadinessView(h.exam, h.exam_at, topics, overall, if_stop,
                          spaced.exam_verdict(predicted=overall, studied=len(studied), target=h.target))
 
 
@@ -408,11 +416,10 @@ def class_readiness(*, course: Course, students: Q, now: datetime, depth: int = 
     limits = dict(StudyPreferences.objects.filter(students, course=course).values_list("user_id", "new_per_day"))
     # Dates as numbers (parsing tens of thousands of timestamps was most of the time), exactly; the
     # catalog test in Python (a list of every skill in the statement cost more than the rows it left out).
-    with timezone.override(UTC):
-        rows = [row for row in Card.objects.filter(students, course=course, last_review__isnull=False).order_by()
-                .values_list("user_id", "user__username", "skill", "topic_id", "stability", "difficulty",
-                             _epoch_us("due"), _epoch_us("last_review"))
-                if row[2] in in_catalog or row[3] is not None]
+    rows = [row for row in Card.objects.filter(students, course=course, last_review__isnull=False).order_by()
+            .values_list("user_id", "user__username", "skill", "topic_id", "stability", "difficulty",
+                         _epoch_us("due"), _epoch_us("last_review"))
+            if row[2] in in_catalog or row[3] is not None]
     origin = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     plan, stop = _studied([r[4] for r in rows], [r[5] for r in rows],
                            np.array([r[6] if r[6] is not None else origin for r in rows], dtype=np.int64) - origin,
@@ -431,8 +438,7 @@ def class_readiness(*, course: Course, students: Q, now: datetime, depth: int = 
         username, new_per_day, known = seen[user_id]
         overall = overall_plan(studied=values, unstudied=len(catalog) - known, new_per_day=new_per_day, h=h)
         verdicts[user_id] = (username, spaced.exam_verdict(predicted=overall, studied=len(values), target=h.target))
-        # As the readiness page: a skill never studied is recalled with probability 0 if they stop.
-        if_stop[user_id] = math.fsum(stopped[user_id]) / (len(values) + len(catalog) - known)
+        if_stop[user_id] = overall_stop(studied=stopped[user_id], unstudied=len(catalog) - known)
     return ClassReadiness(h.exam, h.exam_at, h.target, verdicts, if_stop)
 
 
