@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 import requests
 from celery import current_app
@@ -371,7 +371,7 @@ def _rows(outbox_ids: list[int]) -> dict[int, ScoreOutbox]:
     return {row.pk: row for row in rows}
 
 
-def _sendable(row: ScoreOutbox | None, version: int) -> bool:
+def _sendable(row: ScoreOutbox | None, version: int) -> TypeGuard[ScoreOutbox]:
     return row is not None and row.version == version and row.sent_version < version
 
 
@@ -384,7 +384,7 @@ def score_send(*, outbox_id: int, version: int, last_try: bool = False, owner: s
     Raises :class:`SendLater` for a retry (logged); ``last_try``: a refusal then marks the row failed.
     ``owner``: the task's id (see :func:`scores_send`)."""
     row = _rows([outbox_id]).get(outbox_id)
-    if row is None or not _sendable(row, version):
+    if not _sendable(row, version):
         return "skipped"
     if not row.line_item.url:
         _send(LINE_ITEM_TASK, row.line_item_id)
@@ -410,7 +410,7 @@ def scores_send(*, items: list[tuple[int, int]], owner: str = "") -> dict[str, i
     seen: set[tuple[int, int]] = set()
     for pk, version in items:
         row = rows.get(pk)
-        if row is None or not _sendable(row, version) or (pk, version) in seen:
+        if not _sendable(row, version) or (pk, version) in seen:
             outcomes["skipped"] += 1
         elif not row.line_item.url:
             if row.line_item_id not in waiting_line_items:
