@@ -399,9 +399,6 @@ class ClassReadiness:
     #: user id → predicted recall on the exam date if they stop now (the readiness page's second figure)
     if_stop: dict[int, float] = field(default_factory=dict)
 
-    def count(self, state: str) -> int:
-        return sum(1 for _name, verdict in self.verdicts.values() if verdict.state == state)
-
 
 def class_readiness(*, course: Course, students: Q, now: datetime, depth: int = PAGE_DEPTH) -> ClassReadiness:
     """:func:`readiness`'s overall figure and verdict for every student of ``students`` (a filter on
