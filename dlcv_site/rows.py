@@ -18,6 +18,12 @@ from django.db.models import Model
 _M = TypeVar("_M", bound=Model)
 
 
+def postgres_available() -> bool:
+    """Whether this database runs the apps' PostgreSQL-only statements; others take the ORM path. Each
+    app's ``sql.available`` is this one rule."""
+    return connection.vendor == "postgresql"
+
+
 def table_name(model: type[Model]) -> str:
     """``model``'s table, quoted for this database."""
     return connection.ops.quote_name(model._meta.db_table)

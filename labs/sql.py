@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from dlcv_site.rows import model_from_row, select_columns, table_name
+from dlcv_site.rows import model_from_row, postgres_available, select_columns, table_name
 from labs.models import Lab, LabPart, Submission, SubmissionStatus
 
 # ``set_config(..., true)`` in the FROM list turns synchronous_commit off until the end of the
@@ -30,9 +30,8 @@ from labs.models import Lab, LabPart, Submission, SubmissionStatus
 _RELAXED_FROM = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
 
-def available() -> bool:
-    """Whether this database runs these statements (PostgreSQL); others take the ORM path."""
-    return connection.vendor == "postgresql"
+#: Whether this database runs these statements (PostgreSQL); others take the ORM path.
+available = postgres_available
 
 
 @contextmanager

@@ -13,12 +13,10 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import User
-from dlcv_site.rows import insert_statement
+from dlcv_site.rows import insert_statement, postgres_available
 
-
-def available() -> bool:
-    """Whether this database runs these statements (PostgreSQL); others take the ORM path."""
-    return connection.vendor == "postgresql"
+#: Whether this database runs these statements (PostgreSQL); others take the ORM path.
+available = postgres_available
 
 
 def user_insert_unless_taken(*, values: dict[str, Any], date_joined: datetime) -> User | None:

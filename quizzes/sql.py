@@ -23,7 +23,14 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import Course, Enrollment
-from dlcv_site.rows import convert_column, insert_statement, model_from_row, select_columns, table_name
+from dlcv_site.rows import (
+    convert_column,
+    insert_statement,
+    model_from_row,
+    postgres_available,
+    select_columns,
+    table_name,
+)
 from quizzes.models import (
     Assessment,
     AssessmentItem,
@@ -35,10 +42,8 @@ from quizzes.models import (
     QuestionVersion,
 )
 
-
-def available() -> bool:
-    """Whether this database runs the PostgreSQL-only statements; others take the portable path."""
-    return connection.vendor == "postgresql"
+#: Whether this database runs these statements (PostgreSQL); others take the ORM path.
+available = postgres_available
 
 
 # --------------------------------------------------------------------------- access

@@ -12,14 +12,12 @@ from typing import Any
 
 from django.db import connection
 
-from dlcv_site.rows import table_name
+from dlcv_site.rows import postgres_available, table_name
 from quizzes.models import Question, Topic
 from study.models import Card, ReviewLog, StudyPreferences
 
-
-def available() -> bool:
-    """Whether this database runs these statements (PostgreSQL); others take the ORM path."""
-    return connection.vendor == "postgresql"
+#: Whether this database runs these statements (PostgreSQL); others take the ORM path.
+available = postgres_available
 
 
 def _head_sql() -> str:
